@@ -1,0 +1,197 @@
+/**
+ * Server configuration: command-line flags over environment variables over
+ * defaults, validated before anything listens.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** Validated settings of one server process. */
+export interface Config {
+  /** Address to listen on. */
+  readonly host: string;
+  /** TCP port; 0 picks any free port. */
+  readonly port: number;
+  /** Seconds without a complete line before a client is closed (fractions allowed). */
+  readonly idleTimeout: number;
+  /** Longest line a client may send, in bytes, without its end. */
+  readonly maxLineBytes: number;
+  /** Open connections at most, logged in or not. */
+  readonly maxClients: number;
+  /** Bytes the server holds for one client, not yet handed to the kernel, before it is dropped. */
+  readonly maxQueueBytes: number;
+}
+
+/** The settings used when neither a flag nor an environment variable gives one. */
+export const DEFAULT_CONFIG: Config = {
+  host: "0.0.0.0",
+  port: 4000,
+  idleTimeout: 60,
+  maxLineBytes: 4096,
+  maxClients: 10000,
+  maxQueueBytes: 1048576,
+};
+
+/** A flag or environment value that cannot be used; its message is the one line shown to the user. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** What the command line asks for: run with a config, or print the usage. */
+export type ConfigRequest =
+  | { readonly kind: "run"; readonly config: Config }
+  | { readonly kind: "help" };
+
+type Parse = (raw: string, source: string) => number | string;
+
+interface Setting {
+  readonly key: keyof Config;
+  readonly flag: string;
+  readonly env: string;
+  readonly parse: Parse;
+  readonly help: string;
+}
+
+const SETTINGS: readonly Setting[] = [
+  {
+    key: "host",
+    flag: "host",
+    env: "HOST",
+    parse: parseHost,
+    help: "address to listen on",
+  },
+  {
+    key: "port",
+    flag: "port",
+    env: "PORT",
+    parse: parsePort,
+    help: "TCP port, 0 to 65535 (0: any free port)",
+  },
+  {
+    key: "idleTimeout",
+    flag: "idle-timeout",
+    env: "IDLE_TIMEOUT",
+    parse: parsePositiveSeconds,
+    help: "seconds without a line before a client is closed",
+  },
+  {
+    key: "maxLineBytes",
+    flag: "max-line-bytes",
+    env: "MAX_LINE_BYTES",
+    parse: parsePositiveInteger,
+    help: "longest accepted line in bytes, without its end",
+  },
+  {
+    key: "maxClients",
+    flag: "max-clients",
+    env: "MAX_CLIENTS",
+    parse: parsePositiveInteger,
+    help: "open connections at most",
+  },
+  {
+    key: "maxQueueBytes",
+    flag: "max-queue-bytes",
+    env: "MAX_QUEUE_BYTES",
+    parse: parsePositiveInteger,
+    help: "unsent bytes held for one client before it is dropped",
+  },
+];
+
+/** The names of the environment variables the server reads. */
+export const ENV_NAMES: readonly string[] = SETTINGS.map((s) => s.env);
+
+/** The usage text that `--help` prints. */
+export function usage(): string {
+  const rows = SETTINGS.map((s) => {
+    const left = `  --${s.flag}=<value>`.padEnd(28);
+    return `${left}${s.help} (env ${s.env}, default ${DEFAULT_CONFIG[s.key]})`;
+  });
+  return [
+    "Usage: main.ts [options]",
+    "",
+    "A line-based TCP chat server. Flags win over environment variables.",
+    "",
+    "Options:",
+    ...rows,
+    "  --help".padEnd(28) + "print this help and exit",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Reads the configuration from command-line arguments and an environment
+ * lookup. Throws {@linkcode ConfigError} for an unknown flag, a stray
+ * argument or a bad value.
+ */
+export function parseConfig(
+  args: readonly string[],
+  env: (name: string) => string | undefined,
+): ConfigRequest {
+  const options: Record<string, { type: "string" } | { type: "boolean" }> = {
+    help: { type: "boolean" },
+  };
+  for (const s of SETTINGS) options[s.flag] = { type: "string" };
+
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError(describeArgsError(error));
+  }
+  if (values.help === true) return { kind: "help" };
+
+  const config: Record<string, number | string> = { ...DEFAULT_CONFIG };
+  for (const s of SETTINGS) {
+    const flagValue = values[s.flag];
+    if (typeof flagValue === "string") {
+      config[s.key] = s.parse(flagValue, `--${s.flag}`);
+      continue;
+    }
+    const envValue = env(s.env);
+    if (envValue !== undefined) config[s.key] = s.parse(envValue, s.env);
+  }
+  return { kind: "run", config: config as unknown as Config };
+}
+
+function describeArgsError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // node:util's messages are multi-line and mention `strict`; keep the first line.
+  const first = message.split("\n")[0] ?? message;
+  return `Cannot start: ${first.replace(/\. To specify a positional argument.*$/, "")}`;
+}
+
+function parseHost(raw: string, source: string): string {
+  const host = raw.trim();
+  if (host === "" || /\s/.test(host)) {
+    throw new ConfigError(`Cannot start: ${source} must be a host name or address, got "${raw}"`);
+  }
+  return host;
+}
+
+function parsePort(raw: string, source: string): number {
+  const port = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`Cannot start: ${source} must be a port from 0 to 65535, got "${raw}"`);
+  }
+  return port;
+}
+
+function parsePositiveSeconds(raw: string, source: string): number {
+  const seconds = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new ConfigError(
+      `Cannot start: ${source} must be a number of seconds above 0, got "${raw}"`,
+    );
+  }
+  return seconds;
+}
+
+function parsePositiveInteger(raw: string, source: string): number {
+  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(
+      `Cannot start: ${source} must be a whole number above 0, got "${raw}"`,
+    );
+  }
+  return value;
+}

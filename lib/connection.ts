@@ -1,0 +1,172 @@
+/**
+ * One TCP client: a read loop that turns bytes into hub events, an outbox
+ * drained by its own writer, and one idempotent way to close.
+ *
+ * @module
+ */
+import type { ClientLink, HubEvent } from "./hub.ts";
+import { LineFramer, type LineSink } from "./line_framer.ts";
+import type { Logger } from "./log.ts";
+import { Outbox } from "./outbox.ts";
+import { type CloseReason, closingLine, type Command, parseLine } from "./protocol.ts";
+
+/** Limits and collaborators of one connection. */
+export interface ConnectionOptions {
+  readonly maxLineBytes: number;
+  readonly maxQueueBytes: number;
+  /**
+   * Longest wait, in milliseconds, between being closed and the socket being
+   * released: time for the last line to be written and the peer to hang up.
+   */
+  readonly lingerMs: number;
+  readonly post: (event: HubEvent) => void;
+  readonly log: Logger;
+}
+
+const IGNORED: Command = { type: "ignored" };
+
+type State = "open" | "closing" | "closed";
+
+/**
+ * A client on a socket. The hub sees it as a {@linkcode ClientLink}; the
+ * server calls {@linkcode Connection.run} once and awaits
+ * {@linkcode Connection.done}.
+ */
+export class Connection implements ClientLink, LineSink {
+  /** A number unique in this process, for logs. */
+  readonly id: number;
+  /** The peer's address as `host:port`. */
+  readonly remote: string;
+  /** Resolves once the socket is released. */
+  readonly done: Promise<void>;
+  readonly #conn: Deno.Conn;
+  readonly #options: ConnectionOptions;
+  readonly #framer: LineFramer;
+  readonly #outbox: Outbox;
+  #state: State = "open";
+  #readEnded = false;
+  #reported = false;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #released!: () => void;
+
+  /** Wraps an accepted socket. Nothing is read until {@linkcode run}. */
+  constructor(conn: Deno.Conn, id: number, options: ConnectionOptions) {
+    this.#conn = conn;
+    this.id = id;
+    this.#options = options;
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    this.remote = `${addr.hostname}:${addr.port}`;
+    this.#framer = new LineFramer(options.maxLineBytes);
+    this.#outbox = new Outbox(conn, options.maxQueueBytes, (error) => this.#writeFailed(error));
+    this.done = new Promise((resolve) => this.#released = resolve);
+  }
+
+  /** Reads until the peer hangs up or the socket is closed; posts what it reads. */
+  async run(): Promise<void> {
+    let reason: CloseReason = "eof";
+    try {
+      while (true) {
+        const count = await this.#conn.read(this.#framer.space());
+        if (count === null) break;
+        // While closing, input is read only to let the peer's close come through.
+        if (this.#state === "open") this.#framer.commit(count, this);
+      }
+    } catch (error) {
+      reason = this.#classify(error, "read");
+    }
+    this.#readEnded = true;
+    if (this.#state === "open") this.#report(reason);
+    else if (this.#state === "closing" && this.#outbox.pendingBytes === 0) this.#release();
+  }
+
+  /** Part of {@linkcode ClientLink}: queues bytes, false past the byte budget. */
+  send(bytes: Uint8Array): boolean {
+    return this.#outbox.push(bytes);
+  }
+
+  /**
+   * Part of {@linkcode ClientLink}: writes the reason's last line after what
+   * is queued (in its place for a slow consumer), half-closes, waits up to
+   * `lingerMs` for the peer to hang up, then releases the socket.
+   */
+  close(reason: CloseReason): void {
+    if (this.#state !== "open") return;
+    this.#state = "closing";
+    this.#lingerTimer = setTimeout(() => this.#release(), this.#options.lingerMs);
+    this.#outbox.end(closingLine(reason), reason === "slow-consumer").then(() => this.#flushed());
+  }
+
+  /** Releases the socket now, whatever is unsent. Idempotent. */
+  destroy(): void {
+    this.#release();
+  }
+
+  /** Part of {@linkcode LineSink}. */
+  line(text: string): void {
+    this.#options.post({ kind: "command", link: this, command: parseLine(text) });
+  }
+
+  /** Part of {@linkcode LineSink}. */
+  lineTooLong(): void {
+    this.#options.post({ kind: "line-too-long", link: this });
+  }
+
+  /** Part of {@linkcode LineSink}: the end of a dropped line still counts as activity. */
+  tooLongLineEnded(): void {
+    this.#options.post({ kind: "command", link: this, command: IGNORED });
+  }
+
+  #flushed(): void {
+    if (this.#state !== "closing") return;
+    if (this.#readEnded) {
+      this.#release();
+      return;
+    }
+    try {
+      // FIN after the last line; closing outright with unread input would send RST and lose it.
+      this.#conn.closeWrite();
+    } catch {
+      this.#release();
+    }
+  }
+
+  #writeFailed(error: unknown): void {
+    const reason = this.#classify(error, "write");
+    if (this.#state === "open") this.#report(reason);
+  }
+
+  /** Tells the hub, once, that the connection ended on the client's side. */
+  #report(reason: CloseReason): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    this.#options.post({ kind: "closed", link: this, reason });
+  }
+
+  #release(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    clearTimeout(this.#lingerTimer);
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the runtime.
+    }
+    this.#released();
+  }
+
+  #classify(error: unknown, during: string): CloseReason {
+    if (this.#state === "closed") return "eof";
+    if (
+      error instanceof Deno.errors.ConnectionReset ||
+      error instanceof Deno.errors.BrokenPipe ||
+      error instanceof Deno.errors.ConnectionAborted
+    ) {
+      return "reset";
+    }
+    if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+      return "eof";
+    }
+    this.#options.log.warn("connection error", { id: this.id, during, error: String(error) });
+    return "error";
+  }
+}

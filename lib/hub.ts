@@ -1,0 +1,254 @@
+/**
+ * The hub: the single owner of every piece of shared state (connections,
+ * names, login order, last activity). It applies events one at a time,
+ * synchronously, and reaches clients only through {@linkcode ClientLink}.
+ *
+ * @module
+ */
+import { nameKey, validateName } from "./names.ts";
+import {
+  type CloseReason,
+  type Command,
+  formatDisconnected,
+  formatDm,
+  formatMsg,
+  formatUserList,
+  isBlankText,
+  REPLY,
+} from "./protocol.ts";
+
+/** What the hub knows of a client: a way to send it bytes and a way to end it. */
+export interface ClientLink {
+  /** Queues bytes for the client; false when its outbound budget would be passed (nothing queued). */
+  send(bytes: Uint8Array): boolean;
+  /** Ends the connection, saying why. Idempotent; the hub never hears back about it. */
+  close(reason: CloseReason): void;
+}
+
+/** Everything that can happen to the hub, in the order it happens. */
+export type HubEvent =
+  | { readonly kind: "open"; readonly link: ClientLink }
+  | { readonly kind: "command"; readonly link: ClientLink; readonly command: Command }
+  | { readonly kind: "line-too-long"; readonly link: ClientLink }
+  | { readonly kind: "closed"; readonly link: ClientLink; readonly reason: CloseReason }
+  | { readonly kind: "tick" }
+  | { readonly kind: "shutdown" };
+
+/** Limits the hub enforces. */
+export interface HubOptions {
+  /** Open connections at most. */
+  readonly maxClients: number;
+  /** Milliseconds without a complete line before a client is closed. */
+  readonly idleTimeoutMs: number;
+  /** The clock, in milliseconds; injected so tests can move time. */
+  readonly now: () => number;
+}
+
+interface Session {
+  readonly link: ClientLink;
+  /** Shown name, once logged in. */
+  name: string | undefined;
+  /** The name's key in the user table, once logged in. */
+  key: string;
+  lastSeen: number;
+}
+
+/**
+ * Applies {@linkcode HubEvent}s. Feed it with {@linkcode Hub.run} (an async
+ * iterable of event batches) or, in tests, {@linkcode Hub.apply}.
+ */
+export class Hub {
+  readonly #options: HubOptions;
+  readonly #sessions = new Map<ClientLink, Session>();
+  /** Logged-in sessions by name key; insertion order is login order. */
+  readonly #users = new Map<string, Session>();
+  /** Sessions whose outbox overflowed during the current event; dropped once it is applied. */
+  #overflowed: Session[] = [];
+  #stopped = false;
+
+  /** A hub enforcing `options`. */
+  constructor(options: HubOptions) {
+    this.#options = options;
+  }
+
+  /** Open connections, logged in or not. */
+  get connectionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Logged-in names, in login order. */
+  get userNames(): string[] {
+    return [...this.#users.values()].map((s) => s.name!);
+  }
+
+  /** Applies every batch of events until the iterable ends. */
+  async run(events: AsyncIterable<readonly HubEvent[]>): Promise<void> {
+    for await (const batch of events) {
+      for (const event of batch) this.apply(event);
+    }
+  }
+
+  /** Applies one event, synchronously. */
+  apply(event: HubEvent): void {
+    if (this.#stopped) {
+      this.#applyStopped(event);
+      return;
+    }
+    switch (event.kind) {
+      case "open":
+        this.#open(event.link);
+        break;
+      case "command": {
+        const session = this.#sessions.get(event.link);
+        if (session === undefined) return;
+        session.lastSeen = this.#options.now();
+        this.#command(session, event.command);
+        break;
+      }
+      case "line-too-long": {
+        const session = this.#sessions.get(event.link);
+        if (session !== undefined) this.#reply(session, REPLY.lineTooLong);
+        break;
+      }
+      case "closed": {
+        const session = this.#sessions.get(event.link);
+        if (session === undefined) event.link.close(event.reason);
+        else this.#disconnect(session, event.reason);
+        break;
+      }
+      case "tick":
+        this.#closeIdle();
+        break;
+      case "shutdown":
+        this.#shutdown();
+        break;
+      default:
+        event satisfies never;
+    }
+    this.#dropOverflowed();
+  }
+
+  #open(link: ClientLink): void {
+    if (this.#sessions.size >= this.#options.maxClients) {
+      link.close("server-full");
+      return;
+    }
+    this.#sessions.set(link, { link, name: undefined, key: "", lastSeen: this.#options.now() });
+  }
+
+  #command(session: Session, command: Command): void {
+    switch (command.type) {
+      case "ping":
+        this.#reply(session, REPLY.pong);
+        return;
+      case "quit":
+        this.#disconnect(session, "quit");
+        return;
+      case "ignored":
+        return;
+      case "login":
+        this.#login(session, command.name);
+        return;
+    }
+    const sender = session.name;
+    if (sender === undefined) {
+      this.#reply(session, REPLY.loginRequired);
+      return;
+    }
+    switch (command.type) {
+      case "msg":
+        if (!isBlankText(command.text)) this.#broadcast(formatMsg(sender, command.text), session);
+        return;
+      case "who":
+        this.#reply(session, formatUserList(this.userNames));
+        return;
+      case "dm":
+        this.#directMessage(session, sender, command.target, command.text);
+        return;
+      default:
+        command satisfies never;
+    }
+  }
+
+  #login(session: Session, raw: string): void {
+    if (session.name !== undefined) {
+      this.#reply(session, REPLY.alreadyLoggedIn);
+      return;
+    }
+    const name = validateName(raw);
+    if (name === undefined) {
+      this.#reply(session, REPLY.invalidUsername);
+      return;
+    }
+    const key = nameKey(name);
+    if (this.#users.has(key)) {
+      this.#reply(session, REPLY.usernameTaken);
+      return;
+    }
+    session.name = name;
+    session.key = key;
+    this.#users.set(key, session);
+    this.#reply(session, REPLY.ok);
+  }
+
+  #directMessage(session: Session, sender: string, target: string, text: string): void {
+    if (isBlankText(text)) return;
+    const recipient = this.#users.get(nameKey(target));
+    if (recipient === undefined) {
+      this.#reply(session, REPLY.userNotFound);
+      return;
+    }
+    this.#reply(recipient, formatDm(sender, text));
+  }
+
+  /** Sends the same bytes to every logged-in session but `except`. */
+  #broadcast(bytes: Uint8Array, except: Session | undefined): void {
+    for (const session of this.#users.values()) {
+      if (session !== except && !session.link.send(bytes)) this.#overflowed.push(session);
+    }
+  }
+
+  #reply(session: Session, bytes: Uint8Array): void {
+    if (!session.link.send(bytes)) this.#overflowed.push(session);
+  }
+
+  #closeIdle(): void {
+    const deadline = this.#options.now() - this.#options.idleTimeoutMs;
+    for (const session of this.#sessions.values()) {
+      if (session.lastSeen <= deadline) this.#disconnect(session, "idle");
+    }
+  }
+
+  /** Forgets a session, tells the others if it was logged in, and closes it. */
+  #disconnect(session: Session, reason: CloseReason): void {
+    if (!this.#sessions.delete(session.link)) return;
+    session.link.close(reason);
+    const name = session.name;
+    if (name === undefined) return;
+    this.#users.delete(session.key);
+    this.#broadcast(formatDisconnected(name), undefined);
+  }
+
+  #dropOverflowed(): void {
+    // Dropping one session broadcasts an INFO line, which may overflow others in turn.
+    while (this.#overflowed.length > 0) {
+      const overflowed = this.#overflowed;
+      this.#overflowed = [];
+      for (const session of overflowed) this.#disconnect(session, "slow-consumer");
+    }
+  }
+
+  #shutdown(): void {
+    this.#stopped = true;
+    for (const session of this.#sessions.values()) session.link.close("shutdown");
+    this.#sessions.clear();
+    this.#users.clear();
+    this.#overflowed = [];
+  }
+
+  /** After shutdown every connection still speaking is closed, and nothing else happens. */
+  #applyStopped(event: HubEvent): void {
+    if (event.kind === "open") event.link.close("shutdown");
+    else if (event.kind === "closed") event.link.close(event.reason);
+  }
+}

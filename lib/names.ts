@@ -1,0 +1,31 @@
+/**
+ * User names: what is valid, and the key under which two names are the same.
+ *
+ * @module
+ */
+
+/** Longest name, in Unicode code points, after trimming and NFC normalisation. */
+export const MAX_NAME_CODE_POINTS = 32;
+
+// Whitespace, controls (C0, DEL, C1) and invisible format characters (ZWSP, bidi overrides, ...).
+const FORBIDDEN = /[\s\p{Cc}\p{Cf}]/u;
+
+/**
+ * The name as it will be shown, or `undefined` when it is not a valid name:
+ * trimmed, NFC-normalised, 1 to 32 code points, none of them whitespace, a
+ * control or a format character.
+ */
+export function validateName(raw: string): string | undefined {
+  const name = raw.trim().normalize("NFC");
+  if (name.length === 0 || FORBIDDEN.test(name)) return undefined;
+  let codePoints = 0;
+  for (const _ of name) {
+    if (++codePoints > MAX_NAME_CODE_POINTS) return undefined;
+  }
+  return name;
+}
+
+/** The key that makes names unique regardless of case and Unicode composition. */
+export function nameKey(name: string): string {
+  return name.normalize("NFC").toLowerCase();
+}

@@ -1,0 +1,131 @@
+/**
+ * One client's outbound queue: bounded in bytes, drained by its own writer.
+ *
+ * @module
+ */
+
+/** Where an outbox writes: a socket, or a fake in tests. */
+export interface ByteWriter {
+  /** Writes some of `bytes`, resolving with how many the kernel took. */
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/**
+ * Queues byte chunks for one client and writes them in order. Everything
+ * queued while a write is under way goes out in the next single write, so a
+ * busy client gets few large writes. Chunks are never copied on the way in:
+ * a broadcast's bytes are shared by every outbox.
+ */
+export class Outbox {
+  readonly #writer: ByteWriter;
+  readonly #maxBytes: number;
+  readonly #onError: (error: unknown) => void;
+  #chunks: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #inFlightBytes = 0;
+  #draining = false;
+  #ended = false;
+  #failed = false;
+  #drained: (() => void) | undefined;
+
+  /**
+   * An outbox holding at most `maxBytes` unwritten bytes. `onError` hears a
+   * failed write once; the outbox then discards everything.
+   */
+  constructor(writer: ByteWriter, maxBytes: number, onError: (error: unknown) => void) {
+    this.#writer = writer;
+    this.#maxBytes = maxBytes;
+    this.#onError = onError;
+  }
+
+  /** Bytes held and not yet handed to the kernel, including a write under way. */
+  get pendingBytes(): number {
+    return this.#queuedBytes + this.#inFlightBytes;
+  }
+
+  /**
+   * Queues `bytes`. Returns false, queueing nothing, when that would pass the
+   * byte budget: the caller decides what a slow consumer deserves. After
+   * {@linkcode end} or a failed write, bytes are dropped and true returned.
+   */
+  push(bytes: Uint8Array): boolean {
+    if (this.#ended || this.#failed) return true;
+    if (this.#queuedBytes + this.#inFlightBytes + bytes.length > this.#maxBytes) return false;
+    this.#enqueue(bytes);
+    return true;
+  }
+
+  #enqueue(bytes: Uint8Array): void {
+    this.#chunks.push(bytes);
+    this.#queuedBytes += bytes.length;
+    if (!this.#draining) {
+      this.#draining = true;
+      // Start after the current task, so everything queued by it goes out in one write.
+      queueMicrotask(() => this.#drain());
+    }
+  }
+
+  /**
+   * Accepts nothing more, queues `lastLine` (after the queued bytes, or in
+   * their place when `discardQueued`), and resolves once all is written or
+   * the writer failed. A write under way is never cut short.
+   */
+  end(lastLine: Uint8Array | undefined, discardQueued: boolean): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    if (discardQueued) {
+      this.#chunks = [];
+      this.#queuedBytes = 0;
+    }
+    // The last line is small and final: it may pass the budget.
+    if (lastLine !== undefined && !this.#failed) this.#enqueue(lastLine);
+    this.#ended = true;
+    if (!this.#draining || this.#failed) return Promise.resolve();
+    return new Promise((resolve) => this.#drained = resolve);
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#chunks.length > 0 && !this.#failed) {
+        const bytes = this.#takeAll();
+        let written = 0;
+        while (written < bytes.length) {
+          const count = await this.#writer.write(written === 0 ? bytes : bytes.subarray(written));
+          written += count;
+          this.#inFlightBytes -= count;
+        }
+      }
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#draining = false;
+      const drained = this.#drained;
+      this.#drained = undefined;
+      drained?.();
+    }
+  }
+
+  /** Everything queued as one chunk, now counted as in flight. */
+  #takeAll(): Uint8Array {
+    const chunks = this.#chunks;
+    const total = this.#queuedBytes;
+    this.#chunks = [];
+    this.#queuedBytes = 0;
+    this.#inFlightBytes = total;
+    if (chunks.length === 1) return chunks[0]!;
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return bytes;
+  }
+
+  #fail(error: unknown): void {
+    this.#failed = true;
+    this.#chunks = [];
+    this.#queuedBytes = 0;
+    this.#inFlightBytes = 0;
+    this.#onError(error);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The wire protocol: client lines parsed into commands, server lines
+ * formatted as bytes. Pure: no I/O, no state.
+ *
+ * @module
+ */
+
+/** What one client line asks for. `ignored` lines only count as activity. */
+export type Command =
+  | { readonly type: "login"; readonly name: string }
+  | { readonly type: "msg"; readonly text: string }
+  | { readonly type: "who" }
+  | { readonly type: "dm"; readonly target: string; readonly text: string }
+  | { readonly type: "ping" }
+  | { readonly type: "quit" }
+  | { readonly type: "ignored" };
+
+/** Why a connection ended; each transport says it in its own words. */
+export type CloseReason =
+  | "quit"
+  | "eof"
+  | "reset"
+  | "idle"
+  | "slow-consumer"
+  | "shutdown"
+  | "server-full"
+  | "error";
+
+const WHO: Command = { type: "who" };
+const PING: Command = { type: "ping" };
+const QUIT: Command = { type: "quit" };
+const IGNORED: Command = { type: "ignored" };
+
+/**
+ * Parses one line (its end already removed). The command word is everything
+ * before the first space and is case-sensitive; unknown words are ignored.
+ * `MSG` and `DM` text has its control characters replaced; an empty text is
+ * kept empty so that the hub can check login before dropping it.
+ */
+export function parseLine(line: string): Command {
+  const space = line.indexOf(" ");
+  const word = space === -1 ? line : line.slice(0, space);
+  const rest = space === -1 ? "" : line.slice(space + 1);
+  switch (word) {
+    case "MSG":
+      return { type: "msg", text: sanitizeText(rest) };
+    case "DM": {
+      const gap = rest.indexOf(" ");
+      if (gap === -1) return { type: "dm", target: rest, text: "" };
+      return { type: "dm", target: rest.slice(0, gap), text: sanitizeText(rest.slice(gap + 1)) };
+    }
+    case "LOGIN":
+      return { type: "login", name: rest };
+    case "WHO":
+      return WHO;
+    case "PING":
+      return PING;
+    case "QUIT":
+      return QUIT;
+    default:
+      return IGNORED;
+  }
+}
+
+// Cc but TAB: C0, DEL and C1, anything that could end a line or drive a terminal.
+const CONTROL = /[^\P{Cc}\t]/u;
+const CONTROL_ALL = /[^\P{Cc}\t]/gu;
+
+/** Replaces control characters other than TAB with U+FFFD. */
+export function sanitizeText(text: string): string {
+  return CONTROL.test(text) ? text.replace(CONTROL_ALL, "\uFFFD") : text;
+}
+
+/** True when a `MSG` or `DM` text carries nothing: empty, or only spaces. */
+export function isBlankText(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) !== 0x20) return false;
+  }
+  return true;
+}
+
+const encoder = new TextEncoder();
+
+/** Encodes one server line, adding its `\n`. */
+export function encodeLine(line: string): Uint8Array {
+  return encoder.encode(line + "\n");
+}
+
+/** `MSG <sender> <text>`, as bytes. */
+export function formatMsg(sender: string, text: string): Uint8Array {
+  return encoder.encode(`MSG ${sender} ${text}\n`);
+}
+
+/** `DM <sender> <text>`, as bytes. */
+export function formatDm(sender: string, text: string): Uint8Array {
+  return encoder.encode(`DM ${sender} ${text}\n`);
+}
+
+/** `INFO <name> disconnected`, as bytes. */
+export function formatDisconnected(name: string): Uint8Array {
+  return encoder.encode(`INFO ${name} disconnected\n`);
+}
+
+/** The `WHO` reply: one `USER <name>` line per name, as one block of bytes. */
+export function formatUserList(names: Iterable<string>): Uint8Array {
+  let text = "";
+  for (const name of names) text += `USER ${name}\n`;
+  return encoder.encode(text);
+}
+
+/** Replies that never change, encoded once. */
+export const REPLY = {
+  ok: encodeLine("OK"),
+  pong: encodeLine("PONG"),
+  usernameTaken: encodeLine("ERR username-taken"),
+  invalidUsername: encodeLine("ERR invalid-username"),
+  alreadyLoggedIn: encodeLine("ERR already-logged-in"),
+  loginRequired: encodeLine("ERR login-required"),
+  userNotFound: encodeLine("ERR user-not-found"),
+  lineTooLong: encodeLine("ERR line-too-long"),
+} as const;
+
+const CLOSING_LINES: Readonly<Record<CloseReason, Uint8Array | undefined>> = {
+  quit: undefined,
+  eof: undefined,
+  reset: undefined,
+  error: undefined,
+  idle: encodeLine("ERR idle-timeout"),
+  "slow-consumer": encodeLine("ERR slow-consumer"),
+  shutdown: encodeLine("ERR server-shutdown"),
+  "server-full": encodeLine("ERR server-full"),
+};
+
+/** The last line a client is sent when closed for `reason`, if any. */
+export function closingLine(reason: CloseReason): Uint8Array | undefined {
+  return CLOSING_LINES[reason];
+}

@@ -1,0 +1,52 @@
+/**
+ * Entry point: configuration from flags and environment, then the server
+ * until SIGINT or SIGTERM.
+ *
+ * @module
+ */
+import { ConfigError, parseConfig, usage } from "./lib/config.ts";
+import { stderrLogger } from "./lib/log.ts";
+import { ChatServer } from "./lib/server.ts";
+
+function fail(message: string, status: number): never {
+  console.error(message);
+  Deno.exit(status);
+}
+
+async function main(): Promise<void> {
+  let request;
+  try {
+    request = parseConfig(Deno.args, (name) => Deno.env.get(name));
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message, 2);
+    throw error;
+  }
+  if (request.kind === "help") {
+    console.log(usage());
+    return;
+  }
+
+  const { config } = request;
+  let server: ChatServer;
+  try {
+    server = ChatServer.listen(config, { log: stderrLogger() });
+  } catch (error) {
+    const reason = error instanceof Deno.errors.AddrInUse
+      ? "address already in use"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    fail(`Cannot listen on ${config.host}:${config.port}: ${reason}`, 1);
+  }
+
+  const stop = () => server.shutdown();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await server.finished;
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGTERM", stop);
+}
+
+if (import.meta.main) {
+  await main();
+}

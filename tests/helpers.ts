@@ -1,0 +1,201 @@
+/**
+ * Test helpers: assertions, an in-process server on a free port, and a line
+ * client that waits for what it expects under a deadline.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
+import { ChatServer } from "../lib/server.ts";
+
+export { assert };
+
+/** How long a test waits for an expected line before failing. */
+export const DEADLINE_MS = 5000;
+
+/** A server on 127.0.0.1 with a free port, with `overrides` applied to the defaults. */
+export function startServer(overrides: Partial<Config> = {}): ChatServer {
+  return ChatServer.listen({ ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, ...overrides });
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Rejects after `ms` with `message`, unless `work` settles first; the timer is always cleared. */
+export async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${message}`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A raw TCP client that reads the server's lines one by one. */
+export class TestClient {
+  readonly conn: Deno.TcpConn;
+  #pending = "";
+  #eof = false;
+  #closed = false;
+  #reading: Promise<number | null> | undefined;
+  readonly #buffer = new Uint8Array(65536);
+
+  private constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+
+  /** Connects to `server`. */
+  static async connect(server: ChatServer | number): Promise<TestClient> {
+    const port = typeof server === "number" ? server : server.addr.port;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true);
+    return new TestClient(conn);
+  }
+
+  /** Connects and logs in as `name`, expecting `OK`. */
+  static async login(server: ChatServer | number, name: string): Promise<TestClient> {
+    const client = await TestClient.connect(server);
+    await client.send(`LOGIN ${name}`);
+    await client.expect("OK");
+    return client;
+  }
+
+  /** Sends `text` followed by `\n`. */
+  async send(text: string): Promise<void> {
+    await this.sendRaw(encoder.encode(text + "\n"));
+  }
+
+  /** Sends bytes as they are. */
+  async sendRaw(bytes: Uint8Array | string): Promise<void> {
+    let data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
+    while (data.length > 0) data = data.subarray(await this.conn.write(data));
+  }
+
+  /** The next line from the server, without its `\n`; null once the server has closed. */
+  async readLine(ms = DEADLINE_MS): Promise<string | null> {
+    return await withDeadline(this.#nextLine(), ms, "waiting for a line");
+  }
+
+  /** Reads one line and asserts it is `expected`. */
+  async expect(expected: string, ms = DEADLINE_MS): Promise<void> {
+    const line = await withDeadline(this.#nextLine(), ms, `waiting for "${expected}"`);
+    assert.equal(line, expected);
+  }
+
+  /** Reads `count` lines. */
+  async readLines(count: number, ms = DEADLINE_MS): Promise<string[]> {
+    const lines: string[] = [];
+    await withDeadline(
+      (async () => {
+        while (lines.length < count) {
+          const line = await this.#nextLine();
+          if (line === null) throw new Error(`Connection closed after ${lines.length} lines`);
+          lines.push(line);
+        }
+      })(),
+      ms,
+      `waiting for ${count} lines (got ${lines.length})`,
+    );
+    return lines;
+  }
+
+  /** Asserts that the server closes the connection next, with no further line. */
+  async expectClosed(ms = DEADLINE_MS): Promise<void> {
+    const line = await withDeadline(this.#nextLine(), ms, "waiting for the server to close");
+    assert.equal(line, null, `expected the connection to close, got line ${JSON.stringify(line)}`);
+  }
+
+  /** Sends `PING` and reads up to its `PONG`, returning the lines before it. */
+  async sync(ms = DEADLINE_MS): Promise<string[]> {
+    await this.send("PING");
+    const lines: string[] = [];
+    await withDeadline(
+      (async () => {
+        while (true) {
+          const line = await this.#nextLine();
+          if (line === null) throw new Error("Connection closed before PONG");
+          if (line === "PONG") return;
+          lines.push(line);
+        }
+      })(),
+      ms,
+      "waiting for PONG",
+    );
+    return lines;
+  }
+
+  /** Closes the socket; safe to call twice, and after the server closed it. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  /** Waits for a pending read to end (after close) so no op outlives the test. */
+  async settle(): Promise<void> {
+    if (this.#reading !== undefined) await this.#reading.catch(() => null);
+  }
+
+  /** Closes and settles. */
+  async dispose(): Promise<void> {
+    this.close();
+    await this.settle();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  async #nextLine(): Promise<string | null> {
+    while (true) {
+      const lf = this.#pending.indexOf("\n");
+      if (lf !== -1) {
+        const line = this.#pending.slice(0, lf);
+        this.#pending = this.#pending.slice(lf + 1);
+        return line;
+      }
+      if (this.#eof) return null;
+      // A read left pending by a timed-out wait is resumed rather than doubled.
+      this.#reading ??= this.conn.read(this.#buffer);
+      let count: number | null;
+      try {
+        count = await this.#reading;
+      } catch (error) {
+        if (
+          error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BadResource
+        ) {
+          count = null;
+        } else {
+          throw error;
+        }
+      } finally {
+        this.#reading = undefined;
+      }
+      if (count === null) {
+        this.#eof = true;
+      } else {
+        this.#pending += decoder.decode(this.#buffer.subarray(0, count), { stream: true });
+      }
+    }
+  }
+}
+
+/** Runs `body` against a fresh server and always shuts the server down afterwards. */
+export async function withServer(
+  overrides: Partial<Config>,
+  body: (server: ChatServer) => Promise<void>,
+): Promise<void> {
+  const server = startServer(overrides);
+  try {
+    await body(server);
+  } finally {
+    await server.shutdown();
+  }
+}

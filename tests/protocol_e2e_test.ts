@@ -259,7 +259,9 @@ Deno.test("invalid UTF-8 is decoded as U+FFFD and never closes the connection", 
   await withServer({}, async (server) => {
     await using alice = await TestClient.login(server, "alice");
     await using bob = await TestClient.login(server, "bob");
-    await alice.sendRaw(new Uint8Array([...new TextEncoder().encode("MSG a"), 0xff, 0xc3, 0x62, 10]));
+    await alice.sendRaw(
+      new Uint8Array([...new TextEncoder().encode("MSG a"), 0xff, 0xc3, 0x62, 10]),
+    );
     await bob.expect("MSG alice a\uFFFD\uFFFDb");
     await alice.send("PING");
     await alice.expect("PONG");

@@ -1,0 +1,205 @@
+/**
+ * The server as a process: started with the permission flags of `deno task
+ * start`, stopped by signals, refusing bad configuration.
+ */
+import { assert, TestClient, withDeadline } from "./helpers.ts";
+
+const root = new URL("../", import.meta.url);
+
+/** The arguments after `deno` in the `start` task, so tests run what users run. */
+async function startTaskArgs(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  const words = String(config.tasks.start).split(/\s+/);
+  assert.equal(words[0], "deno");
+  assert.ok(!words.includes("-A") && !words.includes("--allow-all"), "start must not use -A");
+  return words.slice(1);
+}
+
+interface Finished {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the server to completion (for runs that must exit by themselves). */
+async function runServer(args: string[], env: Record<string, string> = {}): Promise<Finished> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [...await startTaskArgs(), ...args],
+    cwd: root,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const output = await withDeadline(command.output(), 10_000, `server ${args.join(" ")}`);
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** A server process listening on a free port, found from its "listening" log line. */
+class ServerProcess {
+  readonly child: Deno.ChildProcess;
+  readonly port: number;
+  readonly #stderr: Promise<string>;
+
+  private constructor(child: Deno.ChildProcess, port: number, stderr: Promise<string>) {
+    this.child = child;
+    this.port = port;
+    this.#stderr = stderr;
+  }
+
+  static async start(args: string[] = []): Promise<ServerProcess> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...await startTaskArgs(), "--host", "127.0.0.1", "--port", "0", ...args],
+      cwd: root,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    const port = await withDeadline(
+      (async () => {
+        while (true) {
+          const { value, done } = await lines.read();
+          if (done) throw new Error(`server exited before listening: ${seen}`);
+          seen += value;
+          const match = seen.match(/listening address="127\.0\.0\.1:(\d+)"/);
+          if (match) return Number(match[1]);
+        }
+      })(),
+      10_000,
+      "server start",
+    );
+    const rest = (async () => {
+      while (true) {
+        const { value, done } = await lines.read();
+        if (done) return seen;
+        seen += value;
+      }
+    })();
+    return new ServerProcess(child, port, rest);
+  }
+
+  /** Waits for the process to exit; returns its status and everything it logged. */
+  async exit(ms: number): Promise<{ code: number; stderr: string }> {
+    const status = await withDeadline(this.child.status, ms, "server exit");
+    return { code: status.code, stderr: await this.#stderr };
+  }
+}
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`${signal} sends ERR server-shutdown to every client, closes them, and exits 0 within 5 s`, async () => {
+    const server = await ServerProcess.start();
+    await using alice = await TestClient.login(server.port, "alice");
+    await using bob = await TestClient.login(server.port, "bob");
+    await using anonymous = await TestClient.connect(server.port);
+    assert.deepEqual(await anonymous.sync(), []);
+    const started = performance.now();
+    server.child.kill(signal);
+    for (const client of [alice, bob, anonymous]) {
+      await client.expect("ERR server-shutdown");
+      await client.expectClosed();
+      await client.dispose();
+    }
+    const { code, stderr } = await server.exit(5000);
+    assert.equal(code, 0);
+    assert.ok(performance.now() - started < 5000);
+    assert.match(stderr, /shutdown finished/);
+  });
+}
+
+Deno.test("a server with a client that never hangs up still exits within 5 s of SIGTERM", async () => {
+  const server = await ServerProcess.start();
+  await using stubborn = await TestClient.login(server.port, "stubborn");
+  const started = performance.now();
+  server.child.kill("SIGTERM");
+  await stubborn.expect("ERR server-shutdown");
+  // The client neither reads on nor closes: the server must not wait for it.
+  const { code } = await server.exit(5000);
+  assert.equal(code, 0);
+  assert.ok(performance.now() - started < 5000);
+});
+
+Deno.test("--help prints the usage on stdout and exits 0", async () => {
+  const { code, stdout } = await runServer(["--help"]);
+  assert.equal(code, 0);
+  for (const flag of ["--host", "--port", "--idle-timeout", "--max-line-bytes", "--max-clients"]) {
+    assert.ok(stdout.includes(flag), `usage lacks ${flag}`);
+  }
+  assert.ok(stdout.includes("--max-queue-bytes"));
+});
+
+const badConfigurations: { args: string[]; env?: Record<string, string>; mentions: string }[] = [
+  { args: ["--port=abc"], mentions: "--port" },
+  { args: ["--port=70000"], mentions: "--port" },
+  { args: ["--port", "-1"], mentions: "--port" },
+  { args: ["--idle-timeout=-1"], mentions: "--idle-timeout" },
+  { args: ["--idle-timeout=0"], mentions: "--idle-timeout" },
+  { args: ["--max-line-bytes=0"], mentions: "--max-line-bytes" },
+  { args: ["--max-clients=ten"], mentions: "--max-clients" },
+  { args: ["--max-queue-bytes=1.5"], mentions: "--max-queue-bytes" },
+  { args: ["--colour=blue"], mentions: "colour" },
+  { args: ["stray"], mentions: "stray" },
+  { args: [], env: { PORT: "abc" }, mentions: "PORT" },
+  { args: [], env: { IDLE_TIMEOUT: "soon" }, mentions: "IDLE_TIMEOUT" },
+];
+
+for (const { args, env, mentions } of badConfigurations) {
+  const label = [...Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`), ...args].join(" ");
+  Deno.test(`a bad setting (${label}) prints one line on stderr and exits 2`, async () => {
+    const { code, stderr, stdout } = await runServer(args, env);
+    assert.equal(code, 2);
+    assert.equal(stdout, "");
+    const lines = stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, `expected one line, got: ${stderr}`);
+    assert.ok(lines[0]!.includes(mentions), `"${lines[0]}" does not mention ${mentions}`);
+    assert.ok(!stderr.includes("listening"));
+  });
+}
+
+Deno.test("a valid flag overrides a bad environment value", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...await startTaskArgs(), "--host", "127.0.0.1", "--port", "0"],
+    cwd: root,
+    env: { PORT: "not-a-port" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  await withDeadline(
+    (async () => {
+      while (!seen.includes("listening")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+    })(),
+    10_000,
+    "listening",
+  );
+  child.kill("SIGTERM");
+  while (!(await reader.read()).done);
+  assert.equal((await child.status).code, 0);
+  assert.match(seen, /listening/);
+});
+
+Deno.test("a port already in use is one line on stderr and exit 1", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { code, stderr } = await runServer([
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(taken.addr.port),
+  ]);
+  assert.equal(code, 1);
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `expected one line, got: ${stderr}`);
+  assert.match(lines[0]!, /address already in use/);
+});

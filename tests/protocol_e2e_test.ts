@@ -88,7 +88,7 @@ Deno.test("MSG and DM with empty or blank text are ignored", async () => {
 
 Deno.test("WHO lists every logged-in user, the asker included, in login order", async () => {
   await withServer({}, async (server) => {
-    await using carol = await TestClient.login(server, "carol");
+    await using _carol = await TestClient.login(server, "carol");
     await using alice = await TestClient.login(server, "alice");
     await using anonymous = await TestClient.connect(server);
     await using bob = await TestClient.login(server, "bob");

@@ -27,7 +27,16 @@ async function main(): Promise<void> {
   }
 
   const { config } = request;
-  let server: ChatServer;
+  // Signals are watched before the "listening" line, so a supervisor that
+  // stops the server as soon as it sees that line still gets a clean exit.
+  let server: ChatServer | undefined;
+  let stopRequested = false;
+  const stop = () => {
+    stopRequested = true;
+    server?.shutdown();
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
   try {
     server = ChatServer.listen(config, { log: stderrLogger() });
   } catch (error) {
@@ -38,10 +47,7 @@ async function main(): Promise<void> {
       : String(error);
     fail(`Cannot listen on ${config.host}:${config.port}: ${reason}`, 1);
   }
-
-  const stop = () => server.shutdown();
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  if (stopRequested) server.shutdown();
   await server.finished;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);

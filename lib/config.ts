@@ -148,7 +148,8 @@ export function parseConfig(
       continue;
     }
     const envValue = env(s.env);
-    if (envValue !== undefined) config[s.key] = s.parse(envValue, s.env);
+    // An empty variable (`PORT=` in a compose file) means "not set", as in most servers.
+    if (envValue !== undefined && envValue !== "") config[s.key] = s.parse(envValue, s.env);
   }
   return { kind: "run", config: config as unknown as Config };
 }

@@ -1,0 +1,215 @@
+/** Unit tests of configuration: flags over environment over defaults, and clear errors. */
+import { assert } from "./helpers.ts";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_CONFIG,
+  ENV_NAMES,
+  parseConfig,
+  usage,
+} from "../lib/config.ts";
+
+/** An environment lookup backed by `vars`. */
+function envOf(vars: Record<string, string> = {}): (name: string) => string | undefined {
+  return (name) => Object.hasOwn(vars, name) ? vars[name] : undefined;
+}
+
+/** The config that `args` and `vars` ask for; fails when they ask for help. */
+function configOf(args: string[], vars: Record<string, string> = {}): Config {
+  const request = parseConfig(args, envOf(vars));
+  assert.equal(request.kind, "run");
+  if (request.kind !== "run") throw new Error("unreachable");
+  return request.config;
+}
+
+/** Asserts that `args` and `vars` are refused with a one-line ConfigError mentioning each of `mentions`. */
+function assertRefused(args: string[], vars: Record<string, string>, mentions: string[]): void {
+  const label = JSON.stringify({ args, vars });
+  let caught: unknown;
+  try {
+    parseConfig(args, envOf(vars));
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ConfigError, `${label} should throw a ConfigError, got ${caught}`);
+  const message = caught.message;
+  assert.ok(message.length > 0, `${label}: empty message`);
+  assert.ok(
+    !/[\r\n]/.test(message),
+    `${label}: message is not one line: ${JSON.stringify(message)}`,
+  );
+  for (const mention of mentions) {
+    assert.ok(message.includes(mention), `${label}: ${JSON.stringify(message)} lacks "${mention}"`);
+  }
+}
+
+const FLAGS = [
+  "--host",
+  "--port",
+  "--idle-timeout",
+  "--max-line-bytes",
+  "--max-clients",
+  "--max-queue-bytes",
+];
+
+Deno.test("parseConfig uses the documented defaults when nothing is given", () => {
+  const expected: Config = {
+    host: "0.0.0.0",
+    port: 4000,
+    idleTimeout: 60,
+    maxLineBytes: 4096,
+    maxClients: 10000,
+    maxQueueBytes: 1048576,
+  };
+  assert.deepEqual(DEFAULT_CONFIG, expected);
+  assert.deepEqual(parseConfig([], envOf()), { kind: "run", config: expected });
+});
+
+Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () => {
+  const expected: Config = {
+    host: "127.0.0.1",
+    port: 5000,
+    idleTimeout: 2.5,
+    maxLineBytes: 100,
+    maxClients: 7,
+    maxQueueBytes: 2048,
+  };
+  const values = ["127.0.0.1", "5000", "2.5", "100", "7", "2048"];
+  const joined = FLAGS.map((flag, i) => `${flag}=${values[i]}`);
+  const separate = FLAGS.flatMap((flag, i) => [flag, values[i]!]);
+  assert.deepEqual(configOf(joined), expected);
+  assert.deepEqual(configOf(separate), expected);
+});
+
+Deno.test("parseConfig reads every environment variable", () => {
+  const config = configOf([], {
+    HOST: "::1",
+    PORT: "0",
+    IDLE_TIMEOUT: "30",
+    MAX_LINE_BYTES: "512",
+    MAX_CLIENTS: "3",
+    MAX_QUEUE_BYTES: "65536",
+  });
+  assert.deepEqual(config, {
+    host: "::1",
+    port: 0,
+    idleTimeout: 30,
+    maxLineBytes: 512,
+    maxClients: 3,
+    maxQueueBytes: 65536,
+  });
+});
+
+Deno.test("parseConfig lets a flag win over its environment variable", () => {
+  const vars = {
+    HOST: "10.0.0.1",
+    PORT: "1111",
+    IDLE_TIMEOUT: "11",
+    MAX_LINE_BYTES: "111",
+    MAX_CLIENTS: "11",
+    MAX_QUEUE_BYTES: "1111",
+  };
+  assert.deepEqual(
+    configOf(["--host=127.0.0.1", "--port", "2222", "--idle-timeout=22", "--max-clients=22"], vars),
+    {
+      host: "127.0.0.1",
+      port: 2222,
+      idleTimeout: 22,
+      maxLineBytes: 111,
+      maxClients: 22,
+      maxQueueBytes: 1111,
+    },
+  );
+});
+
+Deno.test("parseConfig accepts a bad environment value that a valid flag overrides", () => {
+  const config = configOf(
+    ["--port=5000", "--idle-timeout=1", "--max-line-bytes=10", "--max-clients=2"],
+    { PORT: "abc", IDLE_TIMEOUT: "-1", MAX_LINE_BYTES: "1.5", MAX_CLIENTS: "0" },
+  );
+  assert.equal(config.port, 5000);
+  assert.equal(config.idleTimeout, 1);
+  assert.equal(config.maxLineBytes, 10);
+  assert.equal(config.maxClients, 2);
+});
+
+Deno.test("parseConfig accepts the edges of every range", () => {
+  assert.equal(configOf(["--port=0"]).port, 0);
+  assert.equal(configOf(["--port=65535"]).port, 65535);
+  assert.equal(configOf(["--idle-timeout=0.5"]).idleTimeout, 0.5);
+  assert.equal(configOf(["--idle-timeout=0.001"]).idleTimeout, 0.001);
+  assert.equal(configOf(["--max-line-bytes=1"]).maxLineBytes, 1);
+  assert.equal(configOf(["--max-clients=1"]).maxClients, 1);
+  assert.equal(configOf(["--max-queue-bytes=1"]).maxQueueBytes, 1);
+});
+
+Deno.test("parseConfig refuses bad flag values with a one-line ConfigError naming the flag", () => {
+  const cases: [string, string][] = [
+    ["--port=abc", "abc"],
+    ["--port=70000", "70000"],
+    ["--port=65536", "65536"],
+    ["--port=-1", "-1"],
+    ["--port=1.5", "1.5"],
+    ["--port=", ""],
+    ["--idle-timeout=-1", "-1"],
+    ["--idle-timeout=0", "0"],
+    ["--idle-timeout=abc", "abc"],
+    ["--idle-timeout=Infinity", "Infinity"],
+    ["--max-line-bytes=1.5", "1.5"],
+    ["--max-line-bytes=0", "0"],
+    ["--max-clients=0", "0"],
+    ["--max-clients=-3", "-3"],
+    ["--max-queue-bytes=1e6", "1e6"],
+    ["--max-queue-bytes=0", "0"],
+  ];
+  for (const [arg, value] of cases) {
+    const flag = arg.slice(0, arg.indexOf("="));
+    assertRefused([arg], {}, [flag, `"${value}"`]);
+  }
+});
+
+Deno.test("parseConfig refuses bad environment values with a one-line ConfigError naming the variable", () => {
+  assertRefused([], { PORT: "abc" }, ["PORT", "abc"]);
+  assertRefused([], { PORT: "70000" }, ["PORT", "70000"]);
+  assertRefused([], { IDLE_TIMEOUT: "0" }, ["IDLE_TIMEOUT"]);
+  assertRefused([], { MAX_LINE_BYTES: "many" }, ["MAX_LINE_BYTES", "many"]);
+  assertRefused([], { MAX_CLIENTS: "0" }, ["MAX_CLIENTS"]);
+  assertRefused([], { MAX_QUEUE_BYTES: "-1" }, ["MAX_QUEUE_BYTES"]);
+});
+
+Deno.test("parseConfig refuses an unknown flag, a flag without its value and a positional argument", () => {
+  assertRefused(["--bogus=1"], {}, ["--bogus"]);
+  assertRefused(["--verbose"], {}, ["--verbose"]);
+  assertRefused(["--port"], {}, ["--port"]);
+  assertRefused(["--port", "-1"], {}, ["--port"]);
+  assertRefused(["extra"], {}, ["extra"]);
+  assertRefused(["--port=5000", "4000"], {}, ["4000"]);
+});
+
+Deno.test("parseConfig returns kind help for --help", () => {
+  assert.deepEqual(parseConfig(["--help"], envOf()), { kind: "help" });
+  assert.deepEqual(parseConfig(["--port=5000", "--help"], envOf({ PORT: "abc" })), {
+    kind: "help",
+  });
+});
+
+Deno.test("usage mentions every flag and every environment variable", () => {
+  const text = usage();
+  for (const flag of [...FLAGS, "--help"]) assert.ok(text.includes(flag), `usage lacks ${flag}`);
+  const envNames = [
+    "HOST",
+    "PORT",
+    "IDLE_TIMEOUT",
+    "MAX_LINE_BYTES",
+    "MAX_CLIENTS",
+    "MAX_QUEUE_BYTES",
+  ];
+  assert.deepEqual([...ENV_NAMES].sort(), [...envNames].sort());
+  for (const name of envNames) assert.ok(text.includes(name), `usage lacks ${name}`);
+});
+
+Deno.test("parseConfig treats an empty environment variable as unset", () => {
+  const config = configOf([], { HOST: "", PORT: "" });
+  assert.equal(config.host, DEFAULT_CONFIG.host);
+  assert.equal(config.port, DEFAULT_CONFIG.port);
+});

@@ -1,0 +1,463 @@
+/** Unit tests of the hub's rules, with fake client links and a clock the test moves. */
+import { assert } from "./helpers.ts";
+import { type ClientLink, Hub, type HubOptions } from "../lib/hub.ts";
+import { type CloseReason, parseLine } from "../lib/protocol.ts";
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** A client link that records what the hub sends and how it closes it. */
+class FakeLink implements ClientLink {
+  /** One entry per send() call, decoded. */
+  readonly sends: string[] = [];
+  /** Every close() call's reason, in order. */
+  readonly closes: CloseReason[] = [];
+  /** When true, send() refuses, as an outbox over its byte budget does. */
+  refuse = false;
+
+  constructor(readonly label: string) {}
+
+  send(bytes: Uint8Array): boolean {
+    if (this.refuse) return false;
+    this.sends.push(decoder.decode(bytes));
+    return true;
+  }
+
+  close(reason: CloseReason): void {
+    this.closes.push(reason);
+  }
+
+  /** The lines received since the last call, and forgets them. */
+  take(): string[] {
+    const text = this.sends.splice(0).join("");
+    if (text === "") return [];
+    assert.ok(
+      text.endsWith("\n"),
+      `${this.label} got an unterminated line: ${JSON.stringify(text)}`,
+    );
+    return text.slice(0, -1).split("\n");
+  }
+}
+
+/** A hub with a clock held in `clock.now`, and helpers to drive it. */
+class Harness {
+  readonly clock = { now: 0 };
+  readonly hub: Hub;
+
+  constructor(options: Partial<Omit<HubOptions, "now">> = {}) {
+    this.hub = new Hub({
+      maxClients: 100,
+      idleTimeoutMs: 60_000,
+      ...options,
+      now: () => this.clock.now,
+    });
+  }
+
+  open(label: string): FakeLink {
+    const link = new FakeLink(label);
+    this.hub.apply({ kind: "open", link });
+    return link;
+  }
+
+  /** Opens a link and logs it in as `name`, expecting OK. */
+  login(name: string): FakeLink {
+    const link = this.open(name);
+    this.send(link, `LOGIN ${name}`);
+    assert.deepEqual(link.take(), ["OK"], `login of ${name}`);
+    return link;
+  }
+
+  /** Applies `line` as a command from `link`. */
+  send(link: FakeLink, line: string): void {
+    this.hub.apply({ kind: "command", link, command: parseLine(line) });
+  }
+}
+
+Deno.test("Hub answers LOGIN with OK, then ERR already-logged-in", () => {
+  const t = new Harness();
+  const alice = t.open("alice");
+  t.send(alice, "LOGIN alice");
+  assert.deepEqual(alice.take(), ["OK"]);
+  t.send(alice, "LOGIN alice");
+  t.send(alice, "LOGIN other");
+  assert.deepEqual(alice.take(), ["ERR already-logged-in", "ERR already-logged-in"]);
+  assert.deepEqual(t.hub.userNames, ["alice"]);
+  assert.deepEqual(alice.closes, []);
+});
+
+Deno.test("Hub refuses a name taken regardless of case and composition, and allows another try", () => {
+  const t = new Harness();
+  const first = t.login("Zo\u00e9");
+  const second = t.open("second");
+  t.send(second, "LOGIN zo\u00e9");
+  t.send(second, "LOGIN ZOE\u0301");
+  t.send(second, "LOGIN  ZO\u00c9 ");
+  assert.deepEqual(second.take(), [
+    "ERR username-taken",
+    "ERR username-taken",
+    "ERR username-taken",
+  ]);
+  t.send(second, "LOGIN zoey");
+  assert.deepEqual(second.take(), ["OK"]);
+  assert.deepEqual(t.hub.userNames, ["Zo\u00e9", "zoey"]);
+  assert.deepEqual(first.take(), []);
+  assert.deepEqual(second.closes, []);
+});
+
+Deno.test("Hub refuses invalid names with ERR invalid-username and keeps the session open", () => {
+  const t = new Harness();
+  const client = t.open("client");
+  for (
+    const line of [
+      "LOGIN",
+      "LOGIN ",
+      "LOGIN    ",
+      "LOGIN two words",
+      "LOGIN zero\u200bwidth",
+      `LOGIN ${"x".repeat(33)}`,
+    ]
+  ) {
+    t.send(client, line);
+    assert.deepEqual(client.take(), ["ERR invalid-username"], JSON.stringify(line));
+  }
+  t.send(client, "LOGIN   Shown  ");
+  assert.deepEqual(client.take(), ["OK"]);
+  assert.deepEqual(t.hub.userNames, ["Shown"]);
+  assert.deepEqual(client.closes, []);
+});
+
+Deno.test("Hub sends MSG to every other logged-in session, not the sender nor anonymous ones", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  const carol = t.login("carol");
+  const lurker = t.open("lurker");
+  t.send(alice, "MSG  hello,  world \tend ");
+  assert.deepEqual(bob.take(), ["MSG alice  hello,  world \tend "]);
+  assert.deepEqual(carol.take(), ["MSG alice  hello,  world \tend "]);
+  assert.deepEqual(alice.take(), []);
+  assert.deepEqual(lurker.take(), []);
+  t.send(bob, "MSG a\u001b[2Jb");
+  assert.deepEqual(alice.take(), ["MSG bob a\uFFFD[2Jb"]);
+  assert.deepEqual(carol.take(), ["MSG bob a\uFFFD[2Jb"]);
+});
+
+Deno.test("Hub shares one broadcast's bytes and sends them in one call per receiver", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  t.send(alice, "MSG one");
+  t.send(alice, "MSG two");
+  assert.deepEqual(bob.sends, ["MSG alice one\n", "MSG alice two\n"]);
+  assert.deepEqual(alice.sends, []);
+});
+
+Deno.test("Hub ignores MSG and DM whose text is empty or only spaces", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  for (const line of ["MSG", "MSG ", "MSG    ", "DM bob", "DM bob ", "DM bob   ", "DM nobody"]) {
+    t.send(alice, line);
+  }
+  assert.deepEqual(alice.take(), []);
+  assert.deepEqual(bob.take(), []);
+});
+
+Deno.test("Hub answers WHO with every logged-in user in login order, in one send", () => {
+  const t = new Harness();
+  const carol = t.login("carol");
+  const alice = t.login("alice");
+  t.open("anonymous");
+  const bob = t.login("bob");
+  t.send(alice, "WHO");
+  assert.deepEqual(alice.sends, ["USER carol\nUSER alice\nUSER bob\n"]);
+  alice.take();
+  // Leaving and coming back moves a user to the end.
+  t.send(carol, "QUIT");
+  assert.deepEqual(alice.take(), ["INFO carol disconnected"]);
+  const carolAgain = t.login("carol");
+  t.send(bob, "WHO x");
+  assert.deepEqual(bob.take(), ["INFO carol disconnected", "USER alice", "USER bob", "USER carol"]);
+  assert.deepEqual(t.hub.userNames, ["alice", "bob", "carol"]);
+  assert.deepEqual(carolAgain.take(), []);
+});
+
+Deno.test("Hub delivers DM to the named user whatever the case, and to oneself", () => {
+  const t = new Harness();
+  const naman = t.login("Naman");
+  const bob = t.login("bob");
+  const carol = t.login("carol");
+  t.send(bob, "DM naman hi  there ");
+  assert.deepEqual(naman.take(), ["DM bob hi  there "]);
+  t.send(bob, "DM BOB note to self");
+  assert.deepEqual(bob.take(), ["DM bob note to self"]);
+  t.send(naman, "DM Bob x\ry");
+  assert.deepEqual(bob.take(), ["DM Naman x\uFFFDy"]);
+  assert.deepEqual(carol.take(), []);
+  assert.deepEqual(naman.take(), []);
+});
+
+Deno.test("Hub answers DM to a missing or anonymous user with ERR user-not-found", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const anonymous = t.open("anonymous");
+  t.send(alice, "DM ghost hello");
+  t.send(alice, "DM anonymous hello");
+  assert.deepEqual(alice.take(), ["ERR user-not-found", "ERR user-not-found"]);
+  assert.deepEqual(anonymous.take(), []);
+});
+
+Deno.test("Hub answers PING with PONG before and after login", () => {
+  const t = new Harness();
+  const client = t.open("client");
+  t.send(client, "PING");
+  t.send(client, "PING extra");
+  assert.deepEqual(client.take(), ["PONG", "PONG"]);
+  t.send(client, "LOGIN client");
+  t.send(client, "PING");
+  assert.deepEqual(client.take(), ["OK", "PONG"]);
+});
+
+Deno.test("Hub answers MSG, WHO and DM before login with ERR login-required, even malformed", () => {
+  const t = new Harness();
+  const bob = t.login("bob");
+  const anonymous = t.open("anonymous");
+  for (const line of ["MSG hi", "MSG", "MSG   ", "WHO", "DM bob hi", "DM bob", "DM"]) {
+    t.send(anonymous, line);
+    assert.deepEqual(anonymous.take(), ["ERR login-required"], JSON.stringify(line));
+  }
+  assert.deepEqual(bob.take(), []);
+});
+
+Deno.test("Hub ignores unknown and wrong-case commands silently", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  for (const line of ["", "HELLO", "msg hi", "who", " MSG hi", "ping"]) t.send(alice, line);
+  assert.deepEqual(alice.take(), []);
+  assert.deepEqual(bob.take(), []);
+  assert.deepEqual(alice.closes, []);
+});
+
+Deno.test("Hub closes a session on QUIT with reason quit, and tells the others", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  const anonymous = t.open("anonymous");
+  t.send(alice, "QUIT");
+  assert.deepEqual(alice.closes, ["quit"]);
+  assert.deepEqual(alice.take(), []);
+  assert.deepEqual(bob.take(), ["INFO alice disconnected"]);
+  assert.deepEqual(anonymous.take(), []);
+  assert.deepEqual(t.hub.userNames, ["bob"]);
+  assert.equal(t.hub.connectionCount, 2);
+  // The name is free again, and the closed link is no longer heard.
+  t.send(alice, "MSG ghost");
+  assert.deepEqual(bob.take(), []);
+  t.login("ALICE");
+  // An anonymous QUIT closes it without telling anyone.
+  t.send(anonymous, "QUIT");
+  assert.deepEqual(anonymous.closes, ["quit"]);
+  assert.deepEqual(bob.take(), []);
+  assert.equal(t.hub.connectionCount, 2);
+});
+
+Deno.test("Hub treats a closed event like a departure: INFO to the others and the name freed", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  const anonymous = t.open("anonymous");
+  t.hub.apply({ kind: "closed", link: alice, reason: "reset" });
+  assert.deepEqual(bob.take(), ["INFO alice disconnected"]);
+  assert.deepEqual(alice.take(), []);
+  assert.ok(alice.closes.every((reason) => reason === "reset"), `closes: ${alice.closes}`);
+  assert.deepEqual(t.hub.userNames, ["bob"]);
+  assert.equal(t.hub.connectionCount, 2);
+  const again = t.open("again");
+  t.send(again, "LOGIN alice");
+  assert.deepEqual(again.take(), ["OK"]);
+  // An anonymous session leaves without a word; a second closed event changes nothing.
+  t.hub.apply({ kind: "closed", link: anonymous, reason: "eof" });
+  t.hub.apply({ kind: "closed", link: alice, reason: "eof" });
+  assert.deepEqual(bob.take(), []);
+  assert.deepEqual(again.take(), []);
+  assert.equal(t.hub.connectionCount, 2);
+});
+
+Deno.test("Hub closes nobody on a tick before the idle timeout", () => {
+  const t = new Harness({ idleTimeoutMs: 1000 });
+  const alice = t.login("alice");
+  const anonymous = t.open("anonymous");
+  t.clock.now = 999;
+  t.hub.apply({ kind: "tick" });
+  assert.deepEqual(alice.closes, []);
+  assert.deepEqual(anonymous.closes, []);
+  assert.equal(t.hub.connectionCount, 2);
+});
+
+Deno.test("Hub closes idle sessions with reason idle on a tick after the timeout, logged in or not", () => {
+  const t = new Harness({ idleTimeoutMs: 1000 });
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  const anonymous = t.open("anonymous");
+  t.clock.now = 600;
+  t.send(bob, "PING"); // bob is active: his deadline moves to 1600
+  assert.deepEqual(bob.take(), ["PONG"]);
+  t.clock.now = 1001;
+  t.hub.apply({ kind: "tick" });
+  assert.deepEqual(alice.closes, ["idle"]);
+  assert.deepEqual(anonymous.closes, ["idle"]);
+  assert.deepEqual(bob.closes, []);
+  assert.deepEqual(bob.take(), ["INFO alice disconnected"]);
+  assert.deepEqual(t.hub.userNames, ["bob"]);
+  assert.equal(t.hub.connectionCount, 1);
+  t.clock.now = 1599;
+  t.hub.apply({ kind: "tick" });
+  assert.deepEqual(bob.closes, []);
+  t.clock.now = 1601;
+  t.hub.apply({ kind: "tick" });
+  assert.deepEqual(bob.closes, ["idle"]);
+  assert.equal(t.hub.connectionCount, 0);
+});
+
+Deno.test("Hub counts every command as activity, an ignored or refused one included", () => {
+  const t = new Harness({ idleTimeoutMs: 1000 });
+  const anonymous = t.open("anonymous");
+  const alice = t.login("alice");
+  t.clock.now = 900;
+  t.send(anonymous, "not a command");
+  t.send(alice, "MSG   ");
+  t.clock.now = 1500;
+  t.hub.apply({ kind: "tick" });
+  assert.deepEqual(anonymous.closes, []);
+  assert.deepEqual(alice.closes, []);
+  t.clock.now = 1901;
+  t.hub.apply({ kind: "tick" });
+  assert.deepEqual(anonymous.closes, ["idle"]);
+  assert.deepEqual(alice.closes, ["idle"]);
+});
+
+Deno.test("Hub answers a too-long line with ERR line-too-long and keeps the session", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const anonymous = t.open("anonymous");
+  t.hub.apply({ kind: "line-too-long", link: alice });
+  t.hub.apply({ kind: "line-too-long", link: anonymous });
+  assert.deepEqual(alice.take(), ["ERR line-too-long"]);
+  assert.deepEqual(anonymous.take(), ["ERR line-too-long"]);
+  assert.deepEqual(alice.closes, []);
+  assert.deepEqual(anonymous.closes, []);
+  assert.equal(t.hub.connectionCount, 2);
+});
+
+Deno.test("Hub closes the connection past max-clients with server-full, and it takes no slot", () => {
+  const t = new Harness({ maxClients: 2 });
+  const alice = t.login("alice");
+  const anonymous = t.open("anonymous");
+  const refused = t.open("refused");
+  assert.deepEqual(refused.closes, ["server-full"]);
+  assert.deepEqual(refused.take(), []);
+  assert.equal(t.hub.connectionCount, 2);
+  // The refused link is not a session: its commands and its close change nothing.
+  t.send(refused, "PING");
+  t.send(refused, "LOGIN refused");
+  assert.deepEqual(refused.take(), []);
+  t.hub.apply({ kind: "closed", link: refused, reason: "server-full" });
+  assert.equal(t.hub.connectionCount, 2);
+  assert.deepEqual(alice.take(), []);
+  assert.deepEqual(t.hub.userNames, ["alice"]);
+  // A closed session frees its slot at once.
+  t.hub.apply({ kind: "closed", link: anonymous, reason: "eof" });
+  assert.equal(t.hub.connectionCount, 1);
+  const next = t.open("next");
+  assert.deepEqual(next.closes, []);
+  assert.equal(t.hub.connectionCount, 2);
+  t.send(alice, "QUIT");
+  const last = t.open("last");
+  assert.deepEqual(last.closes, []);
+  assert.deepEqual(t.open("over").closes, ["server-full"]);
+});
+
+Deno.test("Hub drops a session that refuses a broadcast as a slow consumer, and the others lose nothing", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  const carol = t.login("carol");
+  bob.refuse = true;
+  t.send(alice, "MSG hi");
+  assert.deepEqual(bob.closes, ["slow-consumer"]);
+  assert.deepEqual(carol.take(), ["MSG alice hi", "INFO bob disconnected"]);
+  assert.deepEqual(alice.take(), ["INFO bob disconnected"]);
+  assert.deepEqual(t.hub.userNames, ["alice", "carol"]);
+  assert.equal(t.hub.connectionCount, 2);
+  t.send(alice, "MSG again");
+  assert.deepEqual(carol.take(), ["MSG alice again"]);
+  assert.deepEqual(bob.closes, ["slow-consumer"]);
+});
+
+Deno.test("Hub drops a session that refuses its own reply or a DM as a slow consumer", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  const carol = t.login("carol");
+  bob.refuse = true;
+  t.send(bob, "PING");
+  assert.deepEqual(bob.closes, ["slow-consumer"]);
+  assert.deepEqual(alice.take(), ["INFO bob disconnected"]);
+  carol.refuse = true;
+  t.send(alice, "DM carol hello");
+  assert.deepEqual(carol.closes, ["slow-consumer"]);
+  assert.deepEqual(alice.take(), ["INFO carol disconnected"]);
+  assert.deepEqual(t.hub.userNames, ["alice"]);
+});
+
+Deno.test("Hub drops every slow consumer of one broadcast and tells the rest about each once", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  const carol = t.login("carol");
+  const dave = t.login("dave");
+  bob.refuse = true;
+  carol.refuse = true;
+  t.send(alice, "MSG hi");
+  assert.deepEqual(bob.closes, ["slow-consumer"]);
+  assert.deepEqual(carol.closes, ["slow-consumer"]);
+  assert.deepEqual(alice.take(), ["INFO bob disconnected", "INFO carol disconnected"]);
+  assert.deepEqual(dave.take(), [
+    "MSG alice hi",
+    "INFO bob disconnected",
+    "INFO carol disconnected",
+  ]);
+  assert.deepEqual(t.hub.userNames, ["alice", "dave"]);
+});
+
+Deno.test("Hub closes everyone on shutdown with reason shutdown and sends no INFO", () => {
+  const t = new Harness();
+  const alice = t.login("alice");
+  const bob = t.login("bob");
+  const anonymous = t.open("anonymous");
+  t.hub.apply({ kind: "shutdown" });
+  for (const link of [alice, bob, anonymous]) {
+    assert.deepEqual(link.closes, ["shutdown"], link.label);
+    assert.deepEqual(link.take(), [], link.label);
+  }
+  assert.equal(t.hub.connectionCount, 0);
+  assert.deepEqual(t.hub.userNames, []);
+});
+
+Deno.test("Hub closes a connection opened after shutdown with reason shutdown, and does nothing else", () => {
+  const t = new Harness({ idleTimeoutMs: 1000 });
+  const alice = t.login("alice");
+  t.hub.apply({ kind: "shutdown" });
+  const late = t.open("late");
+  assert.deepEqual(late.closes, ["shutdown"]);
+  assert.equal(t.hub.connectionCount, 0);
+  t.send(alice, "PING");
+  t.send(late, "LOGIN late");
+  t.hub.apply({ kind: "line-too-long", link: alice });
+  t.clock.now = 10_000;
+  t.hub.apply({ kind: "tick" });
+  assert.deepEqual(alice.take(), []);
+  assert.deepEqual(late.take(), []);
+  assert.deepEqual(alice.closes, ["shutdown"]);
+  assert.deepEqual(late.closes, ["shutdown"]);
+});

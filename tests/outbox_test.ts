@@ -1,0 +1,284 @@
+/** Unit tests of the outbox: ordering, coalescing, the byte budget, ending and failing. */
+import { assert } from "./helpers.ts";
+import { type ByteWriter, Outbox } from "../lib/outbox.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function bytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** One write the fake writer has been asked for, settled by the test. */
+interface PendingWrite {
+  /** What the outbox asked to write, copied when asked and decoded. */
+  readonly text: string;
+  readonly length: number;
+  /** Says how many bytes the "kernel" took. */
+  accept(count?: number): void;
+  fail(error: unknown): void;
+}
+
+/** A writer whose writes stay pending until the test settles them. */
+class FakeWriter implements ByteWriter {
+  /** Every write asked for, in order. */
+  readonly writes: PendingWrite[] = [];
+  /** The bytes accepted so far, in order, decoded. */
+  accepted = "";
+  #waiters: (() => void)[] = [];
+
+  write(data: Uint8Array): Promise<number> {
+    const text = decoder.decode(data);
+    const length = data.length;
+    return new Promise<number>((resolve, reject) => {
+      this.writes.push({
+        text,
+        length,
+        accept: (count = length) => {
+          this.accepted += decoder.decode(data.slice(0, count));
+          resolve(count);
+        },
+        fail: reject,
+      });
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
+  }
+
+  /** Resolves with write number `index` (from 0) once the outbox has asked for it. */
+  async nth(index: number): Promise<PendingWrite> {
+    while (this.writes.length <= index) {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+    return this.writes[index]!;
+  }
+}
+
+/** Lets queued microtasks run; used only to show that nothing more happens. */
+async function flushMicrotasks(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+function noError(error: unknown): void {
+  throw new Error(`unexpected write error: ${error}`);
+}
+
+Deno.test("Outbox writes what one task queues in one write, and chunks queued during a write in the next", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 1000, noError);
+  assert.equal(outbox.push(bytes("a\n")), true);
+  assert.equal(outbox.push(bytes("b\n")), true);
+  assert.equal(writer.writes.length, 0, "the write starts after the current task");
+  const first = await writer.nth(0);
+  assert.equal(first.text, "a\nb\n");
+  outbox.push(bytes("c\n"));
+  outbox.push(bytes("d\n"));
+  outbox.push(bytes("e\n"));
+  await flushMicrotasks();
+  assert.equal(writer.writes.length, 1, "no second write while the first is under way");
+  first.accept();
+  const second = await writer.nth(1);
+  assert.equal(second.text, "c\nd\ne\n");
+  second.accept();
+  await outbox.end(undefined, false);
+  assert.equal(writer.writes.length, 2);
+  assert.equal(writer.accepted, "a\nb\nc\nd\ne\n");
+});
+
+Deno.test("Outbox keeps order across partial writes and chunks queued meanwhile", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 1000, noError);
+  outbox.push(bytes("hello "));
+  outbox.push(bytes("world\n"));
+  const first = await writer.nth(0);
+  assert.equal(first.text, "hello world\n");
+  outbox.push(bytes("next\n"));
+  first.accept(3);
+  const second = await writer.nth(1);
+  assert.equal(second.text, "lo world\n", "the rest of a partial write comes first");
+  second.accept(5);
+  const third = await writer.nth(2);
+  assert.equal(third.text, "rld\n");
+  outbox.push(bytes("last\n"));
+  third.accept();
+  const fourth = await writer.nth(3);
+  assert.equal(fourth.text, "next\nlast\n");
+  fourth.accept(1);
+  const fifth = await writer.nth(4);
+  assert.equal(fifth.text, "ext\nlast\n");
+  fifth.accept();
+  await outbox.end(undefined, false);
+  assert.equal(writer.accepted, "hello world\nnext\nlast\n");
+});
+
+Deno.test("Outbox counts queued and in-flight bytes as pending, less as writes complete", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 1000, noError);
+  assert.equal(outbox.pendingBytes, 0);
+  outbox.push(bytes("0123456789"));
+  assert.equal(outbox.pendingBytes, 10);
+  const first = await writer.nth(0);
+  assert.equal(outbox.pendingBytes, 10, "a write under way is still pending");
+  outbox.push(bytes("abcde"));
+  assert.equal(outbox.pendingBytes, 15);
+  first.accept(4);
+  const second = await writer.nth(1);
+  assert.equal(second.text, "456789");
+  assert.equal(outbox.pendingBytes, 11);
+  second.accept(6);
+  const third = await writer.nth(2);
+  assert.equal(third.text, "abcde");
+  assert.equal(outbox.pendingBytes, 5);
+  const ended = outbox.end(undefined, false);
+  third.accept();
+  await ended;
+  assert.equal(outbox.pendingBytes, 0);
+});
+
+Deno.test("Outbox refuses a push that would pass its byte budget, and queues nothing of it", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 10, noError);
+  assert.equal(outbox.push(bytes("aaaaaa")), true);
+  assert.equal(outbox.push(bytes("bbbbb")), false);
+  assert.equal(outbox.pendingBytes, 6);
+  assert.equal(outbox.push(bytes("cccc")), true, "exactly the budget is allowed");
+  assert.equal(outbox.pendingBytes, 10);
+  assert.equal(outbox.push(bytes("d")), false);
+  const first = await writer.nth(0);
+  assert.equal(first.text, "aaaaaacccc");
+  // In-flight bytes count against the budget until the kernel takes them.
+  assert.equal(outbox.push(bytes("e")), false);
+  first.accept(5);
+  const second = await writer.nth(1);
+  assert.equal(second.text, "acccc");
+  assert.equal(outbox.push(bytes("ffffff")), false);
+  assert.equal(outbox.push(bytes("fffff")), true);
+  assert.equal(outbox.pendingBytes, 10);
+  const ended = outbox.end(undefined, false);
+  second.accept();
+  (await writer.nth(2)).accept();
+  await ended;
+  assert.equal(writer.accepted, "aaaaaaccccfffff");
+});
+
+Deno.test("Outbox end() sends the last line after the queued data and resolves once written", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 1000, noError);
+  outbox.push(bytes("a\n"));
+  const first = await writer.nth(0);
+  outbox.push(bytes("b\n"));
+  let endedAt: string | undefined;
+  const ended = outbox.end(bytes("ERR idle-timeout\n"), false).then(() => {
+    endedAt = writer.accepted;
+  });
+  assert.equal(outbox.push(bytes("late\n")), true, "a push after end is dropped, not refused");
+  first.accept();
+  const second = await writer.nth(1);
+  assert.equal(second.text, "b\nERR idle-timeout\n");
+  await flushMicrotasks();
+  assert.equal(endedAt, undefined, "end() resolved before its last line was written");
+  second.accept();
+  await ended;
+  assert.equal(endedAt, "a\nb\nERR idle-timeout\n");
+  assert.equal(writer.writes.length, 2);
+  assert.equal(outbox.pendingBytes, 0);
+});
+
+Deno.test("Outbox end() may pass the byte budget with its last line", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 4, noError);
+  assert.equal(outbox.push(bytes("abcd")), true);
+  const ended = outbox.end(bytes("ERR server-shutdown\n"), false);
+  (await writer.nth(0)).accept();
+  await ended;
+  assert.equal(writer.accepted, "abcdERR server-shutdown\n");
+});
+
+Deno.test("Outbox end() with nothing queued writes only the last line, or nothing", async () => {
+  const writer = new FakeWriter();
+  const quiet = new Outbox(writer, 1000, noError);
+  await quiet.end(undefined, false);
+  await flushMicrotasks();
+  assert.equal(writer.writes.length, 0);
+
+  const outbox = new Outbox(writer, 1000, noError);
+  const ended = outbox.end(bytes("ERR server-full\n"), false);
+  const only = await writer.nth(0);
+  assert.equal(only.text, "ERR server-full\n");
+  only.accept();
+  await ended;
+  await outbox.end(bytes("again\n"), false);
+  await flushMicrotasks();
+  assert.equal(writer.writes.length, 1, "a second end() writes nothing");
+});
+
+Deno.test("Outbox end(line, true) discards queued data but finishes the write under way", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 1000, noError);
+  outbox.push(bytes("in flight\n"));
+  const first = await writer.nth(0);
+  outbox.push(bytes("queued 1\n"));
+  outbox.push(bytes("queued 2\n"));
+  const ended = outbox.end(bytes("ERR slow-consumer\n"), true);
+  assert.equal(outbox.pendingBytes, "in flight\n".length + "ERR slow-consumer\n".length);
+  first.accept(4);
+  const second = await writer.nth(1);
+  assert.equal(second.text, "light\n", "the write under way is never cut short");
+  assert.equal(outbox.pendingBytes, "light\n".length + "ERR slow-consumer\n".length);
+  second.accept();
+  const third = await writer.nth(2);
+  assert.equal(third.text, "ERR slow-consumer\n");
+  third.accept();
+  await ended;
+  assert.equal(writer.accepted, "in flight\nERR slow-consumer\n");
+  assert.equal(writer.writes.length, 3);
+});
+
+Deno.test("Outbox end(line, true) before the first write starts sends only the last line", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 1000, noError);
+  outbox.push(bytes("never\n"));
+  const ended = outbox.end(bytes("ERR slow-consumer\n"), true);
+  const only = await writer.nth(0);
+  assert.equal(only.text, "ERR slow-consumer\n");
+  only.accept();
+  await ended;
+  assert.equal(writer.accepted, "ERR slow-consumer\n");
+});
+
+Deno.test("Outbox reports a failed write once and drops everything after it", async () => {
+  const writer = new FakeWriter();
+  const errors: unknown[] = [];
+  const outbox = new Outbox(writer, 1000, (error) => errors.push(error));
+  outbox.push(bytes("first\n"));
+  const first = await writer.nth(0);
+  outbox.push(bytes("queued\n"));
+  const failure = new Error("connection reset");
+  first.fail(failure);
+  await flushMicrotasks();
+  assert.deepEqual(errors, [failure]);
+  assert.equal(outbox.pendingBytes, 0);
+  assert.equal(
+    outbox.push(bytes("later\n")),
+    true,
+    "a push after a failure is dropped, not refused",
+  );
+  assert.equal(outbox.pendingBytes, 0);
+  await outbox.end(bytes("ERR idle-timeout\n"), false);
+  await flushMicrotasks();
+  assert.equal(writer.writes.length, 1, "nothing is written after a failure");
+  assert.equal(errors.length, 1);
+});
+
+Deno.test("Outbox end() resolves when the write under way fails", async () => {
+  const writer = new FakeWriter();
+  const errors: unknown[] = [];
+  const outbox = new Outbox(writer, 1000, (error) => errors.push(error));
+  outbox.push(bytes("first\n"));
+  const first = await writer.nth(0);
+  const ended = outbox.end(bytes("ERR server-shutdown\n"), false);
+  first.fail(new Error("broken pipe"));
+  await ended;
+  assert.equal(errors.length, 1);
+  assert.equal(writer.writes.length, 1);
+  assert.equal(outbox.pendingBytes, 0);
+});

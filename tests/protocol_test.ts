@@ -1,0 +1,218 @@
+/** Unit tests of the wire protocol: parsing client lines, sanitising text, formatting server lines. */
+import { assert } from "./helpers.ts";
+import {
+  type CloseReason,
+  closingLine,
+  type Command,
+  encodeLine,
+  formatDisconnected,
+  formatDm,
+  formatMsg,
+  formatUserList,
+  isBlankText,
+  parseLine,
+  REPLY,
+  sanitizeText,
+} from "../lib/protocol.ts";
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const encoder = new TextEncoder();
+
+/** Decodes server bytes strictly, so that a test sees exactly what goes on the wire. */
+function text(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}
+
+const IGNORED: Command = { type: "ignored" };
+
+Deno.test("parseLine reads LOGIN and its name as sent, an empty name included", () => {
+  assert.deepEqual(parseLine("LOGIN alice"), { type: "login", name: "alice" });
+  assert.deepEqual(parseLine("LOGIN"), { type: "login", name: "" });
+  assert.deepEqual(parseLine("LOGIN "), { type: "login", name: "" });
+  assert.deepEqual(parseLine("LOGIN   padded  "), { type: "login", name: "  padded  " });
+  assert.deepEqual(parseLine("LOGIN two words"), { type: "login", name: "two words" });
+});
+
+Deno.test("parseLine reads WHO, with or without anything after it", () => {
+  assert.deepEqual(parseLine("WHO"), { type: "who" });
+  assert.deepEqual(parseLine("WHO "), { type: "who" });
+  assert.deepEqual(parseLine("WHO x"), { type: "who" });
+});
+
+Deno.test("parseLine reads PING and ignores any trailing text", () => {
+  assert.deepEqual(parseLine("PING"), { type: "ping" });
+  assert.deepEqual(parseLine("PING "), { type: "ping" });
+  assert.deepEqual(parseLine("PING 12345 and more"), { type: "ping" });
+});
+
+Deno.test("parseLine reads QUIT", () => {
+  assert.deepEqual(parseLine("QUIT"), { type: "quit" });
+  assert.deepEqual(parseLine("QUIT bye"), { type: "quit" });
+});
+
+Deno.test("parseLine keeps MSG text exactly as sent after its one space, spaces and TABs included", () => {
+  assert.deepEqual(parseLine("MSG hello"), { type: "msg", text: "hello" });
+  assert.deepEqual(parseLine("MSG  hello,  world \tend "), {
+    type: "msg",
+    text: " hello,  world \tend ",
+  });
+  assert.deepEqual(parseLine("MSG"), { type: "msg", text: "" });
+  assert.deepEqual(parseLine("MSG "), { type: "msg", text: "" });
+  assert.deepEqual(parseLine("MSG    "), { type: "msg", text: "   " });
+  assert.deepEqual(parseLine("MSG caf\u00e9 \u{1F600}"), {
+    type: "msg",
+    text: "caf\u00e9 \u{1F600}",
+  });
+});
+
+Deno.test("parseLine replaces control characters in MSG and DM text", () => {
+  assert.deepEqual(parseLine("MSG a\rb\u001b[2Jc\u0007"), {
+    type: "msg",
+    text: "a\uFFFDb\uFFFD[2Jc\uFFFD",
+  });
+  assert.deepEqual(parseLine("DM bob x\u0085y\u009bz"), {
+    type: "dm",
+    target: "bob",
+    text: "x\uFFFDy\uFFFDz",
+  });
+});
+
+Deno.test("parseLine splits DM into a target and text, the text possibly empty", () => {
+  assert.deepEqual(parseLine("DM bob hi there "), { type: "dm", target: "bob", text: "hi there " });
+  assert.deepEqual(parseLine("DM bob  two leading"), {
+    type: "dm",
+    target: "bob",
+    text: " two leading",
+  });
+  assert.deepEqual(parseLine("DM bob"), { type: "dm", target: "bob", text: "" });
+  assert.deepEqual(parseLine("DM bob "), { type: "dm", target: "bob", text: "" });
+  assert.deepEqual(parseLine("DM bob   "), { type: "dm", target: "bob", text: "  " });
+  assert.deepEqual(parseLine("DM"), { type: "dm", target: "", text: "" });
+  assert.deepEqual(parseLine("DM Na\u00efve hi"), { type: "dm", target: "Na\u00efve", text: "hi" });
+});
+
+Deno.test("parseLine ignores unknown commands, wrong case, a leading space and empty lines", () => {
+  for (
+    const line of [
+      "",
+      " ",
+      "HELLO",
+      "login alice",
+      "Login alice",
+      "msg hi",
+      "Msg hi",
+      "who",
+      "ping",
+      "quit",
+      "dm bob hi",
+      " MSG hi",
+      " PING",
+      "\tPING",
+      "PING\t",
+      "WHO\tx",
+      "MSGhi",
+      "LOGINalice",
+      "PINGPONG",
+      "INFO x disconnected",
+    ]
+  ) {
+    assert.deepEqual(parseLine(line), IGNORED, JSON.stringify(line));
+  }
+});
+
+Deno.test("sanitizeText replaces every C0 control but TAB, DEL and every C1 control with U+FFFD", () => {
+  const controls: string[] = [];
+  for (let code = 0x00; code <= 0x1f; code++) controls.push(String.fromCharCode(code));
+  for (let code = 0x7f; code <= 0x9f; code++) controls.push(String.fromCharCode(code));
+  for (const control of controls) {
+    const expected = control === "\t" ? "a\tb" : "a\uFFFDb";
+    assert.equal(sanitizeText(`a${control}b`), expected, `U+${control.charCodeAt(0).toString(16)}`);
+  }
+  assert.equal(sanitizeText("\r\n\u001b\u0085\u009b\u007f"), "\uFFFD".repeat(6));
+  assert.equal(sanitizeText("\u001b[31mred\u001b[0m"), "\uFFFD[31mred\uFFFD[0m");
+});
+
+Deno.test("sanitizeText keeps TAB, printable ASCII, U+FFFD and other Unicode as they are", () => {
+  let ascii = "";
+  for (let code = 0x20; code <= 0x7e; code++) ascii += String.fromCharCode(code);
+  for (
+    const kept of [
+      ascii,
+      "\t",
+      "tab\there",
+      "\uFFFD",
+      "caf\u00e9 na\u00efve \u00a0nbsp",
+      "\u4f60\u597d \u0645\u0631\u062d\u0628\u0627",
+      "\u{1F600}\u{1F680}",
+      "e\u0301",
+      "",
+    ]
+  ) {
+    assert.equal(sanitizeText(kept), kept, JSON.stringify(kept));
+  }
+});
+
+Deno.test("isBlankText is true only for empty text or text of spaces", () => {
+  assert.equal(isBlankText(""), true);
+  assert.equal(isBlankText(" "), true);
+  assert.equal(isBlankText("     "), true);
+  assert.equal(isBlankText("a"), false);
+  assert.equal(isBlankText("  a  "), false);
+  assert.equal(isBlankText("\t"), false);
+  assert.equal(isBlankText(" \uFFFD "), false);
+  assert.equal(isBlankText("."), false);
+});
+
+Deno.test("the format functions write exact lines ending in one \\n", () => {
+  assert.equal(text(formatMsg("alice", "hello  world ")), "MSG alice hello  world \n");
+  assert.equal(text(formatDm("bob", "psst")), "DM bob psst\n");
+  assert.equal(text(formatDisconnected("carol")), "INFO carol disconnected\n");
+  assert.equal(
+    text(formatUserList(["carol", "alice", "bob"])),
+    "USER carol\nUSER alice\nUSER bob\n",
+  );
+  assert.equal(formatUserList([]).length, 0);
+  assert.equal(text(encodeLine("OK")), "OK\n");
+  assert.deepEqual(formatMsg("Zo\u00e9", "\u{1F600}"), encoder.encode("MSG Zo\u00e9 \u{1F600}\n"));
+  assert.deepEqual(
+    formatMsg("Zo\u00e9", "\u{1F600}"),
+    Uint8Array.of(
+      ...[0x4d, 0x53, 0x47, 0x20], // "MSG "
+      ...[0x5a, 0x6f, 0xc3, 0xa9, 0x20], // "Zoé "
+      ...[0xf0, 0x9f, 0x98, 0x80, 0x0a], // "😀\n"
+    ),
+  );
+});
+
+Deno.test("the fixed replies are the exact protocol lines", () => {
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(REPLY).map(([key, bytes]) => [key, text(bytes)])),
+    {
+      ok: "OK\n",
+      pong: "PONG\n",
+      usernameTaken: "ERR username-taken\n",
+      invalidUsername: "ERR invalid-username\n",
+      alreadyLoggedIn: "ERR already-logged-in\n",
+      loginRequired: "ERR login-required\n",
+      userNotFound: "ERR user-not-found\n",
+      lineTooLong: "ERR line-too-long\n",
+    },
+  );
+});
+
+Deno.test("closingLine gives the last line for each reason a server closes for, and none otherwise", () => {
+  const expected: Record<CloseReason, string | undefined> = {
+    quit: undefined,
+    eof: undefined,
+    reset: undefined,
+    error: undefined,
+    idle: "ERR idle-timeout\n",
+    "slow-consumer": "ERR slow-consumer\n",
+    shutdown: "ERR server-shutdown\n",
+    "server-full": "ERR server-full\n",
+  };
+  for (const [reason, line] of Object.entries(expected) as [CloseReason, string | undefined][]) {
+    const bytes = closingLine(reason);
+    assert.equal(bytes === undefined ? undefined : text(bytes), line, reason);
+  }
+});

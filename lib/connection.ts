@@ -20,6 +20,8 @@ export interface ConnectionOptions {
    */
   readonly lingerMs: number;
   readonly post: (event: HubEvent) => void;
+  /** Called once, when the socket has been released. */
+  readonly released: (connection: Connection) => void;
   readonly log: Logger;
 }
 
@@ -29,16 +31,13 @@ type State = "open" | "closing" | "closed";
 
 /**
  * A client on a socket. The hub sees it as a {@linkcode ClientLink}; the
- * server calls {@linkcode Connection.run} once and awaits
- * {@linkcode Connection.done}.
+ * server calls {@linkcode Connection.run} once and hears of the end through
+ * `options.released`. The options object is shared by every connection, and
+ * nothing here is allocated per connection that an idle one does not need.
  */
 export class Connection implements ClientLink, LineSink {
   /** A number unique in this process, for logs. */
   readonly id: number;
-  /** The peer's address as `host:port`. */
-  readonly remote: string;
-  /** Resolves once the socket is released. */
-  readonly done: Promise<void>;
   readonly #conn: Deno.Conn;
   readonly #options: ConnectionOptions;
   readonly #framer: LineFramer;
@@ -47,18 +46,25 @@ export class Connection implements ClientLink, LineSink {
   #readEnded = false;
   #reported = false;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  #released!: () => void;
 
   /** Wraps an accepted socket. Nothing is read until {@linkcode run}. */
   constructor(conn: Deno.Conn, id: number, options: ConnectionOptions) {
     this.#conn = conn;
     this.id = id;
     this.#options = options;
-    const addr = conn.remoteAddr as Deno.NetAddr;
-    this.remote = `${addr.hostname}:${addr.port}`;
     this.#framer = new LineFramer(options.maxLineBytes);
     this.#outbox = new Outbox(conn, options.maxQueueBytes, (error) => this.#writeFailed(error));
-    this.done = new Promise((resolve) => this.#released = resolve);
+  }
+
+  /** The peer's address as `host:port`, for logs. */
+  get remote(): string {
+    const addr = this.#conn.remoteAddr as Deno.NetAddr;
+    return `${addr.hostname}:${addr.port}`;
+  }
+
+  /** True once the socket has been released. */
+  get released(): boolean {
+    return this.#state === "closed";
   }
 
   /** Reads until the peer hangs up or the socket is closed; posts what it reads. */
@@ -151,7 +157,7 @@ export class Connection implements ClientLink, LineSink {
     } catch {
       // Already closed by the runtime.
     }
-    this.#released();
+    this.#options.released(this);
   }
 
   #classify(error: unknown, during: string): CloseReason {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "./config.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type ConnectionOptions } from "./connection.ts";
 import { Hub, type HubEvent } from "./hub.ts";
 import { Inbox } from "./inbox.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
@@ -34,21 +34,21 @@ export class ChatServer {
   /** Resolves once shutdown has finished and every socket is released. */
   readonly finished: Promise<void>;
   readonly #listener: Deno.TcpListener;
-  readonly #config: Config;
   readonly #log: Logger;
   readonly #inbox = new Inbox<HubEvent>();
   readonly #connections = new Set<Connection>();
+  readonly #connectionOptions: ConnectionOptions;
   readonly #hubDone: Promise<void>;
   readonly #idleTimer: ReturnType<typeof setInterval>;
   #acceptDone: Promise<void> = Promise.resolve();
   #nextId = 1;
   #stopping = false;
   #finish!: () => void;
+  #allReleased: (() => void) | undefined;
 
   private constructor(listener: Deno.TcpListener, config: Config, options: ServerOptions) {
     this.#listener = listener;
     this.addr = listener.addr;
-    this.#config = config;
     this.#log = options.log ?? SILENT_LOGGER;
     const hub = new Hub({
       maxClients: config.maxClients,
@@ -56,6 +56,14 @@ export class ChatServer {
       now: options.now ?? performance.now.bind(performance),
     });
     this.#hubDone = hub.run(this.#inbox);
+    this.#connectionOptions = {
+      maxLineBytes: config.maxLineBytes,
+      maxQueueBytes: config.maxQueueBytes,
+      lingerMs: LINGER_MS,
+      post: (event) => this.#inbox.push(event),
+      released: (connection) => this.#released(connection),
+      log: this.#log,
+    };
     this.#idleTimer = setInterval(
       () => this.#inbox.push({ kind: "tick" }),
       idleCheckIntervalMs(config.idleTimeout),
@@ -97,8 +105,15 @@ export class ChatServer {
     await this.#hubDone;
     // Every connection now lingers at most LINGER_MS; any the hub never saw is closed here.
     for (const connection of this.#connections) connection.close("shutdown");
-    await Promise.all([...this.#connections].map((c) => c.done));
+    if (this.#connections.size > 0) {
+      await new Promise<void>((resolve) => this.#allReleased = resolve);
+    }
     this.#log.info("shutdown finished");
+  }
+
+  #released(connection: Connection): void {
+    this.#connections.delete(connection);
+    if (this.#connections.size === 0) this.#allReleased?.();
   }
 
   async #acceptLoop(): Promise<void> {
@@ -122,15 +137,8 @@ export class ChatServer {
     } catch {
       // The peer is already gone; the read loop will see it.
     }
-    const connection = new Connection(conn, this.#nextId++, {
-      maxLineBytes: this.#config.maxLineBytes,
-      maxQueueBytes: this.#config.maxQueueBytes,
-      lingerMs: LINGER_MS,
-      post: (event) => this.#inbox.push(event),
-      log: this.#log,
-    });
+    const connection = new Connection(conn, this.#nextId++, this.#connectionOptions);
     this.#connections.add(connection);
-    connection.done.then(() => this.#connections.delete(connection));
     this.#inbox.push({ kind: "open", link: connection });
     if (this.#stopping) connection.close("shutdown");
     connection.run();

@@ -11,7 +11,7 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /** The smallest read buffer; an idle connection holds only this much. */
-export const MIN_READ_BYTES = 1024;
+export const MIN_READ_BYTES = 512;
 /** The largest read buffer a busy connection grows to. */
 export const MAX_READ_BYTES = 65536;
 

@@ -109,6 +109,8 @@ Deno.test("WHO is one block that no broadcast interleaves", async () => {
       // The talker's messages and the WHO race inside the hub; the block must stay whole.
       const chatter = Array.from({ length: 50 }, (_, i) => `MSG line${i}`).join("\n") + "\n";
       await Promise.all([talker.sendRaw(chatter), asker.send("WHO")]);
+      // Once the talker has its PONG, all 50 messages are in the asker's queue.
+      await talker.sync();
       const lines = await asker.sync();
       const first = lines.indexOf("USER user0");
       assert.ok(first >= 0, "WHO reply missing");

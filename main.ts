@@ -5,8 +5,8 @@
  * @module
  */
 import { ConfigError, parseConfig, usage } from "./lib/config.ts";
-import { stderrLogger } from "./lib/log.ts";
-import { ChatServer } from "./lib/server.ts";
+import { createLogger } from "./lib/log.ts";
+import { ChatServer, ListenError } from "./lib/server.ts";
 
 function fail(message: string, status: number): never {
   console.error(message);
@@ -38,14 +38,12 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   try {
-    server = ChatServer.listen(config, { log: stderrLogger() });
+    server = ChatServer.listen(config, {
+      log: createLogger({ format: config.logFormat, level: config.logLevel }),
+    });
   } catch (error) {
-    const reason = error instanceof Deno.errors.AddrInUse
-      ? "address already in use"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    fail(`Cannot listen on ${config.host}:${config.port}: ${reason}`, 1);
+    if (error instanceof ListenError) fail(error.message, 1);
+    throw error;
   }
   if (stopRequested) server.shutdown();
   await server.finished;

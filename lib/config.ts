@@ -20,7 +20,22 @@ export interface Config {
   readonly maxClients: number;
   /** Bytes the server holds for one client, not yet handed to the kernel, before it is dropped. */
   readonly maxQueueBytes: number;
+  /** HTTP port for `/healthz` and `/metrics`; undefined: no metrics listener. */
+  readonly metricsPort: number | undefined;
+  /** How log lines are written. */
+  readonly logFormat: LogFormat;
+  /** The least severe log level written. */
+  readonly logLevel: LogLevel;
 }
+
+/** Log line formats. */
+export const LOG_FORMATS = ["text", "json"] as const;
+/** One of {@linkcode LOG_FORMATS}. */
+export type LogFormat = typeof LOG_FORMATS[number];
+/** Log levels, least severe first. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** One of {@linkcode LOG_LEVELS}. */
+export type LogLevel = typeof LOG_LEVELS[number];
 
 /** The settings used when neither a flag nor an environment variable gives one. */
 export const DEFAULT_CONFIG: Config = {
@@ -30,6 +45,9 @@ export const DEFAULT_CONFIG: Config = {
   maxLineBytes: 4096,
   maxClients: 10000,
   maxQueueBytes: 1048576,
+  metricsPort: undefined,
+  logFormat: "text",
+  logLevel: "info",
 };
 
 /** A flag or environment value that cannot be used; its message is the one line shown to the user. */
@@ -42,7 +60,7 @@ export type ConfigRequest =
   | { readonly kind: "run"; readonly config: Config }
   | { readonly kind: "help" };
 
-type Parse = (raw: string, source: string) => number | string;
+type Parse = (raw: string, source: string) => number | string | undefined;
 
 interface Setting {
   readonly key: keyof Config;
@@ -95,6 +113,27 @@ const SETTINGS: readonly Setting[] = [
     parse: parsePositiveInteger,
     help: "unsent bytes held for one client before it is dropped",
   },
+  {
+    key: "metricsPort",
+    flag: "metrics-port",
+    env: "METRICS_PORT",
+    parse: parsePort,
+    help: "HTTP port for /healthz and /metrics (off when unset)",
+  },
+  {
+    key: "logFormat",
+    flag: "log-format",
+    env: "LOG_FORMAT",
+    parse: oneOf(LOG_FORMATS),
+    help: "log line format: text or json",
+  },
+  {
+    key: "logLevel",
+    flag: "log-level",
+    env: "LOG_LEVEL",
+    parse: oneOf(LOG_LEVELS),
+    help: "least severe level logged: debug, info, warn or error",
+  },
 ];
 
 /** The names of the environment variables the server reads. */
@@ -104,7 +143,7 @@ export const ENV_NAMES: readonly string[] = SETTINGS.map((s) => s.env);
 export function usage(): string {
   const rows = SETTINGS.map((s) => {
     const left = `  --${s.flag}=<value>`.padEnd(28);
-    return `${left}${s.help} (env ${s.env}, default ${DEFAULT_CONFIG[s.key]})`;
+    return `${left}${s.help} (env ${s.env}, default ${DEFAULT_CONFIG[s.key] ?? "off"})`;
   });
   return [
     "Usage: main.ts [options]",
@@ -140,7 +179,7 @@ export function parseConfig(
   }
   if (values.help === true) return { kind: "help" };
 
-  const config: Record<string, number | string> = { ...DEFAULT_CONFIG };
+  const config: Record<string, number | string | undefined> = { ...DEFAULT_CONFIG };
   for (const s of SETTINGS) {
     const flagValue = values[s.flag];
     if (typeof flagValue === "string") {
@@ -175,6 +214,18 @@ function parsePort(raw: string, source: string): number {
     throw new ConfigError(`Cannot start: ${source} must be a port from 0 to 65535, got "${raw}"`);
   }
   return port;
+}
+
+function oneOf(choices: readonly string[]): Parse {
+  return (raw, source) => {
+    const value = raw.trim();
+    if (!choices.includes(value)) {
+      throw new ConfigError(
+        `Cannot start: ${source} must be one of ${choices.join(", ")}, got "${raw}"`,
+      );
+    }
+    return value;
+  };
 }
 
 function parsePositiveSeconds(raw: string, source: string): number {

@@ -9,6 +9,7 @@ import { LineFramer, type LineSink } from "./line_framer.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 import { type CloseReason, closingLine, type Command, parseLine } from "./protocol.ts";
+import type { Stats } from "./stats.ts";
 
 /** Limits and collaborators of one connection. */
 export interface ConnectionOptions {
@@ -20,6 +21,8 @@ export interface ConnectionOptions {
    */
   readonly lingerMs: number;
   readonly post: (event: HubEvent) => void;
+  /** Shared counters: bytes in and out. */
+  readonly stats: Stats;
   /** Called once, when the socket has been released. */
   readonly released: (connection: Connection) => void;
   readonly log: Logger;
@@ -53,7 +56,12 @@ export class Connection implements ClientLink, LineSink {
     this.id = id;
     this.#options = options;
     this.#framer = new LineFramer(options.maxLineBytes);
-    this.#outbox = new Outbox(conn, options.maxQueueBytes, (error) => this.#writeFailed(error));
+    this.#outbox = new Outbox(
+      conn,
+      options.maxQueueBytes,
+      (error) => this.#writeFailed(error),
+      options.stats,
+    );
   }
 
   /** The peer's address as `host:port`, for logs. */
@@ -67,6 +75,11 @@ export class Connection implements ClientLink, LineSink {
     return this.#state === "closed";
   }
 
+  /** Bytes queued for this client and not yet taken by the kernel. */
+  get pendingBytes(): number {
+    return this.#outbox.pendingBytes;
+  }
+
   /** Reads until the peer hangs up or the socket is closed; posts what it reads. */
   async run(): Promise<void> {
     let reason: CloseReason = "eof";
@@ -74,6 +87,7 @@ export class Connection implements ClientLink, LineSink {
       while (true) {
         const count = await this.#conn.read(this.#framer.space());
         if (count === null) break;
+        this.#options.stats.bytesIn += count;
         // While closing, input is read only to let the peer's close come through.
         if (this.#state === "open") this.#framer.commit(count, this);
       }

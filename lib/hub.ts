@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { nameKey, validateName } from "./names.ts";
 import {
   type CloseReason,
@@ -16,9 +17,12 @@ import {
   isBlankText,
   REPLY,
 } from "./protocol.ts";
+import { Stats } from "./stats.ts";
 
 /** What the hub knows of a client: a way to send it bytes and a way to end it. */
 export interface ClientLink {
+  /** Where the client is, for logs (`host:port`). */
+  readonly remote: string;
   /** Queues bytes for the client; false when its outbound budget would be passed (nothing queued). */
   send(bytes: Uint8Array): boolean;
   /** Ends the connection, saying why. Idempotent; the hub never hears back about it. */
@@ -42,6 +46,10 @@ export interface HubOptions {
   readonly idleTimeoutMs: number;
   /** The clock, in milliseconds; injected so tests can move time. */
   readonly now: () => number;
+  /** Where logins and disconnects are logged. */
+  readonly log?: Logger;
+  /** Where the hub counts what it does. */
+  readonly stats?: Stats;
 }
 
 interface Session {
@@ -51,6 +59,7 @@ interface Session {
   /** The name's key in the user table, once logged in. */
   key: string;
   lastSeen: number;
+  readonly connectedAt: number;
 }
 
 /**
@@ -59,6 +68,9 @@ interface Session {
  */
 export class Hub {
   readonly #options: HubOptions;
+  readonly #log: Logger;
+  /** Counters for `/metrics`, owned by the hub's single thread of control. */
+  readonly stats: Stats;
   readonly #sessions = new Map<ClientLink, Session>();
   /** Logged-in sessions by name key; insertion order is login order. */
   readonly #users = new Map<string, Session>();
@@ -69,11 +81,18 @@ export class Hub {
   /** A hub enforcing `options`. */
   constructor(options: HubOptions) {
     this.#options = options;
+    this.#log = options.log ?? SILENT_LOGGER;
+    this.stats = options.stats ?? new Stats();
   }
 
   /** Open connections, logged in or not. */
   get connectionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** Logged-in users. */
+  get userCount(): number {
+    return this.#users.size;
   }
 
   /** Logged-in names, in login order. */
@@ -102,12 +121,15 @@ export class Hub {
         const session = this.#sessions.get(event.link);
         if (session === undefined) return;
         session.lastSeen = this.#options.now();
+        this.stats.linesReceived[event.command.type]++;
         this.#command(session, event.command);
         break;
       }
       case "line-too-long": {
         const session = this.#sessions.get(event.link);
-        if (session !== undefined) this.#reply(session, REPLY.lineTooLong);
+        if (session === undefined) return;
+        this.stats.linesTooLong++;
+        this.#reply(session, REPLY.lineTooLong);
         break;
       }
       case "closed": {
@@ -130,10 +152,16 @@ export class Hub {
 
   #open(link: ClientLink): void {
     if (this.#sessions.size >= this.#options.maxClients) {
+      this.stats.disconnects["server-full"]++;
+      this.#log.warn("refused: server full", {
+        address: link.remote,
+        maxClients: this.#options.maxClients,
+      });
       link.close("server-full");
       return;
     }
-    this.#sessions.set(link, { link, name: undefined, key: "", lastSeen: this.#options.now() });
+    const now = this.#options.now();
+    this.#sessions.set(link, { link, name: undefined, key: "", lastSeen: now, connectedAt: now });
   }
 
   #command(session: Session, command: Command): void {
@@ -160,7 +188,7 @@ export class Hub {
         if (!isBlankText(command.text)) this.#broadcast(formatMsg(sender, command.text), session);
         return;
       case "who":
-        this.#reply(session, formatUserList(this.userNames));
+        this.#reply(session, formatUserList(this.userNames), this.#users.size);
         return;
       case "dm":
         this.#directMessage(session, sender, command.target, command.text);
@@ -189,6 +217,7 @@ export class Hub {
     session.key = key;
     this.#users.set(key, session);
     this.#reply(session, REPLY.ok);
+    this.#log.info("login", { name, address: session.link.remote });
   }
 
   #directMessage(session: Session, sender: string, target: string, text: string): void {
@@ -203,13 +232,19 @@ export class Hub {
 
   /** Sends the same bytes to every logged-in session but `except`. */
   #broadcast(bytes: Uint8Array, except: Session | undefined): void {
+    let delivered = 0;
     for (const session of this.#users.values()) {
-      if (session !== except && !session.link.send(bytes)) this.#overflowed.push(session);
+      if (session === except) continue;
+      if (session.link.send(bytes)) delivered++;
+      else this.#overflowed.push(session);
     }
+    this.stats.linesDelivered += delivered;
   }
 
-  #reply(session: Session, bytes: Uint8Array): void {
-    if (!session.link.send(bytes)) this.#overflowed.push(session);
+  /** Sends `bytes` (holding `lines` lines) to one session. */
+  #reply(session: Session, bytes: Uint8Array, lines = 1): void {
+    if (session.link.send(bytes)) this.stats.linesDelivered += lines;
+    else this.#overflowed.push(session);
   }
 
   #closeIdle(): void {
@@ -223,7 +258,18 @@ export class Hub {
   #disconnect(session: Session, reason: CloseReason): void {
     if (!this.#sessions.delete(session.link)) return;
     session.link.close(reason);
+    this.stats.disconnects[reason]++;
     const name = session.name;
+    const fields = {
+      name,
+      address: session.link.remote,
+      reason,
+      seconds: Math.round(this.#options.now() - session.connectedAt) / 1000,
+    };
+    // A slow consumer is worth a warning; anonymous comings and goings (health checks, scanners) are detail.
+    if (reason === "slow-consumer") this.#log.warn("disconnect", fields);
+    else if (name !== undefined) this.#log.info("disconnect", fields);
+    else this.#log.debug("disconnect", fields);
     if (name === undefined) return;
     this.#users.delete(session.key);
     this.#broadcast(formatDisconnected(name), undefined);
@@ -240,6 +286,7 @@ export class Hub {
 
   #shutdown(): void {
     this.#stopped = true;
+    this.stats.disconnects.shutdown += this.#sessions.size;
     for (const session of this.#sessions.values()) session.link.close("shutdown");
     this.#sessions.clear();
     this.#users.clear();

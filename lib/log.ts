@@ -1,41 +1,76 @@
 /**
- * Operator logs: one line per event on stderr.
+ * Operator logs: one line per event, as text or JSON, filtered by level.
  *
  * @module
  */
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "./config.ts";
 
 /** Extra facts about a logged event. */
-export type LogFields = Readonly<Record<string, string | number | boolean>>;
+export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
 /** Where the server reports events an operator cares about. */
 export interface Logger {
-  /** Normal operation: listening, shutdown. */
+  /** Per-connection detail: anonymous connections opening and closing. */
+  debug(message: string, fields?: LogFields): void;
+  /** Normal operation: listening, logins, disconnects, shutdown. */
   info(message: string, fields?: LogFields): void;
-  /** Something went wrong with one client or one accept, and the server carries on. */
+  /** One client or one accept went wrong, or was refused, and the server carries on. */
   warn(message: string, fields?: LogFields): void;
-  /** Something went wrong with the server itself. */
+  /** The server itself went wrong. */
   error(message: string, fields?: LogFields): void;
 }
 
-function formatText(level: string, message: string, fields: LogFields | undefined): string {
-  let line = `${new Date().toISOString()} ${level} ${message}`;
+/** How a logger writes, and what it leaves out. */
+export interface LoggerOptions {
+  readonly format: LogFormat;
+  readonly level: LogLevel;
+  /** Receives each finished line, without its `\n`; stderr when omitted. */
+  readonly write?: (line: string) => void;
+  /** The clock for timestamps; injected by tests. */
+  readonly now?: () => Date;
+}
+
+const encoder = new TextEncoder();
+
+function writeStderr(line: string): void {
+  // Synchronous, so the last lines before an exit are not lost.
+  const bytes = encoder.encode(line + "\n");
+  let written = 0;
+  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+}
+
+function textLine(time: string, level: string, message: string, fields?: LogFields): string {
+  let line = `${time} ${level} ${message}`;
   if (fields !== undefined) {
-    for (const [key, value] of Object.entries(fields)) line += ` ${key}=${JSON.stringify(value)}`;
+    for (const key in fields) {
+      const value = fields[key];
+      if (value !== undefined) line += ` ${key}=${JSON.stringify(value)}`;
+    }
   }
   return line;
 }
 
-/** A logger writing `time level message key=value…` lines to stderr. */
-export function stderrLogger(): Logger {
-  return {
-    info: (message, fields) => console.error(formatText("info", message, fields)),
-    warn: (message, fields) => console.error(formatText("warn", message, fields)),
-    error: (message, fields) => console.error(formatText("error", message, fields)),
+function jsonLine(time: string, level: string, message: string, fields?: LogFields): string {
+  return JSON.stringify({ time, level, msg: message, ...fields });
+}
+
+/** A logger writing `format` lines at `level` and above. */
+export function createLogger(options: LoggerOptions): Logger {
+  const write = options.write ?? writeStderr;
+  const now = options.now ?? (() => new Date());
+  const format = options.format === "json" ? jsonLine : textLine;
+  const threshold = LOG_LEVELS.indexOf(options.level);
+  const at = (level: LogLevel) => {
+    if (LOG_LEVELS.indexOf(level) < threshold) return () => {};
+    return (message: string, fields?: LogFields) =>
+      write(format(now().toISOString(), level, message, fields));
   };
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
 /** A logger that drops everything, for tests that do not look at logs. */
 export const SILENT_LOGGER: Logger = {
+  debug: () => {},
   info: () => {},
   warn: () => {},
   error: () => {},

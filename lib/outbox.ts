@@ -20,6 +20,7 @@ export class Outbox {
   readonly #writer: ByteWriter;
   readonly #maxBytes: number;
   readonly #onError: (error: unknown) => void;
+  readonly #counter: { bytesOut: number } | undefined;
   #chunks: Uint8Array[] = [];
   #queuedBytes = 0;
   #inFlightBytes = 0;
@@ -30,12 +31,19 @@ export class Outbox {
 
   /**
    * An outbox holding at most `maxBytes` unwritten bytes. `onError` hears a
-   * failed write once; the outbox then discards everything.
+   * failed write once; the outbox then discards everything. `counter.bytesOut`,
+   * when given, grows by every byte the writer took.
    */
-  constructor(writer: ByteWriter, maxBytes: number, onError: (error: unknown) => void) {
+  constructor(
+    writer: ByteWriter,
+    maxBytes: number,
+    onError: (error: unknown) => void,
+    counter?: { bytesOut: number },
+  ) {
     this.#writer = writer;
     this.#maxBytes = maxBytes;
     this.#onError = onError;
+    this.#counter = counter;
   }
 
   /** Bytes held and not yet handed to the kernel, including a write under way. */
@@ -92,6 +100,7 @@ export class Outbox {
           const count = await this.#writer.write(written === 0 ? bytes : bytes.subarray(written));
           written += count;
           this.#inFlightBytes -= count;
+          if (this.#counter !== undefined) this.#counter.bytesOut += count;
         }
       }
     } catch (error) {

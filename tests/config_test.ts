@@ -50,6 +50,9 @@ const FLAGS = [
   "--max-line-bytes",
   "--max-clients",
   "--max-queue-bytes",
+  "--metrics-port",
+  "--log-format",
+  "--log-level",
 ];
 
 Deno.test("parseConfig uses the documented defaults when nothing is given", () => {
@@ -60,6 +63,9 @@ Deno.test("parseConfig uses the documented defaults when nothing is given", () =
     maxLineBytes: 4096,
     maxClients: 10000,
     maxQueueBytes: 1048576,
+    metricsPort: undefined,
+    logFormat: "text",
+    logLevel: "info",
   };
   assert.deepEqual(DEFAULT_CONFIG, expected);
   assert.deepEqual(parseConfig([], envOf()), { kind: "run", config: expected });
@@ -73,8 +79,11 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     maxLineBytes: 100,
     maxClients: 7,
     maxQueueBytes: 2048,
+    metricsPort: 9100,
+    logFormat: "json",
+    logLevel: "debug",
   };
-  const values = ["127.0.0.1", "5000", "2.5", "100", "7", "2048"];
+  const values = ["127.0.0.1", "5000", "2.5", "100", "7", "2048", "9100", "json", "debug"];
   const joined = FLAGS.map((flag, i) => `${flag}=${values[i]}`);
   const separate = FLAGS.flatMap((flag, i) => [flag, values[i]!]);
   assert.deepEqual(configOf(joined), expected);
@@ -89,6 +98,9 @@ Deno.test("parseConfig reads every environment variable", () => {
     MAX_LINE_BYTES: "512",
     MAX_CLIENTS: "3",
     MAX_QUEUE_BYTES: "65536",
+    METRICS_PORT: "9100",
+    LOG_FORMAT: "json",
+    LOG_LEVEL: "error",
   });
   assert.deepEqual(config, {
     host: "::1",
@@ -97,6 +109,9 @@ Deno.test("parseConfig reads every environment variable", () => {
     maxLineBytes: 512,
     maxClients: 3,
     maxQueueBytes: 65536,
+    metricsPort: 9100,
+    logFormat: "json",
+    logLevel: "error",
   });
 });
 
@@ -108,9 +123,20 @@ Deno.test("parseConfig lets a flag win over its environment variable", () => {
     MAX_LINE_BYTES: "111",
     MAX_CLIENTS: "11",
     MAX_QUEUE_BYTES: "1111",
+    LOG_LEVEL: "warn",
   };
   assert.deepEqual(
-    configOf(["--host=127.0.0.1", "--port", "2222", "--idle-timeout=22", "--max-clients=22"], vars),
+    configOf(
+      [
+        "--host=127.0.0.1",
+        "--port",
+        "2222",
+        "--idle-timeout=22",
+        "--max-clients=22",
+        "--log-level=debug",
+      ],
+      vars,
+    ),
     {
       host: "127.0.0.1",
       port: 2222,
@@ -118,6 +144,9 @@ Deno.test("parseConfig lets a flag win over its environment variable", () => {
       maxLineBytes: 111,
       maxClients: 22,
       maxQueueBytes: 1111,
+      metricsPort: undefined,
+      logFormat: "text",
+      logLevel: "debug",
     },
   );
 });
@@ -203,6 +232,9 @@ Deno.test("usage mentions every flag and every environment variable", () => {
     "MAX_LINE_BYTES",
     "MAX_CLIENTS",
     "MAX_QUEUE_BYTES",
+    "METRICS_PORT",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
   ];
   assert.deepEqual([...ENV_NAMES].sort(), [...envNames].sort());
   for (const name of envNames) assert.ok(text.includes(name), `usage lacks ${name}`);
@@ -212,4 +244,15 @@ Deno.test("parseConfig treats an empty environment variable as unset", () => {
   const config = configOf([], { HOST: "", PORT: "" });
   assert.equal(config.host, DEFAULT_CONFIG.host);
   assert.equal(config.port, DEFAULT_CONFIG.port);
+});
+
+Deno.test("parseConfig reads the operator settings and refuses unknown log formats and levels", () => {
+  const config = configOf([], { METRICS_PORT: "0", LOG_FORMAT: "json", LOG_LEVEL: "warn" });
+  assert.equal(config.metricsPort, 0);
+  assert.equal(config.logFormat, "json");
+  assert.equal(config.logLevel, "warn");
+  assert.equal(configOf([], { METRICS_PORT: "" }).metricsPort, undefined);
+  for (const args of [["--log-format=xml"], ["--log-level=verbose"], ["--metrics-port=x"]]) {
+    assert.throws(() => parseConfig(args, envOf()), ConfigError);
+  }
 });

@@ -16,6 +16,10 @@ class FakeLink implements ClientLink {
 
   constructor(readonly label: string) {}
 
+  get remote(): string {
+    return `${this.label}:1`;
+  }
+
   send(bytes: Uint8Array): boolean {
     if (this.refuse) return false;
     this.sends.push(decoder.decode(bytes));

@@ -1,0 +1,24 @@
+/**
+ * Container health check: sends `PING` on the chat port and exits 0 on
+ * `PONG`, 1 on anything else or after 2 s. The image has no curl, and this
+ * checks what users need (the chat listener answering), not just the process.
+ *
+ * @module
+ */
+const port = Number(Deno.env.get("PORT") || "4000");
+const deadline = setTimeout(() => Deno.exit(1), 2000);
+try {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode("PING\n"));
+  const buffer = new Uint8Array(256);
+  let reply = "";
+  while (!reply.includes("\n")) {
+    const count = await conn.read(buffer);
+    if (count === null) break;
+    reply += new TextDecoder().decode(buffer.subarray(0, count));
+  }
+  clearTimeout(deadline);
+  Deno.exit(reply.startsWith("PONG\n") ? 0 : 1);
+} catch {
+  Deno.exit(1);
+}

@@ -1,0 +1,136 @@
+/**
+ * `/healthz` and `/metrics` over HTTP, for load balancers and Prometheus.
+ *
+ * @module
+ */
+import type { Logger } from "./log.ts";
+import type { Stats } from "./stats.ts";
+
+/** What a scrape reads: the counters, and gauges taken at scrape time. */
+export interface MetricsSnapshot {
+  readonly stats: Stats;
+  readonly connections: number;
+  readonly users: number;
+  readonly outboxQueuedBytes: number;
+  readonly uptimeSeconds: number;
+  readonly residentBytes: number;
+}
+
+type Sample = readonly [labels: string, value: number];
+
+function family(
+  name: string,
+  type: "counter" | "gauge",
+  help: string,
+  samples: readonly Sample[],
+): string {
+  let text = `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+  for (const [labels, value] of samples) text += `${name}${labels} ${value}\n`;
+  return text;
+}
+
+function byLabel(label: string, counts: Readonly<Record<string, number>>): Sample[] {
+  return Object.entries(counts).map(([key, value]) => [`{${label}="${key}"}`, value]);
+}
+
+/** The Prometheus text exposition (format 0.0.4) of a snapshot. */
+export function renderMetrics(m: MetricsSnapshot): string {
+  const s = m.stats;
+  return [
+    family("chat_connections", "gauge", "Open connections, logged in or not.", [[
+      "",
+      m.connections,
+    ]]),
+    family("chat_users", "gauge", "Logged-in users.", [["", m.users]]),
+    family(
+      "chat_lines_received_total",
+      "counter",
+      "Complete lines received, by command (ignored: empty, unknown or dropped too-long lines).",
+      byLabel("command", s.linesReceived),
+    ),
+    family(
+      "chat_lines_delivered_total",
+      "counter",
+      "Lines queued for clients.",
+      [["", s.linesDelivered]],
+    ),
+    family(
+      "chat_line_too_long_total",
+      "counter",
+      "Lines that passed --max-line-bytes.",
+      [["", s.linesTooLong]],
+    ),
+    family("chat_received_bytes_total", "counter", "Bytes read from clients.", [["", s.bytesIn]]),
+    family("chat_sent_bytes_total", "counter", "Bytes written to clients.", [["", s.bytesOut]]),
+    family(
+      "chat_connections_accepted_total",
+      "counter",
+      "Connections accepted, refused ones included.",
+      [["", s.connectionsAccepted]],
+    ),
+    family(
+      "chat_disconnects_total",
+      "counter",
+      "Connections ended, by reason.",
+      byLabel("reason", s.disconnects),
+    ),
+    family(
+      "chat_outbox_queued_bytes",
+      "gauge",
+      "Bytes queued for clients and not yet taken by the kernel.",
+      [["", m.outboxQueuedBytes]],
+    ),
+    family("process_uptime_seconds", "gauge", "Seconds since the server started.", [[
+      "",
+      m.uptimeSeconds,
+    ]]),
+    family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [[
+      "",
+      m.residentBytes,
+    ]]),
+  ].join("");
+}
+
+/** What the HTTP endpoints read from the chat server. */
+export interface MetricsSource {
+  /** True while the chat listener accepts; false once shutdown has begun. */
+  healthy(): boolean;
+  snapshot(): MetricsSnapshot;
+}
+
+/**
+ * Serves `GET /healthz` (200 `ok` while healthy, 503 `shutting down` after)
+ * and `GET /metrics` on `hostname:port`. Returns the running HTTP server.
+ */
+export function serveMetrics(
+  hostname: string,
+  port: number,
+  source: MetricsSource,
+  log: Logger,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({
+    hostname,
+    port,
+    onListen: (addr) => log.info("metrics listening", { address: `${addr.hostname}:${addr.port}` }),
+    onError: (error) => {
+      log.error("metrics request failed", { error: String(error) });
+      return new Response("internal error\n", { status: 500 });
+    },
+  }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
+    }
+    if (path === "/healthz") {
+      return source.healthy()
+        ? new Response("ok\n")
+        : new Response("shutting down\n", { status: 503 });
+    }
+    if (path === "/metrics") {
+      return new Response(renderMetrics(source.snapshot()), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    }
+    return new Response("not found\n", { status: 404 });
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Counters for `/metrics`: plain numbers that the hub and the connections
+ * increment in place, so counting costs an add and never an allocation.
+ *
+ * @module
+ */
+import type { CloseReason, Command } from "./protocol.ts";
+
+/** Command kinds, as counted: every complete line is exactly one of these. */
+export type CommandKind = Command["type"];
+
+/** Everything counted since the server started. */
+export class Stats {
+  /** Complete lines received, by the command they carried. */
+  readonly linesReceived: Record<CommandKind, number> = {
+    login: 0,
+    msg: 0,
+    who: 0,
+    dm: 0,
+    ping: 0,
+    quit: 0,
+    ignored: 0,
+  };
+  /** Connections ended, by why. */
+  readonly disconnects: Record<CloseReason, number> = {
+    quit: 0,
+    eof: 0,
+    reset: 0,
+    idle: 0,
+    "slow-consumer": 0,
+    shutdown: 0,
+    "server-full": 0,
+    error: 0,
+  };
+  /** Server lines handed to outboxes (a `WHO` reply counts one per user). */
+  linesDelivered = 0;
+  /** Lines that passed `--max-line-bytes`. */
+  linesTooLong = 0;
+  /** Bytes read from clients. */
+  bytesIn = 0;
+  /** Bytes the kernel took for clients. */
+  bytesOut = 0;
+  /** Connections accepted, refused ones included. */
+  connectionsAccepted = 0;
+}

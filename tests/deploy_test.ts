@@ -1,0 +1,192 @@
+/**
+ * The container, compose file and compiled binary: no Docker engine runs
+ * here and `deno compile` cannot download its runtime, so these tests check
+ * that the three agree with `deno task start`, and run the server exactly as
+ * the image and the binary would.
+ */
+import { parse as parseYaml } from "yaml";
+import { DEFAULT_CONFIG, ENV_NAMES } from "../lib/config.ts";
+import { assert, TestClient, withDeadline } from "./helpers.ts";
+
+const root = new URL("../", import.meta.url);
+const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
+
+function taskWords(name: string): string[] {
+  return String(JSON.parse(read("deno.json")).tasks[name]).split(/\s+/);
+}
+
+/** The Dockerfile's exec-form instruction `name` (CMD, HEALTHCHECK … CMD), as its argument list. */
+function dockerfileExec(pattern: RegExp): string[] {
+  const text = read("Dockerfile").replace(/\\\n\s*/g, "");
+  const match = text.match(pattern);
+  assert.ok(match, `Dockerfile lacks ${pattern}`);
+  return JSON.parse(match[1]!);
+}
+
+/** Runtime flags (permissions and V8 settings) in the order given. */
+function runtimeFlags(words: string[]): string[] {
+  return words.filter((w) => /^--(allow|deny|v8-flags)/.test(w) || w === "-A");
+}
+
+// deno-lint-ignore no-explicit-any
+const compose = (): any => parseYaml(read("compose.yaml"));
+
+Deno.test("the image, the binary and `deno task start` run main.ts with the same runtime flags", () => {
+  const start = taskWords("start");
+  const compile = taskWords("compile");
+  const image = dockerfileExec(/^CMD (\[.*\])$/m);
+  assert.deepEqual(start.slice(0, 2), ["deno", "run"]);
+  assert.deepEqual(compile.slice(0, 2), ["deno", "compile"]);
+  assert.equal(image[0], "run");
+  for (const words of [start, compile, image]) assert.equal(words.at(-1), "main.ts");
+  const flags = runtimeFlags(start);
+  assert.ok(flags.includes("--allow-net"));
+  assert.ok(!flags.includes("-A") && !flags.some((f) => f.startsWith("--allow-all")));
+  assert.deepEqual(runtimeFlags(compile), flags);
+  assert.deepEqual(runtimeFlags(image), flags);
+  // Every environment variable the server reads is allowed, and nothing else.
+  const allowEnv = flags.find((f) => f.startsWith("--allow-env="))!;
+  assert.deepEqual(allowEnv.slice("--allow-env=".length).split(",").sort(), [...ENV_NAMES].sort());
+  assert.ok(
+    compile.includes("--output") && compile[compile.indexOf("--output") + 1] === "dist/chat",
+  );
+  assert.match(read(".gitignore"), /^dist\/$/m);
+});
+
+Deno.test("the Dockerfile pins Deno 2.9.6, runs as the deno user, exposes 4000 and checks health", () => {
+  const text = read("Dockerfile");
+  assert.match(text, /^FROM denoland\/deno:2\.9\.6$/m);
+  assert.match(text, /^USER deno$/m);
+  assert.match(text, /^EXPOSE 4000$/m);
+  assert.match(text, /^RUN deno cache main\.ts healthcheck\.ts$/m);
+  assert.ok(!/^ENTRYPOINT/m.test(text), "keep the image's tini entry point");
+  const health = dockerfileExec(/^HEALTHCHECK .*?CMD (\[.*\])$/m);
+  assert.deepEqual(health, compose().services.chat.healthcheck.test.slice(1));
+});
+
+Deno.test("compose.yaml writes out every setting at its default, restarts, and waits for shutdown", () => {
+  const chat = compose().services.chat;
+  const env: Record<string, string> = chat.environment;
+  const defaults: Record<string, string> = {
+    HOST: DEFAULT_CONFIG.host,
+    PORT: String(DEFAULT_CONFIG.port),
+    IDLE_TIMEOUT: String(DEFAULT_CONFIG.idleTimeout),
+    MAX_LINE_BYTES: String(DEFAULT_CONFIG.maxLineBytes),
+    MAX_CLIENTS: String(DEFAULT_CONFIG.maxClients),
+    MAX_QUEUE_BYTES: String(DEFAULT_CONFIG.maxQueueBytes),
+    LOG_LEVEL: DEFAULT_CONFIG.logLevel,
+  };
+  for (const [name, value] of Object.entries(defaults)) assert.equal(env[name], value, name);
+  assert.deepEqual(Object.keys(env).sort(), [...ENV_NAMES].sort());
+  assert.ok(chat.ports.includes("4000:4000"));
+  assert.ok(chat.ports.includes(`${env.METRICS_PORT}:${env.METRICS_PORT}`));
+  assert.equal(chat.restart, "unless-stopped");
+  assert.ok(parseInt(chat.stop_grace_period) > 5, "the shutdown takes up to 5 s");
+  assert.equal(chat.build, ".");
+});
+
+const composeBinary = ["docker-compose", "/usr/bin/docker-compose"];
+async function hasCompose(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command(composeBinary[0]!, { args: ["version"] }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "docker-compose config accepts compose.yaml",
+  // CI installs Debian's docker-compose; elsewhere the test runs where it is present.
+  ignore: !(await hasCompose()) && Deno.env.get("CI") !== "true",
+  async fn() {
+    const output = await new Deno.Command("docker-compose", {
+      args: ["-f", "compose.yaml", "config", "-q"],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  },
+});
+
+function freePort(): number {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return listener.addr.port;
+}
+
+Deno.test("the server runs as the image and the binary run it: compose's settings, JSON logs, health, metrics, SIGTERM", async () => {
+  const env: Record<string, string> = { ...compose().services.chat.environment };
+  env.PORT = String(freePort());
+  env.METRICS_PORT = String(freePort());
+  const image = dockerfileExec(/^CMD (\[.*\])$/m);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: image,
+    cwd: root,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  const readLog = async (until: RegExp) => {
+    while (!until.test(log)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`server exited: ${log}`);
+      log += value;
+    }
+  };
+  try {
+    await withDeadline(readLog(/"msg":"listening"/), 10_000, "listening");
+    const port = Number(env.PORT);
+    await using alice = await TestClient.login(port, "alice");
+    await using bob = await TestClient.login(port, "bob");
+    await alice.send("MSG hi from the container");
+    await bob.expect("MSG alice hi from the container");
+
+    const metrics = `http://127.0.0.1:${env.METRICS_PORT}`;
+    assert.equal(await (await fetch(`${metrics}/healthz`)).text(), "ok\n");
+    assert.match(await (await fetch(`${metrics}/metrics`)).text(), /^chat_users 2$/m);
+
+    const health = dockerfileExec(/^HEALTHCHECK .*?CMD (\[.*\])$/m);
+    assert.equal(health[0], "deno");
+    const check = await new Deno.Command(Deno.execPath(), {
+      args: health.slice(1),
+      cwd: root,
+      env: { PORT: env.PORT },
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+
+    child.kill("SIGTERM");
+    await alice.expect("ERR server-shutdown");
+    await bob.expect("ERR server-shutdown");
+    await alice.dispose();
+    await bob.dispose();
+    assert.equal((await withDeadline(child.status, 5000, "exit")).code, 0);
+    await readLog(/"msg":"shutdown finished"/);
+    for (const line of log.trimEnd().split("\n")) JSON.parse(line);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await child.status;
+    while (!(await reader.read()).done);
+  }
+});
+
+Deno.test("the health check script fails when nothing answers on the port", async () => {
+  const check = await new Deno.Command(Deno.execPath(), {
+    args: dockerfileExec(/^HEALTHCHECK .*?CMD (\[.*\])$/m).slice(1),
+    cwd: root,
+    env: { PORT: String(freePort()) },
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  assert.equal(check.code, 1);
+});

@@ -203,3 +203,19 @@ Deno.test("a port already in use is one line on stderr and exit 1", async () => 
   assert.equal(lines.length, 1, `expected one line, got: ${stderr}`);
   assert.match(lines[0]!, /address already in use/);
 });
+
+Deno.test("a metrics port already in use is one line on stderr and exit 1", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { code, stderr } = await runServer([
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--metrics-port",
+    String(taken.addr.port),
+  ]);
+  assert.equal(code, 1);
+  const lines = stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `expected one line, got: ${stderr}`);
+  assert.equal(lines[0], `Cannot listen on 127.0.0.1:${taken.addr.port}: address already in use`);
+});

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { LineArena } from "./line_arena.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { nameKey, validateName } from "./names.ts";
 import {
@@ -77,6 +78,9 @@ export class Hub {
   /** Sessions whose outbox overflowed during the current event; dropped once it is applied. */
   #overflowed: Session[] = [];
   #stopped = false;
+  /** Broadcasts are encoded here, back to back, so outboxes can merge them without copying. */
+  readonly #arena = new LineArena();
+  readonly #encodeShared = (text: string) => this.#arena.encode(text);
 
   /** A hub enforcing `options`. */
   constructor(options: HubOptions) {
@@ -185,7 +189,9 @@ export class Hub {
     }
     switch (command.type) {
       case "msg":
-        if (!isBlankText(command.text)) this.#broadcast(formatMsg(sender, command.text), session);
+        if (!isBlankText(command.text)) {
+          this.#broadcast(formatMsg(sender, command.text, this.#encodeShared), session);
+        }
         return;
       case "who":
         this.#reply(session, formatUserList(this.userNames), this.#users.size);
@@ -272,7 +278,7 @@ export class Hub {
     else this.#log.debug("disconnect", fields);
     if (name === undefined) return;
     this.#users.delete(session.key);
-    this.#broadcast(formatDisconnected(name), undefined);
+    this.#broadcast(formatDisconnected(name, this.#encodeShared), undefined);
   }
 
   #dropOverflowed(): void {

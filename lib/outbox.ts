@@ -14,14 +14,22 @@ export interface ByteWriter {
  * Queues byte chunks for one client and writes them in order. Everything
  * queued while a write is under way goes out in the next single write, so a
  * busy client gets few large writes. Chunks are never copied on the way in:
- * a broadcast's bytes are shared by every outbox.
+ * a broadcast's bytes are shared by every outbox, and a chunk that starts
+ * where the previous one ended in the same buffer (consecutive broadcasts
+ * from the hub's line arena) only extends it, so a run of broadcasts is
+ * written from shared memory without a copy.
  */
 export class Outbox {
   readonly #writer: ByteWriter;
   readonly #maxBytes: number;
   readonly #onError: (error: unknown) => void;
   readonly #counter: { bytesOut: number } | undefined;
+  /** Queued chunks before the tail. */
   #chunks: Uint8Array[] = [];
+  /** The last queued chunk, kept as a range so that contiguous chunks extend it for free. */
+  #tailBuffer: ArrayBufferLike | undefined;
+  #tailStart = 0;
+  #tailEnd = 0;
   #queuedBytes = 0;
   #inFlightBytes = 0;
   #draining = false;
@@ -64,8 +72,17 @@ export class Outbox {
   }
 
   #enqueue(bytes: Uint8Array): void {
-    this.#chunks.push(bytes);
-    this.#queuedBytes += bytes.length;
+    const buffer = bytes.buffer;
+    const start = bytes.byteOffset;
+    if (buffer === this.#tailBuffer && start === this.#tailEnd) {
+      this.#tailEnd += bytes.byteLength;
+    } else {
+      this.#sealTail();
+      this.#tailBuffer = buffer;
+      this.#tailStart = start;
+      this.#tailEnd = start + bytes.byteLength;
+    }
+    this.#queuedBytes += bytes.byteLength;
     if (!this.#draining) {
       this.#draining = true;
       // Start after the current task, so everything queued by it goes out in one write.
@@ -80,10 +97,7 @@ export class Outbox {
    */
   end(lastLine: Uint8Array | undefined, discardQueued: boolean): Promise<void> {
     if (this.#ended) return Promise.resolve();
-    if (discardQueued) {
-      this.#chunks = [];
-      this.#queuedBytes = 0;
-    }
+    if (discardQueued) this.#discardQueued();
     // The last line is small and final: it may pass the budget.
     if (lastLine !== undefined && !this.#failed) this.#enqueue(lastLine);
     this.#ended = true;
@@ -93,7 +107,7 @@ export class Outbox {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#chunks.length > 0 && !this.#failed) {
+      while (this.#queuedBytes > 0 && !this.#failed) {
         const bytes = this.#takeAll();
         let written = 0;
         while (written < bytes.length) {
@@ -113,27 +127,45 @@ export class Outbox {
     }
   }
 
-  /** Everything queued as one chunk, now counted as in flight. */
+  #sealTail(): void {
+    if (this.#tailBuffer === undefined) return;
+    this.#chunks.push(
+      new Uint8Array(this.#tailBuffer, this.#tailStart, this.#tailEnd - this.#tailStart),
+    );
+    this.#tailBuffer = undefined;
+  }
+
+  /** Everything queued as one chunk (a copy only when it is not contiguous), now in flight. */
   #takeAll(): Uint8Array {
+    this.#sealTail();
     const chunks = this.#chunks;
     const total = this.#queuedBytes;
-    this.#chunks = [];
     this.#queuedBytes = 0;
     this.#inFlightBytes = total;
-    if (chunks.length === 1) return chunks[0]!;
+    if (chunks.length === 1) {
+      const only = chunks[0]!;
+      chunks.length = 0;
+      return only;
+    }
     const bytes = new Uint8Array(total);
     let offset = 0;
     for (const chunk of chunks) {
       bytes.set(chunk, offset);
       offset += chunk.length;
     }
+    chunks.length = 0;
     return bytes;
+  }
+
+  #discardQueued(): void {
+    this.#chunks.length = 0;
+    this.#tailBuffer = undefined;
+    this.#queuedBytes = 0;
   }
 
   #fail(error: unknown): void {
     this.#failed = true;
-    this.#chunks = [];
-    this.#queuedBytes = 0;
+    this.#discardQueued();
     this.#inFlightBytes = 0;
     this.#onError(error);
   }

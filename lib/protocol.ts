@@ -81,24 +81,29 @@ export function isBlankText(text: string): boolean {
 
 const encoder = new TextEncoder();
 
+/** Turns server text into bytes; the hub passes a shared arena's encoder for broadcasts. */
+export type Encode = (text: string) => Uint8Array;
+
+const encodeFresh: Encode = (text) => encoder.encode(text);
+
 /** Encodes one server line, adding its `\n`. */
 export function encodeLine(line: string): Uint8Array {
   return encoder.encode(line + "\n");
 }
 
 /** `MSG <sender> <text>`, as bytes. */
-export function formatMsg(sender: string, text: string): Uint8Array {
-  return encoder.encode(`MSG ${sender} ${text}\n`);
+export function formatMsg(sender: string, text: string, encode = encodeFresh): Uint8Array {
+  return encode(`MSG ${sender} ${text}\n`);
 }
 
 /** `DM <sender> <text>`, as bytes. */
-export function formatDm(sender: string, text: string): Uint8Array {
-  return encoder.encode(`DM ${sender} ${text}\n`);
+export function formatDm(sender: string, text: string, encode = encodeFresh): Uint8Array {
+  return encode(`DM ${sender} ${text}\n`);
 }
 
 /** `INFO <name> disconnected`, as bytes. */
-export function formatDisconnected(name: string): Uint8Array {
-  return encoder.encode(`INFO ${name} disconnected\n`);
+export function formatDisconnected(name: string, encode = encodeFresh): Uint8Array {
+  return encode(`INFO ${name} disconnected\n`);
 }
 
 /** The `WHO` reply: one `USER <name>` line per name, as one block of bytes. */

@@ -4,29 +4,46 @@
  *
  * @module
  */
-import { ConfigError, parseConfig, usage } from "./lib/config.ts";
+import { type Config, ConfigError, parseConfig, usage } from "./lib/config.ts";
+import { installProcessGuards } from "./lib/guard.ts";
 import { createLogger } from "./lib/log.ts";
-import { ChatServer, ListenError } from "./lib/server.ts";
+import { ChatServer, ListenError, TlsSetupError } from "./lib/server.ts";
+import { readTlsMaterial, type TlsMaterial } from "./lib/tls.ts";
 
 function fail(message: string, status: number): never {
   console.error(message);
   Deno.exit(status);
 }
 
-async function main(): Promise<void> {
-  let request;
+/** The configuration and TLS files, or one line and exit 2. */
+function configure(): { config: Config; tls: TlsMaterial | undefined } | undefined {
   try {
-    request = parseConfig(Deno.args, (name) => Deno.env.get(name));
+    const request = parseConfig(Deno.args, (name) => Deno.env.get(name));
+    if (request.kind === "help") return undefined;
+    const { config } = request;
+    const tls = config.tlsCert !== undefined && config.tlsKey !== undefined
+      ? readTlsMaterial(config.tlsCert, config.tlsKey)
+      : undefined;
+    return { config, tls };
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, 2);
     throw error;
+  } finally {
+    // Files are read only here, at startup: the running server keeps no read access at all.
+    Deno.permissions.revokeSync({ name: "read" });
   }
-  if (request.kind === "help") {
+}
+
+async function main(): Promise<void> {
+  const setup = configure();
+  if (setup === undefined) {
     console.log(usage());
     return;
   }
+  const { config, tls } = setup;
+  const log = createLogger({ format: config.logFormat, level: config.logLevel });
+  installProcessGuards(log);
 
-  const { config } = request;
   // Signals are watched before the "listening" line, so a supervisor that
   // stops the server as soon as it sees that line still gets a clean exit.
   let server: ChatServer | undefined;
@@ -38,11 +55,10 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   try {
-    server = ChatServer.listen(config, {
-      log: createLogger({ format: config.logFormat, level: config.logLevel }),
-    });
+    server = ChatServer.listen(config, tls === undefined ? { log } : { log, tls });
   } catch (error) {
     if (error instanceof ListenError) fail(error.message, 1);
+    if (error instanceof TlsSetupError) fail(error.message, 2);
     throw error;
   }
   if (stopRequested) server.shutdown();

@@ -20,6 +20,12 @@ export interface Config {
   readonly maxClients: number;
   /** Bytes the server holds for one client, not yet handed to the kernel, before it is dropped. */
   readonly maxQueueBytes: number;
+  /** PEM certificate file for TLS; TLS is on when this and {@linkcode Config.tlsKey} are set. */
+  readonly tlsCert: string | undefined;
+  /** PEM private key file for TLS. */
+  readonly tlsKey: string | undefined;
+  /** Port of the TLS listener (plaintext stays on {@linkcode Config.port}). */
+  readonly tlsPort: number;
   /** HTTP port for `/healthz` and `/metrics`; undefined: no metrics listener. */
   readonly metricsPort: number | undefined;
   /** How log lines are written. */
@@ -45,6 +51,9 @@ export const DEFAULT_CONFIG: Config = {
   maxLineBytes: 4096,
   maxClients: 10000,
   maxQueueBytes: 1048576,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  tlsPort: 4001,
   metricsPort: undefined,
   logFormat: "text",
   logLevel: "info",
@@ -112,6 +121,27 @@ const SETTINGS: readonly Setting[] = [
     env: "MAX_QUEUE_BYTES",
     parse: parsePositiveInteger,
     help: "unsent bytes held for one client before it is dropped",
+  },
+  {
+    key: "tlsCert",
+    flag: "tls-cert",
+    env: "TLS_CERT",
+    parse: parsePath,
+    help: "PEM certificate file; with --tls-key, also serve TLS",
+  },
+  {
+    key: "tlsKey",
+    flag: "tls-key",
+    env: "TLS_KEY",
+    parse: parsePath,
+    help: "PEM private key file for --tls-cert",
+  },
+  {
+    key: "tlsPort",
+    flag: "tls-port",
+    env: "TLS_PORT",
+    parse: parsePort,
+    help: "TLS port, 0 to 65535",
   },
   {
     key: "metricsPort",
@@ -190,6 +220,11 @@ export function parseConfig(
     // An empty variable (`PORT=` in a compose file) means "not set", as in most servers.
     if (envValue !== undefined && envValue !== "") config[s.key] = s.parse(envValue, s.env);
   }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError(
+      "Cannot start: --tls-cert and --tls-key go together; give both or neither",
+    );
+  }
   return { kind: "run", config: config as unknown as Config };
 }
 
@@ -214,6 +249,11 @@ function parsePort(raw: string, source: string): number {
     throw new ConfigError(`Cannot start: ${source} must be a port from 0 to 65535, got "${raw}"`);
   }
   return port;
+}
+
+function parsePath(raw: string, source: string): string {
+  if (raw.trim() === "") throw new ConfigError(`Cannot start: ${source} must be a file path`);
+  return raw;
 }
 
 function oneOf(choices: readonly string[]): Parse {

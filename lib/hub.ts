@@ -77,6 +77,8 @@ export class Hub {
   readonly #users = new Map<string, Session>();
   /** Sessions whose outbox overflowed during the current event; dropped once it is applied. */
   #overflowed: Session[] = [];
+  /** Sessions whose link threw during the current event; closed with `error` once it is applied. */
+  #faulty: Session[] = [];
   #stopped = false;
   /** Broadcasts are encoded here, back to back, so outboxes can merge them without copying. */
   readonly #arena = new LineArena();
@@ -111,8 +113,20 @@ export class Hub {
     }
   }
 
-  /** Applies one event, synchronously. */
+  /**
+   * Applies one event, synchronously. A fault while handling one client's
+   * event (a bug, a link that throws) closes that client alone, with reason
+   * `error`; the hub and everyone else carry on.
+   */
   apply(event: HubEvent): void {
+    try {
+      this.#apply(event);
+    } catch (error) {
+      this.#contain(event, error);
+    }
+  }
+
+  #apply(event: HubEvent): void {
     if (this.#stopped) {
       this.#applyStopped(event);
       return;
@@ -152,6 +166,35 @@ export class Hub {
         event satisfies never;
     }
     this.#dropOverflowed();
+  }
+
+  #contain(event: HubEvent, error: unknown): void {
+    const link = "link" in event ? event.link : undefined;
+    this.#log.error("event failed", {
+      event: event.kind,
+      address: link?.remote,
+      error: error instanceof Error ? error.stack ?? error.message : String(error),
+    });
+    if (link !== undefined) this.#closeFaulty(link);
+    try {
+      this.#dropOverflowed();
+    } catch {
+      this.#overflowed = [];
+      this.#faulty = [];
+    }
+  }
+
+  #closeFaulty(link: ClientLink): void {
+    const session = this.#sessions.get(link);
+    try {
+      if (session !== undefined) this.#disconnect(session, "error");
+      else link.close("error");
+    } catch (again) {
+      // The link's own close failed too: forget it rather than fail twice.
+      this.#sessions.delete(link);
+      if (session?.name !== undefined) this.#users.delete(session.key);
+      this.#log.error("close failed", { address: link.remote, error: String(again) });
+    }
   }
 
   #open(link: ClientLink): void {
@@ -240,17 +283,26 @@ export class Hub {
   #broadcast(bytes: Uint8Array, except: Session | undefined): void {
     let delivered = 0;
     for (const session of this.#users.values()) {
-      if (session === except) continue;
-      if (session.link.send(bytes)) delivered++;
-      else this.#overflowed.push(session);
+      if (session !== except && this.#send(session, bytes)) delivered++;
     }
     this.stats.linesDelivered += delivered;
   }
 
   /** Sends `bytes` (holding `lines` lines) to one session. */
   #reply(session: Session, bytes: Uint8Array, lines = 1): void {
-    if (session.link.send(bytes)) this.stats.linesDelivered += lines;
-    else this.#overflowed.push(session);
+    if (this.#send(session, bytes)) this.stats.linesDelivered += lines;
+  }
+
+  /** Hands bytes to one link; an overflow or a throw marks that session alone for dropping. */
+  #send(session: Session, bytes: Uint8Array): boolean {
+    try {
+      if (session.link.send(bytes)) return true;
+      this.#overflowed.push(session);
+    } catch (error) {
+      this.#log.error("send failed", { address: session.link.remote, error: String(error) });
+      this.#faulty.push(session);
+    }
+    return false;
   }
 
   #closeIdle(): void {
@@ -283,10 +335,13 @@ export class Hub {
 
   #dropOverflowed(): void {
     // Dropping one session broadcasts an INFO line, which may overflow others in turn.
-    while (this.#overflowed.length > 0) {
+    while (this.#overflowed.length > 0 || this.#faulty.length > 0) {
       const overflowed = this.#overflowed;
+      const faulty = this.#faulty;
       this.#overflowed = [];
+      this.#faulty = [];
       for (const session of overflowed) this.#disconnect(session, "slow-consumer");
+      for (const session of faulty) this.#disconnect(session, "error");
     }
   }
 
@@ -297,6 +352,7 @@ export class Hub {
     this.#sessions.clear();
     this.#users.clear();
     this.#overflowed = [];
+    this.#faulty = [];
   }
 
   /** After shutdown every connection still speaking is closed, and nothing else happens. */

@@ -12,17 +12,34 @@ import { Inbox } from "./inbox.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { type MetricsSnapshot, serveMetrics } from "./metrics.ts";
 import { Stats } from "./stats.ts";
+import type { TlsMaterial } from "./tls.ts";
 
 /** Longest wait for a closed client's last line and its hang-up before its socket is released. */
 export const LINGER_MS = 2000;
 /** Pause before accepting again after an accept error (out of file descriptors and the like). */
 const ACCEPT_RETRY_MS = 100;
 
+/** What the server needs of a listener: plain TCP, TLS, or a test's wrapper. */
+export interface ConnListener {
+  readonly addr: Deno.Addr;
+  accept(): Promise<Deno.Conn>;
+  close(): void;
+}
+
 /** Collaborators of a server, all optional. */
 export interface ServerOptions {
   readonly log?: Logger;
   /** The hub's clock, in milliseconds. */
   readonly now?: () => number;
+  /** Certificate and key: also listen with TLS on `config.tlsPort`. */
+  readonly tls?: TlsMaterial;
+  /** Opens the plaintext listener; tests wrap it to inject accept faults. */
+  readonly listen?: (options: Deno.TcpListenOptions) => ConnListener;
+}
+
+/** The TLS certificate or key cannot be used (they do not match, or are not what they claim). */
+export class TlsSetupError extends Error {
+  override name = "TlsSetupError";
 }
 
 /** A listener could not be opened; `address` says which, `cause` why. */
@@ -43,6 +60,17 @@ export class ListenError extends Error {
   }
 }
 
+function tlsListenError(address: string, error: unknown): Error {
+  if (
+    error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.AddrNotAvailable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) {
+    return new ListenError(address, error);
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return new TlsSetupError(`Cannot start: the TLS certificate and key cannot be used: ${reason}`);
+}
+
 /** The room between idle checks: at most 10 s, and a quarter of the timeout. */
 export function idleCheckIntervalMs(idleTimeoutSeconds: number): number {
   return Math.min(10_000, (idleTimeoutSeconds * 1000) / 4);
@@ -52,11 +80,13 @@ export function idleCheckIntervalMs(idleTimeoutSeconds: number): number {
 export class ChatServer {
   /** The address actually listened on (the real port when 0 was asked for). */
   readonly addr: Deno.NetAddr;
+  /** The TLS address, when TLS is on. */
+  readonly tlsAddr: Deno.NetAddr | undefined;
   /** The health and metrics address, when `config.metricsPort` is set. */
   readonly metricsAddr: Deno.NetAddr | undefined;
   /** Resolves once shutdown has finished and every socket is released. */
   readonly finished: Promise<void>;
-  readonly #listener: Deno.TcpListener;
+  readonly #listeners: ConnListener[];
   readonly #metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
   readonly #log: Logger;
   readonly #hub: Hub;
@@ -67,15 +97,16 @@ export class ChatServer {
   readonly #connectionOptions: ConnectionOptions;
   readonly #hubDone: Promise<void>;
   readonly #idleTimer: ReturnType<typeof setInterval>;
-  #acceptDone: Promise<void> = Promise.resolve();
+  #acceptDone: Promise<unknown> = Promise.resolve();
   #nextId = 1;
   #stopping = false;
   #finish!: () => void;
   #allReleased: (() => void) | undefined;
 
-  private constructor(listener: Deno.TcpListener, config: Config, options: ServerOptions) {
-    this.#listener = listener;
-    this.addr = listener.addr;
+  private constructor(listeners: ConnListener[], config: Config, options: ServerOptions) {
+    this.#listeners = listeners;
+    this.addr = listeners[0]!.addr as Deno.NetAddr;
+    this.tlsAddr = listeners[1]?.addr as Deno.NetAddr | undefined;
     this.#log = options.log ?? SILENT_LOGGER;
     this.#hub = new Hub({
       maxClients: config.maxClients,
@@ -120,21 +151,38 @@ export class ChatServer {
    * that failed, with nothing left open.
    */
   static listen(config: Config, options: ServerOptions = {}): ChatServer {
-    let listener: Deno.TcpListener;
+    const listeners: ConnListener[] = [];
+    const closeAll = () => listeners.forEach((l) => l.close());
+    const open = options.listen ?? ((o: Deno.TcpListenOptions) => Deno.listen(o));
     try {
-      listener = Deno.listen({ hostname: config.host, port: config.port, transport: "tcp" });
+      listeners.push(open({ hostname: config.host, port: config.port }));
     } catch (error) {
       throw new ListenError(`${config.host}:${config.port}`, error);
     }
+    if (options.tls !== undefined) {
+      try {
+        listeners.push(
+          Deno.listenTls({ hostname: config.host, port: config.tlsPort, ...options.tls }),
+        );
+      } catch (error) {
+        closeAll();
+        throw tlsListenError(`${config.host}:${config.tlsPort}`, error);
+      }
+    }
     let server: ChatServer;
     try {
-      server = new ChatServer(listener, config, options);
+      server = new ChatServer(listeners, config, options);
     } catch (error) {
-      listener.close();
+      closeAll();
       throw error;
     }
-    server.#acceptDone = server.#acceptLoop();
+    server.#acceptDone = Promise.all(listeners.map((listener) => server.#acceptLoop(listener)));
     server.#log.info("listening", { address: `${server.addr.hostname}:${server.addr.port}` });
+    if (server.tlsAddr !== undefined) {
+      server.#log.info("listening tls", {
+        address: `${server.tlsAddr.hostname}:${server.tlsAddr.port}`,
+      });
+    }
     return server;
   }
 
@@ -147,7 +195,7 @@ export class ChatServer {
     if (this.#stopping) return this.finished;
     this.#stopping = true;
     this.#log.info("shutdown begun", { connections: this.#connections.size });
-    this.#listener.close();
+    for (const listener of this.#listeners) listener.close();
     clearInterval(this.#idleTimer);
     this.#inbox.push({ kind: "shutdown" });
     this.#inbox.close();
@@ -187,13 +235,14 @@ export class ChatServer {
     if (this.#connections.size === 0) this.#allReleased?.();
   }
 
-  async #acceptLoop(): Promise<void> {
+  async #acceptLoop(listener: ConnListener): Promise<void> {
     while (!this.#stopping) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
-        conn = await this.#listener.accept();
+        conn = await listener.accept();
       } catch (error) {
         if (this.#stopping) return;
+        // Out of file descriptors and the like: established clients keep chatting meanwhile.
         this.#log.error("accept failed; retrying", { error: String(error) });
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
@@ -202,12 +251,14 @@ export class ChatServer {
     }
   }
 
-  #admit(conn: Deno.TcpConn): void {
+  #admit(conn: Deno.Conn): void {
     this.#stats.connectionsAccepted++;
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // The peer is already gone; the read loop will see it.
+    if ("setNoDelay" in conn) {
+      try {
+        (conn as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // The peer is already gone; the read loop will see it.
+      }
     }
     const connection = new Connection(conn, this.#nextId++, this.#connectionOptions);
     this.#connections.add(connection);

@@ -50,6 +50,9 @@ const FLAGS = [
   "--max-line-bytes",
   "--max-clients",
   "--max-queue-bytes",
+  "--tls-cert",
+  "--tls-key",
+  "--tls-port",
   "--metrics-port",
   "--log-format",
   "--log-level",
@@ -63,6 +66,9 @@ Deno.test("parseConfig uses the documented defaults when nothing is given", () =
     maxLineBytes: 4096,
     maxClients: 10000,
     maxQueueBytes: 1048576,
+    tlsCert: undefined,
+    tlsKey: undefined,
+    tlsPort: 4001,
     metricsPort: undefined,
     logFormat: "text",
     logLevel: "info",
@@ -79,11 +85,27 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     maxLineBytes: 100,
     maxClients: 7,
     maxQueueBytes: 2048,
+    tlsCert: "c.pem",
+    tlsKey: "k.pem",
+    tlsPort: 4443,
     metricsPort: 9100,
     logFormat: "json",
     logLevel: "debug",
   };
-  const values = ["127.0.0.1", "5000", "2.5", "100", "7", "2048", "9100", "json", "debug"];
+  const values = [
+    "127.0.0.1",
+    "5000",
+    "2.5",
+    "100",
+    "7",
+    "2048",
+    "c.pem",
+    "k.pem",
+    "4443",
+    "9100",
+    "json",
+    "debug",
+  ];
   const joined = FLAGS.map((flag, i) => `${flag}=${values[i]}`);
   const separate = FLAGS.flatMap((flag, i) => [flag, values[i]!]);
   assert.deepEqual(configOf(joined), expected);
@@ -98,6 +120,9 @@ Deno.test("parseConfig reads every environment variable", () => {
     MAX_LINE_BYTES: "512",
     MAX_CLIENTS: "3",
     MAX_QUEUE_BYTES: "65536",
+    TLS_CERT: "/certs/c.pem",
+    TLS_KEY: "/certs/k.pem",
+    TLS_PORT: "0",
     METRICS_PORT: "9100",
     LOG_FORMAT: "json",
     LOG_LEVEL: "error",
@@ -109,6 +134,9 @@ Deno.test("parseConfig reads every environment variable", () => {
     maxLineBytes: 512,
     maxClients: 3,
     maxQueueBytes: 65536,
+    tlsCert: "/certs/c.pem",
+    tlsKey: "/certs/k.pem",
+    tlsPort: 0,
     metricsPort: 9100,
     logFormat: "json",
     logLevel: "error",
@@ -144,6 +172,9 @@ Deno.test("parseConfig lets a flag win over its environment variable", () => {
       maxLineBytes: 111,
       maxClients: 22,
       maxQueueBytes: 1111,
+      tlsCert: undefined,
+      tlsKey: undefined,
+      tlsPort: 4001,
       metricsPort: undefined,
       logFormat: "text",
       logLevel: "debug",
@@ -232,6 +263,9 @@ Deno.test("usage mentions every flag and every environment variable", () => {
     "MAX_LINE_BYTES",
     "MAX_CLIENTS",
     "MAX_QUEUE_BYTES",
+    "TLS_CERT",
+    "TLS_KEY",
+    "TLS_PORT",
     "METRICS_PORT",
     "LOG_FORMAT",
     "LOG_LEVEL",
@@ -255,4 +289,12 @@ Deno.test("parseConfig reads the operator settings and refuses unknown log forma
   for (const args of [["--log-format=xml"], ["--log-level=verbose"], ["--metrics-port=x"]]) {
     assert.throws(() => parseConfig(args, envOf()), ConfigError);
   }
+});
+
+Deno.test("parseConfig wants --tls-cert and --tls-key together", () => {
+  assert.throws(() => parseConfig(["--tls-cert=c.pem"], envOf()), ConfigError);
+  assert.throws(() => parseConfig([], envOf({ TLS_KEY: "k.pem" })), ConfigError);
+  const config = configOf(["--tls-cert=c.pem"], { TLS_KEY: "k.pem" });
+  assert.equal(config.tlsCert, "c.pem");
+  assert.equal(config.tlsKey, "k.pem");
 });

@@ -1,0 +1,37 @@
+/**
+ * TLS material: the certificate and key files, read once at startup.
+ *
+ * @module
+ */
+import { ConfigError } from "./config.ts";
+
+/** A PEM certificate chain and its private key. */
+export interface TlsMaterial {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** Reads the two PEM files; a missing or unreadable one is a {@linkcode ConfigError}. */
+export function readTlsMaterial(certPath: string, keyPath: string): TlsMaterial {
+  return { cert: readPem(certPath, "--tls-cert"), key: readPem(keyPath, "--tls-key") };
+}
+
+function readPem(path: string, source: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
+      ? "permission denied"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new ConfigError(`Cannot start: ${source} ${path}: ${reason}`);
+  }
+  if (!text.includes("-----BEGIN ")) {
+    throw new ConfigError(`Cannot start: ${source} ${path}: not a PEM file`);
+  }
+  return text;
+}

@@ -1,0 +1,126 @@
+/** Never down: accept errors, a fault in one client's handling, stray rejections. */
+import { DEFAULT_CONFIG } from "../lib/config.ts";
+import { installProcessGuards } from "../lib/guard.ts";
+import { type ClientLink, Hub } from "../lib/hub.ts";
+import { createLogger } from "../lib/log.ts";
+import type { CloseReason } from "../lib/protocol.ts";
+import { ChatServer, type ConnListener } from "../lib/server.ts";
+import { assert, TestClient } from "./helpers.ts";
+
+/**
+ * A real listener whose accepts fail `failures` times, as when the process is
+ * out of descriptors: the connection that arrived meanwhile waits, as it would
+ * in the kernel's backlog, and is handed out once accepting works again.
+ */
+class FaultyListener implements ConnListener {
+  readonly #inner: Deno.TcpListener;
+  readonly #waiting: Deno.Conn[] = [];
+  failures = 0;
+  failed = 0;
+  constructor(inner: Deno.TcpListener) {
+    this.#inner = inner;
+  }
+  get addr(): Deno.Addr {
+    return this.#inner.addr;
+  }
+  async accept(): Promise<Deno.Conn> {
+    const conn = this.#waiting.shift() ?? await this.#inner.accept();
+    if (this.failures > 0) {
+      this.failures--;
+      this.failed++;
+      this.#waiting.push(conn);
+      throw new Error("Too many open files (os error 24)");
+    }
+    return conn;
+  }
+  close(): void {
+    this.#inner.close();
+  }
+}
+
+Deno.test("accept errors are logged and retried while established clients keep chatting", async () => {
+  const lines: string[] = [];
+  let faulty: FaultyListener | undefined;
+  const server = ChatServer.listen({ ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0 }, {
+    log: createLogger({ format: "text", level: "info", write: (line) => lines.push(line) }),
+    listen: (options) => faulty = new FaultyListener(Deno.listen(options)),
+  });
+  try {
+    await using alice = await TestClient.login(server, "alice");
+    await using bob = await TestClient.login(server, "bob");
+    faulty!.failures = 5;
+    // The next connection finds the accept loop failing; it is accepted once the faults pass.
+    const late = TestClient.login(server, "late");
+    await alice.send("MSG still here");
+    await bob.expect("MSG alice still here");
+    await using lateClient = await late;
+    await lateClient.send("WHO");
+    assert.deepEqual(await lateClient.readLines(3), ["USER alice", "USER bob", "USER late"]);
+    assert.equal(faulty!.failed, 5);
+    assert.equal(lines.filter((l) => l.includes("accept failed; retrying")).length, 5);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/** A link that records what it gets, and can be made to throw. */
+class Link implements ClientLink {
+  readonly remote: string;
+  readonly got: string[] = [];
+  readonly closes: CloseReason[] = [];
+  throwOnSend = false;
+  constructor(name: string) {
+    this.remote = `${name}:1`;
+  }
+  send(bytes: Uint8Array): boolean {
+    if (this.throwOnSend) throw new Error("a bug in this client's transport");
+    this.got.push(new TextDecoder().decode(bytes));
+    return true;
+  }
+  close(reason: CloseReason): void {
+    this.closes.push(reason);
+  }
+}
+
+Deno.test("an exception while handling one client closes that client alone", () => {
+  const logged: string[] = [];
+  const hub = new Hub({
+    maxClients: 10,
+    idleTimeoutMs: 60_000,
+    now: () => 0,
+    log: createLogger({ format: "text", level: "info", write: (line) => logged.push(line) }),
+  });
+  const [alice, bob, carol] = [new Link("alice"), new Link("bob"), new Link("carol")];
+  for (const [link, name] of [[alice, "alice"], [bob, "bob"], [carol, "carol"]] as const) {
+    hub.apply({ kind: "open", link });
+    hub.apply({ kind: "command", link, command: { type: "login", name } });
+  }
+  bob.throwOnSend = true;
+  hub.apply({ kind: "command", link: alice, command: { type: "msg", text: "hello" } });
+  assert.deepEqual(bob.closes, ["error"]);
+  assert.deepEqual(alice.closes, []);
+  assert.ok(carol.got.includes("MSG alice hello\n"));
+  assert.ok(carol.got.includes("INFO bob disconnected\n"));
+  assert.deepEqual(hub.userNames, ["alice", "carol"]);
+  assert.ok(logged.some((l) => l.includes("send failed") && l.includes("bob:1")));
+  // The hub goes on serving the others.
+  hub.apply({ kind: "command", link: carol, command: { type: "ping" } });
+  assert.equal(carol.got.at(-1), "PONG\n");
+});
+
+Deno.test("an unhandled rejection is logged and does not end the process", async () => {
+  const logged: string[] = [];
+  const remove = installProcessGuards(
+    createLogger({ format: "text", level: "info", write: (line) => logged.push(line) }),
+  );
+  try {
+    Promise.reject(new Error("nobody awaited me"));
+    // The rejection is reported after the microtask queue drains; a timer turn is enough.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.ok(
+      logged.some((l) => l.includes("unhandled rejection") && l.includes("nobody awaited me")),
+    );
+  } finally {
+    remove();
+  }
+});

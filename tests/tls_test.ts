@@ -1,0 +1,262 @@
+/** TLS beside plaintext: one hub, two transports, real TLS clients. */
+import { DEFAULT_CONFIG } from "../lib/config.ts";
+import { ChatServer } from "../lib/server.ts";
+import { assert, TestClient, withDeadline } from "./helpers.ts";
+
+const root = new URL("../", import.meta.url);
+
+async function openssl(args: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command("openssl", {
+    args,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, `openssl ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+}
+
+const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+/**
+ * A test CA and a server certificate it signed for localhost and 127.0.0.1,
+ * made with openssl in `dir`. Clients trust `ca`.
+ */
+async function makeCertificate(
+  dir: string,
+  name = "server",
+): Promise<{ cert: string; key: string; ca: string }> {
+  const ca = `${dir}/${name}-ca.crt`;
+  const cert = `${dir}/${name}.crt`;
+  const key = `${dir}/${name}.key`;
+  await openssl([
+    "req",
+    "-x509",
+    ...EC_KEY,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=test CA",
+    "-keyout",
+    `${dir}/${name}-ca.key`,
+    "-out",
+    ca,
+  ]);
+  await openssl([
+    "req",
+    ...EC_KEY,
+    "-subj",
+    "/CN=localhost",
+    "-keyout",
+    key,
+    "-out",
+    `${dir}/${name}.csr`,
+  ]);
+  await Deno.writeTextFile(
+    `${dir}/${name}.ext`,
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+  );
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    `${dir}/${name}.csr`,
+    "-CA",
+    ca,
+    "-CAkey",
+    `${dir}/${name}-ca.key`,
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    `${dir}/${name}.ext`,
+    "-out",
+    cert,
+  ]);
+  return { cert, key, ca };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A line client over TLS, trusting `caCert`. */
+async function tlsClient(port: number, caCert: string) {
+  const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [caCert] });
+  let pending = "";
+  const buffer = new Uint8Array(4096);
+  return {
+    conn,
+    async send(line: string) {
+      await conn.write(encoder.encode(line + "\n"));
+    },
+    async expect(expected: string) {
+      const line = await withDeadline(
+        (async () => {
+          while (!pending.includes("\n")) {
+            const count = await conn.read(buffer);
+            if (count === null) return null;
+            pending += decoder.decode(buffer.subarray(0, count), { stream: true });
+          }
+          const lf = pending.indexOf("\n");
+          const line = pending.slice(0, lf);
+          pending = pending.slice(lf + 1);
+          return line;
+        })(),
+        5000,
+        `TLS client waiting for ${expected}`,
+      );
+      assert.equal(line, expected);
+    },
+  };
+}
+
+Deno.test("TLS and plaintext clients share one hub", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const files = await makeCertificate(dir);
+    const tls = {
+      cert: await Deno.readTextFile(files.cert),
+      key: await Deno.readTextFile(files.key),
+    };
+    const server = ChatServer.listen(
+      { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, tlsPort: 0 },
+      { tls },
+    );
+    try {
+      const secure = await tlsClient(server.tlsAddr!.port, await Deno.readTextFile(files.ca));
+      try {
+        await using plain = await TestClient.login(server, "plain");
+        await secure.send("LOGIN secure");
+        await secure.expect("OK");
+        await secure.send("MSG over tls");
+        await plain.expect("MSG secure over tls");
+        await plain.send("DM secure back in the clear");
+        await secure.expect("DM plain back in the clear");
+        await secure.send("WHO");
+        await secure.expect("USER plain");
+        await secure.expect("USER secure");
+      } finally {
+        secure.conn.close();
+      }
+    } finally {
+      await server.shutdown();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function startTaskArgs(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  return String(config.tasks.start).split(/\s+/).slice(1);
+}
+
+Deno.test("openssl s_client chats over TLS with the server started as `deno task start` starts it", async () => {
+  const dir = await Deno.makeTempDir();
+  const files = await makeCertificate(dir);
+  const server = new Deno.Command(Deno.execPath(), {
+    args: [
+      ...await startTaskArgs(),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--tls-port",
+      "0",
+      "--tls-cert",
+      files.cert,
+      "--tls-key",
+      files.key,
+    ],
+    cwd: root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const log = server.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  try {
+    const port = await withDeadline(
+      (async () => {
+        while (true) {
+          const { value, done } = await log.read();
+          if (done) throw new Error(`server exited: ${seen}`);
+          seen += value;
+          const match = seen.match(/listening tls address="127\.0\.0\.1:(\d+)"/);
+          if (match) return Number(match[1]);
+        }
+      })(),
+      10_000,
+      "TLS listening line",
+    );
+    const client = new Deno.Command("openssl", {
+      args: [
+        "s_client",
+        "-connect",
+        `127.0.0.1:${port}`,
+        "-CAfile",
+        files.ca,
+        "-verify_return_error",
+        "-quiet",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const writer = client.stdin.getWriter();
+    await writer.write(encoder.encode("PING\nLOGIN viaopenssl\nWHO\nQUIT\n"));
+    const output = await withDeadline(client.output(), 10_000, "openssl s_client");
+    assert.equal(decoder.decode(output.stdout), "PONG\nOK\nUSER viaopenssl\n");
+    await writer.close().catch(() => {});
+  } finally {
+    server.kill("SIGTERM");
+    assert.equal((await server.status).code, 0);
+    while (!(await log.read()).done);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function runWith(args: string[]): Promise<{ code: number; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [...await startTaskArgs(), "--host", "127.0.0.1", "--port", "0", ...args],
+    cwd: root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  return { code: output.code, stderr: decoder.decode(output.stderr) };
+}
+
+Deno.test("unusable TLS files are one line on stderr and exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const good = await makeCertificate(dir, "good");
+    const other = await makeCertificate(dir, "other");
+    const cases: [string[], RegExp][] = [
+      [
+        ["--tls-cert", `${dir}/missing.crt`, "--tls-key", good.key],
+        /--tls-cert .*missing\.crt: no such file/,
+      ],
+      [
+        ["--tls-cert", good.cert, "--tls-key", `${dir}/missing.key`],
+        /--tls-key .*missing\.key: no such file/,
+      ],
+      [
+        ["--tls-cert", good.cert, "--tls-key", other.key, "--tls-port", "0"],
+        /TLS certificate and key cannot be used/,
+      ],
+      [
+        ["--tls-cert", good.key, "--tls-key", good.key, "--tls-port", "0"],
+        /TLS certificate and key cannot be used/,
+      ],
+      [["--tls-cert", good.cert], /--tls-cert and --tls-key go together/],
+    ];
+    for (const [args, expected] of cases) {
+      const { code, stderr } = await runWith(args);
+      assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+      const lines = stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, `${args.join(" ")}: ${stderr}`);
+      assert.match(lines[0]!, expected);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -64,7 +64,17 @@ class ServerProcess {
     const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
     const args = String(config.tasks.start).split(/\s+/).slice(1);
     const child = new Deno.Command(Deno.execPath(), {
-      args: [...args, "--host", "127.0.0.1", "--port", "0", "--max-clients", "20000"],
+      args: [
+        ...args,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--max-clients",
+        "20000",
+        "--rate",
+        "0",
+      ],
       cwd: root,
       stdin: "null",
       stdout: "null",

@@ -20,6 +20,10 @@ export interface Config {
   readonly maxClients: number;
   /** Bytes the server holds for one client, not yet handed to the kernel, before it is dropped. */
   readonly maxQueueBytes: number;
+  /** Lines a second one client may send, on average; 0 turns flood control off. */
+  readonly rate: number;
+  /** Lines one client may send at once before its rate applies. */
+  readonly burst: number;
   /** PEM certificate file for TLS; TLS is on when this and {@linkcode Config.tlsKey} are set. */
   readonly tlsCert: string | undefined;
   /** PEM private key file for TLS. */
@@ -51,6 +55,8 @@ export const DEFAULT_CONFIG: Config = {
   maxLineBytes: 4096,
   maxClients: 10000,
   maxQueueBytes: 1048576,
+  rate: 20,
+  burst: 50,
   tlsCert: undefined,
   tlsKey: undefined,
   tlsPort: 4001,
@@ -121,6 +127,20 @@ const SETTINGS: readonly Setting[] = [
     env: "MAX_QUEUE_BYTES",
     parse: parsePositiveInteger,
     help: "unsent bytes held for one client before it is dropped",
+  },
+  {
+    key: "rate",
+    flag: "rate",
+    env: "RATE",
+    parse: parseRate,
+    help: "lines a second per client, on average (0: no flood control)",
+  },
+  {
+    key: "burst",
+    flag: "burst",
+    env: "BURST",
+    parse: parsePositiveInteger,
+    help: "lines a client may send at once before --rate applies",
   },
   {
     key: "tlsCert",
@@ -249,6 +269,16 @@ function parsePort(raw: string, source: string): number {
     throw new ConfigError(`Cannot start: ${source} must be a port from 0 to 65535, got "${raw}"`);
   }
   return port;
+}
+
+function parseRate(raw: string, source: string): number {
+  const rate = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(rate) || rate < 0) {
+    throw new ConfigError(
+      `Cannot start: ${source} must be a number of lines a second, 0 or more, got "${raw}"`,
+    );
+  }
+  return rate;
 }
 
 function parsePath(raw: string, source: string): string {

@@ -15,6 +15,10 @@ import type { Stats } from "./stats.ts";
 export interface ConnectionOptions {
   readonly maxLineBytes: number;
   readonly maxQueueBytes: number;
+  /** Lines a second, on average; 0: no flood control. */
+  readonly rate: number;
+  /** Lines at once before the rate applies. */
+  readonly burst: number;
   /**
    * Longest wait, in milliseconds, between being closed and the socket being
    * released: time for the last line to be written and the peer to hang up.
@@ -29,6 +33,9 @@ export interface ConnectionOptions {
 }
 
 const IGNORED: Command = { type: "ignored" };
+
+/** Where a closing connection reads to (and drops) input while its framer is paused. */
+const DISCARD = new Uint8Array(4096);
 
 type State = "open" | "closing" | "closed";
 
@@ -49,12 +56,18 @@ export class Connection implements ClientLink, LineSink {
   #readEnded = false;
   #reported = false;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Flood control: a token bucket, refilled at `rate` up to `burst`. */
+  #tokens: number;
+  #refilledAt = 0;
+  #refillTimer: ReturnType<typeof setTimeout> | undefined;
+  #refilled: (() => void) | undefined;
 
   /** Wraps an accepted socket. Nothing is read until {@linkcode run}. */
   constructor(conn: Deno.Conn, id: number, options: ConnectionOptions) {
     this.#conn = conn;
     this.id = id;
     this.#options = options;
+    this.#tokens = options.burst;
     this.#framer = new LineFramer(options.maxLineBytes);
     this.#outbox = new Outbox(
       conn,
@@ -85,7 +98,15 @@ export class Connection implements ClientLink, LineSink {
     let reason: CloseReason = "eof";
     try {
       while (true) {
-        const count = await this.#conn.read(this.#framer.space());
+        if (this.#framer.paused && this.#state === "open") {
+          // Over its rate: take no more lines (and read nothing, so the kernel
+          // pushes back on this sender alone) until the bucket has a token.
+          await this.#untilRefilled();
+          if (this.#state === "open") this.#framer.resume(this);
+          continue;
+        }
+        const space = this.#framer.paused ? DISCARD : this.#framer.space();
+        const count = await this.#conn.read(space);
         if (count === null) break;
         this.#options.stats.bytesIn += count;
         // While closing, input is read only to let the peer's close come through.
@@ -121,9 +142,10 @@ export class Connection implements ClientLink, LineSink {
     this.#release();
   }
 
-  /** Part of {@linkcode LineSink}. */
-  line(text: string): void {
+  /** Part of {@linkcode LineSink}: posts the line; false once the client is over its rate. */
+  line(text: string): boolean {
     this.#options.post({ kind: "command", link: this, command: parseLine(text) });
+    return this.#takeToken();
   }
 
   /** Part of {@linkcode LineSink}. */
@@ -131,9 +153,39 @@ export class Connection implements ClientLink, LineSink {
     this.#options.post({ kind: "line-too-long", link: this });
   }
 
-  /** Part of {@linkcode LineSink}: the end of a dropped line still counts as activity. */
-  tooLongLineEnded(): void {
+  /** Part of {@linkcode LineSink}: the end of a dropped line still counts as activity, and as a line. */
+  tooLongLineEnded(): boolean {
     this.#options.post({ kind: "command", link: this, command: IGNORED });
+    return this.#takeToken();
+  }
+
+  /** Spends a token for the line just taken; true while another line may follow at once. */
+  #takeToken(): boolean {
+    const rate = this.#options.rate;
+    if (rate === 0) return true;
+    const now = performance.now();
+    this.#tokens = Math.min(
+      this.#options.burst,
+      this.#tokens + ((now - this.#refilledAt) * rate) / 1000,
+    );
+    this.#refilledAt = now;
+    this.#tokens -= 1;
+    if (this.#tokens >= 1) return true;
+    this.#options.stats.throttled++;
+    return false;
+  }
+
+  /** Resolves once the bucket holds a whole token again, or the connection is released. */
+  #untilRefilled(): Promise<void> {
+    const waitMs = Math.ceil(((1 - this.#tokens) * 1000) / this.#options.rate);
+    return new Promise((resolve) => {
+      this.#refilled = resolve;
+      this.#refillTimer = setTimeout(() => {
+        this.#refillTimer = undefined;
+        this.#refilled = undefined;
+        resolve();
+      }, waitMs);
+    });
   }
 
   #flushed(): void {
@@ -166,6 +218,8 @@ export class Connection implements ClientLink, LineSink {
     if (this.#state === "closed") return;
     this.#state = "closed";
     clearTimeout(this.#lingerTimer);
+    clearTimeout(this.#refillTimer);
+    this.#refilled?.();
     try {
       this.#conn.close();
     } catch {

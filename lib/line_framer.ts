@@ -17,12 +17,15 @@ export const MAX_READ_BYTES = 65536;
 
 /** Where a framer delivers what it finds; called synchronously from {@linkcode LineFramer.commit}. */
 export interface LineSink {
-  /** A complete line, its `\n` or `\r\n` removed, decoded as UTF-8 (invalid bytes as U+FFFD). */
-  line(text: string): void;
+  /**
+   * A complete line, its `\n` or `\r\n` removed, decoded as UTF-8 (invalid
+   * bytes as U+FFFD). Returns false to pause the framer before the next line.
+   */
+  line(text: string): boolean;
   /** The unfinished line just passed the cap; its bytes are being dropped. */
   lineTooLong(): void;
-  /** The `\n` of a line that was too long arrived; the next line starts clean. */
-  tooLongLineEnded(): void;
+  /** The `\n` of a line that was too long arrived; returns false to pause, as {@linkcode line}. */
+  tooLongLineEnded(): boolean;
 }
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -39,6 +42,11 @@ export class LineFramer {
   #held = 0;
   /** True while skipping the rest of a line that passed the cap. */
   #skipping = false;
+  /** True when the sink asked to pause; the lines after {@linkcode #start} wait for {@linkcode resume}. */
+  #paused = false;
+  #start = 0;
+  #end = 0;
+  #count = 0;
 
   /** A framer for lines of at most `maxLineBytes` bytes, without their end. */
   constructor(maxLineBytes: number) {
@@ -51,35 +59,56 @@ export class LineFramer {
     return this.#held;
   }
 
-  /** The free part of the buffer: read into it, then call {@linkcode commit}. */
+  /** True when the sink paused the framer: call {@linkcode resume}, not another read. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** The free part of the buffer: read into it, then call {@linkcode commit}. Not while paused. */
   space(): Uint8Array {
     return this.#buffer.subarray(this.#held);
   }
 
-  /** Takes `count` bytes just written into {@linkcode space} and reports every line they end. */
+  /** Takes `count` bytes just written into {@linkcode space} and reports the lines they end. */
   commit(count: number, sink: LineSink): void {
+    this.#run(0, this.#held, this.#held + count, count, sink);
+  }
+
+  /** Goes on with the lines a pause held back. */
+  resume(sink: LineSink): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#run(this.#start, this.#start, this.#end, this.#count, sink);
+  }
+
+  #run(start: number, scanFrom: number, end: number, count: number, sink: LineSink): void {
     const buffer = this.#buffer;
-    const end = this.#held + count;
-    let start = 0;
-    let scanFrom = this.#held;
     while (true) {
       const lf = buffer.indexOf(LF, scanFrom);
       if (lf === -1 || lf >= end) break;
+      let more: boolean;
       if (this.#skipping) {
         this.#skipping = false;
-        sink.tooLongLineEnded();
+        more = sink.tooLongLineEnded();
       } else {
         const stop = lf > start && buffer[lf - 1] === CR ? lf - 1 : lf;
         if (stop - start > this.#maxLineBytes) {
           // The whole over-long line arrived in one read: report it as it would have streamed.
           sink.lineTooLong();
-          sink.tooLongLineEnded();
+          more = sink.tooLongLineEnded();
         } else {
-          sink.line(decoder.decode(buffer.subarray(start, stop)));
+          more = sink.line(decoder.decode(buffer.subarray(start, stop)));
         }
       }
       start = lf + 1;
       scanFrom = start;
+      if (!more) {
+        this.#paused = true;
+        this.#start = start;
+        this.#end = end;
+        this.#count = count;
+        return;
+      }
     }
     this.#keepUnfinished(start, end, count, sink);
   }

@@ -60,6 +60,12 @@ export function renderMetrics(m: MetricsSnapshot): string {
       "Lines that passed --max-line-bytes.",
       [["", s.linesTooLong]],
     ),
+    family(
+      "chat_throttled_total",
+      "counter",
+      "Times a client passed --rate and its reading was paused.",
+      [["", s.throttled]],
+    ),
     family("chat_received_bytes_total", "counter", "Bytes read from clients.", [["", s.bytesIn]]),
     family("chat_sent_bytes_total", "counter", "Bytes written to clients.", [["", s.bytesOut]]),
     family(

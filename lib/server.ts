@@ -119,6 +119,8 @@ export class ChatServer {
     this.#connectionOptions = {
       maxLineBytes: config.maxLineBytes,
       maxQueueBytes: config.maxQueueBytes,
+      rate: config.rate,
+      burst: config.burst,
       lingerMs: LINGER_MS,
       stats: this.#stats,
       post: (event) => this.#inbox.push(event),

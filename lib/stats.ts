@@ -34,6 +34,8 @@ export class Stats {
   };
   /** Server lines handed to outboxes (a `WHO` reply counts one per user). */
   linesDelivered = 0;
+  /** Times a client's reading was paused because it passed `--rate`. */
+  throttled = 0;
   /** Lines that passed `--max-line-bytes`. */
   linesTooLong = 0;
   /** Bytes read from clients. */

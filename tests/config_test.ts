@@ -50,6 +50,8 @@ const FLAGS = [
   "--max-line-bytes",
   "--max-clients",
   "--max-queue-bytes",
+  "--rate",
+  "--burst",
   "--tls-cert",
   "--tls-key",
   "--tls-port",
@@ -66,6 +68,8 @@ Deno.test("parseConfig uses the documented defaults when nothing is given", () =
     maxLineBytes: 4096,
     maxClients: 10000,
     maxQueueBytes: 1048576,
+    rate: 20,
+    burst: 50,
     tlsCert: undefined,
     tlsKey: undefined,
     tlsPort: 4001,
@@ -85,6 +89,8 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     maxLineBytes: 100,
     maxClients: 7,
     maxQueueBytes: 2048,
+    rate: 0.5,
+    burst: 3,
     tlsCert: "c.pem",
     tlsKey: "k.pem",
     tlsPort: 4443,
@@ -99,6 +105,8 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     "100",
     "7",
     "2048",
+    "0.5",
+    "3",
     "c.pem",
     "k.pem",
     "4443",
@@ -120,6 +128,8 @@ Deno.test("parseConfig reads every environment variable", () => {
     MAX_LINE_BYTES: "512",
     MAX_CLIENTS: "3",
     MAX_QUEUE_BYTES: "65536",
+    RATE: "0",
+    BURST: "10",
     TLS_CERT: "/certs/c.pem",
     TLS_KEY: "/certs/k.pem",
     TLS_PORT: "0",
@@ -134,6 +144,8 @@ Deno.test("parseConfig reads every environment variable", () => {
     maxLineBytes: 512,
     maxClients: 3,
     maxQueueBytes: 65536,
+    rate: 0,
+    burst: 10,
     tlsCert: "/certs/c.pem",
     tlsKey: "/certs/k.pem",
     tlsPort: 0,
@@ -172,6 +184,8 @@ Deno.test("parseConfig lets a flag win over its environment variable", () => {
       maxLineBytes: 111,
       maxClients: 22,
       maxQueueBytes: 1111,
+      rate: 20,
+      burst: 50,
       tlsCert: undefined,
       tlsKey: undefined,
       tlsPort: 4001,
@@ -263,6 +277,8 @@ Deno.test("usage mentions every flag and every environment variable", () => {
     "MAX_LINE_BYTES",
     "MAX_CLIENTS",
     "MAX_QUEUE_BYTES",
+    "RATE",
+    "BURST",
     "TLS_CERT",
     "TLS_KEY",
     "TLS_PORT",
@@ -297,4 +313,11 @@ Deno.test("parseConfig wants --tls-cert and --tls-key together", () => {
   const config = configOf(["--tls-cert=c.pem"], { TLS_KEY: "k.pem" });
   assert.equal(config.tlsCert, "c.pem");
   assert.equal(config.tlsKey, "k.pem");
+});
+
+Deno.test("parseConfig takes a rate of 0 (no flood control) and fractions, and refuses a negative one", () => {
+  assert.equal(configOf(["--rate=0"]).rate, 0);
+  assert.equal(configOf(["--rate=2.5"]).rate, 2.5);
+  assert.throws(() => parseConfig(["--rate=-1"], envOf()), ConfigError);
+  assert.throws(() => parseConfig(["--burst=0"], envOf()), ConfigError);
 });

@@ -74,6 +74,9 @@ Deno.test("compose.yaml writes out every setting at its default, restarts, and w
     MAX_LINE_BYTES: String(DEFAULT_CONFIG.maxLineBytes),
     MAX_CLIENTS: String(DEFAULT_CONFIG.maxClients),
     MAX_QUEUE_BYTES: String(DEFAULT_CONFIG.maxQueueBytes),
+    RATE: String(DEFAULT_CONFIG.rate),
+    BURST: String(DEFAULT_CONFIG.burst),
+    TLS_PORT: String(DEFAULT_CONFIG.tlsPort),
     LOG_LEVEL: DEFAULT_CONFIG.logLevel,
   };
   for (const [name, value] of Object.entries(defaults)) assert.equal(env[name], value, name);

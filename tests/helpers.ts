@@ -13,9 +13,19 @@ export { assert };
 /** How long a test waits for an expected line before failing. */
 export const DEADLINE_MS = 5000;
 
-/** A server on 127.0.0.1 with a free port, with `overrides` applied to the defaults. */
+/**
+ * A server on 127.0.0.1 with a free port, with `overrides` applied to the
+ * defaults. Flood control is off unless a test asks for it: tests send lines
+ * far faster than a person would.
+ */
 export function startServer(overrides: Partial<Config> = {}): ChatServer {
-  return ChatServer.listen({ ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, ...overrides });
+  return ChatServer.listen({
+    ...DEFAULT_CONFIG,
+    host: "127.0.0.1",
+    port: 0,
+    rate: 0,
+    ...overrides,
+  });
 }
 
 const encoder = new TextEncoder();

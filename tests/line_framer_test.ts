@@ -8,17 +8,21 @@ type Heard = { readonly line: string } | "too-long" | "ended";
 /** A sink that records every call in order. */
 class RecordingSink implements LineSink {
   readonly heard: Heard[] = [];
+  /** Lines (or ends of dropped lines) to take before asking the framer to pause; Infinity: never. */
+  allowance = Infinity;
 
-  line(text: string): void {
+  line(text: string): boolean {
     this.heard.push({ line: text });
+    return --this.allowance > 0;
   }
 
   lineTooLong(): void {
     this.heard.push("too-long");
   }
 
-  tooLongLineEnded(): void {
+  tooLongLineEnded(): boolean {
     this.heard.push("ended");
+    return --this.allowance > 0;
   }
 
   /** Returns what was heard since the last call, and forgets it. */
@@ -390,4 +394,32 @@ Deno.test("LineFramer reports, after every read of a random stream, exactly what
       assert.ok(framer.heldBytes <= max + 1, `seed ${seed}: held ${framer.heldBytes} bytes`);
     }
   }
+});
+
+Deno.test("LineFramer pauses when the sink asks and resumes where it stopped, in order", () => {
+  const framer = new LineFramer(64);
+  const sink = new RecordingSink();
+  sink.allowance = 2;
+  const bytes = encoder.encode(`one\ntwo\n${"x".repeat(80)}\nthree\r\nfour\nunfini`);
+  framer.space().set(bytes);
+  framer.commit(bytes.length, sink);
+  assert.deepEqual(sink.take(), [{ line: "one" }, { line: "two" }]);
+  assert.equal(framer.paused, true);
+  sink.allowance = 1;
+  framer.resume(sink);
+  assert.deepEqual(sink.take(), ["too-long", "ended"]);
+  assert.equal(framer.paused, true);
+  sink.allowance = 2;
+  framer.resume(sink);
+  assert.deepEqual(sink.take(), [{ line: "three" }, { line: "four" }]);
+  assert.equal(framer.paused, true);
+  sink.allowance = Infinity;
+  framer.resume(sink);
+  assert.deepEqual(sink.take(), []);
+  assert.equal(framer.paused, false);
+  assert.equal(framer.heldBytes, 6);
+  const rest = encoder.encode("shed\n");
+  framer.space().set(rest);
+  framer.commit(rest.length, sink);
+  assert.deepEqual(sink.take(), [{ line: "unfinished" }]);
 });

@@ -139,9 +139,12 @@ async function waitFor(condition: () => boolean): Promise<void> {
 
 /** A server on a free loopback port that logs to `log`. */
 function loggedServer(log: Logger, overrides: Partial<typeof DEFAULT_CONFIG> = {}): ChatServer {
-  return ChatServer.listen({ ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, ...overrides }, {
-    log,
-  });
+  return ChatServer.listen(
+    { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, rate: 0, ...overrides },
+    {
+      log,
+    },
+  );
 }
 
 Deno.test("logs in text: listening, login, disconnect with reason and duration, shutdown; no message text", async () => {

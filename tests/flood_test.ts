@@ -1,0 +1,54 @@
+/** Flood control: a client over its rate is slowed, not kicked, and slows nobody else. */
+import { assert, startServer, TestClient } from "./helpers.ts";
+
+Deno.test("a flooder is held to its rate while others chat past it; every flooder line arrives, in order", async () => {
+  const lines = 2000;
+  // 2,000 lines at 1,000 a second take about two seconds to let through.
+  const server = startServer({ rate: 1000, burst: 50 });
+  try {
+    await using flooder = await TestClient.login(server, "flooder");
+    await using observer = await TestClient.login(server, "observer");
+    await using pinger = await TestClient.login(server, "pinger");
+    let flood = "";
+    for (let i = 0; i < lines; i++) flood += `MSG f${i}\n`;
+    await flooder.sendRaw(flood);
+
+    // The pinger hears the flood too; its PONG must come long before the flood's end.
+    const heardBeforePong = await pinger.sync();
+    assert.ok(heardBeforePong.length < lines, "PONG came only after the whole flood");
+    heardBeforePong.forEach((line, i) => assert.equal(line, `MSG flooder f${i}`));
+    await pinger.send("MSG hello");
+    let next = 0;
+    while (true) {
+      const line = await observer.readLine();
+      if (line === "MSG pinger hello") break;
+      assert.equal(line, `MSG flooder f${next++}`);
+    }
+    assert.ok(next < lines, "the pinger's line came only after the whole flood");
+
+    while (next < lines) assert.equal(await observer.readLine(), `MSG flooder f${next++}`);
+    // The flooder was slowed, not dropped: its own PING is answered after its backlog.
+    assert.deepEqual(await flooder.sync(10_000), ["MSG pinger hello"]);
+    // The pinger got the whole flood too, in order, around its own line.
+    const pingerRest = await pinger.sync(10_000);
+    assert.equal(heardBeforePong.length + pingerRest.length, lines);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("with --rate 0 nobody is held back", async () => {
+  const server = startServer({ rate: 0, burst: 1 });
+  try {
+    await using sender = await TestClient.login(server, "sender");
+    await using reader = await TestClient.login(server, "reader");
+    let burst = "";
+    for (let i = 0; i < 500; i++) burst += `MSG m${i}\n`;
+    await sender.sendRaw(burst);
+    assert.deepEqual(await sender.sync(), []);
+    const got = await reader.readLines(500);
+    assert.deepEqual(got, Array.from({ length: 500 }, (_, i) => `MSG sender m${i}`));
+  } finally {
+    await server.shutdown();
+  }
+});

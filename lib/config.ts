@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseCidr } from "./address.ts";
 
 /** Validated settings of one server process. */
 export interface Config {
@@ -20,6 +21,12 @@ export interface Config {
   readonly maxClients: number;
   /** Bytes the server holds for one client, not yet handed to the kernel, before it is dropped. */
   readonly maxQueueBytes: number;
+  /** Open connections from one address at most; 0: no limit. */
+  readonly maxClientsPerIp: number;
+  /** Addresses and CIDR networks the per-address limit does not apply to. */
+  readonly ipLimitExempt: readonly string[];
+  /** Addresses and CIDR networks whose connections start with a PROXY protocol header. */
+  readonly trustedProxies: readonly string[];
   /** Lines a second one client may send, on average; 0 turns flood control off. */
   readonly rate: number;
   /** Lines one client may send at once before its rate applies. */
@@ -55,6 +62,9 @@ export const DEFAULT_CONFIG: Config = {
   maxLineBytes: 4096,
   maxClients: 10000,
   maxQueueBytes: 1048576,
+  maxClientsPerIp: 16,
+  ipLimitExempt: ["127.0.0.0/8", "::1"],
+  trustedProxies: [],
   rate: 20,
   burst: 50,
   tlsCert: undefined,
@@ -75,7 +85,7 @@ export type ConfigRequest =
   | { readonly kind: "run"; readonly config: Config }
   | { readonly kind: "help" };
 
-type Parse = (raw: string, source: string) => number | string | undefined;
+type Parse = (raw: string, source: string) => number | string | readonly string[] | undefined;
 
 interface Setting {
   readonly key: keyof Config;
@@ -127,6 +137,27 @@ const SETTINGS: readonly Setting[] = [
     env: "MAX_QUEUE_BYTES",
     parse: parsePositiveInteger,
     help: "unsent bytes held for one client before it is dropped",
+  },
+  {
+    key: "maxClientsPerIp",
+    flag: "max-clients-per-ip",
+    env: "MAX_CLIENTS_PER_IP",
+    parse: parseNonNegativeInteger,
+    help: "open connections from one address (0: no limit)",
+  },
+  {
+    key: "ipLimitExempt",
+    flag: "ip-limit-exempt",
+    env: "IP_LIMIT_EXEMPT",
+    parse: parseCidrList,
+    help: "comma list of addresses/CIDRs without a per-address limit (none: empty)",
+  },
+  {
+    key: "trustedProxies",
+    flag: "trusted-proxies",
+    env: "TRUSTED_PROXIES",
+    parse: parseCidrList,
+    help: "comma list of addresses/CIDRs that send a PROXY protocol header",
   },
   {
     key: "rate",
@@ -186,6 +217,12 @@ const SETTINGS: readonly Setting[] = [
   },
 ];
 
+function describeDefault(value: Config[keyof Config]): string {
+  if (value === undefined) return "off";
+  if (Array.isArray(value)) return value.length === 0 ? "none" : value.join(",");
+  return String(value);
+}
+
 /** The names of the environment variables the server reads. */
 export const ENV_NAMES: readonly string[] = SETTINGS.map((s) => s.env);
 
@@ -193,7 +230,7 @@ export const ENV_NAMES: readonly string[] = SETTINGS.map((s) => s.env);
 export function usage(): string {
   const rows = SETTINGS.map((s) => {
     const left = `  --${s.flag}=<value>`.padEnd(28);
-    return `${left}${s.help} (env ${s.env}, default ${DEFAULT_CONFIG[s.key] ?? "off"})`;
+    return `${left}${s.help} (env ${s.env}, default ${describeDefault(DEFAULT_CONFIG[s.key])})`;
   });
   return [
     "Usage: main.ts [options]",
@@ -229,7 +266,7 @@ export function parseConfig(
   }
   if (values.help === true) return { kind: "help" };
 
-  const config: Record<string, number | string | undefined> = { ...DEFAULT_CONFIG };
+  const config: Record<string, Config[keyof Config]> = { ...DEFAULT_CONFIG };
   for (const s of SETTINGS) {
     const flagValue = values[s.flag];
     if (typeof flagValue === "string") {
@@ -269,6 +306,30 @@ function parsePort(raw: string, source: string): number {
     throw new ConfigError(`Cannot start: ${source} must be a port from 0 to 65535, got "${raw}"`);
   }
   return port;
+}
+
+function parseNonNegativeInteger(raw: string, source: string): number {
+  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value)) {
+    throw new ConfigError(
+      `Cannot start: ${source} must be a whole number, 0 or more, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function parseCidrList(raw: string, source: string): readonly string[] {
+  const text = raw.trim();
+  if (text === "" || text === "none") return [];
+  const items = text.split(",").map((item) => item.trim());
+  for (const item of items) {
+    if (parseCidr(item) === undefined) {
+      throw new ConfigError(
+        `Cannot start: ${source} must be a comma list of addresses or CIDR networks, got "${item}"`,
+      );
+    }
+  }
+  return items;
 }
 
 function parseRate(raw: string, source: string): number {

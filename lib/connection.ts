@@ -4,11 +4,13 @@
  *
  * @module
  */
+import { type CidrList, formatIp, parseIp } from "./address.ts";
 import type { ClientLink, HubEvent } from "./hub.ts";
 import { LineFramer, type LineSink } from "./line_framer.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 import { type CloseReason, closingLine, type Command, parseLine } from "./protocol.ts";
+import { parseProxyHeader, type ProxySource } from "./proxy_protocol.ts";
 import type { Stats } from "./stats.ts";
 
 /** Limits and collaborators of one connection. */
@@ -27,6 +29,10 @@ export interface ConnectionOptions {
   readonly post: (event: HubEvent) => void;
   /** Shared counters: bytes in and out. */
   readonly stats: Stats;
+  /** Peers whose connections start with a PROXY protocol header. */
+  readonly trustedProxies: CidrList;
+  /** Longest wait for a trusted proxy's header, in milliseconds. */
+  readonly proxyHeaderTimeoutMs: number;
   /** Called once, when the socket has been released. */
   readonly released: (connection: Connection) => void;
   readonly log: Logger;
@@ -38,6 +44,11 @@ const IGNORED: Command = { type: "ignored" };
 const DISCARD = new Uint8Array(4096);
 
 type State = "open" | "closing" | "closed";
+
+function canonicalIp(hostname: string): string {
+  const bytes = parseIp(hostname);
+  return bytes === undefined ? hostname : formatIp(bytes);
+}
 
 /**
  * A client on a socket. The hub sees it as a {@linkcode ClientLink}; the
@@ -61,6 +72,10 @@ export class Connection implements ClientLink, LineSink {
   #refilledAt = 0;
   #refillTimer: ReturnType<typeof setTimeout> | undefined;
   #refilled: (() => void) | undefined;
+  /** The real client behind a trusted proxy, from its PROXY header. */
+  #proxied: ProxySource | undefined;
+  /** Client bytes that arrived with the PROXY header, taken before reading again. */
+  #prefetched: Uint8Array | undefined;
 
   /** Wraps an accepted socket. Nothing is read until {@linkcode run}. */
   constructor(conn: Deno.Conn, id: number, options: ConnectionOptions) {
@@ -77,10 +92,17 @@ export class Connection implements ClientLink, LineSink {
     );
   }
 
-  /** The peer's address as `host:port`, for logs. */
+  /** The client's address as `host:port`, for logs (behind a trusted proxy: the real client's). */
   get remote(): string {
+    if (this.#proxied !== undefined) return `${this.#proxied.ip}:${this.#proxied.port}`;
     const addr = this.#conn.remoteAddr as Deno.NetAddr;
     return `${addr.hostname}:${addr.port}`;
+  }
+
+  /** The client's address, canonical (behind a trusted proxy: the real client's). */
+  get ip(): string {
+    if (this.#proxied !== undefined) return this.#proxied.ip;
+    return canonicalIp((this.#conn.remoteAddr as Deno.NetAddr).hostname);
   }
 
   /** True once the socket has been released. */
@@ -93,8 +115,17 @@ export class Connection implements ClientLink, LineSink {
     return this.#outbox.pendingBytes;
   }
 
-  /** Reads until the peer hangs up or the socket is closed; posts what it reads. */
+  /**
+   * Joins the hub (after a trusted proxy's header, if this peer is one), then
+   * reads until the peer hangs up or the socket is closed, posting what it reads.
+   */
   async run(): Promise<void> {
+    const peer = (this.#conn.remoteAddr as Deno.NetAddr).hostname;
+    if (this.#options.trustedProxies.has(peer) && !await this.#takeProxyHeader()) {
+      this.#release();
+      return;
+    }
+    this.#options.post({ kind: "open", link: this });
     let reason: CloseReason = "eof";
     try {
       while (true) {
@@ -106,7 +137,9 @@ export class Connection implements ClientLink, LineSink {
           continue;
         }
         const space = this.#framer.paused ? DISCARD : this.#framer.space();
-        const count = await this.#conn.read(space);
+        const count = this.#prefetched !== undefined
+          ? this.#takePrefetched(space)
+          : await this.#conn.read(space);
         if (count === null) break;
         this.#options.stats.bytesIn += count;
         // While closing, input is read only to let the peer's close come through.
@@ -118,6 +151,53 @@ export class Connection implements ClientLink, LineSink {
     this.#readEnded = true;
     if (this.#state === "open") this.#report(reason);
     else if (this.#state === "closing" && this.#outbox.pendingBytes === 0) this.#release();
+  }
+
+  /**
+   * Reads the PROXY header a trusted proxy sends first; false (after logging
+   * why) when it is missing, malformed, or slower than the timeout.
+   */
+  async #takeProxyHeader(): Promise<boolean> {
+    let bytes = new Uint8Array(256);
+    let filled = 0;
+    const timer = setTimeout(() => this.#release(), this.#options.proxyHeaderTimeoutMs);
+    try {
+      while (true) {
+        if (filled === bytes.length) {
+          const bigger = new Uint8Array(bytes.length * 2);
+          bigger.set(bytes);
+          bytes = bigger;
+        }
+        const count = await this.#conn.read(bytes.subarray(filled));
+        if (count === null) return false;
+        filled += count;
+        const header = parseProxyHeader(bytes.subarray(0, filled));
+        if (header.kind === "incomplete") continue;
+        if (header.kind === "invalid") {
+          this.#options.log.warn("bad PROXY header", {
+            address: this.remote,
+            reason: header.reason,
+          });
+          return false;
+        }
+        this.#proxied = header.source;
+        if (header.length < filled) this.#prefetched = bytes.slice(header.length, filled);
+        return this.#state === "open";
+      }
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Moves prefetched client bytes into `space`, as a read would. */
+  #takePrefetched(space: Uint8Array): number {
+    const bytes = this.#prefetched!;
+    const count = Math.min(bytes.length, space.length);
+    space.set(bytes.subarray(0, count));
+    this.#prefetched = count < bytes.length ? bytes.subarray(count) : undefined;
+    return count;
   }
 
   /** Part of {@linkcode ClientLink}: queues bytes, false past the byte budget. */

@@ -24,6 +24,8 @@ import { Stats } from "./stats.ts";
 export interface ClientLink {
   /** Where the client is, for logs (`host:port`). */
   readonly remote: string;
+  /** The client's address alone, canonical (IPv4-mapped IPv6 as IPv4), for per-address limits. */
+  readonly ip: string;
   /** Queues bytes for the client; false when its outbound budget would be passed (nothing queued). */
   send(bytes: Uint8Array): boolean;
   /** Ends the connection, saying why. Idempotent; the hub never hears back about it. */
@@ -43,6 +45,10 @@ export type HubEvent =
 export interface HubOptions {
   /** Open connections at most. */
   readonly maxClients: number;
+  /** Open connections from one address at most; 0: no limit. */
+  readonly maxClientsPerIp?: number;
+  /** True for addresses the per-address limit does not apply to. */
+  readonly ipLimitExempt?: (ip: string) => boolean;
   /** Milliseconds without a complete line before a client is closed. */
   readonly idleTimeoutMs: number;
   /** The clock, in milliseconds; injected so tests can move time. */
@@ -61,6 +67,8 @@ interface Session {
   key: string;
   lastSeen: number;
   readonly connectedAt: number;
+  /** The address counted against the per-address limit, or undefined when exempt. */
+  readonly countedIp: string | undefined;
 }
 
 /**
@@ -73,6 +81,8 @@ export class Hub {
   /** Counters for `/metrics`, owned by the hub's single thread of control. */
   readonly stats: Stats;
   readonly #sessions = new Map<ClientLink, Session>();
+  /** Open connections by address, for the per-address limit (exempt addresses not counted). */
+  readonly #perIp = new Map<string, number>();
   /** Logged-in sessions by name key; insertion order is login order. */
   readonly #users = new Map<string, Session>();
   /** Sessions whose outbox overflowed during the current event; dropped once it is applied. */
@@ -191,7 +201,7 @@ export class Hub {
       else link.close("error");
     } catch (again) {
       // The link's own close failed too: forget it rather than fail twice.
-      this.#sessions.delete(link);
+      if (session !== undefined && this.#sessions.delete(link)) this.#uncount(session);
       if (session?.name !== undefined) this.#users.delete(session.key);
       this.#log.error("close failed", { address: link.remote, error: String(again) });
     }
@@ -199,16 +209,38 @@ export class Hub {
 
   #open(link: ClientLink): void {
     if (this.#sessions.size >= this.#options.maxClients) {
-      this.stats.disconnects["server-full"]++;
-      this.#log.warn("refused: server full", {
-        address: link.remote,
-        maxClients: this.#options.maxClients,
-      });
-      link.close("server-full");
+      this.#refuse(link, "server-full", { maxClients: this.#options.maxClients });
       return;
     }
+    const perIpLimit = this.#options.maxClientsPerIp ?? 0;
+    let countedIp: string | undefined;
+    if (perIpLimit > 0 && !(this.#options.ipLimitExempt?.(link.ip) ?? false)) {
+      const open = this.#perIp.get(link.ip) ?? 0;
+      if (open >= perIpLimit) {
+        this.#refuse(link, "too-many-connections", { maxClientsPerIp: perIpLimit });
+        return;
+      }
+      this.#perIp.set(link.ip, open + 1);
+      countedIp = link.ip;
+    }
     const now = this.#options.now();
-    this.#sessions.set(link, { link, name: undefined, key: "", lastSeen: now, connectedAt: now });
+    this.#sessions.set(link, {
+      link,
+      name: undefined,
+      key: "",
+      lastSeen: now,
+      connectedAt: now,
+      countedIp,
+    });
+  }
+
+  #refuse(link: ClientLink, reason: CloseReason, limit: Record<string, number>): void {
+    this.stats.disconnects[reason]++;
+    this.#log.warn(`refused: ${reason === "server-full" ? "server full" : reason}`, {
+      address: link.remote,
+      ...limit,
+    });
+    link.close(reason);
   }
 
   #command(session: Session, command: Command): void {
@@ -315,6 +347,7 @@ export class Hub {
   /** Forgets a session, tells the others if it was logged in, and closes it. */
   #disconnect(session: Session, reason: CloseReason): void {
     if (!this.#sessions.delete(session.link)) return;
+    this.#uncount(session);
     session.link.close(reason);
     this.stats.disconnects[reason]++;
     const name = session.name;
@@ -331,6 +364,14 @@ export class Hub {
     if (name === undefined) return;
     this.#users.delete(session.key);
     this.#broadcast(formatDisconnected(name, this.#encodeShared), undefined);
+  }
+
+  #uncount(session: Session): void {
+    const ip = session.countedIp;
+    if (ip === undefined) return;
+    const open = this.#perIp.get(ip)! - 1;
+    if (open === 0) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, open);
   }
 
   #dropOverflowed(): void {
@@ -350,6 +391,7 @@ export class Hub {
     this.stats.disconnects.shutdown += this.#sessions.size;
     for (const session of this.#sessions.values()) session.link.close("shutdown");
     this.#sessions.clear();
+    this.#perIp.clear();
     this.#users.clear();
     this.#overflowed = [];
     this.#faulty = [];

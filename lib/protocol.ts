@@ -24,6 +24,7 @@ export type CloseReason =
   | "slow-consumer"
   | "shutdown"
   | "server-full"
+  | "too-many-connections"
   | "error";
 
 const WHO: Command = { type: "who" };
@@ -134,6 +135,7 @@ const CLOSING_LINES: Readonly<Record<CloseReason, Uint8Array | undefined>> = {
   "slow-consumer": encodeLine("ERR slow-consumer"),
   shutdown: encodeLine("ERR server-shutdown"),
   "server-full": encodeLine("ERR server-full"),
+  "too-many-connections": encodeLine("ERR too-many-connections"),
 };
 
 /** The last line a client is sent when closed for `reason`, if any. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { CidrList, parseCidr } from "./address.ts";
 import type { Config } from "./config.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { Hub, type HubEvent } from "./hub.ts";
@@ -16,6 +17,8 @@ import type { TlsMaterial } from "./tls.ts";
 
 /** Longest wait for a closed client's last line and its hang-up before its socket is released. */
 export const LINGER_MS = 2000;
+/** Longest wait for a trusted proxy's PROXY header. */
+const PROXY_HEADER_TIMEOUT_MS = 5000;
 /** Pause before accepting again after an accept error (out of file descriptors and the like). */
 const ACCEPT_RETRY_MS = 100;
 
@@ -58,6 +61,10 @@ export class ListenError extends Error {
     super(`Cannot listen on ${address}: ${reason}`, { cause });
     this.address = address;
   }
+}
+
+function cidrs(items: readonly string[]): CidrList {
+  return new CidrList(items.map((item) => parseCidr(item)!));
 }
 
 function tlsListenError(address: string, error: unknown): Error {
@@ -108,8 +115,11 @@ export class ChatServer {
     this.addr = listeners[0]!.addr as Deno.NetAddr;
     this.tlsAddr = listeners[1]?.addr as Deno.NetAddr | undefined;
     this.#log = options.log ?? SILENT_LOGGER;
+    const exempt = cidrs(config.ipLimitExempt);
     this.#hub = new Hub({
       maxClients: config.maxClients,
+      maxClientsPerIp: config.maxClientsPerIp,
+      ipLimitExempt: (ip) => exempt.has(ip),
       idleTimeoutMs: config.idleTimeout * 1000,
       now: options.now ?? performance.now.bind(performance),
       log: this.#log,
@@ -121,6 +131,8 @@ export class ChatServer {
       maxQueueBytes: config.maxQueueBytes,
       rate: config.rate,
       burst: config.burst,
+      trustedProxies: cidrs(config.trustedProxies),
+      proxyHeaderTimeoutMs: PROXY_HEADER_TIMEOUT_MS,
       lingerMs: LINGER_MS,
       stats: this.#stats,
       post: (event) => this.#inbox.push(event),
@@ -264,8 +276,8 @@ export class ChatServer {
     }
     const connection = new Connection(conn, this.#nextId++, this.#connectionOptions);
     this.#connections.add(connection);
-    this.#inbox.push({ kind: "open", link: connection });
     if (this.#stopping) connection.close("shutdown");
+    // The connection joins the hub itself: behind a trusted proxy, only once it knows who the client is.
     connection.run();
   }
 }

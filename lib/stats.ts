@@ -30,6 +30,7 @@ export class Stats {
     "slow-consumer": 0,
     shutdown: 0,
     "server-full": 0,
+    "too-many-connections": 0,
     error: 0,
   };
   /** Server lines handed to outboxes (a `WHO` reply counts one per user). */

@@ -50,6 +50,9 @@ const FLAGS = [
   "--max-line-bytes",
   "--max-clients",
   "--max-queue-bytes",
+  "--max-clients-per-ip",
+  "--ip-limit-exempt",
+  "--trusted-proxies",
   "--rate",
   "--burst",
   "--tls-cert",
@@ -68,6 +71,9 @@ Deno.test("parseConfig uses the documented defaults when nothing is given", () =
     maxLineBytes: 4096,
     maxClients: 10000,
     maxQueueBytes: 1048576,
+    maxClientsPerIp: 16,
+    ipLimitExempt: ["127.0.0.0/8", "::1"],
+    trustedProxies: [],
     rate: 20,
     burst: 50,
     tlsCert: undefined,
@@ -89,6 +95,9 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     maxLineBytes: 100,
     maxClients: 7,
     maxQueueBytes: 2048,
+    maxClientsPerIp: 0,
+    ipLimitExempt: ["10.0.0.0/8", "fd00::/8"],
+    trustedProxies: ["192.0.2.10"],
     rate: 0.5,
     burst: 3,
     tlsCert: "c.pem",
@@ -105,6 +114,9 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     "100",
     "7",
     "2048",
+    "0",
+    "10.0.0.0/8,fd00::/8",
+    "192.0.2.10",
     "0.5",
     "3",
     "c.pem",
@@ -128,6 +140,9 @@ Deno.test("parseConfig reads every environment variable", () => {
     MAX_LINE_BYTES: "512",
     MAX_CLIENTS: "3",
     MAX_QUEUE_BYTES: "65536",
+    MAX_CLIENTS_PER_IP: "4",
+    IP_LIMIT_EXEMPT: "none",
+    TRUSTED_PROXIES: "10.1.2.3, 10.9.0.0/16",
     RATE: "0",
     BURST: "10",
     TLS_CERT: "/certs/c.pem",
@@ -144,6 +159,9 @@ Deno.test("parseConfig reads every environment variable", () => {
     maxLineBytes: 512,
     maxClients: 3,
     maxQueueBytes: 65536,
+    maxClientsPerIp: 4,
+    ipLimitExempt: [],
+    trustedProxies: ["10.1.2.3", "10.9.0.0/16"],
     rate: 0,
     burst: 10,
     tlsCert: "/certs/c.pem",
@@ -184,6 +202,9 @@ Deno.test("parseConfig lets a flag win over its environment variable", () => {
       maxLineBytes: 111,
       maxClients: 22,
       maxQueueBytes: 1111,
+      maxClientsPerIp: 16,
+      ipLimitExempt: ["127.0.0.0/8", "::1"],
+      trustedProxies: [],
       rate: 20,
       burst: 50,
       tlsCert: undefined,
@@ -277,6 +298,9 @@ Deno.test("usage mentions every flag and every environment variable", () => {
     "MAX_LINE_BYTES",
     "MAX_CLIENTS",
     "MAX_QUEUE_BYTES",
+    "MAX_CLIENTS_PER_IP",
+    "IP_LIMIT_EXEMPT",
+    "TRUSTED_PROXIES",
     "RATE",
     "BURST",
     "TLS_CERT",
@@ -320,4 +344,16 @@ Deno.test("parseConfig takes a rate of 0 (no flood control) and fractions, and r
   assert.equal(configOf(["--rate=2.5"]).rate, 2.5);
   assert.throws(() => parseConfig(["--rate=-1"], envOf()), ConfigError);
   assert.throws(() => parseConfig(["--burst=0"], envOf()), ConfigError);
+});
+
+Deno.test("parseConfig reads address lists, takes an empty flag as none, and refuses a bad network", () => {
+  assert.deepEqual(configOf(["--ip-limit-exempt="]).ipLimitExempt, []);
+  assert.deepEqual(configOf(["--ip-limit-exempt=none"]).ipLimitExempt, []);
+  assert.deepEqual(configOf(["--trusted-proxies=::1,127.0.0.1/32"]).trustedProxies, [
+    "::1",
+    "127.0.0.1/32",
+  ]);
+  for (const bad of ["300.1.1.1", "10.0.0.0/33", "::1/129", "proxy.example", "1.2.3.4/8/9"]) {
+    assert.throws(() => parseConfig([`--trusted-proxies=${bad}`], envOf()), ConfigError, bad);
+  }
 });

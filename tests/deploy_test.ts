@@ -74,6 +74,8 @@ Deno.test("compose.yaml writes out every setting at its default, restarts, and w
     MAX_LINE_BYTES: String(DEFAULT_CONFIG.maxLineBytes),
     MAX_CLIENTS: String(DEFAULT_CONFIG.maxClients),
     MAX_QUEUE_BYTES: String(DEFAULT_CONFIG.maxQueueBytes),
+    MAX_CLIENTS_PER_IP: String(DEFAULT_CONFIG.maxClientsPerIp),
+    IP_LIMIT_EXEMPT: DEFAULT_CONFIG.ipLimitExempt.join(","),
     RATE: String(DEFAULT_CONFIG.rate),
     BURST: String(DEFAULT_CONFIG.burst),
     TLS_PORT: String(DEFAULT_CONFIG.tlsPort),

@@ -20,6 +20,8 @@ class FakeLink implements ClientLink {
     return `${this.label}:1`;
   }
 
+  readonly ip = "192.0.2.1";
+
   send(bytes: Uint8Array): boolean {
     if (this.refuse) return false;
     this.sends.push(decoder.decode(bytes));

@@ -210,6 +210,7 @@ Deno.test("closingLine gives the last line for each reason a server closes for, 
     "slow-consumer": "ERR slow-consumer\n",
     shutdown: "ERR server-shutdown\n",
     "server-full": "ERR server-full\n",
+    "too-many-connections": "ERR too-many-connections\n",
   };
   for (const [reason, line] of Object.entries(expected) as [CloseReason, string | undefined][]) {
     const bytes = closingLine(reason);

@@ -66,6 +66,7 @@ Deno.test("accept errors are logged and retried while established clients keep c
 /** A link that records what it gets, and can be made to throw. */
 class Link implements ClientLink {
   readonly remote: string;
+  readonly ip = "192.0.2.1";
   readonly got: string[] = [];
   readonly closes: CloseReason[] = [];
   throwOnSend = false;

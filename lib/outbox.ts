@@ -61,12 +61,15 @@ export class Outbox {
 
   /**
    * Queues `bytes`. Returns false, queueing nothing, when that would pass the
-   * byte budget: the caller decides what a slow consumer deserves. After
+   * byte budget: the caller decides what a slow consumer deserves. An empty
+   * outbox takes any one chunk, however large. After
    * {@linkcode end} or a failed write, bytes are dropped and true returned.
    */
   push(bytes: Uint8Array): boolean {
     if (this.#ended || this.#failed) return true;
-    if (this.#queuedBytes + this.#inFlightBytes + bytes.length > this.#maxBytes) return false;
+    const pending = this.#queuedBytes + this.#inFlightBytes;
+    // One reply larger than the whole budget (a big WHO) still goes to a client that keeps up.
+    if (pending > 0 && pending + bytes.length > this.#maxBytes) return false;
     this.#enqueue(bytes);
     return true;
   }

@@ -63,6 +63,13 @@ export class ListenError extends Error {
   }
 }
 
+/** True for accept errors caused by one peer (it reset or vanished first), not by the server. */
+function peerGaveUp(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.NotConnected;
+}
+
 function cidrs(items: readonly string[]): CidrList {
   return new CidrList(items.map((item) => parseCidr(item)!));
 }
@@ -256,6 +263,11 @@ export class ChatServer {
         conn = await listener.accept();
       } catch (error) {
         if (this.#stopping) return;
+        if (peerGaveUp(error)) {
+          // A peer that reset before it was accepted: its problem alone; accept the next at once.
+          this.#log.debug("peer left before accept", { error: String(error) });
+          continue;
+        }
         // Out of file descriptors and the like: established clients keep chatting meanwhile.
         this.#log.error("accept failed; retrying", { error: String(error) });
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));

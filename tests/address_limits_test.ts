@@ -24,8 +24,8 @@ Deno.test("past --max-clients-per-ip an address gets ERR too-many-connections, a
 Deno.test("exempt addresses (loopback by default) have no per-address limit", async () => {
   const server = startServer({ maxClientsPerIp: 1 });
   try {
-    await using a = await TestClient.login(server, "a");
-    await using b = await TestClient.login(server, "b");
+    await using _a = await TestClient.login(server, "a");
+    await using _b = await TestClient.login(server, "b");
     await using c = await TestClient.login(server, "c");
     await c.send("WHO");
     assert.deepEqual(await c.readLines(3), ["USER a", "USER b", "USER c"]);

@@ -155,3 +155,21 @@ Deno.test("200 clients connecting and leaving fast leave no ghost in WHO", async
     assert.deepEqual(await observer.sync(), ["USER observer"]);
   });
 });
+
+Deno.test("a WHO reply larger than --max-queue-bytes still reaches a client that reads", async () => {
+  await withServer({ maxQueueBytes: 300 }, async (server) => {
+    const clients: TestClient[] = [];
+    try {
+      for (let i = 0; i < 12; i++) {
+        clients.push(await TestClient.login(server, `user-with-a-long-name-${i}`));
+      }
+      const asker = clients[0]!;
+      await asker.send("WHO");
+      const lines = await asker.readLines(12);
+      assert.deepEqual(lines, clients.map((_, i) => `USER user-with-a-long-name-${i}`));
+      assert.deepEqual(await asker.sync(), []);
+    } finally {
+      for (const client of clients) await client.dispose();
+    }
+  });
+});

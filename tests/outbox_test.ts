@@ -282,3 +282,17 @@ Deno.test("Outbox end() resolves when the write under way fails", async () => {
   assert.equal(writer.writes.length, 1);
   assert.equal(outbox.pendingBytes, 0);
 });
+
+Deno.test("Outbox takes one chunk larger than its budget when empty, and nothing more while it waits", async () => {
+  const writer = new FakeWriter();
+  const outbox = new Outbox(writer, 10, noError);
+  assert.equal(outbox.push(bytes("a big WHO reply\n")), true);
+  assert.equal(outbox.push(bytes("x")), false);
+  const first = await writer.nth(0);
+  first.accept();
+  await flushMicrotasks();
+  assert.equal(outbox.push(bytes("fits\n")), true);
+  (await writer.nth(1)).accept();
+  await outbox.end(undefined, false);
+  assert.equal(writer.accepted, "a big WHO reply\nfits\n");
+});

@@ -17,6 +17,7 @@ class FaultyListener implements ConnListener {
   readonly #waiting: Deno.Conn[] = [];
   failures = 0;
   failed = 0;
+  error: () => Error = () => new Error("Too many open files (os error 24)");
   constructor(inner: Deno.TcpListener) {
     this.#inner = inner;
   }
@@ -29,7 +30,7 @@ class FaultyListener implements ConnListener {
       this.failures--;
       this.failed++;
       this.#waiting.push(conn);
-      throw new Error("Too many open files (os error 24)");
+      throw this.error();
     }
     return conn;
   }
@@ -123,5 +124,24 @@ Deno.test("an unhandled rejection is logged and does not end the process", async
     );
   } finally {
     remove();
+  }
+});
+
+Deno.test("a peer that resets before it is accepted costs no back-off and no error line", async () => {
+  const lines: string[] = [];
+  let faulty: FaultyListener | undefined;
+  const server = ChatServer.listen({ ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0 }, {
+    log: createLogger({ format: "text", level: "info", write: (line) => lines.push(line) }),
+    listen: (options) => faulty = new FaultyListener(Deno.listen(options)),
+  });
+  try {
+    faulty!.error = () => new Deno.errors.NotConnected("Transport endpoint is not connected");
+    faulty!.failures = 200;
+    // With a 100 ms pause per error this would take 20 s and fail the 5 s deadline.
+    await using client = await TestClient.login(server, "patient");
+    assert.equal(faulty!.failed, 200);
+    assert.equal(lines.filter((l) => l.includes("accept failed")).length, 0);
+  } finally {
+    await server.shutdown();
   }
 });

@@ -1,0 +1,420 @@
+/**
+ * `deno task soak`: thousands of clients against one server, all at once, in
+ * two identical rounds: chatting, connecting and leaving, idling out,
+ * flooding, reading slowly or not at all, sending long lines and garbage.
+ * After each round it checks that no message was lost or reordered between
+ * well-behaved clients and that every departed client is gone from `WHO` and
+ * from the metrics; at the end, that the server's memory did not grow from
+ * round to round (within 10 %). Talks only to 127.0.0.1 and stops by itself.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+const root = new URL("../", import.meta.url);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Counts of what happened in a round. */
+interface RoundReport {
+  round: number;
+  clients: number;
+  chatMessages: number;
+  chatDeliveries: number;
+  lost: number;
+  reordered: number;
+  idleTimeouts: number;
+  slowConsumers: number;
+  lineTooLong: number;
+  churned: number;
+  leftoverConnections: number;
+  whoAfter: string[];
+  rssKbAfter: number;
+}
+
+/** A server subprocess started with the `start` task's flags, plus `args`. */
+async function startServer(args: string[]) {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...String(config.tasks.start).split(/\s+/).slice(1), ...args],
+    cwd: root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/ listening address=.*\n/.test(seen) || !/metrics listening/.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited: ${seen}`);
+    seen += value;
+  }
+  (async () => {
+    while (!(await reader.read()).done);
+  })();
+  const port = Number(seen.match(/ listening address="127\.0\.0\.1:(\d+)"/)![1]);
+  const metricsPort = Number(seen.match(/metrics listening address="127\.0\.0\.1:(\d+)"/)![1]);
+  return { child, port, metricsPort };
+}
+
+/** A raw line client with no deadline of its own; the soak's clock bounds everything. */
+class Client {
+  readonly conn: Deno.TcpConn;
+  #pending = "";
+  #buffer = new Uint8Array(16384);
+  closed = false;
+  constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+  static async open(port: number): Promise<Client> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true);
+    return new Client(conn);
+  }
+  async send(text: string): Promise<boolean> {
+    try {
+      let bytes = encoder.encode(text);
+      while (bytes.length > 0) bytes = bytes.subarray(await this.conn.write(bytes));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  /** The next line, or null once the server closed. */
+  async line(): Promise<string | null> {
+    while (true) {
+      const lf = this.#pending.indexOf("\n");
+      if (lf !== -1) {
+        const line = this.#pending.slice(0, lf);
+        this.#pending = this.#pending.slice(lf + 1);
+        return line;
+      }
+      let count: number | null;
+      try {
+        count = await this.conn.read(this.#buffer);
+      } catch {
+        count = null;
+      }
+      if (count === null) return null;
+      this.#pending += decoder.decode(this.#buffer.subarray(0, count), { stream: true });
+    }
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function metrics(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const space = line.lastIndexOf(" ");
+    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return samples;
+}
+
+async function rssKb(pid: number): Promise<number> {
+  const { stdout } = await new Deno.Command("ps", {
+    args: ["-o", "rss=", "-p", String(pid)],
+    stdout: "piped",
+  }).output();
+  return Number(decoder.decode(stdout).trim());
+}
+
+/** One round: every kind of client at once for `seconds`. */
+async function round(n: number, port: number, metricsPort: number, pid: number, seconds: number) {
+  const deadline = performance.now() + seconds * 1000;
+  const running = () => performance.now() < deadline;
+  const report: RoundReport = {
+    round: n,
+    clients: 0,
+    chatMessages: 0,
+    chatDeliveries: 0,
+    lost: 0,
+    reordered: 0,
+    idleTimeouts: 0,
+    slowConsumers: 0,
+    lineTooLong: 0,
+    churned: 0,
+    leftoverConnections: -1,
+    whoAfter: [],
+    rssKbAfter: 0,
+  };
+  const tasks: Promise<unknown>[] = [];
+  /** Sends unless the round ends first: a throttled sender's write may wait for a long time. */
+  const sendInTime = (client: Client, text: string) =>
+    Promise.race([
+      client.send(text),
+      sleep(Math.max(0, deadline - performance.now())).then(() => false),
+    ]);
+  const spawn = (task: () => Promise<unknown>) => {
+    report.clients++;
+    tasks.push(task().catch(() => {}));
+  };
+
+  // Well-behaved chatters: every one must see every other's messages, in order.
+  const chatters = 40;
+  const chatterClients: Client[] = [];
+  for (let i = 0; i < chatters; i++) {
+    const client = await Client.open(port);
+    await client.send(`LOGIN r${n}c${i}\n`);
+    if ((await client.line()) !== "OK") throw new Error("chatter could not log in");
+    chatterClients.push(client);
+  }
+  report.clients += chatters;
+  const sent = new Array<number>(chatters).fill(0);
+  const chatting = chatterClients.map(async (client, me) => {
+    const next = new Map<string, number>();
+    const doneFrom = new Set<string>();
+    const reader = (async () => {
+      while (doneFrom.size < chatters - 1) {
+        const line = await client.line();
+        if (line === null) throw new Error(`chatter ${me} was disconnected`);
+        const match = line.match(/^MSG (r\d+c\d+) (\d+|done (\d+))$/);
+        if (match === null) continue; // others' traffic: floods, INFO lines
+        const [, from, seqText, total] = match;
+        if (total !== undefined) {
+          if ((next.get(from!) ?? 0) !== Number(total)) {
+            report.lost += Number(total) - (next.get(from!) ?? 0);
+          }
+          doneFrom.add(from!);
+          continue;
+        }
+        const seq = Number(seqText);
+        const expected = next.get(from!) ?? 0;
+        if (seq > expected) report.lost += seq - expected;
+        if (seq < expected) report.reordered++;
+        next.set(from!, seq + 1);
+        report.chatDeliveries++;
+      }
+    })();
+    while (running()) {
+      await client.send(`MSG ${sent[me]!++}\n`);
+      report.chatMessages++;
+      await sleep(200 + ((me * 37) % 200));
+    }
+    await client.send(`MSG done ${sent[me]}\n`);
+    await reader;
+    await client.send("QUIT\n");
+    while ((await client.line()) !== null);
+    client.close();
+  });
+
+  // Churn: connect, maybe log in and ask WHO, then QUIT or hang up.
+  for (let loop = 0; loop < 10; loop++) {
+    spawn(async () => {
+      let k = 0;
+      while (running()) {
+        const client = await Client.open(port);
+        report.churned++;
+        if (k % 3 !== 0) {
+          await client.send(`LOGIN r${n}l${loop}k${k}\nWHO\nPING\n`);
+          while (true) {
+            const line = await client.line();
+            if (line === null || line === "PONG") break;
+          }
+        }
+        if (k % 2 === 0) {
+          await client.send("QUIT\n");
+          while ((await client.line()) !== null);
+        }
+        client.close();
+        k++;
+      }
+    });
+  }
+
+  // Idlers: thousands that say nothing (half logged in), dropped by the idle timeout.
+  for (let i = 0; i < 2000; i++) {
+    spawn(async () => {
+      const client = await Client.open(port);
+      if (i % 2 === 0) await client.send(`LOGIN r${n}i${i}\n`);
+      while (true) {
+        const line = await client.line();
+        if (line === null) break;
+        if (line === "ERR idle-timeout") report.idleTimeouts++;
+      }
+      client.close();
+    });
+    if (i % 100 === 99) await sleep(50);
+  }
+
+  // Flooders: far over the rate; slowed by the server, reading what comes back.
+  for (let i = 0; i < 5; i++) {
+    spawn(async () => {
+      const client = await Client.open(port);
+      await client.send(`LOGIN r${n}f${i}\n`);
+      const reader = (async () => {
+        while ((await client.line()) !== null);
+      })();
+      let k = 0;
+      while (running()) {
+        let burst = "";
+        for (let j = 0; j < 100; j++) burst += `MSG flood ${k++}\n`;
+        if (!await sendInTime(client, burst)) break;
+      }
+      client.close();
+      await reader;
+    });
+  }
+
+  // Readers that read slowly, and readers that never read: slow consumers.
+  for (let i = 0; i < 20; i++) {
+    spawn(async () => {
+      const client = await Client.open(port);
+      await client.send(`LOGIN r${n}s${i}\n`);
+      if (i % 2 === 0) {
+        // Never reads: its queue fills, and the server drops it.
+        await sleep(Math.max(0, deadline - performance.now()));
+      } else {
+        while (running()) {
+          const line = await Promise.race([client.line(), sleep(1000).then(() => "")]);
+          if (line === null) break;
+          if (line === "ERR slow-consumer") report.slowConsumers++;
+          await sleep(20);
+        }
+      }
+      client.close();
+    });
+  }
+
+  // Long lines and garbage.
+  for (let i = 0; i < 10; i++) {
+    spawn(async () => {
+      const client = await Client.open(port);
+      const reader = (async () => {
+        while (true) {
+          const line = await client.line();
+          if (line === null) break;
+          if (line === "ERR line-too-long") report.lineTooLong++;
+        }
+      })();
+      let k = 0;
+      while (running()) {
+        const junk = i % 2 === 0
+          ? `MSG ${"L".repeat(8000 + k)}\n`
+          : String.fromCharCode(...Array.from({ length: 512 }, (_, j) => (j * 31 + k) % 256));
+        if (!await sendInTime(client, junk)) break;
+        k++;
+        await sleep(50);
+      }
+      client.close();
+      await reader;
+    });
+  }
+
+  await Promise.all(chatting);
+  await Promise.all(tasks);
+
+  // Every departure must be seen: connections back to zero, WHO empty but for the probe.
+  const settleBy = performance.now() + 15_000;
+  while (performance.now() < settleBy) {
+    report.leftoverConnections = (await metrics(metricsPort)).get("chat_connections") ?? -1;
+    if (report.leftoverConnections === 0) break;
+    await sleep(200);
+  }
+  const probe = await Client.open(port);
+  await probe.send(`LOGIN r${n}probe\nWHO\nPING\n`);
+  while (true) {
+    const line = await probe.line();
+    if (line === null || line === "PONG") break;
+    if (line.startsWith("USER ")) report.whoAfter.push(line.slice(5));
+  }
+  await probe.send("QUIT\n");
+  while ((await probe.line()) !== null);
+  probe.close();
+  await sleep(500);
+  report.rssKbAfter = await rssKb(pid);
+  return report;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { seconds: { type: "string", default: "120" }, help: { type: "boolean" } },
+    strict: true,
+  });
+  if (values.help) {
+    console.log("Usage: deno task soak [--seconds=120]   (two rounds of half that each)");
+    return;
+  }
+  const seconds = Number(values.seconds);
+  const server = await startServer([
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--metrics-port",
+    "0",
+    "--idle-timeout",
+    "3",
+    "--max-queue-bytes",
+    "262144",
+    "--max-clients-per-ip",
+    "0",
+    "--log-level",
+    "error",
+  ]);
+  const reports: RoundReport[] = [];
+  try {
+    for (const n of [1, 2]) {
+      const report = await round(n, server.port, server.metricsPort, server.child.pid, seconds / 2);
+      console.error(JSON.stringify(report));
+      reports.push(report);
+    }
+  } finally {
+    server.child.kill("SIGTERM");
+    await server.child.status;
+  }
+  const [first, second] = reports as [RoundReport, RoundReport];
+  const growth = (second.rssKbAfter - first.rssKbAfter) / first.rssKbAfter;
+  const failures: string[] = [];
+  for (const r of reports) {
+    if (r.lost !== 0 || r.reordered !== 0) {
+      failures.push(`round ${r.round}: ${r.lost} lost, ${r.reordered} reordered`);
+    }
+    if (r.leftoverConnections !== 0) {
+      failures.push(`round ${r.round}: ${r.leftoverConnections} connections left`);
+    }
+    if (r.whoAfter.length !== 1) failures.push(`round ${r.round}: WHO after: ${r.whoAfter}`);
+  }
+  if (growth > 0.1) failures.push(`RSS grew ${(growth * 100).toFixed(1)} % from round 1 to 2`);
+  console.log(
+    [
+      "round | clients | chat msgs | chat deliveries | lost | reordered | idle timeouts | slow consumers | too long | churned | left | WHO after | RSS after (KB)",
+      "---|---|---|---|---|---|---|---|---|---|---|---|---",
+      ...reports.map((r) =>
+        [
+          r.round,
+          r.clients,
+          r.chatMessages,
+          r.chatDeliveries,
+          r.lost,
+          r.reordered,
+          r.idleTimeouts,
+          r.slowConsumers,
+          r.lineTooLong,
+          r.churned,
+          r.leftoverConnections,
+          r.whoAfter.join(","),
+          r.rssKbAfter,
+        ].join(" | ")
+      ),
+    ].join("\n"),
+  );
+  console.log(`RSS growth round 1 -> 2: ${(growth * 100).toFixed(1)} % (limit 10 %)`);
+  console.log(failures.length === 0 ? "soak: PASS" : `soak: FAIL\n- ${failures.join("\n- ")}`);
+  if (failures.length > 0) Deno.exit(1);
+}
+
+if (import.meta.main) await main();

@@ -138,7 +138,7 @@ Deno.test("a peer that resets before it is accepted costs no back-off and no err
     faulty!.error = () => new Deno.errors.NotConnected("Transport endpoint is not connected");
     faulty!.failures = 200;
     // With a 100 ms pause per error this would take 20 s and fail the 5 s deadline.
-    await using client = await TestClient.login(server, "patient");
+    await using _patient = await TestClient.login(server, "patient");
     assert.equal(faulty!.failed, 200);
     assert.equal(lines.filter((l) => l.includes("accept failed")).length, 0);
   } finally {

@@ -40,8 +40,12 @@ export interface ConnectionOptions {
 
 const IGNORED: Command = { type: "ignored" };
 
-/** Where a closing connection reads to (and drops) input while its framer is paused. */
+/** Where a closing connection reads to (and drops) input, to see the peer's close. */
 const DISCARD = new Uint8Array(4096);
+/** Bytes a held-back client may have read ahead of its rate before reading stops. */
+const BACKLOG_BYTES = 64 * 1024;
+/** Bytes read at a time into the backlog. */
+const BACKLOG_CHUNK = 4096;
 
 type State = "open" | "closing" | "closed";
 
@@ -71,11 +75,16 @@ export class Connection implements ClientLink, LineSink {
   #tokens: number;
   #refilledAt = 0;
   #refillTimer: ReturnType<typeof setTimeout> | undefined;
-  #refilled: (() => void) | undefined;
+  /**
+   * Bytes read but not yet framed: those read while flood control holds the
+   * client back (so that a hang-up is still seen at once), and any that came
+   * with a PROXY header. Bounded by {@linkcode BACKLOG_BYTES}; allocated only when used.
+   */
+  #backlog: Uint8Array[] | undefined;
+  #backlogBytes = 0;
+  #roomInBacklog: (() => void) | undefined;
   /** The real client behind a trusted proxy, from its PROXY header. */
   #proxied: ProxySource | undefined;
-  /** Client bytes that arrived with the PROXY header, taken before reading again. */
-  #prefetched: Uint8Array | undefined;
 
   /** Wraps an accepted socket. Nothing is read until {@linkcode run}. */
   constructor(conn: Deno.Conn, id: number, options: ConnectionOptions) {
@@ -126,31 +135,90 @@ export class Connection implements ClientLink, LineSink {
       return;
     }
     this.#options.post({ kind: "open", link: this });
+    this.#feed();
     let reason: CloseReason = "eof";
     try {
       while (true) {
-        if (this.#framer.paused && this.#state === "open") {
-          // Over its rate: take no more lines (and read nothing, so the kernel
-          // pushes back on this sender alone) until the bucket has a token.
-          await this.#untilRefilled();
-          if (this.#state === "open") this.#framer.resume(this);
+        if (this.#state !== "open") {
+          // Closing: input is read only to let the peer's close come through.
+          if (await this.#conn.read(DISCARD) === null) break;
           continue;
         }
-        const space = this.#framer.paused ? DISCARD : this.#framer.space();
-        const count = this.#prefetched !== undefined
-          ? this.#takePrefetched(space)
-          : await this.#conn.read(space);
+        if (!this.#framer.paused && this.#backlogBytes === 0) {
+          const count = await this.#conn.read(this.#framer.space());
+          if (count === null) break;
+          this.#options.stats.bytesIn += count;
+          if (this.#state !== "open") continue;
+          this.#framer.commit(count, this);
+          if (this.#framer.paused) this.#scheduleRefill();
+          continue;
+        }
+        // Held back by flood control. Reading on into a bounded backlog lets a
+        // hang-up be seen at once; once it is full, reading stops and the
+        // kernel pushes back on this sender alone.
+        if (this.#backlogBytes >= Math.max(BACKLOG_BYTES, this.#options.maxLineBytes + 2)) {
+          await new Promise<void>((resolve) => this.#roomInBacklog = resolve);
+          continue;
+        }
+        const chunk = new Uint8Array(BACKLOG_CHUNK);
+        const count = await this.#conn.read(chunk);
         if (count === null) break;
         this.#options.stats.bytesIn += count;
-        // While closing, input is read only to let the peer's close come through.
-        if (this.#state === "open") this.#framer.commit(count, this);
+        if (this.#state !== "open") continue;
+        this.#toBacklog(chunk.subarray(0, count));
+        this.#feed();
       }
     } catch (error) {
       reason = this.#classify(error, "read");
     }
     this.#readEnded = true;
-    if (this.#state === "open") this.#report(reason);
-    else if (this.#state === "closing" && this.#outbox.pendingBytes === 0) this.#release();
+    if (this.#state === "open") {
+      // A client that hangs up while held back leaves now, not when its backlog
+      // would have drained; the lines it was not yet allowed to send are dropped.
+      this.#backlog = undefined;
+      this.#backlogBytes = 0;
+      this.#report(reason);
+    } else if (this.#state === "closing" && this.#outbox.pendingBytes === 0) {
+      this.#release();
+    }
+  }
+
+  #toBacklog(bytes: Uint8Array): void {
+    (this.#backlog ??= []).push(bytes);
+    this.#backlogBytes += bytes.length;
+  }
+
+  /** Frames backlog bytes while the client may send; schedules the next refill when it may not. */
+  #feed(): void {
+    const backlog = this.#backlog;
+    while (backlog !== undefined && backlog.length > 0 && !this.#framer.paused) {
+      if (this.#state !== "open") return;
+      const chunk = backlog[0]!;
+      const space = this.#framer.space();
+      const count = Math.min(space.length, chunk.length);
+      space.set(chunk.subarray(0, count));
+      if (count === chunk.length) backlog.shift();
+      else backlog[0] = chunk.subarray(count);
+      this.#backlogBytes -= count;
+      this.#framer.commit(count, this);
+    }
+    if (backlog !== undefined && backlog.length === 0) this.#backlog = undefined;
+    if (this.#framer.paused) this.#scheduleRefill();
+    const wake = this.#roomInBacklog;
+    this.#roomInBacklog = undefined;
+    wake?.();
+  }
+
+  /** Resumes the framer once the bucket holds a whole token again. */
+  #scheduleRefill(): void {
+    if (this.#refillTimer !== undefined || this.#state !== "open") return;
+    const waitMs = Math.ceil(((1 - this.#tokens) * 1000) / this.#options.rate);
+    this.#refillTimer = setTimeout(() => {
+      this.#refillTimer = undefined;
+      if (this.#state !== "open") return;
+      this.#framer.resume(this);
+      this.#feed();
+    }, waitMs);
   }
 
   /**
@@ -181,7 +249,7 @@ export class Connection implements ClientLink, LineSink {
           return false;
         }
         this.#proxied = header.source;
-        if (header.length < filled) this.#prefetched = bytes.slice(header.length, filled);
+        if (header.length < filled) this.#toBacklog(bytes.slice(header.length, filled));
         return this.#state === "open";
       }
     } catch {
@@ -189,15 +257,6 @@ export class Connection implements ClientLink, LineSink {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  /** Moves prefetched client bytes into `space`, as a read would. */
-  #takePrefetched(space: Uint8Array): number {
-    const bytes = this.#prefetched!;
-    const count = Math.min(bytes.length, space.length);
-    space.set(bytes.subarray(0, count));
-    this.#prefetched = count < bytes.length ? bytes.subarray(count) : undefined;
-    return count;
   }
 
   /** Part of {@linkcode ClientLink}: queues bytes, false past the byte budget. */
@@ -255,18 +314,6 @@ export class Connection implements ClientLink, LineSink {
     return false;
   }
 
-  /** Resolves once the bucket holds a whole token again, or the connection is released. */
-  #untilRefilled(): Promise<void> {
-    const waitMs = Math.ceil(((1 - this.#tokens) * 1000) / this.#options.rate);
-    return new Promise((resolve) => {
-      this.#refilled = resolve;
-      this.#refillTimer = setTimeout(() => {
-        this.#refillTimer = undefined;
-        this.#refilled = undefined;
-        resolve();
-      }, waitMs);
-    });
-  }
 
   #flushed(): void {
     if (this.#state !== "closing") return;
@@ -299,7 +346,10 @@ export class Connection implements ClientLink, LineSink {
     this.#state = "closed";
     clearTimeout(this.#lingerTimer);
     clearTimeout(this.#refillTimer);
-    this.#refilled?.();
+    this.#refillTimer = undefined;
+    const wake = this.#roomInBacklog;
+    this.#roomInBacklog = undefined;
+    wake?.();
     try {
       this.#conn.close();
     } catch {

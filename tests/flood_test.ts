@@ -52,3 +52,37 @@ Deno.test("with --rate 0 nobody is held back", async () => {
     await server.shutdown();
   }
 });
+
+Deno.test("a flooder that hangs up while held back leaves at once; its held-back lines are dropped", async () => {
+  const server = startServer({ rate: 10, burst: 5, maxClients: 3 });
+  try {
+    await using observer = await TestClient.login(server, "observer");
+    for (const hangUp of ["close", "half-close"] as const) {
+      const ghost = await TestClient.login(server, "ghost");
+      await ghost.sendRaw("MSG spam\n".repeat(400)); // forty seconds' worth at 10 a second
+      if (hangUp === "close") await ghost.dispose();
+      else await ghost.conn.closeWrite();
+      let spam = 0;
+      for (
+        let line = await observer.readLine();
+        line !== "INFO ghost disconnected";
+        line = await observer.readLine()
+      ) {
+        assert.equal(line, "MSG ghost spam");
+        spam++;
+      }
+      assert.ok(
+        spam < 400,
+        `${hangUp}: all ${spam} held-back lines were sent before the departure`,
+      );
+      await ghost.dispose();
+      // The name and the slot are free again, and no more spam comes.
+      await using again = await TestClient.login(server, "ghost");
+      assert.deepEqual(await observer.sync(), []);
+      await again.dispose();
+      assert.equal(await observer.readLine(), "INFO ghost disconnected");
+    }
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -27,6 +27,10 @@ function configure(): { config: Config; tls: TlsMaterial | undefined } | undefin
     return { config, tls };
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, 2);
+    // A variable or file the runtime flags do not allow: a packaging mistake, said in one line.
+    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      fail(`Cannot start: ${error.message}`, 2);
+    }
     throw error;
   } finally {
     // Files are read only here, at startup: the running server keeps no read access at all.

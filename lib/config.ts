@@ -360,7 +360,7 @@ function oneOf(choices: readonly string[]): Parse {
 }
 
 function parsePositiveSeconds(raw: string, source: string): number {
-  const seconds = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(raw) ? Number(raw) : NaN;
+  const seconds = /^\s*(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*$/i.test(raw) ? Number(raw) : NaN;
   if (!Number.isFinite(seconds) || seconds <= 0) {
     throw new ConfigError(
       `Cannot start: ${source} must be a number of seconds above 0, got "${raw}"`,

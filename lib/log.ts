@@ -32,11 +32,52 @@ export interface LoggerOptions {
 
 const encoder = new TextEncoder();
 
-function writeStderr(line: string): void {
-  // Synchronous, so the last lines before an exit are not lost.
-  const bytes = encoder.encode(line + "\n");
-  let written = 0;
-  while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+/** Log bytes that may wait for a slow stderr before lines are dropped (and counted). */
+const MAX_PENDING_LOG_BYTES = 1 << 20;
+
+/**
+ * Writes lines to stderr without ever blocking the server: a stderr that
+ * backs up (a full pipe nobody reads) delays the log, not the chat. Past
+ * {@linkcode MAX_PENDING_LOG_BYTES} waiting, lines are dropped, and how many
+ * is said once writing works again.
+ */
+function stderrWriter(): (line: string) => void {
+  const queue: Uint8Array[] = [];
+  let pending = 0;
+  let dropped = 0;
+  let writing = false;
+  const drain = async () => {
+    writing = true;
+    try {
+      while (queue.length > 0) {
+        const bytes = queue.shift()!;
+        let written = 0;
+        while (written < bytes.length) written += await Deno.stderr.write(bytes.subarray(written));
+        pending -= bytes.length;
+        if (dropped > 0 && queue.length === 0) {
+          const note = encoder.encode(`${new Date().toISOString()} warn ${dropped} log lines dropped\n`);
+          dropped = 0;
+          queue.push(note);
+          pending += note.length;
+        }
+      }
+    } catch {
+      // stderr is gone: nothing more can be logged.
+      queue.length = 0;
+    } finally {
+      writing = false;
+    }
+  };
+  return (line) => {
+    const bytes = encoder.encode(line + "\n");
+    if (pending + bytes.length > MAX_PENDING_LOG_BYTES) {
+      dropped++;
+      return;
+    }
+    queue.push(bytes);
+    pending += bytes.length;
+    if (!writing) drain();
+  };
 }
 
 function textLine(time: string, level: string, message: string, fields?: LogFields): string {
@@ -56,7 +97,7 @@ function jsonLine(time: string, level: string, message: string, fields?: LogFiel
 
 /** A logger writing `format` lines at `level` and above. */
 export function createLogger(options: LoggerOptions): Logger {
-  const write = options.write ?? writeStderr;
+  const write = options.write ?? stderrWriter();
   const now = options.now ?? (() => new Date());
   const format = options.format === "json" ? jsonLine : textLine;
   const threshold = LOG_LEVELS.indexOf(options.level);

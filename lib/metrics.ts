@@ -117,7 +117,8 @@ export function serveMetrics(
   return Deno.serve({
     hostname,
     port,
-    onListen: (addr) => log.info("metrics listening", { address: `${addr.hostname}:${addr.port}` }),
+    // The server logs this listener after the chat one, so "listening" is always the first line.
+    onListen: () => {},
     onError: (error) => {
       log.error("metrics request failed", { error: String(error) });
       return new Response("internal error\n", { status: 500 });

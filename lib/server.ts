@@ -204,6 +204,11 @@ export class ChatServer {
         address: `${server.tlsAddr.hostname}:${server.tlsAddr.port}`,
       });
     }
+    if (server.metricsAddr !== undefined) {
+      server.#log.info("metrics listening", {
+        address: `${server.metricsAddr.hostname}:${server.metricsAddr.port}`,
+      });
+    }
     return server;
   }
 

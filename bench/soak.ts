@@ -30,6 +30,7 @@ interface RoundReport {
   leftoverConnections: number;
   whoAfter: string[];
   rssKbAfter: number;
+  throttled: number;
 }
 
 /** A server subprocess started with the `start` task's flags, plus `args`. */
@@ -133,6 +134,7 @@ async function rssKb(pid: number): Promise<number> {
 
 /** One round: every kind of client at once for `seconds`. */
 async function round(n: number, port: number, metricsPort: number, pid: number, seconds: number) {
+  const before = await metrics(metricsPort);
   const deadline = performance.now() + seconds * 1000;
   const running = () => performance.now() < deadline;
   const report: RoundReport = {
@@ -149,6 +151,7 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
     leftoverConnections: -1,
     whoAfter: [],
     rssKbAfter: 0,
+    throttled: 0,
   };
   const tasks: Promise<unknown>[] = [];
   /** Sends unless the round ends first: a throttled sender's write may wait for a long time. */
@@ -268,6 +271,24 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
     });
   }
 
+  // Blasters: long lines at the rate limit, so that readers who fall behind overflow their queues.
+  for (let i = 0; i < 1; i++) {
+    spawn(async () => {
+      const client = await Client.open(port);
+      await client.send(`LOGIN r${n}b${i}\n`);
+      const reader = (async () => {
+        while ((await client.line()) !== null);
+      })();
+      const text = `MSG ${"B".repeat(4000)}\n`;
+      while (running()) {
+        if (!await sendInTime(client, text)) break;
+        await sleep(100);
+      }
+      client.close();
+      await reader;
+    });
+  }
+
   // Readers that read slowly, and readers that never read: slow consumers.
   for (let i = 0; i < 20; i++) {
     spawn(async () => {
@@ -313,8 +334,16 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
     });
   }
 
+  const progress = setInterval(() => {
+    console.error(
+      `round ${n}: ${Math.round((deadline - performance.now()) / 1000)} s left, ` +
+        `${report.chatDeliveries} chat deliveries, ${report.idleTimeouts} idle timeouts, ` +
+        `${report.churned} churned`,
+    );
+  }, 5000);
   await Promise.all(chatting);
   await Promise.all(tasks);
+  clearInterval(progress);
 
   // Every departure must be seen: connections back to zero, WHO empty but for the probe.
   const settleBy = performance.now() + 15_000;
@@ -333,8 +362,16 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
   await probe.send("QUIT\n");
   while ((await probe.line()) !== null);
   probe.close();
-  await sleep(500);
+  // Give the collector a quiet moment: RSS right after a burst counts garbage too.
+  await sleep(3000);
   report.rssKbAfter = await rssKb(pid);
+  const after = await metrics(metricsPort);
+  const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  // The server's own counts: clients that never read cannot report their drop themselves.
+  report.slowConsumers = delta('chat_disconnects_total{reason="slow-consumer"}');
+  report.idleTimeouts = delta('chat_disconnects_total{reason="idle"}');
+  report.lineTooLong = delta("chat_line_too_long_total");
+  report.throttled = delta("chat_throttled_total");
   return report;
 }
 
@@ -362,8 +399,9 @@ async function main(): Promise<void> {
     "262144",
     "--max-clients-per-ip",
     "0",
+    // Info, for the "listening" lines this reads its ports from; the rest is drained.
     "--log-level",
-    "error",
+    "info",
   ]);
   const reports: RoundReport[] = [];
   try {
@@ -391,8 +429,8 @@ async function main(): Promise<void> {
   if (growth > 0.1) failures.push(`RSS grew ${(growth * 100).toFixed(1)} % from round 1 to 2`);
   console.log(
     [
-      "round | clients | chat msgs | chat deliveries | lost | reordered | idle timeouts | slow consumers | too long | churned | left | WHO after | RSS after (KB)",
-      "---|---|---|---|---|---|---|---|---|---|---|---|---",
+      "round | clients | chat msgs | chat deliveries | lost | reordered | idle timeouts | slow consumers | too long | throttled | churned | left | WHO after | RSS after (KB)",
+      "---|---|---|---|---|---|---|---|---|---|---|---|---|---",
       ...reports.map((r) =>
         [
           r.round,
@@ -404,6 +442,7 @@ async function main(): Promise<void> {
           r.idleTimeouts,
           r.slowConsumers,
           r.lineTooLong,
+          r.throttled,
           r.churned,
           r.leftoverConnections,
           r.whoAfter.join(","),

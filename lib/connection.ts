@@ -31,6 +31,12 @@ export interface ConnectionOptions {
   readonly stats: Stats;
   /** Peers whose connections start with a PROXY protocol header. */
   readonly trustedProxies: CidrList;
+  /**
+   * How long a client's backlog may stay full, its socket unread, before it
+   * is dropped with `ERR excess-flood`: past that, a hang-up could go unseen
+   * for as long as its backlog takes to drain.
+   */
+  readonly excessFloodMs: number;
   /** Longest wait for a trusted proxy's header, in milliseconds. */
   readonly proxyHeaderTimeoutMs: number;
   /** Called once, when the socket has been released. */
@@ -157,7 +163,12 @@ export class Connection implements ClientLink, LineSink {
         // hang-up be seen at once; once it is full, reading stops and the
         // kernel pushes back on this sender alone.
         if (this.#backlogBytes >= Math.max(BACKLOG_BYTES, this.#options.maxLineBytes + 2)) {
+          const tooLong = setTimeout(
+            () => this.#report("excess-flood"),
+            this.#options.excessFloodMs,
+          );
           await new Promise<void>((resolve) => this.#roomInBacklog = resolve);
+          clearTimeout(tooLong);
           continue;
         }
         const chunk = new Uint8Array(BACKLOG_CHUNK);
@@ -204,6 +215,11 @@ export class Connection implements ClientLink, LineSink {
     }
     if (backlog !== undefined && backlog.length === 0) this.#backlog = undefined;
     if (this.#framer.paused) this.#scheduleRefill();
+    this.#wakeReader();
+  }
+
+  /** Wakes a read loop waiting for room in a full backlog. */
+  #wakeReader(): void {
     const wake = this.#roomInBacklog;
     this.#roomInBacklog = undefined;
     wake?.();
@@ -272,6 +288,7 @@ export class Connection implements ClientLink, LineSink {
   close(reason: CloseReason): void {
     if (this.#state !== "open") return;
     this.#state = "closing";
+    this.#wakeReader();
     this.#lingerTimer = setTimeout(() => this.#release(), this.#options.lingerMs);
     this.#outbox.end(closingLine(reason), reason === "slow-consumer").then(() => this.#flushed());
   }
@@ -314,7 +331,6 @@ export class Connection implements ClientLink, LineSink {
     return false;
   }
 
-
   #flushed(): void {
     if (this.#state !== "closing") return;
     if (this.#readEnded) {
@@ -347,9 +363,7 @@ export class Connection implements ClientLink, LineSink {
     clearTimeout(this.#lingerTimer);
     clearTimeout(this.#refillTimer);
     this.#refillTimer = undefined;
-    const wake = this.#roomInBacklog;
-    this.#roomInBacklog = undefined;
-    wake?.();
+    this.#wakeReader();
     try {
       this.#conn.close();
     } catch {

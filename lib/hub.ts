@@ -358,8 +358,9 @@ export class Hub {
       seconds: Math.round(this.#options.now() - session.connectedAt) / 1000,
     };
     // A slow consumer is worth a warning; anonymous comings and goings (health checks, scanners) are detail.
-    if (reason === "slow-consumer") this.#log.warn("disconnect", fields);
-    else if (name !== undefined) this.#log.info("disconnect", fields);
+    if (reason === "slow-consumer" || reason === "excess-flood") {
+      this.#log.warn("disconnect", fields);
+    } else if (name !== undefined) this.#log.info("disconnect", fields);
     else this.#log.debug("disconnect", fields);
     if (name === undefined) return;
     this.#users.delete(session.key);

@@ -55,7 +55,9 @@ function stderrWriter(): (line: string) => void {
         while (written < bytes.length) written += await Deno.stderr.write(bytes.subarray(written));
         pending -= bytes.length;
         if (dropped > 0 && queue.length === 0) {
-          const note = encoder.encode(`${new Date().toISOString()} warn ${dropped} log lines dropped\n`);
+          const note = encoder.encode(
+            `${new Date().toISOString()} warn ${dropped} log lines dropped\n`,
+          );
           dropped = 0;
           queue.push(note);
           pending += note.length;

@@ -25,6 +25,7 @@ export type CloseReason =
   | "shutdown"
   | "server-full"
   | "too-many-connections"
+  | "excess-flood"
   | "error";
 
 const WHO: Command = { type: "who" };
@@ -136,6 +137,7 @@ const CLOSING_LINES: Readonly<Record<CloseReason, Uint8Array | undefined>> = {
   shutdown: encodeLine("ERR server-shutdown"),
   "server-full": encodeLine("ERR server-full"),
   "too-many-connections": encodeLine("ERR too-many-connections"),
+  "excess-flood": encodeLine("ERR excess-flood"),
 };
 
 /** The last line a client is sent when closed for `reason`, if any. */

@@ -17,6 +17,8 @@ import type { TlsMaterial } from "./tls.ts";
 
 /** Longest wait for a closed client's last line and its hang-up before its socket is released. */
 export const LINGER_MS = 2000;
+/** How long a held-back client's backlog may stay full, its socket unread, before ERR excess-flood. */
+export const EXCESS_FLOOD_MS = 10_000;
 /** Longest wait for a trusted proxy's PROXY header. */
 const PROXY_HEADER_TIMEOUT_MS = 5000;
 /** Pause before accepting again after an accept error (out of file descriptors and the like). */
@@ -36,6 +38,8 @@ export interface ServerOptions {
   readonly now?: () => number;
   /** Certificate and key: also listen with TLS on `config.tlsPort`. */
   readonly tls?: TlsMaterial;
+  /** How long a flooder's backlog may stay full before `ERR excess-flood`; tests shorten it. */
+  readonly excessFloodMs?: number;
   /** Opens the plaintext listener; tests wrap it to inject accept faults. */
   readonly listen?: (options: Deno.TcpListenOptions) => ConnListener;
 }
@@ -140,6 +144,7 @@ export class ChatServer {
       burst: config.burst,
       trustedProxies: cidrs(config.trustedProxies),
       proxyHeaderTimeoutMs: PROXY_HEADER_TIMEOUT_MS,
+      excessFloodMs: options.excessFloodMs ?? EXCESS_FLOOD_MS,
       lingerMs: LINGER_MS,
       stats: this.#stats,
       post: (event) => this.#inbox.push(event),

@@ -31,6 +31,7 @@ export class Stats {
     shutdown: 0,
     "server-full": 0,
     "too-many-connections": 0,
+    "excess-flood": 0,
     error: 0,
   };
   /** Server lines handed to outboxes (a `WHO` reply counts one per user). */

@@ -86,3 +86,30 @@ Deno.test("a flooder that hangs up while held back leaves at once; its held-back
     await server.shutdown();
   }
 });
+
+Deno.test("a flooder whose backlog stays full is dropped with ERR excess-flood; everyone hears it left", async () => {
+  const { ChatServer } = await import("../lib/server.ts");
+  const { DEFAULT_CONFIG } = await import("../lib/config.ts");
+  const server = ChatServer.listen(
+    { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, rate: 1, burst: 1 },
+    { excessFloodMs: 200 },
+  );
+  try {
+    await using observer = await TestClient.login(server, "observer");
+    await using flooder = await TestClient.login(server, "flooder");
+    // Far more than the 64 KiB backlog, sent without waiting; the writes block once the kernel is full.
+    const writing = flooder.sendRaw("MSG x\n".repeat(200_000)).catch(() => {});
+    let last: string | null = null;
+    for (let line = await flooder.readLine(); line !== null; line = await flooder.readLine()) {
+      last = line;
+    }
+    assert.equal(last, "ERR excess-flood");
+    const heard = await observer.sync();
+    assert.equal(heard.at(-1), "INFO flooder disconnected");
+    assert.ok(heard.slice(0, -1).every((line) => line === "MSG flooder x"));
+    await flooder.dispose();
+    await writing;
+  } finally {
+    await server.shutdown();
+  }
+});

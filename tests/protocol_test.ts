@@ -211,6 +211,7 @@ Deno.test("closingLine gives the last line for each reason a server closes for, 
     shutdown: "ERR server-shutdown\n",
     "server-full": "ERR server-full\n",
     "too-many-connections": "ERR too-many-connections\n",
+    "excess-flood": "ERR excess-flood\n",
   };
   for (const [reason, line] of Object.entries(expected) as [CloseReason, string | undefined][]) {
     const bytes = closingLine(reason);

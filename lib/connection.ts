@@ -89,6 +89,8 @@ export class Connection implements ClientLink, LineSink {
   #backlog: Uint8Array[] | undefined;
   #backlogBytes = 0;
   #roomInBacklog: (() => void) | undefined;
+  /** When the backlog last filled up, while it stays full. */
+  #fullSince: number | undefined;
   /** The real client behind a trusted proxy, from its PROXY header. */
   #proxied: ProxySource | undefined;
 
@@ -163,14 +165,20 @@ export class Connection implements ClientLink, LineSink {
         // hang-up be seen at once; once it is full, reading stops and the
         // kernel pushes back on this sender alone.
         if (this.#backlogBytes >= Math.max(BACKLOG_BYTES, this.#options.maxLineBytes + 2)) {
-          const tooLong = setTimeout(
-            () => this.#report("excess-flood"),
-            this.#options.excessFloodMs,
-          );
+          // Full since when? Taking a line or two does not make it less full.
+          this.#fullSince ??= performance.now();
+          const left = this.#fullSince + this.#options.excessFloodMs - performance.now();
+          if (left <= 0) {
+            this.#report("excess-flood");
+            await new Promise<void>((resolve) => this.#roomInBacklog = resolve);
+            continue;
+          }
+          const deadline = setTimeout(() => this.#wakeReader(), left);
           await new Promise<void>((resolve) => this.#roomInBacklog = resolve);
-          clearTimeout(tooLong);
+          clearTimeout(deadline);
           continue;
         }
+        this.#fullSince = undefined;
         const chunk = new Uint8Array(BACKLOG_CHUNK);
         const count = await this.#conn.read(chunk);
         if (count === null) break;

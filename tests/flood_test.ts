@@ -91,7 +91,7 @@ Deno.test("a flooder whose backlog stays full is dropped with ERR excess-flood; 
   const { ChatServer } = await import("../lib/server.ts");
   const { DEFAULT_CONFIG } = await import("../lib/config.ts");
   const server = ChatServer.listen(
-    { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, rate: 1, burst: 1 },
+    { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, rate: 50, burst: 1 },
     { excessFloodMs: 200 },
   );
   try {

@@ -88,9 +88,9 @@ export class Connection implements ClientLink, LineSink {
    */
   #backlog: Uint8Array[] | undefined;
   #backlogBytes = 0;
-  #roomInBacklog: (() => void) | undefined;
-  /** When the backlog last filled up, while it stays full. */
+  /** Since when the backlog has been full (until it drains to half). */
   #fullSince: number | undefined;
+  #roomInBacklog: (() => void) | undefined;
   /** The real client behind a trusted proxy, from its PROXY header. */
   #proxied: ProxySource | undefined;
 
@@ -164,21 +164,11 @@ export class Connection implements ClientLink, LineSink {
         // Held back by flood control. Reading on into a bounded backlog lets a
         // hang-up be seen at once; once it is full, reading stops and the
         // kernel pushes back on this sender alone.
-        if (this.#backlogBytes >= Math.max(BACKLOG_BYTES, this.#options.maxLineBytes + 2)) {
-          // Full since when? Taking a line or two does not make it less full.
+        if (this.#backlogBytes >= this.#backlogLimit()) {
           this.#fullSince ??= performance.now();
-          const left = this.#fullSince + this.#options.excessFloodMs - performance.now();
-          if (left <= 0) {
-            this.#report("excess-flood");
-            await new Promise<void>((resolve) => this.#roomInBacklog = resolve);
-            continue;
-          }
-          const deadline = setTimeout(() => this.#wakeReader(), left);
           await new Promise<void>((resolve) => this.#roomInBacklog = resolve);
-          clearTimeout(deadline);
           continue;
         }
-        this.#fullSince = undefined;
         const chunk = new Uint8Array(BACKLOG_CHUNK);
         const count = await this.#conn.read(chunk);
         if (count === null) break;
@@ -207,7 +197,16 @@ export class Connection implements ClientLink, LineSink {
     this.#backlogBytes += bytes.length;
   }
 
-  /** Frames backlog bytes while the client may send; schedules the next refill when it may not. */
+  #backlogLimit(): number {
+    return Math.max(BACKLOG_BYTES, this.#options.maxLineBytes + 2);
+  }
+
+  /**
+   * Frames backlog bytes while the client may send, and schedules the next
+   * refill when it may not. A client whose backlog has stayed full (refilled
+   * by every read, never below half) for `excessFloodMs` floods past anything
+   * flood control can absorb: it is reported gone with `excess-flood`.
+   */
   #feed(): void {
     const backlog = this.#backlog;
     while (backlog !== undefined && backlog.length > 0 && !this.#framer.paused) {
@@ -222,6 +221,15 @@ export class Connection implements ClientLink, LineSink {
       this.#framer.commit(count, this);
     }
     if (backlog !== undefined && backlog.length === 0) this.#backlog = undefined;
+    if (this.#backlogBytes < this.#backlogLimit() / 2) {
+      this.#fullSince = undefined;
+    } else if (
+      this.#fullSince !== undefined &&
+      performance.now() - this.#fullSince > this.#options.excessFloodMs
+    ) {
+      this.#report("excess-flood");
+      return;
+    }
     if (this.#framer.paused) this.#scheduleRefill();
     this.#wakeReader();
   }

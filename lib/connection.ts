@@ -56,6 +56,8 @@ const BACKLOG_CHUNK = 4096;
 type State = "open" | "closing" | "closed";
 
 function canonicalIp(hostname: string): string {
+  // Dotted IPv4, as the runtime reports it, is canonical already: no parsing, no garbage.
+  if (!hostname.includes(":")) return hostname;
   const bytes = parseIp(hostname);
   return bytes === undefined ? hostname : formatIp(bytes);
 }
@@ -137,49 +139,66 @@ export class Connection implements ClientLink, LineSink {
    * reads until the peer hangs up or the socket is closed, posting what it reads.
    */
   async run(): Promise<void> {
-    const peer = (this.#conn.remoteAddr as Deno.NetAddr).hostname;
-    if (this.#options.trustedProxies.has(peer) && !await this.#takeProxyHeader()) {
+    const proxied = this.#options.trustedProxies.has(
+      (this.#conn.remoteAddr as Deno.NetAddr).hostname,
+    );
+    if (proxied && !await this.#takeProxyHeader()) {
       this.#release();
       return;
     }
     this.#options.post({ kind: "open", link: this });
     this.#feed();
+    // This frame stays suspended for as long as the client is connected: it
+    // holds only the fast path; everything else lives in methods it calls.
     let reason: CloseReason = "eof";
     try {
       while (true) {
-        if (this.#state !== "open") {
-          // Closing: input is read only to let the peer's close come through.
-          if (await this.#conn.read(DISCARD) === null) break;
-          continue;
-        }
-        if (!this.#framer.paused && this.#backlogBytes === 0) {
-          const count = await this.#conn.read(this.#framer.space());
-          if (count === null) break;
-          this.#options.stats.bytesIn += count;
-          if (this.#state !== "open") continue;
-          this.#framer.commit(count, this);
-          if (this.#framer.paused) this.#scheduleRefill();
-          continue;
-        }
-        // Held back by flood control. Reading on into a bounded backlog lets a
-        // hang-up be seen at once; once it is full, reading stops and the
-        // kernel pushes back on this sender alone.
-        if (this.#backlogBytes >= this.#backlogLimit()) {
-          this.#fullSince ??= performance.now();
-          await new Promise<void>((resolve) => this.#roomInBacklog = resolve);
-          continue;
-        }
-        const chunk = new Uint8Array(BACKLOG_CHUNK);
-        const count = await this.#conn.read(chunk);
+        const count = this.#state === "open" && !this.#framer.paused && this.#backlogBytes === 0
+          ? await this.#conn.read(this.#framer.space())
+          : await this.#readAside();
         if (count === null) break;
-        this.#options.stats.bytesIn += count;
-        if (this.#state !== "open") continue;
-        this.#toBacklog(chunk.subarray(0, count));
-        this.#feed();
+        if (count > 0) this.#take(count);
       }
     } catch (error) {
       reason = this.#classify(error, "read");
     }
+    this.#readDone(reason);
+  }
+
+  /** Frames `count` bytes just read into the framer's space. */
+  #take(count: number): void {
+    this.#options.stats.bytesIn += count;
+    if (this.#state !== "open") return;
+    this.#framer.commit(count, this);
+    if (this.#framer.paused) this.#scheduleRefill();
+  }
+
+  /**
+   * Reads when the fast path cannot: while closing (input only shows the
+   * peer's close), and while flood control holds the client back (into a
+   * bounded backlog, so that a hang-up is seen at once; once it is full,
+   * reading stops and the kernel pushes back on this sender alone). Resolves
+   * 0 when it handled what it read, null at the end of input.
+   */
+  async #readAside(): Promise<number | null> {
+    if (this.#state !== "open") return await this.#conn.read(DISCARD) === null ? null : 0;
+    if (this.#backlogBytes >= this.#backlogLimit()) {
+      this.#fullSince ??= performance.now();
+      await new Promise<void>((resolve) => this.#roomInBacklog = resolve);
+      return 0;
+    }
+    const chunk = new Uint8Array(BACKLOG_CHUNK);
+    const count = await this.#conn.read(chunk);
+    if (count === null) return null;
+    this.#options.stats.bytesIn += count;
+    if (this.#state === "open") {
+      this.#toBacklog(chunk.subarray(0, count));
+      this.#feed();
+    }
+    return 0;
+  }
+
+  #readDone(reason: CloseReason): void {
     this.#readEnded = true;
     if (this.#state === "open") {
       // A client that hangs up while held back leaves now, not when its backlog

@@ -127,10 +127,20 @@ export class ChatServer {
     this.tlsAddr = listeners[1]?.addr as Deno.NetAddr | undefined;
     this.#log = options.log ?? SILENT_LOGGER;
     const exempt = cidrs(config.ipLimitExempt);
+    // Most connections come from few addresses: remember each one's answer (bounded).
+    const exemptByIp = new Map<string, boolean>();
     this.#hub = new Hub({
       maxClients: config.maxClients,
       maxClientsPerIp: config.maxClientsPerIp,
-      ipLimitExempt: (ip) => exempt.has(ip),
+      ipLimitExempt: (ip) => {
+        let answer = exemptByIp.get(ip);
+        if (answer === undefined) {
+          if (exemptByIp.size >= 4096) exemptByIp.clear();
+          answer = exempt.has(ip);
+          exemptByIp.set(ip, answer);
+        }
+        return answer;
+      },
       idleTimeoutMs: config.idleTimeout * 1000,
       now: options.now ?? performance.now.bind(performance),
       log: this.#log,

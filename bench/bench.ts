@@ -15,8 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import type { WorkerCommand, WorkerReport } from "./load_worker.ts";
-
-const root = new URL("../", import.meta.url);
+import { spawnServer } from "./server_process.ts";
 
 interface FanoutShape {
   readonly clients: number;
@@ -61,40 +60,17 @@ class ServerProcess {
   }
 
   static async start(): Promise<ServerProcess> {
-    const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
-    const args = String(config.tasks.start).split(/\s+/).slice(1);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        ...args,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--max-clients",
-        "20000",
-        "--rate",
-        "0",
-      ],
-      cwd: root,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`server exited: ${seen}`);
-      seen += value;
-      const match = seen.match(/listening address="127\.0\.0\.1:(\d+)"/);
-      if (match) {
-        // Keep draining the log so the server never blocks on a full pipe.
-        (async () => {
-          while (!(await reader.read()).done);
-        })();
-        return new ServerProcess(child, Number(match[1]));
-      }
-    }
+    const server = await spawnServer([
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--max-clients",
+      "20000",
+      "--rate",
+      "0",
+    ]);
+    return new ServerProcess(server.child, server.port);
   }
 
   /** The server's resident memory, from `ps` (Deno grants /proc only with -A). */

@@ -10,8 +10,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { spawnServer } from "./server_process.ts";
 
-const root = new URL("../", import.meta.url);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -31,31 +31,6 @@ interface RoundReport {
   whoAfter: string[];
   rssKbAfter: number;
   throttled: number;
-}
-
-/** A server subprocess started with the `start` task's flags, plus `args`. */
-async function startServer(args: string[]) {
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...String(config.tasks.start).split(/\s+/).slice(1), ...args],
-    cwd: root,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!/ listening address=.*\n/.test(seen) || !/metrics listening/.test(seen)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited: ${seen}`);
-    seen += value;
-  }
-  (async () => {
-    while (!(await reader.read()).done);
-  })();
-  const port = Number(seen.match(/ listening address="127\.0\.0\.1:(\d+)"/)![1]);
-  const metricsPort = Number(seen.match(/metrics listening address="127\.0\.0\.1:(\d+)"/)![1]);
-  return { child, port, metricsPort };
 }
 
 /** A raw line client with no deadline of its own; the soak's clock bounds everything. */
@@ -386,7 +361,7 @@ async function main(): Promise<void> {
     return;
   }
   const seconds = Number(values.seconds);
-  const server = await startServer([
+  const server = await spawnServer([
     "--host",
     "127.0.0.1",
     "--port",
@@ -406,7 +381,13 @@ async function main(): Promise<void> {
   const reports: RoundReport[] = [];
   try {
     for (const n of [1, 2]) {
-      const report = await round(n, server.port, server.metricsPort, server.child.pid, seconds / 2);
+      const report = await round(
+        n,
+        server.port,
+        server.metricsPort!,
+        server.child.pid,
+        seconds / 2,
+      );
       console.error(JSON.stringify(report));
       reports.push(report);
     }

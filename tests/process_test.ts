@@ -2,18 +2,18 @@
  * The server as a process: started with the permission flags of `deno task
  * start`, stopped by signals, refusing bad configuration.
  */
+import { spawnServer, type StartedServer, startTaskArgs } from "../bench/server_process.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url);
 
-/** The arguments after `deno` in the `start` task, so tests run what users run. */
-async function startTaskArgs(): Promise<string[]> {
+Deno.test("deno task start runs deno with scoped permissions, never -A", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
   const words = String(config.tasks.start).split(/\s+/);
-  assert.equal(words[0], "deno");
-  assert.ok(!words.includes("-A") && !words.includes("--allow-all"), "start must not use -A");
-  return words.slice(1);
-}
+  assert.deepEqual([words[0], words[1], words.at(-1)], ["deno", "run", "main.ts"]);
+  assert.ok(!words.includes("-A") && !words.some((w) => w.startsWith("--allow-all")));
+  assert.deepEqual(await startTaskArgs(), words.slice(1));
+});
 
 interface Finished {
   code: number;
@@ -46,43 +46,15 @@ class ServerProcess {
   readonly port: number;
   readonly #stderr: Promise<string>;
 
-  private constructor(child: Deno.ChildProcess, port: number, stderr: Promise<string>) {
-    this.child = child;
-    this.port = port;
-    this.#stderr = stderr;
+  private constructor(server: StartedServer) {
+    this.child = server.child;
+    this.port = server.port;
+    this.#stderr = server.logClosed;
   }
 
   static async start(args: string[] = []): Promise<ServerProcess> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [...await startTaskArgs(), "--host", "127.0.0.1", "--port", "0", ...args],
-      cwd: root,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    const port = await withDeadline(
-      (async () => {
-        while (true) {
-          const { value, done } = await lines.read();
-          if (done) throw new Error(`server exited before listening: ${seen}`);
-          seen += value;
-          const match = seen.match(/listening address="127\.0\.0\.1:(\d+)"/);
-          if (match) return Number(match[1]);
-        }
-      })(),
-      10_000,
-      "server start",
-    );
-    const rest = (async () => {
-      while (true) {
-        const { value, done } = await lines.read();
-        if (done) return seen;
-        seen += value;
-      }
-    })();
-    return new ServerProcess(child, port, rest);
+    const server = spawnServer(["--host", "127.0.0.1", "--port", "0", ...args]);
+    return new ServerProcess(await withDeadline(server, 10_000, "server start"));
   }
 
   /** Waits for the process to exit; returns its status and everything it logged. */

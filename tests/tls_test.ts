@@ -1,6 +1,7 @@
 /** TLS beside plaintext: one hub, two transports, real TLS clients. */
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
+import { spawnServer, startTaskArgs } from "../bench/server_process.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url);
@@ -144,17 +145,11 @@ Deno.test("TLS and plaintext clients share one hub", async () => {
   }
 });
 
-async function startTaskArgs(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
-  return String(config.tasks.start).split(/\s+/).slice(1);
-}
-
 Deno.test("openssl s_client chats over TLS with the server started as `deno task start` starts it", async () => {
   const dir = await Deno.makeTempDir();
   const files = await makeCertificate(dir);
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      ...await startTaskArgs(),
+  const server = await withDeadline(
+    spawnServer([
       "--host",
       "127.0.0.1",
       "--port",
@@ -165,28 +160,12 @@ Deno.test("openssl s_client chats over TLS with the server started as `deno task
       files.cert,
       "--tls-key",
       files.key,
-    ],
-    cwd: root,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const log = server.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
+    ]),
+    10_000,
+    "TLS server start",
+  );
   try {
-    const port = await withDeadline(
-      (async () => {
-        while (true) {
-          const { value, done } = await log.read();
-          if (done) throw new Error(`server exited: ${seen}`);
-          seen += value;
-          const match = seen.match(/listening tls address="127\.0\.0\.1:(\d+)"/);
-          if (match) return Number(match[1]);
-        }
-      })(),
-      10_000,
-      "TLS listening line",
-    );
+    const port = server.tlsPort!;
     const client = new Deno.Command("openssl", {
       args: [
         "s_client",
@@ -207,9 +186,9 @@ Deno.test("openssl s_client chats over TLS with the server started as `deno task
     assert.equal(decoder.decode(output.stdout), "PONG\nOK\nUSER viaopenssl\n");
     await writer.close().catch(() => {});
   } finally {
-    server.kill("SIGTERM");
-    assert.equal((await server.status).code, 0);
-    while (!(await log.read()).done);
+    server.child.kill("SIGTERM");
+    assert.equal((await server.child.status).code, 0);
+    await server.logClosed;
     await Deno.remove(dir, { recursive: true });
   }
 });

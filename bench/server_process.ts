@@ -1,0 +1,75 @@
+/**
+ * The server as a subprocess, started exactly as `deno task start` starts it
+ * (the same runtime flags, read from deno.json), on free loopback ports, for
+ * the benchmark, the soak and the process tests.
+ *
+ * @module
+ */
+
+const root = new URL("../", import.meta.url);
+
+/** The words after `deno` in the `start` task: `run`, the runtime flags, `main.ts`. */
+export async function startTaskArgs(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  return String(config.tasks.start).split(/\s+/).slice(1);
+}
+
+/** A running server process and the ports it logged. */
+export interface StartedServer {
+  readonly child: Deno.ChildProcess;
+  /** The chat port, from the `listening` line. */
+  readonly port: number;
+  /** The `listening tls` port, when TLS is on. */
+  readonly tlsPort: number | undefined;
+  /** The `metrics listening` port, when metrics are on. */
+  readonly metricsPort: number | undefined;
+  /** Everything logged so far, and from now on until the process ends. */
+  readonly log: () => string;
+  /** Resolves with everything logged once stderr closes. */
+  readonly logClosed: Promise<string>;
+}
+
+/**
+ * Starts the server with the start task's flags plus `args`, reads its log
+ * up to the last of its `listening` lines (all are logged at once, at
+ * startup), and keeps draining the log so the server never blocks on it.
+ * Rejects with the log if the process exits first.
+ */
+export async function spawnServer(args: string[]): Promise<StartedServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...await startTaskArgs(), ...args],
+    cwd: root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  const wants = [/ listening address=/];
+  if (args.includes("--tls-cert")) wants.push(/ listening tls address=/);
+  if (args.includes("--metrics-port")) wants.push(/ metrics listening address=/);
+  while (!wants.every((want) => want.test(seen)) || !seen.endsWith("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited before listening: ${seen}`);
+    seen += value;
+  }
+  const logClosed = (async () => {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return seen;
+      seen += value;
+    }
+  })();
+  const portOf = (label: string) => {
+    const match = seen.match(new RegExp(` ${label} address="[^"]*:(\\d+)"`));
+    return match === null ? undefined : Number(match[1]);
+  };
+  return {
+    child,
+    port: portOf("listening")!,
+    tlsPort: portOf("listening tls"),
+    metricsPort: portOf("metrics listening"),
+    log: () => seen,
+    logClosed,
+  };
+}

@@ -357,3 +357,9 @@ Deno.test("parseConfig reads address lists, takes an empty flag as none, and ref
     assert.throws(() => parseConfig([`--trusted-proxies=${bad}`], envOf()), ConfigError, bad);
   }
 });
+
+Deno.test("parseConfig takes an idle timeout in exponent form", () => {
+  assert.equal(configOf(["--idle-timeout=1e3"]).idleTimeout, 1000);
+  assert.equal(configOf(["--idle-timeout=2.5E-1"]).idleTimeout, 0.25);
+  assert.throws(() => parseConfig(["--idle-timeout=1e"], envOf()), ConfigError);
+});

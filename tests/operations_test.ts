@@ -235,3 +235,11 @@ Deno.test("a slow consumer's drop is logged as a warning", async () => {
     lines.join("\n"),
   );
 });
+
+Deno.test("the first log line is the chat listener's, then the metrics listener's", async () => {
+  const { lines, log } = capture("text", "info");
+  const chat = loggedServer(log, { metricsPort: 0 });
+  await chat.shutdown();
+  assert.match(lines[0]!, / info listening address="127\.0\.0\.1:\d+"$/);
+  assert.match(lines[1]!, / info metrics listening address="127\.0\.0\.1:\d+"$/);
+});

@@ -92,6 +92,7 @@ export class Connection implements ClientLink, LineSink {
   #backlogBytes = 0;
   /** Since when the backlog has been full (until it drains to half). */
   #fullSince: number | undefined;
+  #excessTimer: ReturnType<typeof setTimeout> | undefined;
   #roomInBacklog: (() => void) | undefined;
   /** The real client behind a trusted proxy, from its PROXY header. */
   #proxied: ProxySource | undefined;
@@ -147,7 +148,7 @@ export class Connection implements ClientLink, LineSink {
       return;
     }
     this.#options.post({ kind: "open", link: this });
-    this.#feed();
+    this.#guarded(() => this.#feed());
     // This frame stays suspended for as long as the client is connected: it
     // holds only the fast path; everything else lives in methods it calls.
     let reason: CloseReason = "eof";
@@ -183,7 +184,14 @@ export class Connection implements ClientLink, LineSink {
   async #readAside(): Promise<number | null> {
     if (this.#state !== "open") return await this.#conn.read(DISCARD) === null ? null : 0;
     if (this.#backlogBytes >= this.#backlogLimit()) {
-      this.#fullSince ??= performance.now();
+      if (this.#fullSince === undefined) {
+        this.#fullSince = performance.now();
+        // Refills may be far apart at a low --rate: check the limit on time as well.
+        this.#excessTimer = setTimeout(
+          () => this.#guarded(() => this.#feed()),
+          this.#options.excessFloodMs + 1,
+        );
+      }
       await new Promise<void>((resolve) => this.#roomInBacklog = resolve);
       return 0;
     }
@@ -192,7 +200,8 @@ export class Connection implements ClientLink, LineSink {
     if (count === null) return null;
     this.#options.stats.bytesIn += count;
     if (this.#state === "open") {
-      this.#toBacklog(chunk.subarray(0, count));
+      // An exact copy: a view would pin the whole chunk for every byte a trickler sends.
+      this.#toBacklog(chunk.slice(0, count));
       this.#feed();
     }
     return 0;
@@ -242,6 +251,7 @@ export class Connection implements ClientLink, LineSink {
     if (backlog !== undefined && backlog.length === 0) this.#backlog = undefined;
     if (this.#backlogBytes < this.#backlogLimit() / 2) {
       this.#fullSince = undefined;
+      clearTimeout(this.#excessTimer);
     } else if (
       this.#fullSince !== undefined &&
       performance.now() - this.#fullSince > this.#options.excessFloodMs
@@ -267,9 +277,20 @@ export class Connection implements ClientLink, LineSink {
     this.#refillTimer = setTimeout(() => {
       this.#refillTimer = undefined;
       if (this.#state !== "open") return;
-      this.#framer.resume(this);
-      this.#feed();
+      this.#guarded(() => {
+        this.#framer.resume(this);
+        this.#feed();
+      });
     }, waitMs);
+  }
+
+  /** Runs framing work outside the read loop's own try: a fault ends this client alone. */
+  #guarded(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.#report(this.#classify(error, "frame"));
+    }
   }
 
   /**
@@ -290,6 +311,7 @@ export class Connection implements ClientLink, LineSink {
         const count = await this.#conn.read(bytes.subarray(filled));
         if (count === null) return false;
         filled += count;
+        this.#options.stats.bytesIn += count;
         const header = parseProxyHeader(bytes.subarray(0, filled));
         if (header.kind === "incomplete") continue;
         if (header.kind === "invalid") {
@@ -372,12 +394,8 @@ export class Connection implements ClientLink, LineSink {
       this.#release();
       return;
     }
-    try {
-      // FIN after the last line; closing outright with unread input would send RST and lose it.
-      this.#conn.closeWrite();
-    } catch {
-      this.#release();
-    }
+    // FIN after the last line; closing outright with unread input would send RST and lose it.
+    this.#conn.closeWrite().catch(() => this.#release());
   }
 
   #writeFailed(error: unknown): void {
@@ -398,6 +416,7 @@ export class Connection implements ClientLink, LineSink {
     clearTimeout(this.#lingerTimer);
     clearTimeout(this.#refillTimer);
     this.#refillTimer = undefined;
+    clearTimeout(this.#excessTimer);
     this.#wakeReader();
     try {
       this.#conn.close();

@@ -113,3 +113,26 @@ Deno.test("a flooder whose backlog stays full is dropped with ERR excess-flood; 
     await server.shutdown();
   }
 });
+
+Deno.test("excess flood is caught on time even when --rate refills are far apart", async () => {
+  const { ChatServer } = await import("../lib/server.ts");
+  const { DEFAULT_CONFIG } = await import("../lib/config.ts");
+  // One token every 20 s: without its own timer, the check would wait for the next refill.
+  const server = ChatServer.listen(
+    { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, rate: 0.05, burst: 1 },
+    { excessFloodMs: 300 },
+  );
+  try {
+    await using flooder = await TestClient.login(server, "slowpoke");
+    const writing = flooder.sendRaw("MSG x\n".repeat(100_000)).catch(() => {});
+    let last: string | null = null;
+    for (let line = await flooder.readLine(); line !== null; line = await flooder.readLine()) {
+      last = line;
+    }
+    assert.equal(last, "ERR excess-flood");
+    await flooder.dispose();
+    await writing;
+  } finally {
+    await server.shutdown();
+  }
+});

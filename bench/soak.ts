@@ -337,8 +337,9 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
   await probe.send("QUIT\n");
   while ((await probe.line()) !== null);
   probe.close();
-  // Give the collector a quiet moment: RSS right after a burst counts garbage too.
-  await sleep(3000);
+  // Give the collector a quiet moment: RSS right after a burst counts garbage too,
+  // and V8's memory reducer runs its full collections a few seconds into a lull.
+  await sleep(8000);
   report.rssKbAfter = await rssKb(pid);
   const after = await metrics(metricsPort);
   const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);

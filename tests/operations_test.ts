@@ -111,8 +111,26 @@ Deno.test("/healthz is 200 while serving and 503 once shutdown has begun", async
 /** A logger that keeps its lines, for assertions. */
 function capture(format: "text" | "json", level: "debug" | "info") {
   const lines: string[] = [];
-  const log = createLogger({ format, level, write: (line) => lines.push(line) });
-  return { lines, log };
+  const waiting: { test: (line: string) => boolean; resolve: () => void }[] = [];
+  const log = createLogger({
+    format,
+    level,
+    write: (line) => {
+      lines.push(line);
+      for (const waiter of waiting.filter((w) => w.test(line))) {
+        waiting.splice(waiting.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    },
+  });
+  /** Resolves once a line passing `test` has been logged (or already was); fails after 5 s. */
+  const logged = (test: (line: string) => boolean) =>
+    lines.some(test) ? Promise.resolve() : withDeadline(
+      new Promise<void>((resolve) => waiting.push({ test, resolve })),
+      5000,
+      "a log line",
+    );
+  return { lines, log, logged };
 }
 
 async function chatAndLeave(server: ChatServer): Promise<void> {
@@ -124,17 +142,6 @@ async function chatAndLeave(server: ChatServer): Promise<void> {
   await alice.expect("DM bob another secret");
   await bob.dispose();
   await alice.expect("INFO bob disconnected");
-}
-
-/** Resolves once `condition` holds, checking every 10 ms; fails after 5 s. */
-async function waitFor(condition: () => boolean): Promise<void> {
-  await withDeadline(
-    (async () => {
-      while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
-    })(),
-    5000,
-    "condition",
-  );
 }
 
 /** A server on a free loopback port that logs to `log`. */
@@ -175,7 +182,7 @@ Deno.test("logs in text: listening, login, disconnect with reason and duration, 
 });
 
 Deno.test("logs in JSON: one object per line with time, level, msg and fields; debug adds anonymous disconnects", async () => {
-  const { lines, log } = capture("json", "debug");
+  const { lines, log, logged } = capture("json", "debug");
   const chat = loggedServer(log);
   const full = loggedServer(log, { maxClients: 1 });
   try {
@@ -185,7 +192,7 @@ Deno.test("logs in JSON: one object per line with time, level, msg and fields; d
     await using refused = await TestClient.connect(full);
     await refused.expect("ERR server-full");
     await anonymous.dispose();
-    await waitFor(() => lines.some((l) => l.includes('"level":"debug","msg":"disconnect"')));
+    await logged((l) => l.includes('"level":"debug","msg":"disconnect"'));
   } finally {
     await chat.shutdown();
     await full.shutdown();

@@ -5,7 +5,7 @@ import { type ClientLink, Hub } from "../lib/hub.ts";
 import { createLogger } from "../lib/log.ts";
 import type { CloseReason } from "../lib/protocol.ts";
 import { ChatServer, type ConnListener } from "../lib/server.ts";
-import { assert, TestClient } from "./helpers.ts";
+import { assert, TestClient, withDeadline } from "./helpers.ts";
 
 /**
  * A real listener whose accepts fail `failures` times, as when the process is
@@ -39,17 +39,23 @@ class FaultyListener implements ConnListener {
   }
 }
 
-Deno.test("accept errors are logged and retried while established clients keep chatting", async () => {
+/** A server whose listener is a {@linkcode FaultyListener}, logging into `lines`. */
+function serverOnFaultyListener() {
   const lines: string[] = [];
   let faulty: FaultyListener | undefined;
   const server = ChatServer.listen({ ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0 }, {
     log: createLogger({ format: "text", level: "info", write: (line) => lines.push(line) }),
     listen: (options) => faulty = new FaultyListener(Deno.listen(options)),
   });
+  return { server, faulty: faulty!, lines };
+}
+
+Deno.test("accept errors are logged and retried while established clients keep chatting", async () => {
+  const { server, faulty, lines } = serverOnFaultyListener();
   try {
     await using alice = await TestClient.login(server, "alice");
     await using bob = await TestClient.login(server, "bob");
-    faulty!.failures = 5;
+    faulty.failures = 5;
     // The next connection finds the accept loop failing; it is accepted once the faults pass.
     const late = TestClient.login(server, "late");
     await alice.send("MSG still here");
@@ -57,7 +63,7 @@ Deno.test("accept errors are logged and retried while established clients keep c
     await using lateClient = await late;
     await lateClient.send("WHO");
     assert.deepEqual(await lateClient.readLines(3), ["USER alice", "USER bob", "USER late"]);
-    assert.equal(faulty!.failed, 5);
+    assert.equal(faulty.failed, 5);
     assert.equal(lines.filter((l) => l.includes("accept failed; retrying")).length, 5);
   } finally {
     await server.shutdown();
@@ -111,35 +117,28 @@ Deno.test("an exception while handling one client closes that client alone", () 
 });
 
 Deno.test("an unhandled rejection is logged and does not end the process", async () => {
-  const logged: string[] = [];
+  let logged!: (line: string) => void;
+  const line = new Promise<string>((resolve) => logged = resolve);
   const remove = installProcessGuards(
-    createLogger({ format: "text", level: "info", write: (line) => logged.push(line) }),
+    createLogger({ format: "text", level: "info", write: logged }),
   );
   try {
     Promise.reject(new Error("nobody awaited me"));
-    // The rejection is reported after the microtask queue drains; a timer turn is enough.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    assert.ok(
-      logged.some((l) => l.includes("unhandled rejection") && l.includes("nobody awaited me")),
-    );
+    const text = await withDeadline(line, 5000, "the guard's log line");
+    assert.ok(text.includes("unhandled rejection") && text.includes("nobody awaited me"), text);
   } finally {
     remove();
   }
 });
 
 Deno.test("a peer that resets before it is accepted costs no back-off and no error line", async () => {
-  const lines: string[] = [];
-  let faulty: FaultyListener | undefined;
-  const server = ChatServer.listen({ ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0 }, {
-    log: createLogger({ format: "text", level: "info", write: (line) => lines.push(line) }),
-    listen: (options) => faulty = new FaultyListener(Deno.listen(options)),
-  });
+  const { server, faulty, lines } = serverOnFaultyListener();
   try {
-    faulty!.error = () => new Deno.errors.NotConnected("Transport endpoint is not connected");
-    faulty!.failures = 200;
+    faulty.error = () => new Deno.errors.NotConnected("Transport endpoint is not connected");
+    faulty.failures = 200;
     // With a 100 ms pause per error this would take 20 s and fail the 5 s deadline.
     await using _patient = await TestClient.login(server, "patient");
-    assert.equal(faulty!.failed, 200);
+    assert.equal(faulty.failed, 200);
     assert.equal(lines.filter((l) => l.includes("accept failed")).length, 0);
   } finally {
     await server.shutdown();

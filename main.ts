@@ -4,10 +4,11 @@
  *
  * @module
  */
+import type { ClusterEvent } from "./lib/cluster.ts";
 import { type Config, ConfigError, parseConfig, usage } from "./lib/config.ts";
 import { installProcessGuards } from "./lib/guard.ts";
-import { createLogger } from "./lib/log.ts";
-import { ChatServer, ListenError, TlsSetupError } from "./lib/server.ts";
+import { createLogger, type Logger } from "./lib/log.ts";
+import { ChatServer, ListenError, type ServerOptions, TlsSetupError } from "./lib/server.ts";
 import { readTlsMaterial, type TlsMaterial } from "./lib/tls.ts";
 
 function fail(message: string, status: number): never {
@@ -15,8 +16,17 @@ function fail(message: string, status: number): never {
   Deno.exit(status);
 }
 
-/** The configuration and TLS files, or one line and exit 2. */
-function configure(): { config: Config; tls: TlsMaterial | undefined } | undefined {
+type ClusterModule = typeof import("./lib/redis_cluster.ts");
+
+interface Setup {
+  readonly config: Config;
+  readonly tls: TlsMaterial | undefined;
+  /** The Redis adapter, loaded only when asked for: a lone server runs no Redis code at all. */
+  readonly clusterModule: ClusterModule | undefined;
+}
+
+/** The configuration, TLS files and cluster code, or one line and exit 2. */
+async function configure(): Promise<Setup | undefined> {
   try {
     const request = parseConfig(Deno.args, (name) => Deno.env.get(name));
     if (request.kind === "help") return undefined;
@@ -24,7 +34,11 @@ function configure(): { config: Config; tls: TlsMaterial | undefined } | undefin
     const tls = config.tlsCert !== undefined && config.tlsKey !== undefined
       ? readTlsMaterial(config.tlsCert, config.tlsKey)
       : undefined;
-    return { config, tls };
+    // Loaded before read access is revoked: the module's files are read now.
+    const clusterModule = config.redisUrl === undefined
+      ? undefined
+      : await import("./lib/redis_cluster.ts");
+    return { config, tls, clusterModule };
   } catch (error) {
     if (error instanceof ConfigError) fail(error.message, 2);
     // A variable or file the runtime flags do not allow: a packaging mistake, said in one line.
@@ -38,13 +52,29 @@ function configure(): { config: Config; tls: TlsMaterial | undefined } | undefin
   }
 }
 
+function serverOptions(setup: Setup, log: Logger): ServerOptions {
+  const { config, tls, clusterModule } = setup;
+  const url = config.redisUrl;
+  return {
+    log,
+    ...(tls === undefined ? {} : { tls }),
+    ...(clusterModule === undefined || url === undefined ? {} : {
+      cluster: (post: (event: ClusterEvent) => void) => {
+        const cluster = new clusterModule.RedisCluster({ url, post, log });
+        cluster.start();
+        return cluster;
+      },
+    }),
+  };
+}
+
 async function main(): Promise<void> {
-  const setup = configure();
+  const setup = await configure();
   if (setup === undefined) {
     console.log(usage());
     return;
   }
-  const { config, tls } = setup;
+  const { config } = setup;
   const log = createLogger({ format: config.logFormat, level: config.logLevel });
   installProcessGuards(log);
 
@@ -59,7 +89,7 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   try {
-    server = ChatServer.listen(config, tls === undefined ? { log } : { log, tls });
+    server = ChatServer.listen(config, serverOptions(setup, log));
   } catch (error) {
     if (error instanceof ListenError) fail(error.message, 1);
     if (error instanceof TlsSetupError) fail(error.message, 2);

@@ -43,6 +43,8 @@ export interface Config {
   readonly logFormat: LogFormat;
   /** The least severe log level written. */
   readonly logLevel: LogLevel;
+  /** Redis to join other instances through (`redis://host:port`); undefined: a lone server. */
+  readonly redisUrl: string | undefined;
 }
 
 /** Log line formats. */
@@ -73,6 +75,7 @@ export const DEFAULT_CONFIG: Config = {
   metricsPort: undefined,
   logFormat: "text",
   logLevel: "info",
+  redisUrl: undefined,
 };
 
 /** A flag or environment value that cannot be used; its message is the one line shown to the user. */
@@ -215,6 +218,13 @@ const SETTINGS: readonly Setting[] = [
     parse: oneOf(LOG_LEVELS),
     help: "least severe level logged: debug, info, warn or error",
   },
+  {
+    key: "redisUrl",
+    flag: "redis-url",
+    env: "REDIS_URL",
+    parse: parseRedisUrl,
+    help: "redis:// URL joining instances into one chat (off when unset)",
+  },
 ];
 
 function describeDefault(value: Config[keyof Config]): string {
@@ -225,6 +235,15 @@ function describeDefault(value: Config[keyof Config]): string {
 
 /** The names of the environment variables the server reads. */
 export const ENV_NAMES: readonly string[] = SETTINGS.map((s) => s.env);
+
+/**
+ * Variables the Redis client (node-redis) reads for its own diagnostics. The
+ * runtime flags allow them, or the client fails when it connects.
+ */
+export const LIBRARY_ENV_NAMES: readonly string[] = [
+  "REDIS_DEBUG_MAINTENANCE",
+  "REDIS_EMIT_DIAGNOSTICS",
+];
 
 /** The usage text that `--help` prints. */
 export function usage(): string {
@@ -340,6 +359,22 @@ function parseRate(raw: string, source: string): number {
     );
   }
   return rate;
+}
+
+function parseRedisUrl(raw: string, source: string): string {
+  const text = raw.trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !["redis:", "rediss:"].includes(url.protocol) || url.hostname === "") {
+    throw new ConfigError(
+      `Cannot start: ${source} must be a redis:// or rediss:// URL with a host, got "${raw}"`,
+    );
+  }
+  return text;
 }
 
 function parsePath(raw: string, source: string): string {

@@ -1,10 +1,12 @@
 /**
  * The hub: the single owner of every piece of shared state (connections,
  * names, login order, last activity). It applies events one at a time,
- * synchronously, and reaches clients only through {@linkcode ClientLink}.
+ * synchronously, and reaches clients only through {@linkcode ClientLink} and
+ * users elsewhere only through a {@linkcode Cluster}.
  *
  * @module
  */
+import { type Cluster, type ClusterEvent, type LocalUser, Standalone } from "./cluster.ts";
 import { LineArena } from "./line_arena.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { nameKey, validateName } from "./names.ts";
@@ -39,7 +41,11 @@ export type HubEvent =
   | { readonly kind: "line-too-long"; readonly link: ClientLink }
   | { readonly kind: "closed"; readonly link: ClientLink; readonly reason: CloseReason }
   | { readonly kind: "tick" }
-  | { readonly kind: "shutdown" };
+  | { readonly kind: "shutdown" }
+  | ClusterEvent;
+
+/** Lines a client may send while its `LOGIN` waits for the cluster; one more and it is dropped. */
+export const MAX_LINES_WHILE_CLAIMING = 1000;
 
 /** Limits the hub enforces. */
 export interface HubOptions {
@@ -57,6 +63,8 @@ export interface HubOptions {
   readonly log?: Logger;
   /** Where the hub counts what it does. */
   readonly stats?: Stats;
+  /** Delivery and presence beyond this process; by default there is none. */
+  readonly cluster?: Cluster;
 }
 
 interface Session {
@@ -65,6 +73,10 @@ interface Session {
   name: string | undefined;
   /** The name's key in the user table, once logged in. */
   key: string;
+  /** Chat-wide login number, once logged in. */
+  seq: number;
+  /** Commands received while a `LOGIN` waits for the cluster's answer, applied once it comes. */
+  waiting: Command[] | undefined;
   lastSeen: number;
   readonly connectedAt: number;
   /** The address counted against the per-address limit, or undefined when exempt. */
@@ -93,12 +105,14 @@ export class Hub {
   /** Broadcasts are encoded here, back to back, so outboxes can merge them without copying. */
   readonly #arena = new LineArena();
   readonly #encodeShared = (text: string) => this.#arena.encode(text);
+  readonly #cluster: Cluster;
 
   /** A hub enforcing `options`. */
   constructor(options: HubOptions) {
     this.#options = options;
     this.#log = options.log ?? SILENT_LOGGER;
     this.stats = options.stats ?? new Stats();
+    this.#cluster = options.cluster ?? new Standalone();
   }
 
   /** Open connections, logged in or not. */
@@ -111,9 +125,24 @@ export class Hub {
     return this.#users.size;
   }
 
-  /** Logged-in names, in login order. */
+  /** Logged-in names of this instance, in login order. */
   get userNames(): string[] {
     return [...this.#users.values()].map((s) => s.name!);
+  }
+
+  /** Every logged-in name in the chat, this instance's and the cluster's, in login order. */
+  get allUserNames(): string[] {
+    const remote = this.#cluster.remoteUsers();
+    if (remote.length === 0) return this.userNames;
+    const local = [...this.#users.values()];
+    const names: string[] = [];
+    let r = 0;
+    for (const session of local) {
+      while (r < remote.length && remote[r]!.seq < session.seq) names.push(remote[r++]!.name);
+      names.push(session.name!);
+    }
+    while (r < remote.length) names.push(remote[r++]!.name);
+    return names;
   }
 
   /** Applies every batch of events until the iterable ends. */
@@ -172,6 +201,26 @@ export class Hub {
       case "shutdown":
         this.#shutdown();
         break;
+      case "claimed":
+      case "claim-refused":
+        this.#claimAnswered(event);
+        break;
+      case "remote-msg":
+        this.#broadcast(formatMsg(event.sender, event.text, this.#encodeShared), undefined);
+        break;
+      case "remote-dm": {
+        const recipient = this.#users.get(event.target);
+        if (recipient !== undefined) this.#reply(recipient, formatDm(event.sender, event.text));
+        break;
+      }
+      case "remote-left":
+        this.#broadcast(formatDisconnected(event.name, this.#encodeShared), undefined);
+        break;
+      case "name-lost": {
+        const holder = this.#users.get(event.key);
+        if (holder !== undefined) this.#disconnect(holder, "name-conflict");
+        break;
+      }
       default:
         event satisfies never;
     }
@@ -202,7 +251,9 @@ export class Hub {
     } catch (again) {
       // The link's own close failed too: forget it rather than fail twice.
       if (session !== undefined && this.#sessions.delete(link)) this.#uncount(session);
-      if (session?.name !== undefined) this.#users.delete(session.key);
+      if (session?.name !== undefined && this.#users.delete(session.key)) {
+        this.#cluster.leave(this.#localUser(session));
+      }
       this.#log.error("close failed", { address: link.remote, error: String(again) });
     }
   }
@@ -228,6 +279,8 @@ export class Hub {
       link,
       name: undefined,
       key: "",
+      seq: 0,
+      waiting: undefined,
       lastSeen: now,
       connectedAt: now,
       countedIp,
@@ -244,6 +297,13 @@ export class Hub {
   }
 
   #command(session: Session, command: Command): void {
+    const waiting = session.waiting;
+    if (waiting !== undefined) {
+      // Pipelined lines keep their order: they are answered after the LOGIN that went before them.
+      if (waiting.length < MAX_LINES_WHILE_CLAIMING) waiting.push(command);
+      else this.#disconnect(session, "excess-flood");
+      return;
+    }
     switch (command.type) {
       case "ping":
         this.#reply(session, REPLY.pong);
@@ -266,11 +326,14 @@ export class Hub {
       case "msg":
         if (!isBlankText(command.text)) {
           this.#broadcast(formatMsg(sender, command.text, this.#encodeShared), session);
+          this.#cluster.broadcast(sender, command.text);
         }
         return;
-      case "who":
-        this.#reply(session, formatUserList(this.userNames), this.#users.size);
+      case "who": {
+        const names = this.allUserNames;
+        this.#reply(session, formatUserList(names), names.length);
         return;
+      }
       case "dm":
         this.#directMessage(session, sender, command.target, command.text);
         return;
@@ -294,21 +357,66 @@ export class Hub {
       this.#reply(session, REPLY.usernameTaken);
       return;
     }
+    const seq = this.#cluster.claim(session.link, name, key);
+    if (seq === undefined) session.waiting = [];
+    else this.#admit(session, name, key, seq);
+  }
+
+  #admit(session: Session, name: string, key: string, seq: number): void {
     session.name = name;
     session.key = key;
+    session.seq = seq;
     this.#users.set(key, session);
     this.#reply(session, REPLY.ok);
     this.#log.info("login", { name, address: session.link.remote });
   }
 
-  #directMessage(session: Session, sender: string, target: string, text: string): void {
-    if (isBlankText(text)) return;
-    const recipient = this.#users.get(nameKey(target));
-    if (recipient === undefined) {
-      this.#reply(session, REPLY.userNotFound);
+  #claimAnswered(event: ClusterEvent & { kind: "claimed" | "claim-refused" }): void {
+    const session = this.#sessions.get(event.link);
+    if (session === undefined || session.waiting === undefined) {
+      // The client left while its claim was on its way: the name goes back at once.
+      if (event.kind === "claimed") this.#cluster.leave(event);
       return;
     }
-    this.#reply(recipient, formatDm(sender, text));
+    const waiting = session.waiting;
+    session.waiting = undefined;
+    if (event.kind === "claimed") this.#admit(session, event.name, event.key, event.seq);
+    else {
+      this.#reply(
+        session,
+        event.refusal === "username-taken" ? REPLY.usernameTaken : REPLY.clusterUnavailable,
+      );
+    }
+    for (let i = 0; i < waiting.length; i++) {
+      if (!this.#sessions.has(session.link)) return;
+      const again = session.waiting as Command[] | undefined;
+      if (again !== undefined) {
+        // A pipelined LOGIN went to the cluster in turn: the rest waits for that answer.
+        again.push(...waiting.slice(i));
+        return;
+      }
+      this.#command(session, waiting[i]!);
+    }
+  }
+
+  #directMessage(session: Session, sender: string, target: string, text: string): void {
+    if (isBlankText(text)) return;
+    const key = nameKey(target);
+    const recipient = this.#users.get(key);
+    if (recipient !== undefined) {
+      this.#reply(recipient, formatDm(sender, text));
+      return;
+    }
+    switch (this.#cluster.directMessage(sender, key, text)) {
+      case "not-found":
+        this.#reply(session, REPLY.userNotFound);
+        return;
+      case "unavailable":
+        this.#reply(session, REPLY.clusterUnavailable);
+        return;
+      case "sent":
+        return;
+    }
   }
 
   /** Sends the same bytes to every logged-in session but `except`. */
@@ -364,7 +472,12 @@ export class Hub {
     else this.#log.debug("disconnect", fields);
     if (name === undefined) return;
     this.#users.delete(session.key);
+    this.#cluster.leave(this.#localUser(session));
     this.#broadcast(formatDisconnected(name, this.#encodeShared), undefined);
+  }
+
+  #localUser(session: Session): LocalUser {
+    return { name: session.name!, key: session.key, seq: session.seq };
   }
 
   #uncount(session: Session): void {
@@ -391,6 +504,8 @@ export class Hub {
     this.#stopped = true;
     this.stats.disconnects.shutdown += this.#sessions.size;
     for (const session of this.#sessions.values()) session.link.close("shutdown");
+    // The other instances say goodbye to this one's users; those closed here hear nothing more.
+    for (const session of this.#users.values()) this.#cluster.leave(this.#localUser(session));
     this.#sessions.clear();
     this.#perIp.clear();
     this.#users.clear();
@@ -402,5 +517,6 @@ export class Hub {
   #applyStopped(event: HubEvent): void {
     if (event.kind === "open") event.link.close("shutdown");
     else if (event.kind === "closed") event.link.close(event.reason);
+    else if (event.kind === "claimed") this.#cluster.leave(event);
   }
 }

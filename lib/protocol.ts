@@ -26,6 +26,7 @@ export type CloseReason =
   | "server-full"
   | "too-many-connections"
   | "excess-flood"
+  | "name-conflict"
   | "error";
 
 const WHO: Command = { type: "who" };
@@ -125,6 +126,7 @@ export const REPLY = {
   loginRequired: encodeLine("ERR login-required"),
   userNotFound: encodeLine("ERR user-not-found"),
   lineTooLong: encodeLine("ERR line-too-long"),
+  clusterUnavailable: encodeLine("ERR cluster-unavailable"),
 } as const;
 
 const CLOSING_LINES: Readonly<Record<CloseReason, Uint8Array | undefined>> = {
@@ -138,6 +140,8 @@ const CLOSING_LINES: Readonly<Record<CloseReason, Uint8Array | undefined>> = {
   "server-full": encodeLine("ERR server-full"),
   "too-many-connections": encodeLine("ERR too-many-connections"),
   "excess-flood": encodeLine("ERR excess-flood"),
+  // Another instance's user holds the name now (it was freed during a partition): as if taken.
+  "name-conflict": encodeLine("ERR username-taken"),
 };
 
 /** The last line a client is sent when closed for `reason`, if any. */

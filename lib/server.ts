@@ -6,6 +6,7 @@
  * @module
  */
 import { CidrList, parseCidr } from "./address.ts";
+import type { Cluster, ClusterEvent } from "./cluster.ts";
 import type { Config } from "./config.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { Hub, type HubEvent } from "./hub.ts";
@@ -42,6 +43,8 @@ export interface ServerOptions {
   readonly excessFloodMs?: number;
   /** Opens the plaintext listener; tests wrap it to inject accept faults. */
   readonly listen?: (options: Deno.TcpListenOptions) => ConnListener;
+  /** Joins the chat to other instances: given where to post its events, returns the cluster. */
+  readonly cluster?: (post: (event: ClusterEvent) => void) => Cluster;
 }
 
 /** The TLS certificate or key cannot be used (they do not match, or are not what they claim). */
@@ -108,6 +111,7 @@ export class ChatServer {
   readonly #metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
   readonly #log: Logger;
   readonly #hub: Hub;
+  readonly #cluster: Cluster | undefined;
   readonly #stats = new Stats();
   readonly #startedAt = performance.now();
   readonly #inbox = new Inbox<HubEvent>();
@@ -129,6 +133,7 @@ export class ChatServer {
     const exempt = cidrs(config.ipLimitExempt);
     // Most connections come from few addresses: remember each one's answer (bounded).
     const exemptByIp = new Map<string, boolean>();
+    this.#cluster = options.cluster?.((event) => this.#inbox.push(event));
     this.#hub = new Hub({
       maxClients: config.maxClients,
       maxClientsPerIp: config.maxClientsPerIp,
@@ -145,6 +150,7 @@ export class ChatServer {
       now: options.now ?? performance.now.bind(performance),
       log: this.#log,
       stats: this.#stats,
+      ...(this.#cluster === undefined ? {} : { cluster: this.#cluster }),
     });
     this.#hubDone = this.#hub.run(this.#inbox);
     this.#connectionOptions = {
@@ -174,6 +180,7 @@ export class ChatServer {
       } catch (error) {
         clearInterval(this.#idleTimer);
         this.#inbox.close();
+        void this.#cluster?.close();
         throw new ListenError(`${config.host}:${config.metricsPort}`, error);
       }
       this.metricsAddr = this.#metrics.addr;
@@ -247,6 +254,8 @@ export class ChatServer {
   async #drain(): Promise<void> {
     await this.#acceptDone;
     await this.#hubDone;
+    // The hub has said goodbye for every user; the cluster frees their names (bounded wait).
+    await this.#cluster?.close();
     // Every connection now lingers at most LINGER_MS; any the hub never saw is closed here.
     for (const connection of this.#connections) connection.close("shutdown");
     if (this.#connections.size > 0) {

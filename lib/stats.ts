@@ -32,6 +32,7 @@ export class Stats {
     "server-full": 0,
     "too-many-connections": 0,
     "excess-flood": 0,
+    "name-conflict": 0,
     error: 0,
   };
   /** Server lines handed to outboxes (a `WHO` reply counts one per user). */

@@ -61,6 +61,7 @@ const FLAGS = [
   "--metrics-port",
   "--log-format",
   "--log-level",
+  "--redis-url",
 ];
 
 Deno.test("parseConfig uses the documented defaults when nothing is given", () => {
@@ -82,6 +83,7 @@ Deno.test("parseConfig uses the documented defaults when nothing is given", () =
     metricsPort: undefined,
     logFormat: "text",
     logLevel: "info",
+    redisUrl: undefined,
   };
   assert.deepEqual(DEFAULT_CONFIG, expected);
   assert.deepEqual(parseConfig([], envOf()), { kind: "run", config: expected });
@@ -106,6 +108,7 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     metricsPort: 9100,
     logFormat: "json",
     logLevel: "debug",
+    redisUrl: "redis://:secret@redis.example:6380/2",
   };
   const values = [
     "127.0.0.1",
@@ -125,6 +128,7 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     "9100",
     "json",
     "debug",
+    "redis://:secret@redis.example:6380/2",
   ];
   const joined = FLAGS.map((flag, i) => `${flag}=${values[i]}`);
   const separate = FLAGS.flatMap((flag, i) => [flag, values[i]!]);
@@ -151,6 +155,7 @@ Deno.test("parseConfig reads every environment variable", () => {
     METRICS_PORT: "9100",
     LOG_FORMAT: "json",
     LOG_LEVEL: "error",
+    REDIS_URL: "rediss://cache.internal",
   });
   assert.deepEqual(config, {
     host: "::1",
@@ -170,6 +175,7 @@ Deno.test("parseConfig reads every environment variable", () => {
     metricsPort: 9100,
     logFormat: "json",
     logLevel: "error",
+    redisUrl: "rediss://cache.internal",
   });
 });
 
@@ -213,6 +219,7 @@ Deno.test("parseConfig lets a flag win over its environment variable", () => {
       metricsPort: undefined,
       logFormat: "text",
       logLevel: "debug",
+      redisUrl: undefined,
     },
   );
 });
@@ -309,6 +316,7 @@ Deno.test("usage mentions every flag and every environment variable", () => {
     "METRICS_PORT",
     "LOG_FORMAT",
     "LOG_LEVEL",
+    "REDIS_URL",
   ];
   assert.deepEqual([...ENV_NAMES].sort(), [...envNames].sort());
   for (const name of envNames) assert.ok(text.includes(name), `usage lacks ${name}`);
@@ -362,4 +370,18 @@ Deno.test("parseConfig takes an idle timeout in exponent form", () => {
   assert.equal(configOf(["--idle-timeout=1e3"]).idleTimeout, 1000);
   assert.equal(configOf(["--idle-timeout=2.5E-1"]).idleTimeout, 0.25);
   assert.throws(() => parseConfig(["--idle-timeout=1e"], envOf()), ConfigError);
+});
+
+Deno.test("parseConfig refuses a Redis URL that is not redis:// or rediss:// with a host", () => {
+  for (const raw of ["localhost:6379", "http://redis:6379", "redis://", "redis", " "]) {
+    assert.throws(
+      () => parseConfig([`--redis-url=${raw}`], envOf()),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.message ===
+          `Cannot start: --redis-url must be a redis:// or rediss:// URL with a host, got "${raw}"`,
+      raw,
+    );
+  }
+  assert.equal(configOf([], { REDIS_URL: "" }).redisUrl, undefined);
 });

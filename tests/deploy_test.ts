@@ -5,7 +5,7 @@
  * the image and the binary would.
  */
 import { parse as parseYaml } from "yaml";
-import { DEFAULT_CONFIG, ENV_NAMES } from "../lib/config.ts";
+import { DEFAULT_CONFIG, ENV_NAMES, LIBRARY_ENV_NAMES } from "../lib/config.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url);
@@ -29,7 +29,14 @@ function runtimeFlags(words: string[]): string[] {
 }
 
 // deno-lint-ignore no-explicit-any
-const compose = (): any => parseYaml(read("compose.yaml"));
+const compose = (): any => parseYaml(read("compose.yaml"), { merge: true });
+
+/** A compose environment with `${NAME:-default}` resolved as compose does when NAME is unset. */
+function interpolated(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([name, value]) => [name, value.replace(/\$\{\w+:-([^}]*)\}/g, "$1")]),
+  );
+}
 
 Deno.test("the image, the binary and `deno task start` run main.ts with the same runtime flags", () => {
   const start = taskWords("start");
@@ -46,7 +53,13 @@ Deno.test("the image, the binary and `deno task start` run main.ts with the same
   assert.deepEqual(runtimeFlags(image), flags);
   // Every environment variable the server reads is allowed, and nothing else.
   const allowEnv = flags.find((f) => f.startsWith("--allow-env="))!;
-  assert.deepEqual(allowEnv.slice("--allow-env=".length).split(",").sort(), [...ENV_NAMES].sort());
+  assert.deepEqual(
+    allowEnv.slice("--allow-env=".length).split(",").sort(),
+    [
+      ...ENV_NAMES,
+      ...LIBRARY_ENV_NAMES,
+    ].sort(),
+  );
   assert.ok(
     compile.includes("--output") && compile[compile.indexOf("--output") + 1] === "dist/chat",
   );
@@ -82,6 +95,8 @@ Deno.test("compose.yaml writes out every setting at its default, restarts, and w
     LOG_LEVEL: DEFAULT_CONFIG.logLevel,
   };
   for (const [name, value] of Object.entries(defaults)) assert.equal(env[name], value, name);
+  // Off unless the operator asks for the cluster (README: REDIS_URL=... --profile cluster).
+  assert.equal(env.REDIS_URL, "${REDIS_URL:-}");
   assert.deepEqual(Object.keys(env).sort(), [...ENV_NAMES].sort());
   assert.ok(chat.ports.includes("4000:4000"));
   assert.ok(chat.ports.includes(`${env.METRICS_PORT}:${env.METRICS_PORT}`));
@@ -105,14 +120,32 @@ Deno.test({
   // CI installs Debian's docker-compose; elsewhere the test runs where it is present.
   ignore: !(await hasCompose()) && Deno.env.get("CI") !== "true",
   async fn() {
-    const output = await new Deno.Command("docker-compose", {
-      args: ["-f", "compose.yaml", "config", "-q"],
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    for (const profile of [[], ["--profile", "cluster"]]) {
+      const output = await new Deno.Command("docker-compose", {
+        args: ["-f", "compose.yaml", ...profile, "config", "-q"],
+        cwd: root,
+        env: { REDIS_URL: "redis://redis:6379" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    }
   },
+});
+
+Deno.test("compose.yaml's cluster profile adds Redis and a second instance joined to it", () => {
+  const { services } = compose();
+  assert.deepEqual(services.redis.profiles, ["cluster"]);
+  assert.deepEqual(services.chat.profiles, undefined, "a plain `up` still starts the lone server");
+  const second = services["chat-2"];
+  assert.deepEqual(second.profiles, ["cluster"]);
+  assert.equal(second.environment.REDIS_URL, "redis://redis:6379");
+  assert.equal(second.build, services.chat.build);
+  assert.deepEqual(second.healthcheck, services.chat.healthcheck);
+  const { REDIS_URL: _a, ...sharedSecond } = second.environment;
+  const { REDIS_URL: _b, ...sharedFirst } = services.chat.environment;
+  assert.deepEqual(sharedSecond, sharedFirst, "both instances run with the same settings");
+  assert.ok(second.ports.includes("4002:4000"));
 });
 
 function freePort(): number {
@@ -121,7 +154,7 @@ function freePort(): number {
 }
 
 Deno.test("the server runs as the image and the binary run it: compose's settings, JSON logs, health, metrics, SIGTERM", async () => {
-  const env: Record<string, string> = { ...compose().services.chat.environment };
+  const env = interpolated(compose().services.chat.environment);
   env.PORT = String(freePort());
   env.METRICS_PORT = String(freePort());
   const image = dockerfileExec(/^CMD (\[.*\])$/m);

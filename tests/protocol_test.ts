@@ -196,6 +196,7 @@ Deno.test("the fixed replies are the exact protocol lines", () => {
       loginRequired: "ERR login-required\n",
       userNotFound: "ERR user-not-found\n",
       lineTooLong: "ERR line-too-long\n",
+      clusterUnavailable: "ERR cluster-unavailable\n",
     },
   );
 });
@@ -212,6 +213,7 @@ Deno.test("closingLine gives the last line for each reason a server closes for, 
     "server-full": "ERR server-full\n",
     "too-many-connections": "ERR too-many-connections\n",
     "excess-flood": "ERR excess-flood\n",
+    "name-conflict": "ERR username-taken\n",
   };
   for (const [reason, line] of Object.entries(expected) as [CloseReason, string | undefined][]) {
     const bytes = closingLine(reason);

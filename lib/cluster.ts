@@ -1,0 +1,111 @@
+/**
+ * The seam between the hub and the rest of the chat: where names are
+ * claimed, where a user's comings and goings are announced, and where lines
+ * for users on other instances go. A lone server uses {@linkcode Standalone};
+ * a server joined to others through Redis uses `RedisCluster`. The hub does
+ * not know which it has.
+ *
+ * Every method is synchronous and never waits on the network: answers that
+ * take a round trip come back later as {@linkcode ClusterEvent}s, applied by
+ * the hub's one loop like any other event.
+ *
+ * @module
+ */
+import type { ClientLink } from "./hub.ts";
+
+/** A user as the whole chat knows them: the shown name and the chat-wide login number. */
+export interface ClusterUser {
+  /** The name as shown. */
+  readonly name: string;
+  /** Login order across the whole chat: a later login has a larger number. */
+  readonly seq: number;
+}
+
+/** A user of this instance, as the hub hands it to the cluster. */
+export interface LocalUser extends ClusterUser {
+  /** The name's key (see `nameKey`). */
+  readonly key: string;
+}
+
+/** Why a claim was not granted. */
+export type ClaimRefusal = "username-taken" | "cluster-unavailable";
+
+/** What became of a `DM` to a user who is not on this instance. */
+export type RemoteDelivery = "sent" | "not-found" | "unavailable";
+
+/** What a cluster tells its hub, through the hub's inbox. */
+export type ClusterEvent =
+  | {
+    readonly kind: "claimed";
+    readonly link: ClientLink;
+    readonly name: string;
+    readonly key: string;
+    readonly seq: number;
+  }
+  | { readonly kind: "claim-refused"; readonly link: ClientLink; readonly refusal: ClaimRefusal }
+  /** A `MSG` sent by a user of another instance. */
+  | { readonly kind: "remote-msg"; readonly sender: string; readonly text: string }
+  /** A `DM` from a user of another instance to `target` (a name key), here if still online. */
+  | {
+    readonly kind: "remote-dm";
+    readonly target: string;
+    readonly sender: string;
+    readonly text: string;
+  }
+  /** A user of another instance left: `INFO <name> disconnected` for everyone here. */
+  | { readonly kind: "remote-left"; readonly name: string }
+  /** A local user's name now belongs to a user elsewhere (freed during a partition). */
+  | { readonly kind: "name-lost"; readonly key: string };
+
+/** Delivery and presence beyond this instance. */
+export interface Cluster {
+  /**
+   * Claims a name that no local user holds, for the client on `link`.
+   * Returns the login number when the answer is known at once; otherwise
+   * returns undefined and posts `claimed` or `claim-refused` later.
+   */
+  claim(link: ClientLink, name: string, key: string): number | undefined;
+  /** A local user left (or was claimed for a client that has gone): free the name, tell the others. */
+  leave(user: LocalUser): void;
+  /** A local user's `MSG`, already delivered here: deliver it everywhere else. */
+  broadcast(sender: string, text: string): void;
+  /** A `DM` to `target` (a name key) that no local user holds. */
+  directMessage(sender: string, target: string, text: string): RemoteDelivery;
+  /** The users of other instances, in login order; empty when they cannot be reached. */
+  remoteUsers(): readonly ClusterUser[];
+  /** Leaves the cluster, freeing every name still held; resolves within a bounded time. */
+  close(): Promise<void>;
+}
+
+const NOBODY: readonly ClusterUser[] = Object.freeze([]);
+
+/** The cluster of one: every name is free unless a local user holds it, and nobody is elsewhere. */
+export class Standalone implements Cluster {
+  #lastSeq = 0;
+
+  /** Grants at once: the hub has already checked its own users. */
+  claim(): number {
+    return ++this.#lastSeq;
+  }
+
+  /** Nothing to tell anyone. */
+  leave(): void {}
+
+  /** Nobody else to deliver to. */
+  broadcast(): void {}
+
+  /** Nobody else has the name. */
+  directMessage(): RemoteDelivery {
+    return "not-found";
+  }
+
+  /** Nobody else is online. */
+  remoteUsers(): readonly ClusterUser[] {
+    return NOBODY;
+  }
+
+  /** Nothing to leave. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

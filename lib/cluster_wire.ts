@@ -1,0 +1,149 @@
+/**
+ * What instances say to each other through Redis pub/sub, and the keys they
+ * keep there. Pure: no I/O.
+ *
+ * A message is a batch: the sending instance's id on the first line, then one
+ * line per event. Fields are split on single spaces, and the last field (a
+ * chat text) takes the rest of the line. No field can hold a line feed:
+ * texts are sanitized and names hold no whitespace at all.
+ *
+ * @module
+ */
+
+/** One event that an instance publishes for the others. */
+export type WireEvent =
+  /** A user's `MSG`. */
+  | { readonly type: "msg"; readonly sender: string; readonly text: string }
+  /** A user's `DM` to `target` (a name key), sent only to the instance that has them. */
+  | {
+    readonly type: "dm";
+    readonly target: string;
+    readonly sender: string;
+    readonly text: string;
+  }
+  /** A user logged in on the sending instance, with their login number. */
+  | { readonly type: "joined"; readonly seq: number; readonly name: string }
+  /** A user of the sending instance left. */
+  | { readonly type: "left"; readonly seq: number; readonly name: string };
+
+/** A batch of events from one instance. */
+export interface WireBatch {
+  /** The instance that published the batch. */
+  readonly from: string;
+  /** Its events, in the order they happened. */
+  readonly events: readonly WireEvent[];
+}
+
+/** One event as a line of a batch. */
+export function encodeEvent(event: WireEvent): string {
+  switch (event.type) {
+    case "msg":
+      return `M ${event.sender} ${event.text}`;
+    case "dm":
+      return `D ${event.target} ${event.sender} ${event.text}`;
+    case "joined":
+      return `J ${event.seq} ${event.name}`;
+    case "left":
+      return `L ${event.seq} ${event.name}`;
+  }
+}
+
+/** A batch from lines made by {@linkcode encodeEvent}. */
+export function encodeBatch(from: string, lines: readonly string[]): string {
+  return `${from}\n${lines.join("\n")}`;
+}
+
+/** The events of a batch; lines that make no sense (from a newer or foreign publisher) are skipped. */
+export function decodeBatch(payload: string): WireBatch {
+  const lines = payload.split("\n");
+  const events: WireEvent[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const event = decodeEvent(lines[i]!);
+    if (event !== undefined) events.push(event);
+  }
+  return { from: lines[0]!, events };
+}
+
+function decodeEvent(line: string): WireEvent | undefined {
+  if (line[1] !== " ") return undefined;
+  const body = line.slice(2);
+  switch (line[0]) {
+    case "M": {
+      const [sender, text] = fields(body, 1);
+      return text === undefined ? undefined : { type: "msg", sender: sender!, text };
+    }
+    case "D": {
+      const [target, sender, text] = fields(body, 2);
+      return text === undefined
+        ? undefined
+        : { type: "dm", target: target!, sender: sender!, text };
+    }
+    case "J":
+    case "L": {
+      const [seqText, name] = fields(body, 1);
+      const seq = Number(seqText);
+      if (name === undefined || name === "" || !Number.isSafeInteger(seq)) return undefined;
+      return { type: line[0] === "J" ? "joined" : "left", seq, name };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The first `count` space-separated fields of `line`, then the rest as one field. */
+function fields(line: string, count: number): (string | undefined)[] {
+  const out: (string | undefined)[] = [];
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const space = line.indexOf(" ", start);
+    if (space === -1) {
+      out.push(line.slice(start));
+      return out;
+    }
+    out.push(line.slice(start, space));
+    start = space + 1;
+  }
+  out.push(line.slice(start));
+  return out;
+}
+
+/** A name's holder as stored in Redis: `<instance> <seq> <name>`. */
+export interface NameHolder {
+  /** The instance the user is connected to. */
+  readonly instance: string;
+  /** The user's login number. */
+  readonly seq: number;
+  /** The name as shown. */
+  readonly name: string;
+}
+
+/** The value stored under a claimed name's key. */
+export function encodeHolder(holder: NameHolder): string {
+  return `${holder.instance} ${holder.seq} ${holder.name}`;
+}
+
+/** A name key's value read back, or undefined when it is not one of ours. */
+export function decodeHolder(value: string): NameHolder | undefined {
+  const [instance, seqText, name] = fields(value, 2);
+  const seq = Number(seqText);
+  if (name === undefined || name === "" || !Number.isSafeInteger(seq)) return undefined;
+  return { instance: instance!, seq, name };
+}
+
+/** Redis keys and channels, all under one prefix. */
+export const KEYS = {
+  /** The claimed name: its holder, with an expiry its instance keeps refreshing. */
+  name: (prefix: string, key: string): string => `${prefix}name:${key}`,
+  /** The chat-wide login counter. */
+  seq: (prefix: string): string => `${prefix}seq`,
+  /** Ids of instances that have joined (some may be dead, not yet swept). */
+  instances: (prefix: string): string => `${prefix}instances`,
+  /** Present while the instance is alive: refreshed by its heartbeat, expiring when it stops. */
+  alive: (prefix: string, instance: string): string => `${prefix}alive:${instance}`,
+  /** The name keys an instance holds. */
+  owned: (prefix: string, instance: string): string => `${prefix}owned:${instance}`,
+  /** Where every instance publishes `MSG`s and presence, and every instance listens. */
+  everyone: (prefix: string): string => `${prefix}all`,
+  /** Where `DM`s for one instance's users are published. */
+  inbox: (prefix: string, instance: string): string => `${prefix}to:${instance}`,
+};

@@ -1,0 +1,135 @@
+/**
+ * The Lua scripts that keep names and presence in Redis. Each runs
+ * atomically, so two instances can never both believe they hold a name.
+ *
+ * Keys follow {@linkcode KEYS} in `cluster_wire.ts`; scripts that walk other
+ * instances' keys build them from the prefix the same way. A name's value is
+ * `<instance> <seq> <name>`, so "held by this instance" is a prefix test.
+ *
+ * @module
+ */
+
+/**
+ * Claims a free name. KEYS: name, seq, owned. ARGV: instance, name, ttl ms,
+ * name key. Returns the login number, or nil when the name is taken.
+ */
+export const CLAIM = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[2], 'PX', ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+return seq
+`;
+
+/**
+ * Frees a name if this instance still holds it (compare-and-delete). KEYS:
+ * name, owned. ARGV: the exact value claimed, name key.
+ */
+export const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
+`;
+
+/**
+ * Keeps this instance and its names alive for another ttl. KEYS: alive,
+ * owned. ARGV: ttl ms, name key prefix, instance. Returns 0 when the
+ * instance was already given up for dead (it must rejoin), else 1.
+ */
+export const HEARTBEAT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local mine = ARGV[3] .. ' '
+for _, k in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local v = redis.call('GET', ARGV[2] .. k)
+  if v and string.sub(v, 1, #mine) == mine then redis.call('PEXPIRE', ARGV[2] .. k, ARGV[1]) end
+end
+return 1
+`;
+
+/**
+ * (Re)joins: reclaims every local user's name, frees names this instance
+ * held for users who left while it was cut off, raises the login counter past
+ * every reclaimed number, and marks the instance alive. KEYS: alive, owned,
+ * instances, seq. ARGV: instance, ttl ms, name key prefix, then (name key,
+ * name, seq) for each local user. Returns { name keys now held elsewhere,
+ * values freed }.
+ */
+export const REJOIN = `
+local mine = ARGV[1] .. ' '
+local keep, lost, freed, top = {}, {}, {}, 0
+for i = 4, #ARGV, 3 do
+  local k, value = ARGV[i], mine .. ARGV[i + 2] .. ' ' .. ARGV[i + 1]
+  local v = redis.call('GET', ARGV[3] .. k)
+  if v == false or v == value then
+    redis.call('SET', ARGV[3] .. k, value, 'PX', ARGV[2])
+    keep[k] = true
+    top = math.max(top, tonumber(ARGV[i + 2]))
+  else
+    table.insert(lost, k)
+  end
+end
+for _, k in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if not keep[k] then
+    local v = redis.call('GET', ARGV[3] .. k)
+    if v and string.sub(v, 1, #mine) == mine then
+      redis.call('DEL', ARGV[3] .. k)
+      table.insert(freed, v)
+    end
+    redis.call('SREM', KEYS[2], k)
+  end
+end
+for k in pairs(keep) do redis.call('SADD', KEYS[2], k) end
+if tonumber(redis.call('GET', KEYS[4]) or '0') < top then redis.call('SET', KEYS[4], top) end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+return {lost, freed}
+`;
+
+/**
+ * Sweeps dead instances (alive key expired): frees the names they still
+ * hold and forgets them. KEYS: instances. ARGV: key prefix, '1' to also list
+ * every live instance's name values, then instance ids to check. Returns {
+ * the checked ids that are not alive, the name values when asked }.
+ */
+export const SWEEP = `
+local p, want = ARGV[1], ARGV[2] == '1'
+local holders, gone = {}, {}
+for _, inst in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', p .. 'alive:' .. inst) == 1 then
+    if want then
+      for _, k in ipairs(redis.call('SMEMBERS', p .. 'owned:' .. inst)) do
+        local v = redis.call('GET', p .. 'name:' .. k)
+        if v then table.insert(holders, v) end
+      end
+    end
+  else
+    local theirs = inst .. ' '
+    for _, k in ipairs(redis.call('SMEMBERS', p .. 'owned:' .. inst)) do
+      local v = redis.call('GET', p .. 'name:' .. k)
+      if v and string.sub(v, 1, #theirs) == theirs then redis.call('DEL', p .. 'name:' .. k) end
+    end
+    redis.call('DEL', p .. 'owned:' .. inst)
+    redis.call('SREM', KEYS[1], inst)
+  end
+end
+for i = 3, #ARGV do
+  if redis.call('EXISTS', p .. 'alive:' .. ARGV[i]) == 0 then table.insert(gone, ARGV[i]) end
+end
+return {gone, holders}
+`;
+
+/**
+ * Leaves for good (shutdown): frees every name this instance holds. KEYS:
+ * alive, owned, instances. ARGV: name key prefix, instance.
+ */
+export const LEAVE = `
+local mine = ARGV[2] .. ' '
+for _, k in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local v = redis.call('GET', ARGV[1] .. k)
+  if v and string.sub(v, 1, #mine) == mine then redis.call('DEL', ARGV[1] .. k) end
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[2])
+return 1
+`;

@@ -27,6 +27,8 @@ export interface StartedServer {
   readonly log: () => string;
   /** Resolves with everything logged once stderr closes. */
   readonly logClosed: Promise<string>;
+  /** Resolves with the log once it matches `pattern` (already, or when the line comes). */
+  readonly logged: (pattern: RegExp) => Promise<string>;
 }
 
 /**
@@ -53,13 +55,23 @@ export async function spawnServer(args: string[]): Promise<StartedServer> {
     if (done) throw new Error(`server exited before listening: ${seen}`);
     seen += value;
   }
+  const waiters = new Set<{ pattern: RegExp; resolve: (log: string) => void }>();
   const logClosed = (async () => {
     while (true) {
       const { value, done } = await reader.read();
       if (done) return seen;
       seen += value;
+      for (const waiter of waiters) {
+        if (!waiter.pattern.test(seen)) continue;
+        waiters.delete(waiter);
+        waiter.resolve(seen);
+      }
     }
   })();
+  const logged = (pattern: RegExp) =>
+    pattern.test(seen)
+      ? Promise.resolve(seen)
+      : new Promise<string>((resolve) => waiters.add({ pattern, resolve }));
   const portOf = (label: string) => {
     const match = seen.match(new RegExp(` ${label} address="[^"]*:(\\d+)"`));
     return match === null ? undefined : Number(match[1]);
@@ -71,5 +83,6 @@ export async function spawnServer(args: string[]): Promise<StartedServer> {
     metricsPort: portOf("metrics listening"),
     log: () => seen,
     logClosed,
+    logged,
   };
 }

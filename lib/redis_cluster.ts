@@ -345,6 +345,9 @@ export class RedisCluster implements Cluster {
       this.#local.set(user.key, user);
       if (claim.settled || this.#closed) {
         // Granted after the client stopped waiting: give the name straight back.
+        this.#options.log.info("login claim granted too late; name released", {
+          name: user.name,
+        });
         this.leave(user);
         return;
       }

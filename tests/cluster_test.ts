@@ -1,0 +1,356 @@
+/**
+ * Several server processes, started as `deno task start` starts them, joined
+ * into one chat through a real Redis: every protocol row across instances,
+ * order, the name race, an instance killed with SIGKILL, Redis stopped and
+ * restarted, and Redis frozen. Each test has its own `redis-server`, which it
+ * stops and restarts at will; without one on the PATH these tests are skipped
+ * (`.ci/run` installs it).
+ */
+import { spawnServer, type StartedServer } from "../bench/server_process.ts";
+import { CLUSTER_TIMING } from "../lib/redis_cluster.ts";
+import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { hasRedisServer, RedisProcess } from "./redis_process.ts";
+
+const ignore = !(await hasRedisServer());
+
+/** Longest wait for the cluster to notice something (a join, an outage) in these tests. */
+const NOTICE_MS = 10_000;
+
+/** One server process joined to `redis`. */
+class Instance {
+  readonly server: StartedServer;
+  /** Set once the test has killed it: it will not exit 0. */
+  killed = false;
+
+  private constructor(server: StartedServer) {
+    this.server = server;
+  }
+
+  get port(): number {
+    return this.server.port;
+  }
+
+  static async start(redis: RedisProcess): Promise<Instance> {
+    const server = await withDeadline(
+      spawnServer(["--host", "127.0.0.1", "--port", "0", "--rate", "0", "--redis-url", redis.url]),
+      NOTICE_MS,
+      "server start",
+    );
+    const instance = new Instance(server);
+    await instance.logged(/cluster joined/);
+    return instance;
+  }
+
+  /** Waits for a log line. */
+  async logged(pattern: RegExp): Promise<void> {
+    await withDeadline(this.server.logged(pattern), NOTICE_MS, `log line ${pattern}`);
+  }
+
+  /** Kills the process outright, as a crash or an OOM kill would. */
+  kill(): void {
+    this.killed = true;
+    this.server.child.kill("SIGKILL");
+  }
+
+  /** SIGTERM, and the exit status (0 expected). */
+  async stop(): Promise<number> {
+    try {
+      this.server.child.kill("SIGTERM");
+    } catch {
+      // Already gone (killed by the test).
+    }
+    const { code } = await this.server.child.status;
+    await this.server.logClosed;
+    return code;
+  }
+}
+
+/** Runs `body` with Redis and `count` instances; stops them all afterwards. */
+async function withCluster(
+  count: number,
+  body: (instances: Instance[], redis: RedisProcess) => Promise<void>,
+): Promise<void> {
+  const redis = await RedisProcess.start();
+  const instances: Instance[] = [];
+  try {
+    for (let i = 0; i < count; i++) instances.push(await Instance.start(redis));
+    await body(instances, redis);
+    for (const instance of instances.splice(0)) {
+      const code = await instance.stop();
+      if (!instance.killed) assert.equal(code, 0, "SIGTERM ends an instance cleanly");
+    }
+  } finally {
+    for (const instance of instances) await instance.stop();
+    await redis.stop();
+  }
+}
+
+/** Everyone in `clients` sends a line and every other one receives it: presence is known everywhere. */
+async function allHear(clients: Record<string, TestClient>): Promise<void> {
+  for (const [name, client] of Object.entries(clients)) {
+    await client.send(`MSG here is ${name}`);
+    for (const [other, peer] of Object.entries(clients)) {
+      if (other !== name) await peer.expect(`MSG ${name} here is ${name}`);
+    }
+  }
+}
+
+async function disposeAll(clients: Iterable<TestClient>): Promise<void> {
+  for (const client of clients) await client.dispose();
+}
+
+Deno.test({
+  name: "cluster: MSG, DM, WHO, INFO and unique names hold across two instances",
+  ignore,
+  async fn() {
+    await withCluster(2, async ([a, b]) => {
+      const alice = await TestClient.login(a!.port, "alice");
+      const bob = await TestClient.login(b!.port, "bob");
+      const other = await TestClient.connect(b!.port);
+      let amelie: TestClient | undefined;
+      try {
+        await allHear({ alice, bob });
+        assert.deepEqual(await bob.sync(), [], "a MSG does not come back to its sender");
+
+        // Names are unique across instances, with the same case and NFC rules.
+        await other.send("LOGIN ALICE");
+        await other.expect("ERR username-taken");
+        amelie = await TestClient.login(a!.port, "Ame\u0301lie");
+        await allHear({ alice, bob, "Am\u00e9lie": amelie });
+        await other.send("LOGIN am\u00e9lie");
+        await other.expect("ERR username-taken");
+
+        // WHO is one block in login order, the same from either instance.
+        for (const client of [alice, bob]) {
+          await client.send("WHO");
+          assert.deepEqual(await client.readLines(3), [
+            "USER alice",
+            "USER bob",
+            "USER Am\u00e9lie",
+          ]);
+        }
+
+        // DM reaches a user wherever they are; not found means no instance has them.
+        await alice.send("DM BOB psst");
+        await bob.expect("DM alice psst");
+        await bob.send("DM AME\u0301LIE hi");
+        await bob.send("DM nobody hi");
+        await bob.expect("ERR user-not-found");
+        await amelie.expect("DM bob hi");
+
+        // INFO reaches every instance, and the name is free everywhere at once.
+        await amelie.send("QUIT");
+        await alice.expect("INFO Am\u00e9lie disconnected");
+        await bob.expect("INFO Am\u00e9lie disconnected");
+        await other.send("LOGIN AM\u00c9LIE");
+        await other.expect("OK");
+        await alice.send("WHO");
+        assert.deepEqual(await alice.readLines(3), ["USER alice", "USER bob", "USER AM\u00c9LIE"]);
+      } finally {
+        await disposeAll([alice, bob, other, ...(amelie === undefined ? [] : [amelie])]);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "cluster: every receiver sees one sender's lines in the order sent, across three instances",
+  ignore,
+  async fn() {
+    await withCluster(3, async ([a, b, c]) => {
+      const ann = await TestClient.login(a!.port, "ann");
+      const ben = await TestClient.login(b!.port, "ben");
+      const cat = await TestClient.login(c!.port, "cat");
+      try {
+        await allHear({ ann, ben, cat });
+        const lines: string[] = [];
+        const forBen: string[] = [];
+        const forCat: string[] = [];
+        for (let i = 0; i < 300; i++) {
+          if (i % 3 === 0) {
+            lines.push(`DM ben d${i}`);
+            forBen.push(`DM ann d${i}`);
+          } else {
+            lines.push(`MSG m${i}`);
+            forBen.push(`MSG ann m${i}`);
+            forCat.push(`MSG ann m${i}`);
+          }
+        }
+        await ann.sendRaw(lines.map((line) => line + "\n").join(""));
+        assert.deepEqual(await ben.readLines(forBen.length), forBen);
+        assert.deepEqual(await cat.readLines(forCat.length), forCat);
+      } finally {
+        await disposeAll([ann, ben, cat]);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "cluster: WHO lists the users of three instances once each, in login order",
+  ignore,
+  async fn() {
+    await withCluster(3, async (instances) => {
+      const clients: Record<string, TestClient> = {};
+      try {
+        // u1@A, u2@B, u3@C, u4@A, u5@C, u6@B
+        const placement = [0, 1, 2, 0, 2, 1];
+        for (const [i, at] of placement.entries()) {
+          clients[`u${i + 1}`] = await TestClient.login(instances[at]!.port, `u${i + 1}`);
+        }
+        await allHear(clients);
+        const expected = placement.map((_, i) => `USER u${i + 1}`);
+        for (const client of [clients.u1!, clients.u2!, clients.u3!]) {
+          await client.send("WHO");
+          assert.deepEqual(await client.readLines(6), expected);
+          assert.deepEqual(await client.sync(), [], "nothing after the one block");
+        }
+      } finally {
+        await disposeAll(Object.values(clients));
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "cluster: two instances racing for one name grant it exactly once",
+  ignore,
+  async fn() {
+    await withCluster(3, async (instances) => {
+      const clients: TestClient[] = [];
+      try {
+        for (let i = 0; i < 24; i++) clients.push(await TestClient.connect(instances[i % 3]!.port));
+        await Promise.all(clients.map((client) => client.send("LOGIN Zed")));
+        const answers = await Promise.all(clients.map((client) => client.readLine()));
+        assert.equal(answers.filter((line) => line === "OK").length, 1, answers.join(","));
+        assert.equal(answers.filter((line) => line === "ERR username-taken").length, 23);
+      } finally {
+        await disposeAll(clients);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: an instance killed with SIGKILL is announced gone and frees its names within the bound",
+  ignore,
+  async fn() {
+    await withCluster(2, async ([a, b]) => {
+      const alice = await TestClient.login(a!.port, "alice");
+      const bob = await TestClient.login(b!.port, "bob");
+      const carol = await TestClient.login(b!.port, "carol");
+      try {
+        await allHear({ alice, bob, carol });
+        const killedAt = performance.now();
+        b!.kill();
+        const bound = CLUSTER_TIMING.instanceTtlMs + CLUSTER_TIMING.heartbeatMs;
+        const gone = await alice.readLines(2, bound + 2000);
+        const elapsed = performance.now() - killedAt;
+        assert.deepEqual(gone.sort(), ["INFO bob disconnected", "INFO carol disconnected"]);
+        console.log(`  announced gone ${Math.round(elapsed)} ms after SIGKILL (bound ${bound} ms)`);
+        assert.ok(elapsed <= bound + 500, `${elapsed} ms`);
+        await using again = await TestClient.login(a!.port, "bob");
+        await alice.send("WHO");
+        assert.deepEqual(await alice.readLines(2), ["USER alice", "USER bob"]);
+        await again.send("QUIT");
+      } finally {
+        await disposeAll([alice, bob, carol]);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: with Redis stopped, instances serve their own users, refuse logins, and rejoin when it is back",
+  ignore,
+  async fn() {
+    await withCluster(2, async ([a, b], redis) => {
+      const alice = await TestClient.login(a!.port, "alice");
+      const bob = await TestClient.login(b!.port, "bob");
+      const carol = await TestClient.login(a!.port, "carol");
+      const dave = await TestClient.connect(a!.port);
+      try {
+        await allHear({ alice, bob, carol });
+        await redis.stop();
+        await a!.logged(/cluster unavailable/);
+        await b!.logged(/cluster unavailable/);
+
+        // Local chat goes on; what needs another instance says so.
+        await alice.send("MSG still here");
+        await carol.expect("MSG alice still here");
+        await alice.send("DM bob are you there");
+        await alice.expect("ERR cluster-unavailable");
+        await alice.send("WHO");
+        assert.deepEqual(await alice.readLines(2), ["USER alice", "USER carol"]);
+        const asked = performance.now();
+        await dave.send("LOGIN dave");
+        await dave.expect("ERR cluster-unavailable", NOTICE_MS);
+        const waited = performance.now() - asked;
+        console.log(`  LOGIN refused after ${Math.round(waited)} ms without Redis`);
+        assert.ok(waited >= CLUSTER_TIMING.loginWaitMs - 50, `${waited} ms`);
+        assert.ok(waited <= CLUSTER_TIMING.loginWaitMs + 1000, `${waited} ms`);
+
+        await redis.restart();
+        await a!.logged(/cluster rejoined/);
+        await b!.logged(/cluster rejoined/);
+        await allHear({ alice, bob, carol });
+        await alice.send("DM bob are you there");
+        await bob.expect("DM alice are you there");
+        // The names were claimed again in the empty Redis, in their first login order.
+        await dave.send("LOGIN Carol");
+        await dave.expect("ERR username-taken");
+        await bob.send("WHO");
+        assert.deepEqual(await bob.readLines(3), ["USER alice", "USER bob", "USER carol"]);
+        await dave.send("LOGIN dave");
+        await dave.expect("OK");
+        await allHear({ alice, bob, carol, dave });
+        await alice.send("WHO");
+        assert.deepEqual(await alice.readLines(4), [
+          "USER alice",
+          "USER bob",
+          "USER carol",
+          "USER dave",
+        ]);
+      } finally {
+        await disposeAll([alice, bob, carol, dave]);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: a frozen Redis stalls no local chat; a LOGIN waits a bounded time; the name comes back",
+  ignore,
+  async fn() {
+    await withCluster(2, async ([a, b], redis) => {
+      const alice = await TestClient.login(a!.port, "alice");
+      const bob = await TestClient.login(b!.port, "bob");
+      const carol = await TestClient.login(a!.port, "carol");
+      const dave = await TestClient.connect(a!.port);
+      try {
+        await allHear({ alice, bob, carol });
+        redis.freeze(true);
+        await alice.send("MSG not waiting for Redis");
+        await carol.expect("MSG alice not waiting for Redis");
+        await dave.send("LOGIN dave");
+        await dave.expect("ERR cluster-unavailable", NOTICE_MS);
+        await alice.send("PING");
+        await alice.expect("PONG");
+        redis.freeze(false);
+        // The claim Redis granted after dave stopped waiting is handed back.
+        await a!.logged(/claim granted too late/);
+        // What waited for Redis arrives, in order.
+        await bob.expect("MSG alice not waiting for Redis");
+        await alice.send("DM bob thawed");
+        await bob.expect("DM alice thawed");
+        await using late = await TestClient.login(b!.port, "dave");
+        await late.send("QUIT");
+      } finally {
+        await disposeAll([alice, bob, carol, dave]);
+      }
+    });
+  },
+});

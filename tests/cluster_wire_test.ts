@@ -1,0 +1,108 @@
+/** What instances publish to each other, and their view of who is elsewhere. */
+import {
+  decodeBatch,
+  decodeHolder,
+  encodeBatch,
+  encodeEvent,
+  encodeHolder,
+  type WireEvent,
+} from "../lib/cluster_wire.ts";
+import { RemoteRoster } from "../lib/remote_roster.ts";
+import { assert } from "./helpers.ts";
+
+Deno.test("a batch of events decodes to what was encoded, texts with spaces and all", () => {
+  const events: WireEvent[] = [
+    { type: "joined", seq: 41, name: "Amélie" },
+    { type: "msg", sender: "Amélie", text: "  two  spaces, a\ttab and \uFFFD " },
+    { type: "dm", target: "bob", sender: "Amélie", text: "DM bob nested words" },
+    { type: "msg", sender: "x", text: "" },
+    { type: "left", seq: 41, name: "Amélie" },
+  ];
+  const payload = encodeBatch("inst-1", events.map(encodeEvent));
+  assert.equal(payload.split("\n").length, events.length + 1);
+  assert.deepEqual(decodeBatch(payload), { from: "inst-1", events });
+});
+
+Deno.test("lines that make no sense are skipped, the rest of the batch kept", () => {
+  const payload = [
+    "inst-2",
+    "M only-a-sender",
+    "D bob only-two",
+    "J notanumber name",
+    "J 5",
+    "Lx 5 name",
+    "Z what",
+    "",
+    "M ok fine",
+  ].join("\n");
+  assert.deepEqual(decodeBatch(payload), {
+    from: "inst-2",
+    events: [{ type: "msg", sender: "ok", text: "fine" }],
+  });
+});
+
+Deno.test("a name's holder round-trips through its stored value", () => {
+  const holder = { instance: "a1b2", seq: 9007199254740991, name: "Zoë" };
+  assert.equal(encodeHolder(holder), "a1b2 9007199254740991 Zoë");
+  assert.deepEqual(decodeHolder(encodeHolder(holder)), holder);
+  for (const bad of ["", "a1b2", "a1b2 7", "a1b2 x name", "a1b2 7 "]) {
+    assert.equal(decodeHolder(bad), undefined, bad);
+  }
+});
+
+const at = (instance: string, seq: number, name: string) => ({ instance, seq, name });
+
+Deno.test("the roster keeps remote users in login order, keyed by case- and NFC-folded name", () => {
+  const roster = new RemoteRoster();
+  roster.joined(at("b", 7, "Zed"));
+  roster.joined(at("a", 3, "Ame\u0301lie"));
+  roster.joined(at("b", 5, "bo"));
+  assert.deepEqual(roster.sorted().map((u) => u.name), ["Ame\u0301lie", "bo", "Zed"]);
+  assert.equal(roster.get("zed")?.instance, "b");
+  assert.equal(roster.get("am\u00e9lie")?.seq, 3);
+  assert.deepEqual([...roster.instances()].sort(), ["a", "b"]);
+});
+
+Deno.test("the roster forgets a user only when the instance that holds them says so", () => {
+  const roster = new RemoteRoster();
+  roster.joined(at("b", 2, "zed"));
+  assert.equal(roster.left(at("a", 2, "zed")), false, "another instance's goodbye");
+  assert.equal(roster.left(at("b", 1, "zed")), false, "an older login's goodbye");
+  assert.equal(roster.left(at("b", 2, "ZED")), true);
+  assert.equal(roster.left(at("b", 2, "zed")), false, "said twice");
+  assert.equal(roster.size, 0);
+});
+
+Deno.test("the roster drops a dead instance's users and names them for the announcement", () => {
+  const roster = new RemoteRoster();
+  roster.joined(at("a", 1, "x"));
+  roster.joined(at("b", 2, "y"));
+  roster.joined(at("a", 3, "z"));
+  assert.deepEqual(roster.dropInstance("a").sort(), ["x", "z"]);
+  assert.deepEqual(roster.dropInstance("a"), []);
+  assert.deepEqual(roster.sorted(), [{ name: "y", seq: 2 }]);
+});
+
+Deno.test("a snapshot replaces the roster, with what was heard meanwhile on top, and names who is gone", () => {
+  const roster = new RemoteRoster();
+  roster.joined(at("a", 1, "stays"));
+  roster.joined(at("a", 2, "gone"));
+  roster.joined(at("b", 3, "leftMeanwhile"));
+  roster.left(at("b", 3, "leftMeanwhile"));
+  roster.joined(at("b", 9, "newcomer"));
+  // Taken before the last two events: it still lists leftMeanwhile and lacks newcomer.
+  const snapshot = [at("a", 1, "stays"), at("b", 3, "leftMeanwhile"), at("c", 4, "unseen")];
+  const gone = roster.replace(snapshot, [
+    { joined: false, holder: at("b", 3, "leftMeanwhile") },
+    { joined: true, holder: at("b", 9, "newcomer") },
+  ]);
+  assert.deepEqual(gone, ["gone"], "leftMeanwhile was announced when it left; newcomer stays");
+  assert.deepEqual(roster.sorted().map((u) => u.name), ["stays", "unseen", "newcomer"]);
+});
+
+Deno.test("merging a snapshot keeps users it does not list (their instance may not have rejoined yet)", () => {
+  const roster = new RemoteRoster();
+  roster.joined(at("b", 2, "waiting"));
+  roster.merge([at("a", 1, "back")]);
+  assert.deepEqual(roster.sorted().map((u) => u.name), ["back", "waiting"]);
+});

@@ -1,0 +1,79 @@
+/** Fake client links and a hub harness with a clock the test moves, for the hub's unit tests. */
+import { assert } from "./helpers.ts";
+import { type ClientLink, Hub, type HubOptions } from "../lib/hub.ts";
+import { type CloseReason, parseLine } from "../lib/protocol.ts";
+
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** A client link that records what the hub sends and how it closes it. */
+export class FakeLink implements ClientLink {
+  /** One entry per send() call, decoded. */
+  readonly sends: string[] = [];
+  /** Every close() call's reason, in order. */
+  readonly closes: CloseReason[] = [];
+  /** When true, send() refuses, as an outbox over its byte budget does. */
+  refuse = false;
+
+  constructor(readonly label: string) {}
+
+  get remote(): string {
+    return `${this.label}:1`;
+  }
+
+  readonly ip = "192.0.2.1";
+
+  send(bytes: Uint8Array): boolean {
+    if (this.refuse) return false;
+    this.sends.push(decoder.decode(bytes));
+    return true;
+  }
+
+  close(reason: CloseReason): void {
+    this.closes.push(reason);
+  }
+
+  /** The lines received since the last call, and forgets them. */
+  take(): string[] {
+    const text = this.sends.splice(0).join("");
+    if (text === "") return [];
+    assert.ok(
+      text.endsWith("\n"),
+      `${this.label} got an unterminated line: ${JSON.stringify(text)}`,
+    );
+    return text.slice(0, -1).split("\n");
+  }
+}
+
+/** A hub with a clock held in `clock.now`, and helpers to drive it. */
+export class Harness {
+  readonly clock = { now: 0 };
+  readonly hub: Hub;
+
+  constructor(options: Partial<Omit<HubOptions, "now">> = {}) {
+    this.hub = new Hub({
+      maxClients: 100,
+      idleTimeoutMs: 60_000,
+      ...options,
+      now: () => this.clock.now,
+    });
+  }
+
+  open(label: string): FakeLink {
+    const link = new FakeLink(label);
+    this.hub.apply({ kind: "open", link });
+    return link;
+  }
+
+  /** Opens a link and logs it in as `name`, expecting OK. */
+  login(name: string): FakeLink {
+    const link = this.open(name);
+    this.send(link, `LOGIN ${name}`);
+    assert.deepEqual(link.take(), ["OK"], `login of ${name}`);
+    return link;
+  }
+
+  /** Applies `line` as a command from `link`. */
+  send(link: FakeLink, line: string): void {
+    this.hub.apply({ kind: "command", link, command: parseLine(line) });
+  }
+}

@@ -11,11 +11,17 @@
  *   D  idle memory: 5000 clients logged in and held; RSS growth per connection, then PING each
  *   H  held: 10000 clients logged in, every one PINGed, every PONG counted
  *
+ * `--instances=1,2` runs each workload against one lone server and against
+ * two servers joined through a throwaway `redis-server`, alternating, with
+ * client n connected to instance n mod 2 (so half of every fan-out crosses
+ * Redis). Rows for several instances are named like `A x2`.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
 import type { WorkerCommand, WorkerReport } from "./load_worker.ts";
-import { spawnServer } from "./server_process.ts";
+import { RedisProcess } from "./redis_process.ts";
+import { spawnServer, type StartedServer } from "./server_process.ts";
 
 interface FanoutShape {
   readonly clients: number;
@@ -49,43 +55,60 @@ interface RunResult {
   serverRssKb: number;
 }
 
-/** A server subprocess started with the `start` task's permission flags. */
-class ServerProcess {
-  readonly child: Deno.ChildProcess;
-  readonly port: number;
+/**
+ * Server subprocesses started with the `start` task's permission flags: one
+ * lone server, or several joined through their own `redis-server`.
+ */
+class ServerProcesses {
+  readonly #servers: StartedServer[];
+  readonly #redis: RedisProcess | undefined;
 
-  private constructor(child: Deno.ChildProcess, port: number) {
-    this.child = child;
-    this.port = port;
+  private constructor(servers: StartedServer[], redis: RedisProcess | undefined) {
+    this.#servers = servers;
+    this.#redis = redis;
   }
 
-  static async start(): Promise<ServerProcess> {
-    const server = await spawnServer([
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--max-clients",
-      "20000",
-      "--rate",
-      "0",
-    ]);
-    return new ServerProcess(server.child, server.port);
+  /** The chat ports, one per instance. */
+  get ports(): number[] {
+    return this.#servers.map((server) => server.port);
   }
 
-  /** The server's resident memory, from `ps` (Deno grants /proc only with -A). */
+  static async start(instances = 1): Promise<ServerProcesses> {
+    const args = ["--host", "127.0.0.1", "--port", "0", "--max-clients", "20000", "--rate", "0"];
+    if (instances === 1) return new ServerProcesses([await spawnServer(args)], undefined);
+    const redis = await RedisProcess.start();
+    const servers: StartedServer[] = [];
+    try {
+      for (let i = 0; i < instances; i++) {
+        const server = await spawnServer([...args, "--redis-url", redis.url]);
+        servers.push(server);
+        await server.logged(/cluster joined/);
+      }
+    } catch (error) {
+      for (const server of servers) server.child.kill("SIGTERM");
+      await redis.stop();
+      throw error;
+    }
+    return new ServerProcesses(servers, redis);
+  }
+
+  /** The servers' resident memory together, from `ps` (Deno grants /proc only with -A). */
   async rssKb(): Promise<number> {
     const { stdout } = await new Deno.Command("ps", {
-      args: ["-o", "rss=", "-p", String(this.child.pid)],
+      args: ["-o", "rss=", "-p", this.#servers.map((server) => server.child.pid).join(",")],
       stdout: "piped",
       stderr: "null",
     }).output();
-    return Number(new TextDecoder().decode(stdout).trim());
+    return new TextDecoder().decode(stdout).trim().split(/\s+/).reduce(
+      (n, kb) => n + Number(kb),
+      0,
+    );
   }
 
   async stop(): Promise<void> {
-    this.child.kill("SIGTERM");
-    await this.child.status;
+    for (const server of this.#servers) server.child.kill("SIGTERM");
+    for (const server of this.#servers) await server.child.status;
+    await this.#redis?.stop();
   }
 }
 
@@ -140,15 +163,21 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-async function runFanout(name: string, shape: FanoutShape, workerCount: number, rep: number) {
-  const server = await ServerProcess.start();
+async function runFanout(
+  name: string,
+  shape: FanoutShape,
+  workerCount: number,
+  rep: number,
+  instances: number,
+) {
+  const server = await ServerProcesses.start(instances);
   const workers: LoadWorker[] = [];
   try {
     const ranges = spread(shape.clients, workerCount, shape.senders + 1);
     for (const [first, count] of ranges) {
       const worker = new LoadWorker();
       workers.push(worker);
-      await worker.ask({ cmd: "connect", port: server.port, first, count }, "connected");
+      await worker.ask({ cmd: "connect", ports: server.ports, first, count }, "connected");
     }
     const reports = await Promise.all(workers.map((worker, w) =>
       worker.ask({
@@ -193,8 +222,14 @@ async function runFanout(name: string, shape: FanoutShape, workerCount: number, 
   }
 }
 
-async function runHeld(name: string, clients: number, workerCount: number, rep: number) {
-  const server = await ServerProcess.start();
+async function runHeld(
+  name: string,
+  clients: number,
+  workerCount: number,
+  rep: number,
+  instances: number,
+) {
+  const server = await ServerProcesses.start(instances);
   const workers: LoadWorker[] = [];
   try {
     await settle();
@@ -203,7 +238,7 @@ async function runHeld(name: string, clients: number, workerCount: number, rep: 
     await Promise.all(ranges.map(([first, count]) => {
       const worker = new LoadWorker();
       workers.push(worker);
-      return worker.ask({ cmd: "connect", port: server.port, first, count }, "connected");
+      return worker.ask({ cmd: "connect", ports: server.ports, first, count }, "connected");
     }));
     await settle(5000);
     const after = await server.rssKb();
@@ -289,31 +324,44 @@ async function main(): Promise<void> {
       workloads: { type: "string", default: "A,B,D" },
       reps: { type: "string", default: "3" },
       workers: { type: "string", default: "2" },
+      instances: { type: "string", default: "1" },
       help: { type: "boolean" },
     },
     strict: true,
   });
   if (values.help) {
     console.log(
-      "Usage: deno task bench [--workloads=A,B,C,D,H] [--reps=3] [--workers=2]\n" +
-        "Medians of --reps runs, a fresh server per run; a table, then one JSON line.",
+      "Usage: deno task bench [--workloads=A,B,C,D,H] [--reps=3] [--workers=2] [--instances=1,2]\n" +
+        "Medians of --reps runs, a fresh server per run; a table, then one JSON line.\n" +
+        "--instances: run each workload on 1 lone server, and on N servers joined\n" +
+        "through a throwaway redis-server (needs redis-server), alternating.",
     );
     return;
   }
   const workloads = values.workloads.split(",").map((w) => w.trim().toUpperCase());
   const reps = Number(values.reps);
   const workerCount = Number(values.workers);
+  const instanceCounts = values.instances.split(",").map((n) => Number(n));
+  if (instanceCounts.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error(`--instances must list whole numbers from 1, got ${values.instances}`);
+  }
   const results: RunResult[] = [];
   for (const workload of workloads) {
     for (let rep = 1; rep <= reps; rep++) {
-      const shape = FANOUT[workload];
-      const held = HELD[workload];
-      let result: RunResult;
-      if (shape !== undefined) result = await runFanout(workload, shape, workerCount, rep);
-      else if (held !== undefined) result = await runHeld(workload, held, workerCount, rep);
-      else throw new Error(`unknown workload ${workload}`);
-      console.error(`${workload} rep ${rep}: ${JSON.stringify(result)}`);
-      results.push(result);
+      // Alternating the setups within a rep spreads the machine's noise over all of them.
+      for (const instances of instanceCounts) {
+        const shape = FANOUT[workload];
+        const held = HELD[workload];
+        const label = instances === 1 ? workload : `${workload} x${instances}`;
+        let result: RunResult;
+        if (shape !== undefined) {
+          result = await runFanout(label, shape, workerCount, rep, instances);
+        } else if (held !== undefined) {
+          result = await runHeld(label, held, workerCount, rep, instances);
+        } else throw new Error(`unknown workload ${workload}`);
+        console.error(`${label} rep ${rep}: ${JSON.stringify(result)}`);
+        results.push(result);
+      }
     }
   }
   const summary = summarize(results);

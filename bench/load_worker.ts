@@ -15,7 +15,8 @@
 export type WorkerCommand =
   | {
     readonly cmd: "connect";
-    readonly port: number;
+    /** Client number n connects to `ports[n % ports.length]`: several instances share the load. */
+    readonly ports: readonly number[];
     readonly first: number;
     readonly count: number;
   }
@@ -126,13 +127,14 @@ function post(report: WorkerReport, transfer: Transferable[] = []): void {
   self.postMessage(report, transfer);
 }
 
-async function connect(port: number, first: number, count: number): Promise<void> {
+async function connect(ports: readonly number[], first: number, count: number): Promise<void> {
   const concurrency = 16;
   const made: Client[] = new Array(count);
   let next = 0;
   const one = async () => {
     while (next < count) {
       const i = next++;
+      const port = ports[(first + i) % ports.length]!;
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
       conn.setNoDelay(true);
       const client = new Client(conn, first + i);
@@ -301,7 +303,7 @@ self.onmessage = async (event: MessageEvent<WorkerCommand>) => {
   try {
     switch (command.cmd) {
       case "connect":
-        await connect(command.port, command.first, command.count);
+        await connect(command.ports, command.first, command.count);
         break;
       case "fanout":
         await fanout(command);

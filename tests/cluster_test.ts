@@ -9,7 +9,8 @@
 import { spawnServer, type StartedServer } from "../bench/server_process.ts";
 import { CLUSTER_TIMING } from "../lib/redis_cluster.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
-import { hasRedisServer, RedisProcess, TcpRelay } from "./redis_process.ts";
+import { hasRedisServer, RedisProcess } from "../bench/redis_process.ts";
+import { TcpRelay } from "./tcp_relay.ts";
 
 // CI installs redis-server, and fails rather than skips without it.
 const ignore = !(await hasRedisServer()) && Deno.env.get("CI") !== "true";

@@ -275,6 +275,32 @@ Deno.test({
 });
 
 Deno.test({
+  name: "cluster: an instance stopped with SIGTERM says goodbye for its users at once",
+  ignore,
+  async fn() {
+    await withCluster(2, async ([a, b]) => {
+      const alice = await TestClient.login(a!.port, "alice");
+      const bob = await TestClient.login(b!.port, "bob");
+      try {
+        await allHear({ alice, bob });
+        const stoppedAt = performance.now();
+        b!.server.child.kill("SIGTERM");
+        await bob.expect("ERR server-shutdown");
+        // Well before the heartbeat bound: the leaving instance itself announces its users.
+        await alice.expect("INFO bob disconnected", CLUSTER_TIMING.instanceTtlMs - 1000);
+        console.log(
+          `  announced gone ${Math.round(performance.now() - stoppedAt)} ms after SIGTERM`,
+        );
+        await using again = await TestClient.login(a!.port, "bob");
+        await again.send("QUIT");
+      } finally {
+        await disposeAll([alice, bob]);
+      }
+    });
+  },
+});
+
+Deno.test({
   name:
     "cluster: with Redis stopped, instances serve their own users, refuse logins, and rejoin when it is back",
   ignore,

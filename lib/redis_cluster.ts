@@ -94,6 +94,7 @@ export function redactUrl(url: string): string {
 export class RedisCluster implements Cluster {
   /** This instance's id: random, new at every start. */
   readonly id: string = crypto.randomUUID().slice(0, 13);
+  readonly #ownHeader = `${this.id}\n`;
   readonly #options: RedisClusterOptions;
   readonly #timing: ClusterTiming;
   readonly #prefix: string;
@@ -424,9 +425,9 @@ export class RedisCluster implements Cluster {
   }
 
   #receive(message: string): void {
-    if (this.#closed) return;
+    // Every instance hears its own batches on the shared channel: skip them before any parsing.
+    if (this.#closed || message.startsWith(this.#ownHeader)) return;
     const batch = decodeBatch(message);
-    if (batch.from === this.id) return;
     for (const event of batch.events) {
       switch (event.type) {
         case "msg":

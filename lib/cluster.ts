@@ -27,6 +27,16 @@ export interface LocalUser extends ClusterUser {
   readonly key: string;
 }
 
+/** How a cluster is doing, for `/metrics`. */
+export interface ClusterStatus {
+  /** Whether other instances can be reached right now. */
+  readonly available: boolean;
+  /** Users known on other instances. */
+  readonly remoteUsers: number;
+  /** Batches of lines for other instances dropped because Redis did not keep up. */
+  readonly droppedBatches: number;
+}
+
 /** Why a claim was not granted. */
 export type ClaimRefusal = "username-taken" | "cluster-unavailable";
 
@@ -75,6 +85,8 @@ export interface Cluster {
   remoteUsers(): readonly ClusterUser[];
   /** Leaves the cluster, freeing every name still held; resolves within a bounded time. */
   close(): Promise<void>;
+  /** How it is doing; undefined for a lone server. */
+  status(): ClusterStatus | undefined;
 }
 
 const NOBODY: readonly ClusterUser[] = Object.freeze([]);
@@ -107,5 +119,10 @@ export class Standalone implements Cluster {
   /** Nothing to leave. */
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** A lone server has no cluster to report on. */
+  status(): undefined {
+    return undefined;
   }
 }

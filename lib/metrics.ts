@@ -4,6 +4,7 @@
  * @module
  */
 import type { Logger } from "./log.ts";
+import type { ClusterStatus } from "./cluster.ts";
 import type { Stats } from "./stats.ts";
 
 /** What a scrape reads: the counters, and gauges taken at scrape time. */
@@ -14,6 +15,8 @@ export interface MetricsSnapshot {
   readonly outboxQueuedBytes: number;
   readonly uptimeSeconds: number;
   readonly residentBytes: number;
+  /** The cluster's state, when the server is joined to others. */
+  readonly cluster?: ClusterStatus | undefined;
 }
 
 type Sample = readonly [labels: string, value: number];
@@ -94,6 +97,22 @@ export function renderMetrics(m: MetricsSnapshot): string {
       "",
       m.residentBytes,
     ]]),
+    ...(m.cluster === undefined ? [] : [
+      family("chat_cluster_up", "gauge", "1 while other instances can be reached through Redis.", [[
+        "",
+        m.cluster.available ? 1 : 0,
+      ]]),
+      family("chat_cluster_remote_users", "gauge", "Users known on other instances.", [[
+        "",
+        m.cluster.remoteUsers,
+      ]]),
+      family(
+        "chat_cluster_dropped_batches_total",
+        "counter",
+        "Batches of lines for other instances dropped because Redis did not keep up.",
+        [["", m.cluster.droppedBatches]],
+      ),
+    ]),
   ].join("");
 }
 

@@ -10,7 +10,14 @@
  * @module
  */
 import { createClient } from "redis";
-import type { ClaimRefusal, Cluster, ClusterEvent, ClusterUser, LocalUser } from "./cluster.ts";
+import type {
+  ClaimRefusal,
+  Cluster,
+  ClusterEvent,
+  ClusterStatus,
+  ClusterUser,
+  LocalUser,
+} from "./cluster.ts";
 import {
   decodeBatch,
   decodeHolder,
@@ -212,6 +219,14 @@ export class RedisCluster implements Cluster {
 
   remoteUsers(): readonly ClusterUser[] {
     return this.#available ? this.#roster.sorted() : [];
+  }
+
+  status(): ClusterStatus {
+    return {
+      available: this.#available,
+      remoteUsers: this.#roster.size,
+      droppedBatches: this.#droppedBatches,
+    };
   }
 
   async close(): Promise<void> {

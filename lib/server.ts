@@ -277,6 +277,7 @@ export class ChatServer {
       outboxQueuedBytes,
       uptimeSeconds: Math.round(performance.now() - this.#startedAt) / 1000,
       residentBytes: Deno.memoryUsage().rss,
+      cluster: this.#cluster?.status(),
     };
   }
 

@@ -35,7 +35,10 @@ class Instance {
   /** Starts a server joined through `redisUrl`, and waits until it has joined. */
   static async start(redisUrl: string): Promise<Instance> {
     const server = await withDeadline(
-      spawnServer(["--host", "127.0.0.1", "--port", "0", "--rate", "0", "--redis-url", redisUrl]),
+      spawnServer([
+        ...["--host", "127.0.0.1", "--port", "0", "--rate", "0", "--metrics-port", "0"],
+        ...["--redis-url", redisUrl],
+      ]),
       NOTICE_MS,
       "server start",
     );
@@ -47,6 +50,17 @@ class Instance {
   /** Waits for a log line. */
   async logged(pattern: RegExp): Promise<void> {
     await withDeadline(this.server.logged(pattern), NOTICE_MS, `log line ${pattern}`);
+  }
+
+  /** The cluster's samples from `/metrics`. */
+  async clusterMetrics(): Promise<Record<string, number>> {
+    const response = await fetch(`http://127.0.0.1:${this.server.metricsPort}/metrics`);
+    const samples: Record<string, number> = {};
+    for (const line of (await response.text()).split("\n")) {
+      const match = line.match(/^(chat_cluster_\w+) (\d+)$/);
+      if (match !== null) samples[match[1]!] = Number(match[2]);
+    }
+    return samples;
   }
 
   /** Kills the process outright, as a crash or an OOM kill would. */
@@ -312,9 +326,15 @@ Deno.test({
       const dave = await TestClient.connect(a!.port);
       try {
         await allHear({ alice, bob, carol });
+        assert.deepEqual(await a!.clusterMetrics(), {
+          chat_cluster_up: 1,
+          chat_cluster_remote_users: 1,
+          chat_cluster_dropped_batches_total: 0,
+        });
         await redis.stop();
         await a!.logged(/cluster unavailable/);
         await b!.logged(/cluster unavailable/);
+        assert.equal((await a!.clusterMetrics()).chat_cluster_up, 0);
 
         // Local chat goes on; what needs another instance says so.
         await alice.send("MSG still here");

@@ -37,6 +37,9 @@ class FakeCluster implements Cluster {
   close(): Promise<void> {
     return Promise.resolve();
   }
+  status(): undefined {
+    return undefined;
+  }
 }
 
 function setup(): { cluster: FakeCluster; harness: Harness } {

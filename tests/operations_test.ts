@@ -30,6 +30,7 @@ Deno.test("/metrics counts connections, users, lines, bytes and disconnects as c
     assert.equal(before.get("chat_connections"), 0);
     assert.equal(before.get("chat_users"), 0);
     assert.equal(before.get('chat_lines_received_total{command="msg"}'), 0);
+    assert.equal(before.get("chat_cluster_up"), undefined, "a lone server reports no cluster");
 
     await using alice = await TestClient.login(server, "alice");
     await using bob = await TestClient.login(server, "bob");

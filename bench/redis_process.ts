@@ -80,6 +80,24 @@ export class RedisProcess {
     })();
   }
 
+  /** Sends one command and returns Redis's one-line reply (`+OK`, `:1`, ...). */
+  async command(...words: string[]): Promise<string> {
+    const encoder = new TextEncoder();
+    const request = `*${words.length}\r\n` +
+      words.map((word) => `$${encoder.encode(word).length}\r\n${word}\r\n`).join("");
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port: this.port });
+    let data = encoder.encode(request);
+    while (data.length > 0) data = data.subarray(await conn.write(data));
+    const buffer = new Uint8Array(4096);
+    let reply = "";
+    while (!reply.includes("\r\n")) {
+      const count = await conn.read(buffer);
+      if (count === null) break;
+      reply += new TextDecoder().decode(buffer.subarray(0, count));
+    }
+    return reply.split("\r\n")[0]!;
+  }
+
   /** Pauses (SIGSTOP) or resumes (SIGCONT) Redis: connected but not answering. */
   freeze(frozen: boolean): void {
     this.#child?.kill(frozen ? "SIGSTOP" : "SIGCONT");

@@ -46,6 +46,22 @@ export type HubEvent =
 
 /** Lines a client may send while its `LOGIN` waits for the cluster; one more and it is dropped. */
 export const MAX_LINES_WHILE_CLAIMING = 1000;
+/** Characters of text a client may send while its `LOGIN` waits; past them it is dropped. */
+export const MAX_CHARS_WHILE_CLAIMING = 64 * 1024;
+
+/** The text a command holds, in characters: what buffering it costs. */
+function commandChars(command: Command): number {
+  switch (command.type) {
+    case "login":
+      return command.name.length;
+    case "msg":
+      return command.text.length;
+    case "dm":
+      return command.target.length + command.text.length;
+    default:
+      return 0;
+  }
+}
 
 /** Limits the hub enforces. */
 export interface HubOptions {
@@ -77,6 +93,8 @@ interface Session {
   seq: number;
   /** Commands received while a `LOGIN` waits for the cluster's answer, applied once it comes. */
   waiting: Command[] | undefined;
+  /** The characters of text in {@linkcode Session.waiting}. */
+  waitingChars: number;
   lastSeen: number;
   readonly connectedAt: number;
   /** The address counted against the per-address limit, or undefined when exempt. */
@@ -281,6 +299,7 @@ export class Hub {
       key: "",
       seq: 0,
       waiting: undefined,
+      waitingChars: 0,
       lastSeen: now,
       connectedAt: now,
       countedIp,
@@ -300,8 +319,13 @@ export class Hub {
     const waiting = session.waiting;
     if (waiting !== undefined) {
       // Pipelined lines keep their order: they are answered after the LOGIN that went before them.
-      if (waiting.length < MAX_LINES_WHILE_CLAIMING) waiting.push(command);
-      else this.#disconnect(session, "excess-flood");
+      session.waitingChars += commandChars(command);
+      if (
+        waiting.length < MAX_LINES_WHILE_CLAIMING &&
+        session.waitingChars <= MAX_CHARS_WHILE_CLAIMING
+      ) {
+        waiting.push(command);
+      } else this.#disconnect(session, "excess-flood");
       return;
     }
     switch (command.type) {
@@ -358,8 +382,10 @@ export class Hub {
       return;
     }
     const seq = this.#cluster.claim(session.link, name, key);
-    if (seq === undefined) session.waiting = [];
-    else this.#admit(session, name, key, seq);
+    if (seq === undefined) {
+      session.waiting = [];
+      session.waitingChars = 0;
+    } else this.#admit(session, name, key, seq);
   }
 
   #admit(session: Session, name: string, key: string, seq: number): void {

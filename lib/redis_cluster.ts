@@ -17,6 +17,7 @@ import type {
   ClusterStatus,
   ClusterUser,
   LocalUser,
+  RemoteDelivery,
 } from "./cluster.ts";
 import {
   decodeBatch,
@@ -37,30 +38,43 @@ import { type PresenceChange, RemoteRoster } from "./remote_roster.ts";
 export interface ClusterTiming {
   /** Between heartbeats (and sweeps for dead instances). */
   readonly heartbeatMs: number;
-  /** How long an instance and its names outlive its last heartbeat. */
+  /** How long an instance outlives its last heartbeat, before others give it up for dead. */
   readonly instanceTtlMs: number;
+  /**
+   * How long a name outlives its instance's last heartbeat. Longer than the
+   * instance's own ttl, so that the others announce its users gone (and free
+   * their names) before anyone can take a name by its expiry.
+   */
+  readonly nameTtlMs: number;
   /** Longest a `LOGIN` waits for Redis before `ERR cluster-unavailable`. */
   readonly loginWaitMs: number;
 }
 
 /**
  * The defaults: a dead instance's users are announced gone, and their names
- * free, at most `instanceTtlMs + heartbeatMs` (6 s) after its last heartbeat.
+ * freed, at most `instanceTtlMs + heartbeatMs` (6 s) after its last heartbeat
+ * while any other instance runs; names expire by themselves after 7 s.
  */
 export const CLUSTER_TIMING: ClusterTiming = {
   heartbeatMs: 1000,
   instanceTtlMs: 5000,
+  nameTtlMs: 7000,
   loginWaitMs: 3000,
 };
 
-/** Bytes published but not yet acknowledged by Redis, past which batches are dropped. */
-export const MAX_UNACKED_PUBLISH_BYTES = 8 * 1024 * 1024;
+/**
+ * Characters (UTF-16 code units) published but not yet acknowledged by Redis,
+ * past which lines for other instances are dropped; presence is always sent.
+ */
+export const MAX_UNACKED_PUBLISH_CHARS = 8 * 1024 * 1024;
 /** A batch is published once it holds this many characters, without waiting for the hub's turn. */
 const BATCH_CHARS = 64 * 1024;
 /** Longest wait for Redis while leaving at shutdown. */
 const LEAVE_TIMEOUT_MS = 1000;
 /** Longest pause between reconnection attempts. */
 const MAX_RECONNECT_DELAY_MS = 1000;
+/** Least time between two reconciliations of the names held here with those Redis counts. */
+const RECONCILE_INTERVAL_MS = 10_000;
 
 /** What a {@linkcode RedisCluster} needs. */
 export interface RedisClusterOptions {
@@ -70,7 +84,7 @@ export interface RedisClusterOptions {
   readonly post: (event: ClusterEvent) => void;
   /** Where joins, outages and recoveries are logged. */
   readonly log: Logger;
-  /** Key and channel prefix, so that several chats can share one Redis. */
+  /** Key and channel prefix. */
   readonly prefix?: string;
   /** Heartbeat, liveness and login-wait times. */
   readonly timing?: ClusterTiming;
@@ -84,7 +98,21 @@ interface PendingClaim {
   settled: boolean;
 }
 
-type Client = ReturnType<typeof createClient>;
+/** A node-redis client that fails commands at once while Redis is away and reconnects by itself. */
+function newClient(url: string) {
+  return createClient({
+    url,
+    // A command sent while Redis is away fails at once instead of piling up.
+    disableOfflineQueue: true,
+    socket: {
+      reconnectStrategy: (retries: number) =>
+        Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS),
+      connectTimeout: 2000,
+    },
+  });
+}
+
+type Client = ReturnType<typeof newClient>;
 
 /** The URL with its password hidden, for logs. */
 export function redactUrl(url: string): string {
@@ -97,6 +125,20 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * The database number in a Redis URL (`/2`), 0 when none. Keys are per
+ * database but pub/sub channels are not, so channels carry it: two chats on
+ * one Redis, in two databases, stay apart.
+ */
+export function redisDatabase(url: string): number {
+  try {
+    const db = Number(new URL(url).pathname.slice(1) || "0");
+    return Number.isSafeInteger(db) && db >= 0 ? db : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** A {@linkcode Cluster} through Redis. Call {@linkcode RedisCluster.start} once. */
 export class RedisCluster implements Cluster {
   /** This instance's id: random, new at every start. */
@@ -104,14 +146,21 @@ export class RedisCluster implements Cluster {
   readonly #ownHeader = `${this.id}\n`;
   readonly #options: RedisClusterOptions;
   readonly #timing: ClusterTiming;
+  /** Prefix of keys (already per database). */
   readonly #prefix: string;
-  readonly #pub: Client;
-  readonly #sub: Client;
+  /** Prefix of channels (shared by every database, so the database is in it). */
+  readonly #channels: string;
+  #pub!: Client;
+  #sub!: Client;
+  /** True once the current subscriber has subscribed (node-redis resubscribes after reconnecting). */
+  #subscribed = false;
   readonly #roster = new RemoteRoster();
   /** This instance's users, as claimed: what a rejoin reclaims. */
   readonly #local = new Map<string, LocalUser>();
   /** Claims waiting for Redis (it is away, or a join is under way). */
   readonly #claims = new Set<PendingClaim>();
+  /** The last claim sent for each name key, so a retry waits for an earlier, abandoned one. */
+  readonly #claimsInFlight = new Map<string, Promise<void>>();
   #available = false;
   #joining = false;
   #joinAgain = false;
@@ -121,14 +170,19 @@ export class RedisCluster implements Cluster {
   #resyncDue = false;
   /** Presence heard while a snapshot is taken, applied on top of it. */
   #heardDuringSnapshot: PresenceChange[] | undefined;
+  /** Presence heard while a sweep is under way: a dead instance's users may be back already. */
+  #heardDuringSweep: PresenceChange[] | undefined;
   #heartbeatSentAt: number | undefined;
+  /** Heartbeats in a row at which Redis counted other names for this instance than it has. */
+  #namesOutOfStep = 0;
+  #lastReconcile = -Infinity;
   #sweeping = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #out: string[] = [];
   #outChannel = "";
   #outChars = 0;
   #flushQueued = false;
-  #unackedBytes = 0;
+  #unackedChars = 0;
   #droppedBatches = 0;
 
   /** A cluster member for `options.url`; nothing connects until {@linkcode start}. */
@@ -136,15 +190,7 @@ export class RedisCluster implements Cluster {
     this.#options = options;
     this.#timing = options.timing ?? CLUSTER_TIMING;
     this.#prefix = options.prefix ?? "chat:";
-    const reconnectStrategy = (retries: number) =>
-      Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS);
-    this.#pub = createClient({
-      url: options.url,
-      // A command sent while Redis is away fails at once instead of piling up.
-      disableOfflineQueue: true,
-      socket: { reconnectStrategy, connectTimeout: 2000 },
-    });
-    this.#sub = this.#pub.duplicate();
+    this.#channels = `${this.#prefix}${redisDatabase(options.url)}:`;
   }
 
   /** Whether remote users can be reached right now. */
@@ -156,24 +202,61 @@ export class RedisCluster implements Cluster {
   start(): void {
     const log = this.#options.log;
     log.info("cluster starting", { redis: redactUrl(this.#options.url), instance: this.id });
-    for (const client of [this.#pub, this.#sub]) {
-      client.on("error", (error: unknown) => this.#lost(String(error)));
+    this.#timer = setInterval(() => this.#tick(), this.#timing.heartbeatMs);
+    this.#connect();
+  }
+
+  /** Makes both clients and connects them; used at start, and to replace connections gone silent. */
+  #connect(): void {
+    const pub = newClient(this.#options.url);
+    const sub = newClient(this.#options.url);
+    this.#pub = pub;
+    this.#sub = sub;
+    this.#subscribed = false;
+    for (const client of [pub, sub]) {
+      client.on("error", (error: unknown) => {
+        if (client === this.#pub || client === this.#sub) this.#lost(String(error));
+      });
       client.on("ready", () => this.#ready());
     }
-    this.#timer = setInterval(() => this.#tick(), this.#timing.heartbeatMs);
-    this.#pub.connect().catch((error: unknown) => this.#lost(String(error)));
-    this.#sub.connect()
+    pub.connect().catch((error: unknown) => this.#lost(String(error)));
+    sub.connect()
       .then(() =>
-        this.#sub.subscribe(
-          [KEYS.everyone(this.#prefix), KEYS.inbox(this.#prefix, this.id)],
+        sub.subscribe(
+          [KEYS.everyone(this.#channels), KEYS.inbox(this.#channels, this.id)],
           (message: string) => this.#receive(message),
         )
       )
-      .then(() => this.#ready())
+      .then(() => {
+        if (sub !== this.#sub) return;
+        this.#subscribed = true;
+        this.#ready();
+      })
       .catch((error: unknown) => this.#lost(String(error)));
   }
 
+  /** Drops both connections (they stopped answering) and connects afresh. */
+  #reconnect(): void {
+    for (const client of [this.#pub, this.#sub]) {
+      client.removeAllListeners();
+      // A late error from a discarded client must not go unheard (an EventEmitter throws then).
+      client.on("error", () => {});
+      try {
+        client.destroy();
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#connect();
+  }
+
   claim(link: ClientLink, name: string, key: string): undefined {
+    if (this.#roster.get(key) !== undefined) {
+      // Held elsewhere, as far as this instance knows; after Redis lost its data, the
+      // holder may not have reclaimed it yet.
+      this.#options.post(refused(link, "username-taken"));
+      return undefined;
+    }
     const claim: PendingClaim = {
       link,
       name,
@@ -191,29 +274,30 @@ export class RedisCluster implements Cluster {
 
   leave(user: LocalUser): void {
     this.#local.delete(user.key);
-    // While Redis is away the name stays in this instance's owned set; the rejoin frees it.
-    if (!this.#available) return;
+    // While Redis is away the name stays in this instance's owned set; the next rejoin frees it.
+    // During a rejoin it is released now: the rejoin's own reclaim went out before this.
+    if (!this.#available && !this.#joining) return;
+    this.#release(user);
+  }
+
+  #release(user: LocalUser): void {
     const value = encodeHolder({ instance: this.id, seq: user.seq, name: user.name });
     this.#pub.eval(RELEASE, {
       keys: [KEYS.name(this.#prefix, user.key), KEYS.owned(this.#prefix, this.id)],
       arguments: [value, user.key],
     }).catch(() => {});
-    this.#append(KEYS.everyone(this.#prefix), { type: "left", seq: user.seq, name: user.name });
+    this.#append(KEYS.everyone(this.#channels), { type: "left", seq: user.seq, name: user.name });
   }
 
   broadcast(sender: string, text: string): void {
-    if (this.#available) this.#append(KEYS.everyone(this.#prefix), { type: "msg", sender, text });
+    if (this.#available) this.#append(KEYS.everyone(this.#channels), { type: "msg", sender, text });
   }
 
-  directMessage(
-    sender: string,
-    target: string,
-    text: string,
-  ): "sent" | "not-found" | "unavailable" {
+  directMessage(sender: string, target: string, text: string): RemoteDelivery {
     if (!this.#available) return "unavailable";
     const holder = this.#roster.get(target);
     if (holder === undefined) return "not-found";
-    this.#append(KEYS.inbox(this.#prefix, holder.instance), { type: "dm", target, sender, text });
+    this.#append(KEYS.inbox(this.#channels, holder.instance), { type: "dm", target, sender, text });
     return "sent";
   }
 
@@ -256,7 +340,8 @@ export class RedisCluster implements Cluster {
   }
 
   #ready(): void {
-    if (this.#closed || this.#available || !this.#pub.isReady || !this.#sub.isReady) return;
+    if (this.#closed || this.#available || !this.#subscribed) return;
+    if (!this.#pub.isReady || !this.#sub.isReady) return;
     void this.#join();
   }
 
@@ -266,7 +351,6 @@ export class RedisCluster implements Cluster {
       this.#options.log.warn("cluster unavailable: serving local users only", { error });
     } else this.#options.log.debug("cluster still unavailable", { error });
     this.#available = false;
-    this.#heartbeatSentAt = undefined;
   }
 
   /** Claims every local name again, announces them, and learns who is elsewhere. */
@@ -279,7 +363,8 @@ export class RedisCluster implements Cluster {
     const rejoining = this.#roster.size > 0 || this.#local.size > 0;
     try {
       const p = this.#prefix;
-      const args = [this.id, String(this.#timing.instanceTtlMs), KEYS.name(p, "")];
+      const { instanceTtlMs, nameTtlMs } = this.#timing;
+      const args = [this.id, String(instanceTtlMs), KEYS.name(p, ""), String(nameTtlMs)];
       for (const user of this.#local.values()) args.push(user.key, user.name, String(user.seq));
       const [lost, freed] = await this.#pub.eval(REJOIN, {
         keys: [KEYS.alive(p, this.id), KEYS.owned(p, this.id), KEYS.instances(p), KEYS.seq(p)],
@@ -289,12 +374,13 @@ export class RedisCluster implements Cluster {
         this.#local.delete(key);
         this.#options.post({ kind: "name-lost", key });
       }
+      const everyone = KEYS.everyone(this.#channels);
       for (const value of freed) {
         const holder = decodeHolder(value);
-        if (holder !== undefined) this.#append(KEYS.everyone(p), { type: "left", ...holder });
+        if (holder !== undefined) this.#append(everyone, { type: "left", ...holder });
       }
       for (const user of this.#local.values()) {
-        this.#append(KEYS.everyone(p), { type: "joined", seq: user.seq, name: user.name });
+        this.#append(everyone, { type: "joined", seq: user.seq, name: user.name });
       }
       await this.#snapshot();
       this.#available = true;
@@ -339,7 +425,7 @@ export class RedisCluster implements Cluster {
       if (replace) {
         for (const name of this.#roster.replace(holders, heard)) this.#announceGone(name);
       } else {
-        this.#roster.merge(holders);
+        for (const holder of this.#roster.merge(holders)) this.#announceGone(holder.name);
         for (const change of heard) this.#applyPresence(change, false);
       }
     } finally {
@@ -349,30 +435,58 @@ export class RedisCluster implements Cluster {
 
   #tryClaim(claim: PendingClaim): void {
     const p = this.#prefix;
-    this.#pub.eval(CLAIM, {
-      keys: [KEYS.name(p, claim.key), KEYS.seq(p), KEYS.owned(p, this.id)],
-      arguments: [this.id, claim.name, String(this.#timing.instanceTtlMs), claim.key],
-    }).then((reply) => {
-      if (reply === null) {
-        this.#settle(claim, refused(claim.link, "username-taken"));
-        return;
-      }
-      const user: LocalUser = { name: claim.name, key: claim.key, seq: Number(reply) };
-      this.#local.set(user.key, user);
-      if (claim.settled || this.#closed) {
-        // Granted after the client stopped waiting: give the name straight back.
-        this.#options.log.info("login claim granted too late; name released", {
-          name: user.name,
-        });
-        this.leave(user);
-        return;
-      }
-      this.#append(KEYS.everyone(p), { type: "joined", seq: user.seq, name: user.name });
-      this.#settle(claim, { kind: "claimed", link: claim.link, ...user });
-    }, () => {
+    // A retry of a name whose earlier claim was abandoned (and may yet be granted, then given
+    // back) goes after it, so it does not find the name held by this very instance.
+    const earlier = this.#claimsInFlight.get(claim.key) ?? Promise.resolve();
+    const attempt = earlier.then(() =>
+      this.#pub.eval(CLAIM, {
+        keys: [
+          KEYS.name(p, claim.key),
+          KEYS.seq(p),
+          KEYS.owned(p, this.id),
+          KEYS.alive(p, this.id),
+        ],
+        arguments: [this.id, claim.name, String(this.#timing.nameTtlMs), claim.key],
+      })
+    ).then((reply) => this.#claimAnswered(claim, reply), () => {
       // Redis went away mid-claim: wait for it again, within the same bound.
       if (!claim.settled) this.#claims.add(claim);
     });
+    this.#claimsInFlight.set(claim.key, attempt);
+    attempt.finally(() => {
+      if (this.#claimsInFlight.get(claim.key) === attempt) this.#claimsInFlight.delete(claim.key);
+    });
+  }
+
+  #claimAnswered(claim: PendingClaim, reply: unknown): void {
+    if (reply === null) {
+      this.#settle(claim, refused(claim.link, "username-taken"));
+      return;
+    }
+    if (reply === -1) {
+      // Not registered as alive: Redis lost its data or gave this instance up. Rejoin first.
+      if (!claim.settled) this.#claims.add(claim);
+      this.#lost("this instance is not registered in Redis");
+      this.#ready();
+      return;
+    }
+    const user: LocalUser = { name: claim.name, key: claim.key, seq: Number(reply) };
+    this.#local.set(user.key, user);
+    if (claim.settled || this.#closed) {
+      // Granted after the client stopped waiting: give the name straight back.
+      this.#options.log.info("login claim granted too late; name released", { name: user.name });
+      this.leave(user);
+      return;
+    }
+    // Someone elsewhere held the name until a moment ago (their instance died): they are gone.
+    const displaced = this.#roster.remove(user.key);
+    if (displaced !== undefined) this.#announceGone(displaced.name);
+    this.#append(KEYS.everyone(this.#channels), {
+      type: "joined",
+      seq: user.seq,
+      name: user.name,
+    });
+    this.#settle(claim, { kind: "claimed", link: claim.link, ...user });
   }
 
   #settle(claim: PendingClaim, event: ClusterEvent): void {
@@ -387,28 +501,66 @@ export class RedisCluster implements Cluster {
     if (this.#closed) return;
     const now = performance.now();
     if (this.#heartbeatSentAt !== undefined) {
-      // Redis is connected but not answering: as good as away, for DMs, WHO and logins.
-      if (this.#available && now - this.#heartbeatSentAt > this.#timing.instanceTtlMs) {
+      // Half the instance's ttl: replaced and rejoined before the others give it up for dead.
+      if (now - this.#heartbeatSentAt > this.#timing.instanceTtlMs / 2) {
+        // Connected but not answering (a frozen Redis, or a connection dropped without a word):
+        // as good as away, for DMs, WHO and logins; new connections will tell.
         this.#lost("Redis has not answered a heartbeat");
+        this.#heartbeatSentAt = undefined;
+        this.#reconnect();
       }
       return;
     }
     if (!this.#pub.isReady || this.#joining) return;
     this.#heartbeatSentAt = now;
     const p = this.#prefix;
-    this.#pub.eval(HEARTBEAT, {
+    const pub = this.#pub;
+    pub.eval(HEARTBEAT, {
       keys: [KEYS.alive(p, this.id), KEYS.owned(p, this.id)],
-      arguments: [String(this.#timing.instanceTtlMs), KEYS.name(p, ""), this.id],
-    }).then((alive) => {
+      arguments: [
+        String(this.#timing.instanceTtlMs),
+        KEYS.name(p, ""),
+        this.id,
+        String(this.#timing.nameTtlMs),
+      ],
+    }).then((held) => {
+      if (pub !== this.#pub) return;
       this.#heartbeatSentAt = undefined;
       // Given up for dead (a stall, a Redis restart), or back after not answering: join afresh.
-      if (alive === 0) this.#available = false;
+      if (held === -1) this.#available = false;
+      else if (this.#available && this.#outOfStep(Number(held))) {
+        this.#options.log.info("cluster names out of step with Redis; rejoining", {
+          held: Number(held),
+          localUsers: this.#local.size,
+        });
+        this.#available = false;
+      }
       if (!this.#available) this.#ready();
       else void this.#sweep();
     }, (error: unknown) => {
+      if (pub !== this.#pub) return;
       this.#heartbeatSentAt = undefined;
       this.#lost(String(error));
     });
+  }
+
+  /**
+   * True when Redis has counted other names for this instance than it has at
+   * two heartbeats in a row (a claim that Redis ran after its connection was
+   * given up, say): a rejoin then frees what nobody here holds. Claims and
+   * releases in flight make single mismatches; those pass.
+   */
+  #outOfStep(held: number): boolean {
+    if (held === this.#local.size) {
+      this.#namesOutOfStep = 0;
+      return false;
+    }
+    if (++this.#namesOutOfStep < 2) return false;
+    const now = performance.now();
+    if (now - this.#lastReconcile < RECONCILE_INTERVAL_MS) return false;
+    this.#lastReconcile = now;
+    this.#namesOutOfStep = 0;
+    return true;
   }
 
   /** Announces the users of instances that stopped beating; after a rejoin, resyncs everyone. */
@@ -417,26 +569,36 @@ export class RedisCluster implements Cluster {
     this.#sweeping = true;
     try {
       if (this.#resyncDue) {
-        this.#resyncDue = false;
         await this.#snapshot(true);
+        this.#resyncDue = false;
         return;
       }
+      this.#heardDuringSweep = [];
       const [gone] = await this.#pub.eval(SWEEP, {
         keys: [KEYS.instances(this.#prefix)],
         arguments: [this.#prefix, "0", ...this.#roster.instances()],
       }) as [string[], string[]];
-      for (const instance of gone) {
-        const names = this.#roster.dropInstance(instance);
-        if (names.length > 0) {
-          this.#options.log.info("cluster instance gone", { instance, users: names.length });
-        }
-        for (const name of names) this.#announceGone(name);
-      }
+      for (const instance of gone) this.#instanceGone(instance, this.#heardDuringSweep);
     } catch {
       // Redis trouble is seen and handled by the heartbeat and the clients' events.
     } finally {
       this.#sweeping = false;
+      this.#heardDuringSweep = undefined;
     }
+  }
+
+  #instanceGone(instance: string, heard: readonly PresenceChange[]): void {
+    const names = new Set(this.#roster.dropInstance(instance));
+    // A login from that instance heard while the sweep ran means it is back (it had stalled).
+    for (const change of heard) {
+      if (!change.joined || change.holder.instance !== instance) continue;
+      this.#roster.joined(change.holder);
+      names.delete(change.holder.name);
+    }
+    if (names.size > 0) {
+      this.#options.log.info("cluster instance gone", { instance, users: names.size });
+    }
+    for (const name of names) this.#announceGone(name);
   }
 
   #receive(message: string): void {
@@ -463,6 +625,7 @@ export class RedisCluster implements Cluster {
             holder: { instance: batch.from, seq: event.seq, name: event.name },
           };
           this.#heardDuringSnapshot?.push(change);
+          this.#heardDuringSweep?.push(change);
           this.#applyPresence(change, true);
           break;
         }
@@ -471,8 +634,12 @@ export class RedisCluster implements Cluster {
   }
 
   #applyPresence(change: PresenceChange, announce: boolean): void {
-    if (change.joined) this.#roster.joined(change.holder);
-    else if (this.#roster.left(change.holder) && announce) this.#announceGone(change.holder.name);
+    if (change.joined) {
+      const displaced = this.#roster.joined(change.holder);
+      if (displaced !== undefined && announce) this.#announceGone(displaced.name);
+    } else if (this.#roster.left(change.holder) && announce) {
+      this.#announceGone(change.holder.name);
+    }
   }
 
   #announceGone(name: string): void {
@@ -499,23 +666,26 @@ export class RedisCluster implements Cluster {
 
   #flush(): void {
     if (this.#out.length === 0 || this.#closed) return;
-    const payload = encodeBatch(this.id, this.#out);
+    let lines = this.#out;
     const channel = this.#outChannel;
     this.#out = [];
     this.#outChars = 0;
-    // Redis that does not keep up loses lines for other instances, never this one's memory or pace.
-    if (this.#unackedBytes > MAX_UNACKED_PUBLISH_BYTES) {
+    // Redis that does not keep up loses lines for other instances, never this one's memory or
+    // pace; comings and goings still go, or other instances would show ghosts.
+    if (this.#unackedChars > MAX_UNACKED_PUBLISH_CHARS) {
       if (this.#droppedBatches++ % 1000 === 0) {
         this.#options.log.warn("cluster publish dropped: Redis is not keeping up", {
-          unackedBytes: this.#unackedBytes,
+          unackedChars: this.#unackedChars,
           droppedBatches: this.#droppedBatches,
         });
       }
-      return;
+      lines = lines.filter((line) => line[0] === "J" || line[0] === "L");
+      if (lines.length === 0) return;
     }
+    const payload = encodeBatch(this.id, lines);
     const size = payload.length;
-    this.#unackedBytes += size;
-    const done = () => this.#unackedBytes -= size;
+    this.#unackedChars += size;
+    const done = () => this.#unackedChars -= size;
     this.#pub.publish(channel, payload).then(done, done);
   }
 }

@@ -10,10 +10,14 @@
  */
 
 /**
- * Claims a free name. KEYS: name, seq, owned. ARGV: instance, name, ttl ms,
- * name key. Returns the login number, or nil when the name is taken.
+ * Claims a free name. KEYS: name, seq, owned, alive. ARGV: instance, name,
+ * name ttl ms, name key. Returns the login number, nil when the name is
+ * taken, or -1 when this instance is not (or no longer) registered as alive:
+ * Redis lost its data, or gave the instance up for dead, and names it does
+ * not know about may still be held elsewhere until every instance rejoins.
  */
 export const CLAIM = `
+if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[2], 'PX', ARGV[3])
@@ -32,37 +36,38 @@ return 1
 `;
 
 /**
- * Keeps this instance and its names alive for another ttl. KEYS: alive,
- * owned. ARGV: ttl ms, name key prefix, instance. Returns 0 when the
- * instance was already given up for dead (it must rejoin), else 1.
+ * Keeps this instance alive for another instance ttl and its names for
+ * another name ttl. KEYS: alive, owned. ARGV: instance ttl ms, name key
+ * prefix, instance, name ttl ms. Returns -1 when the instance was already
+ * given up for dead (it must rejoin), else how many names it holds.
  */
 export const HEARTBEAT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 local mine = ARGV[3] .. ' '
 for _, k in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local v = redis.call('GET', ARGV[2] .. k)
-  if v and string.sub(v, 1, #mine) == mine then redis.call('PEXPIRE', ARGV[2] .. k, ARGV[1]) end
+  if v and string.sub(v, 1, #mine) == mine then redis.call('PEXPIRE', ARGV[2] .. k, ARGV[4]) end
 end
-return 1
+return redis.call('SCARD', KEYS[2])
 `;
 
 /**
  * (Re)joins: reclaims every local user's name, frees names this instance
  * held for users who left while it was cut off, raises the login counter past
  * every reclaimed number, and marks the instance alive. KEYS: alive, owned,
- * instances, seq. ARGV: instance, ttl ms, name key prefix, then (name key,
- * name, seq) for each local user. Returns { name keys now held elsewhere,
- * values freed }.
+ * instances, seq. ARGV: instance, instance ttl ms, name key prefix, name ttl
+ * ms, then (name key, name, seq) for each local user. Returns { name keys
+ * now held elsewhere, values freed }.
  */
 export const REJOIN = `
 local mine = ARGV[1] .. ' '
 local keep, lost, freed, top = {}, {}, {}, 0
-for i = 4, #ARGV, 3 do
+for i = 5, #ARGV, 3 do
   local k, value = ARGV[i], mine .. ARGV[i + 2] .. ' ' .. ARGV[i + 1]
   local v = redis.call('GET', ARGV[3] .. k)
   if v == false or v == value then
-    redis.call('SET', ARGV[3] .. k, value, 'PX', ARGV[2])
+    redis.call('SET', ARGV[3] .. k, value, 'PX', ARGV[4])
     keep[k] = true
     top = math.max(top, tonumber(ARGV[i + 2]))
   else

@@ -36,19 +36,34 @@ export class RemoteRoster {
     return this.#holders.get(key);
   }
 
-  /** A user logged in on another instance. */
-  joined(holder: NameHolder): void {
-    this.#holders.set(nameKey(holder.name), holder);
+  /**
+   * A user logged in on another instance. Returns the holder it displaces: an
+   * earlier holder of the name (on a dead instance whose names expired before
+   * its users were announced gone), who must now be announced gone.
+   */
+  joined(holder: NameHolder): NameHolder | undefined {
+    const key = nameKey(holder.name);
+    const before = this.#holders.get(key);
+    this.#holders.set(key, holder);
     this.#sorted = undefined;
+    if (before === undefined || sameHolder(before, holder)) return undefined;
+    return before;
+  }
+
+  /** Forgets whoever holds `key` elsewhere (it is now held here); returns them, to announce. */
+  remove(key: string): NameHolder | undefined {
+    const before = this.#holders.get(key);
+    if (before === undefined) return undefined;
+    this.#holders.delete(key);
+    this.#sorted = undefined;
+    return before;
   }
 
   /** A user of `instance` left; true when they were known (and so must be announced). */
   left(holder: NameHolder): boolean {
     const key = nameKey(holder.name);
     const known = this.#holders.get(key);
-    if (known === undefined || known.instance !== holder.instance || known.seq !== holder.seq) {
-      return false;
-    }
+    if (known === undefined || !sameHolder(known, holder)) return false;
     this.#holders.delete(key);
     this.#sorted = undefined;
     return true;
@@ -66,15 +81,23 @@ export class RemoteRoster {
     return gone;
   }
 
-  /** Adds what a snapshot lists, keeping everyone already known (they may not have rejoined yet). */
-  merge(holders: Iterable<NameHolder>): void {
-    for (const holder of holders) this.joined(holder);
+  /**
+   * Adds what a snapshot lists, keeping everyone already known (they may not
+   * have rejoined yet); returns the holders displaced, to announce.
+   */
+  merge(holders: Iterable<NameHolder>): NameHolder[] {
+    const displaced: NameHolder[] = [];
+    for (const holder of holders) {
+      const before = this.joined(holder);
+      if (before !== undefined) displaced.push(before);
+    }
+    return displaced;
   }
 
   /**
    * Becomes exactly what a snapshot lists, with the changes heard while it was
    * being taken applied on top (the snapshot may predate them); returns the
-   * names no longer there, to announce.
+   * names no longer there, or now held by someone else, to announce.
    */
   replace(holders: Iterable<NameHolder>, since: readonly PresenceChange[]): string[] {
     const before = new Map(this.#holders);
@@ -87,7 +110,8 @@ export class RemoteRoster {
     }
     const gone: string[] = [];
     for (const [key, holder] of before) {
-      if (!this.#holders.has(key)) gone.push(holder.name);
+      const now = this.#holders.get(key);
+      if (now === undefined || !sameHolder(now, holder)) gone.push(holder.name);
     }
     return gone;
   }
@@ -106,4 +130,8 @@ export class RemoteRoster {
       .map(({ name, seq }) => ({ name, seq }));
     return this.#sorted;
   }
+}
+
+function sameHolder(a: NameHolder, b: NameHolder): boolean {
+  return a.instance === b.instance && a.seq === b.seq;
 }

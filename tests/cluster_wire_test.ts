@@ -106,3 +106,21 @@ Deno.test("merging a snapshot keeps users it does not list (their instance may n
   roster.merge([at("a", 1, "back")]);
   assert.deepEqual(roster.sorted().map((u) => u.name), ["back", "waiting"]);
 });
+
+Deno.test("a login that displaces an earlier holder of the name (on a dead instance) names them, to announce", () => {
+  const roster = new RemoteRoster();
+  roster.joined(at("dead", 1, "alice"));
+  assert.equal(roster.joined(at("dead", 1, "alice")), undefined, "the same login heard twice");
+  assert.deepEqual(roster.joined(at("other", 5, "Alice")), at("dead", 1, "alice"));
+  assert.deepEqual(roster.dropInstance("dead"), [], "already announced");
+  assert.deepEqual(roster.merge([at("third", 9, "ALICE")]), [at("other", 5, "Alice")]);
+  assert.deepEqual(roster.remove("alice"), at("third", 9, "ALICE"));
+  assert.equal(roster.remove("alice"), undefined);
+});
+
+Deno.test("a snapshot that shows a name held by someone new announces the old holder", () => {
+  const roster = new RemoteRoster();
+  roster.joined(at("dead", 1, "alice"));
+  assert.deepEqual(roster.replace([at("live", 4, "alice")], []), ["alice"]);
+  assert.deepEqual(roster.get("alice"), at("live", 4, "alice"));
+});

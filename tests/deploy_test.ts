@@ -31,13 +31,6 @@ function runtimeFlags(words: string[]): string[] {
 // deno-lint-ignore no-explicit-any
 const compose = (): any => parseYaml(read("compose.yaml"), { merge: true });
 
-/** A compose environment with `${NAME:-default}` resolved as compose does when NAME is unset. */
-function interpolated(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).map(([name, value]) => [name, value.replace(/\$\{\w+:-([^}]*)\}/g, "$1")]),
-  );
-}
-
 Deno.test("the image, the binary and `deno task start` run main.ts with the same runtime flags", () => {
   const start = taskWords("start");
   const compile = taskWords("compile");
@@ -95,8 +88,7 @@ Deno.test("compose.yaml writes out every setting at its default, restarts, and w
     LOG_LEVEL: DEFAULT_CONFIG.logLevel,
   };
   for (const [name, value] of Object.entries(defaults)) assert.equal(env[name], value, name);
-  // Off unless the operator asks for the cluster (README: REDIS_URL=... --profile cluster).
-  assert.equal(env.REDIS_URL, "${REDIS_URL:-}");
+  assert.equal(env.REDIS_URL, "", "the lone server joins no cluster");
   assert.deepEqual(Object.keys(env).sort(), [...ENV_NAMES].sort());
   assert.ok(chat.ports.includes("4000:4000"));
   assert.ok(chat.ports.includes(`${env.METRICS_PORT}:${env.METRICS_PORT}`));
@@ -124,7 +116,6 @@ Deno.test({
       const output = await new Deno.Command("docker-compose", {
         args: ["-f", "compose.yaml", ...profile, "config", "-q"],
         cwd: root,
-        env: { REDIS_URL: "redis://redis:6379" },
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -133,19 +124,21 @@ Deno.test({
   },
 });
 
-Deno.test("compose.yaml's cluster profile adds Redis and a second instance joined to it", () => {
+Deno.test("compose.yaml's cluster profile adds Redis and two instances joined to it", () => {
   const { services } = compose();
   assert.deepEqual(services.redis.profiles, ["cluster"]);
   assert.deepEqual(services.chat.profiles, undefined, "a plain `up` still starts the lone server");
-  const second = services["chat-2"];
-  assert.deepEqual(second.profiles, ["cluster"]);
-  assert.equal(second.environment.REDIS_URL, "redis://redis:6379");
-  assert.equal(second.build, services.chat.build);
-  assert.deepEqual(second.healthcheck, services.chat.healthcheck);
-  const { REDIS_URL: _a, ...sharedSecond } = second.environment;
-  const { REDIS_URL: _b, ...sharedFirst } = services.chat.environment;
-  assert.deepEqual(sharedSecond, sharedFirst, "both instances run with the same settings");
-  assert.ok(second.ports.includes("4002:4000"));
+  const { REDIS_URL: _lone, ...shared } = services.chat.environment;
+  for (const [name, port] of [["chat-1", "4010"], ["chat-2", "4012"]] as const) {
+    const instance = services[name];
+    assert.deepEqual(instance.profiles, ["cluster"], name);
+    assert.equal(instance.environment.REDIS_URL, "redis://redis:6379", name);
+    const { REDIS_URL: _joined, ...settings } = instance.environment;
+    assert.deepEqual(settings, shared, `${name} runs with the lone server's settings`);
+    assert.equal(instance.build, services.chat.build);
+    assert.deepEqual(instance.healthcheck, services.chat.healthcheck);
+    assert.ok(instance.ports.includes(`${port}:4000`), name);
+  }
 });
 
 function freePort(): number {
@@ -154,7 +147,7 @@ function freePort(): number {
 }
 
 Deno.test("the server runs as the image and the binary run it: compose's settings, JSON logs, health, metrics, SIGTERM", async () => {
-  const env = interpolated(compose().services.chat.environment);
+  const env: Record<string, string> = { ...compose().services.chat.environment };
   env.PORT = String(freePort());
   env.METRICS_PORT = String(freePort());
   const image = dockerfileExec(/^CMD (\[.*\])$/m);

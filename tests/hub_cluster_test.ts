@@ -4,7 +4,7 @@
  */
 import type { Cluster, ClusterUser, LocalUser, RemoteDelivery } from "../lib/cluster.ts";
 import type { ClientLink } from "../lib/hub.ts";
-import { MAX_LINES_WHILE_CLAIMING } from "../lib/hub.ts";
+import { MAX_CHARS_WHILE_CLAIMING, MAX_LINES_WHILE_CLAIMING } from "../lib/hub.ts";
 import { assert } from "./helpers.ts";
 import { type FakeLink, Harness } from "./hub_harness.ts";
 
@@ -113,6 +113,15 @@ Deno.test("hub: a client that floods while its LOGIN waits is dropped, not buffe
   harness.send(link, "MSG one too many");
   assert.deepEqual(link.closes, ["excess-flood"]);
   assert.equal(harness.hub.connectionCount, 0);
+
+  const big = harness.open("big");
+  harness.send(big, "LOGIN big");
+  const text = "y".repeat(MAX_CHARS_WHILE_CLAIMING / 4);
+  for (let i = 0; i < 3; i++) harness.send(big, `MSG ${text}`);
+  harness.send(big, `DM someone ${text.slice("someone".length)}`);
+  assert.deepEqual(big.closes, [], "64 KiB of text (with the name) may wait");
+  harness.send(big, "MSG z");
+  assert.deepEqual(big.closes, ["excess-flood"], "one character more may not");
 });
 
 Deno.test("hub: WHO merges local and remote users by login number, as one block", () => {

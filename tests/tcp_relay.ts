@@ -11,6 +11,8 @@ export class TcpRelay {
   readonly #listener: Deno.TcpListener;
   readonly #target: number;
   readonly #conns = new Set<Deno.Conn>();
+  /** Connections whose bytes are read and thrown away. */
+  readonly #silenced = new Set<Deno.Conn>();
   readonly #pumps = new Set<Promise<void>>();
   readonly #accepting: Promise<void>;
   #cut = false;
@@ -41,6 +43,14 @@ export class TcpRelay {
   /** Relays again. */
   restore(): void {
     this.#cut = false;
+  }
+
+  /**
+   * Lets every relayed connection fall silent, open but carrying nothing (a
+   * NAT or load balancer that forgot it); new connections are relayed.
+   */
+  silence(): void {
+    for (const conn of this.#conns) this.#silenced.add(conn);
   }
 
   /** Stops relaying and waits for every connection to be released. */
@@ -86,6 +96,7 @@ export class TcpRelay {
       while (true) {
         const count = await from.read(buffer);
         if (count === null) break;
+        if (this.#silenced.has(from)) continue;
         let data = buffer.subarray(0, count);
         while (data.length > 0) data = data.subarray(await to.write(data));
       }
@@ -93,6 +104,7 @@ export class TcpRelay {
       // Cut, or the other side went away.
     } finally {
       for (const conn of [from, to]) {
+        this.#silenced.delete(conn);
         if (this.#conns.delete(conn)) closeQuietly(conn);
       }
     }

@@ -154,6 +154,7 @@ export class RedisCluster implements Cluster {
   #sub!: Client;
   /** True once the current subscriber has subscribed (node-redis resubscribes after reconnecting). */
   #subscribed = false;
+  #subscribing = false;
   readonly #roster = new RemoteRoster();
   /** This instance's users, as claimed: what a rejoin reclaims. */
   readonly #local = new Map<string, LocalUser>();
@@ -213,26 +214,32 @@ export class RedisCluster implements Cluster {
     this.#pub = pub;
     this.#sub = sub;
     this.#subscribed = false;
+    this.#subscribing = false;
     for (const client of [pub, sub]) {
       client.on("error", (error: unknown) => {
         if (client === this.#pub || client === this.#sub) this.#lost(String(error));
       });
       client.on("ready", () => this.#ready());
     }
-    pub.connect().catch((error: unknown) => this.#lost(String(error)));
-    sub.connect()
-      .then(() =>
-        sub.subscribe(
-          [KEYS.everyone(this.#channels), KEYS.inbox(this.#channels, this.id)],
-          (message: string) => this.#receive(message),
-        )
-      )
-      .then(() => {
-        if (sub !== this.#sub) return;
-        this.#subscribed = true;
-        this.#ready();
-      })
-      .catch((error: unknown) => this.#lost(String(error)));
+    // Subscribing once is enough: node-redis subscribes again by itself after reconnecting.
+    sub.on("ready", () => this.#subscribe(sub));
+    for (const client of [pub, sub]) {
+      client.connect().catch((error: unknown) => this.#lost(String(error)));
+    }
+  }
+
+  #subscribe(sub: Client): void {
+    if (this.#subscribed || this.#subscribing || sub !== this.#sub) return;
+    this.#subscribing = true;
+    sub.subscribe(
+      [KEYS.everyone(this.#channels), KEYS.inbox(this.#channels, this.id)],
+      (message: string) => this.#receive(message),
+    ).then(() => {
+      if (sub !== this.#sub) return;
+      this.#subscribed = true;
+      this.#ready();
+    }, (error: unknown) => this.#lost(String(error)))
+      .finally(() => this.#subscribing = false);
   }
 
   /** Drops both connections (they stopped answering) and connects afresh. */

@@ -32,6 +32,7 @@ import {
 import type { ClientLink } from "./hub.ts";
 import type { Logger } from "./log.ts";
 import { CLAIM, HEARTBEAT, LEAVE, REJOIN, RELEASE, SWEEP } from "./redis_scripts.ts";
+import { nameKey } from "./names.ts";
 import { type PresenceChange, RemoteRoster } from "./remote_roster.ts";
 
 /** How often liveness is refreshed and how long it lasts. */
@@ -48,6 +49,11 @@ export interface ClusterTiming {
   readonly nameTtlMs: number;
   /** Longest a `LOGIN` waits for Redis before `ERR cluster-unavailable`. */
   readonly loginWaitMs: number;
+  /**
+   * How long a heartbeat, a join or a probe on the subscription may go
+   * unanswered before both connections are replaced (checked every heartbeat).
+   */
+  readonly staleMs: number;
 }
 
 /**
@@ -60,6 +66,7 @@ export const CLUSTER_TIMING: ClusterTiming = {
   instanceTtlMs: 5000,
   nameTtlMs: 7000,
   loginWaitMs: 3000,
+  staleMs: 2000,
 };
 
 /**
@@ -174,7 +181,14 @@ export class RedisCluster implements Cluster {
   /** Presence heard while a sweep is under way: a dead instance's users may be back already. */
   #heardDuringSweep: PresenceChange[] | undefined;
   #heartbeatSentAt: number | undefined;
-  /** Heartbeats in a row at which Redis counted other names for this instance than it has. */
+  /** When the current join began: a join that hangs is as bad as a heartbeat that does. */
+  #joinStartedAt = 0;
+  /** When the oldest probe not yet heard back on the subscription was published. */
+  #probeSentAt: number | undefined;
+  readonly #probe = `${this.id}\nP`;
+  /** Bumped by every claim and release sent or answered: counts compare only when it stood still. */
+  #nameOps = 0;
+  /** Quiet heartbeats in a row at which Redis counted other names for this instance than it has. */
   #namesOutOfStep = 0;
   #lastReconcile = -Infinity;
   #sweeping = false;
@@ -215,6 +229,7 @@ export class RedisCluster implements Cluster {
     this.#sub = sub;
     this.#subscribed = false;
     this.#subscribing = false;
+    this.#probeSentAt = undefined;
     for (const client of [pub, sub]) {
       client.on("error", (error: unknown) => {
         if (client === this.#pub || client === this.#sub) this.#lost(String(error));
@@ -224,7 +239,9 @@ export class RedisCluster implements Cluster {
     // Subscribing once is enough: node-redis subscribes again by itself after reconnecting.
     sub.on("ready", () => this.#subscribe(sub));
     for (const client of [pub, sub]) {
-      client.connect().catch((error: unknown) => this.#lost(String(error)));
+      client.connect().catch((error: unknown) => {
+        if (client === this.#pub || client === this.#sub) this.#lost(String(error));
+      });
     }
   }
 
@@ -238,7 +255,9 @@ export class RedisCluster implements Cluster {
       if (sub !== this.#sub) return;
       this.#subscribed = true;
       this.#ready();
-    }, (error: unknown) => this.#lost(String(error)))
+    }, (error: unknown) => {
+      if (sub === this.#sub) this.#lost(String(error));
+    })
       .finally(() => this.#subscribing = false);
   }
 
@@ -288,6 +307,7 @@ export class RedisCluster implements Cluster {
   }
 
   #release(user: LocalUser): void {
+    this.#nameOps++;
     const value = encodeHolder({ instance: this.id, seq: user.seq, name: user.name });
     this.#pub.eval(RELEASE, {
       keys: [KEYS.name(this.#prefix, user.key), KEYS.owned(this.#prefix, this.id)],
@@ -367,8 +387,15 @@ export class RedisCluster implements Cluster {
       return;
     }
     this.#joining = true;
+    this.#joinStartedAt = performance.now();
+    this.#namesOutOfStep = 0;
     const rejoining = this.#roster.size > 0 || this.#local.size > 0;
     try {
+      // A claim granted but not yet answered is not in #local: the rejoin would free its name.
+      // New claims wait in #claims meanwhile (the cluster is unavailable while it joins).
+      while (this.#claimsInFlight.size > 0) {
+        await Promise.allSettled([...this.#claimsInFlight.values()]);
+      }
       const p = this.#prefix;
       const { instanceTtlMs, nameTtlMs } = this.#timing;
       const args = [this.id, String(instanceTtlMs), KEYS.name(p, ""), String(nameTtlMs)];
@@ -444,6 +471,7 @@ export class RedisCluster implements Cluster {
     const p = this.#prefix;
     // A retry of a name whose earlier claim was abandoned (and may yet be granted, then given
     // back) goes after it, so it does not find the name held by this very instance.
+    this.#nameOps++;
     const earlier = this.#claimsInFlight.get(claim.key) ?? Promise.resolve();
     const attempt = earlier.then(() =>
       this.#pub.eval(CLAIM, {
@@ -466,6 +494,7 @@ export class RedisCluster implements Cluster {
   }
 
   #claimAnswered(claim: PendingClaim, reply: unknown): void {
+    this.#nameOps++;
     if (reply === null) {
       this.#settle(claim, refused(claim.link, "username-taken"));
       return;
@@ -507,18 +536,30 @@ export class RedisCluster implements Cluster {
   #tick(): void {
     if (this.#closed) return;
     const now = performance.now();
-    if (this.#heartbeatSentAt !== undefined) {
-      // Half the instance's ttl: replaced and rejoined before the others give it up for dead.
-      if (now - this.#heartbeatSentAt > this.#timing.instanceTtlMs / 2) {
-        // Connected but not answering (a frozen Redis, or a connection dropped without a word):
-        // as good as away, for DMs, WHO and logins; new connections will tell.
-        this.#lost("Redis has not answered a heartbeat");
-        this.#heartbeatSentAt = undefined;
-        this.#reconnect();
-      }
+    // Connected but not answering (a frozen Redis, or a connection dropped without a word): as
+    // good as away, for DMs, WHO and logins. New connections will tell, well before the others
+    // give this instance up for dead.
+    const stale = this.#timing.staleMs;
+    const silent = this.#heartbeatSentAt !== undefined && now - this.#heartbeatSentAt > stale
+      ? "Redis has not answered a heartbeat"
+      : this.#joining && now - this.#joinStartedAt > stale
+      ? "Redis has not answered while joining"
+      : this.#probeSentAt !== undefined && now - this.#probeSentAt > stale
+      ? "the subscription has gone silent"
+      : undefined;
+    if (silent !== undefined) {
+      this.#lost(silent);
+      this.#heartbeatSentAt = undefined;
+      this.#reconnect();
       return;
     }
-    if (!this.#pub.isReady || this.#joining) return;
+    if (this.#heartbeatSentAt !== undefined || !this.#pub.isReady || this.#joining) return;
+    if (this.#available && this.#probeSentAt === undefined) {
+      // Heard back on this instance's own channel: proof that the subscription still delivers.
+      this.#probeSentAt = now;
+      this.#pub.publish(KEYS.inbox(this.#channels, this.id), this.#probe).catch(() => {});
+    }
+    const opsAtSend = this.#nameOps;
     this.#heartbeatSentAt = now;
     const p = this.#prefix;
     const pub = this.#pub;
@@ -534,8 +575,8 @@ export class RedisCluster implements Cluster {
       if (pub !== this.#pub) return;
       this.#heartbeatSentAt = undefined;
       // Given up for dead (a stall, a Redis restart), or back after not answering: join afresh.
-      if (held === -1) this.#available = false;
-      else if (this.#available && this.#outOfStep(Number(held))) {
+      if (held === -1) this.#lost("this instance was given up for dead");
+      else if (this.#available && this.#outOfStep(Number(held), opsAtSend)) {
         this.#options.log.info("cluster names out of step with Redis; rejoining", {
           held: Number(held),
           localUsers: this.#local.size,
@@ -553,11 +594,14 @@ export class RedisCluster implements Cluster {
 
   /**
    * True when Redis has counted other names for this instance than it has at
-   * two heartbeats in a row (a claim that Redis ran after its connection was
-   * given up, say): a rejoin then frees what nobody here holds. Claims and
-   * releases in flight make single mismatches; those pass.
+   * two quiet heartbeats in a row (no claim or release sent or answered while
+   * each was out), as after a claim that Redis ran once its connection had
+   * been given up: a rejoin then frees what nobody here holds. At most once
+   * every 10 s.
    */
-  #outOfStep(held: number): boolean {
+  #outOfStep(held: number, opsAtSend: number): boolean {
+    // A claim or release between the count and now makes any difference meaningless.
+    if (this.#nameOps !== opsAtSend) return false;
     if (held === this.#local.size) {
       this.#namesOutOfStep = 0;
       return false;
@@ -595,12 +639,17 @@ export class RedisCluster implements Cluster {
   }
 
   #instanceGone(instance: string, heard: readonly PresenceChange[]): void {
-    const names = new Set(this.#roster.dropInstance(instance));
-    // A login from that instance heard while the sweep ran means it is back (it had stalled).
+    const dropped = this.#roster.dropInstance(instance);
+    // Presence from that instance heard while the sweep ran means it is back (it had stalled):
+    // replayed in order, so that a login and a departure both count.
     for (const change of heard) {
-      if (!change.joined || change.holder.instance !== instance) continue;
-      this.#roster.joined(change.holder);
-      names.delete(change.holder.name);
+      if (change.holder.instance !== instance) continue;
+      if (change.joined) this.#roster.joined(change.holder);
+      else this.#roster.left(change.holder);
+    }
+    const names = new Set<string>();
+    for (const name of dropped) {
+      if (this.#roster.get(nameKey(name))?.instance !== instance) names.add(name);
     }
     if (names.size > 0) {
       this.#options.log.info("cluster instance gone", { instance, users: names.size });
@@ -609,6 +658,10 @@ export class RedisCluster implements Cluster {
   }
 
   #receive(message: string): void {
+    if (message === this.#probe) {
+      this.#probeSentAt = undefined;
+      return;
+    }
     // Every instance hears its own batches on the shared channel: skip them before any parsing.
     if (this.#closed || message.startsWith(this.#ownHeader)) return;
     const batch = decodeBatch(message);

@@ -585,3 +585,24 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "cluster: a subscription that falls silent is noticed by the instance's own probe and replaced",
+  ignore,
+  async fn() {
+    await withRig(async (rig) => {
+      const a = await rig.start(rig.relay.url);
+      const b = await rig.start(rig.redis.url);
+      const alice = await rig.login(a, "alice");
+      const bob = await rig.login(b, "bob");
+      await allHear({ alice, bob });
+      rig.relay.silenceSubscriptions();
+      await a.logged(/subscription has gone silent/);
+      await a.logged(/cluster rejoined/);
+      await allHear({ alice, bob });
+      await bob.send("DM alice heard again");
+      await alice.expect("DM bob heard again");
+    });
+  },
+});

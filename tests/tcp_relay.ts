@@ -13,6 +13,8 @@ export class TcpRelay {
   readonly #conns = new Set<Deno.Conn>();
   /** Connections whose bytes are read and thrown away. */
   readonly #silenced = new Set<Deno.Conn>();
+  /** Redis's side of each relayed connection whose client has sent SUBSCRIBE. */
+  readonly #subscriptions = new Set<Deno.Conn>();
   readonly #pumps = new Set<Promise<void>>();
   readonly #accepting: Promise<void>;
   #cut = false;
@@ -53,6 +55,11 @@ export class TcpRelay {
     for (const conn of this.#conns) this.#silenced.add(conn);
   }
 
+  /** Lets only what Redis sends to subscribers fall silent; commands still get their replies. */
+  silenceSubscriptions(): void {
+    for (const conn of this.#subscriptions) this.#silenced.add(conn);
+  }
+
   /** Stops relaying and waits for every connection to be released. */
   async close(): Promise<void> {
     this.cut();
@@ -83,19 +90,24 @@ export class TcpRelay {
       this.#conns.add(conn);
       this.#conns.add(upstream);
       for (const [from, to] of [[conn, upstream], [upstream, conn]] as const) {
-        const pump = this.#pump(from, to);
+        const pump = this.#pump(from, to, from === conn ? upstream : undefined);
         this.#pumps.add(pump);
         pump.finally(() => this.#pumps.delete(pump));
       }
     }
   }
 
-  async #pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  /** Copies `from` to `to`; `upstream` is set when `from` is the client, to spot subscribers. */
+  async #pump(from: Deno.Conn, to: Deno.Conn, upstream: Deno.Conn | undefined): Promise<void> {
     const buffer = new Uint8Array(65536);
     try {
       while (true) {
         const count = await from.read(buffer);
         if (count === null) break;
+        if (upstream !== undefined && !this.#subscriptions.has(upstream)) {
+          const text = new TextDecoder().decode(buffer.subarray(0, count));
+          if (text.toUpperCase().includes("SUBSCRIBE")) this.#subscriptions.add(upstream);
+        }
         if (this.#silenced.has(from)) continue;
         let data = buffer.subarray(0, count);
         while (data.length > 0) data = data.subarray(await to.write(data));
@@ -105,6 +117,7 @@ export class TcpRelay {
     } finally {
       for (const conn of [from, to]) {
         this.#silenced.delete(conn);
+        this.#subscriptions.delete(conn);
         if (this.#conns.delete(conn)) closeQuietly(conn);
       }
     }

@@ -606,3 +606,69 @@ Deno.test({
     });
   },
 });
+
+/** Reads `client`'s lines up to and including `line`; returns the ones before it. */
+async function readUntil(client: TestClient, line: string): Promise<string[]> {
+  const skipped: string[] = [];
+  while (true) {
+    const next = await client.readLine();
+    if (next === null) throw new Error(`closed before "${line}"`);
+    if (next === line) return skipped;
+    skipped.push(next);
+  }
+}
+
+Deno.test({
+  name:
+    "cluster: after 400 logins and departures spread over three instances, no ghost and no stray name",
+  ignore,
+  async fn() {
+    await withCluster(3, async (instances, redis) => {
+      const watchers: TestClient[] = [];
+      for (const [i, instance] of instances.entries()) {
+        watchers.push(await TestClient.login(instance.port, `watcher${i}`));
+      }
+      try {
+        await allHear(Object.fromEntries(watchers.map((w, i) => [`watcher${i}`, w])));
+        // 40 workers log in and out 10 times each, on the instances in turn, racing each other
+        // for 20 names; every other time the LOGIN, a MSG and the QUIT go out in one write.
+        await Promise.all(Array.from({ length: 40 }, async (_, worker) => {
+          for (let round = 0; round < 10; round++) {
+            const instance = instances[(worker + round) % instances.length]!;
+            await using client = await TestClient.connect(instance.port);
+            const name = `churn${worker % 20}`;
+            if (round % 2 === 0) {
+              await client.sendRaw(`LOGIN ${name}\nMSG round ${round}\nQUIT\n`);
+            } else {
+              await client.send(`LOGIN ${name}`);
+              await client.readLine();
+              await client.send("QUIT");
+            }
+            // The server closes once it has applied the QUIT: the departure is done there.
+            while ((await client.readLine()) !== null);
+          }
+        }));
+        // Every departure went out before each watcher's line, on its instance's one connection.
+        for (const [i, watcher] of watchers.entries()) {
+          await watcher.send(`MSG done ${i}`);
+          for (const [j, other] of watchers.entries()) {
+            if (j !== i) await readUntil(other, `MSG watcher${i} done ${i}`);
+          }
+        }
+        for (const watcher of watchers) {
+          await watcher.send("WHO");
+          assert.deepEqual(await watcher.readLines(3), [
+            "USER watcher0",
+            "USER watcher1",
+            "USER watcher2",
+          ]);
+          assert.deepEqual(await watcher.sync(), [], "no ghost after the watchers");
+        }
+        const names = await redis.command("EVAL", "return #redis.call('KEYS', 'chat:name:*')", "0");
+        assert.equal(names, ":3", "only the watchers' names are held");
+      } finally {
+        await disposeAll(watchers);
+      }
+    });
+  },
+});

@@ -18,6 +18,14 @@ const ignore = !(await hasRedisServer()) && Deno.env.get("CI") !== "true";
 /** Longest wait for the cluster to notice something (a join, an outage) in these tests. */
 const NOTICE_MS = 10_000;
 
+/** How a test instance starts. */
+interface StartOptions {
+  /** Wait for its `cluster joined` line (default true). */
+  readonly waitToJoin?: boolean;
+  /** More flags. */
+  readonly args?: string[];
+}
+
 /** One server process joined to `redis`. */
 class Instance {
   readonly server: StartedServer;
@@ -33,11 +41,12 @@ class Instance {
   }
 
   /** Starts a server joined through `redisUrl`, and waits until it has joined (unless told not to). */
-  static async start(redisUrl: string, waitToJoin = true): Promise<Instance> {
+  static async start(redisUrl: string, options: StartOptions = {}): Promise<Instance> {
+    const { waitToJoin = true, args = [] } = options;
     const server = await withDeadline(
       spawnServer([
         ...["--host", "127.0.0.1", "--port", "0", "--rate", "0", "--metrics-port", "0"],
-        ...["--redis-url", redisUrl],
+        ...["--redis-url", redisUrl, ...args],
       ]),
       NOTICE_MS,
       "server start",
@@ -88,7 +97,7 @@ interface Rig {
   /** A relay to Redis, for instances that the test will cut off or silence. */
   readonly relay: TcpRelay;
   /** Starts an instance joined through `url`; by default, waits until it has joined. */
-  start(url: string, waitToJoin?: boolean): Promise<Instance>;
+  start(url: string, options?: StartOptions): Promise<Instance>;
   /** Logs a client in on `instance`; the rig closes it before stopping the instances. */
   login(instance: Instance, name: string): Promise<TestClient>;
 }
@@ -102,8 +111,8 @@ async function withRig(body: (rig: Rig) => Promise<void>): Promise<void> {
   const rig: Rig = {
     redis,
     relay,
-    async start(url, waitToJoin = true) {
-      const instance = await Instance.start(url, waitToJoin);
+    async start(url, options = {}) {
+      const instance = await Instance.start(url, options);
       instances.push(instance);
       return instance;
     },
@@ -565,7 +574,7 @@ Deno.test({
   async fn() {
     await withRig(async (rig) => {
       await rig.redis.stop();
-      const a = await rig.start(rig.redis.url, false);
+      const a = await rig.start(rig.redis.url, { waitToJoin: false });
       const alice = await TestClient.connect(a.port);
       try {
         await alice.send("LOGIN alice");
@@ -669,6 +678,41 @@ Deno.test({
       } finally {
         await disposeAll(watchers);
       }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: past the publish cap, chat lines for other instances are dropped but departures are not",
+  ignore,
+  async fn() {
+    await withRig(async (rig) => {
+      // Big outboxes, so that the flood below drops nobody as a slow consumer.
+      const args = ["--max-queue-bytes", String(64 * 1024 * 1024)];
+      const a = await rig.start(rig.redis.url, { args });
+      const b = await rig.start(rig.redis.url, { args });
+      const flooder = await rig.login(a, "flooder");
+      const leaver = await rig.login(a, "leaver");
+      const bob = await rig.login(b, "bob");
+      await allHear({ flooder, leaver, bob });
+      rig.redis.freeze(true);
+      // 150,000 lines of 64 characters: more than the 8 Mi characters that may wait for Redis.
+      const line = `MSG ${"x".repeat(60)}\n`;
+      await flooder.sendRaw(line.repeat(150_000));
+      await flooder.send("PING");
+      await flooder.expect("PONG", NOTICE_MS);
+      await leaver.send("QUIT");
+      await flooder.expect("INFO leaver disconnected");
+      const dropped = (await a.clusterMetrics()).chat_cluster_dropped_batches_total!;
+      rig.redis.freeze(false);
+      assert.ok(dropped > 0, `dropped ${dropped} batches`);
+      const before = await readUntil(bob, "INFO leaver disconnected");
+      assert.ok(before.length < 150_000, `${before.length} lines reached bob before the INFO`);
+      assert.ok(before.every((got) => got === `MSG flooder ${"x".repeat(60)}`));
+      await allHear({ flooder, bob });
+      await bob.send("WHO");
+      assert.deepEqual(await bob.readLines(2), ["USER flooder", "USER bob"]);
     });
   },
 });

@@ -7,10 +7,15 @@
  * from the metrics; at the end, that the server's memory did not grow from
  * round to round (within 10 %). Talks only to 127.0.0.1 and stops by itself.
  *
+ * With `--instances=N`, the same load is spread over N servers joined through
+ * a throwaway `redis-server` (client k on instance k mod N): every check then
+ * holds across instances, and memory is the servers' together.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
-import { spawnServer } from "./server_process.ts";
+import { RedisProcess } from "./redis_process.ts";
+import { spawnServer, type StartedServer } from "./server_process.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -30,6 +35,7 @@ interface RoundReport {
   leftoverConnections: number;
   whoAfter: string[];
   rssKbAfter: number;
+  heapKbAfter: number;
   throttled: number;
 }
 
@@ -88,28 +94,48 @@ class Client {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function metrics(port: number): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const samples = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
-}
+/** The servers under test: clients go to them in turn. */
+class Servers {
+  readonly #servers: readonly StartedServer[];
+  #next = 0;
 
-async function rssKb(pid: number): Promise<number> {
-  const { stdout } = await new Deno.Command("ps", {
-    args: ["-o", "rss=", "-p", String(pid)],
-    stdout: "piped",
-  }).output();
-  return Number(decoder.decode(stdout).trim());
+  constructor(servers: readonly StartedServer[]) {
+    this.#servers = servers;
+  }
+
+  /** The chat port for the next client. */
+  nextPort(): number {
+    return this.#servers[this.#next++ % this.#servers.length]!.port;
+  }
+
+  /** Every server's metrics, summed by series. */
+  async metrics(): Promise<Map<string, number>> {
+    const samples = new Map<string, number>();
+    for (const server of this.#servers) {
+      const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+      for (const line of text.split("\n")) {
+        if (line === "" || line.startsWith("#")) continue;
+        const space = line.lastIndexOf(" ");
+        const key = line.slice(0, space);
+        samples.set(key, (samples.get(key) ?? 0) + Number(line.slice(space + 1)));
+      }
+    }
+    return samples;
+  }
+
+  /** The servers' resident memory together. */
+  async rssKb(): Promise<number> {
+    const { stdout } = await new Deno.Command("ps", {
+      args: ["-o", "rss=", "-p", this.#servers.map((server) => server.child.pid).join(",")],
+      stdout: "piped",
+    }).output();
+    return decoder.decode(stdout).trim().split(/\s+/).reduce((sum, kb) => sum + Number(kb), 0);
+  }
 }
 
 /** One round: every kind of client at once for `seconds`. */
-async function round(n: number, port: number, metricsPort: number, pid: number, seconds: number) {
-  const before = await metrics(metricsPort);
+async function round(n: number, servers: Servers, seconds: number) {
+  const before = await servers.metrics();
   const deadline = performance.now() + seconds * 1000;
   const running = () => performance.now() < deadline;
   const report: RoundReport = {
@@ -126,6 +152,7 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
     leftoverConnections: -1,
     whoAfter: [],
     rssKbAfter: 0,
+    heapKbAfter: 0,
     throttled: 0,
   };
   const tasks: Promise<unknown>[] = [];
@@ -144,7 +171,7 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
   const chatters = 40;
   const chatterClients: Client[] = [];
   for (let i = 0; i < chatters; i++) {
-    const client = await Client.open(port);
+    const client = await Client.open(servers.nextPort());
     await client.send(`LOGIN r${n}c${i}\n`);
     if ((await client.line()) !== "OK") throw new Error("chatter could not log in");
     chatterClients.push(client);
@@ -193,7 +220,7 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
     spawn(async () => {
       let k = 0;
       while (running()) {
-        const client = await Client.open(port);
+        const client = await Client.open(servers.nextPort());
         report.churned++;
         if (k % 3 !== 0) {
           await client.send(`LOGIN r${n}l${loop}k${k}\nWHO\nPING\n`);
@@ -215,7 +242,7 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
   // Idlers: thousands that say nothing (half logged in), dropped by the idle timeout.
   for (let i = 0; i < 2000; i++) {
     spawn(async () => {
-      const client = await Client.open(port);
+      const client = await Client.open(servers.nextPort());
       if (i % 2 === 0) await client.send(`LOGIN r${n}i${i}\n`);
       while (true) {
         const line = await client.line();
@@ -230,7 +257,7 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
   // Flooders: far over the rate; slowed by the server, reading what comes back.
   for (let i = 0; i < 5; i++) {
     spawn(async () => {
-      const client = await Client.open(port);
+      const client = await Client.open(servers.nextPort());
       await client.send(`LOGIN r${n}f${i}\n`);
       const reader = (async () => {
         while ((await client.line()) !== null);
@@ -249,7 +276,7 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
   // Blasters: long lines at the rate limit, so that readers who fall behind overflow their queues.
   for (let i = 0; i < 1; i++) {
     spawn(async () => {
-      const client = await Client.open(port);
+      const client = await Client.open(servers.nextPort());
       await client.send(`LOGIN r${n}b${i}\n`);
       const reader = (async () => {
         while ((await client.line()) !== null);
@@ -267,7 +294,7 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
   // Readers that read slowly, and readers that never read: slow consumers.
   for (let i = 0; i < 20; i++) {
     spawn(async () => {
-      const client = await Client.open(port);
+      const client = await Client.open(servers.nextPort());
       await client.send(`LOGIN r${n}s${i}\n`);
       if (i % 2 === 0) {
         // Never reads: its queue fills, and the server drops it.
@@ -287,7 +314,7 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
   // Long lines and garbage.
   for (let i = 0; i < 10; i++) {
     spawn(async () => {
-      const client = await Client.open(port);
+      const client = await Client.open(servers.nextPort());
       const reader = (async () => {
         while (true) {
           const line = await client.line();
@@ -323,11 +350,11 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
   // Every departure must be seen: connections back to zero, WHO empty but for the probe.
   const settleBy = performance.now() + 15_000;
   while (performance.now() < settleBy) {
-    report.leftoverConnections = (await metrics(metricsPort)).get("chat_connections") ?? -1;
+    report.leftoverConnections = (await servers.metrics()).get("chat_connections") ?? -1;
     if (report.leftoverConnections === 0) break;
     await sleep(200);
   }
-  const probe = await Client.open(port);
+  const probe = await Client.open(servers.nextPort());
   await probe.send(`LOGIN r${n}probe\nWHO\nPING\n`);
   while (true) {
     const line = await probe.line();
@@ -340,8 +367,9 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
   // Give the collector a quiet moment: RSS right after a burst counts garbage too,
   // and V8's memory reducer runs its full collections a few seconds into a lull.
   await sleep(8000);
-  report.rssKbAfter = await rssKb(pid);
-  const after = await metrics(metricsPort);
+  report.rssKbAfter = await servers.rssKb();
+  const after = await servers.metrics();
+  report.heapKbAfter = Math.round((after.get("process_heap_used_bytes") ?? 0) / 1024);
   const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
   // The server's own counts: clients that never read cannot report their drop themselves.
   report.slowConsumers = delta('chat_disconnects_total{reason="slow-consumer"}');
@@ -354,15 +382,27 @@ async function round(n: number, port: number, metricsPort: number, pid: number, 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { seconds: { type: "string", default: "120" }, help: { type: "boolean" } },
+    options: {
+      seconds: { type: "string", default: "120" },
+      instances: { type: "string", default: "1" },
+      rounds: { type: "string", default: "2" },
+      help: { type: "boolean" },
+    },
     strict: true,
   });
   if (values.help) {
-    console.log("Usage: deno task soak [--seconds=120]   (two rounds of half that each)");
+    console.log(
+      "Usage: deno task soak [--seconds=120] [--rounds=2] [--instances=1]\n" +
+        "  (--seconds split over the rounds; memory compared between the first and the last;\n" +
+        "  more than one instance: joined through a throwaway redis-server)",
+    );
     return;
   }
   const seconds = Number(values.seconds);
-  const server = await spawnServer([
+  const instances = Number(values.instances);
+  const rounds = Math.max(2, Number(values.rounds));
+  const redis = instances > 1 ? await RedisProcess.start() : undefined;
+  const args = [
     "--host",
     "127.0.0.1",
     "--port",
@@ -378,26 +418,37 @@ async function main(): Promise<void> {
     // Info, for the "listening" lines this reads its ports from; the rest is drained.
     "--log-level",
     "info",
-  ]);
+    ...(redis === undefined ? [] : ["--redis-url", redis.url]),
+  ];
+  const started: StartedServer[] = [];
   const reports: RoundReport[] = [];
   try {
-    for (const n of [1, 2]) {
-      const report = await round(
-        n,
-        server.port,
-        server.metricsPort!,
-        server.child.pid,
-        seconds / 2,
-      );
+    for (let i = 0; i < instances; i++) {
+      const server = await spawnServer(args);
+      started.push(server);
+      if (redis !== undefined) await server.logged(/cluster joined/);
+    }
+    const servers = new Servers(started);
+    for (let n = 1; n <= rounds; n++) {
+      const report = await round(n, servers, seconds / rounds);
       console.error(JSON.stringify(report));
       reports.push(report);
     }
   } finally {
-    server.child.kill("SIGTERM");
-    await server.child.status;
+    for (const server of started) server.child.kill("SIGTERM");
+    for (const server of started) await server.child.status;
+    await redis?.stop();
   }
-  const [first, second] = reports as [RoundReport, RoundReport];
-  const growth = (second.rssKbAfter - first.rssKbAfter) / first.rssKbAfter;
+  // What the cluster went through, if anything: outages and rejoins explain lost lines.
+  for (const [i, server] of started.entries()) {
+    const events = server.log().split("\n").filter((line) =>
+      / cluster (unavailable|rejoined|names out|publish dropped|instance gone)|too late/.test(line)
+    );
+    for (const line of events) console.error(`instance ${i}: ${line}`);
+  }
+  const first = reports[0]!;
+  const last = reports.at(-1)!;
+  const growth = (last.rssKbAfter - first.rssKbAfter) / first.rssKbAfter;
   const failures: string[] = [];
   for (const r of reports) {
     if (r.lost !== 0 || r.reordered !== 0) {
@@ -408,11 +459,13 @@ async function main(): Promise<void> {
     }
     if (r.whoAfter.length !== 1) failures.push(`round ${r.round}: WHO after: ${r.whoAfter}`);
   }
-  if (growth > 0.1) failures.push(`RSS grew ${(growth * 100).toFixed(1)} % from round 1 to 2`);
+  if (growth > 0.1) {
+    failures.push(`RSS grew ${(growth * 100).toFixed(1)} % from round 1 to ${last.round}`);
+  }
   console.log(
     [
-      "round | clients | chat msgs | chat deliveries | lost | reordered | idle timeouts | slow consumers | too long | throttled | churned | left | WHO after | RSS after (KB)",
-      "---|---|---|---|---|---|---|---|---|---|---|---|---|---",
+      "round | clients | chat msgs | chat deliveries | lost | reordered | idle timeouts | slow consumers | too long | throttled | churned | left | WHO after | RSS after (KB) | heap after (KB)",
+      "---|---|---|---|---|---|---|---|---|---|---|---|---|---|---",
       ...reports.map((r) =>
         [
           r.round,
@@ -429,11 +482,12 @@ async function main(): Promise<void> {
           r.leftoverConnections,
           r.whoAfter.join(","),
           r.rssKbAfter,
+          r.heapKbAfter,
         ].join(" | ")
       ),
     ].join("\n"),
   );
-  console.log(`RSS growth round 1 -> 2: ${(growth * 100).toFixed(1)} % (limit 10 %)`);
+  console.log(`RSS growth round 1 -> ${last.round}: ${(growth * 100).toFixed(1)} % (limit 10 %)`);
   console.log(failures.length === 0 ? "soak: PASS" : `soak: FAIL\n- ${failures.join("\n- ")}`);
   if (failures.length > 0) Deno.exit(1);
 }

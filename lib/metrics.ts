@@ -15,6 +15,8 @@ export interface MetricsSnapshot {
   readonly outboxQueuedBytes: number;
   readonly uptimeSeconds: number;
   readonly residentBytes: number;
+  /** V8 heap in use (live objects and garbage not yet collected). */
+  readonly heapUsedBytes: number;
   /** The cluster's state, when the server is joined to others. */
   readonly cluster?: ClusterStatus | undefined;
 }
@@ -96,6 +98,10 @@ export function renderMetrics(m: MetricsSnapshot): string {
     family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [[
       "",
       m.residentBytes,
+    ]]),
+    family("process_heap_used_bytes", "gauge", "V8 heap in use, in bytes.", [[
+      "",
+      m.heapUsedBytes,
     ]]),
     ...(m.cluster === undefined ? [] : [
       family("chat_cluster_up", "gauge", "1 while other instances can be reached through Redis.", [[

@@ -186,8 +186,10 @@ export class RedisCluster implements Cluster {
   /** When the oldest probe not yet heard back on the subscription was published. */
   #probeSentAt: number | undefined;
   readonly #probe = `${this.id}\nP`;
-  /** Bumped by every claim and release sent or answered: counts compare only when it stood still. */
+  /** Bumped by every claim and release sent: counts compare only when it stood still. */
   #nameOps = 0;
+  /** Claims and releases sent and not yet answered (their effect on #local still to come). */
+  #nameOpsInFlight = 0;
   /** Quiet heartbeats in a row at which Redis counted other names for this instance than it has. */
   #namesOutOfStep = 0;
   #lastReconcile = -Infinity;
@@ -308,11 +310,12 @@ export class RedisCluster implements Cluster {
 
   #release(user: LocalUser): void {
     this.#nameOps++;
+    this.#nameOpsInFlight++;
     const value = encodeHolder({ instance: this.id, seq: user.seq, name: user.name });
     this.#pub.eval(RELEASE, {
       keys: [KEYS.name(this.#prefix, user.key), KEYS.owned(this.#prefix, this.id)],
       arguments: [value, user.key],
-    }).catch(() => {});
+    }).catch(() => {}).finally(() => this.#nameOpsInFlight--);
     this.#append(KEYS.everyone(this.#channels), { type: "left", seq: user.seq, name: user.name });
   }
 
@@ -404,15 +407,8 @@ export class RedisCluster implements Cluster {
         keys: [KEYS.alive(p, this.id), KEYS.owned(p, this.id), KEYS.instances(p), KEYS.seq(p)],
         arguments: args,
       }) as [string[], string[]];
-      for (const key of lost) {
-        this.#local.delete(key);
-        this.#options.post({ kind: "name-lost", key });
-      }
+      this.#namesSettled(lost, freed);
       const everyone = KEYS.everyone(this.#channels);
-      for (const value of freed) {
-        const holder = decodeHolder(value);
-        if (holder !== undefined) this.#append(everyone, { type: "left", ...holder });
-      }
       for (const user of this.#local.values()) {
         this.#append(everyone, { type: "joined", seq: user.seq, name: user.name });
       }
@@ -472,6 +468,7 @@ export class RedisCluster implements Cluster {
     // A retry of a name whose earlier claim was abandoned (and may yet be granted, then given
     // back) goes after it, so it does not find the name held by this very instance.
     this.#nameOps++;
+    this.#nameOpsInFlight++;
     const earlier = this.#claimsInFlight.get(claim.key) ?? Promise.resolve();
     const attempt = earlier.then(() =>
       this.#pub.eval(CLAIM, {
@@ -489,12 +486,12 @@ export class RedisCluster implements Cluster {
     });
     this.#claimsInFlight.set(claim.key, attempt);
     attempt.finally(() => {
+      this.#nameOpsInFlight--;
       if (this.#claimsInFlight.get(claim.key) === attempt) this.#claimsInFlight.delete(claim.key);
     });
   }
 
   #claimAnswered(claim: PendingClaim, reply: unknown): void {
-    this.#nameOps++;
     if (reply === null) {
       this.#settle(claim, refused(claim.link, "username-taken"));
       return;
@@ -559,7 +556,8 @@ export class RedisCluster implements Cluster {
       this.#probeSentAt = now;
       this.#pub.publish(KEYS.inbox(this.#channels, this.id), this.#probe).catch(() => {});
     }
-    const opsAtSend = this.#nameOps;
+    // Comparable counts need every earlier claim and release answered here, and none sent since.
+    const opsAtSend = this.#nameOpsInFlight === 0 ? this.#nameOps : -1;
     this.#heartbeatSentAt = now;
     const p = this.#prefix;
     const pub = this.#pub;
@@ -577,11 +575,11 @@ export class RedisCluster implements Cluster {
       // Given up for dead (a stall, a Redis restart), or back after not answering: join afresh.
       if (held === -1) this.#lost("this instance was given up for dead");
       else if (this.#available && this.#outOfStep(Number(held), opsAtSend)) {
-        this.#options.log.info("cluster names out of step with Redis; rejoining", {
+        this.#options.log.info("cluster names out of step with Redis; reconciling", {
           held: Number(held),
           localUsers: this.#local.size,
         });
-        this.#available = false;
+        this.#reconcile();
       }
       if (!this.#available) this.#ready();
       else void this.#sweep();
@@ -594,14 +592,15 @@ export class RedisCluster implements Cluster {
 
   /**
    * True when Redis has counted other names for this instance than it has at
-   * two quiet heartbeats in a row (no claim or release sent or answered while
-   * each was out), as after a claim that Redis ran once its connection had
-   * been given up: a rejoin then frees what nobody here holds. At most once
-   * every 10 s.
+   * two quiet heartbeats in a row (no claim or release in flight when each
+   * was sent, none sent before it was answered), as after a claim that Redis
+   * ran once its connection had been given up. At most once every 10 s.
    */
   #outOfStep(held: number, opsAtSend: number): boolean {
-    // A claim or release between the count and now makes any difference meaningless.
-    if (this.#nameOps !== opsAtSend) return false;
+    // A claim or release in flight around the count makes any difference meaningless.
+    if (opsAtSend === -1 || this.#nameOps !== opsAtSend || this.#nameOpsInFlight !== 0) {
+      return false;
+    }
     if (held === this.#local.size) {
       this.#namesOutOfStep = 0;
       return false;
@@ -612,6 +611,40 @@ export class RedisCluster implements Cluster {
     this.#lastReconcile = now;
     this.#namesOutOfStep = 0;
     return true;
+  }
+
+  /**
+   * Makes the names Redis holds for this instance exactly its users': claims
+   * theirs again (a no-op when held) and frees the rest. Sent while no claim
+   * or release is in flight, with no wait before it, so it sees exactly what
+   * this instance has; the instance stays available throughout.
+   */
+  #reconcile(): void {
+    const p = this.#prefix;
+    const { instanceTtlMs, nameTtlMs } = this.#timing;
+    const args = [this.id, String(instanceTtlMs), KEYS.name(p, ""), String(nameTtlMs)];
+    for (const user of this.#local.values()) args.push(user.key, user.name, String(user.seq));
+    this.#pub.eval(REJOIN, {
+      keys: [KEYS.alive(p, this.id), KEYS.owned(p, this.id), KEYS.instances(p), KEYS.seq(p)],
+      arguments: args,
+    }).then((reply) => {
+      const [lost, freed] = reply as [string[], string[]];
+      this.#namesSettled(lost, freed);
+    }, () => {});
+  }
+
+  /** Applies a reclaim's answer: local users whose names went elsewhere go; freed names are announced. */
+  #namesSettled(lost: readonly string[], freed: readonly string[]): void {
+    for (const key of lost) {
+      this.#local.delete(key);
+      this.#options.post({ kind: "name-lost", key });
+    }
+    for (const value of freed) {
+      const holder = decodeHolder(value);
+      if (holder !== undefined) {
+        this.#append(KEYS.everyone(this.#channels), { type: "left", ...holder });
+      }
+    }
   }
 
   /** Announces the users of instances that stopped beating; after a rejoin, resyncs everyone. */

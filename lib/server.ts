@@ -268,6 +268,7 @@ export class ChatServer {
   }
 
   #snapshot(): MetricsSnapshot {
+    const memory = Deno.memoryUsage();
     let outboxQueuedBytes = 0;
     for (const connection of this.#connections) outboxQueuedBytes += connection.pendingBytes;
     return {
@@ -276,7 +277,8 @@ export class ChatServer {
       users: this.#hub.userCount,
       outboxQueuedBytes,
       uptimeSeconds: Math.round(performance.now() - this.#startedAt) / 1000,
-      residentBytes: Deno.memoryUsage().rss,
+      residentBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
       cluster: this.#cluster?.status(),
     };
   }

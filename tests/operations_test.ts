@@ -59,6 +59,7 @@ Deno.test("/metrics counts connections, users, lines, bytes and disconnects as c
     assert.equal(during.get("chat_outbox_queued_bytes"), 0);
     assert.ok(during.get("process_uptime_seconds")! >= 0);
     assert.ok(during.get("process_resident_memory_bytes")! > 0);
+    assert.ok(during.get("process_heap_used_bytes")! > 0);
 
     await alice.send("QUIT");
     await alice.expectClosed();

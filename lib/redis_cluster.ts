@@ -210,11 +210,6 @@ export class RedisCluster implements Cluster {
     this.#channels = `${this.#prefix}${redisDatabase(options.url)}:`;
   }
 
-  /** Whether remote users can be reached right now. */
-  get available(): boolean {
-    return this.#available;
-  }
-
   /** Connects in the background: the server serves its own users meanwhile, and joins once Redis answers. */
   start(): void {
     const log = this.#options.log;
@@ -399,15 +394,7 @@ export class RedisCluster implements Cluster {
       while (this.#claimsInFlight.size > 0) {
         await Promise.allSettled([...this.#claimsInFlight.values()]);
       }
-      const p = this.#prefix;
-      const { instanceTtlMs, nameTtlMs } = this.#timing;
-      const args = [this.id, String(instanceTtlMs), KEYS.name(p, ""), String(nameTtlMs)];
-      for (const user of this.#local.values()) args.push(user.key, user.name, String(user.seq));
-      const [lost, freed] = await this.#pub.eval(REJOIN, {
-        keys: [KEYS.alive(p, this.id), KEYS.owned(p, this.id), KEYS.instances(p), KEYS.seq(p)],
-        arguments: args,
-      }) as [string[], string[]];
-      this.#namesSettled(lost, freed);
+      const lost = await this.#reclaim();
       const everyone = KEYS.everyone(this.#channels);
       for (const user of this.#local.values()) {
         this.#append(everyone, { type: "joined", seq: user.seq, name: user.name });
@@ -620,21 +607,25 @@ export class RedisCluster implements Cluster {
    * this instance has; the instance stays available throughout.
    */
   #reconcile(): void {
+    this.#reclaim().catch(() => {});
+  }
+
+  /**
+   * Claims this instance's users' names again (a no-op where held), frees
+   * the rest it held, and marks it alive; the script goes out before this
+   * returns its promise. Local users whose names went elsewhere are dropped
+   * (the hub hears `name-lost`); freed names are announced gone. Resolves with
+   * the keys lost.
+   */
+  async #reclaim(): Promise<string[]> {
     const p = this.#prefix;
     const { instanceTtlMs, nameTtlMs } = this.#timing;
     const args = [this.id, String(instanceTtlMs), KEYS.name(p, ""), String(nameTtlMs)];
     for (const user of this.#local.values()) args.push(user.key, user.name, String(user.seq));
-    this.#pub.eval(REJOIN, {
+    const [lost, freed] = await this.#pub.eval(REJOIN, {
       keys: [KEYS.alive(p, this.id), KEYS.owned(p, this.id), KEYS.instances(p), KEYS.seq(p)],
       arguments: args,
-    }).then((reply) => {
-      const [lost, freed] = reply as [string[], string[]];
-      this.#namesSettled(lost, freed);
-    }, () => {});
-  }
-
-  /** Applies a reclaim's answer: local users whose names went elsewhere go; freed names are announced. */
-  #namesSettled(lost: readonly string[], freed: readonly string[]): void {
+    }) as [string[], string[]];
     for (const key of lost) {
       this.#local.delete(key);
       this.#options.post({ kind: "name-lost", key });
@@ -645,6 +636,7 @@ export class RedisCluster implements Cluster {
         this.#append(KEYS.everyone(this.#channels), { type: "left", ...holder });
       }
     }
+    return lost;
   }
 
   /** Announces the users of instances that stopped beating; after a rejoin, resyncs everyone. */

@@ -7,6 +7,7 @@ import {
   encodeHolder,
   type WireEvent,
 } from "../lib/cluster_wire.ts";
+import { redactUrl, redisDatabase } from "../lib/redis_cluster.ts";
 import { RemoteRoster } from "../lib/remote_roster.ts";
 import { assert } from "./helpers.ts";
 
@@ -123,4 +124,15 @@ Deno.test("a snapshot that shows a name held by someone new announces the old ho
   roster.joined(at("dead", 1, "alice"));
   assert.deepEqual(roster.replace([at("live", 4, "alice")], []), ["alice"]);
   assert.deepEqual(roster.get("alice"), at("live", 4, "alice"));
+});
+
+Deno.test("the Redis URL is logged without its password, and its database number names the chat", () => {
+  assert.equal(redactUrl("redis://:s3cret@cache:6380/2"), "redis://:***@cache:6380/2");
+  assert.equal(redactUrl("rediss://app:pw@cache"), "rediss://app:***@cache");
+  assert.equal(redactUrl("redis://cache:6379"), "redis://cache:6379");
+  assert.equal(redactUrl("not a url"), "(unparsable URL)");
+  assert.equal(redisDatabase("redis://cache:6379"), 0);
+  assert.equal(redisDatabase("redis://cache:6379/"), 0);
+  assert.equal(redisDatabase("redis://:pw@cache:6379/7"), 7);
+  assert.equal(redisDatabase("redis://cache/x"), 0);
 });

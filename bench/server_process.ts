@@ -32,15 +32,20 @@ export interface StartedServer {
 }
 
 /**
- * Starts the server with the start task's flags plus `args`, reads its log
+ * Starts the server with the start task's flags plus `args` (and `env` added
+ * to the environment), reads its log
  * up to the last of its `listening` lines (all are logged at once, at
  * startup), and keeps draining the log so the server never blocks on it.
  * Rejects with the log if the process exits first.
  */
-export async function spawnServer(args: string[]): Promise<StartedServer> {
+export async function spawnServer(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<StartedServer> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [...await startTaskArgs(), ...args],
     cwd: root,
+    env,
     stdin: "null",
     stdout: "null",
     stderr: "piped",

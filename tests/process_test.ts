@@ -135,31 +135,15 @@ for (const { args, env, mentions } of badConfigurations) {
 }
 
 Deno.test("a valid flag overrides a bad environment value", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...await startTaskArgs(), "--host", "127.0.0.1", "--port", "0"],
-    cwd: root,
-    env: { PORT: "not-a-port" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  await withDeadline(
-    (async () => {
-      while (!seen.includes("listening")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        seen += value;
-      }
-    })(),
+  // spawnServer rejects, with the log, if the server exits before listening.
+  const server = await withDeadline(
+    spawnServer(["--host", "127.0.0.1", "--port", "0"], { PORT: "not-a-port" }),
     10_000,
     "listening",
   );
-  child.kill("SIGTERM");
-  while (!(await reader.read()).done);
-  assert.equal((await child.status).code, 0);
-  assert.match(seen, /listening/);
+  server.child.kill("SIGTERM");
+  assert.equal((await server.child.status).code, 0);
+  assert.match(await server.logClosed, / listening address="127\.0\.0\.1:\d+"/);
 });
 
 Deno.test("a port already in use is one line on stderr and exit 1", async () => {

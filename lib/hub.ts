@@ -149,7 +149,7 @@ export class Hub {
   }
 
   /** Every logged-in name in the chat, this instance's and the cluster's, in login order. */
-  get allUserNames(): string[] {
+  #allUserNames(): string[] {
     const remote = this.#cluster.remoteUsers();
     if (remote.length === 0) return this.userNames;
     const local = [...this.#users.values()];
@@ -354,7 +354,7 @@ export class Hub {
         }
         return;
       case "who": {
-        const names = this.allUserNames;
+        const names = this.#allUserNames();
         this.#reply(session, formatUserList(names), names.length);
         return;
       }

@@ -142,7 +142,7 @@ export function serveMetrics(
   return Deno.serve({
     hostname,
     port,
-    // The server logs this listener after the chat one, so "listening" is always the first line.
+    // The server logs this listener after the chat one, so "listening" comes before it.
     onListen: () => {},
     onError: (error) => {
       log.error("metrics request failed", { error: String(error) });

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { ClientLink } from "./hub.ts";
+import type { ClientLink } from "./client_link.ts";
 
 /** A user as the whole chat knows them: the shown name and the chat-wide login number. */
 export interface ClusterUser {

@@ -13,18 +13,18 @@
 /** One event that an instance publishes for the others. */
 export type WireEvent =
   /** A user's `MSG`. */
-  | { readonly type: "msg"; readonly sender: string; readonly text: string }
+  | { readonly kind: "msg"; readonly sender: string; readonly text: string }
   /** A user's `DM` to `target` (a name key), sent only to the instance that has them. */
   | {
-    readonly type: "dm";
+    readonly kind: "dm";
     readonly target: string;
     readonly sender: string;
     readonly text: string;
   }
   /** A user logged in on the sending instance, with their login number. */
-  | { readonly type: "joined"; readonly seq: number; readonly name: string }
+  | { readonly kind: "joined"; readonly seq: number; readonly name: string }
   /** A user of the sending instance left. */
-  | { readonly type: "left"; readonly seq: number; readonly name: string };
+  | { readonly kind: "left"; readonly seq: number; readonly name: string };
 
 /** A batch of events from one instance. */
 export interface WireBatch {
@@ -36,7 +36,7 @@ export interface WireBatch {
 
 /** One event as a line of a batch. */
 export function encodeEvent(event: WireEvent): string {
-  switch (event.type) {
+  switch (event.kind) {
     case "msg":
       return `M ${event.sender} ${event.text}`;
     case "dm":
@@ -70,20 +70,20 @@ function decodeEvent(line: string): WireEvent | undefined {
   switch (line[0]) {
     case "M": {
       const [sender, text] = fields(body, 1);
-      return text === undefined ? undefined : { type: "msg", sender: sender!, text };
+      return text === undefined ? undefined : { kind: "msg", sender: sender!, text };
     }
     case "D": {
       const [target, sender, text] = fields(body, 2);
       return text === undefined
         ? undefined
-        : { type: "dm", target: target!, sender: sender!, text };
+        : { kind: "dm", target: target!, sender: sender!, text };
     }
     case "J":
     case "L": {
       const [seqText, name] = fields(body, 1);
       const seq = Number(seqText);
       if (name === undefined || name === "" || !Number.isSafeInteger(seq)) return undefined;
-      return { type: line[0] === "J" ? "joined" : "left", seq, name };
+      return { kind: line[0] === "J" ? "joined" : "left", seq, name };
     }
     default:
       return undefined;

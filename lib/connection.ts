@@ -5,7 +5,8 @@
  * @module
  */
 import { type CidrList, formatIp, parseIp } from "./address.ts";
-import type { ClientLink, HubEvent } from "./hub.ts";
+import type { ClientLink } from "./client_link.ts";
+import type { HubEvent } from "./hub.ts";
 import { LineFramer, type LineSink } from "./line_framer.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
@@ -44,7 +45,7 @@ export interface ConnectionOptions {
   readonly log: Logger;
 }
 
-const IGNORED: Command = { type: "ignored" };
+const IGNORED: Command = { kind: "ignored" };
 
 /** Where a closing connection reads to (and drops) input, to see the peer's close. */
 const DISCARD = new Uint8Array(4096);

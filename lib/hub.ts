@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ClientLink } from "./client_link.ts";
 import { type Cluster, type ClusterEvent, type LocalUser, Standalone } from "./cluster.ts";
 import { LineArena } from "./line_arena.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
@@ -21,18 +22,6 @@ import {
   REPLY,
 } from "./protocol.ts";
 import { Stats } from "./stats.ts";
-
-/** What the hub knows of a client: a way to send it bytes and a way to end it. */
-export interface ClientLink {
-  /** Where the client is, for logs (`host:port`). */
-  readonly remote: string;
-  /** The client's address alone, canonical (IPv4-mapped IPv6 as IPv4), for per-address limits. */
-  readonly ip: string;
-  /** Queues bytes for the client; false when its outbound budget would be passed (nothing queued). */
-  send(bytes: Uint8Array): boolean;
-  /** Ends the connection, saying why. Idempotent; the hub never hears back about it. */
-  close(reason: CloseReason): void;
-}
 
 /** Everything that can happen to the hub, in the order it happens. */
 export type HubEvent =
@@ -51,7 +40,7 @@ export const MAX_CHARS_WHILE_CLAIMING = 64 * 1024;
 
 /** The text a command holds, in characters: what buffering it costs. */
 function commandChars(command: Command): number {
-  switch (command.type) {
+  switch (command.kind) {
     case "login":
       return command.name.length;
     case "msg":
@@ -196,7 +185,7 @@ export class Hub {
         const session = this.#sessions.get(event.link);
         if (session === undefined) return;
         session.lastSeen = this.#options.now();
-        this.stats.linesReceived[event.command.type]++;
+        this.stats.linesReceived[event.command.kind]++;
         this.#command(session, event.command);
         break;
       }
@@ -328,7 +317,7 @@ export class Hub {
       } else this.#disconnect(session, "excess-flood");
       return;
     }
-    switch (command.type) {
+    switch (command.kind) {
       case "ping":
         this.#reply(session, REPLY.pong);
         return;
@@ -346,7 +335,7 @@ export class Hub {
       this.#reply(session, REPLY.loginRequired);
       return;
     }
-    switch (command.type) {
+    switch (command.kind) {
       case "msg":
         if (!isBlankText(command.text)) {
           this.#broadcast(formatMsg(sender, command.text, this.#encodeShared), session);

@@ -7,13 +7,13 @@
 
 /** What one client line asks for. `ignored` lines only count as activity. */
 export type Command =
-  | { readonly type: "login"; readonly name: string }
-  | { readonly type: "msg"; readonly text: string }
-  | { readonly type: "who" }
-  | { readonly type: "dm"; readonly target: string; readonly text: string }
-  | { readonly type: "ping" }
-  | { readonly type: "quit" }
-  | { readonly type: "ignored" };
+  | { readonly kind: "login"; readonly name: string }
+  | { readonly kind: "msg"; readonly text: string }
+  | { readonly kind: "who" }
+  | { readonly kind: "dm"; readonly target: string; readonly text: string }
+  | { readonly kind: "ping" }
+  | { readonly kind: "quit" }
+  | { readonly kind: "ignored" };
 
 /** Why a connection ended; each transport says it in its own words. */
 export type CloseReason =
@@ -29,10 +29,10 @@ export type CloseReason =
   | "name-conflict"
   | "error";
 
-const WHO: Command = { type: "who" };
-const PING: Command = { type: "ping" };
-const QUIT: Command = { type: "quit" };
-const IGNORED: Command = { type: "ignored" };
+const WHO: Command = { kind: "who" };
+const PING: Command = { kind: "ping" };
+const QUIT: Command = { kind: "quit" };
+const IGNORED: Command = { kind: "ignored" };
 
 /**
  * Parses one line (its end already removed). The command word is everything
@@ -46,14 +46,14 @@ export function parseLine(line: string): Command {
   const rest = space === -1 ? "" : line.slice(space + 1);
   switch (word) {
     case "MSG":
-      return { type: "msg", text: sanitizeText(rest) };
+      return { kind: "msg", text: sanitizeText(rest) };
     case "DM": {
       const gap = rest.indexOf(" ");
-      if (gap === -1) return { type: "dm", target: rest, text: "" };
-      return { type: "dm", target: rest.slice(0, gap), text: sanitizeText(rest.slice(gap + 1)) };
+      if (gap === -1) return { kind: "dm", target: rest, text: "" };
+      return { kind: "dm", target: rest.slice(0, gap), text: sanitizeText(rest.slice(gap + 1)) };
     }
     case "LOGIN":
-      return { type: "login", name: rest };
+      return { kind: "login", name: rest };
     case "WHO":
       return WHO;
     case "PING":

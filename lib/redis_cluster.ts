@@ -29,7 +29,7 @@ import {
   type NameHolder,
   type WireEvent,
 } from "./cluster_wire.ts";
-import type { ClientLink } from "./hub.ts";
+import type { ClientLink } from "./client_link.ts";
 import type { Logger } from "./log.ts";
 import { CLAIM, HEARTBEAT, LEAVE, REJOIN, RELEASE, SWEEP } from "./redis_scripts.ts";
 import { nameKey } from "./names.ts";
@@ -311,18 +311,18 @@ export class RedisCluster implements Cluster {
       keys: [KEYS.name(this.#prefix, user.key), KEYS.owned(this.#prefix, this.id)],
       arguments: [value, user.key],
     }).catch(() => {}).finally(() => this.#nameOpsInFlight--);
-    this.#append(KEYS.everyone(this.#channels), { type: "left", seq: user.seq, name: user.name });
+    this.#append(KEYS.everyone(this.#channels), { kind: "left", seq: user.seq, name: user.name });
   }
 
   broadcast(sender: string, text: string): void {
-    if (this.#available) this.#append(KEYS.everyone(this.#channels), { type: "msg", sender, text });
+    if (this.#available) this.#append(KEYS.everyone(this.#channels), { kind: "msg", sender, text });
   }
 
   directMessage(sender: string, target: string, text: string): RemoteDelivery {
     if (!this.#available) return "unavailable";
     const holder = this.#roster.get(target);
     if (holder === undefined) return "not-found";
-    this.#append(KEYS.inbox(this.#channels, holder.instance), { type: "dm", target, sender, text });
+    this.#append(KEYS.inbox(this.#channels, holder.instance), { kind: "dm", target, sender, text });
     return "sent";
   }
 
@@ -397,7 +397,7 @@ export class RedisCluster implements Cluster {
       const lost = await this.#reclaim();
       const everyone = KEYS.everyone(this.#channels);
       for (const user of this.#local.values()) {
-        this.#append(everyone, { type: "joined", seq: user.seq, name: user.name });
+        this.#append(everyone, { kind: "joined", seq: user.seq, name: user.name });
       }
       await this.#snapshot();
       this.#available = true;
@@ -502,7 +502,7 @@ export class RedisCluster implements Cluster {
     const displaced = this.#roster.remove(user.key);
     if (displaced !== undefined) this.#announceGone(displaced.name);
     this.#append(KEYS.everyone(this.#channels), {
-      type: "joined",
+      kind: "joined",
       seq: user.seq,
       name: user.name,
     });
@@ -633,7 +633,7 @@ export class RedisCluster implements Cluster {
     for (const value of freed) {
       const holder = decodeHolder(value);
       if (holder !== undefined) {
-        this.#append(KEYS.everyone(this.#channels), { type: "left", ...holder });
+        this.#append(KEYS.everyone(this.#channels), { kind: "left", ...holder });
       }
     }
     return lost;
@@ -691,7 +691,7 @@ export class RedisCluster implements Cluster {
     if (this.#closed || message.startsWith(this.#ownHeader)) return;
     const batch = decodeBatch(message);
     for (const event of batch.events) {
-      switch (event.type) {
+      switch (event.kind) {
         case "msg":
           this.#options.post({ kind: "remote-msg", sender: event.sender, text: event.text });
           break;
@@ -706,7 +706,7 @@ export class RedisCluster implements Cluster {
         case "joined":
         case "left": {
           const change: PresenceChange = {
-            joined: event.type === "joined",
+            joined: event.kind === "joined",
             holder: { instance: batch.from, seq: event.seq, name: event.name },
           };
           this.#heardDuringSnapshot?.push(change);

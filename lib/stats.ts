@@ -7,7 +7,7 @@
 import type { CloseReason, Command } from "./protocol.ts";
 
 /** Command kinds, as counted: every complete line is exactly one of these. */
-export type CommandKind = Command["type"];
+export type CommandKind = Command["kind"];
 
 /** Everything counted since the server started. */
 export class Stats {

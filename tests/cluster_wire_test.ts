@@ -13,11 +13,11 @@ import { assert } from "./helpers.ts";
 
 Deno.test("a batch of events decodes to what was encoded, texts with spaces and all", () => {
   const events: WireEvent[] = [
-    { type: "joined", seq: 41, name: "Amélie" },
-    { type: "msg", sender: "Amélie", text: "  two  spaces, a\ttab and \uFFFD " },
-    { type: "dm", target: "bob", sender: "Amélie", text: "DM bob nested words" },
-    { type: "msg", sender: "x", text: "" },
-    { type: "left", seq: 41, name: "Amélie" },
+    { kind: "joined", seq: 41, name: "Amélie" },
+    { kind: "msg", sender: "Amélie", text: "  two  spaces, a\ttab and \uFFFD " },
+    { kind: "dm", target: "bob", sender: "Amélie", text: "DM bob nested words" },
+    { kind: "msg", sender: "x", text: "" },
+    { kind: "left", seq: 41, name: "Amélie" },
   ];
   const payload = encodeBatch("inst-1", events.map(encodeEvent));
   assert.equal(payload.split("\n").length, events.length + 1);
@@ -38,7 +38,7 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
   ].join("\n");
   assert.deepEqual(decodeBatch(payload), {
     from: "inst-2",
-    events: [{ type: "msg", sender: "ok", text: "fine" }],
+    events: [{ kind: "msg", sender: "ok", text: "fine" }],
   });
 });
 

@@ -132,11 +132,11 @@ Deno.test("fuzz: parseLine never throws and its texts carry no control character
   for (let i = 0; i < 50_000; i++) {
     const line = decoder.decode(randomLine(random, 64));
     const command = parseLine(line);
-    if (command.type === "msg" || command.type === "dm") {
+    if (command.kind === "msg" || command.kind === "dm") {
       assert.ok(!/[^\P{Cc}\t]/u.test(command.text), JSON.stringify(command.text));
       assert.equal(sanitizeText(command.text), command.text);
     }
-    if (command.type === "dm") assert.ok(!command.target.includes(" "));
+    if (command.kind === "dm") assert.ok(!command.target.includes(" "));
   }
 });
 

@@ -3,7 +3,7 @@
  * cluster that records what the hub asks of it and answers when told.
  */
 import type { Cluster, ClusterUser, LocalUser, RemoteDelivery } from "../lib/cluster.ts";
-import type { ClientLink } from "../lib/hub.ts";
+import type { ClientLink } from "../lib/client_link.ts";
 import { MAX_CHARS_WHILE_CLAIMING, MAX_LINES_WHILE_CLAIMING } from "../lib/hub.ts";
 import { assert } from "./helpers.ts";
 import { type FakeLink, Harness } from "./hub_harness.ts";

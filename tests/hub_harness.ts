@@ -1,6 +1,7 @@
 /** Fake client links and a hub harness with a clock the test moves, for the hub's unit tests. */
 import { assert } from "./helpers.ts";
-import { type ClientLink, Hub, type HubOptions } from "../lib/hub.ts";
+import type { ClientLink } from "../lib/client_link.ts";
+import { Hub, type HubOptions } from "../lib/hub.ts";
 import { type CloseReason, parseLine } from "../lib/protocol.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });

@@ -23,72 +23,72 @@ function text(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-const IGNORED: Command = { type: "ignored" };
+const IGNORED: Command = { kind: "ignored" };
 
 Deno.test("parseLine reads LOGIN and its name as sent, an empty name included", () => {
-  assert.deepEqual(parseLine("LOGIN alice"), { type: "login", name: "alice" });
-  assert.deepEqual(parseLine("LOGIN"), { type: "login", name: "" });
-  assert.deepEqual(parseLine("LOGIN "), { type: "login", name: "" });
-  assert.deepEqual(parseLine("LOGIN   padded  "), { type: "login", name: "  padded  " });
-  assert.deepEqual(parseLine("LOGIN two words"), { type: "login", name: "two words" });
+  assert.deepEqual(parseLine("LOGIN alice"), { kind: "login", name: "alice" });
+  assert.deepEqual(parseLine("LOGIN"), { kind: "login", name: "" });
+  assert.deepEqual(parseLine("LOGIN "), { kind: "login", name: "" });
+  assert.deepEqual(parseLine("LOGIN   padded  "), { kind: "login", name: "  padded  " });
+  assert.deepEqual(parseLine("LOGIN two words"), { kind: "login", name: "two words" });
 });
 
 Deno.test("parseLine reads WHO, with or without anything after it", () => {
-  assert.deepEqual(parseLine("WHO"), { type: "who" });
-  assert.deepEqual(parseLine("WHO "), { type: "who" });
-  assert.deepEqual(parseLine("WHO x"), { type: "who" });
+  assert.deepEqual(parseLine("WHO"), { kind: "who" });
+  assert.deepEqual(parseLine("WHO "), { kind: "who" });
+  assert.deepEqual(parseLine("WHO x"), { kind: "who" });
 });
 
 Deno.test("parseLine reads PING and ignores any trailing text", () => {
-  assert.deepEqual(parseLine("PING"), { type: "ping" });
-  assert.deepEqual(parseLine("PING "), { type: "ping" });
-  assert.deepEqual(parseLine("PING 12345 and more"), { type: "ping" });
+  assert.deepEqual(parseLine("PING"), { kind: "ping" });
+  assert.deepEqual(parseLine("PING "), { kind: "ping" });
+  assert.deepEqual(parseLine("PING 12345 and more"), { kind: "ping" });
 });
 
 Deno.test("parseLine reads QUIT", () => {
-  assert.deepEqual(parseLine("QUIT"), { type: "quit" });
-  assert.deepEqual(parseLine("QUIT bye"), { type: "quit" });
+  assert.deepEqual(parseLine("QUIT"), { kind: "quit" });
+  assert.deepEqual(parseLine("QUIT bye"), { kind: "quit" });
 });
 
 Deno.test("parseLine keeps MSG text exactly as sent after its one space, spaces and TABs included", () => {
-  assert.deepEqual(parseLine("MSG hello"), { type: "msg", text: "hello" });
+  assert.deepEqual(parseLine("MSG hello"), { kind: "msg", text: "hello" });
   assert.deepEqual(parseLine("MSG  hello,  world \tend "), {
-    type: "msg",
+    kind: "msg",
     text: " hello,  world \tend ",
   });
-  assert.deepEqual(parseLine("MSG"), { type: "msg", text: "" });
-  assert.deepEqual(parseLine("MSG "), { type: "msg", text: "" });
-  assert.deepEqual(parseLine("MSG    "), { type: "msg", text: "   " });
+  assert.deepEqual(parseLine("MSG"), { kind: "msg", text: "" });
+  assert.deepEqual(parseLine("MSG "), { kind: "msg", text: "" });
+  assert.deepEqual(parseLine("MSG    "), { kind: "msg", text: "   " });
   assert.deepEqual(parseLine("MSG caf\u00e9 \u{1F600}"), {
-    type: "msg",
+    kind: "msg",
     text: "caf\u00e9 \u{1F600}",
   });
 });
 
 Deno.test("parseLine replaces control characters in MSG and DM text", () => {
   assert.deepEqual(parseLine("MSG a\rb\u001b[2Jc\u0007"), {
-    type: "msg",
+    kind: "msg",
     text: "a\uFFFDb\uFFFD[2Jc\uFFFD",
   });
   assert.deepEqual(parseLine("DM bob x\u0085y\u009bz"), {
-    type: "dm",
+    kind: "dm",
     target: "bob",
     text: "x\uFFFDy\uFFFDz",
   });
 });
 
 Deno.test("parseLine splits DM into a target and text, the text possibly empty", () => {
-  assert.deepEqual(parseLine("DM bob hi there "), { type: "dm", target: "bob", text: "hi there " });
+  assert.deepEqual(parseLine("DM bob hi there "), { kind: "dm", target: "bob", text: "hi there " });
   assert.deepEqual(parseLine("DM bob  two leading"), {
-    type: "dm",
+    kind: "dm",
     target: "bob",
     text: " two leading",
   });
-  assert.deepEqual(parseLine("DM bob"), { type: "dm", target: "bob", text: "" });
-  assert.deepEqual(parseLine("DM bob "), { type: "dm", target: "bob", text: "" });
-  assert.deepEqual(parseLine("DM bob   "), { type: "dm", target: "bob", text: "  " });
-  assert.deepEqual(parseLine("DM"), { type: "dm", target: "", text: "" });
-  assert.deepEqual(parseLine("DM Na\u00efve hi"), { type: "dm", target: "Na\u00efve", text: "hi" });
+  assert.deepEqual(parseLine("DM bob"), { kind: "dm", target: "bob", text: "" });
+  assert.deepEqual(parseLine("DM bob "), { kind: "dm", target: "bob", text: "" });
+  assert.deepEqual(parseLine("DM bob   "), { kind: "dm", target: "bob", text: "  " });
+  assert.deepEqual(parseLine("DM"), { kind: "dm", target: "", text: "" });
+  assert.deepEqual(parseLine("DM Na\u00efve hi"), { kind: "dm", target: "Na\u00efve", text: "hi" });
 });
 
 Deno.test("parseLine ignores unknown commands, wrong case, a leading space and empty lines", () => {

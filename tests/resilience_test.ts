@@ -1,7 +1,8 @@
 /** Never down: accept errors, a fault in one client's handling, stray rejections. */
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { installProcessGuards } from "../lib/guard.ts";
-import { type ClientLink, Hub } from "../lib/hub.ts";
+import type { ClientLink } from "../lib/client_link.ts";
+import { Hub } from "../lib/hub.ts";
 import { createLogger } from "../lib/log.ts";
 import type { CloseReason } from "../lib/protocol.ts";
 import { ChatServer, type ConnListener } from "../lib/server.ts";
@@ -101,10 +102,10 @@ Deno.test("an exception while handling one client closes that client alone", () 
   const [alice, bob, carol] = [new Link("alice"), new Link("bob"), new Link("carol")];
   for (const [link, name] of [[alice, "alice"], [bob, "bob"], [carol, "carol"]] as const) {
     hub.apply({ kind: "open", link });
-    hub.apply({ kind: "command", link, command: { type: "login", name } });
+    hub.apply({ kind: "command", link, command: { kind: "login", name } });
   }
   bob.throwOnSend = true;
-  hub.apply({ kind: "command", link: alice, command: { type: "msg", text: "hello" } });
+  hub.apply({ kind: "command", link: alice, command: { kind: "msg", text: "hello" } });
   assert.deepEqual(bob.closes, ["error"]);
   assert.deepEqual(alice.closes, []);
   assert.ok(carol.got.includes("MSG alice hello\n"));
@@ -112,7 +113,7 @@ Deno.test("an exception while handling one client closes that client alone", () 
   assert.deepEqual(hub.userNames, ["alice", "carol"]);
   assert.ok(logged.some((l) => l.includes("send failed") && l.includes("bob:1")));
   // The hub goes on serving the others.
-  hub.apply({ kind: "command", link: carol, command: { type: "ping" } });
+  hub.apply({ kind: "command", link: carol, command: { kind: "ping" } });
   assert.equal(carol.got.at(-1), "PONG\n");
 });
 

@@ -1,0 +1,20 @@
+/**
+ * The hub's view of one client, whatever door it came in by: a way to send
+ * it bytes and a way to end it. Its own module so that the hub, the cluster
+ * seam and every transport can name it without importing each other.
+ *
+ * @module
+ */
+import type { CloseReason } from "./protocol.ts";
+
+/** What the hub knows of a client: a way to send it bytes and a way to end it. */
+export interface ClientLink {
+  /** Where the client is, for logs (`host:port`). */
+  readonly remote: string;
+  /** The client's address alone, canonical (IPv4-mapped IPv6 as IPv4), for per-address limits. */
+  readonly ip: string;
+  /** Queues bytes for the client; false when its outbound budget would be passed (nothing queued). */
+  send(bytes: Uint8Array): boolean;
+  /** Ends the connection, saying why. Idempotent; the hub never hears back about it. */
+  close(reason: CloseReason): void;
+}

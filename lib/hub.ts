@@ -2,25 +2,20 @@
  * The hub: the single owner of every piece of shared state (connections,
  * names, login order, last activity). It applies events one at a time,
  * synchronously, and reaches clients only through {@linkcode ClientLink} and
- * users elsewhere only through a {@linkcode Cluster}.
+ * users elsewhere only through a {@linkcode Cluster}. What each command does
+ * is in `hub_commands.ts`; every byte for a client leaves through one
+ * {@linkcode Delivery}.
  *
  * @module
  */
+import { AddressCounts } from "./address_counts.ts";
 import type { ClientLink } from "./client_link.ts";
 import { type Cluster, type ClusterEvent, type LocalUser, Standalone } from "./cluster.ts";
-import { LineArena } from "./line_arena.ts";
+import { Delivery } from "./delivery.ts";
+import { type CommandContext, runCommand } from "./hub_commands.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
-import { nameKey, validateName } from "./names.ts";
-import {
-  type CloseReason,
-  type Command,
-  formatDisconnected,
-  formatDm,
-  formatMsg,
-  formatUserList,
-  isBlankText,
-  REPLY,
-} from "./protocol.ts";
+import { type CloseReason, type Command, formatDm, REPLY } from "./protocol.ts";
+import { ANONYMOUS, makeMember, type MemberSession, type Session, startClaim } from "./session.ts";
 import { Stats } from "./stats.ts";
 
 /** Everything that can happen to the hub, in the order it happens. */
@@ -32,25 +27,6 @@ export type HubEvent =
   | { readonly kind: "tick" }
   | { readonly kind: "shutdown" }
   | ClusterEvent;
-
-/** Lines a client may send while its `LOGIN` waits for the cluster; one more and it is dropped. */
-export const MAX_LINES_WHILE_CLAIMING = 1000;
-/** Characters of text a client may send while its `LOGIN` waits; past them it is dropped. */
-export const MAX_CHARS_WHILE_CLAIMING = 64 * 1024;
-
-/** The text a command holds, in characters: what buffering it costs. */
-function commandChars(command: Command): number {
-  switch (command.kind) {
-    case "login":
-      return command.name.length;
-    case "msg":
-      return command.text.length;
-    case "dm":
-      return command.target.length + command.text.length;
-    default:
-      return 0;
-  }
-}
 
 /** Limits the hub enforces. */
 export interface HubOptions {
@@ -72,24 +48,6 @@ export interface HubOptions {
   readonly cluster?: Cluster;
 }
 
-interface Session {
-  readonly link: ClientLink;
-  /** Shown name, once logged in. */
-  name: string | undefined;
-  /** The name's key in the user table, once logged in. */
-  key: string;
-  /** Chat-wide login number, once logged in. */
-  seq: number;
-  /** Commands received while a `LOGIN` waits for the cluster's answer, applied once it comes. */
-  waiting: Command[] | undefined;
-  /** The characters of text in {@linkcode Session.waiting}. */
-  waitingChars: number;
-  lastSeen: number;
-  readonly connectedAt: number;
-  /** The address counted against the per-address limit, or undefined when exempt. */
-  readonly countedIp: string | undefined;
-}
-
 /**
  * Applies {@linkcode HubEvent}s. Feed it with {@linkcode Hub.run} (an async
  * iterable of event batches) or, in tests, {@linkcode Hub.apply}.
@@ -100,19 +58,15 @@ export class Hub {
   /** Counters for `/metrics`, owned by the hub's single thread of control. */
   readonly stats: Stats;
   readonly #sessions = new Map<ClientLink, Session>();
-  /** Open connections by address, for the per-address limit (exempt addresses not counted). */
-  readonly #perIp = new Map<string, number>();
+  readonly #addresses: AddressCounts;
   /** Logged-in sessions by name key; insertion order is login order. */
-  readonly #users = new Map<string, Session>();
-  /** Sessions whose outbox overflowed during the current event; dropped once it is applied. */
-  #overflowed: Session[] = [];
-  /** Sessions whose link threw during the current event; closed with `error` once it is applied. */
-  #faulty: Session[] = [];
+  readonly #users = new Map<string, MemberSession>();
+  /** The one way out to clients. */
+  readonly #delivery: Delivery;
   #stopped = false;
-  /** Broadcasts are encoded here, back to back, so outboxes can merge them without copying. */
-  readonly #arena = new LineArena();
-  readonly #encodeShared = (text: string) => this.#arena.encode(text);
   readonly #cluster: Cluster;
+  /** What the command handlers may do here; one object for the hub's life. */
+  readonly #commands: CommandContext;
 
   /** A hub enforcing `options`. */
   constructor(options: HubOptions) {
@@ -120,6 +74,15 @@ export class Hub {
     this.#log = options.log ?? SILENT_LOGGER;
     this.stats = options.stats ?? new Stats();
     this.#cluster = options.cluster ?? new Standalone();
+    this.#addresses = new AddressCounts(options.maxClientsPerIp ?? 0, options.ipLimitExempt);
+    this.#delivery = new Delivery(this.#users, this.stats, this.#log);
+    this.#commands = {
+      users: this.#users,
+      cluster: this.#cluster,
+      delivery: this.#delivery,
+      claim: (session, name, key) => this.#claim(session, name, key),
+      disconnect: (session, reason) => this.#disconnect(session, reason),
+    };
   }
 
   /** Open connections, logged in or not. */
@@ -134,22 +97,7 @@ export class Hub {
 
   /** Logged-in names of this instance, in login order. */
   get userNames(): string[] {
-    return [...this.#users.values()].map((s) => s.name!);
-  }
-
-  /** Every logged-in name in the chat, this instance's and the cluster's, in login order. */
-  #allUserNames(): string[] {
-    const remote = this.#cluster.remoteUsers();
-    if (remote.length === 0) return this.userNames;
-    const local = [...this.#users.values()];
-    const names: string[] = [];
-    let r = 0;
-    for (const session of local) {
-      while (r < remote.length && remote[r]!.seq < session.seq) names.push(remote[r++]!.name);
-      names.push(session.name!);
-    }
-    while (r < remote.length) names.push(remote[r++]!.name);
-    return names;
+    return [...this.#users.values()].map((member) => member.state.user.name);
   }
 
   /** Applies every batch of events until the iterable ends. */
@@ -186,14 +134,14 @@ export class Hub {
         if (session === undefined) return;
         session.lastSeen = this.#options.now();
         this.stats.linesReceived[event.command.kind]++;
-        this.#command(session, event.command);
+        runCommand(this.#commands, session, event.command);
         break;
       }
       case "line-too-long": {
         const session = this.#sessions.get(event.link);
         if (session === undefined) return;
         this.stats.linesTooLong++;
-        this.#reply(session, REPLY.lineTooLong);
+        this.#delivery.reply(session, REPLY.lineTooLong);
         break;
       }
       case "closed": {
@@ -213,15 +161,17 @@ export class Hub {
         this.#claimAnswered(event);
         break;
       case "remote-msg":
-        this.#broadcast(formatMsg(event.sender, event.text, this.#encodeShared), undefined);
+        this.#delivery.broadcastMsg(event.sender, event.text, undefined);
         break;
       case "remote-dm": {
         const recipient = this.#users.get(event.target);
-        if (recipient !== undefined) this.#reply(recipient, formatDm(event.sender, event.text));
+        if (recipient !== undefined) {
+          this.#delivery.reply(recipient, formatDm(event.sender, event.text));
+        }
         break;
       }
       case "remote-left":
-        this.#broadcast(formatDisconnected(event.name, this.#encodeShared), undefined);
+        this.#delivery.broadcastDisconnected(event.name);
         break;
       case "name-lost": {
         const holder = this.#users.get(event.key);
@@ -231,7 +181,7 @@ export class Hub {
       default:
         event satisfies never;
     }
-    this.#dropOverflowed();
+    this.#dropFailed();
   }
 
   #contain(event: HubEvent, error: unknown): void {
@@ -243,10 +193,9 @@ export class Hub {
     });
     if (link !== undefined) this.#closeFaulty(link);
     try {
-      this.#dropOverflowed();
+      this.#dropFailed();
     } catch {
-      this.#overflowed = [];
-      this.#faulty = [];
+      this.#delivery.clear();
     }
   }
 
@@ -258,8 +207,9 @@ export class Hub {
     } catch (again) {
       // The link's own close failed too: forget it rather than fail twice.
       if (session !== undefined && this.#sessions.delete(link)) this.#uncount(session);
-      if (session?.name !== undefined && this.#users.delete(session.key)) {
-        this.#cluster.leave(this.#localUser(session));
+      const state = session?.state;
+      if (state?.kind === "member" && this.#users.delete(state.user.key)) {
+        this.#cluster.leave(state.user);
       }
       this.#log.error("close failed", { address: link.remote, error: String(again) });
     }
@@ -270,28 +220,18 @@ export class Hub {
       this.#refuse(link, "server-full", { maxClients: this.#options.maxClients });
       return;
     }
-    const perIpLimit = this.#options.maxClientsPerIp ?? 0;
-    let countedIp: string | undefined;
-    if (perIpLimit > 0 && !(this.#options.ipLimitExempt?.(link.ip) ?? false)) {
-      const open = this.#perIp.get(link.ip) ?? 0;
-      if (open >= perIpLimit) {
-        this.#refuse(link, "too-many-connections", { maxClientsPerIp: perIpLimit });
-        return;
-      }
-      this.#perIp.set(link.ip, open + 1);
-      countedIp = link.ip;
+    const counted = this.#addresses.add(link.ip);
+    if (counted === "full") {
+      this.#refuse(link, "too-many-connections", { maxClientsPerIp: this.#addresses.limit });
+      return;
     }
     const now = this.#options.now();
     this.#sessions.set(link, {
       link,
-      name: undefined,
-      key: "",
-      seq: 0,
-      waiting: undefined,
-      waitingChars: 0,
-      lastSeen: now,
       connectedAt: now,
-      countedIp,
+      countedIp: counted === "counted" ? link.ip : undefined,
+      lastSeen: now,
+      state: ANONYMOUS,
     });
   }
 
@@ -304,160 +244,56 @@ export class Hub {
     link.close(reason);
   }
 
-  #command(session: Session, command: Command): void {
-    const waiting = session.waiting;
-    if (waiting !== undefined) {
-      // Pipelined lines keep their order: they are answered after the LOGIN that went before them.
-      session.waitingChars += commandChars(command);
-      if (
-        waiting.length < MAX_LINES_WHILE_CLAIMING &&
-        session.waitingChars <= MAX_CHARS_WHILE_CLAIMING
-      ) {
-        waiting.push(command);
-      } else this.#disconnect(session, "excess-flood");
-      return;
-    }
-    switch (command.kind) {
-      case "ping":
-        this.#reply(session, REPLY.pong);
-        return;
-      case "quit":
-        this.#disconnect(session, "quit");
-        return;
-      case "ignored":
-        return;
-      case "login":
-        this.#login(session, command.name);
-        return;
-    }
-    const sender = session.name;
-    if (sender === undefined) {
-      this.#reply(session, REPLY.loginRequired);
-      return;
-    }
-    switch (command.kind) {
-      case "msg":
-        if (!isBlankText(command.text)) {
-          this.#broadcast(formatMsg(sender, command.text, this.#encodeShared), session);
-          this.#cluster.broadcast(sender, command.text);
-        }
-        return;
-      case "who": {
-        const names = this.#allUserNames();
-        this.#reply(session, formatUserList(names), names.length);
-        return;
-      }
-      case "dm":
-        this.#directMessage(session, sender, command.target, command.text);
-        return;
-      default:
-        command satisfies never;
-    }
-  }
-
-  #login(session: Session, raw: string): void {
-    if (session.name !== undefined) {
-      this.#reply(session, REPLY.alreadyLoggedIn);
-      return;
-    }
-    const name = validateName(raw);
-    if (name === undefined) {
-      this.#reply(session, REPLY.invalidUsername);
-      return;
-    }
-    const key = nameKey(name);
-    if (this.#users.has(key)) {
-      this.#reply(session, REPLY.usernameTaken);
-      return;
-    }
+  /** Claims a name for an anonymous session: it logs in now, or once the cluster answers. */
+  #claim(session: Session, name: string, key: string): void {
     const seq = this.#cluster.claim(session.link, name, key);
-    if (seq === undefined) {
-      session.waiting = [];
-      session.waitingChars = 0;
-    } else this.#admit(session, name, key, seq);
+    if (seq === undefined) session.state = startClaim();
+    else this.#logIn(session, { name, key, seq });
   }
 
-  #admit(session: Session, name: string, key: string, seq: number): void {
-    session.name = name;
-    session.key = key;
-    session.seq = seq;
-    this.#users.set(key, session);
-    this.#reply(session, REPLY.ok);
-    this.#log.info("login", { name, address: session.link.remote });
+  #logIn(session: Session, user: LocalUser): void {
+    const member = makeMember(session, user);
+    this.#users.set(user.key, member);
+    this.#delivery.reply(member, REPLY.ok);
+    this.#log.info("login", { name: user.name, address: session.link.remote });
   }
 
   #claimAnswered(event: ClusterEvent & { kind: "claimed" | "claim-refused" }): void {
     const session = this.#sessions.get(event.link);
-    if (session === undefined || session.waiting === undefined) {
+    const claim = session?.state;
+    if (session === undefined || claim?.kind !== "claiming") {
       // The client left while its claim was on its way: the name goes back at once.
       if (event.kind === "claimed") this.#cluster.leave(event);
       return;
     }
-    const waiting = session.waiting;
-    session.waiting = undefined;
-    if (event.kind === "claimed") this.#admit(session, event.name, event.key, event.seq);
-    else {
-      this.#reply(
+    if (event.kind === "claimed") {
+      this.#logIn(session, { name: event.name, key: event.key, seq: event.seq });
+    } else {
+      session.state = ANONYMOUS;
+      this.#delivery.reply(
         session,
         event.refusal === "username-taken" ? REPLY.usernameTaken : REPLY.clusterUnavailable,
       );
     }
+    this.#replay(session, claim.waiting);
+  }
+
+  /**
+   * Applies the commands that waited behind a `LOGIN`, in order. Any of them
+   * may end the session or send another `LOGIN` to the cluster, so the
+   * session's state is read afresh before each one.
+   */
+  #replay(session: Session, waiting: readonly Command[]): void {
     for (let i = 0; i < waiting.length; i++) {
       if (!this.#sessions.has(session.link)) return;
-      const again = session.waiting as Command[] | undefined;
-      if (again !== undefined) {
+      const state = session.state;
+      if (state.kind === "claiming") {
         // A pipelined LOGIN went to the cluster in turn: the rest waits for that answer.
-        again.push(...waiting.slice(i));
+        state.waiting.push(...waiting.slice(i));
         return;
       }
-      this.#command(session, waiting[i]!);
+      runCommand(this.#commands, session, waiting[i]!);
     }
-  }
-
-  #directMessage(session: Session, sender: string, target: string, text: string): void {
-    if (isBlankText(text)) return;
-    const key = nameKey(target);
-    const recipient = this.#users.get(key);
-    if (recipient !== undefined) {
-      this.#reply(recipient, formatDm(sender, text));
-      return;
-    }
-    switch (this.#cluster.directMessage(sender, key, text)) {
-      case "not-found":
-        this.#reply(session, REPLY.userNotFound);
-        return;
-      case "unavailable":
-        this.#reply(session, REPLY.clusterUnavailable);
-        return;
-      case "sent":
-        return;
-    }
-  }
-
-  /** Sends the same bytes to every logged-in session but `except`. */
-  #broadcast(bytes: Uint8Array, except: Session | undefined): void {
-    let delivered = 0;
-    for (const session of this.#users.values()) {
-      if (session !== except && this.#send(session, bytes)) delivered++;
-    }
-    this.stats.linesDelivered += delivered;
-  }
-
-  /** Sends `bytes` (holding `lines` lines) to one session. */
-  #reply(session: Session, bytes: Uint8Array, lines = 1): void {
-    if (this.#send(session, bytes)) this.stats.linesDelivered += lines;
-  }
-
-  /** Hands bytes to one link; an overflow or a throw marks that session alone for dropping. */
-  #send(session: Session, bytes: Uint8Array): boolean {
-    try {
-      if (session.link.send(bytes)) return true;
-      this.#overflowed.push(session);
-    } catch (error) {
-      this.#log.error("send failed", { address: session.link.remote, error: String(error) });
-      this.#faulty.push(session);
-    }
-    return false;
   }
 
   #closeIdle(): void {
@@ -473,9 +309,10 @@ export class Hub {
     this.#uncount(session);
     session.link.close(reason);
     this.stats.disconnects[reason]++;
-    const name = session.name;
+    const state = session.state;
+    const user = state.kind === "member" ? state.user : undefined;
     const fields = {
-      name,
+      name: user?.name,
       address: session.link.remote,
       reason,
       seconds: Math.round(this.#options.now() - session.connectedAt) / 1000,
@@ -483,33 +320,22 @@ export class Hub {
     // A slow consumer is worth a warning; anonymous comings and goings (health checks, scanners) are detail.
     if (reason === "slow-consumer" || reason === "excess-flood") {
       this.#log.warn("disconnect", fields);
-    } else if (name !== undefined) this.#log.info("disconnect", fields);
+    } else if (user !== undefined) this.#log.info("disconnect", fields);
     else this.#log.debug("disconnect", fields);
-    if (name === undefined) return;
-    this.#users.delete(session.key);
-    this.#cluster.leave(this.#localUser(session));
-    this.#broadcast(formatDisconnected(name, this.#encodeShared), undefined);
-  }
-
-  #localUser(session: Session): LocalUser {
-    return { name: session.name!, key: session.key, seq: session.seq };
+    if (user === undefined) return;
+    this.#users.delete(user.key);
+    this.#cluster.leave(user);
+    this.#delivery.broadcastDisconnected(user.name);
   }
 
   #uncount(session: Session): void {
-    const ip = session.countedIp;
-    if (ip === undefined) return;
-    const open = this.#perIp.get(ip)! - 1;
-    if (open === 0) this.#perIp.delete(ip);
-    else this.#perIp.set(ip, open);
+    if (session.countedIp !== undefined) this.#addresses.remove(session.countedIp);
   }
 
-  #dropOverflowed(): void {
+  #dropFailed(): void {
     // Dropping one session broadcasts an INFO line, which may overflow others in turn.
-    while (this.#overflowed.length > 0 || this.#faulty.length > 0) {
-      const overflowed = this.#overflowed;
-      const faulty = this.#faulty;
-      this.#overflowed = [];
-      this.#faulty = [];
+    while (this.#delivery.failed) {
+      const { overflowed, faulty } = this.#delivery.takeFailures();
       for (const session of overflowed) this.#disconnect(session, "slow-consumer");
       for (const session of faulty) this.#disconnect(session, "error");
     }
@@ -520,12 +346,11 @@ export class Hub {
     this.stats.disconnects.shutdown += this.#sessions.size;
     for (const session of this.#sessions.values()) session.link.close("shutdown");
     // The other instances say goodbye to this one's users; those closed here hear nothing more.
-    for (const session of this.#users.values()) this.#cluster.leave(this.#localUser(session));
+    for (const member of this.#users.values()) this.#cluster.leave(member.state.user);
     this.#sessions.clear();
-    this.#perIp.clear();
+    this.#addresses.clear();
     this.#users.clear();
-    this.#overflowed = [];
-    this.#faulty = [];
+    this.#delivery.clear();
   }
 
   /** After shutdown every connection still speaking is closed, and nothing else happens. */

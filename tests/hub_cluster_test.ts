@@ -4,7 +4,7 @@
  */
 import type { Cluster, ClusterUser, LocalUser, RemoteDelivery } from "../lib/cluster.ts";
 import type { ClientLink } from "../lib/client_link.ts";
-import { MAX_CHARS_WHILE_CLAIMING, MAX_LINES_WHILE_CLAIMING } from "../lib/hub.ts";
+import { MAX_CHARS_WHILE_CLAIMING, MAX_LINES_WHILE_CLAIMING } from "../lib/session.ts";
 import { assert } from "./helpers.ts";
 import { type FakeLink, Harness } from "./hub_harness.ts";
 

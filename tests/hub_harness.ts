@@ -10,10 +10,14 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export class FakeLink implements ClientLink {
   /** One entry per send() call, decoded. */
   readonly sends: string[] = [];
+  /** One entry per send() call: the very bytes the hub handed over, not a copy. */
+  readonly sent: Uint8Array[] = [];
   /** Every close() call's reason, in order. */
   readonly closes: CloseReason[] = [];
   /** When true, send() refuses, as an outbox over its byte budget does. */
   refuse = false;
+  /** When true, send() throws, as a transport with a bug might. */
+  throwOnSend = false;
 
   constructor(readonly label: string) {}
 
@@ -24,7 +28,9 @@ export class FakeLink implements ClientLink {
   readonly ip = "192.0.2.1";
 
   send(bytes: Uint8Array): boolean {
+    if (this.throwOnSend) throw new Error("a bug in this client's transport");
     if (this.refuse) return false;
+    this.sent.push(bytes);
     this.sends.push(decoder.decode(bytes));
     return true;
   }
@@ -35,6 +41,7 @@ export class FakeLink implements ClientLink {
 
   /** The lines received since the last call, and forgets them. */
   take(): string[] {
+    this.sent.length = 0;
     const text = this.sends.splice(0).join("");
     if (text === "") return [];
     assert.ok(

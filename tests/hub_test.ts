@@ -75,10 +75,23 @@ Deno.test("Hub shares one broadcast's bytes and sends them in one call per recei
   const t = new Harness();
   const alice = t.login("alice");
   const bob = t.login("bob");
+  const carol = t.login("carol");
   t.send(alice, "MSG one");
   t.send(alice, "MSG two");
   assert.deepEqual(bob.sends, ["MSG alice one\n", "MSG alice two\n"]);
+  assert.deepEqual(carol.sends, ["MSG alice one\n", "MSG alice two\n"]);
   assert.deepEqual(alice.sends, []);
+  const [one, two] = bob.sent;
+  // The receivers hold views of the very same memory, not equal copies.
+  for (const [i, bytes] of carol.sent.entries()) {
+    const same = bob.sent[i]!;
+    assert.equal(bytes.buffer, same.buffer, `broadcast ${i}: same buffer`);
+    assert.equal(bytes.byteOffset, same.byteOffset, `broadcast ${i}: same offset`);
+    assert.equal(bytes.byteLength, same.byteLength, `broadcast ${i}: same length`);
+  }
+  // Back to back in that memory, so an outbox holding both can write them as one view.
+  assert.equal(two!.buffer, one!.buffer);
+  assert.equal(two!.byteOffset, one!.byteOffset + one!.byteLength);
 });
 
 Deno.test("Hub ignores MSG and DM whose text is empty or only spaces", () => {

@@ -1,12 +1,10 @@
 /** Never down: accept errors, a fault in one client's handling, stray rejections. */
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { installProcessGuards } from "../lib/guard.ts";
-import type { ClientLink } from "../lib/client_link.ts";
-import { Hub } from "../lib/hub.ts";
 import { createLogger } from "../lib/log.ts";
-import type { CloseReason } from "../lib/protocol.ts";
 import { ChatServer, type ConnListener } from "../lib/server.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { Harness } from "./hub_harness.ts";
 
 /**
  * A real listener whose accepts fail `failures` times, as when the process is
@@ -71,50 +69,24 @@ Deno.test("accept errors are logged and retried while established clients keep c
   }
 });
 
-/** A link that records what it gets, and can be made to throw. */
-class Link implements ClientLink {
-  readonly remote: string;
-  readonly ip = "192.0.2.1";
-  readonly got: string[] = [];
-  readonly closes: CloseReason[] = [];
-  throwOnSend = false;
-  constructor(name: string) {
-    this.remote = `${name}:1`;
-  }
-  send(bytes: Uint8Array): boolean {
-    if (this.throwOnSend) throw new Error("a bug in this client's transport");
-    this.got.push(new TextDecoder().decode(bytes));
-    return true;
-  }
-  close(reason: CloseReason): void {
-    this.closes.push(reason);
-  }
-}
-
 Deno.test("an exception while handling one client closes that client alone", () => {
   const logged: string[] = [];
-  const hub = new Hub({
+  const t = new Harness({
     maxClients: 10,
-    idleTimeoutMs: 60_000,
-    now: () => 0,
     log: createLogger({ format: "text", level: "info", write: (line) => logged.push(line) }),
   });
-  const [alice, bob, carol] = [new Link("alice"), new Link("bob"), new Link("carol")];
-  for (const [link, name] of [[alice, "alice"], [bob, "bob"], [carol, "carol"]] as const) {
-    hub.apply({ kind: "open", link });
-    hub.apply({ kind: "command", link, command: { kind: "login", name } });
-  }
+  const [alice, bob, carol] = [t.login("alice"), t.login("bob"), t.login("carol")];
   bob.throwOnSend = true;
-  hub.apply({ kind: "command", link: alice, command: { kind: "msg", text: "hello" } });
+  t.send(alice, "MSG hello");
   assert.deepEqual(bob.closes, ["error"]);
   assert.deepEqual(alice.closes, []);
-  assert.ok(carol.got.includes("MSG alice hello\n"));
-  assert.ok(carol.got.includes("INFO bob disconnected\n"));
-  assert.deepEqual(hub.userNames, ["alice", "carol"]);
+  assert.deepEqual(carol.take(), ["MSG alice hello", "INFO bob disconnected"]);
+  assert.deepEqual(alice.take(), ["INFO bob disconnected"]);
+  assert.deepEqual(t.hub.userNames, ["alice", "carol"]);
   assert.ok(logged.some((l) => l.includes("send failed") && l.includes("bob:1")));
   // The hub goes on serving the others.
-  hub.apply({ kind: "command", link: carol, command: { kind: "ping" } });
-  assert.equal(carol.got.at(-1), "PONG\n");
+  t.send(carol, "PING");
+  assert.deepEqual(carol.take(), ["PONG"]);
 });
 
 Deno.test("an unhandled rejection is logged and does not end the process", async () => {

@@ -1,0 +1,158 @@
+/**
+ * What each client command does, as a table in the manner of ergo's
+ * `commands.go`: command kind → `{ needsLogin, handle }`. The checks every
+ * command shares (held back behind a waiting `LOGIN`, login required) are
+ * made once, in {@linkcode runCommand}, before the handler runs. Handlers
+ * change the hub only through a {@linkcode CommandContext}; the hub keeps the
+ * state, and every byte leaves through its {@linkcode Delivery}.
+ *
+ * @module
+ */
+import type { Cluster, ClusterUser } from "./cluster.ts";
+import type { Delivery } from "./delivery.ts";
+import { nameKey, validateName } from "./names.ts";
+import {
+  type CloseReason,
+  type Command,
+  formatDm,
+  formatUserList,
+  isBlankText,
+  REPLY,
+} from "./protocol.ts";
+import { holdBack, isMember, type MemberSession, type Session } from "./session.ts";
+
+/** What a command handler may see of the hub, and ask of it. */
+export interface CommandContext {
+  /** This instance's logged-in sessions by name key; insertion order is login order. */
+  readonly users: ReadonlyMap<string, MemberSession>;
+  /** Users elsewhere. */
+  readonly cluster: Cluster;
+  /** The way out to this instance's clients. */
+  readonly delivery: Delivery;
+  /** Claims a valid name no local user holds; the session is a member or claiming after it. */
+  claim(session: Session, name: string, key: string): void;
+  /** Ends a session for `reason`, telling the others if it was logged in. */
+  disconnect(session: Session, reason: CloseReason): void;
+}
+
+type CommandOf<K extends Command["kind"]> = Extract<Command, { readonly kind: K }>;
+
+/** How the hub handles one kind of command: anyone may send it, or members only. */
+type CommandSpec<K extends Command["kind"]> =
+  | {
+    readonly needsLogin: false;
+    readonly handle: (hub: CommandContext, session: Session, command: CommandOf<K>) => void;
+  }
+  | {
+    readonly needsLogin: true;
+    readonly handle: (hub: CommandContext, member: MemberSession, command: CommandOf<K>) => void;
+  };
+
+// Every kind of command must have an entry: a new one fails `deno check` until it is handled.
+const COMMANDS: { readonly [K in Command["kind"]]: CommandSpec<K> } = {
+  ping: { needsLogin: false, handle: (hub, session) => hub.delivery.reply(session, REPLY.pong) },
+  quit: { needsLogin: false, handle: (hub, session) => hub.disconnect(session, "quit") },
+  ignored: { needsLogin: false, handle: () => {} },
+  login: { needsLogin: false, handle: login },
+  msg: { needsLogin: true, handle: msg },
+  who: { needsLogin: true, handle: who },
+  dm: { needsLogin: true, handle: dm },
+};
+
+/**
+ * Applies one command from `session`. Lines sent behind a `LOGIN` that waits
+ * for the cluster are held back (a client that sends too many is dropped);
+ * a members-only command from anyone else gets `ERR login-required`, before
+ * anything else is checked.
+ */
+export function runCommand(hub: CommandContext, session: Session, command: Command): void {
+  const state = session.state;
+  if (state.kind === "claiming") {
+    // Pipelined lines keep their order: they are answered after the LOGIN that went before them.
+    if (!holdBack(state, command)) hub.disconnect(session, "excess-flood");
+    return;
+  }
+  dispatch(hub, session, command.kind, command);
+}
+
+// The kind comes apart from the command so that the compiler can tie the table's entry to it.
+function dispatch<K extends Command["kind"]>(
+  hub: CommandContext,
+  session: Session,
+  kind: K,
+  command: CommandOf<K>,
+): void {
+  const spec: CommandSpec<K> = COMMANDS[kind];
+  if (!spec.needsLogin) spec.handle(hub, session, command);
+  else if (isMember(session)) spec.handle(hub, session, command);
+  else hub.delivery.reply(session, REPLY.loginRequired);
+}
+
+function login(hub: CommandContext, session: Session, { name: raw }: CommandOf<"login">): void {
+  if (session.state.kind === "member") {
+    hub.delivery.reply(session, REPLY.alreadyLoggedIn);
+    return;
+  }
+  const name = validateName(raw);
+  if (name === undefined) {
+    hub.delivery.reply(session, REPLY.invalidUsername);
+    return;
+  }
+  const key = nameKey(name);
+  if (hub.users.has(key)) {
+    hub.delivery.reply(session, REPLY.usernameTaken);
+    return;
+  }
+  hub.claim(session, name, key);
+}
+
+function msg(hub: CommandContext, member: MemberSession, { text }: CommandOf<"msg">): void {
+  if (isBlankText(text)) return;
+  const sender = member.state.user.name;
+  hub.delivery.broadcastMsg(sender, text, member);
+  hub.cluster.broadcast(sender, text);
+}
+
+function who(hub: CommandContext, member: MemberSession): void {
+  const names = chatWideNames(hub.users.values(), hub.cluster.remoteUsers());
+  hub.delivery.reply(member, formatUserList(names), names.length);
+}
+
+function dm(hub: CommandContext, member: MemberSession, { target, text }: CommandOf<"dm">): void {
+  if (isBlankText(text)) return;
+  const sender = member.state.user.name;
+  const key = nameKey(target);
+  const recipient = hub.users.get(key);
+  if (recipient !== undefined) {
+    hub.delivery.reply(recipient, formatDm(sender, text));
+    return;
+  }
+  const delivery = hub.cluster.directMessage(sender, key, text);
+  switch (delivery) {
+    case "not-found":
+      hub.delivery.reply(member, REPLY.userNotFound);
+      return;
+    case "unavailable":
+      hub.delivery.reply(member, REPLY.clusterUnavailable);
+      return;
+    case "sent":
+      return;
+    default:
+      delivery satisfies never;
+  }
+}
+
+/** Every logged-in name in the chat, this instance's and the others', merged by login number. */
+function chatWideNames(
+  local: Iterable<MemberSession>,
+  remote: readonly ClusterUser[],
+): string[] {
+  const names: string[] = [];
+  let r = 0;
+  for (const { state: { user } } of local) {
+    while (r < remote.length && remote[r]!.seq < user.seq) names.push(remote[r++]!.name);
+    names.push(user.name);
+  }
+  while (r < remote.length) names.push(remote[r++]!.name);
+  return names;
+}

@@ -1,0 +1,111 @@
+/**
+ * One connection as the hub holds it, and where it stands with its login:
+ * anonymous, claiming a name (its next lines held back until the cluster
+ * answers), or a member of the chat. Each standing carries only what is true
+ * in it, so the compiler checks every use of a name or a held-back line.
+ *
+ * @module
+ */
+import type { ClientLink } from "./client_link.ts";
+import type { LocalUser } from "./cluster.ts";
+import type { Command } from "./protocol.ts";
+
+/** Lines a client may send while its `LOGIN` waits for the cluster; one more and it is dropped. */
+export const MAX_LINES_WHILE_CLAIMING = 1000;
+/** Characters of text a client may send while its `LOGIN` waits; past them it is dropped. */
+export const MAX_CHARS_WHILE_CLAIMING = 64 * 1024;
+
+/** Not logged in, and no `LOGIN` waiting. */
+export interface Anonymous {
+  /** The standing. */
+  readonly kind: "anonymous";
+}
+
+/** A `LOGIN` waits for the cluster's answer; the lines sent behind it wait with it. */
+export interface Claiming {
+  /** The standing. */
+  readonly kind: "claiming";
+  /** Commands received since the `LOGIN`, applied in order once the answer comes. */
+  readonly waiting: Command[];
+  /** The characters of text in {@linkcode Claiming.waiting}. */
+  chars: number;
+}
+
+/** Logged in; a member stays one until its session ends. */
+export interface Member {
+  /** The standing. */
+  readonly kind: "member";
+  /** Who it is, as the cluster knows it. */
+  readonly user: LocalUser;
+}
+
+/** Where a session stands with its login. */
+export type SessionState = Anonymous | Claiming | Member;
+
+/** The one anonymous standing every new session starts in; it carries nothing, so it is shared. */
+export const ANONYMOUS: Anonymous = Object.freeze({ kind: "anonymous" });
+
+/** One open connection, logged in or not. */
+export interface Session<S extends SessionState = SessionState> {
+  /** The client. */
+  readonly link: ClientLink;
+  /** When it connected, by the hub's clock. */
+  readonly connectedAt: number;
+  /** The address counted against the per-address limit, or undefined when not counted. */
+  readonly countedIp: string | undefined;
+  /** When its last complete line arrived, by the hub's clock. */
+  lastSeen: number;
+  /** Where it stands with its login. */
+  state: S;
+}
+
+/** A session that is logged in. */
+export type MemberSession = Session<Member>;
+
+/** True when `session` is logged in. */
+export function isMember(session: Session): session is MemberSession {
+  return session.state.kind === "member";
+}
+
+/** Makes `session` a member as `user`, and returns the same object typed as what it now is. */
+export function makeMember(session: Session, user: LocalUser): MemberSession {
+  // Object.assign rather than a cast: its type shows the compiler that the state is a Member now.
+  return Object.assign(session, { state: { kind: "member", user } as const });
+}
+
+/** Starts a claim: the lines that follow wait for its answer. */
+export function startClaim(): Claiming {
+  return { kind: "claiming", waiting: [], chars: 0 };
+}
+
+/**
+ * Holds `command` back until the claim is answered. False, holding nothing,
+ * once the client has sent more than a claim may keep waiting: it must be
+ * dropped rather than buffered without end.
+ */
+export function holdBack(claim: Claiming, command: Command): boolean {
+  claim.chars += commandChars(command);
+  if (claim.waiting.length >= MAX_LINES_WHILE_CLAIMING) return false;
+  if (claim.chars > MAX_CHARS_WHILE_CLAIMING) return false;
+  claim.waiting.push(command);
+  return true;
+}
+
+/** The text a command holds, in characters: what holding it back costs. */
+function commandChars(command: Command): number {
+  switch (command.kind) {
+    case "login":
+      return command.name.length;
+    case "msg":
+      return command.text.length;
+    case "dm":
+      return command.target.length + command.text.length;
+    case "who":
+    case "ping":
+    case "quit":
+    case "ignored":
+      return 0;
+    default:
+      return command satisfies never;
+  }
+}

@@ -1,0 +1,61 @@
+/** The hub's way out: replies, shared broadcasts, and the sessions that could not take them. */
+import { Delivery } from "../lib/delivery.ts";
+import { createLogger } from "../lib/log.ts";
+import { encodeLine } from "../lib/protocol.ts";
+import { ANONYMOUS, type Session } from "../lib/session.ts";
+import { Stats } from "../lib/stats.ts";
+import { assert } from "./helpers.ts";
+import { FakeLink } from "./hub_harness.ts";
+
+/** A delivery to `names` (all logged in, in that order), and what it logs. */
+function setup(...names: string[]) {
+  const links = names.map((name) => new FakeLink(name));
+  const sessions: Session[] = links.map((link) => ({
+    link,
+    connectedAt: 0,
+    countedIp: undefined,
+    lastSeen: 0,
+    state: ANONYMOUS,
+  }));
+  const members = new Map(sessions.map((session, i) => [names[i]!, session]));
+  const stats = new Stats();
+  const logged: string[] = [];
+  const log = createLogger({ format: "text", level: "info", write: (line) => logged.push(line) });
+  return { delivery: new Delivery(members, stats, log), links, sessions, stats, logged };
+}
+
+Deno.test("Delivery counts a reply's lines, and a broadcast's receivers but the one left out", () => {
+  const { delivery, links: [a, b, c], sessions, stats } = setup("a", "b", "c");
+  delivery.reply(sessions[0]!, encodeLine("USER a"));
+  delivery.reply(sessions[0]!, new TextEncoder().encode("USER a\nUSER b\n"), 2);
+  assert.equal(stats.linesDelivered, 3);
+  delivery.broadcastMsg("a", "hi", sessions[0]);
+  delivery.broadcastDisconnected("far");
+  assert.deepEqual(a!.take(), ["USER a", "USER a", "USER b", "INFO far disconnected"]);
+  assert.deepEqual(b!.take(), ["MSG a hi", "INFO far disconnected"]);
+  assert.deepEqual(c!.take(), ["MSG a hi", "INFO far disconnected"]);
+  assert.equal(stats.linesDelivered, 3 + 2 + 3);
+  assert.equal(delivery.failed, false);
+});
+
+Deno.test("Delivery remembers who overflowed or threw, goes on with the rest, and hands them over once", () => {
+  const { delivery, links: [a, b, c], sessions, stats, logged } = setup("a", "b", "c");
+  a!.refuse = true;
+  b!.throwOnSend = true;
+  delivery.broadcastMsg("far", "hi", undefined);
+  assert.deepEqual(c!.take(), ["MSG far hi"]);
+  assert.equal(stats.linesDelivered, 1);
+  assert.equal(delivery.failed, true);
+  assert.equal(logged.length, 1);
+  assert.ok(logged[0]!.includes("send failed") && logged[0]!.includes("b:1"), logged[0]);
+  const failures = delivery.takeFailures();
+  assert.equal(failures.overflowed.length, 1);
+  assert.equal(failures.overflowed[0], sessions[0]);
+  assert.equal(failures.faulty.length, 1);
+  assert.equal(failures.faulty[0], sessions[1]);
+  assert.equal(delivery.failed, false);
+  assert.deepEqual(delivery.takeFailures(), { overflowed: [], faulty: [] });
+  delivery.reply(sessions[0]!, encodeLine("PONG"));
+  delivery.clear();
+  assert.equal(delivery.failed, false);
+});

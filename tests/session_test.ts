@@ -1,0 +1,71 @@
+/** A session's standing: what a claim may hold back, and becoming a member. */
+import type { ClientLink } from "../lib/client_link.ts";
+import { parseLine } from "../lib/protocol.ts";
+import {
+  ANONYMOUS,
+  holdBack,
+  isMember,
+  makeMember,
+  MAX_CHARS_WHILE_CLAIMING,
+  MAX_LINES_WHILE_CLAIMING,
+  type Session,
+  startClaim,
+} from "../lib/session.ts";
+import { assert } from "./helpers.ts";
+
+function anonymousSession(): Session {
+  const link: ClientLink = { remote: "a:1", ip: "192.0.2.1", send: () => true, close: () => {} };
+  return { link, connectedAt: 5, countedIp: undefined, lastSeen: 7, state: ANONYMOUS };
+}
+
+Deno.test("holdBack keeps commands in order and counts the characters of names and text", () => {
+  const claim = startClaim();
+  for (const line of ["LOGIN again", "MSG hello", "DM bob hi", "WHO", "PING", "QUIT", "nonsense"]) {
+    assert.equal(holdBack(claim, parseLine(line)), true, line);
+  }
+  assert.deepEqual(claim.waiting.map((c) => c.kind), [
+    "login",
+    "msg",
+    "dm",
+    "who",
+    "ping",
+    "quit",
+    "ignored",
+  ]);
+  assert.equal(claim.chars, "again".length + "hello".length + "bob".length + "hi".length);
+});
+
+Deno.test("holdBack refuses the line past MAX_LINES_WHILE_CLAIMING and holds nothing more", () => {
+  const claim = startClaim();
+  for (let i = 0; i < MAX_LINES_WHILE_CLAIMING; i++) {
+    assert.equal(holdBack(claim, parseLine("PING")), true);
+  }
+  assert.equal(holdBack(claim, parseLine("PING")), false);
+  assert.equal(claim.waiting.length, MAX_LINES_WHILE_CLAIMING);
+});
+
+Deno.test("holdBack takes exactly MAX_CHARS_WHILE_CLAIMING characters, not one more", () => {
+  const claim = startClaim();
+  assert.equal(holdBack(claim, parseLine(`MSG ${"x".repeat(MAX_CHARS_WHILE_CLAIMING - 1)}`)), true);
+  assert.equal(holdBack(claim, parseLine("LOGIN y")), true);
+  assert.equal(claim.chars, MAX_CHARS_WHILE_CLAIMING);
+  assert.equal(holdBack(claim, parseLine("MSG z")), false);
+  assert.equal(claim.waiting.length, 2);
+});
+
+Deno.test("startClaim starts every claim with an empty queue of its own", () => {
+  const first = startClaim();
+  holdBack(first, parseLine("PING"));
+  assert.deepEqual(startClaim(), { kind: "claiming", waiting: [], chars: 0 });
+});
+
+Deno.test("makeMember turns the same session into a member, and isMember sees it", () => {
+  const session = anonymousSession();
+  assert.equal(isMember(session), false);
+  const user = { name: "Zoé", key: "zoé", seq: 3 };
+  const member = makeMember(session, user);
+  assert.equal(member, session);
+  assert.equal(isMember(session), true);
+  assert.equal(member.state.user, user);
+  assert.deepEqual(ANONYMOUS, { kind: "anonymous" }, "the shared anonymous standing is unchanged");
+});

@@ -5,12 +5,17 @@
  *
  * @module
  */
+/** How long the whole check may take; the image's HEALTHCHECK allows more. */
+const DEADLINE_MS = 2000;
+/** Bytes read at a time: a `PONG` line, or the start of whatever came instead. */
+const READ_BYTES = 256;
+
 const port = Number(Deno.env.get("PORT") || "4000");
-const deadline = setTimeout(() => Deno.exit(1), 2000);
+const deadline = setTimeout(() => Deno.exit(1), DEADLINE_MS);
 try {
   using conn = await Deno.connect({ hostname: "127.0.0.1", port });
   await conn.write(new TextEncoder().encode("PING\n"));
-  const buffer = new Uint8Array(256);
+  const buffer = new Uint8Array(READ_BYTES);
   let reply = "";
   while (!reply.includes("\n")) {
     const count = await conn.read(buffer);

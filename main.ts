@@ -9,7 +9,7 @@ import { type Config, ConfigError, parseConfig, usage } from "./lib/config.ts";
 import { installProcessGuards } from "./lib/guard.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { ChatServer, ListenError, type ServerOptions, TlsSetupError } from "./lib/server.ts";
-import { readTlsMaterial, type TlsMaterial } from "./lib/tls.ts";
+import { readTlsMaterial, TlsFileError, type TlsMaterial } from "./lib/tls.ts";
 
 function fail(message: string, status: number): never {
   console.error(message);
@@ -40,7 +40,7 @@ async function configure(): Promise<Setup | undefined> {
       : await import("./lib/redis_cluster.ts");
     return { config, tls, clusterModule };
   } catch (error) {
-    if (error instanceof ConfigError) fail(error.message, 2);
+    if (error instanceof ConfigError || error instanceof TlsFileError) fail(error.message, 2);
     // A variable or file the runtime flags do not allow: a packaging mistake, said in one line.
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
       fail(`Cannot start: ${error.message}`, 2);

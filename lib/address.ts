@@ -108,24 +108,53 @@ export function inCidr(ip: IpBytes, cidr: Cidr): boolean {
   return true;
 }
 
+/** The canonical text of a network: its address, and `/bits` unless it is one address. */
+export function formatCidr(cidr: Cidr): string {
+  const address = formatIp(cidr.bytes);
+  return cidr.bits === cidr.bytes.length * 8 ? address : `${address}/${cidr.bits}`;
+}
+
+/**
+ * The canonical text of an address as the runtime reports it (IPv4-mapped
+ * IPv6 as IPv4, IPv6 in lower-case groups); text that does not parse as it is.
+ */
+export function canonicalIp(hostname: string): string {
+  // Dotted IPv4, as the runtime reports it, is canonical already: no parsing, no garbage.
+  if (!hostname.includes(":")) return hostname;
+  const bytes = parseIp(hostname);
+  return bytes === undefined ? hostname : formatIp(bytes);
+}
+
 /** A list of networks, asked whether an address (as text) lies in any of them. */
 export class CidrList {
-  readonly #networks: readonly Cidr[];
+  /** The networks, in the order given. */
+  readonly networks: readonly Cidr[];
 
   /** A list of the given networks. */
   constructor(networks: readonly Cidr[]) {
-    this.#networks = networks;
+    this.networks = networks;
+  }
+
+  /** The list of `items`, each an address or `address/bits`; throws a `SyntaxError` naming the first that is neither. */
+  static from(items: Iterable<string>): CidrList {
+    const networks: Cidr[] = [];
+    for (const item of items) {
+      const network = parseCidr(item);
+      if (network === undefined) throw new SyntaxError(`Not an address or CIDR network: ${item}`);
+      networks.push(network);
+    }
+    return new CidrList(networks);
   }
 
   /** True when `address` parses and lies in one of the networks. */
   has(address: string): boolean {
-    if (this.#networks.length === 0) return false;
+    if (this.networks.length === 0) return false;
     const ip = parseIp(address);
-    return ip !== undefined && this.#networks.some((network) => inCidr(ip, network));
+    return ip !== undefined && this.networks.some((network) => inCidr(ip, network));
   }
 
-  /** True when the list is empty. */
-  get empty(): boolean {
-    return this.#networks.length === 0;
+  /** The networks as a comma list, each in its canonical text. */
+  toString(): string {
+    return this.networks.map(formatCidr).join(",");
   }
 }

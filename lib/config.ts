@@ -5,7 +5,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parseCidr } from "./address.ts";
+import { CidrList, parseCidr } from "./address.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 /** Validated settings of one server process. */
 export interface Config {
@@ -24,9 +25,9 @@ export interface Config {
   /** Open connections from one address at most; 0: no limit. */
   readonly maxClientsPerIp: number;
   /** Addresses and CIDR networks the per-address limit does not apply to. */
-  readonly ipLimitExempt: readonly string[];
+  readonly ipLimitExempt: CidrList;
   /** Addresses and CIDR networks whose connections start with a PROXY protocol header. */
-  readonly trustedProxies: readonly string[];
+  readonly trustedProxies: CidrList;
   /** Lines a second one client may send, on average; 0 turns flood control off. */
   readonly rate: number;
   /** Lines one client may send at once before its rate applies. */
@@ -47,15 +48,6 @@ export interface Config {
   readonly redisUrl: string | undefined;
 }
 
-/** Log line formats. */
-export const LOG_FORMATS = ["text", "json"] as const;
-/** One of {@linkcode LOG_FORMATS}. */
-export type LogFormat = typeof LOG_FORMATS[number];
-/** Log levels, least severe first. */
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-/** One of {@linkcode LOG_LEVELS}. */
-export type LogLevel = typeof LOG_LEVELS[number];
-
 /** The settings used when neither a flag nor an environment variable gives one. */
 export const DEFAULT_CONFIG: Config = {
   host: "0.0.0.0",
@@ -65,8 +57,8 @@ export const DEFAULT_CONFIG: Config = {
   maxClients: 10000,
   maxQueueBytes: 1048576,
   maxClientsPerIp: 16,
-  ipLimitExempt: ["127.0.0.0/8", "::1"],
-  trustedProxies: [],
+  ipLimitExempt: CidrList.from(["127.0.0.0/8", "::1"]),
+  trustedProxies: new CidrList([]),
   rate: 20,
   burst: 50,
   tlsCert: undefined,
@@ -88,7 +80,7 @@ export type ConfigRequest =
   | { readonly kind: "run"; readonly config: Config }
   | { readonly kind: "help" };
 
-type Parse = (raw: string, source: string) => number | string | readonly string[] | undefined;
+type Parse = (raw: string, source: string) => number | string | CidrList | undefined;
 
 interface Setting {
   readonly key: keyof Config;
@@ -229,7 +221,7 @@ const SETTINGS: readonly Setting[] = [
 
 function describeDefault(value: Config[keyof Config]): string {
   if (value === undefined) return "off";
-  if (Array.isArray(value)) return value.length === 0 ? "none" : value.join(",");
+  if (value instanceof CidrList) return value.networks.length === 0 ? "none" : String(value);
   return String(value);
 }
 
@@ -245,20 +237,26 @@ export const LIBRARY_ENV_NAMES: readonly string[] = [
   "REDIS_EMIT_DIAGNOSTICS",
 ];
 
+/** Spaces between the longest flag and its text in the usage. */
+const USAGE_GAP = 2;
+
 /** The usage text that `--help` prints. */
 export function usage(): string {
-  const rows = SETTINGS.map((s) => {
-    const left = `  --${s.flag}=<value>`.padEnd(28);
-    return `${left}${s.help} (env ${s.env}, default ${describeDefault(DEFAULT_CONFIG[s.key])})`;
-  });
+  const options: [flag: string, help: string][] = [
+    ...SETTINGS.map((s): [string, string] => [
+      `--${s.flag}=<value>`,
+      `${s.help} (env ${s.env}, default ${describeDefault(DEFAULT_CONFIG[s.key])})`,
+    ]),
+    ["--help", "print this help and exit"],
+  ];
+  const width = Math.max(...options.map(([flag]) => flag.length)) + USAGE_GAP;
   return [
     "Usage: main.ts [options]",
     "",
     "A line-based TCP chat server. Flags win over environment variables.",
     "",
     "Options:",
-    ...rows,
-    "  --help".padEnd(28) + "print this help and exit",
+    ...options.map(([flag, help]) => `  ${flag.padEnd(width)}${help}`),
     "",
   ].join("\n");
 }
@@ -337,18 +335,17 @@ function parseNonNegativeInteger(raw: string, source: string): number {
   return value;
 }
 
-function parseCidrList(raw: string, source: string): readonly string[] {
+function parseCidrList(raw: string, source: string): CidrList {
   const text = raw.trim();
-  if (text === "" || text === "none") return [];
+  if (text === "" || text === "none") return new CidrList([]);
   const items = text.split(",").map((item) => item.trim());
-  for (const item of items) {
-    if (parseCidr(item) === undefined) {
-      throw new ConfigError(
-        `Cannot start: ${source} must be a comma list of addresses or CIDR networks, got "${item}"`,
-      );
-    }
+  const bad = items.find((item) => parseCidr(item) === undefined);
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `Cannot start: ${source} must be a comma list of addresses or CIDR networks, got "${bad}"`,
+    );
   }
-  return items;
+  return CidrList.from(items);
 }
 
 function parseRate(raw: string, source: string): number {

@@ -3,7 +3,15 @@
  *
  * @module
  */
-import { LOG_LEVELS, type LogFormat, type LogLevel } from "./config.ts";
+
+/** Log line formats. */
+export const LOG_FORMATS = ["text", "json"] as const;
+/** One of {@linkcode LOG_FORMATS}. */
+export type LogFormat = typeof LOG_FORMATS[number];
+/** Log levels, least severe first. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+/** One of {@linkcode LOG_LEVELS}. */
+export type LogLevel = typeof LOG_LEVELS[number];
 
 /** Extra facts about a logged event. */
 export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;

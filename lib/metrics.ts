@@ -39,7 +39,7 @@ function byLabel(label: string, counts: Readonly<Record<string, number>>): Sampl
 }
 
 /** The Prometheus text exposition (format 0.0.4) of a snapshot. */
-export function renderMetrics(m: MetricsSnapshot): string {
+function renderMetrics(m: MetricsSnapshot): string {
   const s = m.stats;
   return [
     family("chat_connections", "gauge", "Open connections, logged in or not.", [[
@@ -130,25 +130,11 @@ export interface MetricsSource {
 }
 
 /**
- * Serves `GET /healthz` (200 `ok` while healthy, 503 `shutting down` after)
- * and `GET /metrics` on `hostname:port`. Returns the running HTTP server.
+ * Answers `GET /healthz` (200 `ok` while healthy, 503 `shutting down` after)
+ * and `GET /metrics` from `source`; other paths 404, other methods 405.
  */
-export function serveMetrics(
-  hostname: string,
-  port: number,
-  source: MetricsSource,
-  log: Logger,
-): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve({
-    hostname,
-    port,
-    // The server logs this listener after the chat one, so "listening" comes before it.
-    onListen: () => {},
-    onError: (error) => {
-      log.error("metrics request failed", { error: String(error) });
-      return new Response("internal error\n", { status: 500 });
-    },
-  }, (request) => {
+export function metricsHandler(source: MetricsSource): (request: Request) => Response {
+  return (request) => {
     const path = new URL(request.url).pathname;
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
@@ -164,5 +150,24 @@ export function serveMetrics(
       });
     }
     return new Response("not found\n", { status: 404 });
-  });
+  };
+}
+
+/** Serves {@linkcode metricsHandler} on `hostname:port`. Returns the running HTTP server. */
+export function serveMetrics(
+  hostname: string,
+  port: number,
+  source: MetricsSource,
+  log: Logger,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({
+    hostname,
+    port,
+    // The server logs this listener after the chat one, so "listening" comes before it.
+    onListen: () => {},
+    onError: (error) => {
+      log.error("metrics request failed", { error: String(error) });
+      return new Response("internal error\n", { status: 500 });
+    },
+  }, metricsHandler(source));
 }

@@ -1,7 +1,8 @@
 /**
  * The PROXY protocol header (versions 1 and 2, as HAProxy specifies them),
  * which a TCP load balancer puts before the client's bytes to say who the
- * client really is. Pure: bytes in, a verdict out.
+ * client really is: the parser (pure: bytes in, a verdict out) and the
+ * reader that feeds it from a socket.
  *
  * @module
  */
@@ -26,7 +27,12 @@ export type ProxyHeader =
   };
 
 /** The longest version 1 header, `\r\n` included. */
-export const V1_MAX_BYTES = 107;
+const V1_MAX_BYTES = 107;
+/**
+ * The first read's buffer: a v1 header and a v2 header with IPv6 addresses
+ * fit; longer v2 headers (TLVs) double it as they need.
+ */
+const FIRST_READ_BYTES = 256;
 const V1_PREFIX = new TextEncoder().encode("PROXY ");
 const V2_SIGNATURE = Uint8Array.of(
   0x0d,
@@ -107,4 +113,58 @@ function parseV2(bytes: Uint8Array): ProxyHeader {
   }
   if (family === 0x00 || family >> 4 === 3) return { kind: "header", length, source: undefined };
   return { kind: "invalid", reason: "PROXY v2 address block too short" };
+}
+
+/** What {@linkcode readProxyHeader} reads from: a socket, or a fake in tests. */
+export interface ByteReader {
+  /** Reads into `buffer`, resolving with how many bytes came, or null at the end of input. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/** How reading a PROXY header ended. */
+export type ProxyHeaderRead =
+  | {
+    readonly kind: "header";
+    /** The real client; undefined when the proxy speaks for itself. */
+    readonly source: ProxySource | undefined;
+    /** The client's own bytes that came in the same reads as the header, if any. */
+    readonly rest: Uint8Array | undefined;
+  }
+  | { readonly kind: "invalid"; readonly reason: string }
+  /** Input ended, or a read failed, before a whole header came. */
+  | { readonly kind: "ended" };
+
+const ENDED: ProxyHeaderRead = { kind: "ended" };
+
+/**
+ * Reads from `reader` until a whole PROXY header has come, or bytes that
+ * cannot start one. `counter.bytesIn`, when given, grows by every byte read.
+ */
+export async function readProxyHeader(
+  reader: ByteReader,
+  counter?: { bytesIn: number },
+): Promise<ProxyHeaderRead> {
+  let bytes = new Uint8Array(FIRST_READ_BYTES);
+  let filled = 0;
+  try {
+    while (true) {
+      if (filled === bytes.length) {
+        const bigger = new Uint8Array(bytes.length * 2);
+        bigger.set(bytes);
+        bytes = bigger;
+      }
+      const count = await reader.read(bytes.subarray(filled));
+      if (count === null) return ENDED;
+      filled += count;
+      if (counter !== undefined) counter.bytesIn += count;
+      const header = parseProxyHeader(bytes.subarray(0, filled));
+      if (header.kind === "incomplete") continue;
+      if (header.kind === "invalid") return header;
+      const rest = header.length < filled ? bytes.slice(header.length, filled) : undefined;
+      return { kind: "header", source: header.source, rest };
+    }
+  } catch {
+    // A reset, or the socket closed under the read when the header was too slow.
+    return ENDED;
+  }
 }

@@ -5,25 +5,27 @@
  *
  * @module
  */
-import { CidrList, parseCidr } from "./address.ts";
 import type { Cluster, ClusterEvent } from "./cluster.ts";
 import type { Config } from "./config.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { Hub, type HubEvent } from "./hub.ts";
 import { Inbox } from "./inbox.ts";
+import { lineDoor } from "./line_door.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { type MetricsSnapshot, serveMetrics } from "./metrics.ts";
 import { Stats } from "./stats.ts";
 import type { TlsMaterial } from "./tls.ts";
 
 /** Longest wait for a closed client's last line and its hang-up before its socket is released. */
-export const LINGER_MS = 2000;
+const LINGER_MS = 2000;
 /** How long a held-back client's backlog may stay full, its socket unread, before ERR excess-flood. */
-export const EXCESS_FLOOD_MS = 10_000;
+const EXCESS_FLOOD_MS = 10_000;
 /** Longest wait for a trusted proxy's PROXY header. */
 const PROXY_HEADER_TIMEOUT_MS = 5000;
 /** Pause before accepting again after an accept error (out of file descriptors and the like). */
 const ACCEPT_RETRY_MS = 100;
+/** Addresses whose exemption from the per-address limit is remembered before the memo starts over. */
+const EXEMPT_MEMO_ENTRIES = 4096;
 
 /** What the server needs of a listener: plain TCP, TLS, or a test's wrapper. */
 export interface ConnListener {
@@ -77,10 +79,6 @@ function peerGaveUp(error: unknown): boolean {
     error instanceof Deno.errors.NotConnected;
 }
 
-function cidrs(items: readonly string[]): CidrList {
-  return new CidrList(items.map((item) => parseCidr(item)!));
-}
-
 function tlsListenError(address: string, error: unknown): Error {
   if (
     error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.AddrNotAvailable ||
@@ -93,7 +91,7 @@ function tlsListenError(address: string, error: unknown): Error {
 }
 
 /** The room between idle checks: at most 10 s, and a quarter of the timeout. */
-export function idleCheckIntervalMs(idleTimeoutSeconds: number): number {
+function idleCheckIntervalMs(idleTimeoutSeconds: number): number {
   return Math.min(10_000, (idleTimeoutSeconds * 1000) / 4);
 }
 
@@ -130,7 +128,7 @@ export class ChatServer {
     this.addr = listeners[0]!.addr as Deno.NetAddr;
     this.tlsAddr = listeners[1]?.addr as Deno.NetAddr | undefined;
     this.#log = options.log ?? SILENT_LOGGER;
-    const exempt = cidrs(config.ipLimitExempt);
+    const exempt = config.ipLimitExempt;
     // Most connections come from few addresses: remember each one's answer (bounded).
     const exemptByIp = new Map<string, boolean>();
     this.#cluster = options.cluster?.((event) => this.#inbox.push(event));
@@ -140,7 +138,7 @@ export class ChatServer {
       ipLimitExempt: (ip) => {
         let answer = exemptByIp.get(ip);
         if (answer === undefined) {
-          if (exemptByIp.size >= 4096) exemptByIp.clear();
+          if (exemptByIp.size >= EXEMPT_MEMO_ENTRIES) exemptByIp.clear();
           answer = exempt.has(ip);
           exemptByIp.set(ip, answer);
         }
@@ -153,14 +151,19 @@ export class ChatServer {
       ...(this.#cluster === undefined ? {} : { cluster: this.#cluster }),
     });
     this.#hubDone = this.#hub.run(this.#inbox);
+    const door = lineDoor(config.maxLineBytes);
     this.#connectionOptions = {
-      maxLineBytes: config.maxLineBytes,
+      door,
       maxQueueBytes: config.maxQueueBytes,
-      rate: config.rate,
-      burst: config.burst,
-      trustedProxies: cidrs(config.trustedProxies),
+      flood: {
+        rate: config.rate,
+        burst: config.burst,
+        excessFloodMs: options.excessFloodMs ?? EXCESS_FLOOD_MS,
+        maxMessageBytes: door.maxMessageBytes,
+        stats: this.#stats,
+      },
+      trustedProxies: config.trustedProxies,
       proxyHeaderTimeoutMs: PROXY_HEADER_TIMEOUT_MS,
-      excessFloodMs: options.excessFloodMs ?? EXCESS_FLOOD_MS,
       lingerMs: LINGER_MS,
       stats: this.#stats,
       post: (event) => this.#inbox.push(event),
@@ -305,11 +308,12 @@ export class ChatServer {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
-      this.#admit(conn);
+      this.#acceptConnection(conn);
     }
   }
 
-  #admit(conn: Deno.Conn): void {
+  /** Wraps an accepted socket and starts reading it; it joins the hub once it knows who the client is. */
+  #acceptConnection(conn: Deno.Conn): void {
     this.#stats.connectionsAccepted++;
     if ("setNoDelay" in conn) {
       try {
@@ -322,6 +326,8 @@ export class ChatServer {
     this.#connections.add(connection);
     if (this.#stopping) connection.close("shutdown");
     // The connection joins the hub itself: behind a trusted proxy, only once it knows who the client is.
-    connection.run();
+    connection.run().catch((error) =>
+      this.#log.error("connection failed", { id: connection.id, error: String(error) })
+    );
   }
 }

@@ -3,7 +3,11 @@
  *
  * @module
  */
-import { ConfigError } from "./config.ts";
+
+/** A TLS file that cannot be read or is not PEM; its message is the one line shown to the user. */
+export class TlsFileError extends Error {
+  override name = "TlsFileError";
+}
 
 /** A PEM certificate chain and its private key. */
 export interface TlsMaterial {
@@ -11,7 +15,7 @@ export interface TlsMaterial {
   readonly key: string;
 }
 
-/** Reads the two PEM files; a missing or unreadable one is a {@linkcode ConfigError}. */
+/** Reads the two PEM files; a missing or unreadable one is a {@linkcode TlsFileError}. */
 export function readTlsMaterial(certPath: string, keyPath: string): TlsMaterial {
   return { cert: readPem(certPath, "--tls-cert"), key: readPem(keyPath, "--tls-key") };
 }
@@ -28,10 +32,10 @@ function readPem(path: string, source: string): string {
       : error instanceof Error
       ? error.message
       : String(error);
-    throw new ConfigError(`Cannot start: ${source} ${path}: ${reason}`);
+    throw new TlsFileError(`Cannot start: ${source} ${path}: ${reason}`);
   }
   if (!text.includes("-----BEGIN ")) {
-    throw new ConfigError(`Cannot start: ${source} ${path}: not a PEM file`);
+    throw new TlsFileError(`Cannot start: ${source} ${path}: not a PEM file`);
   }
   return text;
 }

@@ -1,11 +1,12 @@
 /** Per-address limits and the PROXY protocol, over real TCP. */
+import { CidrList } from "../lib/address.ts";
 import { createLogger } from "../lib/log.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
 import { assert, startServer, TestClient } from "./helpers.ts";
 
 Deno.test("past --max-clients-per-ip an address gets ERR too-many-connections, and a departure frees a place", async () => {
-  const server = startServer({ maxClientsPerIp: 2, ipLimitExempt: [] });
+  const server = startServer({ maxClientsPerIp: 2, ipLimitExempt: new CidrList([]) });
   try {
     const first = await TestClient.login(server, "first");
     await using second = await TestClient.login(server, "second");
@@ -61,8 +62,8 @@ Deno.test("from a trusted proxy, PROXY v1 and v2 give the real address to the li
     port: 0,
     rate: 0,
     maxClientsPerIp: 2,
-    ipLimitExempt: [],
-    trustedProxies: ["127.0.0.1"],
+    ipLimitExempt: new CidrList([]),
+    trustedProxies: CidrList.from(["127.0.0.1"]),
   }, { log: createLogger({ format: "text", level: "info", write: (l) => lines.push(l) }) });
   try {
     const v1 = "PROXY TCP4 203.0.113.7 192.0.2.1 5555 4000\r\n";
@@ -95,7 +96,7 @@ Deno.test("from a trusted proxy, PROXY v1 and v2 give the real address to the li
 });
 
 Deno.test("from a trusted proxy, a connection without a valid PROXY header is closed", async () => {
-  const server = startServer({ trustedProxies: ["127.0.0.1"] });
+  const server = startServer({ trustedProxies: CidrList.from(["127.0.0.1"]) });
   try {
     for (
       const bad of ["LOGIN sneaky\n", "PROXY TCP4 nonsense\r\n", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n"]
@@ -113,9 +114,9 @@ Deno.test("from a trusted proxy, a connection without a valid PROXY header is cl
 
 Deno.test("from an untrusted address a PROXY v1 line is an unknown command and v2 quits, as the spec intends", async () => {
   const server = startServer({
-    trustedProxies: ["10.0.0.0/8"],
+    trustedProxies: CidrList.from(["10.0.0.0/8"]),
     maxClientsPerIp: 1,
-    ipLimitExempt: [],
+    ipLimitExempt: new CidrList([]),
   });
   try {
     await using spoofer = await behindProxy(
@@ -132,7 +133,7 @@ Deno.test("from an untrusted address a PROXY v1 line is an unknown command and v
   } finally {
     await server.shutdown();
   }
-  const other = startServer({ trustedProxies: ["10.0.0.0/8"] });
+  const other = startServer({ trustedProxies: CidrList.from(["10.0.0.0/8"]) });
   try {
     await using v2 = await TestClient.connect(other);
     await v2.sendRaw(proxyV2([203, 0, 113, 9], 1));

@@ -1,6 +1,13 @@
-/** Unit tests of address parsing, CIDR matching and the PROXY protocol parser. */
-import { CidrList, formatIp, inCidr, parseCidr, parseIp } from "../lib/address.ts";
-import { parseProxyHeader } from "../lib/proxy_protocol.ts";
+/** Unit tests of address parsing, CIDR matching and canonical address text. */
+import {
+  canonicalIp,
+  CidrList,
+  formatCidr,
+  formatIp,
+  inCidr,
+  parseCidr,
+  parseIp,
+} from "../lib/address.ts";
 import { assert } from "./helpers.ts";
 
 Deno.test("parseIp reads IPv4, IPv6, brackets and zones, and folds IPv4-mapped IPv6 to IPv4", () => {
@@ -40,102 +47,30 @@ Deno.test("CIDR networks match the addresses inside them and no others", () => {
   assert.ok(!new CidrList([]).has("127.0.0.1"));
 });
 
-const text = (s: string) => new TextEncoder().encode(s);
-
-Deno.test("PROXY v1: TCP4, TCP6 and UNKNOWN headers, what follows them, and bad lines", () => {
-  const header = parseProxyHeader(text("PROXY TCP4 203.0.113.7 192.0.2.1 5555 4000\r\nLOGIN x\n"));
-  assert.deepEqual(header, {
-    kind: "header",
-    length: 44,
-    source: { ip: "203.0.113.7", port: 5555 },
-  });
-  assert.deepEqual(parseProxyHeader(text("PROXY TCP6 2001:db8::7 ::1 1 2\r\n")), {
-    kind: "header",
-    length: 32,
-    source: { ip: "2001:db8::7", port: 1 },
-  });
-  assert.deepEqual(parseProxyHeader(text("PROXY UNKNOWN\r\n")), {
-    kind: "header",
-    length: 15,
-    source: undefined,
-  });
-  for (const partial of ["P", "PROXY", "PROXY TCP4 1.2.3.4"]) {
-    assert.deepEqual(parseProxyHeader(text(partial)), { kind: "incomplete" }, partial);
-  }
-  for (
-    const bad of [
-      "LOGIN x\n",
-      "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",
-      "PROXY TCP4 ::1 5.6.7.8 1 2\r\n",
-      "PROXY TCP4 1.2.3.4 5.6.7.8 99999 2\r\n",
-      "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
-      "PROXY " + "x".repeat(120),
-    ]
-  ) {
-    assert.equal(parseProxyHeader(text(bad)).kind, "invalid", bad);
-  }
+Deno.test("CidrList.from parses a list, prints it canonical, and names the first bad item", () => {
+  const list = CidrList.from(["10.0.0.0/8", "::ffff:192.0.2.0/120", "2001:DB8::/32", "::1"]);
+  assert.equal(String(list), "10.0.0.0/8,192.0.2.0/24,2001:db8::/32,::1");
+  assert.deepEqual(list.networks.map(formatCidr), [
+    "10.0.0.0/8",
+    "192.0.2.0/24",
+    "2001:db8::/32",
+    "::1",
+  ]);
+  assert.ok(list.has("192.0.2.200") && !list.has("192.0.3.1"));
+  assert.equal(String(CidrList.from([])), "");
+  assert.throws(
+    () => CidrList.from(["10.0.0.1", "10.0.0.0/33", "nope"]),
+    new SyntaxError("Not an address or CIDR network: 10.0.0.0/33"),
+  );
 });
 
-const SIGNATURE = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
-
-Deno.test("PROXY v2: TCP over IPv4 and IPv6, LOCAL, TLVs skipped, and partial headers", () => {
-  const v4 = Uint8Array.of(
-    ...SIGNATURE,
-    0x21,
-    0x11,
-    0,
-    15,
-    198,
-    51,
-    100,
-    9,
-    10,
-    0,
-    0,
-    1,
-    0x1f,
-    0x90,
-    0x0f,
-    0xa0,
-    0x04,
-    0,
-    0,
-  );
-  assert.deepEqual(parseProxyHeader(v4), {
-    kind: "header",
-    length: 31,
-    source: { ip: "198.51.100.9", port: 8080 },
-  });
-  for (let cut = 1; cut < v4.length; cut++) {
-    assert.deepEqual(
-      parseProxyHeader(v4.subarray(0, cut)),
-      { kind: "incomplete" },
-      `cut at ${cut}`,
-    );
-  }
-  const src6 = [0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 0x42];
-  const v6 = Uint8Array.of(
-    ...SIGNATURE,
-    0x21,
-    0x21,
-    0,
-    36,
-    ...src6,
-    ...new Array(16).fill(0),
-    0,
-    80,
-    0,
-    81,
-  );
-  assert.deepEqual(parseProxyHeader(v6), {
-    kind: "header",
-    length: 52,
-    source: { ip: "2001:db8::42", port: 80 },
-  });
-  const local = Uint8Array.of(...SIGNATURE, 0x20, 0x00, 0, 0);
-  assert.deepEqual(parseProxyHeader(local), { kind: "header", length: 16, source: undefined });
-  const badVersion = Uint8Array.of(...SIGNATURE, 0x31, 0x11, 0, 12, ...new Array(12).fill(0));
-  assert.equal(parseProxyHeader(badVersion).kind, "invalid");
-  const shortBlock = Uint8Array.of(...SIGNATURE, 0x21, 0x11, 0, 4, 1, 2, 3, 4);
-  assert.equal(parseProxyHeader(shortBlock).kind, "invalid");
+Deno.test("canonicalIp folds IPv4-mapped IPv6 and upper case, and leaves IPv4 and what does not parse alone", () => {
+  const hostnames = ["127.0.0.1", "::ffff:10.1.2.3", "2001:DB8:0:0::1", "::1", "not:an:address"];
+  assert.deepEqual(hostnames.map(canonicalIp), [
+    "127.0.0.1",
+    "10.1.2.3",
+    "2001:db8::1",
+    "::1",
+    "not:an:address",
+  ]);
 });

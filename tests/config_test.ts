@@ -1,5 +1,6 @@
 /** Unit tests of configuration: flags over environment over defaults, and clear errors. */
 import { assert } from "./helpers.ts";
+import { CidrList } from "../lib/address.ts";
 import {
   type Config,
   ConfigError,
@@ -43,6 +44,11 @@ function assertRefused(args: string[], vars: Record<string, string>, mentions: s
   }
 }
 
+/** The networks `items` name, as config should parse them. */
+function cidrs(...items: string[]): CidrList {
+  return CidrList.from(items);
+}
+
 const FLAGS = [
   "--host",
   "--port",
@@ -73,8 +79,8 @@ Deno.test("parseConfig uses the documented defaults when nothing is given", () =
     maxClients: 10000,
     maxQueueBytes: 1048576,
     maxClientsPerIp: 16,
-    ipLimitExempt: ["127.0.0.0/8", "::1"],
-    trustedProxies: [],
+    ipLimitExempt: cidrs("127.0.0.0/8", "::1"),
+    trustedProxies: cidrs(),
     rate: 20,
     burst: 50,
     tlsCert: undefined,
@@ -98,8 +104,8 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     maxClients: 7,
     maxQueueBytes: 2048,
     maxClientsPerIp: 0,
-    ipLimitExempt: ["10.0.0.0/8", "fd00::/8"],
-    trustedProxies: ["192.0.2.10"],
+    ipLimitExempt: cidrs("10.0.0.0/8", "fd00::/8"),
+    trustedProxies: cidrs("192.0.2.10"),
     rate: 0.5,
     burst: 3,
     tlsCert: "c.pem",
@@ -165,8 +171,8 @@ Deno.test("parseConfig reads every environment variable", () => {
     maxClients: 3,
     maxQueueBytes: 65536,
     maxClientsPerIp: 4,
-    ipLimitExempt: [],
-    trustedProxies: ["10.1.2.3", "10.9.0.0/16"],
+    ipLimitExempt: cidrs(),
+    trustedProxies: cidrs("10.1.2.3", "10.9.0.0/16"),
     rate: 0,
     burst: 10,
     tlsCert: "/certs/c.pem",
@@ -209,8 +215,8 @@ Deno.test("parseConfig lets a flag win over its environment variable", () => {
       maxClients: 22,
       maxQueueBytes: 1111,
       maxClientsPerIp: 16,
-      ipLimitExempt: ["127.0.0.0/8", "::1"],
-      trustedProxies: [],
+      ipLimitExempt: cidrs("127.0.0.0/8", "::1"),
+      trustedProxies: cidrs(),
       rate: 20,
       burst: 50,
       tlsCert: undefined,
@@ -322,6 +328,20 @@ Deno.test("usage mentions every flag and every environment variable", () => {
   for (const name of envNames) assert.ok(text.includes(name), `usage lacks ${name}`);
 });
 
+Deno.test("usage puts at least two spaces between every flag and its text, in one column", () => {
+  const rows = usage().split("\n").filter((line) => line.startsWith("  --"));
+  assert.equal(rows.length, FLAGS.length + 1);
+  const columns = new Set<number>();
+  for (const row of rows) {
+    const match = /^ {2}(--[a-z-]+(?:=<value>)?) {2,}\S/.exec(row);
+    assert.ok(match !== null, `no two spaces after the flag in ${JSON.stringify(row)}`);
+    columns.add(match[0].length - 1);
+  }
+  assert.equal(columns.size, 1, "the texts do not start in one column");
+  assert.match(usage(), /^ {2}--max-clients-per-ip=<value> {2}open connections from one address/m);
+  assert.match(usage(), /default 127\.0\.0\.0\/8,::1\)$/m);
+});
+
 Deno.test("parseConfig treats an empty environment variable as unset", () => {
   const config = configOf([], { HOST: "", PORT: "" });
   assert.equal(config.host, DEFAULT_CONFIG.host);
@@ -355,12 +375,18 @@ Deno.test("parseConfig takes a rate of 0 (no flood control) and fractions, and r
 });
 
 Deno.test("parseConfig reads address lists, takes an empty flag as none, and refuses a bad network", () => {
-  assert.deepEqual(configOf(["--ip-limit-exempt="]).ipLimitExempt, []);
-  assert.deepEqual(configOf(["--ip-limit-exempt=none"]).ipLimitExempt, []);
-  assert.deepEqual(configOf(["--trusted-proxies=::1,127.0.0.1/32"]).trustedProxies, [
-    "::1",
-    "127.0.0.1/32",
+  assert.deepEqual(configOf(["--ip-limit-exempt="]).ipLimitExempt.networks, []);
+  assert.deepEqual(configOf(["--ip-limit-exempt=none"]).ipLimitExempt.networks, []);
+  const trusted = configOf(["--trusted-proxies= ::1, 127.0.0.1/32"]).trustedProxies;
+  assert.deepEqual(trusted.networks, [
+    { bytes: Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1), bits: 128 },
+    { bytes: Uint8Array.of(127, 0, 0, 1), bits: 32 },
   ]);
+  assert.equal(String(trusted), "::1,127.0.0.1");
+  assert.equal(
+    String(configOf([], { TRUSTED_PROXIES: "10.9.0.0/16" }).trustedProxies),
+    "10.9.0.0/16",
+  );
   for (const bad of ["300.1.1.1", "10.0.0.0/33", "::1/129", "proxy.example", "1.2.3.4/8/9"]) {
     assert.throws(() => parseConfig([`--trusted-proxies=${bad}`], envOf()), ConfigError, bad);
   }

@@ -81,7 +81,7 @@ Deno.test("compose.yaml writes out every setting at its default, restarts, and w
     MAX_CLIENTS: String(DEFAULT_CONFIG.maxClients),
     MAX_QUEUE_BYTES: String(DEFAULT_CONFIG.maxQueueBytes),
     MAX_CLIENTS_PER_IP: String(DEFAULT_CONFIG.maxClientsPerIp),
-    IP_LIMIT_EXEMPT: DEFAULT_CONFIG.ipLimitExempt.join(","),
+    IP_LIMIT_EXEMPT: String(DEFAULT_CONFIG.ipLimitExempt),
     RATE: String(DEFAULT_CONFIG.rate),
     BURST: String(DEFAULT_CONFIG.burst),
     TLS_PORT: String(DEFAULT_CONFIG.tlsPort),

@@ -38,7 +38,7 @@ Deno.test("a flooder is held to its rate while others chat past it; every floode
 });
 
 Deno.test("with --rate 0 nobody is held back", async () => {
-  const server = startServer({ rate: 0, burst: 1 });
+  const server = startServer({ rate: 0, burst: 1, metricsPort: 0 });
   try {
     await using sender = await TestClient.login(server, "sender");
     await using reader = await TestClient.login(server, "reader");
@@ -48,6 +48,8 @@ Deno.test("with --rate 0 nobody is held back", async () => {
     assert.deepEqual(await sender.sync(), []);
     const got = await reader.readLines(500);
     assert.deepEqual(got, Array.from({ length: 500 }, (_, i) => `MSG sender m${i}`));
+    const response = await fetch(`http://127.0.0.1:${server.metricsAddr!.port}/metrics`);
+    assert.match(await response.text(), /^chat_throttled_total 0$/m);
   } finally {
     await server.shutdown();
   }

@@ -1,7 +1,6 @@
-/** Unit tests of the line arena and of outboxes merging what it hands out. */
+/** Unit tests of the line arena: lines back to back in shared buffers, never rewritten. */
 import { assert } from "./helpers.ts";
 import { ARENA_BYTES, LineArena } from "../lib/line_arena.ts";
-import { type ByteWriter, Outbox } from "../lib/outbox.ts";
 
 const decoder = new TextDecoder();
 
@@ -36,46 +35,4 @@ Deno.test("LineArena gives a long line bytes of its own", () => {
   assert.notEqual(long.buffer, small.buffer);
   assert.equal(long.byteLength, ARENA_BYTES + 7);
   assert.equal(decoder.decode(arena.encode("MSG c d\n")), "MSG c d\n");
-});
-
-/** A writer that takes everything at once and keeps what it was handed. */
-class KeepingWriter implements ByteWriter {
-  readonly handed: Uint8Array[] = [];
-  write(bytes: Uint8Array): Promise<number> {
-    this.handed.push(bytes);
-    return Promise.resolve(bytes.byteLength);
-  }
-}
-
-Deno.test("Outbox writes a run of arena lines as one view of the arena, without copying", async () => {
-  const arena = new LineArena();
-  const writer = new KeepingWriter();
-  const outbox = new Outbox(writer, 1 << 20, () => {});
-  const lines = ["MSG a 1\n", "MSG b 2\n", "INFO c disconnected\n"];
-  const views = lines.map((line) => arena.encode(line));
-  for (const view of views) outbox.push(view);
-  await outbox.end(undefined, false);
-  assert.equal(writer.handed.length, 1);
-  const written = writer.handed[0]!;
-  assert.equal(written.buffer, views[0]!.buffer, "the write is a view of the arena");
-  assert.equal(written.byteOffset, views[0]!.byteOffset);
-  assert.equal(decoder.decode(written), lines.join(""));
-});
-
-Deno.test("Outbox copies into one write when queued chunks are not contiguous, in order", async () => {
-  const arena = new LineArena();
-  const writer = new KeepingWriter();
-  const outbox = new Outbox(writer, 1 << 20, () => {});
-  const first = arena.encode("MSG a 1\n");
-  const skipped = arena.encode("MSG me mine\n"); // the sender's own line is not queued to it
-  const third = arena.encode("MSG b 2\n");
-  outbox.push(first);
-  outbox.push(new TextEncoder().encode("PONG\n"));
-  outbox.push(third);
-  outbox.push(first); // the same bytes again: not contiguous with `third`
-  await outbox.end(undefined, false);
-  assert.equal(writer.handed.length, 1);
-  assert.notEqual(writer.handed[0]!.buffer, skipped.buffer);
-  assert.equal(decoder.decode(writer.handed[0]!), "MSG a 1\nPONG\nMSG b 2\nMSG a 1\n");
-  assert.equal(outbox.pendingBytes, 0);
 });

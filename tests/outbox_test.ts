@@ -1,5 +1,6 @@
-/** Unit tests of the outbox: ordering, coalescing, the byte budget, ending and failing. */
+/** Unit tests of the outbox: ordering, coalescing (without a copy for arena lines), the byte budget, ending and failing. */
 import { assert } from "./helpers.ts";
+import { LineArena } from "../lib/line_arena.ts";
 import { type ByteWriter, Outbox } from "../lib/outbox.ts";
 
 const encoder = new TextEncoder();
@@ -295,4 +296,46 @@ Deno.test("Outbox takes one chunk larger than its budget when empty, and nothing
   (await writer.nth(1)).accept();
   await outbox.end(undefined, false);
   assert.equal(writer.accepted, "a big WHO reply\nfits\n");
+});
+
+/** A writer that takes everything at once and keeps what it was handed. */
+class KeepingWriter implements ByteWriter {
+  readonly handed: Uint8Array[] = [];
+  write(bytes: Uint8Array): Promise<number> {
+    this.handed.push(bytes);
+    return Promise.resolve(bytes.byteLength);
+  }
+}
+
+Deno.test("Outbox writes a run of arena lines as one view of the arena, without copying", async () => {
+  const arena = new LineArena();
+  const writer = new KeepingWriter();
+  const outbox = new Outbox(writer, 1 << 20, () => {});
+  const lines = ["MSG a 1\n", "MSG b 2\n", "INFO c disconnected\n"];
+  const views = lines.map((line) => arena.encode(line));
+  for (const view of views) outbox.push(view);
+  await outbox.end(undefined, false);
+  assert.equal(writer.handed.length, 1);
+  const written = writer.handed[0]!;
+  assert.equal(written.buffer, views[0]!.buffer, "the write is a view of the arena");
+  assert.equal(written.byteOffset, views[0]!.byteOffset);
+  assert.equal(decoder.decode(written), lines.join(""));
+});
+
+Deno.test("Outbox copies into one write when queued chunks are not contiguous, in order", async () => {
+  const arena = new LineArena();
+  const writer = new KeepingWriter();
+  const outbox = new Outbox(writer, 1 << 20, () => {});
+  const first = arena.encode("MSG a 1\n");
+  const skipped = arena.encode("MSG me mine\n"); // the sender's own line is not queued to it
+  const third = arena.encode("MSG b 2\n");
+  outbox.push(first);
+  outbox.push(new TextEncoder().encode("PONG\n"));
+  outbox.push(third);
+  outbox.push(first); // the same bytes again: not contiguous with `third`
+  await outbox.end(undefined, false);
+  assert.equal(writer.handed.length, 1);
+  assert.notEqual(writer.handed[0]!.buffer, skipped.buffer);
+  assert.equal(decoder.decode(writer.handed[0]!), "MSG a 1\nPONG\nMSG b 2\nMSG a 1\n");
+  assert.equal(outbox.pendingBytes, 0);
 });

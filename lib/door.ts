@@ -1,0 +1,46 @@
+/**
+ * What a door (a transport: the v1 line protocol today, WebSocket and IRC
+ * next) brings to a connection: how its bytes are framed into hub events,
+ * and its last words. Everything else (the read loop, flood control, the
+ * outbox, idle, the one close with its linger) is the connection's, shared
+ * by every door.
+ *
+ * @module
+ */
+import type { ClientLink } from "./client_link.ts";
+import type { HubEvent } from "./hub.ts";
+import type { CloseReason } from "./protocol.ts";
+
+/**
+ * One connection's input framing, driven by its read loop: read into
+ * {@linkcode Framer.space}, then {@linkcode Framer.commit}. The framer owns
+ * its buffer so that the socket reads straight into it.
+ */
+export interface Framer {
+  /** True once the client ran out of tokens: call {@linkcode Framer.resume}, not another read. */
+  readonly paused: boolean;
+  /** Where the next read goes. Not while paused. */
+  space(): Uint8Array;
+  /** Frames `count` bytes just read into {@linkcode Framer.space}, handing on what they complete. */
+  commit(count: number): void;
+  /** Goes on with what a pause held back. */
+  resume(): void;
+}
+
+/** Where a framer hands what it frames: the connection, which posts it and meters it. */
+export interface DoorClient extends ClientLink {
+  /** Posts one message's event; false once the client is over its rate (pause before the next). */
+  message(event: HubEvent): boolean;
+  /** Posts an event that is not a message of its own: it costs no token. */
+  notice(event: HubEvent): void;
+}
+
+/** A transport's framing and encoding; one object serves every connection of that door. */
+export interface Door {
+  /** The longest message its framer must hold whole, its end included: flood control's backlog holds one. */
+  readonly maxMessageBytes: number;
+  /** A framer for a new connection, handing what it frames to `client`. */
+  framer(client: DoorClient): Framer;
+  /** The last bytes sent to a client closed for `reason`, in this door's encoding; undefined: none. */
+  farewell(reason: CloseReason): Uint8Array | undefined;
+}

@@ -1,0 +1,62 @@
+/**
+ * The v1 line protocol as a {@linkcode Door}: lines framed by a
+ * {@linkcode LineFramer}, parsed into commands, and a closing line.
+ *
+ * @module
+ */
+import type { Door, DoorClient, Framer } from "./door.ts";
+import { LineFramer, type LineSink } from "./line_framer.ts";
+import { closingLine, type Command, parseLine } from "./protocol.ts";
+
+const IGNORED: Command = { kind: "ignored" };
+/** A line's `\r\n`. */
+const LINE_END_BYTES = 2;
+
+/** One client's lines: each complete line is one message, and costs one token. */
+class LineClient implements Framer, LineSink {
+  readonly #framer: LineFramer;
+  readonly #client: DoorClient;
+
+  constructor(maxLineBytes: number, client: DoorClient) {
+    this.#framer = new LineFramer(maxLineBytes);
+    this.#client = client;
+  }
+
+  get paused(): boolean {
+    return this.#framer.paused;
+  }
+
+  space(): Uint8Array {
+    return this.#framer.space();
+  }
+
+  commit(count: number): void {
+    this.#framer.commit(count, this);
+  }
+
+  resume(): void {
+    this.#framer.resume(this);
+  }
+
+  line(text: string): boolean {
+    return this.#client.message({ kind: "command", link: this.#client, command: parseLine(text) });
+  }
+
+  lineTooLong(): void {
+    this.#client.notice({ kind: "line-too-long", link: this.#client });
+  }
+
+  /** The end of a dropped line still counts as activity, and as a line. */
+  tooLongLineEnded(): boolean {
+    return this.#client.message({ kind: "command", link: this.#client, command: IGNORED });
+  }
+}
+
+/** The v1 line protocol, with lines of at most `maxLineBytes` bytes without their end. */
+export function lineDoor(maxLineBytes: number): Door {
+  return {
+    maxMessageBytes: maxLineBytes + LINE_END_BYTES,
+    framer: (client) => new LineClient(maxLineBytes, client),
+    farewell: closingLine,
+  };
+}

@@ -16,7 +16,7 @@ function fail(message: string, status: number): never {
   Deno.exit(status);
 }
 
-type ClusterModule = typeof import("./lib/redis_cluster.ts");
+type ClusterModule = typeof import("./lib/redis/redis_cluster.ts");
 
 interface Setup {
   readonly config: Config;
@@ -37,7 +37,7 @@ async function configure(): Promise<Setup | undefined> {
     // Loaded before read access is revoked: the module's files are read now.
     const clusterModule = config.redisUrl === undefined
       ? undefined
-      : await import("./lib/redis_cluster.ts");
+      : await import("./lib/redis/redis_cluster.ts");
     return { config, tls, clusterModule };
   } catch (error) {
     if (error instanceof ConfigError || error instanceof TlsFileError) fail(error.message, 2);

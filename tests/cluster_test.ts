@@ -7,7 +7,7 @@
  * are skipped, except in CI (`.ci/run` installs it).
  */
 import { spawnServer, type StartedServer } from "../bench/server_process.ts";
-import { CLUSTER_TIMING } from "../lib/redis_cluster.ts";
+import { CLUSTER_TIMING } from "../lib/redis/timing.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
 import { hasRedisServer, RedisProcess } from "../bench/redis_process.ts";
 import { TcpRelay } from "./tcp_relay.ts";

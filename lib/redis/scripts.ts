@@ -2,12 +2,23 @@
  * The Lua scripts that keep names and presence in Redis. Each runs
  * atomically, so two instances can never both believe they hold a name.
  *
- * Keys follow {@linkcode KEYS} in `cluster_wire.ts`; scripts that walk other
- * instances' keys build them from the prefix the same way. A name's value is
- * `<instance> <seq> <name>`, so "held by this instance" is a prefix test.
+ * Keys follow `KEYS` in `keys.ts`; scripts that walk other
+ * instances' keys build them from the prefix and {@linkcode KEY_KINDS}, the
+ * same way. A name's value is `<instance> <seq> <name>`, so "held by this
+ * instance" is a prefix test.
  *
  * @module
  */
+import { KEY_KINDS } from "./keys.ts";
+
+/** A Lua string literal; the key kinds hold neither quotes nor backslashes. */
+function lua(text: string): string {
+  return `'${text}'`;
+}
+
+const ALIVE = lua(KEY_KINDS.alive);
+const OWNED = lua(KEY_KINDS.owned);
+const NAME = lua(KEY_KINDS.name);
 
 /**
  * Claims a free name. KEYS: name, seq, owned, alive. ARGV: instance, name,
@@ -101,25 +112,25 @@ export const SWEEP = `
 local p, want = ARGV[1], ARGV[2] == '1'
 local holders, gone = {}, {}
 for _, inst in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', p .. 'alive:' .. inst) == 1 then
+  if redis.call('EXISTS', p .. ${ALIVE} .. inst) == 1 then
     if want then
-      for _, k in ipairs(redis.call('SMEMBERS', p .. 'owned:' .. inst)) do
-        local v = redis.call('GET', p .. 'name:' .. k)
+      for _, k in ipairs(redis.call('SMEMBERS', p .. ${OWNED} .. inst)) do
+        local v = redis.call('GET', p .. ${NAME} .. k)
         if v then table.insert(holders, v) end
       end
     end
   else
     local theirs = inst .. ' '
-    for _, k in ipairs(redis.call('SMEMBERS', p .. 'owned:' .. inst)) do
-      local v = redis.call('GET', p .. 'name:' .. k)
-      if v and string.sub(v, 1, #theirs) == theirs then redis.call('DEL', p .. 'name:' .. k) end
+    for _, k in ipairs(redis.call('SMEMBERS', p .. ${OWNED} .. inst)) do
+      local v = redis.call('GET', p .. ${NAME} .. k)
+      if v and string.sub(v, 1, #theirs) == theirs then redis.call('DEL', p .. ${NAME} .. k) end
     end
-    redis.call('DEL', p .. 'owned:' .. inst)
+    redis.call('DEL', p .. ${OWNED} .. inst)
     redis.call('SREM', KEYS[1], inst)
   end
 end
 for i = 3, #ARGV do
-  if redis.call('EXISTS', p .. 'alive:' .. ARGV[i]) == 0 then table.insert(gone, ARGV[i]) end
+  if redis.call('EXISTS', p .. ${ALIVE} .. ARGV[i]) == 0 then table.insert(gone, ARGV[i]) end
 end
 return {gone, holders}
 `;

@@ -1,6 +1,6 @@
 /**
- * What instances say to each other through Redis pub/sub, and the keys they
- * keep there. Pure: no I/O.
+ * What instances say to each other through Redis pub/sub, and how a name's
+ * holder is stored. Pure: no I/O. (The key layout is `keys.ts`'s.)
  *
  * A message is a batch: the sending instance's id on the first line, then one
  * line per event. Fields are split on single spaces, and the last field (a
@@ -34,23 +34,49 @@ export interface WireBatch {
   readonly events: readonly WireEvent[];
 }
 
+/** The first character of each event's line. */
+const TAG = { msg: "M", dm: "D", joined: "J", left: "L" } as const;
+
 /** One event as a line of a batch. */
 export function encodeEvent(event: WireEvent): string {
   switch (event.kind) {
     case "msg":
-      return `M ${event.sender} ${event.text}`;
+      return `${TAG.msg} ${event.sender} ${event.text}`;
     case "dm":
-      return `D ${event.target} ${event.sender} ${event.text}`;
+      return `${TAG.dm} ${event.target} ${event.sender} ${event.text}`;
     case "joined":
-      return `J ${event.seq} ${event.name}`;
+      return `${TAG.joined} ${event.seq} ${event.name}`;
     case "left":
-      return `L ${event.seq} ${event.name}`;
+      return `${TAG.left} ${event.seq} ${event.name}`;
   }
+}
+
+/**
+ * True when a line made by {@linkcode encodeEvent} is a login or a departure:
+ * what must reach the other instances even when chat lines are dropped.
+ */
+export function isPresenceLine(line: string): boolean {
+  return line[0] === TAG.joined || line[0] === TAG.left;
 }
 
 /** A batch from lines made by {@linkcode encodeEvent}. */
 export function encodeBatch(from: string, lines: readonly string[]): string {
   return `${from}\n${lines.join("\n")}`;
+}
+
+const LINE_FEED = 10;
+
+/** True when `payload` is a batch published by `from`: checked before any parsing, and without allocating. */
+export function isBatchFrom(payload: string, from: string): boolean {
+  return payload.charCodeAt(from.length) === LINE_FEED && payload.startsWith(from);
+}
+
+/**
+ * What an instance publishes to itself to learn that its subscription still
+ * delivers: a batch from it with no event, so that a decoder skips it.
+ */
+export function encodeProbe(from: string): string {
+  return `${from}\nP`;
 }
 
 /** The events of a batch; lines that make no sense (from a newer or foreign publisher) are skipped. */
@@ -68,22 +94,22 @@ function decodeEvent(line: string): WireEvent | undefined {
   if (line[1] !== " ") return undefined;
   const body = line.slice(2);
   switch (line[0]) {
-    case "M": {
+    case TAG.msg: {
       const [sender, text] = fields(body, 1);
       return text === undefined ? undefined : { kind: "msg", sender: sender!, text };
     }
-    case "D": {
+    case TAG.dm: {
       const [target, sender, text] = fields(body, 2);
       return text === undefined
         ? undefined
         : { kind: "dm", target: target!, sender: sender!, text };
     }
-    case "J":
-    case "L": {
+    case TAG.joined:
+    case TAG.left: {
       const [seqText, name] = fields(body, 1);
       const seq = Number(seqText);
       if (name === undefined || name === "" || !Number.isSafeInteger(seq)) return undefined;
-      return { kind: line[0] === "J" ? "joined" : "left", seq, name };
+      return { kind: line[0] === TAG.joined ? "joined" : "left", seq, name };
     }
     default:
       return undefined;
@@ -129,21 +155,3 @@ export function decodeHolder(value: string): NameHolder | undefined {
   if (name === undefined || name === "" || !Number.isSafeInteger(seq)) return undefined;
   return { instance: instance!, seq, name };
 }
-
-/** Redis keys and channels, all under one prefix. */
-export const KEYS = {
-  /** The claimed name: its holder, with an expiry its instance keeps refreshing. */
-  name: (prefix: string, key: string): string => `${prefix}name:${key}`,
-  /** The chat-wide login counter. */
-  seq: (prefix: string): string => `${prefix}seq`,
-  /** Ids of instances that have joined (some may be dead, not yet swept). */
-  instances: (prefix: string): string => `${prefix}instances`,
-  /** Present while the instance is alive: refreshed by its heartbeat, expiring when it stops. */
-  alive: (prefix: string, instance: string): string => `${prefix}alive:${instance}`,
-  /** The name keys an instance holds. */
-  owned: (prefix: string, instance: string): string => `${prefix}owned:${instance}`,
-  /** Where every instance publishes `MSG`s and presence, and every instance listens. */
-  everyone: (prefix: string): string => `${prefix}all`,
-  /** Where `DM`s for one instance's users are published. */
-  inbox: (prefix: string, instance: string): string => `${prefix}to:${instance}`,
-};

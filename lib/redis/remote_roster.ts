@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { ClusterUser } from "./cluster.ts";
+import type { ClusterUser } from "../cluster.ts";
 import type { NameHolder } from "./cluster_wire.ts";
-import { nameKey } from "./names.ts";
+import { nameKey } from "../names.ts";
 
 /** A presence event heard from another instance. */
 export interface PresenceChange {

@@ -1,55 +1,6 @@
-/** What instances publish to each other, and their view of who is elsewhere. */
-import {
-  decodeBatch,
-  decodeHolder,
-  encodeBatch,
-  encodeEvent,
-  encodeHolder,
-  type WireEvent,
-} from "../lib/cluster_wire.ts";
-import { redactUrl, redisDatabase } from "../lib/redis_cluster.ts";
-import { RemoteRoster } from "../lib/remote_roster.ts";
-import { assert } from "./helpers.ts";
-
-Deno.test("a batch of events decodes to what was encoded, texts with spaces and all", () => {
-  const events: WireEvent[] = [
-    { kind: "joined", seq: 41, name: "Amélie" },
-    { kind: "msg", sender: "Amélie", text: "  two  spaces, a\ttab and \uFFFD " },
-    { kind: "dm", target: "bob", sender: "Amélie", text: "DM bob nested words" },
-    { kind: "msg", sender: "x", text: "" },
-    { kind: "left", seq: 41, name: "Amélie" },
-  ];
-  const payload = encodeBatch("inst-1", events.map(encodeEvent));
-  assert.equal(payload.split("\n").length, events.length + 1);
-  assert.deepEqual(decodeBatch(payload), { from: "inst-1", events });
-});
-
-Deno.test("lines that make no sense are skipped, the rest of the batch kept", () => {
-  const payload = [
-    "inst-2",
-    "M only-a-sender",
-    "D bob only-two",
-    "J notanumber name",
-    "J 5",
-    "Lx 5 name",
-    "Z what",
-    "",
-    "M ok fine",
-  ].join("\n");
-  assert.deepEqual(decodeBatch(payload), {
-    from: "inst-2",
-    events: [{ kind: "msg", sender: "ok", text: "fine" }],
-  });
-});
-
-Deno.test("a name's holder round-trips through its stored value", () => {
-  const holder = { instance: "a1b2", seq: 9007199254740991, name: "Zoë" };
-  assert.equal(encodeHolder(holder), "a1b2 9007199254740991 Zoë");
-  assert.deepEqual(decodeHolder(encodeHolder(holder)), holder);
-  for (const bad of ["", "a1b2", "a1b2 7", "a1b2 x name", "a1b2 7 "]) {
-    assert.equal(decodeHolder(bad), undefined, bad);
-  }
-});
+/** This instance's view of who is on the other instances. */
+import assert from "node:assert/strict";
+import { RemoteRoster } from "../../lib/redis/remote_roster.ts";
 
 const at = (instance: string, seq: number, name: string) => ({ instance, seq, name });
 
@@ -124,15 +75,4 @@ Deno.test("a snapshot that shows a name held by someone new announces the old ho
   roster.joined(at("dead", 1, "alice"));
   assert.deepEqual(roster.replace([at("live", 4, "alice")], []), ["alice"]);
   assert.deepEqual(roster.get("alice"), at("live", 4, "alice"));
-});
-
-Deno.test("the Redis URL is logged without its password, and its database number names the chat", () => {
-  assert.equal(redactUrl("redis://:s3cret@cache:6380/2"), "redis://:***@cache:6380/2");
-  assert.equal(redactUrl("rediss://app:pw@cache"), "rediss://app:***@cache");
-  assert.equal(redactUrl("redis://cache:6379"), "redis://cache:6379");
-  assert.equal(redactUrl("not a url"), "(unparsable URL)");
-  assert.equal(redisDatabase("redis://cache:6379"), 0);
-  assert.equal(redisDatabase("redis://cache:6379/"), 0);
-  assert.equal(redisDatabase("redis://:pw@cache:6379/7"), 7);
-  assert.equal(redisDatabase("redis://cache/x"), 0);
 });

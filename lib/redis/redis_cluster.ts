@@ -1,0 +1,396 @@
+/**
+ * Several server instances made into one chat through Redis: names claimed
+ * atomically in keys, presence and lines carried by pub/sub, liveness kept by
+ * a heartbeat. Loaded only when `--redis-url` is set.
+ *
+ * Nothing here is awaited by the hub. Lines for other instances are batched
+ * and published once per hub turn; answers (claims, presence) come back as
+ * {@linkcode ClusterEvent}s through `post`. This module holds the membership
+ * and the heartbeat; the connections, names, presence and publishing are
+ * each in a module of their own.
+ *
+ * @module
+ */
+import type {
+  Cluster,
+  ClusterEvent,
+  ClusterStatus,
+  ClusterUser,
+  LocalUser,
+  RemoteDelivery,
+} from "../cluster.ts";
+import type { ClientLink } from "../client_link.ts";
+import type { Logger } from "../log.ts";
+import { decodeBatch, isBatchFrom, type WireEvent } from "./cluster_wire.ts";
+import {
+  openRedisClient,
+  redactUrl,
+  type RedisClient,
+  redisDatabase,
+  RedisLink,
+  type RunScript,
+} from "./connections.ts";
+import { channelPrefix, DEFAULT_PREFIX, KEYS } from "./keys.ts";
+import { NameClaims, refused } from "./name_claims.ts";
+import { Presence } from "./presence.ts";
+import { Publisher } from "./publisher.ts";
+import { HEARTBEAT, LEAVE } from "./scripts.ts";
+import { CLUSTER_TIMING, type ClusterTiming } from "./timing.ts";
+
+/** Longest wait for Redis while leaving at shutdown. */
+const LEAVE_TIMEOUT_MS = 1000;
+/** Characters of a random UUID that make an instance id: its first two groups. */
+const INSTANCE_ID_CHARS = 13;
+/** What the heartbeat script answers for an instance that Redis has given up for dead. */
+const GIVEN_UP = -1;
+
+/** What a {@linkcode RedisCluster} needs. */
+export interface RedisClusterOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  readonly url: string;
+  /** Hands an event to the hub (its inbox). */
+  readonly post: (event: ClusterEvent) => void;
+  /** Where joins, outages and recoveries are logged. */
+  readonly log: Logger;
+  /** Key and channel prefix. */
+  readonly prefix?: string;
+  /** Heartbeat, liveness and login-wait times. */
+  readonly timing?: ClusterTiming;
+  /** Makes a client for `url`: node-redis's, unless a test fakes it. */
+  readonly open?: (url: string) => RedisClient;
+}
+
+/** Where this instance stands with the others. */
+type Membership =
+  /** Not joined: before the first join, or since Redis went away. Only local users are served. */
+  | { readonly kind: "away" }
+  /**
+   * A join under way since `startedAt`. `again`: something asked for a join
+   * meanwhile, so one more is tried if this one fails.
+   */
+  | { readonly kind: "joining"; readonly startedAt: number; again: boolean }
+  /** Joined: lines and presence flow both ways. */
+  | { readonly kind: "joined" }
+  /** Left for good (shutdown). */
+  | { readonly kind: "closed" };
+
+type Joining = Extract<Membership, { kind: "joining" }>;
+
+const AWAY: Membership = { kind: "away" };
+const JOINED: Membership = { kind: "joined" };
+const CLOSED: Membership = { kind: "closed" };
+
+/** A {@linkcode Cluster} through Redis. Call {@linkcode RedisCluster.start} once. */
+export class RedisCluster implements Cluster {
+  /** This instance's id: random, new at every start. */
+  readonly id: string = crypto.randomUUID().slice(0, INSTANCE_ID_CHARS);
+  readonly #options: RedisClusterOptions;
+  readonly #timing: ClusterTiming;
+  /** Prefix of keys (already per database). */
+  readonly #prefix: string;
+  /** Prefix of channels (shared by every database, so the database is in it). */
+  readonly #channels: string;
+  readonly #everyone: string;
+  readonly #names: NameClaims;
+  readonly #presence: Presence;
+  readonly #publisher: Publisher;
+  #link!: RedisLink;
+  #membership: Membership = AWAY;
+  #heartbeatSentAt: number | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  /** A cluster member for `options.url`; nothing connects until {@linkcode start}. */
+  constructor(options: RedisClusterOptions) {
+    this.#options = options;
+    const timing = this.#timing = options.timing ?? CLUSTER_TIMING;
+    const prefix = this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#channels = channelPrefix(prefix, redisDatabase(options.url));
+    this.#everyone = KEYS.everyone(this.#channels);
+    const { post, log } = options;
+    const instance = this.id;
+    const run: RunScript = (script, args) => this.#link.pub.eval(script, args);
+    this.#publisher = new Publisher({
+      from: instance,
+      publish: (channel, payload) => this.#link.pub.publish(channel, payload),
+      log,
+    });
+    this.#presence = new Presence({ instance, prefix, run, post, log });
+    this.#names = new NameClaims({
+      instance,
+      prefix,
+      timing,
+      run,
+      post,
+      log,
+      announce: (event) => this.#announce(event),
+      displace: (key) => this.#presence.displace(key),
+      unregistered: () => {
+        this.#lost("this instance is not registered in Redis");
+        this.#ready();
+      },
+      giveBack: (user) => this.leave(user),
+    });
+  }
+
+  /** Connects in the background: the server serves its own users meanwhile, and joins once Redis answers. */
+  start(): void {
+    const log = this.#options.log;
+    log.info("cluster starting", { redis: redactUrl(this.#options.url), instance: this.id });
+    this.#timer = setInterval(() => this.#tick(), this.#timing.heartbeatMs);
+    this.#connect();
+  }
+
+  claim(link: ClientLink, name: string, key: string): undefined {
+    if (this.#presence.holder(key) !== undefined) {
+      // Held elsewhere, as far as this instance knows; after Redis lost its data, the
+      // holder may not have reclaimed it yet.
+      this.#options.post(refused(link, "username-taken"));
+      return undefined;
+    }
+    this.#names.claim(link, name, key, this.#membership.kind === "joined");
+    return undefined;
+  }
+
+  leave(user: LocalUser): void {
+    this.#names.forget(user.key);
+    // While Redis is away the name stays in this instance's owned set; the next rejoin frees it.
+    // During a rejoin it is released now: the rejoin's own reclaim went out before this.
+    const { kind } = this.#membership;
+    if (kind === "joined" || kind === "joining") this.#names.release(user);
+  }
+
+  broadcast(sender: string, text: string): void {
+    if (this.#membership.kind === "joined") this.#announce({ kind: "msg", sender, text });
+  }
+
+  directMessage(sender: string, target: string, text: string): RemoteDelivery {
+    if (this.#membership.kind !== "joined") return "unavailable";
+    const holder = this.#presence.holder(target);
+    if (holder === undefined) return "not-found";
+    const inbox = KEYS.inbox(this.#channels, holder.instance);
+    this.#publisher.append(inbox, { kind: "dm", target, sender, text });
+    return "sent";
+  }
+
+  remoteUsers(): readonly ClusterUser[] {
+    return this.#membership.kind === "joined" ? this.#presence.users() : [];
+  }
+
+  status(): ClusterStatus {
+    return {
+      available: this.#membership.kind === "joined",
+      remoteUsers: this.#presence.size,
+      droppedBatches: this.#publisher.droppedBatches,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#membership.kind === "closed") return;
+    this.#publisher.close();
+    this.#membership = CLOSED;
+    clearInterval(this.#timer);
+    this.#names.close();
+    const p = this.#prefix;
+    const link = this.#link;
+    const leave = link.pub.isReady
+      ? link.pub.eval(LEAVE, {
+        keys: [KEYS.alive(p, this.id), KEYS.owned(p, this.id), KEYS.instances(p)],
+        arguments: [KEYS.name(p, ""), this.id],
+      })
+      : Promise.resolve();
+    const left = leave.then(() => {}, (error: unknown) => {
+      this.#options.log.debug("cluster leave failed", { error: String(error) });
+    });
+    await withTimeout(left, LEAVE_TIMEOUT_MS);
+    link.drop();
+    this.#options.log.info("cluster left", { instance: this.id });
+  }
+
+  /** Makes both connections and connects them; used at start, and to replace connections gone silent. */
+  #connect(): void {
+    this.#link = new RedisLink({
+      open: () => (this.#options.open ?? openRedisClient)(this.#options.url),
+      channels: [this.#everyone, KEYS.inbox(this.#channels, this.id)],
+      instance: this.id,
+      probeChannel: KEYS.inbox(this.#channels, this.id),
+      events: {
+        ready: () => this.#ready(),
+        lost: (error) => this.#lost(error),
+        message: (message) => this.#receive(message),
+      },
+      log: this.#options.log,
+    });
+    this.#link.connect();
+  }
+
+  /** Drops both connections (they stopped answering) and connects afresh. */
+  #reconnect(): void {
+    this.#link.drop();
+    this.#connect();
+  }
+
+  #ready(): void {
+    const membership = this.#membership;
+    if (membership.kind === "closed" || membership.kind === "joined") return;
+    if (!this.#link.ready) return;
+    if (membership.kind === "joining") membership.again = true;
+    else void this.#join();
+  }
+
+  #lost(error: string): void {
+    switch (this.#membership.kind) {
+      case "closed":
+        return;
+      case "joined":
+        this.#options.log.warn("cluster unavailable: serving local users only", { error });
+        this.#membership = AWAY;
+        return;
+      case "away":
+      case "joining":
+        this.#options.log.debug("cluster still unavailable", { error });
+        return;
+    }
+  }
+
+  /** Claims every local name again, announces them, and learns who is elsewhere. */
+  async #join(): Promise<void> {
+    const joining: Joining = { kind: "joining", startedAt: performance.now(), again: false };
+    this.#membership = joining;
+    this.#names.resetCount();
+    const rejoining = this.#presence.size > 0 || this.#names.size > 0;
+    try {
+      // A claim granted but not yet answered is not a user yet: the rejoin would free its name.
+      // New claims are held back meanwhile (the cluster is unavailable while it joins).
+      await this.#names.whenSettled();
+      const lost = await this.#names.reclaim();
+      for (const user of this.#names.users()) {
+        this.#announce({ kind: "joined", seq: user.seq, name: user.name });
+      }
+      await this.#presence.learn();
+      // Left meanwhile (shutdown): nothing more to join.
+      if (this.#membership !== joining) return;
+      this.#membership = JOINED;
+      if (rejoining) {
+        // Others may not have rejoined yet: judge who is gone only once they have had time to.
+        const { instanceTtlMs, heartbeatMs } = this.#timing;
+        this.#presence.rejoined(performance.now() + instanceTtlMs + heartbeatMs);
+      }
+      this.#options.log.info(rejoining ? "cluster rejoined" : "cluster joined", {
+        instance: this.id,
+        localUsers: this.#names.size,
+        remoteUsers: this.#presence.size,
+        namesLost: lost.length,
+      });
+      this.#names.sendQueued();
+    } catch (error) {
+      this.#lost(String(error));
+    } finally {
+      if (this.#membership === joining) this.#membership = AWAY;
+      if (joining.again) this.#ready();
+    }
+  }
+
+  #tick(): void {
+    if (this.#membership.kind === "closed") return;
+    const now = performance.now();
+    // Connected but not answering (a frozen Redis, or a connection dropped without a word): as
+    // good as away, for DMs, WHO and logins. New connections will tell, well before the others
+    // give this instance up for dead.
+    const silent = this.#silence(now);
+    if (silent !== undefined) {
+      this.#lost(silent);
+      this.#heartbeatSentAt = undefined;
+      this.#reconnect();
+      return;
+    }
+    const { kind } = this.#membership;
+    if (this.#heartbeatSentAt !== undefined || !this.#link.pub.isReady || kind === "joining") {
+      return;
+    }
+    // Heard back on this instance's own channel: proof that the subscription still delivers.
+    if (kind === "joined") this.#link.probe(now);
+    this.#heartbeat(now);
+  }
+
+  /** Why the connections look dead, if they do: something has gone unanswered too long. */
+  #silence(now: number): string | undefined {
+    const stale = this.#timing.staleMs;
+    const membership = this.#membership;
+    if (this.#heartbeatSentAt !== undefined && now - this.#heartbeatSentAt > stale) {
+      return "Redis has not answered a heartbeat";
+    }
+    if (membership.kind === "joining" && now - membership.startedAt > stale) {
+      return "Redis has not answered while joining";
+    }
+    if (this.#link.probeOverdue(now, stale)) return "the subscription has gone silent";
+    return undefined;
+  }
+
+  #heartbeat(now: number): void {
+    // Comparable counts need every earlier claim and release answered here, and none sent since.
+    const mark = this.#names.mark();
+    this.#heartbeatSentAt = now;
+    const p = this.#prefix;
+    const link = this.#link;
+    link.pub.eval(HEARTBEAT, {
+      keys: [KEYS.alive(p, this.id), KEYS.owned(p, this.id)],
+      arguments: [
+        String(this.#timing.instanceTtlMs),
+        KEYS.name(p, ""),
+        this.id,
+        String(this.#timing.nameTtlMs),
+      ],
+    }).then((held) => {
+      if (link !== this.#link) return;
+      this.#heartbeatSentAt = undefined;
+      // Given up for dead (a stall, a Redis restart), or back after not answering: join afresh.
+      if (held === GIVEN_UP) this.#lost("this instance was given up for dead");
+      else if (this.#membership.kind === "joined") this.#names.compare(Number(held), mark);
+      if (this.#membership.kind !== "joined") this.#ready();
+      else this.#presence.sweep(performance.now());
+    }, (error: unknown) => {
+      if (link !== this.#link) return;
+      this.#heartbeatSentAt = undefined;
+      this.#lost(String(error));
+    });
+  }
+
+  #receive(message: string): void {
+    // Every instance hears its own batches on the shared channel: skip them before any parsing.
+    if (this.#membership.kind === "closed" || isBatchFrom(message, this.id)) return;
+    const batch = decodeBatch(message);
+    for (const event of batch.events) {
+      switch (event.kind) {
+        case "msg":
+          this.#options.post({ kind: "remote-msg", sender: event.sender, text: event.text });
+          break;
+        case "dm":
+          this.#options.post({
+            kind: "remote-dm",
+            target: event.target,
+            sender: event.sender,
+            text: event.text,
+          });
+          break;
+        case "joined":
+        case "left":
+          this.#presence.heard({
+            joined: event.kind === "joined",
+            holder: { instance: batch.from, seq: event.seq, name: event.name },
+          });
+          break;
+      }
+    }
+  }
+
+  /** Queues an event for every instance. */
+  #announce(event: WireEvent): void {
+    this.#publisher.append(this.#everyone, event);
+  }
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

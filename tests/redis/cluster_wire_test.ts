@@ -1,0 +1,73 @@
+/** What instances publish to each other, and how a name's holder is stored. */
+import assert from "node:assert/strict";
+import {
+  decodeBatch,
+  decodeHolder,
+  encodeBatch,
+  encodeEvent,
+  encodeHolder,
+  encodeProbe,
+  isBatchFrom,
+  isPresenceLine,
+  type WireEvent,
+} from "../../lib/redis/cluster_wire.ts";
+
+Deno.test("a batch of events decodes to what was encoded, texts with spaces and all", () => {
+  const events: WireEvent[] = [
+    { kind: "joined", seq: 41, name: "Amélie" },
+    { kind: "msg", sender: "Amélie", text: "  two  spaces, a\ttab and \uFFFD " },
+    { kind: "dm", target: "bob", sender: "Amélie", text: "DM bob nested words" },
+    { kind: "msg", sender: "x", text: "" },
+    { kind: "left", seq: 41, name: "Amélie" },
+  ];
+  const payload = encodeBatch("inst-1", events.map(encodeEvent));
+  assert.equal(payload.split("\n").length, events.length + 1);
+  assert.deepEqual(decodeBatch(payload), { from: "inst-1", events });
+});
+
+Deno.test("lines that make no sense are skipped, the rest of the batch kept", () => {
+  const payload = [
+    "inst-2",
+    "M only-a-sender",
+    "D bob only-two",
+    "J notanumber name",
+    "J 5",
+    "Lx 5 name",
+    "Z what",
+    "",
+    "M ok fine",
+  ].join("\n");
+  assert.deepEqual(decodeBatch(payload), {
+    from: "inst-2",
+    events: [{ kind: "msg", sender: "ok", text: "fine" }],
+  });
+});
+
+Deno.test("a name's holder round-trips through its stored value", () => {
+  const holder = { instance: "a1b2", seq: 9007199254740991, name: "Zoë" };
+  assert.equal(encodeHolder(holder), "a1b2 9007199254740991 Zoë");
+  assert.deepEqual(decodeHolder(encodeHolder(holder)), holder);
+  for (const bad of ["", "a1b2", "a1b2 7", "a1b2 x name", "a1b2 7 "]) {
+    assert.equal(decodeHolder(bad), undefined, bad);
+  }
+});
+
+Deno.test("logins and departures are told apart from chat lines by the wire module alone", () => {
+  const lines = [
+    encodeEvent({ kind: "joined", seq: 1, name: "Mia" }),
+    encodeEvent({ kind: "left", seq: 1, name: "Mia" }),
+    encodeEvent({ kind: "msg", sender: "Lou", text: "J 1 not a login" }),
+    encodeEvent({ kind: "dm", target: "lou", sender: "Lou", text: "L" }),
+  ];
+  assert.deepEqual(lines.map(isPresenceLine), [true, true, false, false]);
+});
+
+Deno.test("an instance knows its own batches without parsing them, and its probe decodes to nothing", () => {
+  const own = encodeBatch("inst-1", [encodeEvent({ kind: "msg", sender: "a", text: "b" })]);
+  assert.equal(isBatchFrom(own, "inst-1"), true);
+  assert.equal(isBatchFrom(own, "inst-"), false, "a prefix of the id is another instance");
+  assert.equal(isBatchFrom(own, "inst-10"), false);
+  assert.equal(isBatchFrom("inst-1", "inst-1"), false, "no header line");
+  assert.equal(encodeProbe("inst-1"), "inst-1\nP");
+  assert.deepEqual(decodeBatch(encodeProbe("inst-1")), { from: "inst-1", events: [] });
+});

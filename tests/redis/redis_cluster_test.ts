@@ -1,0 +1,237 @@
+/** RedisCluster's membership and heartbeat, over fake Redis clients. */
+import assert from "node:assert/strict";
+import type { ClientLink } from "../../lib/client_link.ts";
+import type { ClusterEvent } from "../../lib/cluster.ts";
+import { RedisCluster } from "../../lib/redis/redis_cluster.ts";
+import { CLAIM, HEARTBEAT, LEAVE, REJOIN, SWEEP } from "../../lib/redis/scripts.ts";
+import { CLUSTER_TIMING, type ClusterTiming } from "../../lib/redis/timing.ts";
+import { FakeClient, RecordingLogger, settle } from "./fakes.ts";
+
+const link: ClientLink = { remote: "a:1", ip: "192.0.2.1", send: () => true, close: () => {} };
+
+/** A cluster on database 3 whose clients are fakes; ticks are a minute apart unless asked. */
+function rig(timing: Partial<ClusterTiming> = {}) {
+  const clients: FakeClient[] = [];
+  const posted: ClusterEvent[] = [];
+  const log = new RecordingLogger();
+  const cluster = new RedisCluster({
+    url: "redis://:pw@cache:6379/3",
+    post: (event) => posted.push(event),
+    log,
+    timing: { ...CLUSTER_TIMING, heartbeatMs: 60_000, ...timing },
+    open: () => {
+      const client = new FakeClient();
+      clients.push(client);
+      return client;
+    },
+  });
+  return {
+    cluster,
+    clients,
+    posted,
+    log,
+    pub: () => clients.at(-2)!,
+    sub: () => clients.at(-1)!,
+  };
+}
+
+type Rig = ReturnType<typeof rig>;
+
+/** Both clients of the current link come up, and the subscription takes. */
+async function connect(r: Rig): Promise<void> {
+  for (const client of [r.pub(), r.sub()]) {
+    client.isReady = true;
+    client.emit("ready");
+  }
+  r.sub().subscribeReplies.at(-1)!.resolve();
+  await settle();
+}
+
+/** Answers the join's two scripts: the reclaim, then the snapshot listing `holders`. */
+async function answerJoin(r: Rig, holders: string[] = []): Promise<void> {
+  const scripts = r.pub().scripts;
+  const rejoin = scripts.take();
+  assert.equal(rejoin.script, REJOIN);
+  rejoin.reply.resolve([[], []]);
+  await settle();
+  const snapshot = scripts.take();
+  assert.equal(snapshot.script, SWEEP);
+  snapshot.reply.resolve([[], holders]);
+  await settle();
+}
+
+/** Closes, answering the LEAVE script when it goes out. */
+async function close(r: Rig): Promise<void> {
+  const closing = r.cluster.close();
+  const leave = r.pub().scripts.calls.find((call) => call.script === LEAVE);
+  leave?.reply.resolve(1);
+  await closing;
+}
+
+/** Waits until `done()` holds; fails after 2 s. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 2000;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await settle();
+  }
+}
+
+Deno.test("before it has joined, nothing goes elsewhere and logins wait; once joined, they are claimed", async () => {
+  const r = rig();
+  const id = r.cluster.id;
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}$/);
+  r.cluster.start();
+  assert.deepEqual(r.log.lines[0], {
+    level: "info",
+    message: "cluster starting",
+    fields: { redis: "redis://:***@cache:6379/3", instance: id },
+  });
+  assert.deepEqual(r.cluster.status(), { available: false, remoteUsers: 0, droppedBatches: 0 });
+  assert.equal(r.cluster.directMessage("ann", "bob", "hi"), "unavailable");
+  r.cluster.broadcast("ann", "hi");
+  r.cluster.claim(link, "Ann", "ann");
+  await connect(r);
+  assert.deepEqual(r.sub().subscribes[0]!.channels, ["chat:3:all", `chat:3:to:${id}`]);
+  const rejoin = r.pub().scripts.calls[0]!;
+  assert.deepEqual(rejoin.keys, [
+    `chat:alive:${id}`,
+    `chat:owned:${id}`,
+    "chat:instances",
+    "chat:seq",
+  ]);
+  assert.deepEqual(rejoin.arguments, [id, "5000", "chat:name:", "7000"]);
+  await answerJoin(r, ["b 1 Bob"]);
+  assert.deepEqual(r.cluster.status(), { available: true, remoteUsers: 1, droppedBatches: 0 });
+  assert.deepEqual(r.cluster.remoteUsers(), [{ name: "Bob", seq: 1 }]);
+  assert.deepEqual(r.log.lines.at(-1), {
+    level: "info",
+    message: "cluster joined",
+    fields: { instance: id, localUsers: 0, remoteUsers: 1, namesLost: 0 },
+  });
+  const claim = r.pub().scripts.take();
+  assert.equal(claim.script, CLAIM);
+  claim.reply.resolve(2);
+  await settle();
+  assert.deepEqual(r.posted, [{ kind: "claimed", link, name: "Ann", key: "ann", seq: 2 }]);
+  r.cluster.claim(link, "BOB", "bob");
+  assert.deepEqual(r.posted.at(-1), {
+    kind: "claim-refused",
+    link,
+    refusal: "username-taken",
+  });
+  assert.equal(r.cluster.directMessage("ann", "bob", "psst"), "sent");
+  await settle();
+  assert.deepEqual(r.pub().published, [
+    ["chat:3:all", `${id}\nJ 2 Ann`],
+    ["chat:3:to:b", `${id}\nD bob ann psst`],
+  ]);
+  assert.equal(r.pub().published.some(([, payload]) => payload.includes("hi")), false);
+  await close(r);
+});
+
+Deno.test("Redis lost while joined: warned once, local users only; a ready client brings a rejoin", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r, ["b 1 Bob"]);
+  r.pub().emit("error", new Error("ECONNRESET"));
+  r.sub().emit("error", new Error("ECONNRESET"));
+  assert.equal(r.cluster.status().available, false);
+  assert.deepEqual(r.cluster.remoteUsers(), []);
+  assert.equal(r.cluster.directMessage("ann", "bob", "hi"), "unavailable");
+  assert.deepEqual(r.log.lines.slice(-2).map((line) => [line.level, line.message]), [
+    ["warn", "cluster unavailable: serving local users only"],
+    ["debug", "cluster still unavailable"],
+  ]);
+  r.pub().emit("ready");
+  await settle();
+  await answerJoin(r);
+  assert.equal(r.log.lines.at(-1)!.message, "cluster rejoined");
+  assert.equal(r.cluster.status().available, true);
+  await close(r);
+});
+
+Deno.test("a client ready again during a join that fails brings one more join, and only then", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  r.sub().emit("ready");
+  r.sub().emit("ready");
+  r.pub().scripts.take().reply.reject(new Error("LOADING"));
+  await settle();
+  assert.equal(r.pub().scripts.calls.length, 1, "one more join, however many asked");
+  await answerJoin(r);
+  r.sub().emit("ready");
+  await settle();
+  assert.equal(r.pub().scripts.calls.length, 0, "joined: a ready changes nothing");
+  await close(r);
+});
+
+Deno.test("closing during a join leaves for good: the join never completes", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  const rejoin = r.pub().scripts.take();
+  await close(r);
+  assert.deepEqual(r.log.lines.at(-1)!.message, "cluster left");
+  rejoin.reply.resolve([[], []]);
+  await settle();
+  r.pub().scripts.take().reply.resolve([[], ["b 1 Bob"]]);
+  await settle();
+  assert.equal(r.cluster.status().available, false);
+  assert.equal(r.log.messages("info").includes("cluster joined"), false);
+  await r.cluster.close();
+});
+
+Deno.test("batches from other instances reach the hub, and this instance's own are skipped", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r);
+  r.sub().deliver("b\nM Bob hi all\nD ann Bob psst\nJ 4 Cy");
+  r.sub().deliver(`${r.cluster.id}\nM Ann echo`);
+  r.sub().deliver("b\nL 4 Cy");
+  assert.deepEqual(r.posted, [
+    { kind: "remote-msg", sender: "Bob", text: "hi all" },
+    { kind: "remote-dm", target: "ann", sender: "Bob", text: "psst" },
+    { kind: "remote-left", name: "Cy" },
+  ]);
+  await close(r);
+});
+
+Deno.test("each heartbeat probes the subscription; an instance given up for dead joins afresh", async () => {
+  const r = rig({ heartbeatMs: 5 });
+  const id = r.cluster.id;
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r);
+  const scripts = r.pub().scripts;
+  await until(() => scripts.calls.length > 0, "a heartbeat");
+  const heartbeat = scripts.take();
+  assert.equal(heartbeat.script, HEARTBEAT);
+  assert.deepEqual(heartbeat.keys, [`chat:alive:${id}`, `chat:owned:${id}`]);
+  assert.deepEqual(heartbeat.arguments, ["5000", "chat:name:", id, "7000"]);
+  assert.deepEqual(r.pub().published, [[`chat:3:to:${id}`, `${id}\nP`]]);
+  heartbeat.reply.resolve(-1);
+  await settle();
+  assert.deepEqual(r.log.lines.at(-1)!.fields, { error: "this instance was given up for dead" });
+  assert.equal(scripts.take().script, REJOIN);
+  await close(r);
+});
+
+Deno.test("a heartbeat left unanswered past the stale time replaces both connections", async () => {
+  const r = rig({ heartbeatMs: 5, staleMs: 20 });
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r);
+  const [pub, sub] = [r.pub(), r.sub()];
+  await until(() => r.clients.length === 4, "new connections");
+  assert.deepEqual([pub.destroyed, sub.destroyed], [1, 1]);
+  assert.equal(r.cluster.status().available, false);
+  assert.deepEqual(r.log.messages("warn"), ["cluster unavailable: serving local users only"]);
+  pub.emit("ready");
+  await settle();
+  assert.equal(r.pub().scripts.calls.length, 0, "the old link is heard no more");
+  await close(r);
+});

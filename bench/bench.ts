@@ -20,8 +20,8 @@
  */
 import { parseArgs } from "node:util";
 import type { WorkerCommand, WorkerReport } from "./load_worker.ts";
-import { RedisProcess } from "./redis_process.ts";
-import { spawnServer, type StartedServer } from "./server_process.ts";
+import { RedisProcess } from "../tests/redis_process.ts";
+import { spawnServer, type StartedServer } from "../tests/server_process.ts";
 
 interface FanoutShape {
   readonly clients: number;

@@ -14,8 +14,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { RedisProcess } from "./redis_process.ts";
-import { spawnServer, type StartedServer } from "./server_process.ts";
+import { RedisProcess } from "../tests/redis_process.ts";
+import { spawnServer, type StartedServer } from "../tests/server_process.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

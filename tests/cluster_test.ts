@@ -6,10 +6,10 @@
  * stops and restarts at will; without `redis-server` on the PATH these tests
  * are skipped, except in CI (`.ci/run` installs it).
  */
-import { spawnServer, type StartedServer } from "../bench/server_process.ts";
+import { spawnServer, type StartedServer } from "./server_process.ts";
 import { CLUSTER_TIMING } from "../lib/redis/timing.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
-import { hasRedisServer, RedisProcess } from "../bench/redis_process.ts";
+import { hasRedisServer, RedisProcess } from "./redis_process.ts";
 import { TcpRelay } from "./tcp_relay.ts";
 
 // CI installs redis-server, and fails rather than skips without it.

@@ -2,7 +2,7 @@
  * The server as a process: started with the permission flags of `deno task
  * start`, stopped by signals, refusing bad configuration.
  */
-import { spawnServer, type StartedServer, startTaskArgs } from "../bench/server_process.ts";
+import { spawnServer, type StartedServer, startTaskArgs } from "./server_process.ts";
 import { ENV_NAMES, LIBRARY_ENV_NAMES } from "../lib/config.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
 

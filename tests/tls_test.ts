@@ -1,7 +1,7 @@
 /** TLS beside plaintext: one hub, two transports, real TLS clients. */
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
-import { spawnServer, startTaskArgs } from "../bench/server_process.ts";
+import { spawnServer, startTaskArgs } from "./server_process.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url);

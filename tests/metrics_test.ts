@@ -21,8 +21,8 @@ class FakeSource implements MetricsSource {
   }
 }
 
-/** The counters and gauges behind the README's sample scrape (one of two joined instances). */
-function readmeSnapshot(): MetricsSnapshot {
+/** The counters and gauges behind the documented sample scrape (one of two joined instances). */
+function sampleSnapshot(): MetricsSnapshot {
   const stats = new Stats();
   Object.assign(stats.linesReceived, { login: 2, msg: 1, who: 1, dm: 1, ping: 1, ignored: 1 });
   stats.disconnects.reset = 1;
@@ -45,28 +45,30 @@ function readmeSnapshot(): MetricsSnapshot {
   };
 }
 
-/** The README's sample scrape: the exposition as documented, written independently of the code. */
-async function readmeScrape(): Promise<string> {
-  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
-  const start = readme.indexOf("```\n# HELP chat_connections ") + 4;
-  return readme.slice(start, readme.indexOf("```", start));
+/** The sample scrape in docs/operations.md, written independently of the code. */
+async function sampleScrape(): Promise<string> {
+  const doc = await Deno.readTextFile(new URL("../docs/operations.md", import.meta.url));
+  const fence = "```\n# HELP chat_connections ";
+  assert.ok(doc.includes(fence), "docs/operations.md has no sample scrape");
+  const start = doc.indexOf(fence) + 4;
+  return doc.slice(start, doc.indexOf("```", start));
 }
 
 function get(path: string, method = "GET"): Request {
   return new Request(`http://metrics.test${path}`, { method });
 }
 
-Deno.test("/metrics renders a joined server's families exactly as the README's sample scrape", async () => {
-  const response = metricsHandler(new FakeSource(readmeSnapshot()))(get("/metrics"));
+Deno.test("/metrics renders a joined server's families exactly as the sample scrape in docs/operations.md", async () => {
+  const response = metricsHandler(new FakeSource(sampleSnapshot()))(get("/metrics"));
   assert.equal(response.status, 200);
   assert.equal(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
-  assert.equal(await response.text(), await readmeScrape());
+  assert.equal(await response.text(), await sampleScrape());
 });
 
 Deno.test("/metrics of a lone server leaves out the cluster's families; every scrape reads the source anew", async () => {
-  const source = new FakeSource({ ...readmeSnapshot(), cluster: undefined });
+  const source = new FakeSource({ ...sampleSnapshot(), cluster: undefined });
   const handle = metricsHandler(source);
-  const lone = (await readmeScrape()).replace(/^# HELP chat_cluster_[^]*$/m, "");
+  const lone = (await sampleScrape()).replace(/^# HELP chat_cluster_[^]*$/m, "");
   assert.equal(await handle(get("/metrics")).text(), lone);
   source.current.stats.throttled = 3;
   source.current = { ...source.current, users: 0 };
@@ -76,7 +78,7 @@ Deno.test("/metrics of a lone server leaves out the cluster's families; every sc
 });
 
 Deno.test("/healthz follows the source's health; other paths are 404 and other methods 405", async () => {
-  const source = new FakeSource(readmeSnapshot());
+  const source = new FakeSource(sampleSnapshot());
   const handle = metricsHandler(source);
   const answer = async (request: Request) => {
     const response = handle(request);

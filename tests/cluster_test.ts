@@ -31,6 +31,7 @@ class Instance {
   readonly server: StartedServer;
   /** Set once the test has killed it: it will not exit 0. */
   killed = false;
+  #terminated = false;
 
   private constructor(server: StartedServer) {
     this.server = server;
@@ -78,10 +79,17 @@ class Instance {
     this.server.child.kill("SIGKILL");
   }
 
-  /** SIGTERM, and the exit status (0 expected). */
+  /** Asks it to shut down, once: a second SIGTERM during the shutdown's tail would find no handler. */
+  terminate(): void {
+    if (this.#terminated) return;
+    this.#terminated = true;
+    this.server.child.kill("SIGTERM");
+  }
+
+  /** SIGTERM (unless the test sent it already), and the exit status (0 expected). */
   async stop(): Promise<number> {
     try {
-      this.server.child.kill("SIGTERM");
+      this.terminate();
     } catch {
       // Already gone (killed by the test).
     }
@@ -345,7 +353,7 @@ Deno.test({
       try {
         await allHear({ alice, bob });
         const stoppedAt = performance.now();
-        b!.server.child.kill("SIGTERM");
+        b!.terminate();
         await bob.expect("ERR server-shutdown");
         // Well before the heartbeat bound: the leaving instance itself announces its users.
         await alice.expect("INFO bob disconnected", CLUSTER_TIMING.instanceTtlMs - 1000);

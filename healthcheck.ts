@@ -1,7 +1,14 @@
 /**
- * Container health check: sends `PING` on the chat port and exits 0 on
- * `PONG`, 1 on anything else or after 2 s. The image has no curl, and this
- * checks what users need (the chat listener answering), not just the process.
+ * Container health check. By default it sends `PING` on the chat port and
+ * exits 0 on `PONG`: the chat listener answers. With `--ready` it asks
+ * `GET /readyz` on the metrics port instead, prints the answer (`ready`, or
+ * why not) and exits 0 on 200: the instance takes logins, which for one
+ * joined through Redis also means joined. Either way, 1 on anything else or
+ * after 2 s. The image has no curl.
+ *
+ * `PING` mode reads `PORT` (default 4000); `--ready` reads `METRICS_PORT`
+ * (no default: metrics must be on). Both need only
+ * `--allow-net=127.0.0.1` and `--allow-env=PORT,METRICS_PORT`.
  *
  * @module
  */
@@ -10,9 +17,9 @@ const DEADLINE_MS = 2000;
 /** Bytes read at a time: a `PONG` line, or the start of whatever came instead. */
 const READ_BYTES = 256;
 
-const port = Number(Deno.env.get("PORT") || "4000");
-const deadline = setTimeout(() => Deno.exit(1), DEADLINE_MS);
-try {
+/** `PING` on the chat port; true on `PONG`. */
+async function pingChat(): Promise<boolean> {
+  const port = Number(Deno.env.get("PORT") || "4000");
   using conn = await Deno.connect({ hostname: "127.0.0.1", port });
   await conn.write(new TextEncoder().encode("PING\n"));
   const buffer = new Uint8Array(READ_BYTES);
@@ -22,8 +29,32 @@ try {
     if (count === null) break;
     reply += new TextDecoder().decode(buffer.subarray(0, count));
   }
+  return reply.startsWith("PONG\n");
+}
+
+/** `GET /readyz` on the metrics port; prints the answer, true on 200. */
+async function askReady(): Promise<boolean> {
+  const port = Deno.env.get("METRICS_PORT") ?? "";
+  if (!/^\d+$/.test(port)) {
+    console.log("METRICS_PORT is not set: no /readyz to ask");
+    return false;
+  }
+  const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+  console.log(`${response.status} ${(await response.text()).trimEnd()}`);
+  return response.status === 200;
+}
+
+const deadline = setTimeout(() => Deno.exit(1), DEADLINE_MS);
+const args = Deno.args.join(" ");
+if (args !== "" && args !== "--ready") {
+  console.log(`usage: healthcheck.ts [--ready] (got: ${args})`);
+  Deno.exit(1);
+}
+try {
+  const healthy = args === "--ready" ? await askReady() : await pingChat();
   clearTimeout(deadline);
-  Deno.exit(reply.startsWith("PONG\n") ? 0 : 1);
-} catch {
+  Deno.exit(healthy ? 0 : 1);
+} catch (error) {
+  console.log(String(error));
   Deno.exit(1);
 }

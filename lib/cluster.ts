@@ -27,10 +27,12 @@ export interface LocalUser extends ClusterUser {
   readonly key: string;
 }
 
-/** How a cluster is doing, for `/metrics`. */
+/** How a cluster is doing, for `/metrics` and `/readyz`. */
 export interface ClusterStatus {
   /** Whether other instances can be reached right now. */
   readonly available: boolean;
+  /** Whether this instance has joined the others at least once since it started. */
+  readonly everJoined: boolean;
   /** Users known on other instances. */
   readonly remoteUsers: number;
   /** Batches of lines for other instances dropped because Redis did not keep up. */

@@ -1,5 +1,6 @@
 /**
- * `/healthz` and `/metrics` over HTTP, for load balancers and Prometheus.
+ * `/healthz`, `/readyz` and `/metrics` over HTTP, for container supervisors,
+ * load balancers and Prometheus.
  *
  * @module
  */
@@ -122,16 +123,40 @@ function renderMetrics(m: MetricsSnapshot): string {
   ].join("");
 }
 
+/**
+ * Whether this instance takes logins now, as `/readyz` says it: `ready`, or
+ * why not. `shutting down`: a SIGINT or SIGTERM has arrived (the chat
+ * listener is closed). `cluster not joined`: started with `--redis-url`, and
+ * not yet joined through Redis. `cluster unavailable`: joined once, and Redis
+ * is away (stopped, unreachable, not answering) or the rejoin is not done.
+ * In the last two, a `LOGIN` would wait and get `ERR cluster-unavailable`.
+ */
+export type Readiness = "ready" | "shutting down" | "cluster not joined" | "cluster unavailable";
+
+/**
+ * The readiness of a server that is `stopping` (or not), joined through a
+ * cluster reporting `cluster` (undefined for a lone server, always joined).
+ */
+export function readinessOf(stopping: boolean, cluster: ClusterStatus | undefined): Readiness {
+  if (stopping) return "shutting down";
+  if (cluster === undefined || cluster.available) return "ready";
+  return cluster.everJoined ? "cluster unavailable" : "cluster not joined";
+}
+
 /** What the HTTP endpoints read from the chat server. */
 export interface MetricsSource {
   /** True while the chat listener accepts; false once shutdown has begun. */
   healthy(): boolean;
+  /** Whether logins are taken now, or why not. */
+  readiness(): Readiness;
   snapshot(): MetricsSnapshot;
 }
 
 /**
- * Answers `GET /healthz` (200 `ok` while healthy, 503 `shutting down` after)
- * and `GET /metrics` from `source`; other paths 404, other methods 405.
+ * Answers `GET /healthz` (200 `ok` while healthy, 503 `shutting down` after),
+ * `GET /readyz` (200 `ready` while the source is ready, 503 with the reason
+ * otherwise) and `GET /metrics` from `source`; other paths 404, other
+ * methods 405.
  */
 export function metricsHandler(source: MetricsSource): (request: Request) => Response {
   return (request) => {
@@ -143,6 +168,10 @@ export function metricsHandler(source: MetricsSource): (request: Request) => Res
       return source.healthy()
         ? new Response("ok\n")
         : new Response("shutting down\n", { status: 503 });
+    }
+    if (path === "/readyz") {
+      const readiness = source.readiness();
+      return new Response(`${readiness}\n`, { status: readiness === "ready" ? 200 : 503 });
     }
     if (path === "/metrics") {
       return new Response(renderMetrics(source.snapshot()), {

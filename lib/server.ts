@@ -12,7 +12,7 @@ import { Hub, type HubEvent } from "./hub.ts";
 import { Inbox } from "./inbox.ts";
 import { lineDoor } from "./line_door.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
-import { type MetricsSnapshot, serveMetrics } from "./metrics.ts";
+import { type MetricsSnapshot, readinessOf, serveMetrics } from "./metrics.ts";
 import { Stats } from "./stats.ts";
 import type { TlsMaterial } from "./tls.ts";
 
@@ -178,6 +178,7 @@ export class ChatServer {
       try {
         this.#metrics = serveMetrics(config.host, config.metricsPort, {
           healthy: () => !this.#stopping,
+          readiness: () => readinessOf(this.#stopping, this.#cluster?.status()),
           snapshot: () => this.#snapshot(),
         }, this.#log);
       } catch (error) {
@@ -238,7 +239,7 @@ export class ChatServer {
   }
 
   /**
-   * Stops accepting, turns `/healthz` to 503, sends every client
+   * Stops accepting, turns `/healthz` and `/readyz` to 503, sends every client
    * `ERR server-shutdown`, and resolves once every socket is released (at
    * most {@linkcode LINGER_MS} later). Idempotent.
    */

@@ -62,6 +62,18 @@ class Instance {
     await withDeadline(this.server.logged(pattern), NOTICE_MS, `log line ${pattern}`);
   }
 
+  /** Waits until `text` has been logged `times` times in all. */
+  async loggedTimes(text: string, times: number): Promise<void> {
+    const once = text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    await this.logged(new RegExp(Array(times).fill(once).join("[^]*")));
+  }
+
+  /** `GET path` on the metrics port: the status and the body. */
+  async http(path: string): Promise<{ status: number; body: string }> {
+    const response = await fetch(`http://127.0.0.1:${this.server.metricsPort}${path}`);
+    return { status: response.status, body: await response.text() };
+  }
+
   /** The cluster's samples from `/metrics`. */
   async clusterMetrics(): Promise<Record<string, number>> {
     const response = await fetch(`http://127.0.0.1:${this.server.metricsPort}/metrics`);
@@ -721,6 +733,49 @@ Deno.test({
       await allHear({ flooder, bob });
       await bob.send("WHO");
       assert.deepEqual(await bob.readLines(2), ["USER flooder", "USER bob"]);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: /readyz is 503 until the instance joins, while Redis is frozen or stopped, and from SIGTERM on",
+  ignore,
+  async fn() {
+    await withRig(async (rig) => {
+      const ready = { status: 200, body: "ready\n" };
+      const alive = { status: 200, body: "ok\n" };
+      await rig.redis.stop();
+      const a = await rig.start(rig.redis.url, { waitToJoin: false });
+      assert.deepEqual(await a.http("/readyz"), { status: 503, body: "cluster not joined\n" });
+      assert.deepEqual(await a.http("/healthz"), alive, "alive all the same");
+
+      await rig.redis.restart();
+      await a.logged(/cluster joined/);
+      assert.deepEqual(await a.http("/readyz"), ready);
+      const alice = await rig.login(a, "alice");
+
+      const unavailable = { status: 503, body: "cluster unavailable\n" };
+      rig.redis.freeze(true);
+      await a.loggedTimes("cluster unavailable", 1);
+      assert.deepEqual(await a.http("/readyz"), unavailable);
+      assert.deepEqual(await a.http("/healthz"), alive);
+      rig.redis.freeze(false);
+      await a.loggedTimes("cluster rejoined", 1);
+      assert.deepEqual(await a.http("/readyz"), ready);
+
+      await rig.redis.stop();
+      await a.loggedTimes("cluster unavailable", 2);
+      assert.deepEqual(await a.http("/readyz"), unavailable);
+      await rig.redis.restart();
+      await a.loggedTimes("cluster rejoined", 2);
+      assert.deepEqual(await a.http("/readyz"), ready);
+
+      // alice does not hang up, so the instance lingers in its shutdown while it is asked.
+      a.server.child.kill("SIGTERM");
+      await alice.expect("ERR server-shutdown");
+      assert.deepEqual(await a.http("/readyz"), { status: 503, body: "shutting down\n" });
+      assert.deepEqual(await a.http("/healthz"), { status: 503, body: "shutting down\n" });
     });
   },
 });

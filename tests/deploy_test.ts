@@ -31,6 +31,36 @@ function runtimeFlags(words: string[]): string[] {
 // deno-lint-ignore no-explicit-any
 const compose = (): any => parseYaml(read("compose.yaml"), { merge: true });
 
+/** The cluster instances' health check: /readyz, with no more permissions than it needs. */
+const READY_CHECK = [
+  "CMD",
+  "deno",
+  "run",
+  "--allow-net=127.0.0.1",
+  "--allow-env=PORT,METRICS_PORT",
+  "healthcheck.ts",
+  "--ready",
+];
+
+/** Runs a compose health check's command (after "CMD", "deno") with `env`. */
+async function runCheck(
+  test: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string }> {
+  assert.deepEqual(test.slice(0, 2), ["CMD", "deno"]);
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: test.slice(2),
+    cwd: root,
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  assert.equal(decoder.decode(output.stderr), "", "the check needs no more permissions");
+  return { code: output.code, stdout: decoder.decode(output.stdout) };
+}
+
 Deno.test("the image, the binary and `deno task start` run main.ts with the same runtime flags", () => {
   const start = taskWords("start");
   const compile = taskWords("compile");
@@ -136,7 +166,11 @@ Deno.test("compose.yaml's cluster profile adds Redis and two instances joined to
     const { REDIS_URL: _joined, ...settings } = instance.environment;
     assert.deepEqual(settings, shared, `${name} runs with the lone server's settings`);
     assert.equal(instance.build, services.chat.build);
-    assert.deepEqual(instance.healthcheck, services.chat.healthcheck);
+    // Healthy means ready (joined through Redis), checked as often as the lone server's PING.
+    const { test, ...timing } = instance.healthcheck;
+    const { test: _ping, ...loneTiming } = services.chat.healthcheck;
+    assert.deepEqual(timing, loneTiming, name);
+    assert.deepEqual(test, READY_CHECK, name);
     assert.ok(instance.ports.includes(`${port}:4000`), name);
   }
 });
@@ -191,6 +225,9 @@ Deno.test("the server runs as the image and the binary run it: compose's setting
       stderr: "piped",
     }).output();
     assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+    // The cluster instances' readiness check, with the same environment: a lone server is ready.
+    const ready = await runCheck(compose().services["chat-1"].healthcheck.test, env);
+    assert.deepEqual(ready, { code: 0, stdout: "200 ready\n" });
 
     child.kill("SIGTERM");
     await alice.expect("ERR server-shutdown");
@@ -220,4 +257,59 @@ Deno.test("the health check script fails when nothing answers on the port", asyn
     stderr: "null",
   }).output();
   assert.equal(check.code, 1);
+});
+
+Deno.test("the cluster instances' readiness check fails, saying why, until the instance has joined", async () => {
+  // chat-1's settings, with a Redis that is not there: the instance listens, and is not ready.
+  const env: Record<string, string> = { ...compose().services["chat-1"].environment };
+  env.PORT = String(freePort());
+  env.METRICS_PORT = String(freePort());
+  env.REDIS_URL = `redis://127.0.0.1:${freePort()}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: dockerfileExec(/^CMD (\[.*\])$/m),
+    cwd: root,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const log = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  try {
+    await withDeadline(
+      (async () => {
+        while (!seen.includes('"msg":"metrics listening"')) {
+          const { value, done } = await log.read();
+          if (done) throw new Error(`server exited: ${seen}`);
+          seen += value;
+        }
+      })(),
+      10_000,
+      "metrics listening",
+    );
+    const test = compose().services["chat-1"].healthcheck.test;
+    assert.deepEqual(await runCheck(test, env), { code: 1, stdout: "503 cluster not joined\n" });
+    // Liveness is unchanged: the chat port answers PING.
+    const alive = await runCheck(compose().services.chat.healthcheck.test, env);
+    assert.equal(alive.code, 0);
+    child.kill("SIGTERM");
+    assert.equal((await withDeadline(child.status, 5000, "exit")).code, 0);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await child.status;
+    while (!(await log.read()).done);
+  }
+});
+
+Deno.test("the readiness check fails when nothing answers on the metrics port, or none is set", async () => {
+  for (const env of [{ METRICS_PORT: String(freePort()) }, {}, { METRICS_PORT: "" }]) {
+    const { code, stdout } = await runCheck(READY_CHECK, env);
+    assert.equal(code, 1, JSON.stringify(env));
+    assert.notEqual(stdout, "", "it says why");
+  }
 });

@@ -1,11 +1,18 @@
-/** Unit tests of /healthz and /metrics: the handler over a fake source, without a socket. */
-import { metricsHandler, type MetricsSnapshot, type MetricsSource } from "../lib/metrics.ts";
+/** Unit tests of /healthz, /readyz and /metrics: the handler over a fake source, without a socket. */
+import {
+  metricsHandler,
+  type MetricsSnapshot,
+  type MetricsSource,
+  type Readiness,
+  readinessOf,
+} from "../lib/metrics.ts";
 import { Stats } from "../lib/stats.ts";
 import { assert } from "./helpers.ts";
 
-/** A source whose health and snapshot the test sets. */
+/** A source whose health, readiness and snapshot the test sets. */
 class FakeSource implements MetricsSource {
   isHealthy = true;
+  currentReadiness: Readiness = "ready";
   current: MetricsSnapshot;
 
   constructor(current: MetricsSnapshot) {
@@ -14,6 +21,10 @@ class FakeSource implements MetricsSource {
 
   healthy(): boolean {
     return this.isHealthy;
+  }
+
+  readiness(): Readiness {
+    return this.currentReadiness;
   }
 
   snapshot(): MetricsSnapshot {
@@ -41,7 +52,7 @@ function sampleSnapshot(): MetricsSnapshot {
     uptimeSeconds: 1.651,
     residentBytes: 80785408,
     heapUsedBytes: 25118352,
-    cluster: { available: true, remoteUsers: 1, droppedBatches: 0 },
+    cluster: { available: true, everJoined: true, remoteUsers: 1, droppedBatches: 0 },
   };
 }
 
@@ -94,4 +105,41 @@ Deno.test("/healthz follows the source's health; other paths are 404 and other m
   assert.equal(post.status, 405);
   assert.equal(post.headers.get("allow"), "GET, HEAD");
   assert.equal(await post.text(), "method not allowed\n");
+});
+
+Deno.test("/readyz is 200 ready while the source is ready, else 503 with the reason", async () => {
+  const source = new FakeSource(readmeSnapshot());
+  const handle = metricsHandler(source);
+  const answer = async (request: Request) => {
+    const response = handle(request);
+    return { status: response.status, body: await response.text() };
+  };
+  assert.deepEqual(await answer(get("/readyz")), { status: 200, body: "ready\n" });
+  assert.deepEqual(await answer(get("/readyz", "HEAD")), { status: 200, body: "ready\n" });
+  for (const reason of ["cluster not joined", "cluster unavailable", "shutting down"] as const) {
+    source.currentReadiness = reason;
+    assert.deepEqual(await answer(get("/readyz")), { status: 503, body: `${reason}\n` });
+  }
+  // Liveness is another question: an instance cut from Redis is alive, only not ready.
+  source.currentReadiness = "cluster unavailable";
+  assert.deepEqual(await answer(get("/healthz")), { status: 200, body: "ok\n" });
+  assert.equal(handle(get("/readyz", "POST")).status, 405);
+  assert.equal(handle(get("/readyz/")).status, 404);
+});
+
+Deno.test("readiness: a lone server is ready until it stops; a clustered one only while joined", () => {
+  const cluster = (available: boolean, everJoined: boolean) => ({
+    available,
+    everJoined,
+    remoteUsers: 0,
+    droppedBatches: 0,
+  });
+  assert.equal(readinessOf(false, undefined), "ready");
+  assert.equal(readinessOf(true, undefined), "shutting down");
+  assert.equal(readinessOf(false, cluster(false, false)), "cluster not joined");
+  assert.equal(readinessOf(false, cluster(true, true)), "ready");
+  assert.equal(readinessOf(false, cluster(false, true)), "cluster unavailable");
+  // Shutting down says so first, whatever the cluster's state.
+  assert.equal(readinessOf(true, cluster(true, true)), "shutting down");
+  assert.equal(readinessOf(true, cluster(false, false)), "shutting down");
 });

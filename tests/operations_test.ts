@@ -94,17 +94,19 @@ Deno.test("/metrics counts refused connections as server-full disconnects", asyn
   }
 });
 
-Deno.test("/healthz is 200 while serving and 503 once shutdown has begun", async () => {
+Deno.test("/healthz and /readyz are 200 while a lone server serves and 503 once shutdown has begun", async () => {
   const server = startServer({ metricsPort: 0 });
   let stopping: Promise<void> | undefined;
   try {
     assert.deepEqual(await get(server, "/healthz"), { status: 200, body: "ok\n" });
+    assert.deepEqual(await get(server, "/readyz"), { status: 200, body: "ready\n" });
     assert.equal((await get(server, "/nowhere")).status, 404);
     // A client that does not hang up keeps the server in its shutdown for a while.
     await using lingering = await TestClient.login(server, "lingering");
     stopping = server.shutdown();
     await lingering.expect("ERR server-shutdown");
     assert.deepEqual(await get(server, "/healthz"), { status: 503, body: "shutting down\n" });
+    assert.deepEqual(await get(server, "/readyz"), { status: 503, body: "shutting down\n" });
   } finally {
     await (stopping ?? server.shutdown());
   }

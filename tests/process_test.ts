@@ -106,6 +106,29 @@ Deno.test("a server with a client that never hangs up still exits within 5 s of 
   assert.ok(performance.now() - started < 5000);
 });
 
+Deno.test("a lone server process is ready at once, and /readyz and /healthz are 503 from SIGTERM on", async () => {
+  const server = await withDeadline(
+    spawnServer(["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0"]),
+    10_000,
+    "server start",
+  );
+  const get = async (path: string) => {
+    const response = await fetch(`http://127.0.0.1:${server.metricsPort}${path}`);
+    return { status: response.status, body: await response.text() };
+  };
+  // Asked as soon as the listening lines are out: nothing to wait for without a cluster.
+  assert.deepEqual(await get("/readyz"), { status: 200, body: "ready\n" });
+  await using stubborn = await TestClient.login(server.port, "stubborn");
+  server.child.kill("SIGTERM");
+  await stubborn.expect("ERR server-shutdown");
+  // The client does not hang up: the server lingers in its shutdown, metrics port still open.
+  assert.deepEqual(await get("/readyz"), { status: 503, body: "shutting down\n" });
+  assert.deepEqual(await get("/healthz"), { status: 503, body: "shutting down\n" });
+  await stubborn.dispose();
+  assert.equal((await withDeadline(server.child.status, 5000, "exit")).code, 0);
+  await server.logClosed;
+});
+
 Deno.test("--help prints the usage on stdout and exits 0", async () => {
   const { code, stdout } = await runServer(["--help"]);
   assert.equal(code, 0);

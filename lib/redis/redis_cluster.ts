@@ -96,6 +96,7 @@ export class RedisCluster implements Cluster {
   readonly #publisher: Publisher;
   #link!: RedisLink;
   #membership: Membership = AWAY;
+  #everJoined = false;
   #heartbeatSentAt: number | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -179,6 +180,7 @@ export class RedisCluster implements Cluster {
   status(): ClusterStatus {
     return {
       available: this.#membership.kind === "joined",
+      everJoined: this.#everJoined,
       remoteUsers: this.#presence.size,
       droppedBatches: this.#publisher.droppedBatches,
     };
@@ -270,6 +272,7 @@ export class RedisCluster implements Cluster {
       // Left meanwhile (shutdown): nothing more to join.
       if (this.#membership !== joining) return;
       this.#membership = JOINED;
+      this.#everJoined = true;
       if (rejoining) {
         // Others may not have rejoined yet: judge who is gone only once they have had time to.
         const { instanceTtlMs, heartbeatMs } = this.#timing;

@@ -87,7 +87,12 @@ Deno.test("before it has joined, nothing goes elsewhere and logins wait; once jo
     message: "cluster starting",
     fields: { redis: "redis://:***@cache:6379/3", instance: id },
   });
-  assert.deepEqual(r.cluster.status(), { available: false, remoteUsers: 0, droppedBatches: 0 });
+  assert.deepEqual(r.cluster.status(), {
+    available: false,
+    everJoined: false,
+    remoteUsers: 0,
+    droppedBatches: 0,
+  });
   assert.equal(r.cluster.directMessage("ann", "bob", "hi"), "unavailable");
   r.cluster.broadcast("ann", "hi");
   r.cluster.claim(link, "Ann", "ann");
@@ -102,7 +107,12 @@ Deno.test("before it has joined, nothing goes elsewhere and logins wait; once jo
   ]);
   assert.deepEqual(rejoin.arguments, [id, "5000", "chat:name:", "7000"]);
   await answerJoin(r, ["b 1 Bob"]);
-  assert.deepEqual(r.cluster.status(), { available: true, remoteUsers: 1, droppedBatches: 0 });
+  assert.deepEqual(r.cluster.status(), {
+    available: true,
+    everJoined: true,
+    remoteUsers: 1,
+    droppedBatches: 0,
+  });
   assert.deepEqual(r.cluster.remoteUsers(), [{ name: "Bob", seq: 1 }]);
   assert.deepEqual(r.log.lines.at(-1), {
     level: "info",
@@ -138,6 +148,11 @@ Deno.test("Redis lost while joined: warned once, local users only; a ready clien
   r.pub().emit("error", new Error("ECONNRESET"));
   r.sub().emit("error", new Error("ECONNRESET"));
   assert.equal(r.cluster.status().available, false);
+  assert.equal(
+    r.cluster.status().everJoined,
+    true,
+    "lost, not yet to join: /readyz tells them apart",
+  );
   assert.deepEqual(r.cluster.remoteUsers(), []);
   assert.equal(r.cluster.directMessage("ann", "bob", "hi"), "unavailable");
   assert.deepEqual(r.log.lines.slice(-2).map((line) => [line.level, line.message]), [

@@ -108,7 +108,7 @@ Deno.test("/healthz follows the source's health; other paths are 404 and other m
 });
 
 Deno.test("/readyz is 200 ready while the source is ready, else 503 with the reason", async () => {
-  const source = new FakeSource(readmeSnapshot());
+  const source = new FakeSource(sampleSnapshot());
   const handle = metricsHandler(source);
   const answer = async (request: Request) => {
     const response = handle(request);

@@ -1,8 +1,9 @@
 /**
- * The container, compose file and compiled binary: no Docker engine runs
- * here and `deno compile` cannot download its runtime, so these tests check
- * that the three agree with `deno task start`, and run the server exactly as
- * the image and the binary would.
+ * The container, compose file and compiled binary agree with `deno task
+ * start`, and the server runs exactly as the image and the binary would run
+ * it. `deno compile` cannot download its runtime here, so the binary is
+ * checked only this way; tests/compose_test.ts also builds and runs the
+ * image, where a container engine is available.
  */
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_CONFIG, ENV_NAMES, LIBRARY_ENV_NAMES } from "../lib/config.ts";
@@ -94,10 +95,36 @@ Deno.test("the Dockerfile pins Deno 2.9.6, runs as the deno user, exposes 4000 a
   assert.match(text, /^FROM denoland\/deno:2\.9\.6$/m);
   assert.match(text, /^USER deno$/m);
   assert.match(text, /^EXPOSE 4000$/m);
-  assert.match(text, /^RUN deno cache main\.ts healthcheck\.ts$/m);
   assert.ok(!/^ENTRYPOINT/m.test(text), "keep the image's tini entry point");
   const health = dockerfileExec(/^HEALTHCHECK .*?CMD (\[.*\])$/m);
   assert.deepEqual(health, compose().services.chat.healthcheck.test.slice(1));
+});
+
+/** The Dockerfile's stages, each as its text from its FROM line on. */
+function dockerfileStages(): string[] {
+  return read("Dockerfile").replace(/\\\n\s*/g, "").split(/^(?=FROM )/m).slice(1);
+}
+
+Deno.test("the image holds every dependency, dynamic imports included, and never the build CA", () => {
+  const stages = dockerfileStages();
+  assert.equal(stages.length, 2, "a stage that fetches, and the image");
+  const [deps, image] = stages as [string, string];
+  for (const stage of stages) assert.match(stage, /^FROM denoland\/deno:2\.9\.6\b/);
+  // Every npm package of the lock file, then each entry point's graph: main.ts
+  // imports the Redis adapter dynamically, which `deno cache main.ts` does not fetch.
+  const run = deps.match(/^RUN .*$/m)?.[0] ?? "";
+  assert.match(run, /deno install --frozen( |$)/);
+  const cached = run.match(/deno cache --frozen ([^&]*)/)?.[1]?.trim().split(/\s+/) ?? [];
+  const dynamic = [...read("main.ts").matchAll(/await import\("\.\/([^"]+)"\)/g)].map((m) => m[1]!);
+  assert.ok(dynamic.includes("lib/redis/redis_cluster.ts"));
+  assert.deepEqual(cached, ["main.ts", "healthcheck.ts", ...dynamic]);
+  // A CA given for the build is trusted while fetching, and only there.
+  assert.match(run, /DENO_CERT="\$PWD\/certs\/build-ca\.pem"/);
+  assert.match(read(".dockerignore"), /^!certs\/build-ca\.pem$/m);
+  assert.match(read(".gitignore"), /^certs\/$/m);
+  assert.ok(!/certs|COPY [^\n]*\s\.\s/.test(image), "the image copies named files, never certs/");
+  assert.match(image, /^COPY --from=deps --chown=deno:deno \/deno-dir\/ \/deno-dir\/$/m);
+  assert.ok(!/DENO_CERT/.test(image));
 });
 
 Deno.test("compose.yaml writes out every setting at its default, restarts, and waits for shutdown", () => {

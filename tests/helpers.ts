@@ -44,6 +44,12 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, message: str
   }
 }
 
+/** Where a server listens that a test did not start itself (a container, say). */
+export interface ServerAddress {
+  readonly hostname: string;
+  readonly port: number;
+}
+
 /** A raw TCP client that reads the server's lines one by one. */
 export class TestClient {
   readonly conn: Deno.TcpConn;
@@ -57,16 +63,23 @@ export class TestClient {
     this.conn = conn;
   }
 
-  /** Connects to `server`. */
-  static async connect(server: ChatServer | number): Promise<TestClient> {
-    const port = typeof server === "number" ? server : server.addr.port;
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  /** Connects to `server`: a server, a port on 127.0.0.1, or an address elsewhere. */
+  static async connect(server: ChatServer | number | ServerAddress): Promise<TestClient> {
+    const { hostname, port } = typeof server === "number"
+      ? { hostname: "127.0.0.1", port: server }
+      : server instanceof ChatServer
+      ? { hostname: "127.0.0.1", port: server.addr.port }
+      : server;
+    const conn = await Deno.connect({ hostname, port });
     conn.setNoDelay(true);
     return new TestClient(conn);
   }
 
   /** Connects and logs in as `name`, expecting `OK`. */
-  static async login(server: ChatServer | number, name: string): Promise<TestClient> {
+  static async login(
+    server: ChatServer | number | ServerAddress,
+    name: string,
+  ): Promise<TestClient> {
     const client = await TestClient.connect(server);
     await client.send(`LOGIN ${name}`);
     await client.expect("OK");

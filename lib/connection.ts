@@ -103,32 +103,42 @@ export class Connection implements DoorClient, FloodClient {
   /**
    * Joins the hub (after a trusted proxy's header, if this peer is one), then
    * reads until the peer hangs up or the socket is closed, posting what it reads.
+   * Never rejects: a fault it does not expect is logged and ends this client
+   * alone, so the server need not attach a handler (and a closure) to every
+   * connection's promise.
    */
   async run(): Promise<void> {
-    const proxied = this.#options.trustedProxies.has(
-      (this.#conn.remoteAddr as Deno.NetAddr).hostname,
-    );
-    if (proxied && !await this.#takeProxyHeader()) {
-      this.#release();
-      return;
-    }
-    this.#options.post({ kind: "open", link: this });
-    this.#feedGuarded();
-    // This frame stays suspended for as long as the client is connected: it
-    // holds only the fast path; everything else lives in methods it calls.
-    let reason: CloseReason = "eof";
     try {
-      while (true) {
-        const count = this.#state === "open" && !this.#framer.paused && this.#flood.heldBytes === 0
-          ? await this.#conn.read(this.#framer.space())
-          : await this.#readAside();
-        if (count === null) break;
-        if (count > 0) this.#take(count);
+      const proxied = this.#options.trustedProxies.has(
+        (this.#conn.remoteAddr as Deno.NetAddr).hostname,
+      );
+      if (proxied && !await this.#takeProxyHeader()) {
+        this.#release();
+        return;
       }
+      this.#options.post({ kind: "open", link: this });
+      this.#feedGuarded();
+      // This frame stays suspended for as long as the client is connected: it
+      // holds only the fast path; everything else lives in methods it calls.
+      let reason: CloseReason = "eof";
+      try {
+        while (true) {
+          const count =
+            this.#state === "open" && !this.#framer.paused && this.#flood.heldBytes === 0
+              ? await this.#conn.read(this.#framer.space())
+              : await this.#readAside();
+          if (count === null) break;
+          if (count > 0) this.#take(count);
+        }
+      } catch (error) {
+        reason = this.#classify(error, "read");
+      }
+      this.#readDone(reason);
     } catch (error) {
-      reason = this.#classify(error, "read");
+      this.#options.log.error("connection failed", { id: this.id, error: String(error) });
+      this.#report("error");
+      this.#release();
     }
-    this.#readDone(reason);
   }
 
   /** Frames `count` bytes just read into the framer's space. */

@@ -12,6 +12,19 @@ import type { Framer } from "./door.ts";
 /** Bytes a held-back client may have read ahead of its rate before reading stops. */
 const BACKLOG_BYTES = 64 * 1024;
 
+/** Input a held-back client sent ahead of its rate, and the clocks that watch it. */
+class Backlog {
+  /** Bytes read but not yet framed, oldest first. */
+  readonly chunks: Uint8Array[] = [];
+  /** Their length, in bytes. */
+  bytes = 0;
+  /** Since when the backlog has been full (until it drains to half). */
+  fullSince: number | undefined;
+  excessTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Wakes the reader waiting for room. */
+  wake: (() => void) | undefined;
+}
+
 /** Limits of flood control, shared by every connection. */
 export interface FloodOptions {
   /** Messages a second, on average; 0: no flood control. */
@@ -95,13 +108,8 @@ export class FloodControl extends TokenBucket {
   readonly #client: FloodClient;
   #stopped = false;
   #refillTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Bytes read but not yet framed; allocated only when used. */
-  #backlog: Uint8Array[] | undefined;
-  #backlogBytes = 0;
-  /** Since when the backlog has been full (until it drains to half). */
-  #fullSince: number | undefined;
-  #excessTimer: ReturnType<typeof setTimeout> | undefined;
-  #roomInBacklog: (() => void) | undefined;
+  /** Input read ahead of the rate; undefined while there is none, which is nearly always. */
+  #backlog: Backlog | undefined;
 
   /** Flood control over `framer`, reporting to `client`. */
   constructor(options: FloodOptions, framer: Framer, client: FloodClient) {
@@ -113,12 +121,12 @@ export class FloodControl extends TokenBucket {
 
   /** Bytes waiting in the backlog; while any do, new input goes behind them. */
   get heldBytes(): number {
-    return this.#backlogBytes;
+    return this.#backlog === undefined ? 0 : this.#backlog.bytes;
   }
 
   /** True when the backlog may take no more: stop reading and {@linkcode roomInBacklog}. */
   get full(): boolean {
-    return this.#backlogBytes >= this.#backlogLimit();
+    return this.heldBytes >= this.#backlogLimit();
   }
 
   /** Spends a token for one message; false (and counted) once the framer must pause before the next. */
@@ -130,8 +138,9 @@ export class FloodControl extends TokenBucket {
 
   /** Queues bytes read ahead of the rate (or after a PROXY header); {@linkcode feed} frames them. */
   hold(bytes: Uint8Array): void {
-    (this.#backlog ??= []).push(bytes);
-    this.#backlogBytes += bytes.length;
+    const backlog = this.#backlog ??= new Backlog();
+    backlog.chunks.push(bytes);
+    backlog.bytes += bytes.length;
   }
 
   /**
@@ -141,31 +150,39 @@ export class FloodControl extends TokenBucket {
    */
   feed(): void {
     const backlog = this.#backlog;
+    if (backlog === undefined) {
+      if (this.#framer.paused) this.scheduleResume();
+      return;
+    }
     const framer = this.#framer;
-    while (backlog !== undefined && backlog.length > 0 && !framer.paused) {
+    const chunks = backlog.chunks;
+    while (chunks.length > 0 && !framer.paused) {
       if (this.#stopped) return;
-      const chunk = backlog[0]!;
+      const chunk = chunks[0]!;
       const space = framer.space();
       const count = Math.min(space.length, chunk.length);
       space.set(chunk.subarray(0, count));
-      if (count === chunk.length) backlog.shift();
-      else backlog[0] = chunk.subarray(count);
-      this.#backlogBytes -= count;
+      if (count === chunk.length) chunks.shift();
+      else chunks[0] = chunk.subarray(count);
+      backlog.bytes -= count;
       framer.commit(count);
     }
-    if (backlog !== undefined && backlog.length === 0) this.#backlog = undefined;
-    if (this.#backlogBytes < this.#backlogLimit() / 2) {
-      this.#fullSince = undefined;
-      clearTimeout(this.#excessTimer);
+    if (backlog.bytes < this.#backlogLimit() / 2) {
+      backlog.fullSince = undefined;
+      clearTimeout(backlog.excessTimer);
+      // Nothing of it is needed any more once it is empty and no reader waits for room.
+      if (chunks.length === 0 && backlog.wake === undefined && this.#backlog === backlog) {
+        this.#backlog = undefined;
+      }
     } else if (
-      this.#fullSince !== undefined &&
-      this.now() - this.#fullSince > this.#options.excessFloodMs
+      backlog.fullSince !== undefined &&
+      this.now() - backlog.fullSince > this.#options.excessFloodMs
     ) {
       this.#client.excessFlood();
       return;
     }
     if (framer.paused) this.scheduleResume();
-    this.#wakeReader();
+    this.#wakeReader(backlog);
   }
 
   /**
@@ -174,11 +191,12 @@ export class FloodControl extends TokenBucket {
    * apart at a low rate, so it is checked on a timer of its own as well.
    */
   roomInBacklog(): Promise<void> {
-    if (this.#fullSince === undefined) {
-      this.#fullSince = this.now();
-      this.#excessTimer = setTimeout(() => this.#guarded(), this.#options.excessFloodMs + 1);
+    const backlog = this.#backlog ??= new Backlog();
+    if (backlog.fullSince === undefined) {
+      backlog.fullSince = this.now();
+      backlog.excessTimer = setTimeout(() => this.#guarded(), this.#options.excessFloodMs + 1);
     }
-    return new Promise<void>((resolve) => this.#roomInBacklog = resolve);
+    return new Promise<void>((resolve) => backlog.wake = resolve);
   }
 
   /** Resumes the framer once the bucket holds a whole token again. */
@@ -193,8 +211,10 @@ export class FloodControl extends TokenBucket {
 
   /** Forgets the backlog: the client hung up, and the messages it was not yet allowed are dropped. */
   drop(): void {
-    this.#backlog = undefined;
-    this.#backlogBytes = 0;
+    const backlog = this.#backlog;
+    if (backlog === undefined) return;
+    backlog.chunks.length = 0;
+    backlog.bytes = 0;
   }
 
   /** Stops for good: clears the timers and wakes a reader waiting for room. Idempotent. */
@@ -202,8 +222,10 @@ export class FloodControl extends TokenBucket {
     this.#stopped = true;
     clearTimeout(this.#refillTimer);
     this.#refillTimer = undefined;
-    clearTimeout(this.#excessTimer);
-    this.#wakeReader();
+    const backlog = this.#backlog;
+    if (backlog === undefined) return;
+    clearTimeout(backlog.excessTimer);
+    this.#wakeReader(backlog);
   }
 
   /** Framing work outside the read loop's own try: a fault ends this client alone. */
@@ -216,9 +238,9 @@ export class FloodControl extends TokenBucket {
     }
   }
 
-  #wakeReader(): void {
-    const wake = this.#roomInBacklog;
-    this.#roomInBacklog = undefined;
+  #wakeReader(backlog: Backlog): void {
+    const wake = backlog.wake;
+    backlog.wake = undefined;
     wake?.();
   }
 

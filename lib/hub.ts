@@ -97,7 +97,7 @@ export class Hub {
 
   /** Logged-in names of this instance, in login order. */
   get userNames(): string[] {
-    return [...this.#users.values()].map((member) => member.state.user.name);
+    return [...this.#users.values()].map((member) => member.state.name);
   }
 
   /** Applies every batch of events until the iterable ends. */
@@ -208,8 +208,8 @@ export class Hub {
       // The link's own close failed too: forget it rather than fail twice.
       if (session !== undefined && this.#sessions.delete(link)) this.#uncount(session);
       const state = session?.state;
-      if (state?.kind === "member" && this.#users.delete(state.user.key)) {
-        this.#cluster.leave(state.user);
+      if (state?.kind === "member" && this.#users.delete(state.key)) {
+        this.#cluster.leave(state);
       }
       this.#log.error("close failed", { address: link.remote, error: String(again) });
     }
@@ -310,7 +310,7 @@ export class Hub {
     session.link.close(reason);
     this.stats.disconnects[reason]++;
     const state = session.state;
-    const user = state.kind === "member" ? state.user : undefined;
+    const user = state.kind === "member" ? state : undefined;
     const fields = {
       name: user?.name,
       address: session.link.remote,
@@ -346,7 +346,7 @@ export class Hub {
     this.stats.disconnects.shutdown += this.#sessions.size;
     for (const session of this.#sessions.values()) session.link.close("shutdown");
     // The other instances say goodbye to this one's users; those closed here hear nothing more.
-    for (const member of this.#users.values()) this.#cluster.leave(member.state.user);
+    for (const member of this.#users.values()) this.#cluster.leave(member.state);
     this.#sessions.clear();
     this.#addresses.clear();
     this.#users.clear();

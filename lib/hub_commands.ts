@@ -108,7 +108,7 @@ function login(hub: CommandContext, session: Session, { name: raw }: CommandOf<"
 
 function msg(hub: CommandContext, member: MemberSession, { text }: CommandOf<"msg">): void {
   if (isBlankText(text)) return;
-  const sender = member.state.user.name;
+  const sender = member.state.name;
   hub.delivery.broadcastMsg(sender, text, member);
   hub.cluster.broadcast(sender, text);
 }
@@ -120,7 +120,7 @@ function who(hub: CommandContext, member: MemberSession): void {
 
 function dm(hub: CommandContext, member: MemberSession, { target, text }: CommandOf<"dm">): void {
   if (isBlankText(text)) return;
-  const sender = member.state.user.name;
+  const sender = member.state.name;
   const key = nameKey(target);
   const recipient = hub.users.get(key);
   if (recipient !== undefined) {
@@ -149,7 +149,7 @@ function chatWideNames(
 ): string[] {
   const names: string[] = [];
   let r = 0;
-  for (const { state: { user } } of local) {
+  for (const { state: user } of local) {
     while (r < remote.length && remote[r]!.seq < user.seq) names.push(remote[r++]!.name);
     names.push(user.name);
   }

@@ -31,12 +31,13 @@ export interface Claiming {
   chars: number;
 }
 
-/** Logged in; a member stays one until its session ends. */
-export interface Member {
+/**
+ * Logged in; a member stays one until its session ends. It is the
+ * {@linkcode LocalUser} the cluster knows, too: one object per member, not two.
+ */
+export interface Member extends LocalUser {
   /** The standing. */
   readonly kind: "member";
-  /** Who it is, as the cluster knows it. */
-  readonly user: LocalUser;
 }
 
 /** Where a session stands with its login. */
@@ -69,8 +70,9 @@ export function isMember(session: Session): session is MemberSession {
 
 /** Makes `session` a member as `user`, and returns the same object typed as what it now is. */
 export function makeMember(session: Session, user: LocalUser): MemberSession {
+  const state: Member = { kind: "member", name: user.name, key: user.key, seq: user.seq };
   // Object.assign rather than a cast: its type shows the compiler that the state is a Member now.
-  return Object.assign(session, { state: { kind: "member", user } as const });
+  return Object.assign(session, { state });
 }
 
 /** Starts a claim: the lines that follow wait for its answer. */

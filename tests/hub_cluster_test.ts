@@ -22,7 +22,8 @@ class FakeCluster implements Cluster {
     return undefined;
   }
   leave(user: LocalUser): void {
-    this.left.push(user);
+    // What the cluster may read of it: the hub may hand over a richer object.
+    this.left.push({ name: user.name, key: user.key, seq: user.seq });
   }
   broadcast(sender: string, text: string): void {
     this.broadcasts.push(`${sender} ${text}`);
@@ -100,7 +101,7 @@ Deno.test("hub: a name granted to a client that has left goes straight back", ()
   harness.hub.apply({ kind: "closed", link, reason: "eof" });
   assert.deepEqual(cluster.left, [], "nothing to give back yet");
   harness.hub.apply({ kind: "claimed", link, name: "gone", key: "gone", seq: 7 });
-  assert.deepEqual(cluster.left, [{ kind: "claimed", link, name: "gone", key: "gone", seq: 7 }]);
+  assert.deepEqual(cluster.left, [{ name: "gone", key: "gone", seq: 7 }]);
   assert.equal(harness.hub.userCount, 0);
 });
 

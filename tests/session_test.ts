@@ -66,6 +66,6 @@ Deno.test("makeMember turns the same session into a member, and isMember sees it
   const member = makeMember(session, user);
   assert.equal(member, session);
   assert.equal(isMember(session), true);
-  assert.equal(member.state.user, user);
+  assert.deepEqual(member.state, { kind: "member", ...user });
   assert.deepEqual(ANONYMOUS, { kind: "anonymous" }, "the shared anonymous standing is unchanged");
 });

@@ -10,7 +10,7 @@ import type { Door, DoorClient, Framer } from "./door.ts";
 import { type FloodClient, FloodControl, type FloodOptions } from "./flood_control.ts";
 import type { HubEvent } from "./hub.ts";
 import type { Logger } from "./log.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox, type WriteFailureListener } from "./outbox.ts";
 import type { CloseReason } from "./protocol.ts";
 import { type ProxySource, readProxyHeader } from "./proxy_protocol.ts";
 import type { Stats } from "./stats.ts";
@@ -52,7 +52,7 @@ type State = "open" | "closing" | "closed";
  * `options.released`. The options object is shared by every connection, and
  * nothing here is allocated per connection that an idle one does not need.
  */
-export class Connection implements DoorClient, FloodClient {
+export class Connection implements DoorClient, FloodClient, WriteFailureListener {
   /** A number unique in this process, for logs. */
   readonly id: number;
   readonly #conn: Deno.Conn;
@@ -77,7 +77,7 @@ export class Connection implements DoorClient, FloodClient {
     this.#outbox = new Outbox(
       conn,
       options.maxQueueBytes,
-      (error) => this.#writeFailed(error),
+      this,
       options.stats,
     );
   }
@@ -265,7 +265,8 @@ export class Connection implements DoorClient, FloodClient {
     this.#conn.closeWrite().catch(() => this.#release());
   }
 
-  #writeFailed(error: unknown): void {
+  /** Part of {@linkcode WriteFailureListener}: the outbox could not write. */
+  writeFailed(error: unknown): void {
     const reason = this.#classify(error, "write");
     if (this.#state === "open") this.#report(reason);
   }

@@ -10,6 +10,12 @@ export interface ByteWriter {
   write(bytes: Uint8Array): Promise<number>;
 }
 
+/** Who hears that a write failed: the connection itself, so no closure is kept per client. */
+export interface WriteFailureListener {
+  /** A write failed; the outbox has discarded everything and takes nothing more. */
+  writeFailed(error: unknown): void;
+}
+
 /**
  * Queues byte chunks for one client and writes them in order. Everything
  * queued while a write is under way goes out in the next single write, so a
@@ -22,10 +28,10 @@ export interface ByteWriter {
 export class Outbox {
   readonly #writer: ByteWriter;
   readonly #maxBytes: number;
-  readonly #onError: (error: unknown) => void;
+  readonly #owner: WriteFailureListener;
   readonly #counter: { bytesOut: number } | undefined;
-  /** Queued chunks before the tail. */
-  #chunks: Uint8Array[] = [];
+  /** Queued chunks before the tail; allocated only once something queued is not contiguous. */
+  #chunks: Uint8Array[] | undefined;
   /** The last queued chunk, kept as a range so that contiguous chunks extend it for free. */
   #tailBuffer: ArrayBufferLike | undefined;
   #tailStart = 0;
@@ -38,19 +44,19 @@ export class Outbox {
   #drained: (() => void) | undefined;
 
   /**
-   * An outbox holding at most `maxBytes` unwritten bytes. `onError` hears a
+   * An outbox holding at most `maxBytes` unwritten bytes. `owner` hears a
    * failed write once; the outbox then discards everything. `counter.bytesOut`,
    * when given, grows by every byte the writer took.
    */
   constructor(
     writer: ByteWriter,
     maxBytes: number,
-    onError: (error: unknown) => void,
+    owner: WriteFailureListener,
     counter?: { bytesOut: number },
   ) {
     this.#writer = writer;
     this.#maxBytes = maxBytes;
-    this.#onError = onError;
+    this.#owner = owner;
     this.#counter = counter;
   }
 
@@ -132,19 +138,27 @@ export class Outbox {
 
   #sealTail(): void {
     if (this.#tailBuffer === undefined) return;
-    this.#chunks.push(
-      new Uint8Array(this.#tailBuffer, this.#tailStart, this.#tailEnd - this.#tailStart),
-    );
+    (this.#chunks ??= []).push(this.#takeTail()!);
+  }
+
+  /** The tail as a view, now no longer the tail; undefined when there is none. */
+  #takeTail(): Uint8Array | undefined {
+    const buffer = this.#tailBuffer;
+    if (buffer === undefined) return undefined;
     this.#tailBuffer = undefined;
+    return new Uint8Array(buffer, this.#tailStart, this.#tailEnd - this.#tailStart);
   }
 
   /** Everything queued as one chunk (a copy only when it is not contiguous), now in flight. */
   #takeAll(): Uint8Array {
-    this.#sealTail();
-    const chunks = this.#chunks;
     const total = this.#queuedBytes;
     this.#queuedBytes = 0;
     this.#inFlightBytes = total;
+    const tail = this.#takeTail();
+    const chunks = this.#chunks;
+    // The common case, a run of contiguous broadcasts: one view, and no array for it.
+    if (chunks === undefined || chunks.length === 0) return tail!;
+    if (tail !== undefined) chunks.push(tail);
     if (chunks.length === 1) {
       const only = chunks[0]!;
       chunks.length = 0;
@@ -161,7 +175,7 @@ export class Outbox {
   }
 
   #discardQueued(): void {
-    this.#chunks.length = 0;
+    if (this.#chunks !== undefined) this.#chunks.length = 0;
     this.#tailBuffer = undefined;
     this.#queuedBytes = 0;
   }
@@ -170,6 +184,6 @@ export class Outbox {
     this.#failed = true;
     this.#discardQueued();
     this.#inFlightBytes = 0;
-    this.#onError(error);
+    this.#owner.writeFailed(error);
   }
 }

@@ -207,72 +207,92 @@ function freePort(): number {
   return listener.addr.port;
 }
 
+/** The server started as the image's `CMD` starts it, with only `env`, its log read as it comes. */
+class AsImage implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly #reader: ReadableStreamDefaultReader<string>;
+  /** Everything logged so far. */
+  log = "";
+
+  constructor(env: Record<string, string>) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: dockerfileExec(/^CMD (\[.*\])$/m),
+      cwd: root,
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#reader = this.child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Reads the log until `until` matches it, within 10 s. */
+  logged(until: RegExp): Promise<void> {
+    return withDeadline(
+      (async () => {
+        while (!until.test(this.log)) {
+          const { value, done } = await this.#reader.read();
+          if (done) throw new Error(`server exited: ${this.log}`);
+          this.log += value;
+        }
+      })(),
+      10_000,
+      String(until),
+    );
+  }
+
+  /** Kills it if it still runs, and drains its log. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await this.child.status;
+    while (!(await this.#reader.read()).done);
+  }
+}
+
 Deno.test("the server runs as the image and the binary run it: compose's settings, JSON logs, health, metrics, SIGTERM", async () => {
   const env: Record<string, string> = { ...compose().services.chat.environment };
   env.PORT = String(freePort());
   env.METRICS_PORT = String(freePort());
-  const image = dockerfileExec(/^CMD (\[.*\])$/m);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: image,
+  await using server = new AsImage(env);
+  const { child } = server;
+  await server.logged(/"msg":"listening"/);
+  const port = Number(env.PORT);
+  await using alice = await TestClient.login(port, "alice");
+  await using bob = await TestClient.login(port, "bob");
+  await alice.send("MSG hi from the container");
+  await bob.expect("MSG alice hi from the container");
+
+  const metrics = `http://127.0.0.1:${env.METRICS_PORT}`;
+  assert.equal(await (await fetch(`${metrics}/healthz`)).text(), "ok\n");
+  assert.match(await (await fetch(`${metrics}/metrics`)).text(), /^chat_users 2$/m);
+
+  const health = dockerfileExec(/^HEALTHCHECK .*?CMD (\[.*\])$/m);
+  assert.equal(health[0], "deno");
+  const check = await new Deno.Command(Deno.execPath(), {
+    args: health.slice(1),
     cwd: root,
-    env,
-    clearEnv: true,
-    stdin: "null",
+    env: { PORT: env.PORT },
     stdout: "null",
     stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  const readLog = async (until: RegExp) => {
-    while (!until.test(log)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`server exited: ${log}`);
-      log += value;
-    }
-  };
-  try {
-    await withDeadline(readLog(/"msg":"listening"/), 10_000, "listening");
-    const port = Number(env.PORT);
-    await using alice = await TestClient.login(port, "alice");
-    await using bob = await TestClient.login(port, "bob");
-    await alice.send("MSG hi from the container");
-    await bob.expect("MSG alice hi from the container");
+  }).output();
+  assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+  // The cluster instances' readiness check, with the same environment: a lone server is ready.
+  const ready = await runCheck(compose().services["chat-1"].healthcheck.test, env);
+  assert.deepEqual(ready, { code: 0, stdout: "200 ready\n" });
 
-    const metrics = `http://127.0.0.1:${env.METRICS_PORT}`;
-    assert.equal(await (await fetch(`${metrics}/healthz`)).text(), "ok\n");
-    assert.match(await (await fetch(`${metrics}/metrics`)).text(), /^chat_users 2$/m);
-
-    const health = dockerfileExec(/^HEALTHCHECK .*?CMD (\[.*\])$/m);
-    assert.equal(health[0], "deno");
-    const check = await new Deno.Command(Deno.execPath(), {
-      args: health.slice(1),
-      cwd: root,
-      env: { PORT: env.PORT },
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
-    // The cluster instances' readiness check, with the same environment: a lone server is ready.
-    const ready = await runCheck(compose().services["chat-1"].healthcheck.test, env);
-    assert.deepEqual(ready, { code: 0, stdout: "200 ready\n" });
-
-    child.kill("SIGTERM");
-    await alice.expect("ERR server-shutdown");
-    await bob.expect("ERR server-shutdown");
-    await alice.dispose();
-    await bob.dispose();
-    assert.equal((await withDeadline(child.status, 5000, "exit")).code, 0);
-    await readLog(/"msg":"shutdown finished"/);
-    for (const line of log.trimEnd().split("\n")) JSON.parse(line);
-  } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    await child.status;
-    while (!(await reader.read()).done);
-  }
+  child.kill("SIGTERM");
+  await alice.expect("ERR server-shutdown");
+  await bob.expect("ERR server-shutdown");
+  await alice.dispose();
+  await bob.dispose();
+  assert.equal((await withDeadline(child.status, 5000, "exit")).code, 0);
+  await server.logged(/"msg":"shutdown finished"/);
+  for (const line of server.log.trimEnd().split("\n")) JSON.parse(line);
 });
 
 Deno.test("the health check script fails when nothing answers on the port", async () => {
@@ -292,45 +312,15 @@ Deno.test("the cluster instances' readiness check fails, saying why, until the i
   env.PORT = String(freePort());
   env.METRICS_PORT = String(freePort());
   env.REDIS_URL = `redis://127.0.0.1:${freePort()}`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: dockerfileExec(/^CMD (\[.*\])$/m),
-    cwd: root,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const log = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  try {
-    await withDeadline(
-      (async () => {
-        while (!seen.includes('"msg":"metrics listening"')) {
-          const { value, done } = await log.read();
-          if (done) throw new Error(`server exited: ${seen}`);
-          seen += value;
-        }
-      })(),
-      10_000,
-      "metrics listening",
-    );
-    const test = compose().services["chat-1"].healthcheck.test;
-    assert.deepEqual(await runCheck(test, env), { code: 1, stdout: "503 cluster not joined\n" });
-    // Liveness is unchanged: the chat port answers PING.
-    const alive = await runCheck(compose().services.chat.healthcheck.test, env);
-    assert.equal(alive.code, 0);
-    child.kill("SIGTERM");
-    assert.equal((await withDeadline(child.status, 5000, "exit")).code, 0);
-  } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    await child.status;
-    while (!(await log.read()).done);
-  }
+  await using server = new AsImage(env);
+  await server.logged(/"msg":"metrics listening"/);
+  const test = compose().services["chat-1"].healthcheck.test;
+  assert.deepEqual(await runCheck(test, env), { code: 1, stdout: "503 cluster not joined\n" });
+  // Liveness is unchanged: the chat port answers PING.
+  const alive = await runCheck(compose().services.chat.healthcheck.test, env);
+  assert.equal(alive.code, 0);
+  server.child.kill("SIGTERM");
+  assert.equal((await withDeadline(server.child.status, 5000, "exit")).code, 0);
 });
 
 Deno.test("the readiness check fails when nothing answers on the metrics port, or none is set", async () => {

@@ -88,13 +88,19 @@ Deno.test("/metrics of a lone server leaves out the cluster's families; every sc
   assert.match(next, /^chat_users 0$/m);
 });
 
-Deno.test("/healthz follows the source's health; other paths are 404 and other methods 405", async () => {
-  const source = new FakeSource(sampleSnapshot());
+/** The handler over `source`, and a way to read its status and body at once. */
+function answering(source: FakeSource) {
   const handle = metricsHandler(source);
   const answer = async (request: Request) => {
     const response = handle(request);
     return { status: response.status, body: await response.text() };
   };
+  return { handle, answer };
+}
+
+Deno.test("/healthz follows the source's health; other paths are 404 and other methods 405", async () => {
+  const source = new FakeSource(sampleSnapshot());
+  const { handle, answer } = answering(source);
   assert.deepEqual(await answer(get("/healthz")), { status: 200, body: "ok\n" });
   // HEAD is answered as GET; the HTTP server leaves out the body.
   assert.deepEqual(await answer(get("/healthz", "HEAD")), { status: 200, body: "ok\n" });
@@ -109,11 +115,7 @@ Deno.test("/healthz follows the source's health; other paths are 404 and other m
 
 Deno.test("/readyz is 200 ready while the source is ready, else 503 with the reason", async () => {
   const source = new FakeSource(sampleSnapshot());
-  const handle = metricsHandler(source);
-  const answer = async (request: Request) => {
-    const response = handle(request);
-    return { status: response.status, body: await response.text() };
-  };
+  const { handle, answer } = answering(source);
   assert.deepEqual(await answer(get("/readyz")), { status: 200, body: "ready\n" });
   assert.deepEqual(await answer(get("/readyz", "HEAD")), { status: 200, body: "ready\n" });
   for (const reason of ["cluster not joined", "cluster unavailable", "shutting down"] as const) {

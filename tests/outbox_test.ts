@@ -59,9 +59,11 @@ async function flushMicrotasks(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
-function noError(error: unknown): void {
-  throw new Error(`unexpected write error: ${error}`);
-}
+const noError = {
+  writeFailed(error: unknown): void {
+    throw new Error(`unexpected write error: ${error}`);
+  },
+};
 
 Deno.test("Outbox writes what one task queues in one write, and chunks queued during a write in the next", async () => {
   const writer = new FakeWriter();
@@ -249,7 +251,7 @@ Deno.test("Outbox end(line, true) before the first write starts sends only the l
 Deno.test("Outbox reports a failed write once and drops everything after it", async () => {
   const writer = new FakeWriter();
   const errors: unknown[] = [];
-  const outbox = new Outbox(writer, 1000, (error) => errors.push(error));
+  const outbox = new Outbox(writer, 1000, { writeFailed: (error) => errors.push(error) });
   outbox.push(bytes("first\n"));
   const first = await writer.nth(0);
   outbox.push(bytes("queued\n"));
@@ -273,7 +275,7 @@ Deno.test("Outbox reports a failed write once and drops everything after it", as
 Deno.test("Outbox end() resolves when the write under way fails", async () => {
   const writer = new FakeWriter();
   const errors: unknown[] = [];
-  const outbox = new Outbox(writer, 1000, (error) => errors.push(error));
+  const outbox = new Outbox(writer, 1000, { writeFailed: (error) => errors.push(error) });
   outbox.push(bytes("first\n"));
   const first = await writer.nth(0);
   const ended = outbox.end(bytes("ERR server-shutdown\n"), false);
@@ -310,7 +312,7 @@ class KeepingWriter implements ByteWriter {
 Deno.test("Outbox writes a run of arena lines as one view of the arena, without copying", async () => {
   const arena = new LineArena();
   const writer = new KeepingWriter();
-  const outbox = new Outbox(writer, 1 << 20, () => {});
+  const outbox = new Outbox(writer, 1 << 20, { writeFailed: () => {} });
   const lines = ["MSG a 1\n", "MSG b 2\n", "INFO c disconnected\n"];
   const views = lines.map((line) => arena.encode(line));
   for (const view of views) outbox.push(view);
@@ -325,7 +327,7 @@ Deno.test("Outbox writes a run of arena lines as one view of the arena, without 
 Deno.test("Outbox copies into one write when queued chunks are not contiguous, in order", async () => {
   const arena = new LineArena();
   const writer = new KeepingWriter();
-  const outbox = new Outbox(writer, 1 << 20, () => {});
+  const outbox = new Outbox(writer, 1 << 20, { writeFailed: () => {} });
   const first = arena.encode("MSG a 1\n");
   const skipped = arena.encode("MSG me mine\n"); // the sender's own line is not queued to it
   const third = arena.encode("MSG b 2\n");

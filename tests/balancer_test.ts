@@ -96,10 +96,20 @@ async function startInstance(redisUrl: string, instances: StartedServer[]): Prom
   await withDeadline(server.logged(/cluster joined/), NOTICE_MS, "cluster joined");
 }
 
-/** Stops a server with SIGTERM (unless it has exited) and returns its exit status. */
+/** Servers already sent SIGTERM: a second one could land after the handlers are removed. */
+const terminated = new WeakSet<StartedServer>();
+
+/** Sends `server` SIGTERM, once. */
+function terminate(server: StartedServer): void {
+  if (terminated.has(server)) return;
+  terminated.add(server);
+  server.child.kill("SIGTERM");
+}
+
+/** Stops a server with SIGTERM (unless it has exited or been sent one) and returns its exit status. */
 async function stopInstance(server: StartedServer): Promise<number> {
   try {
-    server.child.kill("SIGTERM");
+    terminate(server);
   } catch {
     // Already gone.
   }
@@ -276,7 +286,7 @@ Deno.test({
       assert.equal(leaves.at, 1);
 
       const stoppedAt = performance.now();
-      rig.instances[1]!.child.kill("SIGTERM");
+      terminate(rig.instances[1]!);
       await leaves.client.expect("ERR server-shutdown");
       await leaves.client.expectClosed();
       await leaves.client.dispose();

@@ -772,7 +772,7 @@ Deno.test({
       assert.deepEqual(await a.http("/readyz"), ready);
 
       // alice does not hang up, so the instance lingers in its shutdown while it is asked.
-      a.server.child.kill("SIGTERM");
+      a.terminate();
       await alice.expect("ERR server-shutdown");
       assert.deepEqual(await a.http("/readyz"), { status: 503, body: "shutting down\n" });
       assert.deepEqual(await a.http("/healthz"), { status: 503, body: "shutting down\n" });

@@ -7,8 +7,8 @@
  * after 2 s. The image has no curl.
  *
  * `PING` mode reads `PORT` (default 4000); `--ready` reads `METRICS_PORT`
- * (no default: metrics must be on). Both need only
- * `--allow-net=127.0.0.1` and `--allow-env=PORT,METRICS_PORT`.
+ * (no default: metrics must be on). Both need only `--allow-net=127.0.0.1`;
+ * `PING` mode needs `--allow-env=PORT`, `--ready` also `METRICS_PORT`.
  *
  * @module
  */

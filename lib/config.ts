@@ -194,7 +194,7 @@ const SETTINGS: readonly Setting[] = [
     flag: "metrics-port",
     env: "METRICS_PORT",
     parse: parsePort,
-    help: "HTTP port for /healthz and /metrics (off when unset)",
+    help: "HTTP port for /healthz, /readyz and /metrics (off when unset)",
   },
   {
     key: "logFormat",
@@ -338,14 +338,14 @@ function parseNonNegativeInteger(raw: string, source: string): number {
 function parseCidrList(raw: string, source: string): CidrList {
   const text = raw.trim();
   if (text === "" || text === "none") return new CidrList([]);
-  const items = text.split(",").map((item) => item.trim());
-  const bad = items.find((item) => parseCidr(item) === undefined);
-  if (bad !== undefined) {
+  const networks = text.split(",").map((item) => {
+    const network = parseCidr(item.trim());
+    if (network !== undefined) return network;
     throw new ConfigError(
-      `Cannot start: ${source} must be a comma list of addresses or CIDR networks, got "${bad}"`,
+      `Cannot start: ${source} must be a comma list of addresses or CIDR networks, got "${item.trim()}"`,
     );
-  }
-  return CidrList.from(items);
+  });
+  return new CidrList(networks);
 }
 
 function parseRate(raw: string, source: string): number {

@@ -117,7 +117,8 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
         return;
       }
       this.#options.post({ kind: "open", link: this });
-      this.#feedGuarded();
+      // Frames what came with a PROXY header; a fault ends this client alone.
+      this.#flood.feedGuarded();
       // This frame stays suspended for as long as the client is connected: it
       // holds only the fast path; everything else lives in methods it calls.
       let reason: CloseReason = "eof";
@@ -182,15 +183,6 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
       this.#report(reason);
     } else if (this.#state === "closing" && this.#outbox.pendingBytes === 0) {
       this.#release();
-    }
-  }
-
-  /** Frames what came with a PROXY header; a fault ends this client alone. */
-  #feedGuarded(): void {
-    try {
-      this.#flood.feed();
-    } catch (error) {
-      this.framingFailed(error);
     }
   }
 

@@ -194,7 +194,7 @@ export class FloodControl extends TokenBucket {
     const backlog = this.#backlog ??= new Backlog();
     if (backlog.fullSince === undefined) {
       backlog.fullSince = this.now();
-      backlog.excessTimer = setTimeout(() => this.#guarded(), this.#options.excessFloodMs + 1);
+      backlog.excessTimer = setTimeout(() => this.feedGuarded(), this.#options.excessFloodMs + 1);
     }
     return new Promise<void>((resolve) => backlog.wake = resolve);
   }
@@ -205,7 +205,7 @@ export class FloodControl extends TokenBucket {
     this.#refillTimer = setTimeout(() => {
       this.#refillTimer = undefined;
       if (this.#stopped) return;
-      this.#guarded(true);
+      this.feedGuarded(true);
     }, this.msUntilToken());
   }
 
@@ -228,8 +228,11 @@ export class FloodControl extends TokenBucket {
     this.#wakeReader(backlog);
   }
 
-  /** Framing work outside the read loop's own try: a fault ends this client alone. */
-  #guarded(resume = false): void {
+  /**
+   * {@linkcode feed} (after resuming the framer, when `resume`) for callers
+   * outside the read loop's own try: a fault ends this client alone.
+   */
+  feedGuarded(resume = false): void {
     try {
       if (resume) this.#framer.resume();
       this.feed();

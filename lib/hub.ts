@@ -10,7 +10,7 @@
  */
 import { AddressCounts } from "./address_counts.ts";
 import type { ClientLink } from "./client_link.ts";
-import { type Cluster, type ClusterEvent, type LocalUser, Standalone } from "./cluster.ts";
+import { type Cluster, type ClusterEvent, Standalone } from "./cluster.ts";
 import { Delivery } from "./delivery.ts";
 import { type CommandContext, runCommand } from "./hub_commands.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
@@ -248,14 +248,14 @@ export class Hub {
   #claim(session: Session, name: string, key: string): void {
     const seq = this.#cluster.claim(session.link, name, key);
     if (seq === undefined) session.state = startClaim();
-    else this.#logIn(session, { name, key, seq });
+    else this.#logIn(session, name, key, seq);
   }
 
-  #logIn(session: Session, user: LocalUser): void {
-    const member = makeMember(session, user);
-    this.#users.set(user.key, member);
+  #logIn(session: Session, name: string, key: string, seq: number): void {
+    const member = makeMember(session, name, key, seq);
+    this.#users.set(key, member);
     this.#delivery.reply(member, REPLY.ok);
-    this.#log.info("login", { name: user.name, address: session.link.remote });
+    this.#log.info("login", { name, address: session.link.remote });
   }
 
   #claimAnswered(event: ClusterEvent & { kind: "claimed" | "claim-refused" }): void {
@@ -267,7 +267,7 @@ export class Hub {
       return;
     }
     if (event.kind === "claimed") {
-      this.#logIn(session, { name: event.name, key: event.key, seq: event.seq });
+      this.#logIn(session, event.name, event.key, event.seq);
     } else {
       session.state = ANONYMOUS;
       this.#delivery.reply(

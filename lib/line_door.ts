@@ -6,9 +6,8 @@
  */
 import type { Door, DoorClient, Framer } from "./door.ts";
 import { LineFramer, type LineSink } from "./line_framer.ts";
-import { closingLine, type Command, parseLine } from "./protocol.ts";
+import { closingLine, IGNORED, parseLine } from "./protocol.ts";
 
-const IGNORED: Command = { kind: "ignored" };
 /** A line's `\r\n`. */
 const LINE_END_BYTES = 2;
 

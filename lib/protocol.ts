@@ -32,7 +32,8 @@ export type CloseReason =
 const WHO: Command = { kind: "who" };
 const PING: Command = { kind: "ping" };
 const QUIT: Command = { kind: "quit" };
-const IGNORED: Command = { kind: "ignored" };
+/** A line the protocol ignores: empty, unknown, or the end of one dropped as too long. */
+export const IGNORED: Command = { kind: "ignored" };
 
 /**
  * Parses one line (its end already removed). The command word is everything

@@ -241,7 +241,7 @@ export class ChatServer {
   /**
    * Stops accepting, turns `/healthz` and `/readyz` to 503, sends every client
    * `ERR server-shutdown`, and resolves once every socket is released (at
-   * most {@linkcode LINGER_MS} later). Idempotent.
+   * most the linger, 2 s, later). Idempotent.
    */
   shutdown(): Promise<void> {
     if (this.#stopping) return this.finished;

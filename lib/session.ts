@@ -68,9 +68,14 @@ export function isMember(session: Session): session is MemberSession {
   return session.state.kind === "member";
 }
 
-/** Makes `session` a member as `user`, and returns the same object typed as what it now is. */
-export function makeMember(session: Session, user: LocalUser): MemberSession {
-  const state: Member = { kind: "member", name: user.name, key: user.key, seq: user.seq };
+/** Makes `session` the member `name` (`key`, login number `seq`): the same object, typed as what it now is. */
+export function makeMember(
+  session: Session,
+  name: string,
+  key: string,
+  seq: number,
+): MemberSession {
+  const state: Member = { kind: "member", name, key, seq };
   // Object.assign rather than a cast: its type shows the compiler that the state is a Member now.
   return Object.assign(session, { state });
 }

@@ -63,7 +63,7 @@ Deno.test("makeMember turns the same session into a member, and isMember sees it
   const session = anonymousSession();
   assert.equal(isMember(session), false);
   const user = { name: "Zoé", key: "zoé", seq: 3 };
-  const member = makeMember(session, user);
+  const member = makeMember(session, user.name, user.key, user.seq);
   assert.equal(member, session);
   assert.equal(isMember(session), true);
   assert.deepEqual(member.state, { kind: "member", ...user });

@@ -12,8 +12,6 @@ import { encodeProbe } from "./cluster_wire.ts";
 
 /** First pause before reconnecting; it doubles with each failed attempt. */
 const RECONNECT_BASE_DELAY_MS = 50;
-/** Failed attempts after which the pause stops doubling. */
-const RECONNECT_MAX_DOUBLINGS = 10;
 /** Longest pause between reconnection attempts. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 /** How long one connection attempt may take. */
@@ -22,7 +20,7 @@ const CONNECT_TIMEOUT_MS = 2000;
 /** How long node-redis waits before its attempt number `retries` (from 0) to reconnect. */
 export function reconnectDelay(retries: number): number {
   return Math.min(
-    RECONNECT_BASE_DELAY_MS * 2 ** Math.min(retries, RECONNECT_MAX_DOUBLINGS),
+    RECONNECT_BASE_DELAY_MS * 2 ** retries,
     MAX_RECONNECT_DELAY_MS,
   );
 }

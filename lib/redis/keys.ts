@@ -1,7 +1,8 @@
 /**
  * Where the cluster keeps its state in Redis: every key and channel name.
- * Storage, not wire format: only instances of this version read it, and the
- * Lua scripts in `scripts.ts` build the keys they walk from {@linkcode KEY_KINDS}.
+ * Storage, not wire format: only instances of this version read it. The Lua
+ * scripts in `scripts.ts` take their key names from here: SWEEP builds them
+ * from {@linkcode KEY_KINDS}, the others are handed the name-key prefix.
  *
  * @module
  */

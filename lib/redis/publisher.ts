@@ -15,7 +15,7 @@ import { encodeBatch, encodeEvent, isPresenceLine, type WireEvent } from "./clus
 const MAX_UNACKED_PUBLISH_CHARS = 8 * 1024 * 1024;
 /** A batch is published once it holds this many characters, without waiting for the hub's turn. */
 const BATCH_CHARS = 64 * 1024;
-/** While Redis lags, one warning for this many dropped batches (the first of each run). */
+/** While Redis lags, a warning at every this-many-th dropped batch since start, the first included. */
 const DROPS_PER_WARNING = 1000;
 
 /** Publishes a payload on a channel; settles when Redis has answered (either way). */

@@ -56,6 +56,7 @@ Deno.test("Delivery remembers who overflowed or threw, goes on with the rest, an
   assert.equal(delivery.failed, false);
   assert.deepEqual(delivery.takeFailures(), { overflowed: [], faulty: [] });
   delivery.reply(sessions[0]!, encodeLine("PONG"));
+  assert.equal(delivery.failed, true, "the refusing client is noted again");
   delivery.clear();
   assert.equal(delivery.failed, false);
 });

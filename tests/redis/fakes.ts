@@ -122,6 +122,15 @@ export class FakeClient implements RedisClient {
   }
 }
 
+/** Settles until `done()` holds; throws after 2 s, naming `what`. */
+export async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 2000;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await settle();
+  }
+}
+
 /** Lets every pending promise callback and microtask run (a timer of 0 ms comes after them). */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));

@@ -5,7 +5,7 @@ import type { ClusterEvent, LocalUser } from "../../lib/cluster.ts";
 import type { WireEvent } from "../../lib/redis/cluster_wire.ts";
 import { NameClaims, type NameClaimsOptions } from "../../lib/redis/name_claims.ts";
 import { CLAIM, REJOIN, RELEASE } from "../../lib/redis/scripts.ts";
-import { FakeRedis, RecordingLogger, settle } from "./fakes.ts";
+import { FakeRedis, RecordingLogger, settle, until } from "./fakes.ts";
 
 const link = (label: string): ClientLink => ({
   remote: `${label}:1`,
@@ -96,7 +96,7 @@ Deno.test("a claim Redis does not answer within the login wait is refused, and a
   r.names.claim(cy, "Cy", "cy", true);
   await settle();
   const call = r.redis.take();
-  while (r.posted.length === 0) await settle();
+  await until(() => r.posted.length > 0, "the refusal after the login wait");
   assert.deepEqual(r.posted, [{ kind: "claim-refused", link: cy, refusal: "cluster-unavailable" }]);
   call.reply.resolve(9);
   await settle();

@@ -5,7 +5,7 @@ import type { ClusterEvent } from "../../lib/cluster.ts";
 import { RedisCluster } from "../../lib/redis/redis_cluster.ts";
 import { CLAIM, HEARTBEAT, LEAVE, REJOIN, SWEEP } from "../../lib/redis/scripts.ts";
 import { CLUSTER_TIMING, type ClusterTiming } from "../../lib/redis/timing.ts";
-import { FakeClient, RecordingLogger, settle } from "./fakes.ts";
+import { FakeClient, RecordingLogger, settle, until } from "./fakes.ts";
 
 const link: ClientLink = { remote: "a:1", ip: "192.0.2.1", send: () => true, close: () => {} };
 
@@ -66,15 +66,6 @@ async function close(r: Rig): Promise<void> {
   const leave = r.pub().scripts.calls.find((call) => call.script === LEAVE);
   leave?.reply.resolve(1);
   await closing;
-}
-
-/** Waits until `done()` holds; fails after 2 s. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 2000;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await settle();
-  }
 }
 
 Deno.test("before it has joined, nothing goes elsewhere and logins wait; once joined, they are claimed", async () => {

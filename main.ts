@@ -10,6 +10,7 @@ import { installProcessGuards } from "./lib/guard.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { ChatServer, ListenError, type ServerOptions, TlsSetupError } from "./lib/server.ts";
 import { readTlsMaterial, TlsFileError, type TlsMaterial } from "./lib/tls.ts";
+import { loadPage, type PageResponses } from "./lib/web/page_files.ts";
 
 function fail(message: string, status: number): never {
   console.error(message);
@@ -23,6 +24,8 @@ interface Setup {
   readonly tls: TlsMaterial | undefined;
   /** The Redis adapter, loaded only when asked for: a lone server runs no Redis code at all. */
   readonly clusterModule: ClusterModule | undefined;
+  /** The browser client's files, when the web port is on. */
+  readonly pages: PageResponses | undefined;
 }
 
 /** The configuration, TLS files and cluster code, or one line and exit 2. */
@@ -34,11 +37,13 @@ async function configure(): Promise<Setup | undefined> {
     const tls = config.tlsCert !== undefined && config.tlsKey !== undefined
       ? readTlsMaterial(config.tlsCert, config.tlsKey)
       : undefined;
+    // Read before read access is revoked; without a web port no file is read.
+    const pages = config.webPort === undefined ? undefined : loadPage();
     // Loaded before read access is revoked: the module's files are read now.
     const clusterModule = config.redisUrl === undefined
       ? undefined
       : await import("./lib/redis/redis_cluster.ts");
-    return { config, tls, clusterModule };
+    return { config, tls, clusterModule, pages };
   } catch (error) {
     if (error instanceof ConfigError || error instanceof TlsFileError) fail(error.message, 2);
     // A variable or file the runtime flags do not allow: a packaging mistake, said in one line.
@@ -53,11 +58,12 @@ async function configure(): Promise<Setup | undefined> {
 }
 
 function serverOptions(setup: Setup, log: Logger): ServerOptions {
-  const { config, tls, clusterModule } = setup;
+  const { config, tls, clusterModule, pages } = setup;
   const url = config.redisUrl;
   return {
     log,
     ...(tls === undefined ? {} : { tls }),
+    ...(pages === undefined ? {} : { pages }),
     ...(clusterModule === undefined || url === undefined ? {} : {
       cluster: (post: (event: ClusterEvent) => void) => {
         const cluster = new clusterModule.RedisCluster({ url, post, log });

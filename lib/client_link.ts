@@ -6,6 +6,7 @@
  * @module
  */
 import type { CloseReason } from "./protocol.ts";
+import type { Wire } from "./wire.ts";
 
 /** What the hub knows of a client: a way to send it bytes and a way to end it. */
 export interface ClientLink {
@@ -13,6 +14,8 @@ export interface ClientLink {
   readonly remote: string;
   /** The client's address alone, canonical (IPv4-mapped IPv6 as IPv4), for per-address limits. */
   readonly ip: string;
+  /** How this client's door encodes what the hub sends. */
+  readonly wire: Wire;
   /** Queues bytes for the client; false when its outbound budget would be passed (nothing queued). */
   send(bytes: Uint8Array): boolean;
   /** Ends the connection, saying why. Idempotent; the hub never hears back about it. */

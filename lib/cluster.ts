@@ -64,6 +64,12 @@ export type ClusterEvent =
     readonly sender: string;
     readonly text: string;
   }
+  /**
+   * A user new to this instance's view logged in on another instance: a join
+   * notice for watchers here. Posted once per arrival, before that user's
+   * first `remote-msg`, and after the `remote-left` of a holder it displaced.
+   */
+  | { readonly kind: "remote-joined"; readonly name: string }
   /** A user of another instance left: `INFO <name> disconnected` for everyone here. */
   | { readonly kind: "remote-left"; readonly name: string }
   /** A local user's name now belongs to a user elsewhere (freed during a partition). */

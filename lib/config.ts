@@ -5,8 +5,25 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { CidrList, parseCidr } from "./address.ts";
+import { CidrList } from "./address.ts";
+import {
+  ConfigError,
+  oneOf,
+  type Parse,
+  parseCidrList,
+  parseHost,
+  parseNonNegativeInteger,
+  parseOrigins,
+  parsePath,
+  parsePort,
+  parsePositiveInteger,
+  parsePositiveSeconds,
+  parseRate,
+  parseRedisUrl,
+} from "./config_values.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+
+export { ConfigError };
 
 /** Validated settings of one server process. */
 export interface Config {
@@ -40,6 +57,10 @@ export interface Config {
   readonly tlsPort: number;
   /** HTTP port for `/healthz` and `/metrics`; undefined: no metrics listener. */
   readonly metricsPort: number | undefined;
+  /** HTTP port for the browser client and its WebSocket; undefined: no web listener. */
+  readonly webPort: number | undefined;
+  /** Origins besides the server's own whose pages may open a WebSocket (`scheme://host[:port]`). */
+  readonly webOrigins: readonly string[];
   /** How log lines are written. */
   readonly logFormat: LogFormat;
   /** The least severe log level written. */
@@ -65,22 +86,17 @@ export const DEFAULT_CONFIG: Config = {
   tlsKey: undefined,
   tlsPort: 4001,
   metricsPort: undefined,
+  webPort: undefined,
+  webOrigins: [],
   logFormat: "text",
   logLevel: "info",
   redisUrl: undefined,
 };
 
-/** A flag or environment value that cannot be used; its message is the one line shown to the user. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
 /** What the command line asks for: run with a config, or print the usage. */
 export type ConfigRequest =
   | { readonly kind: "run"; readonly config: Config }
   | { readonly kind: "help" };
-
-type Parse = (raw: string, source: string) => number | string | CidrList | undefined;
 
 interface Setting {
   readonly key: keyof Config;
@@ -197,6 +213,20 @@ const SETTINGS: readonly Setting[] = [
     help: "HTTP port for /healthz, /readyz and /metrics (off when unset)",
   },
   {
+    key: "webPort",
+    flag: "web-port",
+    env: "WEB_PORT",
+    parse: parsePort,
+    help: "HTTP port for the browser client and WebSockets at /ws (off when unset)",
+  },
+  {
+    key: "webOrigins",
+    flag: "web-origins",
+    env: "WEB_ORIGINS",
+    parse: parseOrigins,
+    help: "comma list of other origins whose pages may use /ws (none: empty)",
+  },
+  {
     key: "logFormat",
     flag: "log-format",
     env: "LOG_FORMAT",
@@ -222,6 +252,7 @@ const SETTINGS: readonly Setting[] = [
 function describeDefault(value: Config[keyof Config]): string {
   if (value === undefined) return "off";
   if (value instanceof CidrList) return value.networks.length === 0 ? "none" : String(value);
+  if (Array.isArray(value)) return value.length === 0 ? "none" : value.join(",");
   return String(value);
 }
 
@@ -307,106 +338,4 @@ function describeArgsError(error: unknown): string {
   // node:util's messages are multi-line and mention `strict`; keep the first line.
   const first = message.split("\n")[0] ?? message;
   return `Cannot start: ${first.replace(/\. To specify a positional argument.*$/, "")}`;
-}
-
-function parseHost(raw: string, source: string): string {
-  const host = raw.trim();
-  if (host === "" || /\s/.test(host)) {
-    throw new ConfigError(`Cannot start: ${source} must be a host name or address, got "${raw}"`);
-  }
-  return host;
-}
-
-function parsePort(raw: string, source: string): number {
-  const port = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`Cannot start: ${source} must be a port from 0 to 65535, got "${raw}"`);
-  }
-  return port;
-}
-
-function parseNonNegativeInteger(raw: string, source: string): number {
-  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(value)) {
-    throw new ConfigError(
-      `Cannot start: ${source} must be a whole number, 0 or more, got "${raw}"`,
-    );
-  }
-  return value;
-}
-
-function parseCidrList(raw: string, source: string): CidrList {
-  const text = raw.trim();
-  if (text === "" || text === "none") return new CidrList([]);
-  const networks = text.split(",").map((item) => {
-    const network = parseCidr(item.trim());
-    if (network !== undefined) return network;
-    throw new ConfigError(
-      `Cannot start: ${source} must be a comma list of addresses or CIDR networks, got "${item.trim()}"`,
-    );
-  });
-  return new CidrList(networks);
-}
-
-function parseRate(raw: string, source: string): number {
-  const rate = /^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isFinite(rate) || rate < 0) {
-    throw new ConfigError(
-      `Cannot start: ${source} must be a number of lines a second, 0 or more, got "${raw}"`,
-    );
-  }
-  return rate;
-}
-
-function parseRedisUrl(raw: string, source: string): string {
-  const text = raw.trim();
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || !["redis:", "rediss:"].includes(url.protocol) || url.hostname === "") {
-    throw new ConfigError(
-      `Cannot start: ${source} must be a redis:// or rediss:// URL with a host, got "${raw}"`,
-    );
-  }
-  return text;
-}
-
-function parsePath(raw: string, source: string): string {
-  if (raw.trim() === "") throw new ConfigError(`Cannot start: ${source} must be a file path`);
-  return raw;
-}
-
-function oneOf(choices: readonly string[]): Parse {
-  return (raw, source) => {
-    const value = raw.trim();
-    if (!choices.includes(value)) {
-      throw new ConfigError(
-        `Cannot start: ${source} must be one of ${choices.join(", ")}, got "${raw}"`,
-      );
-    }
-    return value;
-  };
-}
-
-function parsePositiveSeconds(raw: string, source: string): number {
-  const seconds = /^\s*(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*$/i.test(raw) ? Number(raw) : NaN;
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new ConfigError(
-      `Cannot start: ${source} must be a number of seconds above 0, got "${raw}"`,
-    );
-  }
-  return seconds;
-}
-
-function parsePositiveInteger(raw: string, source: string): number {
-  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigError(
-      `Cannot start: ${source} must be a whole number above 0, got "${raw}"`,
-    );
-  }
-  return value;
 }

@@ -14,6 +14,7 @@ import { Outbox, type WriteFailureListener } from "./outbox.ts";
 import type { CloseReason } from "./protocol.ts";
 import { type ProxySource, readProxyHeader } from "./proxy_protocol.ts";
 import type { Stats } from "./stats.ts";
+import type { Wire } from "./wire.ts";
 
 /** Limits and collaborators of one connection. */
 export interface ConnectionOptions {
@@ -64,8 +65,10 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
   #readEnded = false;
   #reported = false;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The real client behind a trusted proxy, from its PROXY header. */
+  /** The real client behind a trusted proxy, from its PROXY header or `X-Forwarded-For`. */
   #proxied: ProxySource | undefined;
+  /** True once the hub has been told of this client (behind a trusted proxy, only once it is named). */
+  #joined = false;
 
   /** Wraps an accepted socket. Nothing is read until {@linkcode run}. */
   constructor(conn: Deno.Conn, id: number, options: ConnectionOptions) {
@@ -82,9 +85,18 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
     );
   }
 
+  /** Part of {@linkcode ClientLink}: how the hub's lines are encoded for this client. */
+  get wire(): Wire {
+    return this.#options.door.wire;
+  }
+
   /** The client's address as `host:port`, for logs (behind a trusted proxy: the real client's). */
   get remote(): string {
-    if (this.#proxied !== undefined) return `${this.#proxied.ip}:${this.#proxied.port}`;
+    if (this.#proxied !== undefined) {
+      // X-Forwarded-For names no port.
+      const { ip, port } = this.#proxied;
+      return port === 0 ? ip : `${ip}:${port}`;
+    }
     const addr = this.#conn.remoteAddr as Deno.NetAddr;
     return `${addr.hostname}:${addr.port}`;
   }
@@ -112,11 +124,13 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
       const proxied = this.#options.trustedProxies.has(
         (this.#conn.remoteAddr as Deno.NetAddr).hostname,
       );
-      if (proxied && !await this.#takeProxyHeader()) {
+      const forwarding = this.#options.door.forwarding;
+      if (proxied && forwarding === "proxy-header" && !await this.#takeProxyHeader()) {
         this.#release();
         return;
       }
-      this.#options.post({ kind: "open", link: this });
+      // Behind a trusted proxy that names its client in HTTP, the hub hears of it once named.
+      if (!proxied || forwarding !== "http-header") this.#join();
       // Frames what came with a PROXY header; a fault ends this client alone.
       this.#flood.feedGuarded();
       // This frame stays suspended for as long as the client is connected: it
@@ -218,12 +232,33 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
    * waits up to `lingerMs` for the peer to hang up, then releases the socket.
    */
   close(reason: CloseReason): void {
+    this.#end(this.#framer.farewell(reason), reason === "slow-consumer");
+  }
+
+  #end(lastWords: Uint8Array | undefined, inPlaceOfQueued: boolean): void {
     if (this.#state !== "open") return;
     this.#state = "closing";
     this.#flood.stop();
     this.#lingerTimer = setTimeout(() => this.#release(), this.#options.lingerMs);
-    this.#outbox.end(this.#options.door.farewell(reason), reason === "slow-consumer")
-      .then(() => this.#flushed());
+    this.#outbox.end(lastWords, inPlaceOfQueued).then(() => this.#flushed());
+  }
+
+  /** Part of {@linkcode DoorClient}. */
+  forwardedFor(ip: string | undefined): void {
+    if (this.#joined) return;
+    if (ip !== undefined) this.#proxied = { ip, port: 0 };
+    this.#join();
+  }
+
+  /** Part of {@linkcode DoorClient}: the door's own last words, then closing as {@linkcode close} does. */
+  hangUp(reason: CloseReason, lastWords: Uint8Array | undefined): void {
+    this.#end(lastWords, false);
+    this.#report(reason);
+  }
+
+  #join(): void {
+    this.#joined = true;
+    this.#options.post({ kind: "open", link: this });
   }
 
   /** Part of {@linkcode DoorClient}: posts a message; false once the client is over its rate. */
@@ -275,6 +310,7 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
     this.#state = "closed";
     clearTimeout(this.#lingerTimer);
     this.#flood.stop();
+    this.#framer.release();
     try {
       this.#conn.close();
     } catch {

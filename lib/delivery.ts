@@ -1,14 +1,14 @@
 /**
  * The hub's one way out to its clients: every byte the hub sends leaves
- * through a {@linkcode Delivery}.
+ * through a {@linkcode Delivery}, in the encoding of each client's door.
  *
  * @module
  */
 import { LineArena } from "./line_arena.ts";
 import type { Logger } from "./log.ts";
-import { formatDisconnected, formatMsg } from "./protocol.ts";
-import type { Session } from "./session.ts";
+import { HEARS_DEPARTURES, HEARS_MESSAGES, isMember, type Session } from "./session.ts";
 import type { Stats } from "./stats.ts";
+import type { Reply } from "./wire.ts";
 
 /** Sessions that could not take what they were sent, to be dropped once the event is applied. */
 export interface Failures {
@@ -18,43 +18,107 @@ export interface Failures {
   readonly faulty: Session[];
 }
 
+/** A broadcast's encodings so far, by `Wire.slot`. */
+type Encodings = (Uint8Array | undefined)[];
+
 /**
- * Sends replies to one session and broadcasts to every logged-in one. A
- * broadcast is encoded once, into a shared arena, and the same bytes go to
- * every receiver. A session that cannot take its bytes is never dropped
- * here, in the middle of a loop over the sessions: it is remembered, and the
- * hub takes the {@linkcode Delivery.failures} once the event is applied.
+ * Sends replies to one session and broadcasts to many. A broadcast is
+ * encoded at most once per kind of client (per `Wire`), into a
+ * shared arena, and the same bytes go to every receiver of that kind. A
+ * session that cannot take its bytes is never dropped here, in the middle of
+ * a loop over the sessions: it is remembered, and the hub takes the
+ * {@linkcode Delivery.failures} once the event is applied.
  */
 export class Delivery {
   readonly #members: ReadonlyMap<string, Session>;
+  readonly #watchers: ReadonlySet<Session>;
   readonly #stats: Stats;
   readonly #log: Logger;
   /** Broadcasts are encoded here, back to back, so outboxes can merge them without copying. */
   readonly #arena = new LineArena();
-  readonly #encodeShared = (text: string) => this.#arena.encode(text);
   #overflowed: Session[] = [];
   #faulty: Session[] = [];
 
-  /** Broadcasts to `members` (the logged-in sessions), counting in `stats`. */
-  constructor(members: ReadonlyMap<string, Session>, stats: Stats, log: Logger) {
+  /**
+   * Broadcasts to `members` (the logged-in sessions) and, for comings and
+   * goings, to `watchers` (the sessions that sent `WATCH`), counting in `stats`.
+   */
+  constructor(
+    members: ReadonlyMap<string, Session>,
+    watchers: ReadonlySet<Session>,
+    stats: Stats,
+    log: Logger,
+  ) {
     this.#members = members;
+    this.#watchers = watchers;
     this.#stats = stats;
     this.#log = log;
   }
 
-  /** Sends `bytes` (holding `lines` lines) to one session. */
-  reply(session: Session, bytes: Uint8Array, lines = 1): void {
-    if (this.#send(session, bytes)) this.#stats.linesDelivered += lines;
+  /** A fixed reply (`OK`, `PONG`, an `ERR` line) to one session. */
+  reply(session: Session, reply: Reply): void {
+    this.#deliver(session, session.link.wire.reply(reply), 1);
   }
 
-  /** `MSG <sender> <text>` to every logged-in session but `except`. */
+  /** Its door's keepalive to a session that has been silent, if its door has one. */
+  keepalive(session: Session): void {
+    const bytes = session.link.wire.keepalive;
+    if (bytes !== undefined) this.#send(session, bytes);
+  }
+
+  /** The `WHO` answer to one session. */
+  userList(session: Session, names: readonly string[]): void {
+    this.#deliver(session, session.link.wire.userList(names), names.length);
+  }
+
+  /** A `DM` from `sender` to one session. */
+  dm(recipient: Session, sender: string, text: string): void {
+    this.#deliver(recipient, recipient.link.wire.dm(sender, text), 1);
+  }
+
+  /** `sender`'s message to every member that hears messages but `except`. */
   broadcastMsg(sender: string, text: string, except: Session | undefined): void {
-    this.#broadcast(formatMsg(sender, text, this.#encodeShared), except);
+    const encoded: Encodings = [];
+    let delivered = 0;
+    for (const session of this.#members.values()) {
+      if (session === except || (session.hears & HEARS_MESSAGES) === 0) continue;
+      const wire = session.link.wire;
+      const bytes = encoded[wire.slot] ??= wire.msg(sender, text, this.#arena);
+      if (this.#send(session, bytes)) delivered++;
+    }
+    this.#stats.linesDelivered += delivered;
   }
 
-  /** `INFO <name> disconnected` to every logged-in session. */
+  /** `name` logged in: told to every watcher but `except` (the one logging in). */
+  broadcastConnected(name: string, except: Session | undefined): void {
+    const encoded: Encodings = [];
+    let delivered = 0;
+    for (const session of this.#watchers) {
+      if (session === except) continue;
+      const wire = session.link.wire;
+      const bytes = encoded[wire.slot] ??= wire.connected(name, this.#arena);
+      if (this.#send(session, bytes)) delivered++;
+    }
+    this.#stats.linesDelivered += delivered;
+  }
+
+  /** `name` left: told to every member that hears departures, and to every watcher not logged in. */
   broadcastDisconnected(name: string): void {
-    this.#broadcast(formatDisconnected(name, this.#encodeShared), undefined);
+    const encoded: Encodings = [];
+    let delivered = 0;
+    for (const session of this.#members.values()) {
+      if ((session.hears & HEARS_DEPARTURES) === 0) continue;
+      const wire = session.link.wire;
+      const bytes = encoded[wire.slot] ??= wire.disconnected(name, this.#arena);
+      if (this.#send(session, bytes)) delivered++;
+    }
+    for (const session of this.#watchers) {
+      if (isMember(session)) continue;
+      const wire = session.link.wire;
+      const bytes = encoded[wire.slot] ??= wire.disconnected(name, this.#arena);
+      if (this.#send(session, bytes)) delivered++;
+    }
+    this.#stats.linesDelivered += delivered;
   }
 
   /** True when a session has failed to take its bytes since the failures were last taken. */
@@ -75,13 +139,8 @@ export class Delivery {
     this.#faulty = [];
   }
 
-  /** Sends the same bytes to every logged-in session but `except`. */
-  #broadcast(bytes: Uint8Array, except: Session | undefined): void {
-    let delivered = 0;
-    for (const session of this.#members.values()) {
-      if (session !== except && this.#send(session, bytes)) delivered++;
-    }
-    this.#stats.linesDelivered += delivered;
+  #deliver(session: Session, bytes: Uint8Array, lines: number): void {
+    if (this.#send(session, bytes)) this.#stats.linesDelivered += lines;
   }
 
   /** Hands bytes to one link; an overflow or a throw marks that session alone for dropping. */

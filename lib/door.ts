@@ -10,6 +10,7 @@
 import type { ClientLink } from "./client_link.ts";
 import type { HubEvent } from "./hub.ts";
 import type { CloseReason } from "./protocol.ts";
+import type { Wire } from "./wire.ts";
 
 /**
  * One connection's input framing, driven by its read loop: read into
@@ -25,6 +26,10 @@ export interface Framer {
   commit(count: number): void;
   /** Goes on with what a pause held back. */
   resume(): void;
+  /** The last bytes for a client closed for `reason`, in its door's words as of now; undefined: none. */
+  farewell(reason: CloseReason): Uint8Array | undefined;
+  /** The socket is released: stop any timer of its own. */
+  release(): void;
 }
 
 /** Where a framer hands what it frames: the connection, which posts it and meters it. */
@@ -33,14 +38,27 @@ export interface DoorClient extends ClientLink {
   message(event: HubEvent): boolean;
   /** Posts an event that is not a message of its own: it costs no token. */
   notice(event: HubEvent): void;
+  /** Ends the connection from the door's side: sends `lastWords` after what is queued, then closes. */
+  hangUp(reason: CloseReason, lastWords: Uint8Array | undefined): void;
+  /**
+   * The client's own address as its request named it (`X-Forwarded-For`),
+   * or undefined when it named none. Believed only from a trusted proxy,
+   * whose connection joins the hub only now; ignored from anyone else.
+   */
+  forwardedFor(ip: string | undefined): void;
 }
+
+/** How a trusted proxy tells who its client is: a PROXY protocol header first, or an HTTP header. */
+export type Forwarding = "proxy-header" | "http-header";
 
 /** A transport's framing and encoding; one object serves every connection of that door. */
 export interface Door {
   /** The longest message its framer must hold whole, its end included: flood control's backlog holds one. */
   readonly maxMessageBytes: number;
+  /** How the hub's lines are encoded for this door's clients. */
+  readonly wire: Wire;
+  /** How a trusted proxy in front of this door names its client. */
+  readonly forwarding: Forwarding;
   /** A framer for a new connection, handing what it frames to `client`. */
   framer(client: DoorClient): Framer;
-  /** The last bytes sent to a client closed for `reason`, in this door's encoding; undefined: none. */
-  farewell(reason: CloseReason): Uint8Array | undefined;
 }

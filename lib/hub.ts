@@ -14,8 +14,15 @@ import { type Cluster, type ClusterEvent, Standalone } from "./cluster.ts";
 import { Delivery } from "./delivery.ts";
 import { type CommandContext, runCommand } from "./hub_commands.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
-import { type CloseReason, type Command, formatDm, REPLY } from "./protocol.ts";
-import { ANONYMOUS, makeMember, type MemberSession, type Session, startClaim } from "./session.ts";
+import type { CloseReason, Command } from "./protocol.ts";
+import {
+  ANONYMOUS,
+  HEARS_CHAT,
+  makeMember,
+  type MemberSession,
+  type Session,
+  startClaim,
+} from "./session.ts";
 import { Stats } from "./stats.ts";
 
 /** Everything that can happen to the hub, in the order it happens. */
@@ -61,6 +68,8 @@ export class Hub {
   readonly #addresses: AddressCounts;
   /** Logged-in sessions by name key; insertion order is login order. */
   readonly #users = new Map<string, MemberSession>();
+  /** Sessions that sent `WATCH`, logged in or not: they hear of every login. */
+  readonly #watchers = new Set<Session>();
   /** The one way out to clients. */
   readonly #delivery: Delivery;
   #stopped = false;
@@ -75,13 +84,14 @@ export class Hub {
     this.stats = options.stats ?? new Stats();
     this.#cluster = options.cluster ?? new Standalone();
     this.#addresses = new AddressCounts(options.maxClientsPerIp ?? 0, options.ipLimitExempt);
-    this.#delivery = new Delivery(this.#users, this.stats, this.#log);
+    this.#delivery = new Delivery(this.#users, this.#watchers, this.stats, this.#log);
     this.#commands = {
       users: this.#users,
       cluster: this.#cluster,
       delivery: this.#delivery,
       claim: (session, name, key) => this.#claim(session, name, key),
       disconnect: (session, reason) => this.#disconnect(session, reason),
+      watch: (session) => this.#watchers.add(session),
     };
   }
 
@@ -141,7 +151,7 @@ export class Hub {
         const session = this.#sessions.get(event.link);
         if (session === undefined) return;
         this.stats.linesTooLong++;
-        this.#delivery.reply(session, REPLY.lineTooLong);
+        this.#delivery.reply(session, "lineTooLong");
         break;
       }
       case "closed": {
@@ -165,11 +175,12 @@ export class Hub {
         break;
       case "remote-dm": {
         const recipient = this.#users.get(event.target);
-        if (recipient !== undefined) {
-          this.#delivery.reply(recipient, formatDm(event.sender, event.text));
-        }
+        if (recipient !== undefined) this.#delivery.dm(recipient, event.sender, event.text);
         break;
       }
+      case "remote-joined":
+        this.#delivery.broadcastConnected(event.name, undefined);
+        break;
       case "remote-left":
         this.#delivery.broadcastDisconnected(event.name);
         break;
@@ -206,7 +217,7 @@ export class Hub {
       else link.close("error");
     } catch (again) {
       // The link's own close failed too: forget it rather than fail twice.
-      if (session !== undefined && this.#sessions.delete(link)) this.#uncount(session);
+      if (session !== undefined && this.#sessions.delete(link)) this.#forget(session);
       const state = session?.state;
       if (state?.kind === "member" && this.#users.delete(state.key)) {
         this.#cluster.leave(state);
@@ -232,6 +243,7 @@ export class Hub {
       countedIp: counted === "counted" ? link.ip : undefined,
       lastSeen: now,
       state: ANONYMOUS,
+      hears: HEARS_CHAT,
     });
   }
 
@@ -254,7 +266,8 @@ export class Hub {
   #logIn(session: Session, name: string, key: string, seq: number): void {
     const member = makeMember(session, name, key, seq);
     this.#users.set(key, member);
-    this.#delivery.reply(member, REPLY.ok);
+    this.#delivery.reply(member, "ok");
+    this.#delivery.broadcastConnected(name, member);
     this.#log.info("login", { name, address: session.link.remote });
   }
 
@@ -272,7 +285,7 @@ export class Hub {
       session.state = ANONYMOUS;
       this.#delivery.reply(
         session,
-        event.refusal === "username-taken" ? REPLY.usernameTaken : REPLY.clusterUnavailable,
+        event.refusal === "username-taken" ? "usernameTaken" : "clusterUnavailable",
       );
     }
     this.#replay(session, claim.waiting);
@@ -296,17 +309,25 @@ export class Hub {
     }
   }
 
+  /**
+   * Closes the sessions silent for the idle timeout, and nudges those silent
+   * for half of it with their door's keepalive: a client that only reads
+   * answers it and stays; a dead one still goes at the timeout.
+   */
   #closeIdle(): void {
-    const deadline = this.#options.now() - this.#options.idleTimeoutMs;
+    const now = this.#options.now();
+    const deadline = now - this.#options.idleTimeoutMs;
+    const nudgeBy = now - this.#options.idleTimeoutMs / 2;
     for (const session of this.#sessions.values()) {
       if (session.lastSeen <= deadline) this.#disconnect(session, "idle");
+      else if (session.lastSeen <= nudgeBy) this.#delivery.keepalive(session);
     }
   }
 
   /** Forgets a session, tells the others if it was logged in, and closes it. */
   #disconnect(session: Session, reason: CloseReason): void {
     if (!this.#sessions.delete(session.link)) return;
-    this.#uncount(session);
+    this.#forget(session);
     session.link.close(reason);
     this.stats.disconnects[reason]++;
     const state = session.state;
@@ -328,8 +349,10 @@ export class Hub {
     this.#delivery.broadcastDisconnected(user.name);
   }
 
-  #uncount(session: Session): void {
+  /** Forgets what the hub keeps about a session beside it: its address's count, its watch. */
+  #forget(session: Session): void {
     if (session.countedIp !== undefined) this.#addresses.remove(session.countedIp);
+    this.#watchers.delete(session);
   }
 
   #dropFailed(): void {
@@ -350,6 +373,7 @@ export class Hub {
     this.#sessions.clear();
     this.#addresses.clear();
     this.#users.clear();
+    this.#watchers.clear();
     this.#delivery.clear();
   }
 

@@ -11,14 +11,7 @@
 import type { Cluster, ClusterUser } from "./cluster.ts";
 import type { Delivery } from "./delivery.ts";
 import { nameKey, validateName } from "./names.ts";
-import {
-  type CloseReason,
-  type Command,
-  formatDm,
-  formatUserList,
-  isBlankText,
-  REPLY,
-} from "./protocol.ts";
+import { type CloseReason, type Command, isBlankText } from "./protocol.ts";
 import { holdBack, isMember, type MemberSession, type Session } from "./session.ts";
 
 /** What a command handler may see of the hub, and ask of it. */
@@ -33,6 +26,8 @@ export interface CommandContext {
   claim(session: Session, name: string, key: string): void;
   /** Ends a session for `reason`, telling the others if it was logged in. */
   disconnect(session: Session, reason: CloseReason): void;
+  /** From now on `session` hears of every login, and of departures even before it logs in. */
+  watch(session: Session): void;
 }
 
 type CommandOf<K extends Command["kind"]> = Extract<Command, { readonly kind: K }>;
@@ -50,7 +45,8 @@ type CommandSpec<K extends Command["kind"]> =
 
 // Every kind of command must have an entry: a new one fails `deno check` until it is handled.
 const COMMANDS: { readonly [K in Command["kind"]]: CommandSpec<K> } = {
-  ping: { needsLogin: false, handle: (hub, session) => hub.delivery.reply(session, REPLY.pong) },
+  ping: { needsLogin: false, handle: (hub, session) => hub.delivery.reply(session, "pong") },
+  watch: { needsLogin: false, handle: (hub, session) => hub.watch(session) },
   quit: { needsLogin: false, handle: (hub, session) => hub.disconnect(session, "quit") },
   ignored: { needsLogin: false, handle: () => {} },
   login: { needsLogin: false, handle: login },
@@ -85,22 +81,22 @@ function dispatch<K extends Command["kind"]>(
   const spec: CommandSpec<K> = COMMANDS[kind];
   if (!spec.needsLogin) spec.handle(hub, session, command);
   else if (isMember(session)) spec.handle(hub, session, command);
-  else hub.delivery.reply(session, REPLY.loginRequired);
+  else hub.delivery.reply(session, "loginRequired");
 }
 
 function login(hub: CommandContext, session: Session, { name: raw }: CommandOf<"login">): void {
   if (session.state.kind === "member") {
-    hub.delivery.reply(session, REPLY.alreadyLoggedIn);
+    hub.delivery.reply(session, "alreadyLoggedIn");
     return;
   }
   const name = validateName(raw);
   if (name === undefined) {
-    hub.delivery.reply(session, REPLY.invalidUsername);
+    hub.delivery.reply(session, "invalidUsername");
     return;
   }
   const key = nameKey(name);
   if (hub.users.has(key)) {
-    hub.delivery.reply(session, REPLY.usernameTaken);
+    hub.delivery.reply(session, "usernameTaken");
     return;
   }
   hub.claim(session, name, key);
@@ -115,7 +111,7 @@ function msg(hub: CommandContext, member: MemberSession, { text }: CommandOf<"ms
 
 function who(hub: CommandContext, member: MemberSession): void {
   const names = chatWideNames(hub.users.values(), hub.cluster.remoteUsers());
-  hub.delivery.reply(member, formatUserList(names), names.length);
+  hub.delivery.userList(member, names);
 }
 
 function dm(hub: CommandContext, member: MemberSession, { target, text }: CommandOf<"dm">): void {
@@ -124,16 +120,16 @@ function dm(hub: CommandContext, member: MemberSession, { target, text }: Comman
   const key = nameKey(target);
   const recipient = hub.users.get(key);
   if (recipient !== undefined) {
-    hub.delivery.reply(recipient, formatDm(sender, text));
+    hub.delivery.dm(recipient, sender, text);
     return;
   }
   const delivery = hub.cluster.directMessage(sender, key, text);
   switch (delivery) {
     case "not-found":
-      hub.delivery.reply(member, REPLY.userNotFound);
+      hub.delivery.reply(member, "userNotFound");
       return;
     case "unavailable":
-      hub.delivery.reply(member, REPLY.clusterUnavailable);
+      hub.delivery.reply(member, "clusterUnavailable");
       return;
     case "sent":
       return;

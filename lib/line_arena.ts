@@ -12,6 +12,12 @@ export const ARENA_BYTES = 64 * 1024;
 const encoder = new TextEncoder();
 
 /**
+ * Writes a frame's header for a payload of `payloadBytes` at `buffer[at]`
+ * and returns the header's length: at most the `maxHeader` it was asked with.
+ */
+export type WriteHeader = (buffer: Uint8Array, at: number, payloadBytes: number) => number;
+
+/**
  * Encodes lines into shared append-only buffers. Bytes once handed out are
  * never written again: a full buffer is left to the garbage collector once
  * no outbox holds a view of it, and a fresh one is started.
@@ -25,13 +31,39 @@ export class LineArena {
     const worstCase = text.length * 3;
     // A long line would waste most of a buffer; it gets bytes of its own.
     if (worstCase > ARENA_BYTES / 8) return encoder.encode(text);
-    if (this.#used + worstCase > ARENA_BYTES) {
-      this.#buffer = new Uint8Array(ARENA_BYTES);
-      this.#used = 0;
-    }
-    const start = this.#used;
+    const start = this.#reserve(worstCase);
     const { written } = encoder.encodeInto(text, this.#buffer.subarray(start));
     this.#used = start + written;
     return this.#buffer.subarray(start, this.#used);
+  }
+
+  /**
+   * The UTF-8 bytes of `text` behind a header that depends on their length
+   * (a WebSocket frame's), as one view; `writeHeader` writes at most
+   * `maxHeader` bytes.
+   */
+  encodeFramed(text: string, maxHeader: number, writeHeader: WriteHeader): Uint8Array {
+    const worstCase = maxHeader + text.length * 3;
+    const own = worstCase > ARENA_BYTES / 8;
+    const buffer = own ? new Uint8Array(worstCase) : this.#buffer;
+    const start = own ? 0 : this.#reserve(worstCase);
+    const { written } = encoder.encodeInto(text, buffer.subarray(start + maxHeader));
+    const headerBytes = writeHeader(buffer, start, written);
+    // The length was only known once encoded: close the gap a shorter header left.
+    if (headerBytes < maxHeader) {
+      buffer.copyWithin(start + headerBytes, start + maxHeader, start + maxHeader + written);
+    }
+    const end = start + headerBytes + written;
+    if (!own) this.#used = end;
+    return buffer.subarray(start, end);
+  }
+
+  /** Where `bytes` more fit in the current buffer, starting a fresh one when they do not. */
+  #reserve(bytes: number): number {
+    if (this.#used + bytes > ARENA_BYTES) {
+      this.#buffer = new Uint8Array(ARENA_BYTES);
+      this.#used = 0;
+    }
+    return this.#used;
   }
 }

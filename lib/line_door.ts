@@ -6,7 +6,8 @@
  */
 import type { Door, DoorClient, Framer } from "./door.ts";
 import { LineFramer, type LineSink } from "./line_framer.ts";
-import { closingLine, IGNORED, parseLine } from "./protocol.ts";
+import { type CloseReason, closingLine, IGNORED, parseLine } from "./protocol.ts";
+import { LINE_WIRE } from "./wire.ts";
 
 /** A line's `\r\n`. */
 const LINE_END_BYTES = 2;
@@ -40,6 +41,12 @@ class LineClient extends LineFramer implements Framer, LineSink {
     this.#client.notice({ kind: "line-too-long", link: this.#client });
   }
 
+  farewell(reason: CloseReason): Uint8Array | undefined {
+    return closingLine(reason);
+  }
+
+  release(): void {}
+
   /** The end of a dropped line still counts as activity, and as a line. */
   tooLongLineEnded(): boolean {
     return this.#client.message({ kind: "command", link: this.#client, command: IGNORED });
@@ -50,7 +57,8 @@ class LineClient extends LineFramer implements Framer, LineSink {
 export function lineDoor(maxLineBytes: number): Door {
   return {
     maxMessageBytes: maxLineBytes + LINE_END_BYTES,
+    wire: LINE_WIRE,
+    forwarding: "proxy-header",
     framer: (client) => new LineClient(maxLineBytes, client),
-    farewell: closingLine,
   };
 }

@@ -13,6 +13,7 @@ export type Command =
   | { readonly kind: "dm"; readonly target: string; readonly text: string }
   | { readonly kind: "ping" }
   | { readonly kind: "quit" }
+  | { readonly kind: "watch" }
   | { readonly kind: "ignored" };
 
 /** Why a connection ended; each transport says it in its own words. */
@@ -27,11 +28,14 @@ export type CloseReason =
   | "too-many-connections"
   | "excess-flood"
   | "name-conflict"
+  | "protocol-error"
+  | "served"
   | "error";
 
 const WHO: Command = { kind: "who" };
 const PING: Command = { kind: "ping" };
 const QUIT: Command = { kind: "quit" };
+const WATCH: Command = { kind: "watch" };
 /** A line the protocol ignores: empty, unknown, or the end of one dropped as too long. */
 export const IGNORED: Command = { kind: "ignored" };
 
@@ -61,6 +65,8 @@ export function parseLine(line: string): Command {
       return PING;
     case "QUIT":
       return QUIT;
+    case "WATCH":
+      return WATCH;
     default:
       return IGNORED;
   }
@@ -105,13 +111,18 @@ export function formatDm(sender: string, text: string, encode = encodeFresh): Ui
   return encode(`DM ${sender} ${text}\n`);
 }
 
+/** `INFO <name> connected`, as bytes: a join notice, for connections that sent `WATCH`. */
+export function formatConnected(name: string, encode = encodeFresh): Uint8Array {
+  return encode(`INFO ${name} connected\n`);
+}
+
 /** `INFO <name> disconnected`, as bytes. */
 export function formatDisconnected(name: string, encode = encodeFresh): Uint8Array {
   return encode(`INFO ${name} disconnected\n`);
 }
 
 /** The `WHO` reply: one `USER <name>` line per name, as one block of bytes. */
-export function formatUserList(names: Iterable<string>): Uint8Array {
+export function formatUserList(names: readonly string[]): Uint8Array {
   let text = "";
   for (const name of names) text += `USER ${name}\n`;
   return encoder.encode(text);
@@ -143,6 +154,9 @@ const CLOSING_LINES: Readonly<Record<CloseReason, Uint8Array | undefined>> = {
   "excess-flood": encodeLine("ERR excess-flood"),
   // Another instance's user holds the name now (it was freed during a partition): as if taken.
   "name-conflict": encodeLine("ERR username-taken"),
+  // Only the web door ends connections for these, in its own words.
+  "protocol-error": undefined,
+  served: undefined,
 };
 
 /** The last line a client is sent when closed for `reason`, if any. */

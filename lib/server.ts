@@ -10,11 +10,14 @@ import type { Config } from "./config.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { Hub, type HubEvent } from "./hub.ts";
 import { Inbox } from "./inbox.ts";
+import type { Door } from "./door.ts";
 import { lineDoor } from "./line_door.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { type MetricsSnapshot, readinessOf, serveMetrics } from "./metrics.ts";
 import { Stats } from "./stats.ts";
 import type { TlsMaterial } from "./tls.ts";
+import { loadPage, type PageResponses } from "./web/page_files.ts";
+import { HEAD_TIMEOUT_MS, webDoor } from "./web/web_door.ts";
 
 /** Longest wait for a closed client's last line and its hang-up before its socket is released. */
 const LINGER_MS = 2000;
@@ -34,6 +37,15 @@ export interface ConnListener {
   close(): void;
 }
 
+/** What a listener is for: the chat (plain or TLS) or the web. */
+type ListenerRole = "chat" | "tls" | "web";
+
+/** A listener and the door its connections come in by. */
+interface Entrance {
+  readonly role: ListenerRole;
+  readonly listener: ConnListener;
+}
+
 /** Collaborators of a server, all optional. */
 export interface ServerOptions {
   readonly log?: Logger;
@@ -47,6 +59,8 @@ export interface ServerOptions {
   readonly listen?: (options: Deno.TcpListenOptions) => ConnListener;
   /** Joins the chat to other instances: given where to post its events, returns the cluster. */
   readonly cluster?: (post: (event: ClusterEvent) => void) => Cluster;
+  /** The browser client's files, read before the server gave up read access; by default read now. */
+  readonly pages?: PageResponses;
 }
 
 /** The TLS certificate or key cannot be used (they do not match, or are not what they claim). */
@@ -101,11 +115,13 @@ export class ChatServer {
   readonly addr: Deno.NetAddr;
   /** The TLS address, when TLS is on. */
   readonly tlsAddr: Deno.NetAddr | undefined;
+  /** The web address (page and WebSockets), when `config.webPort` is set. */
+  readonly webAddr: Deno.NetAddr | undefined;
   /** The health and metrics address, when `config.metricsPort` is set. */
   readonly metricsAddr: Deno.NetAddr | undefined;
   /** Resolves once shutdown has finished and every socket is released. */
   readonly finished: Promise<void>;
-  readonly #listeners: ConnListener[];
+  readonly #entrances: readonly Entrance[];
   readonly #metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
   readonly #log: Logger;
   readonly #hub: Hub;
@@ -114,7 +130,8 @@ export class ChatServer {
   readonly #startedAt = performance.now();
   readonly #inbox = new Inbox<HubEvent>();
   readonly #connections = new Set<Connection>();
-  readonly #connectionOptions: ConnectionOptions;
+  /** What connections coming in through each kind of listener are given: their door above all. */
+  readonly #connectionOptions: Readonly<Record<ListenerRole, ConnectionOptions>>;
   readonly #hubDone: Promise<void>;
   readonly #idleTimer: ReturnType<typeof setInterval>;
   #acceptDone: Promise<unknown> = Promise.resolve();
@@ -123,10 +140,13 @@ export class ChatServer {
   #finish!: () => void;
   #allReleased: (() => void) | undefined;
 
-  private constructor(listeners: ConnListener[], config: Config, options: ServerOptions) {
-    this.#listeners = listeners;
-    this.addr = listeners[0]!.addr as Deno.NetAddr;
-    this.tlsAddr = listeners[1]?.addr as Deno.NetAddr | undefined;
+  private constructor(entrances: Entrance[], config: Config, options: ServerOptions) {
+    this.#entrances = entrances;
+    const addrOf = (role: ListenerRole) =>
+      entrances.find((e) => e.role === role)?.listener.addr as Deno.NetAddr | undefined;
+    this.addr = addrOf("chat")!;
+    this.tlsAddr = addrOf("tls");
+    this.webAddr = addrOf("web");
     this.#log = options.log ?? SILENT_LOGGER;
     const exempt = config.ipLimitExempt;
     // Most connections come from few addresses: remember each one's answer (bounded).
@@ -151,8 +171,7 @@ export class ChatServer {
       ...(this.#cluster === undefined ? {} : { cluster: this.#cluster }),
     });
     this.#hubDone = this.#hub.run(this.#inbox);
-    const door = lineDoor(config.maxLineBytes);
-    this.#connectionOptions = {
+    const through = (door: Door): ConnectionOptions => ({
       door,
       maxQueueBytes: config.maxQueueBytes,
       flood: {
@@ -169,6 +188,17 @@ export class ChatServer {
       post: (event) => this.#inbox.push(event),
       released: (connection) => this.#released(connection),
       log: this.#log,
+    });
+    const chat = through(lineDoor(config.maxLineBytes));
+    this.#connectionOptions = {
+      chat,
+      tls: chat,
+      web: this.webAddr === undefined ? chat : through(webDoor({
+        maxLineBytes: config.maxLineBytes,
+        pages: options.pages ?? loadPage(),
+        origins: config.webOrigins,
+        headTimeoutMs: Math.min(HEAD_TIMEOUT_MS, config.idleTimeout * 1000),
+      })),
     };
     this.#idleTimer = setInterval(
       () => this.#inbox.push({ kind: "tick" }),
@@ -198,36 +228,45 @@ export class ChatServer {
    * that failed, with nothing left open.
    */
   static listen(config: Config, options: ServerOptions = {}): ChatServer {
-    const listeners: ConnListener[] = [];
-    const closeAll = () => listeners.forEach((l) => l.close());
+    const entrances: Entrance[] = [];
+    const closeAll = () => entrances.forEach((e) => e.listener.close());
     const open = options.listen ?? ((o: Deno.TcpListenOptions) => Deno.listen(o));
-    try {
-      listeners.push(open({ hostname: config.host, port: config.port }));
-    } catch (error) {
-      throw new ListenError(`${config.host}:${config.port}`, error);
-    }
-    if (options.tls !== undefined) {
+    const tls = options.tls;
+    const listenOn = (role: ListenerRole, port: number, secure: boolean) => {
       try {
-        listeners.push(
-          Deno.listenTls({ hostname: config.host, port: config.tlsPort, ...options.tls }),
-        );
+        const hostname = config.host;
+        const listener = secure && tls !== undefined
+          ? Deno.listenTls({ hostname, port, ...tls })
+          : open({ hostname, port });
+        entrances.push({ role, listener });
       } catch (error) {
         closeAll();
-        throw tlsListenError(`${config.host}:${config.tlsPort}`, error);
+        const address = `${config.host}:${port}`;
+        throw secure ? tlsListenError(address, error) : new ListenError(address, error);
       }
-    }
+    };
+    listenOn("chat", config.port, false);
+    if (tls !== undefined) listenOn("tls", config.tlsPort, true);
+    // With TLS files the web port is HTTPS (and WSS) only.
+    if (config.webPort !== undefined) listenOn("web", config.webPort, tls !== undefined);
     let server: ChatServer;
     try {
-      server = new ChatServer(listeners, config, options);
+      server = new ChatServer(entrances, config, options);
     } catch (error) {
       closeAll();
       throw error;
     }
-    server.#acceptDone = Promise.all(listeners.map((listener) => server.#acceptLoop(listener)));
+    server.#acceptDone = Promise.all(entrances.map((entrance) => server.#acceptLoop(entrance)));
     server.#log.info("listening", { address: `${server.addr.hostname}:${server.addr.port}` });
     if (server.tlsAddr !== undefined) {
       server.#log.info("listening tls", {
         address: `${server.tlsAddr.hostname}:${server.tlsAddr.port}`,
+      });
+    }
+    if (server.webAddr !== undefined) {
+      server.#log.info("listening web", {
+        address: `${server.webAddr.hostname}:${server.webAddr.port}`,
+        tls: tls !== undefined,
       });
     }
     if (server.metricsAddr !== undefined) {
@@ -247,7 +286,7 @@ export class ChatServer {
     if (this.#stopping) return this.finished;
     this.#stopping = true;
     this.#log.info("shutdown begun", { connections: this.#connections.size });
-    for (const listener of this.#listeners) listener.close();
+    for (const { listener } of this.#entrances) listener.close();
     clearInterval(this.#idleTimer);
     this.#inbox.push({ kind: "shutdown" });
     this.#inbox.close();
@@ -292,7 +331,7 @@ export class ChatServer {
     if (this.#connections.size === 0) this.#allReleased?.();
   }
 
-  async #acceptLoop(listener: ConnListener): Promise<void> {
+  async #acceptLoop({ role, listener }: Entrance): Promise<void> {
     while (!this.#stopping) {
       let conn: Deno.Conn;
       try {
@@ -309,12 +348,12 @@ export class ChatServer {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
-      this.#acceptConnection(conn);
+      this.#acceptConnection(conn, this.#connectionOptions[role]);
     }
   }
 
   /** Wraps an accepted socket and starts reading it; it joins the hub once it knows who the client is. */
-  #acceptConnection(conn: Deno.Conn): void {
+  #acceptConnection(conn: Deno.Conn, options: ConnectionOptions): void {
     this.#stats.connectionsAccepted++;
     if ("setNoDelay" in conn) {
       try {
@@ -323,7 +362,7 @@ export class ChatServer {
         // The peer is already gone; the read loop will see it.
       }
     }
-    const connection = new Connection(conn, this.#nextId++, this.#connectionOptions);
+    const connection = new Connection(conn, this.#nextId++, options);
     this.#connections.add(connection);
     if (this.#stopping) connection.close("shutdown");
     // The connection joins the hub itself: behind a trusted proxy, only once it knows who the client is.

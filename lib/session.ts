@@ -58,7 +58,16 @@ export interface Session<S extends SessionState = SessionState> {
   lastSeen: number;
   /** Where it stands with its login. */
   state: S;
+  /** What it hears once logged in ({@linkcode HEARS_MESSAGES}, {@linkcode HEARS_DEPARTURES}). */
+  hears: number;
 }
+
+/** A member hears the chat's messages. */
+export const HEARS_MESSAGES = 1;
+/** A member hears that users left. */
+export const HEARS_DEPARTURES = 2;
+/** What a new session will hear once logged in: a v1 client hears everything but arrivals. */
+export const HEARS_CHAT = HEARS_MESSAGES | HEARS_DEPARTURES;
 
 /** A session that is logged in. */
 export type MemberSession = Session<Member>;
@@ -110,6 +119,7 @@ function commandChars(command: Command): number {
     case "who":
     case "ping":
     case "quit":
+    case "watch":
     case "ignored":
       return 0;
     default:

@@ -19,6 +19,7 @@ export class Stats {
     dm: 0,
     ping: 0,
     quit: 0,
+    watch: 0,
     ignored: 0,
   };
   /** Connections ended, by why. */
@@ -33,6 +34,8 @@ export class Stats {
     "too-many-connections": 0,
     "excess-flood": 0,
     "name-conflict": 0,
+    "protocol-error": 0,
+    served: 0,
     error: 0,
   };
   /** Server lines handed to outboxes (a `WHO` reply counts one per user). */

@@ -1,8 +1,7 @@
 /** The hub's way out: replies, shared broadcasts, and the sessions that could not take them. */
 import { Delivery } from "../lib/delivery.ts";
 import { createLogger } from "../lib/log.ts";
-import { encodeLine } from "../lib/protocol.ts";
-import { ANONYMOUS, type Session } from "../lib/session.ts";
+import { ANONYMOUS, HEARS_CHAT, type Session } from "../lib/session.ts";
 import { Stats } from "../lib/stats.ts";
 import { assert } from "./helpers.ts";
 import { FakeLink } from "./hub_harness.ts";
@@ -16,18 +15,27 @@ function setup(...names: string[]) {
     countedIp: undefined,
     lastSeen: 0,
     state: ANONYMOUS,
+    hears: HEARS_CHAT,
   }));
   const members = new Map(sessions.map((session, i) => [names[i]!, session]));
+  const watchers = new Set<Session>();
   const stats = new Stats();
   const logged: string[] = [];
   const log = createLogger({ format: "text", level: "info", write: (line) => logged.push(line) });
-  return { delivery: new Delivery(members, stats, log), links, sessions, stats, logged };
+  return {
+    delivery: new Delivery(members, watchers, stats, log),
+    links,
+    sessions,
+    watchers,
+    stats,
+    logged,
+  };
 }
 
 Deno.test("Delivery counts a reply's lines, and a broadcast's receivers but the one left out", () => {
   const { delivery, links: [a, b, c], sessions, stats } = setup("a", "b", "c");
-  delivery.reply(sessions[0]!, encodeLine("USER a"));
-  delivery.reply(sessions[0]!, new TextEncoder().encode("USER a\nUSER b\n"), 2);
+  delivery.userList(sessions[0]!, ["a"]);
+  delivery.userList(sessions[0]!, ["a", "b"]);
   assert.equal(stats.linesDelivered, 3);
   delivery.broadcastMsg("a", "hi", sessions[0]);
   delivery.broadcastDisconnected("far");
@@ -55,7 +63,7 @@ Deno.test("Delivery remembers who overflowed or threw, goes on with the rest, an
   assert.equal(failures.faulty[0], sessions[1]);
   assert.equal(delivery.failed, false);
   assert.deepEqual(delivery.takeFailures(), { overflowed: [], faulty: [] });
-  delivery.reply(sessions[0]!, encodeLine("PONG"));
+  delivery.reply(sessions[0]!, "pong");
   assert.equal(delivery.failed, true, "the refusing client is noted again");
   delivery.clear();
   assert.equal(delivery.failed, false);

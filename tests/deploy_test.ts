@@ -149,6 +149,10 @@ Deno.test("compose.yaml writes out every setting at its default, restarts, and w
   assert.deepEqual(Object.keys(env).sort(), [...ENV_NAMES].sort());
   assert.ok(chat.ports.includes("4000:4000"));
   assert.ok(chat.ports.includes(`${env.METRICS_PORT}:${env.METRICS_PORT}`));
+  assert.ok(
+    chat.ports.includes(`${env.WEB_PORT}:${env.WEB_PORT}`),
+    "the browser client is published",
+  );
   assert.equal(chat.restart, "unless-stopped");
   assert.ok(parseInt(chat.stop_grace_period) > 5, "the shutdown takes up to 5 s");
   assert.equal(chat.build, ".");

@@ -62,6 +62,12 @@ class FakeFramer implements Framer {
     this.#resumed?.();
   }
 
+  farewell(): undefined {
+    return undefined;
+  }
+
+  release(): void {}
+
   /** Resolves at the next resume. */
   nextResume(): Promise<void> {
     return new Promise((resolve) => this.#resumed = resolve);

@@ -3,6 +3,7 @@ import { assert } from "./helpers.ts";
 import type { ClientLink } from "../lib/client_link.ts";
 import { Hub, type HubOptions } from "../lib/hub.ts";
 import { type CloseReason, parseLine } from "../lib/protocol.ts";
+import { LINE_WIRE, type Wire } from "../lib/wire.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -26,6 +27,8 @@ export class FakeLink implements ClientLink {
   }
 
   readonly ip = "192.0.2.1";
+  /** How the hub encodes for it: v1 lines unless a test makes it another kind of client. */
+  wire: Wire = LINE_WIRE;
 
   send(bytes: Uint8Array): boolean {
     if (this.throwOnSend) throw new Error("a bug in this client's transport");

@@ -213,6 +213,8 @@ Deno.test("closingLine gives the last line for each reason a server closes for, 
     "server-full": "ERR server-full\n",
     "too-many-connections": "ERR too-many-connections\n",
     "excess-flood": "ERR excess-flood\n",
+    "protocol-error": undefined,
+    served: undefined,
     "name-conflict": "ERR username-taken\n",
   };
   for (const [reason, line] of Object.entries(expected) as [CloseReason, string | undefined][]) {

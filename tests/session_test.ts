@@ -1,8 +1,10 @@
 /** A session's standing: what a claim may hold back, and becoming a member. */
+import { LINE_WIRE } from "../lib/wire.ts";
 import type { ClientLink } from "../lib/client_link.ts";
 import { parseLine } from "../lib/protocol.ts";
 import {
   ANONYMOUS,
+  HEARS_CHAT,
   holdBack,
   isMember,
   makeMember,
@@ -14,8 +16,21 @@ import {
 import { assert } from "./helpers.ts";
 
 function anonymousSession(): Session {
-  const link: ClientLink = { remote: "a:1", ip: "192.0.2.1", send: () => true, close: () => {} };
-  return { link, connectedAt: 5, countedIp: undefined, lastSeen: 7, state: ANONYMOUS };
+  const link: ClientLink = {
+    remote: "a:1",
+    ip: "192.0.2.1",
+    wire: LINE_WIRE,
+    send: () => true,
+    close: () => {},
+  };
+  return {
+    link,
+    connectedAt: 5,
+    countedIp: undefined,
+    lastSeen: 7,
+    state: ANONYMOUS,
+    hears: HEARS_CHAT,
+  };
 }
 
 Deno.test("holdBack keeps commands in order and counts the characters of names and text", () => {

@@ -1,5 +1,6 @@
 /** This instance's names in Redis: claims, releases, reclaims and the count check, against a fake Redis. */
 import assert from "node:assert/strict";
+import { LINE_WIRE } from "../../lib/wire.ts";
 import type { ClientLink } from "../../lib/client_link.ts";
 import type { ClusterEvent, LocalUser } from "../../lib/cluster.ts";
 import type { WireEvent } from "../../lib/redis/cluster_wire.ts";
@@ -10,6 +11,7 @@ import { FakeRedis, RecordingLogger, settle, until } from "./fakes.ts";
 const link = (label: string): ClientLink => ({
   remote: `${label}:1`,
   ip: "192.0.2.1",
+  wire: LINE_WIRE,
   send: () => true,
   close: () => {},
 });

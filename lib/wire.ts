@@ -1,0 +1,60 @@
+/**
+ * What the hub sends, in the encoding of one kind of client. Each door has
+ * one {@linkcode Wire}; the hub's delivery encodes a broadcast at most once
+ * per wire (a broadcast's encodings are kept by {@linkcode Wire.slot}), so a
+ * chat of TCP and browser clients costs two encodings per message, not one
+ * per receiver.
+ *
+ * @module
+ */
+import type { LineArena } from "./line_arena.ts";
+import {
+  formatConnected,
+  formatDisconnected,
+  formatDm,
+  formatMsg,
+  formatUserList,
+  REPLY,
+} from "./protocol.ts";
+
+/** A reply that never changes: `OK`, `PONG`, or one of the `ERR` lines. */
+export type Reply = keyof typeof REPLY;
+
+/** The largest {@linkcode Wire.slot} plus one: how many kinds of client a broadcast may meet. */
+export const WIRE_SLOTS = 4;
+
+/** One kind of client's encoding of every line the hub sends. */
+export interface Wire {
+  /** Where this kind's encoding of a broadcast is kept: a small number unique per wire. */
+  readonly slot: number;
+  /**
+   * What the hub sends a client silent for half the idle timeout, so that
+   * one that only reads answers and stays (a WebSocket ping, an IRC `PING`);
+   * undefined: nothing (v1 has no server ping).
+   */
+  readonly keepalive: Uint8Array | undefined;
+  /** A fixed reply. */
+  reply(reply: Reply): Uint8Array;
+  /** The answer to `WHO`: the names in login order, as one block. */
+  userList(names: readonly string[]): Uint8Array;
+  /** A `DM` from `sender`, to one client. */
+  dm(sender: string, text: string): Uint8Array;
+  /** A chat message from `sender`, for every receiver of this kind: encoded in `arena`. */
+  msg(sender: string, text: string, arena: LineArena): Uint8Array;
+  /** `name` logged in, for watchers: encoded in `arena`. */
+  connected(name: string, arena: LineArena): Uint8Array;
+  /** `name` left: encoded in `arena`. */
+  disconnected(name: string, arena: LineArena): Uint8Array;
+}
+
+/** The v1 line protocol: each line ends in `\n`; broadcasts share the arena's bytes. */
+export const LINE_WIRE: Wire = {
+  slot: 0,
+  keepalive: undefined,
+  reply: (reply) => REPLY[reply],
+  userList: formatUserList,
+  dm: (sender, text) => formatDm(sender, text),
+  msg: (sender, text, arena) => formatMsg(sender, text, (line) => arena.encode(line)),
+  connected: (name, arena) => formatConnected(name, (line) => arena.encode(line)),
+  disconnected: (name, arena) => formatDisconnected(name, (line) => arena.encode(line)),
+};

@@ -159,7 +159,11 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
   /** Frames `count` bytes just read into the framer's space. */
   #take(count: number): void {
     this.#options.stats.bytesIn += count;
-    if (this.#state !== "open") return;
+    if (this.#state !== "open") {
+      // Closed while this read was under way: its bytes went to the framer's space all the same.
+      this.#lingered(this.#framer.space().subarray(0, count));
+      return;
+    }
     this.#framer.commit(count);
     if (this.#framer.paused) this.#flood.scheduleResume();
   }
@@ -172,7 +176,11 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
    * 0 when it handled what it read, null at the end of input.
    */
   async #readAside(): Promise<number | null> {
-    if (this.#state !== "open") return await this.#conn.read(DISCARD) === null ? null : 0;
+    if (this.#state !== "open") {
+      const count = await this.#conn.read(DISCARD);
+      if (count === null) return null;
+      return this.#lingered(DISCARD.subarray(0, count)) ? null : 0;
+    }
     if (this.#flood.full) {
       await this.#flood.roomInBacklog();
       return 0;
@@ -187,6 +195,15 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
       this.#flood.feed();
     }
     return 0;
+  }
+
+  /** Hands the door what came after closing; true when that released the socket. */
+  #lingered(bytes: Uint8Array): boolean {
+    if (this.#state !== "closing") return false;
+    this.#framer.linger(bytes);
+    if (!this.#framer.finished || this.#outbox.pendingBytes > 0) return false;
+    this.#release();
+    return true;
   }
 
   #readDone(reason: CloseReason): void {
@@ -284,7 +301,7 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
 
   #flushed(): void {
     if (this.#state !== "closing") return;
-    if (this.#readEnded) {
+    if (this.#readEnded || this.#framer.finished) {
       this.#release();
       return;
     }

@@ -28,6 +28,13 @@ export interface Framer {
   resume(): void;
   /** The last bytes for a client closed for `reason`, in its door's words as of now; undefined: none. */
   farewell(reason: CloseReason): Uint8Array | undefined;
+  /**
+   * True once the peer owes nothing more (its goodbye came, or the door's
+   * exchange is over): the socket goes as soon as the last bytes are out.
+   */
+  readonly finished: boolean;
+  /** Bytes that came after the connection was closed: the door may be awaiting the peer's goodbye in them. */
+  linger(bytes: Uint8Array): void;
   /** The socket is released: stop any timer of its own. */
   release(): void;
 }

@@ -45,6 +45,13 @@ class LineClient extends LineFramer implements Framer, LineSink {
     return closingLine(reason);
   }
 
+  /** A line client owes no goodbye: its socket goes when it hangs up, or at the linger's end. */
+  get finished(): boolean {
+    return false;
+  }
+
+  linger(): void {}
+
   release(): void {}
 
   /** The end of a dropped line still counts as activity, and as a line. */

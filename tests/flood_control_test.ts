@@ -62,6 +62,10 @@ class FakeFramer implements Framer {
     this.#resumed?.();
   }
 
+  readonly finished = false;
+
+  linger(): void {}
+
   farewell(): undefined {
     return undefined;
   }

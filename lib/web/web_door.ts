@@ -63,7 +63,11 @@ class WebClient implements Framer {
   readonly #client: DoorClient;
   readonly #options: WebDoorOptions;
   #buffer = new Uint8Array(MIN_READ_BYTES);
-  #phase: "head" | "socket" | "done" = "head";
+  /**
+   * Reading a request head; a WebSocket; closing one (our close frame sent,
+   * the peer's awaited); done (nothing more is awaited from the peer).
+   */
+  #phase: "head" | "socket" | "closing" | "done" = "head";
   #headTimer: ReturnType<typeof setTimeout> | undefined;
   #paused = false;
   /** Bytes in the buffer: the message so far, then unparsed input. */
@@ -111,9 +115,40 @@ class WebClient implements Framer {
     this.#resize(0);
   }
 
+  get finished(): boolean {
+    return this.#phase === "done";
+  }
+
+  linger(bytes: Uint8Array): void {
+    if (this.#phase !== "closing") return;
+    // The bytes may already sit in the space this framer gave the read.
+    const inPlace = bytes.buffer === this.#buffer.buffer && bytes.byteOffset === this.#end;
+    if (!inPlace) {
+      if (bytes.length > this.#buffer.length - this.#end) this.#resize(0);
+      if (bytes.length > this.#buffer.length - this.#end) {
+        // More than a goodbye: stop waiting for one.
+        this.#phase = "done";
+        return;
+      }
+      this.#buffer.set(bytes, this.#end);
+    }
+    this.#end += bytes.length;
+    this.#readFrames();
+  }
+
   farewell(reason: CloseReason): Uint8Array | undefined {
-    if (this.#phase === "head") return HTTP_FAREWELLS[reason];
-    if (this.#phase === "socket") return SOCKET_FAREWELLS[reason];
+    if (this.#phase === "head") {
+      // An HTTP response ends the exchange: the server closes once it is out.
+      this.#phase = "done";
+      clearTimeout(this.#headTimer);
+      return HTTP_FAREWELLS[reason];
+    }
+    if (this.#phase === "socket") {
+      // What is read from now on is only searched for the peer's close frame.
+      this.#phase = "closing";
+      this.#paused = false;
+      return SOCKET_FAREWELLS[reason];
+    }
     return undefined;
   }
 
@@ -156,7 +191,7 @@ class WebClient implements Framer {
     const buffer = this.#buffer;
     let at = this.#messageBytes;
     const end = this.#end;
-    while (this.#phase === "socket" && !this.#paused) {
+    while (this.#phase === "closing" || (this.#phase === "socket" && !this.#paused)) {
       if (this.#frameLeft === AT_HEADER) {
         const header = readHeader(buffer, at, end);
         if (header === undefined) break;
@@ -168,7 +203,8 @@ class WebClient implements Framer {
           header.length,
         );
         if (problem !== 0) {
-          this.#fail(problem);
+          if (this.#phase === "closing") this.#phase = "done";
+          else this.#fail(problem);
           return;
         }
         if (header.opcode >= OPCODE.close) {
@@ -177,7 +213,8 @@ class WebClient implements Framer {
           const payload = buffer.subarray(at + header.headerBytes, at + total);
           unmask(payload, 0, payload.length, readMask(buffer, at + header.headerBytes - 4), 0);
           at += total;
-          this.#control(header.opcode, payload);
+          if (this.#phase === "socket") this.#control(header.opcode, payload);
+          else if (header.opcode === OPCODE.close) this.#phase = "done";
           continue;
         }
         this.#mask = readMask(buffer, at + header.headerBytes - 4);
@@ -188,14 +225,15 @@ class WebClient implements Framer {
         at += header.headerBytes;
       }
       const take = Math.min(this.#frameLeft, end - at);
-      if (take > 0) this.#absorb(at, take);
+      if (take > 0 && this.#phase === "socket") this.#absorb(at, take);
       at += take;
       this.#frameLeft -= take;
       if (this.#frameLeft > 0) break;
       this.#frameLeft = AT_HEADER;
-      if (this.#frameFin) this.#messageEnded();
+      if (this.#frameFin && this.#phase === "socket") this.#messageEnded();
+      else if (this.#frameFin) this.#inMessage = false;
     }
-    if (this.#phase !== "socket") return;
+    if (this.#phase !== "socket" && this.#phase !== "closing") return;
     // What is left unparsed moves to just behind the message so far.
     buffer.copyWithin(this.#messageBytes, at, end);
     this.#end = this.#messageBytes + (end - at);

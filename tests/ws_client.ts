@@ -1,0 +1,283 @@
+/**
+ * A raw WebSocket client for tests: it writes the upgrade request and every
+ * frame byte by byte (so tests can send what no browser would: unmasked,
+ * fragmented, oversized, wrong opcodes, bad UTF-8), and reads the server's
+ * frames one by one under a deadline.
+ *
+ * @module
+ */
+import { assert, DEADLINE_MS, withDeadline } from "./helpers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A frame from the server. */
+export interface ServerFrame {
+  readonly fin: boolean;
+  readonly opcode: number;
+  readonly payload: Uint8Array;
+}
+
+/** How to write one client frame; by default a final, masked text frame. */
+export interface FrameOptions {
+  readonly fin?: boolean;
+  readonly opcode?: number;
+  readonly masked?: boolean;
+  /** RSV bits, already shifted into place (0x40, 0x20, 0x10). */
+  readonly reserved?: number;
+  /** A length to announce in the header instead of the payload's own. */
+  readonly announce?: number;
+}
+
+/** Bytes of a client frame (masked with a fixed, non-zero mask unless told otherwise). */
+export function clientFrame(payload: Uint8Array | string, options: FrameOptions = {}): Uint8Array {
+  const data = typeof payload === "string" ? encoder.encode(payload) : payload;
+  const { fin = true, opcode = 1, masked = true, reserved = 0 } = options;
+  const length = options.announce ?? data.length;
+  const extra = length < 126 ? 0 : length < 0x10000 ? 2 : 8;
+  const head = new Uint8Array(2 + extra + (masked ? 4 : 0));
+  head[0] = (fin ? 0x80 : 0) | reserved | opcode;
+  const maskBit = masked ? 0x80 : 0;
+  if (extra === 0) head[1] = maskBit | length;
+  else if (extra === 2) {
+    head[1] = maskBit | 126;
+    new DataView(head.buffer).setUint16(2, length);
+  } else {
+    head[1] = maskBit | 127;
+    new DataView(head.buffer).setBigUint64(2, BigInt(length));
+  }
+  const mask = [0x12, 0x34, 0x56, 0x78];
+  const body = data.slice();
+  if (masked) {
+    head.set(mask, 2 + extra);
+    for (let i = 0; i < body.length; i++) body[i] = body[i]! ^ mask[i & 3]!;
+  }
+  const bytes = new Uint8Array(head.length + body.length);
+  bytes.set(head);
+  bytes.set(body, head.length);
+  return bytes;
+}
+
+/** What the request that opens a socket may carry besides the defaults. */
+export interface UpgradeOptions {
+  readonly origin?: string;
+  readonly forwardedFor?: string;
+  readonly tls?: { readonly caCert: string };
+  /** Answer the server's pings (as browsers do); true by default. */
+  readonly answerPings?: boolean;
+}
+
+/** A WebSocket over a raw socket, speaking the chat protocol one text frame per line. */
+export class WsClient {
+  readonly conn: Deno.Conn;
+  readonly #answerPings: boolean;
+  #pending = new Uint8Array(0);
+  #eof = false;
+  #closed = false;
+  #reading: Promise<number | null> | undefined;
+  readonly #buffer = new Uint8Array(65536);
+  /** Pings the server sent (each answered unless told not to). */
+  pings = 0;
+
+  private constructor(conn: Deno.Conn, answerPings: boolean) {
+    this.conn = conn;
+    this.#answerPings = answerPings;
+  }
+
+  /** Opens a TCP (or TLS) connection to the web port without sending anything. */
+  static async raw(port: number, options: UpgradeOptions = {}): Promise<WsClient> {
+    const conn = options.tls === undefined
+      ? await Deno.connect({ hostname: "127.0.0.1", port })
+      : await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [options.tls.caCert] });
+    return new WsClient(conn, options.answerPings ?? true);
+  }
+
+  /** Opens a WebSocket on `/ws`, asserting the 101 answer. */
+  static async open(port: number, options: UpgradeOptions = {}): Promise<WsClient> {
+    const client = await WsClient.raw(port, options);
+    await client.write(upgradeRequest(port, options));
+    const head = await client.readHead();
+    assert.match(head, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    // RFC 6455's own example: this key's accept value.
+    assert.ok(head.includes("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), head);
+    return client;
+  }
+
+  /** Opens a WebSocket and logs in as `name`, expecting `OK`. */
+  static async login(port: number, name: string, options: UpgradeOptions = {}): Promise<WsClient> {
+    const client = await WsClient.open(port, options);
+    await client.send(`LOGIN ${name}`);
+    await client.expect("OK");
+    return client;
+  }
+
+  /** Writes bytes as they are. */
+  async write(bytes: Uint8Array | string): Promise<void> {
+    let data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
+    while (data.length > 0) data = data.subarray(await this.conn.write(data));
+  }
+
+  /** Sends one line as one masked text frame. */
+  async send(line: string): Promise<void> {
+    await this.write(clientFrame(line));
+  }
+
+  /** Reads an HTTP response head (up to its blank line), as text. */
+  async readHead(ms = DEADLINE_MS): Promise<string> {
+    return await withDeadline(
+      (async () => {
+        while (true) {
+          const text = decoder.decode(this.#pending);
+          const end = text.indexOf("\r\n\r\n");
+          if (end !== -1) {
+            this.#pending = this.#pending.subarray(encoder.encode(text.slice(0, end + 4)).length);
+            return text.slice(0, end + 4);
+          }
+          if (!await this.#fill()) throw new Error(`closed before a response head: ${text}`);
+        }
+      })(),
+      ms,
+      "waiting for a response head",
+    );
+  }
+
+  /** Everything until the server closes, as text (an HTTP response). */
+  async readToEnd(ms = DEADLINE_MS): Promise<string> {
+    return await withDeadline(
+      (async () => {
+        while (await this.#fill());
+        return decoder.decode(this.#pending);
+      })(),
+      ms,
+      "waiting for the server to close",
+    );
+  }
+
+  /** The next frame that is not a ping; null once the server has closed. */
+  async readFrame(ms = DEADLINE_MS): Promise<ServerFrame | null> {
+    return await withDeadline(this.#nextFrame(), ms, "waiting for a frame");
+  }
+
+  /** The next text frame's line; null once closed; fails on any other frame. */
+  async readLine(ms = DEADLINE_MS): Promise<string | null> {
+    const frame = await this.readFrame(ms);
+    if (frame === null) return null;
+    assert.equal(frame.opcode, 1, `expected a text frame, got opcode ${frame.opcode}`);
+    assert.ok(frame.fin, "the server sends whole messages");
+    return decoder.decode(frame.payload);
+  }
+
+  /** Reads one line and asserts it is `expected`. */
+  async expect(expected: string, ms = DEADLINE_MS): Promise<void> {
+    assert.equal(await this.readLine(ms), expected);
+  }
+
+  /** Sends `PING` and returns the lines before its `PONG`. */
+  async sync(ms = DEADLINE_MS): Promise<string[]> {
+    await this.send("PING");
+    const lines: string[] = [];
+    while (true) {
+      const line = await this.readLine(ms);
+      if (line === null) throw new Error("closed before PONG");
+      if (line === "PONG") return lines;
+      lines.push(line);
+    }
+  }
+
+  /** Asserts that the next frame is a close with `code`, then that the server hangs up. */
+  async expectClose(code: number, ms = DEADLINE_MS): Promise<void> {
+    const frame = await this.readFrame(ms);
+    assert.ok(frame !== null, "expected a close frame, got the end of the stream");
+    assert.equal(frame.opcode, 8, `expected a close frame, got opcode ${frame.opcode}`);
+    assert.equal(new DataView(frame.payload.buffer, frame.payload.byteOffset).getUint16(0), code);
+    assert.equal(await this.readFrame(ms), null, "the server hangs up after its close frame");
+  }
+
+  /** Closes the socket; safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    if (this.#reading !== undefined) await this.#reading.catch(() => null);
+  }
+
+  async #nextFrame(): Promise<ServerFrame | null> {
+    while (true) {
+      const frame = this.#takeFrame();
+      if (frame !== undefined) {
+        if (frame.opcode !== 9) return frame;
+        this.pings++;
+        if (this.#answerPings) await this.write(clientFrame(frame.payload, { opcode: 10 }));
+        continue;
+      }
+      if (!await this.#fill()) return null;
+    }
+  }
+
+  #takeFrame(): ServerFrame | undefined {
+    const bytes = this.#pending;
+    if (bytes.length < 2) return undefined;
+    assert.equal(bytes[1]! & 0x80, 0, "the server never masks");
+    let length = bytes[1]! & 0x7f;
+    let at = 2;
+    if (length === 126) {
+      if (bytes.length < 4) return undefined;
+      length = (bytes[2]! << 8) | bytes[3]!;
+      at = 4;
+    } else if (length === 127) {
+      if (bytes.length < 10) return undefined;
+      length = Number(new DataView(bytes.buffer, bytes.byteOffset + 2).getBigUint64(0));
+      at = 10;
+    }
+    if (bytes.length < at + length) return undefined;
+    this.#pending = bytes.subarray(at + length);
+    return {
+      fin: (bytes[0]! & 0x80) !== 0,
+      opcode: bytes[0]! & 0x0f,
+      payload: bytes.slice(at, at + length),
+    };
+  }
+
+  /** Reads more; false at the end of the stream. */
+  async #fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    this.#reading ??= this.conn.read(this.#buffer);
+    let count: number | null;
+    try {
+      count = await this.#reading;
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BadResource)
+      ) throw error;
+      count = null;
+    } finally {
+      this.#reading = undefined;
+    }
+    if (count === null) {
+      this.#eof = true;
+      return false;
+    }
+    const next = new Uint8Array(this.#pending.length + count);
+    next.set(this.#pending);
+    next.set(this.#buffer.subarray(0, count), this.#pending.length);
+    this.#pending = next;
+    return true;
+  }
+}
+
+/** The request that opens `/ws`, with the RFC's sample key (its accept value is known). */
+export function upgradeRequest(port: number, options: UpgradeOptions = {}): string {
+  let request = `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+  if (options.origin !== undefined) request += `Origin: ${options.origin}\r\n`;
+  if (options.forwardedFor !== undefined) request += `X-Forwarded-For: ${options.forwardedFor}\r\n`;
+  return request + "\r\n";
+}

@@ -18,6 +18,11 @@ export interface ClientLink {
   readonly wire: Wire;
   /** Queues bytes for the client; false when its outbound budget would be passed (nothing queued). */
   send(bytes: Uint8Array): boolean;
+  /**
+   * Nudges a client silent for half the idle timeout, if its door has a way
+   * (a WebSocket ping, an IRC `PING`): one that only reads answers, and stays.
+   */
+  keepalive(): void;
   /** Ends the connection, saying why. Idempotent; the hub never hears back about it. */
   close(reason: CloseReason): void;
 }

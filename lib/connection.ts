@@ -260,6 +260,12 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
     this.#outbox.end(lastWords, inPlaceOfQueued).then(() => this.#flushed());
   }
 
+  /** Part of {@linkcode ClientLink}: the door's keepalive, if it has one now. */
+  keepalive(): void {
+    const bytes = this.#framer.keepalive;
+    if (bytes !== undefined && this.#state === "open") this.#outbox.push(bytes);
+  }
+
   /** Part of {@linkcode DoorClient}. */
   forwardedFor(ip: string | undefined): void {
     if (this.#joined) return;

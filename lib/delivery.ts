@@ -60,12 +60,6 @@ export class Delivery {
     this.#deliver(session, session.link.wire.reply(reply), 1);
   }
 
-  /** Its door's keepalive to a session that has been silent, if its door has one. */
-  keepalive(session: Session): void {
-    const bytes = session.link.wire.keepalive;
-    if (bytes !== undefined) this.#send(session, bytes);
-  }
-
   /** The `WHO` answer to one session. */
   userList(session: Session, names: readonly string[]): void {
     this.#deliver(session, session.link.wire.userList(names), names.length);

@@ -26,6 +26,8 @@ export interface Framer {
   commit(count: number): void;
   /** Goes on with what a pause held back. */
   resume(): void;
+  /** What nudges a silent client to answer, as of now; undefined: the door has nothing. */
+  readonly keepalive: Uint8Array | undefined;
   /** The last bytes for a client closed for `reason`, in its door's words as of now; undefined: none. */
   farewell(reason: CloseReason): Uint8Array | undefined;
   /**

@@ -311,7 +311,7 @@ export class Hub {
 
   /**
    * Closes the sessions silent for the idle timeout, and nudges those silent
-   * for half of it with their door's keepalive: a client that only reads
+   * for half of it with their door's keepalive (if it has one): a client that only reads
    * answers it and stays; a dead one still goes at the timeout.
    */
   #closeIdle(): void {
@@ -320,7 +320,7 @@ export class Hub {
     const nudgeBy = now - this.#options.idleTimeoutMs / 2;
     for (const session of this.#sessions.values()) {
       if (session.lastSeen <= deadline) this.#disconnect(session, "idle");
-      else if (session.lastSeen <= nudgeBy) this.#delivery.keepalive(session);
+      else if (session.lastSeen <= nudgeBy) session.link.keepalive();
     }
   }
 

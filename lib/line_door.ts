@@ -50,6 +50,11 @@ class LineClient extends LineFramer implements Framer, LineSink {
     return false;
   }
 
+  /** v1 has no server ping: a client that wants to stay sends its own `PING`. */
+  get keepalive(): undefined {
+    return undefined;
+  }
+
   linger(): void {}
 
   release(): void {}

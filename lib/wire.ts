@@ -27,12 +27,6 @@ export const WIRE_SLOTS = 4;
 export interface Wire {
   /** Where this kind's encoding of a broadcast is kept: a small number unique per wire. */
   readonly slot: number;
-  /**
-   * What the hub sends a client silent for half the idle timeout, so that
-   * one that only reads answers and stays (a WebSocket ping, an IRC `PING`);
-   * undefined: nothing (v1 has no server ping).
-   */
-  readonly keepalive: Uint8Array | undefined;
   /** A fixed reply. */
   reply(reply: Reply): Uint8Array;
   /** The answer to `WHO`: the names in login order, as one block. */
@@ -50,7 +44,6 @@ export interface Wire {
 /** The v1 line protocol: each line ends in `\n`; broadcasts share the arena's bytes. */
 export const LINE_WIRE: Wire = {
   slot: 0,
-  keepalive: undefined,
   reply: (reply) => REPLY[reply],
   userList: formatUserList,
   dm: (sender, text) => formatDm(sender, text),

@@ -63,6 +63,7 @@ class FakeFramer implements Framer {
   }
 
   readonly finished = false;
+  readonly keepalive = undefined;
 
   linger(): void {}
 

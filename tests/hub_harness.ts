@@ -38,6 +38,13 @@ export class FakeLink implements ClientLink {
     return true;
   }
 
+  /** Times the hub nudged it for being silent. */
+  keepalives = 0;
+
+  keepalive(): void {
+    this.keepalives++;
+  }
+
   close(reason: CloseReason): void {
     this.closes.push(reason);
   }

@@ -21,6 +21,7 @@ function anonymousSession(): Session {
     ip: "192.0.2.1",
     wire: LINE_WIRE,
     send: () => true,
+    keepalive: () => {},
     close: () => {},
   };
   return {

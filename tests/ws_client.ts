@@ -184,6 +184,23 @@ export class WsClient {
     }
   }
 
+  /** Reads until the server has sent `count` pings in all, failing on any other frame. */
+  async awaitPings(count: number, ms = DEADLINE_MS): Promise<void> {
+    await withDeadline(
+      (async () => {
+        while (this.pings < count) {
+          const frame = this.#takeFrame();
+          if (frame === undefined) {
+            if (!await this.#fill()) throw new Error(`closed after ${this.pings} pings`);
+          } else if (frame.opcode === 9) await this.#pinged(frame);
+          else throw new Error(`expected only pings, got opcode ${frame.opcode}`);
+        }
+      })(),
+      ms,
+      `waiting for ${count} pings`,
+    );
+  }
+
   /** Asserts that the next frame is a close with `code`, then that the server hangs up. */
   async expectClose(code: number, ms = DEADLINE_MS): Promise<void> {
     const frame = await this.readFrame(ms);
@@ -214,12 +231,16 @@ export class WsClient {
       const frame = this.#takeFrame();
       if (frame !== undefined) {
         if (frame.opcode !== 9) return frame;
-        this.pings++;
-        if (this.#answerPings) await this.write(clientFrame(frame.payload, { opcode: 10 }));
+        await this.#pinged(frame);
         continue;
       }
       if (!await this.#fill()) return null;
     }
+  }
+
+  async #pinged(ping: ServerFrame): Promise<void> {
+    this.pings++;
+    if (this.#answerPings) await this.write(clientFrame(ping.payload, { opcode: 10 }));
   }
 
   #takeFrame(): ServerFrame | undefined {

@@ -23,7 +23,7 @@ import {
   readMask,
   unmask,
 } from "./ws_frames.ts";
-import { SOCKET_FAREWELLS, WS_WIRE } from "./ws_wire.ts";
+import { KEEPALIVE_PING, SOCKET_FAREWELLS, WS_WIRE } from "./ws_wire.ts";
 
 /** The longest request head (request line and headers) the web port reads. */
 export const MAX_HEAD_BYTES = 8192;
@@ -117,6 +117,11 @@ class WebClient implements Framer {
 
   get finished(): boolean {
     return this.#phase === "done";
+  }
+
+  /** A ping, once this is a WebSocket: a page that only reads answers it, and stays. */
+  get keepalive(): Uint8Array | undefined {
+    return this.#phase === "socket" ? KEEPALIVE_PING : undefined;
   }
 
   linger(bytes: Uint8Array): void {

@@ -36,7 +36,6 @@ export const KEEPALIVE_PING: Uint8Array = frame(OPCODE.ping, new Uint8Array(0));
 /** Every v1 line as one text frame. */
 export const WS_WIRE: Wire = {
   slot: 1,
-  keepalive: KEEPALIVE_PING,
   reply: (reply) => REPLY_FRAMES[reply],
   userList(names) {
     const frames = names.map((name) => textFrame(`USER ${name}`));

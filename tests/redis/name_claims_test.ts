@@ -13,6 +13,7 @@ const link = (label: string): ClientLink => ({
   ip: "192.0.2.1",
   wire: LINE_WIRE,
   send: () => true,
+  keepalive: () => {},
   close: () => {},
 });
 

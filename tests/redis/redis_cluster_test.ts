@@ -13,6 +13,7 @@ const link: ClientLink = {
   ip: "192.0.2.1",
   wire: LINE_WIRE,
   send: () => true,
+  keepalive: () => {},
   close: () => {},
 };
 

@@ -72,6 +72,7 @@ const byId = (id) => document.getElementById(id);
 const ui = {
   status: byId("status"),
   statusText: byId("status-text"),
+  statusCount: byId("status-count"),
   retry: byId("retry"),
   leave: byId("leave"),
   log: byId("log"),
@@ -242,10 +243,13 @@ function setPhase(phase) {
   state.countdownTimer = 0;
   ui.status.dataset.state = phase;
   ui.retry.hidden = phase !== "waiting";
+  ui.statusCount.textContent = "";
   if (phase === "waiting") {
+    // Only "Reconnecting" is announced; the countdown is for the eye.
+    ui.statusText.textContent = "Reconnecting";
     const tick = () => {
       const seconds = Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000));
-      ui.statusText.textContent = `Reconnecting in ${seconds} s`;
+      ui.statusCount.textContent = ` in ${seconds} s`;
     };
     tick();
     state.countdownTimer = setInterval(tick, 250);
@@ -260,14 +264,14 @@ function setPhase(phase) {
 
 /** Shows whether the name box is a choice still to make or the name in use. */
 function renderSession() {
-  const joined = state.loggedIn;
-  ui.name.readOnly = state.name !== "";
-  ui.send.textContent = joined ? "Send" : "Join";
-  ui.leave.hidden = !joined && state.name === "";
-  ui.message.placeholder = joined
+  const named = state.name !== "";
+  ui.name.readOnly = named;
+  ui.send.textContent = named ? "Send" : "Join";
+  ui.leave.hidden = !named;
+  ui.message.placeholder = named
     ? "Message everyone, or /msg name text"
     : "Choose a name, then write here";
-  document.body.classList.toggle("joined", joined);
+  document.body.classList.toggle("joined", state.loggedIn);
 }
 
 // ------------------------------------------------------------ the socket

@@ -312,12 +312,12 @@ function connect() {
   socket.addEventListener("message", (event) => {
     if (socket === state.socket && typeof event.data === "string") onLine(event.data);
   });
-  socket.addEventListener("close", (event) => {
-    if (socket === state.socket) onClosed(event);
+  socket.addEventListener("close", () => {
+    if (socket === state.socket) onClosed();
   });
 }
 
-function onClosed(event) {
+function onClosed() {
   const wasLoggedIn = state.loggedIn;
   state.socket = null;
   state.loggedIn = false;
@@ -342,14 +342,13 @@ function onClosed(event) {
     renderSession();
     return;
   }
-  if (state.openedAt !== 0 && Date.now() - state.openedAt > STABLE_MS) state.attempts = 0;
+  const wasOpen = state.openedAt !== 0;
+  if (wasOpen && Date.now() - state.openedAt > STABLE_MS) state.attempts = 0;
   state.openedAt = 0;
   if (!state.lossReported) {
     state.lossReported = true;
     const why = REASONS[reason] ??
-      (event.code === 1006 || wasLoggedIn
-        ? "The connection to the server was lost."
-        : "The server cannot be reached.");
+      (wasOpen ? "The connection to the server was lost." : "The server cannot be reached.");
     if (reason) showError(`${why} Reconnecting…`);
     else note(`${why} Reconnecting…`);
   }

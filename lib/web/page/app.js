@@ -1,0 +1,715 @@
+/**
+ * The browser chat client: one WebSocket to `/ws` on the page's own host,
+ * each text frame one line of the chat protocol (docs/protocol.md). It logs
+ * in, asks for join notices (`WATCH`), keeps the Online list from `WHO` and
+ * `INFO`, and reconnects with backoff, logging in again under the same name.
+ *
+ * Every reply comes back in the order its command was sent, so each `MSG`,
+ * `DM` and `WHO` is followed by a `PING`: its `PONG` says the server has
+ * handled the command (a sent message stops looking pending, a `WHO` list
+ * is complete), and an `ERR` before it belongs to that command.
+ *
+ * User text only ever reaches the page through `textContent`.
+ *
+ * @module
+ */
+
+/** First reconnect delay; it doubles after each failed attempt. */
+const RETRY_BASE_MS = 1000;
+/** Longest wait between two reconnect attempts. */
+const RETRY_MAX_MS = 30_000;
+/** A connection that stayed open this long starts the backoff over. */
+const STABLE_MS = 10_000;
+/** How long a rejoin waits for the server to give up the old session's name. */
+const NAME_WAIT_MS = 10_000;
+/** Between two `LOGIN`s while the old session's name is being given up. */
+const NAME_RETRY_MS = 1000;
+/** Between two `LOGIN`s while the cluster cannot check names. */
+const CLUSTER_RETRY_MS = 3000;
+/** The longest name the server accepts, in code points. */
+const MAX_NAME_CHARS = 32;
+/** Entries kept in the conversation; older ones are dropped. */
+const MAX_ENTRIES = 1000;
+/** Lines sent, kept for the arrow keys. */
+const MAX_HISTORY = 100;
+/** Consecutive messages from one sender within this time share one heading. */
+const GROUP_MS = 3 * 60_000;
+const STORAGE_KEY = "chat.name";
+
+/** Each `ERR` reason, in words. */
+const REASONS = {
+  "username-taken": "That name is taken. Choose another one.",
+  "invalid-username": `A name is 1 to ${MAX_NAME_CHARS} characters, ` +
+    "without spaces or invisible characters.",
+  "already-logged-in": "You are already in the chat.",
+  "login-required": "Join the chat first: choose a name.",
+  "user-not-found": "No one by that name is online.",
+  "line-too-long": "That message is too long to send.",
+  "cluster-unavailable": "The chat cannot check names right now. Trying again…",
+  "idle-timeout": "The server closed the connection after a long silence.",
+  "slow-consumer": "The connection could not keep up with the chat, so the server closed it.",
+  "server-shutdown": "The server is restarting.",
+  "server-full": "The server is full right now.",
+  "too-many-connections": "There are too many connections from your network.",
+  "excess-flood": "Messages were sent too quickly, so the server closed the connection.",
+};
+
+/** Reasons the server gives just before it closes the socket. */
+const CLOSING = new Set([
+  "idle-timeout",
+  "slow-consumer",
+  "server-shutdown",
+  "server-full",
+  "too-many-connections",
+  "excess-flood",
+]);
+
+/** Control characters other than TAB: the server turns each into U+FFFD. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
+
+const byId = (id) => document.getElementById(id);
+const ui = {
+  status: byId("status"),
+  statusText: byId("status-text"),
+  statusCount: byId("status-count"),
+  retry: byId("retry"),
+  leave: byId("leave"),
+  log: byId("log"),
+  online: byId("online"),
+  onlineCount: byId("online-count"),
+  form: byId("composer"),
+  name: byId("name"),
+  message: byId("message"),
+  send: byId("send"),
+};
+
+const state = {
+  /** @type {WebSocket | null} */
+  socket: null,
+  /** connecting, connected, waiting (to reconnect) or offline */
+  phase: "connecting",
+  /** The name to be logged in as, kept across reconnects; "" for none. */
+  name: "",
+  loggedIn: false,
+  /** A `LOGIN` is on its way and has no reply yet. */
+  loggingIn: false,
+  /** The name was ours before the connection dropped: `username-taken` may be our old session. */
+  rejoin: false,
+  /** When the first `username-taken` of this rejoin came. */
+  rejoinRefusedAt: 0,
+  /** Send the message box once logged in (Enter was pressed in it before joining). */
+  sendOnJoin: false,
+  /** Leave was pressed and the socket is closing: do not reconnect. */
+  leaving: false,
+  /** The user left and has not joined again: stay offline. */
+  left: false,
+  /** A lost connection was already reported; failed attempts stay quiet until one opens. */
+  lossReported: false,
+  /** The reason of the last closing `ERR`, for the report of the close that follows. */
+  closeReason: "",
+  attempts: 0,
+  openedAt: 0,
+  retryAt: 0,
+  retryTimer: 0,
+  countdownTimer: 0,
+  loginTimer: 0,
+  /** One per `PING` sent, oldest first: `{ kind: "send", entry }` or `{ kind: "who", users, after }`. */
+  pending: [],
+  /** Online users: the comparison key to the name as its owner typed it. */
+  online: new Map(),
+  history: [],
+  historyAt: 0,
+  unread: 0,
+};
+
+/** Names compare as the server compares them: NFC, then lower case. */
+function keyOf(name) {
+  return name.normalize("NFC").toLowerCase();
+}
+
+function isMe(name) {
+  return state.name !== "" && keyOf(name) === keyOf(state.name);
+}
+
+/** Splits `text` at its first space. */
+function splitFirst(text) {
+  const space = text.indexOf(" ");
+  return space === -1 ? [text, ""] : [text.slice(0, space), text.slice(space + 1)];
+}
+
+// ---------------------------------------------------------------- the view
+
+/** Hues far enough apart to tell speakers apart. */
+const HUES = [215, 340, 28, 165, 275, 0, 190, 95, 305, 45];
+
+/** A stable colour for a name, so each speaker is easy to follow. */
+function hueOf(name) {
+  let hash = 2166136261;
+  for (const char of keyOf(name)) hash = Math.imul(hash ^ char.codePointAt(0), 16777619) >>> 0;
+  return HUES[hash % HUES.length];
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function nameTag(name) {
+  const node = element("b", "name", name);
+  node.style.setProperty("--hue", String(hueOf(name)));
+  return node;
+}
+
+/**
+ * Adds one entry to the conversation. `kind` is one of msg, own, dm-in,
+ * dm-out, join, leave, error, note; `from` the other party, if any.
+ */
+function addEntry(kind, { from = "", text = "", parts = null } = {}) {
+  const log = ui.log;
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
+  const now = new Date();
+  const entry = element("li", `entry ${kind}`);
+  entry.dataset.kind = kind;
+  if (from) entry.dataset.from = from;
+  entry.dataset.at = String(now.getTime());
+
+  const previous = log.lastElementChild;
+  if (
+    from && previous && previous.dataset.kind === kind && previous.dataset.from === from &&
+    now.getTime() - Number(previous.dataset.at) < GROUP_MS
+  ) {
+    entry.classList.add("follows");
+  }
+
+  if (kind === "msg" || kind === "own" || kind === "dm-in" || kind === "dm-out") {
+    const meta = element("div", "meta");
+    if (kind === "own") meta.append(element("b", "name me", "You"));
+    else if (kind === "dm-out") meta.append(element("span", "", "You → "), nameTag(from));
+    else meta.append(nameTag(from));
+    if (kind === "dm-in" || kind === "dm-out") meta.append(element("span", "tag", "DM"));
+    const time = element(
+      "time",
+      "",
+      now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
+    );
+    time.dateTime = now.toISOString();
+    meta.append(time);
+    entry.append(meta);
+  }
+  const body = element("span", "text");
+  if (parts) body.append(...parts);
+  else body.textContent = text;
+  entry.append(body);
+
+  log.append(entry);
+  while (log.childElementCount > MAX_ENTRIES) log.firstElementChild.remove();
+  if (atBottom || kind === "own" || kind === "dm-out") log.scrollTop = log.scrollHeight;
+  if (document.hidden && (kind === "msg" || kind === "dm-in")) {
+    state.unread += 1;
+    document.title = `(${state.unread}) Chat`;
+  }
+  return entry;
+}
+
+function note(text) {
+  return addEntry("note", { text });
+}
+
+function showError(text) {
+  return addEntry("error", { text });
+}
+
+/** Marks a sent message as not delivered, with why. */
+function markFailed(entry, why) {
+  entry.classList.remove("pending");
+  entry.classList.add("failed");
+  entry.append(element("span", "why", why));
+}
+
+function renderOnline() {
+  const names = [...state.online.values()].sort((a, b) =>
+    a.localeCompare(b, undefined, { sensitivity: "base" })
+  );
+  ui.online.replaceChildren(...names.map((name) => element("li", isMe(name) ? "me" : "", name)));
+  ui.onlineCount.textContent = names.length > 0 ? String(names.length) : "";
+}
+
+function setPhase(phase) {
+  state.phase = phase;
+  clearInterval(state.countdownTimer);
+  state.countdownTimer = 0;
+  ui.status.dataset.state = phase;
+  ui.retry.hidden = phase !== "waiting";
+  ui.statusCount.textContent = "";
+  if (phase === "waiting") {
+    // Only "Reconnecting" is announced; the countdown is for the eye.
+    ui.statusText.textContent = "Reconnecting";
+    const tick = () => {
+      const seconds = Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000));
+      ui.statusCount.textContent = ` in ${seconds} s`;
+    };
+    tick();
+    state.countdownTimer = setInterval(tick, 250);
+  } else {
+    ui.statusText.textContent = {
+      connecting: "Connecting…",
+      connected: "Connected",
+      offline: "Offline",
+    }[phase];
+  }
+}
+
+/** Shows whether the name box is a choice still to make or the name in use. */
+function renderSession() {
+  const named = state.name !== "";
+  ui.name.readOnly = named;
+  ui.send.textContent = named ? "Send" : "Join";
+  ui.leave.hidden = !named;
+  ui.message.placeholder = named
+    ? "Message everyone, or /msg name text"
+    : "Choose a name, then write here";
+  document.body.classList.toggle("joined", state.loggedIn);
+}
+
+// ------------------------------------------------------------ the socket
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/ws`;
+}
+
+function isOpen() {
+  return state.socket !== null && state.socket.readyState === WebSocket.OPEN;
+}
+
+function sendLine(line) {
+  if (isOpen()) state.socket.send(line);
+}
+
+function clearTimers() {
+  clearTimeout(state.retryTimer);
+  clearTimeout(state.loginTimer);
+  state.retryTimer = 0;
+  state.loginTimer = 0;
+}
+
+function connect() {
+  clearTimers();
+  state.leaving = false;
+  setPhase("connecting");
+  const socket = new WebSocket(socketUrl());
+  state.socket = socket;
+  socket.addEventListener("open", () => {
+    if (socket !== state.socket) return;
+    state.openedAt = Date.now();
+    state.lossReported = false;
+    setPhase("connected");
+    if (state.name !== "") login();
+  });
+  socket.addEventListener("message", (event) => {
+    if (socket === state.socket && typeof event.data === "string") onLine(event.data);
+  });
+  socket.addEventListener("close", () => {
+    if (socket === state.socket) onClosed();
+  });
+}
+
+function onClosed() {
+  const wasLoggedIn = state.loggedIn;
+  state.socket = null;
+  state.loggedIn = false;
+  state.loggingIn = false;
+  clearTimers();
+  for (const waiting of state.pending) {
+    if (waiting.kind === "send") markFailed(waiting.entry, "Not sent: the connection was lost.");
+  }
+  state.pending = [];
+  state.online.clear();
+  renderOnline();
+  if (wasLoggedIn) {
+    state.rejoin = true;
+    state.rejoinRefusedAt = 0;
+  }
+  const reason = state.closeReason;
+  state.closeReason = "";
+
+  if (state.leaving) {
+    state.leaving = false;
+    setPhase("offline");
+    renderSession();
+    return;
+  }
+  const wasOpen = state.openedAt !== 0;
+  if (wasOpen && Date.now() - state.openedAt > STABLE_MS) state.attempts = 0;
+  state.openedAt = 0;
+  if (!state.lossReported) {
+    state.lossReported = true;
+    const why = REASONS[reason] ??
+      (wasOpen ? "The connection to the server was lost." : "The server cannot be reached.");
+    if (reason) showError(`${why} Reconnecting…`);
+    else note(`${why} Reconnecting…`);
+  }
+  renderSession();
+  if (navigator.onLine === false) {
+    setPhase("offline");
+    return;
+  }
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** state.attempts);
+  state.attempts += 1;
+  const delay = ceiling / 2 + Math.random() * ceiling / 2;
+  state.retryAt = Date.now() + delay;
+  state.retryTimer = setTimeout(connect, delay);
+  setPhase("waiting");
+}
+
+// ------------------------------------------------------- the conversation
+
+function login() {
+  clearTimeout(state.loginTimer);
+  state.loginTimer = 0;
+  if (!isOpen() || state.name === "" || state.loggedIn) return;
+  state.loggingIn = true;
+  renderSession();
+  sendLine(`LOGIN ${state.name}`);
+}
+
+function requestWho() {
+  state.pending.push({ kind: "who", users: [], after: [] });
+  sendLine("WHO");
+  sendLine("PING");
+}
+
+function onLoggedIn() {
+  const rejoined = state.rejoin;
+  state.loggedIn = true;
+  state.loggingIn = false;
+  state.rejoin = false;
+  state.rejoinRefusedAt = 0;
+  state.attempts = 0;
+  sessionStorage.setItem(STORAGE_KEY, state.name);
+  sendLine("WATCH");
+  state.online.set(keyOf(state.name), state.name);
+  renderOnline();
+  requestWho();
+  renderSession();
+  addEntry("note", {
+    parts: [rejoined ? "Back in the chat as " : "You joined as ", nameTag(state.name), "."],
+  });
+  if (document.activeElement === ui.name || document.activeElement === ui.send) {
+    ui.message.focus();
+  }
+  if (state.sendOnJoin) {
+    state.sendOnJoin = false;
+    sendMessage();
+  }
+}
+
+/** Gives up the name: the user chooses another. */
+function askForName(why) {
+  state.name = "";
+  state.rejoin = false;
+  state.sendOnJoin = false;
+  sessionStorage.removeItem(STORAGE_KEY);
+  renderSession();
+  showError(why);
+  ui.name.focus();
+  ui.name.select();
+}
+
+function onLoginRefused(reason) {
+  state.loggingIn = false;
+  if (reason === "cluster-unavailable") {
+    showError(REASONS[reason]);
+    state.loginTimer = setTimeout(login, CLUSTER_RETRY_MS);
+    renderSession();
+    return;
+  }
+  if (reason === "username-taken" && state.rejoin) {
+    const now = Date.now();
+    if (state.rejoinRefusedAt === 0) {
+      state.rejoinRefusedAt = now;
+      note(`Waiting for the server to let go of the name ${state.name}…`);
+    }
+    if (now - state.rejoinRefusedAt < NAME_WAIT_MS) {
+      state.loginTimer = setTimeout(login, NAME_RETRY_MS);
+      renderSession();
+      return;
+    }
+    askForName(
+      `The name ${state.name} is still in use, perhaps in another window. ` +
+        "Choose another one.",
+    );
+    return;
+  }
+  askForName(REASONS[reason]);
+}
+
+function onError(reason) {
+  if (
+    state.loggingIn &&
+    (reason === "username-taken" || reason === "invalid-username" ||
+      reason === "cluster-unavailable")
+  ) {
+    onLoginRefused(reason);
+    return;
+  }
+  if (reason === "already-logged-in") {
+    state.loggingIn = false;
+    return;
+  }
+  if (CLOSING.has(reason)) {
+    state.closeReason = reason;
+    return;
+  }
+  const head = state.pending[0];
+  if (head !== undefined && head.kind === "send") {
+    if (reason === "user-not-found" && head.to) {
+      markFailed(head.entry, `Not delivered: no one called ${head.to} is online.`);
+      return;
+    }
+    if (reason === "line-too-long") {
+      markFailed(head.entry, "Not sent: this message is too long.");
+      return;
+    }
+  }
+  showError(REASONS[reason] ?? `The server reported an error (${reason}).`);
+}
+
+function onInfo(rest) {
+  const space = rest.lastIndexOf(" ");
+  if (space === -1) return;
+  const name = rest.slice(0, space);
+  const event = rest.slice(space + 1);
+  if (event !== "connected" && event !== "disconnected") return;
+  if (isMe(name) && state.loggedIn) return;
+  const head = state.pending[0];
+  if (head !== undefined && head.kind === "who" && head.users.length > 0) {
+    head.after.push([name, event]);
+  }
+  applyInfo(name, event);
+  addEntry(event === "connected" ? "join" : "leave", {
+    parts: [nameTag(name), event === "connected" ? " joined" : " left"],
+  });
+}
+
+function applyInfo(name, event) {
+  if (event === "connected") state.online.set(keyOf(name), name);
+  else state.online.delete(keyOf(name));
+  renderOnline();
+}
+
+function onPong() {
+  const done = state.pending.shift();
+  if (done === undefined) return;
+  if (done.kind === "send") {
+    done.entry.classList.remove("pending");
+    return;
+  }
+  state.online = new Map(done.users.map((name) => [keyOf(name), name]));
+  for (const [name, event] of done.after) {
+    if (event === "connected") state.online.set(keyOf(name), name);
+    else state.online.delete(keyOf(name));
+  }
+  renderOnline();
+}
+
+function onLine(line) {
+  const [word, rest] = splitFirst(line);
+  switch (word) {
+    case "OK":
+      if (state.loggingIn) onLoggedIn();
+      break;
+    case "ERR":
+      onError(rest);
+      break;
+    case "USER": {
+      const head = state.pending[0];
+      if (head !== undefined && head.kind === "who") head.users.push(rest);
+      break;
+    }
+    case "MSG": {
+      const [from, text] = splitFirst(rest);
+      addEntry("msg", { from, text });
+      break;
+    }
+    case "DM": {
+      const [from, text] = splitFirst(rest);
+      addEntry("dm-in", { from, text });
+      break;
+    }
+    case "INFO":
+      onInfo(rest);
+      break;
+    case "PONG":
+      onPong();
+      break;
+    default:
+      // A line this page does not know: a later version of the protocol.
+      break;
+  }
+}
+
+/** The message box's text, as the server will relay it. */
+function asRelayed(text) {
+  return text.replace(CONTROL, "\uFFFD");
+}
+
+function remember(raw) {
+  if (state.history.at(-1) !== raw) state.history.push(raw);
+  if (state.history.length > MAX_HISTORY) state.history.shift();
+  state.historyAt = state.history.length;
+}
+
+/** Sends `MSG` or `DM` and shows it as pending until the server has handled it. */
+function deliver(to, text) {
+  const entry = to === ""
+    ? addEntry("own", { from: state.name, text: asRelayed(text) })
+    : addEntry("dm-out", { from: to, text: asRelayed(text) });
+  entry.classList.add("pending");
+  state.pending.push({ kind: "send", entry, to });
+  sendLine(to === "" ? `MSG ${text}` : `DM ${to} ${text}`);
+  sendLine("PING");
+}
+
+const HELP = "Write a message and press Enter to send it to everyone. " +
+  "/msg name text sends a direct message only that person sees. " +
+  "Start a message with // to send one that begins with /.";
+
+function sendMessage() {
+  const raw = ui.message.value;
+  if (raw.trim() === "") return;
+  if (!state.loggedIn) {
+    note("Not connected yet: your message stays in the box until you can send it.");
+    return;
+  }
+  let to = "";
+  let text = raw;
+  if (raw.startsWith("//")) {
+    text = raw.slice(1);
+  } else if (raw.startsWith("/")) {
+    const [command, rest] = splitFirst(raw);
+    switch (command.toLowerCase()) {
+      case "/msg": {
+        const [target, body] = splitFirst(rest.trimStart());
+        if (target === "" || body.trim() === "") {
+          showError("To send a direct message, write /msg, a name, and your message.");
+          return;
+        }
+        to = target;
+        text = body;
+        break;
+      }
+      case "/help":
+        note(HELP);
+        ui.message.value = "";
+        return;
+      case "/me":
+        break;
+      default:
+        showError(`There is no command ${command}. ${HELP}`);
+        return;
+    }
+  }
+  remember(raw);
+  ui.message.value = "";
+  deliver(to, text);
+}
+
+function join() {
+  const name = ui.name.value.trim();
+  if (name === "") {
+    showError("Choose a name first, then press Enter.");
+    ui.name.focus();
+    return;
+  }
+  if ([...name].length > MAX_NAME_CHARS || /\s/.test(name)) {
+    showError(REASONS["invalid-username"]);
+    ui.name.focus();
+    return;
+  }
+  state.name = name;
+  state.rejoin = false;
+  state.left = false;
+  if (isOpen()) login();
+  else if (state.socket === null) connect();
+  renderSession();
+}
+
+function leave() {
+  const name = state.name;
+  state.name = "";
+  state.rejoin = false;
+  state.sendOnJoin = false;
+  state.left = true;
+  sessionStorage.removeItem(STORAGE_KEY);
+  if (name !== "") note("You left the chat.");
+  if (state.socket !== null) {
+    state.leaving = true;
+    if (isOpen()) sendLine("QUIT");
+    else state.socket.close();
+  } else {
+    clearTimers();
+    setPhase("offline");
+  }
+  renderSession();
+  ui.name.focus();
+}
+
+// --------------------------------------------------------------- wiring
+
+ui.form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (state.loggedIn) {
+    sendMessage();
+    return;
+  }
+  const wantsToSend = document.activeElement === ui.message && ui.message.value.trim() !== "";
+  if (state.name === "") {
+    state.sendOnJoin = wantsToSend;
+    join();
+    return;
+  }
+  // On the way back in (connecting, waiting to reconnect, or waiting for the name).
+  if (wantsToSend && !state.sendOnJoin) {
+    state.sendOnJoin = true;
+    note("Not connected yet: your message will be sent as soon as you are back in.");
+  }
+  if (state.socket === null) connect();
+});
+
+ui.message.addEventListener("keydown", (event) => {
+  if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
+  if (event.isComposing || state.history.length === 0) return;
+  const step = event.key === "ArrowUp" ? -1 : 1;
+  const at = Math.min(state.history.length, Math.max(0, state.historyAt + step));
+  if (at === state.historyAt) return;
+  event.preventDefault();
+  state.historyAt = at;
+  ui.message.value = state.history[at] ?? "";
+});
+
+ui.retry.addEventListener("click", () => connect());
+ui.leave.addEventListener("click", () => leave());
+
+globalThis.addEventListener("online", () => {
+  if (state.socket === null && !state.left) connect();
+});
+
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) return;
+  state.unread = 0;
+  document.title = "Chat";
+});
+
+const saved = sessionStorage.getItem(STORAGE_KEY) ?? "";
+if (saved !== "") {
+  state.name = saved;
+  state.rejoin = true;
+  ui.name.value = saved;
+}
+renderSession();
+connect();
+(saved === "" ? ui.name : ui.message).focus();

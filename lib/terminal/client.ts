@@ -101,7 +101,12 @@ export class ChatClient {
         else this.#queue.push(action);
         return;
       case "quit":
-        this.quit();
+        // In turn after lines typed before it, unless they wait for a reconnect that may never come.
+        if ((this.#queue.length > 0 || this.#replies.busy) && !this.#reconnecting) {
+          this.#queue.push(action);
+        } else {
+          this.quit();
+        }
         return;
       case "say":
       case "dm":
@@ -113,7 +118,7 @@ export class ChatClient {
           });
           return;
         }
-        if (!this.#online && this.#policy.everOnline) {
+        if (this.#reconnecting) {
           this.#view.show({
             kind: "notice",
             text: "Not connected: this will be sent on reconnect.",
@@ -129,10 +134,21 @@ export class ChatClient {
     }
   }
 
-  /** The user's input ended (end of file): leave once everything typed has been sent and answered. */
+  /**
+   * The user's input ended (end of file): leave once everything typed has been
+   * sent and answered. A first login is still awaited, so that a refused one
+   * ends the process with its reason and status 1.
+   */
   endOfInput(): void {
     this.#inputEnded = true;
-    if (this.#queue.length === 0 && !this.#replies.busy) this.quit();
+    if (this.#queue.length === 0 && !this.#replies.busy && (this.#online || this.#reconnecting)) {
+      this.quit();
+    }
+  }
+
+  /** True while offline after having been online: lines typed now may wait long. */
+  get #reconnecting(): boolean {
+    return !this.#online && this.#policy.everOnline;
   }
 
   /** Leaves: `QUIT` when logged in (the server then closes), otherwise stop trying at once. */
@@ -196,7 +212,7 @@ export class ChatClient {
         : end.kind === "refused"
         ? describeError(end.code).replace(/\.$/, "")
         : end.wasOnline
-        ? "Connection lost"
+        ? (end.why ?? "Connection lost").replace(/\.$/, "")
         : (end.why ?? "The server closed the connection").replace(/\.$/, "");
       this.#view.show({ kind: "warning", text: `${reason}; ${retrying(decision.delayMs)}` });
       await this.#sleep(decision.delayMs);
@@ -346,6 +362,9 @@ export class ChatClient {
         conn.send("WHO");
         conn.send("PING");
         this.#replies.sent({ kind: "who" });
+      } else if (action.kind === "quit") {
+        this.quit();
+        return;
       } else {
         this.#showLocal(action);
       }

@@ -61,6 +61,18 @@ function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+Deno.test("deno task chat runs deno with network access and read access only, never -A or env", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  // Read access is for --ca, and the client revokes it once the file is read.
+  assert.deepEqual(String(config.tasks.chat).split(/\s+/), [
+    "deno",
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "lib/terminal/chat.ts",
+  ]);
+});
+
 let sockets = 0;
 
 /** A detached tmux server with one fixed-size window, on a socket of its own. */
@@ -210,6 +222,16 @@ Deno.test({
       await tmux.keys("Down");
       await tmux.waitForInput("alice> hello there");
       await tmux.keys("C-u");
+      await tmux.waitForInput("alice>", 7);
+
+      // Wide and accented characters: one arrow press or backspace each, the cursor where they end.
+      await tmux.type("日本 é");
+      await tmux.waitForInput("alice> 日本 é", 13);
+      await tmux.keys("Left", "Left", "Left");
+      await tmux.waitForInput("alice> 日本 é", 9);
+      await tmux.keys("BSpace");
+      await tmux.waitForInput("alice> 本 é", 7);
+      await tmux.keys("C-e", "C-u");
       await tmux.waitForInput("alice>", 7);
 
       await tmux.type("/msg bob psst, a secret");

@@ -71,7 +71,11 @@ async function main(): Promise<number> {
   // A signal asks to leave as /quit does; the terminal is restored on the way out below.
   const leave = () => client.quit();
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    Deno.addSignalListener(signal, leave);
+    try {
+      Deno.addSignalListener(signal, leave);
+    } catch {
+      // Windows knows only SIGINT and SIGBREAK; the others cannot come there.
+    }
   }
   let ending: Ending;
   try {

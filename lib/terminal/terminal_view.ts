@@ -54,7 +54,11 @@ export class TerminalView implements ChatView {
     Deno.stdin.setRaw(true);
     this.#open = true;
     this.#columns = Deno.consoleSize().columns;
-    Deno.addSignalListener("SIGWINCH", this.#resized);
+    try {
+      Deno.addSignalListener("SIGWINCH", this.#resized);
+    } catch {
+      // No SIGWINCH on Windows: the width is read again at the next start.
+    }
     this.#write(TO_BOTTOM + this.#input());
   }
 
@@ -63,7 +67,11 @@ export class TerminalView implements ChatView {
     if (!this.#open) return;
     this.#open = false;
     clearTimeout(this.#escapeTimer);
-    Deno.removeSignalListener("SIGWINCH", this.#resized);
+    try {
+      Deno.removeSignalListener("SIGWINCH", this.#resized);
+    } catch {
+      // Never added (Windows).
+    }
     try {
       this.#write(CLEAR_LINE);
     } finally {

@@ -1,0 +1,118 @@
+/**
+ * Entry point of the terminal chat client (`deno task chat --name=<name>`):
+ * the command line, the CA file read once, then the client until the user
+ * quits. On a terminal (standard input and output both) it edits the bottom
+ * line in raw mode; otherwise it reads and writes plain lines.
+ *
+ * @module
+ */
+import { ChatClient, type Ending } from "./client.ts";
+import { type ChatOptions, parseOptions, usage, UsageError } from "./options.ts";
+import { PlainView } from "./plain_view.ts";
+import { TerminalView } from "./terminal_view.ts";
+
+function fail(message: string, status: number): never {
+  console.error(message);
+  Deno.exit(status);
+}
+
+/** The options, and the CA's text if one was given; or one line and exit 2. */
+function configure(): { options: ChatOptions; caCerts: string[] } | undefined {
+  try {
+    const request = parseOptions(Deno.args);
+    if (request.kind === "help") return undefined;
+    const { options } = request;
+    const caCerts = options.ca === undefined ? [] : [readCa(options.ca)];
+    return { options, caCerts };
+  } catch (error) {
+    if (error instanceof UsageError) fail(error.message, 2);
+    throw error;
+  } finally {
+    // The CA is read only here: the running client keeps no read access at all.
+    Deno.permissions.revokeSync({ name: "read" });
+  }
+}
+
+function readCa(path: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
+      ? "permission denied"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new UsageError(`chat: --ca ${path}: ${reason}`);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new UsageError(`chat: --ca ${path}: not a PEM certificate`);
+  }
+  return text;
+}
+
+async function main(): Promise<number> {
+  const setup = configure();
+  if (setup === undefined) {
+    console.log(usage());
+    return 0;
+  }
+  const { options, caCerts } = setup;
+  const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
+  const terminal = interactive ? new TerminalView(options.name, !Deno.noColor) : undefined;
+  const view = terminal ?? new PlainView();
+  const client = new ChatClient({
+    target: { host: options.host, port: options.port, tls: options.tls, caCerts },
+    name: options.name,
+    pingMs: options.pingSeconds * 1000,
+  }, view);
+  // A signal asks to leave as /quit does; the terminal is restored on the way out below.
+  const leave = () => client.quit();
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    try {
+      Deno.addSignalListener(signal, leave);
+    } catch {
+      // Windows knows only SIGINT and SIGBREAK; the others cannot come there.
+    }
+  }
+  let ending: Ending;
+  try {
+    terminal?.open();
+    // Input is read while the client runs; the client's end ends the process, not the input's.
+    (terminal ?? (view as PlainView)).readInput(client).catch((error) => {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    });
+    ending = await client.run();
+  } finally {
+    terminal?.close();
+  }
+  if (ending.message !== undefined) console.error(ending.message);
+  return ending.code;
+}
+
+if (import.meta.main) {
+  // An unexpected error must not leave the terminal in raw mode: restore it, say it, exit.
+  const crash = (error: unknown): never => {
+    try {
+      Deno.stdin.setRaw(false);
+    } catch {
+      // Not a terminal.
+    }
+    return fail(`chat: ${error instanceof Error ? error.stack : error}`, 1);
+  };
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    crash(event.reason);
+  });
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    crash(event.error);
+  });
+  try {
+    Deno.exit(await main());
+  } catch (error) {
+    crash(error);
+  }
+}

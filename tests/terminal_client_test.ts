@@ -1,0 +1,825 @@
+/**
+ * The terminal chat client as a user runs it (`deno task chat`'s flags,
+ * read from deno.json) against a real server process: in a real terminal
+ * (tmux, read back with `capture-pane`) and over pipes. Without `tmux` on
+ * the PATH the terminal tests are skipped, except in CI (`.ci/run` installs it).
+ */
+import { spawnServer, type StartedServer } from "./server_process.ts";
+import { assert, TestClient, withDeadline } from "./helpers.ts";
+
+const root = new URL("../", import.meta.url);
+
+/** How long a test waits for the screen or the output to show what it expects. */
+const SCREEN_MS = 15_000;
+
+async function hasTmux(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("tmux", {
+      args: ["-V"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+// CI installs tmux, and fails rather than skips without it.
+const noTmux = !(await hasTmux()) && Deno.env.get("CI") !== "true";
+
+/** The words after `deno` in the `chat` task: `run`, the permission flags, the entry point. */
+async function chatTaskArgs(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  return String(config.tasks.chat).split(/\s+/).slice(1);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function startServer(args: string[] = []): Promise<StartedServer> {
+  return await withDeadline(
+    spawnServer(["--host", "127.0.0.1", "--port", "0", "--rate", "0", ...args]),
+    SCREEN_MS,
+    "server start",
+  );
+}
+
+async function stopServer(server: StartedServer): Promise<void> {
+  try {
+    server.child.kill("SIGTERM");
+  } catch {
+    // Already gone.
+  }
+  await server.child.status;
+  await server.logClosed;
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+Deno.test("deno task chat runs deno with network access and read access only, never -A or env", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  // Read access is for --ca, and the client revokes it once the file is read.
+  assert.deepEqual(String(config.tasks.chat).split(/\s+/), [
+    "deno",
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "lib/terminal/chat.ts",
+  ]);
+});
+
+let sockets = 0;
+
+/** A detached tmux server with one fixed-size window, on a socket of its own. */
+class Tmux {
+  readonly #socket: string;
+  readonly rows: number;
+
+  private constructor(socket: string, rows: number) {
+    this.#socket = socket;
+    this.rows = rows;
+  }
+
+  /** Runs `command` through `sh -c` in a new `columns` × `rows` window. */
+  static async start(command: string, columns = 100, rows = 20): Promise<Tmux> {
+    const tmux = new Tmux(`chat-test-${Deno.pid}-${++sockets}`, rows);
+    await tmux.run("new-session", "-d", "-s", "chat", "-x", `${columns}`, "-y", `${rows}`, command);
+    return tmux;
+  }
+
+  /** Runs a tmux command on this server; its standard output. */
+  async run(...args: string[]): Promise<string> {
+    const { success, stdout, stderr } = await new Deno.Command("tmux", {
+      args: ["-u", "-L", this.#socket, "-f", "/dev/null", ...args],
+      env: { LANG: "C.UTF-8" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    assert.ok(success, `tmux ${args.join(" ")}: ${decoder.decode(stderr)}`);
+    return decoder.decode(stdout);
+  }
+
+  /** Presses keys by tmux's names (`Left`, `Enter`, `C-c`). */
+  async keys(...names: string[]): Promise<void> {
+    await this.run("send-keys", "-t", "chat", ...names);
+  }
+
+  /** Types `text` as it is. */
+  async type(text: string): Promise<void> {
+    await this.run("send-keys", "-t", "chat", "-l", text);
+  }
+
+  /** The screen's rows, trailing spaces removed. */
+  async screen(): Promise<string[]> {
+    const text = await this.run("capture-pane", "-p", "-t", "chat");
+    return text.split("\n").slice(0, this.rows).map((line) => line.trimEnd());
+  }
+
+  /** The cursor's column and row. */
+  async cursor(): Promise<{ x: number; y: number }> {
+    const [x, y] =
+      (await this.run("display-message", "-p", "-t", "chat", "#{cursor_x},#{cursor_y}"))
+        .trim().split(",").map(Number);
+    return { x: x!, y: y! };
+  }
+
+  /**
+   * Polls the screen until `test` holds (the client draws when bytes arrive:
+   * there is no event to await from outside the terminal), under a deadline.
+   */
+  async waitFor(what: string, test: (screen: string[]) => boolean): Promise<string[]> {
+    const deadline = Date.now() + SCREEN_MS;
+    while (true) {
+      const screen = await this.screen();
+      if (test(screen)) return screen;
+      if (Date.now() > deadline) {
+        throw new Error(`Timed out waiting for ${what}; screen:\n${screen.join("\n")}`);
+      }
+      await delay(50);
+    }
+  }
+
+  /** Waits until the bottom row reads `text` exactly and the cursor is at column `x` of it. */
+  async waitForInput(text: string, x = text.length): Promise<void> {
+    const deadline = Date.now() + SCREEN_MS;
+    while (true) {
+      const screen = await this.screen();
+      const cursor = await this.cursor();
+      if (screen.at(-1) === text && cursor.x === x && cursor.y === this.rows - 1) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Timed out waiting for input line ${JSON.stringify(text)} with the cursor at ${x}; ` +
+            `cursor ${JSON.stringify(cursor)}, screen:\n${screen.join("\n")}`,
+        );
+      }
+      await delay(50);
+    }
+  }
+
+  /** Ends the tmux server and everything in it. */
+  async kill(): Promise<void> {
+    await this.run("kill-server").catch(() => "");
+  }
+}
+
+/** The tmux command that runs the client, then shows its exit status and the terminal's mode. */
+async function clientCommand(args: string[]): Promise<string> {
+  const words = [Deno.execPath(), ...await chatTaskArgs(), ...args].map(shellQuote).join(" ");
+  // env -u NO_COLOR: the test sees the coloured client, whatever the runner's environment.
+  return `cd ${shellQuote(root.pathname)} && env -u NO_COLOR ${words}; echo "[exit $?]"; ` +
+    `echo "[stty $(stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' ')]"; ` +
+    "sleep 600";
+}
+
+const has = (text: string) => (screen: string[]) => screen.some((line) => line === text);
+
+Deno.test({
+  name:
+    "terminal client: an incoming line leaves the half-typed line intact; Enter, history, /msg, /who",
+  ignore: noTmux,
+  async fn() {
+    const server = await startServer();
+    const tmux = await Tmux.start(
+      await clientCommand(["--name=alice", "--host=127.0.0.1", `--port=${server.port}`]),
+    );
+    let bob: TestClient | undefined;
+    try {
+      await tmux.waitFor("the login", has(`* connected to 127.0.0.1:${server.port} as alice`));
+      await tmux.waitForInput("alice>", 7);
+      bob = await TestClient.login(server.port, "bob");
+
+      await tmux.type("hello wor");
+      await tmux.keys("Left", "Left");
+      await tmux.waitForInput("alice> hello wor", 14);
+      await bob.send("MSG hi alice, how are you?");
+      const screen = await tmux.waitFor("bob's message", has("<bob> hi alice, how are you?"));
+      // The message went above; the typed text and the cursor are where they were.
+      assert.equal(screen.at(-2), "<bob> hi alice, how are you?");
+      await tmux.waitForInput("alice> hello wor", 14);
+
+      await tmux.keys("End");
+      await tmux.type("ld");
+      await tmux.keys("Enter");
+      await bob.expect("MSG alice hello world");
+      await tmux.waitFor("alice's own line", has("<alice> hello world"));
+      await tmux.waitForInput("alice>", 7);
+
+      // Up recalls the line; edited and sent, it is a new message.
+      await tmux.keys("Up");
+      await tmux.waitForInput("alice> hello world");
+      await tmux.keys("BSpace", "BSpace", "BSpace", "BSpace", "BSpace");
+      await tmux.type("there");
+      await tmux.keys("Enter");
+      await bob.expect("MSG alice hello there");
+      await tmux.keys("Up", "Up");
+      await tmux.waitForInput("alice> hello world");
+      await tmux.keys("Down");
+      await tmux.waitForInput("alice> hello there");
+      await tmux.keys("C-u");
+      await tmux.waitForInput("alice>", 7);
+
+      // Wide and accented characters: one arrow press or backspace each, the cursor where they end.
+      await tmux.type("日本 é");
+      await tmux.waitForInput("alice> 日本 é", 13);
+      await tmux.keys("Left", "Left", "Left");
+      await tmux.waitForInput("alice> 日本 é", 9);
+      await tmux.keys("BSpace");
+      await tmux.waitForInput("alice> 本 é", 7);
+      await tmux.keys("C-e", "C-u");
+      await tmux.waitForInput("alice>", 7);
+
+      await tmux.type("/msg bob psst, a secret");
+      await tmux.keys("Enter");
+      await bob.expect("DM alice psst, a secret");
+      await tmux.waitFor("the DM shown as sent", has("[DM to bob] psst, a secret"));
+      await bob.send("DM alice keep it");
+      await tmux.waitFor("bob's DM", has("[DM from bob] keep it"));
+      await tmux.type("/who");
+      await tmux.keys("Enter");
+      await tmux.waitFor("the online list", has("* online: alice, bob"));
+
+      // Escape sequences from bob arrive neutralised (by the server here; see the next test).
+      await bob.send("MSG \x1b[2J\x1b]2;pwned\x07 \x1b[31mred");
+      await tmux.waitFor(
+        "the hostile line",
+        has("<bob> \uFFFD[2J\uFFFD]2;pwned\uFFFD \uFFFD[31mred"),
+      );
+      assert.ok(
+        (await tmux.screen()).includes("<bob> hi alice, how are you?"),
+        "screen not cleared",
+      );
+
+      await tmux.keys("C-c");
+      await tmux.waitFor("the client's exit", has("[exit 0]"));
+      await tmux.waitFor("the terminal restored", has("[stty icanon echo ]"));
+      await bob.expect("INFO alice disconnected");
+    } finally {
+      await tmux.kill();
+      await bob?.dispose();
+      await stopServer(server);
+    }
+  },
+});
+
+/** A server that speaks just enough protocol to log a client in, then sends `lines` as they are. */
+function hostileServer(lines: string[]): { port: number; done: Promise<void>; close: () => void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let conn: Deno.Conn | undefined;
+  const done = (async () => {
+    conn = await listener.accept();
+    const buffer = new Uint8Array(4096);
+    let seen = "";
+    while (!seen.includes("\n")) {
+      const count = await conn.read(buffer);
+      if (count === null) return;
+      seen += new TextDecoder().decode(buffer.subarray(0, count));
+    }
+    const encoded = new TextEncoder().encode(["OK", ...lines].join("\n") + "\n");
+    await conn.write(encoded);
+    // Read on until the client hangs up.
+    while (await conn.read(buffer).catch(() => null) !== null) { /* discard */ }
+  })();
+  return {
+    port: listener.addr.port,
+    done,
+    close: () => {
+      listener.close();
+      try {
+        conn?.close();
+      } catch {
+        // Closed already.
+      }
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "terminal client: escape sequences and C1 controls from a server that lets them through are never written raw",
+  ignore: noTmux,
+  async fn() {
+    const server = hostileServer([
+      "MSG ev\x1bil \x1b[2J\x1b]2;pwned\x07\x1b[31mred \u009b1;1H here",
+      "INFO \x1b[5mblink connected",
+      "DM x\rY \x1b[?1049h\x08gone",
+      "WEIRD \x1bc",
+    ]);
+    const tmux = await Tmux.start(
+      await clientCommand(["--name=alice", "--host=127.0.0.1", `--port=${server.port}`]),
+    );
+    try {
+      const screen = await tmux.waitFor("the hostile lines", has("* server: WEIRD \uFFFDc"));
+      const at = screen.indexOf(`* connected to 127.0.0.1:${server.port} as alice`);
+      assert.ok(at !== -1, "screen not cleared");
+      assert.deepEqual(screen.slice(at + 1), [
+        "<ev\uFFFDil> \uFFFD[2J\uFFFD]2;pwned\uFFFD\uFFFD[31mred \uFFFD1;1H here",
+        "* \uFFFD[5mblink joined",
+        "[DM from x\uFFFDY] \uFFFD[?1049h\uFFFDgone",
+        "* server: WEIRD \uFFFDc",
+        "alice>",
+      ]);
+      const title = await tmux.run("display-message", "-p", "-t", "chat", "#{pane_title}");
+      assert.notEqual(title.trim(), "pwned");
+    } finally {
+      await tmux.kill();
+      server.close();
+      await server.done.catch(() => {});
+    }
+  },
+});
+
+/** The client with piped standard input and output, read line by line. */
+class PipedChat {
+  readonly child: Deno.ChildProcess;
+  readonly #stdout: ReadableStreamDefaultReader<string>;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #stderr: Promise<string>;
+  #pending = "";
+  #eof = false;
+
+  private constructor(child: Deno.ChildProcess) {
+    this.child = child;
+    this.#stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    this.#stdin = child.stdin.getWriter();
+    this.#stderr = new Response(child.stderr).text();
+  }
+
+  /** Starts the client with the chat task's flags and `args`. */
+  static async start(args: string[]): Promise<PipedChat> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...await chatTaskArgs(), ...args],
+      cwd: root,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    return new PipedChat(child);
+  }
+
+  /** Writes `text` to the client's standard input. */
+  async write(text: string): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(text));
+  }
+
+  /** Closes the client's standard input. */
+  async endInput(): Promise<void> {
+    await this.#stdin.close().catch(() => {});
+  }
+
+  /** The next line of output; null at its end. */
+  async line(): Promise<string | null> {
+    return await withDeadline(this.#nextLine(), SCREEN_MS, "waiting for a line of output");
+  }
+
+  /** Reads lines until one matches `pattern`; all of them, that one last. */
+  async until(pattern: RegExp): Promise<string[]> {
+    const lines: string[] = [];
+    await withDeadline(
+      (async () => {
+        while (true) {
+          const line = await this.#nextLine();
+          if (line === null) throw new Error(`output ended before ${pattern}: ${lines.join("\n")}`);
+          lines.push(line);
+          if (pattern.test(line)) return;
+        }
+      })(),
+      SCREEN_MS,
+      `waiting for ${pattern} (got ${JSON.stringify(lines)})`,
+    );
+    return lines;
+  }
+
+  /** Ends its input, reads the rest of its output, and waits for it to exit. */
+  async finish(): Promise<{ code: number; rest: string[]; stderr: string }> {
+    await this.endInput();
+    const rest: string[] = [];
+    await withDeadline(
+      (async () => {
+        let line;
+        while ((line = await this.#nextLine()) !== null) rest.push(line);
+      })(),
+      SCREEN_MS,
+      `waiting for the client to exit (got ${JSON.stringify(rest)})`,
+    );
+    const { code } = await this.child.status;
+    return { code, rest, stderr: await this.#stderr };
+  }
+
+  /** Stops the client if a test failed before it exited. */
+  async dispose(): Promise<void> {
+    await this.endInput();
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await this.child.status;
+    await this.#stdout.cancel().catch(() => {});
+    await this.#stderr.catch(() => "");
+  }
+
+  async #nextLine(): Promise<string | null> {
+    while (true) {
+      const lf = this.#pending.indexOf("\n");
+      if (lf !== -1) {
+        const line = this.#pending.slice(0, lf);
+        this.#pending = this.#pending.slice(lf + 1);
+        return line;
+      }
+      if (this.#eof) return this.#pending === "" ? null : this.#pending;
+      const { value, done } = await this.#stdout.read();
+      if (done) this.#eof = true;
+      else this.#pending += value;
+    }
+  }
+}
+
+Deno.test("terminal client over pipes: plain lines in and out, in order, and EOF quits with status 0", async () => {
+  const server = await startServer();
+  const bob = await TestClient.login(server.port, "bob");
+  const chat = await PipedChat.start(["--name=bot", "--host=127.0.0.1", `--port=${server.port}`]);
+  try {
+    assert.equal(await chat.line(), `* connected to 127.0.0.1:${server.port} as bot`);
+    await chat.write("hello, everyone\n");
+    await bob.expect("MSG bot hello, everyone");
+    assert.equal(await chat.line(), "<bot> hello, everyone");
+    await bob.send("MSG hi bot");
+    assert.equal(await chat.line(), "<bob> hi bot");
+    await bob.send("DM bot a secret");
+    assert.equal(await chat.line(), "[DM from bob] a secret");
+    await chat.write("/who\n/msg bob yo\n/msg nobody x\n/nope\n/help\n//not a command\n");
+    const { code, rest, stderr } = await chat.finish();
+    assert.deepEqual(rest, [
+      "* online: bob, bot",
+      "[DM to bob] yo",
+      "! nobody is not online; your message was not delivered.",
+      "! Unknown command /nope; /help lists the commands (// sends a line starting with /).",
+      "* /msg <name> <text>  send a private message to one user",
+      "* /who                list who is online",
+      "* /quit               leave (also Ctrl-C, or Ctrl-D on an empty line)",
+      "* /help               this list",
+      "* Anything else goes to everyone; start it with // to send a line that begins with /.",
+      "<bot> /not a command",
+    ]);
+    assert.equal(code, 0);
+    assert.equal(stderr, "");
+    assert.deepEqual(await bob.readLines(3), [
+      "DM bot yo",
+      "MSG bot /not a command",
+      "INFO bot disconnected",
+    ]);
+  } finally {
+    await chat.dispose();
+    await bob.dispose();
+    await stopServer(server);
+  }
+});
+
+Deno.test("terminal client over pipes: lines queued before the login go out after it; /quit leaves", async () => {
+  const server = await startServer();
+  const bob = await TestClient.login(server.port, "bob");
+  const chat = await PipedChat.start(["--name=bot", "--host=127.0.0.1", `--port=${server.port}`]);
+  try {
+    await chat.write("one\ntwo\n/quit\nthree\n");
+    const { code, rest, stderr } = await chat.finish();
+    assert.deepEqual(rest, [
+      `* connected to 127.0.0.1:${server.port} as bot`,
+      "<bot> one",
+      "<bot> two",
+    ]);
+    assert.equal(code, 0);
+    assert.equal(stderr, "");
+    assert.deepEqual(await bob.readLines(3), [
+      "MSG bot one",
+      "MSG bot two",
+      "INFO bot disconnected",
+    ]);
+  } finally {
+    await chat.dispose();
+    await bob.dispose();
+    await stopServer(server);
+  }
+});
+
+Deno.test("terminal client: a taken name, a refused connection and bad flags end it with one line", async () => {
+  const server = await startServer();
+  const bob = await TestClient.login(server.port, "bob");
+  try {
+    const taken = await PipedChat.start([
+      "--name=BOB",
+      "--host=127.0.0.1",
+      `--port=${server.port}`,
+    ]);
+    const refused = await taken.finish();
+    assert.deepEqual(refused, {
+      code: 1,
+      rest: [],
+      stderr:
+        "Cannot log in as BOB: That name is taken: someone online is using it. Choose another with --name.\n",
+    });
+    const invalid = await PipedChat.start([
+      "--name=a\u200bb",
+      "--host=127.0.0.1",
+      `--port=${server.port}`,
+    ]);
+    const bad = await invalid.finish();
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^Cannot log in as a\u200bb: That name is not allowed: .*\n$/);
+  } finally {
+    await bob.dispose();
+    await stopServer(server);
+  }
+  // The server has gone: nothing listens on its port any more.
+  const nobody = await PipedChat.start(["--name=bot", "--host=127.0.0.1", `--port=${server.port}`]);
+  const gone = await nobody.finish();
+  assert.equal(gone.code, 1);
+  assert.equal(gone.stderr, `Cannot connect to 127.0.0.1:${server.port}: Connection refused\n`);
+
+  const flags = await PipedChat.start(["--name=bot", "--port=nope"]);
+  assert.deepEqual(await flags.finish(), {
+    code: 2,
+    rest: [],
+    stderr: `chat: --port must be a port from 1 to 65535, got "nope"\n`,
+  });
+  const help = await PipedChat.start(["--help"]);
+  const usage = await help.finish();
+  assert.equal(usage.code, 0);
+  assert.match(usage.rest[0]!, /^Usage: deno task chat --name=<name>/);
+});
+
+Deno.test("terminal client: keepalive PINGs keep a client that only reads past the idle timeout", async () => {
+  const server = await startServer(["--idle-timeout", "1"]);
+  const chat = await PipedChat.start([
+    "--name=reader",
+    "--host=127.0.0.1",
+    `--port=${server.port}`,
+    "--ping=0.25",
+  ]);
+  const silent = await TestClient.login(server.port, "silent");
+  try {
+    assert.equal(await chat.line(), `* connected to 127.0.0.1:${server.port} as reader`);
+    // The silent client, logged in after the reader, is cut off for idling; the reader is not.
+    await silent.expect("ERR idle-timeout", 5000);
+    assert.equal(await chat.line(), "* silent left");
+    const bob = await TestClient.login(server.port, "bob");
+    await bob.send("WHO");
+    assert.deepEqual(await bob.readLines(2), ["USER reader", "USER bob"]);
+    await bob.send("MSG still there?");
+    assert.equal(await chat.line(), "<bob> still there?");
+    await bob.dispose();
+    const { code } = await chat.finish();
+    assert.equal(code, 0);
+  } finally {
+    await chat.dispose();
+    await silent.dispose();
+    await stopServer(server);
+  }
+});
+
+Deno.test("terminal client: after the server restarts it reconnects and logs in again under its name", async () => {
+  const first = await startServer();
+  const port = first.port;
+  const chat = await PipedChat.start(["--name=bot", "--host=127.0.0.1", `--port=${port}`]);
+  let second: StartedServer | undefined;
+  try {
+    assert.equal(await chat.line(), `* connected to 127.0.0.1:${port} as bot`);
+    await stopServer(first);
+    const lost = await chat.until(/^! Connection lost; trying again in \d+\.\d s$/);
+    assert.deepEqual(lost, [
+      "! The server is shutting down.",
+      lost.at(-1),
+    ]);
+    second = await startServer(["--port", `${port}`]);
+    const back = await chat.until(/^\* reconnected as bot$/);
+    // Attempts that found no server said so; nothing else came in between.
+    for (const line of back.slice(0, -1)) {
+      assert.match(
+        line,
+        /^! Cannot connect to 127\.0\.0\.1:\d+: Connection refused; trying again in/,
+      );
+    }
+    const bob = await TestClient.login(second.port, "bob");
+    await chat.write("back again\n");
+    await bob.expect("MSG bot back again");
+    await bob.dispose();
+    const { code } = await chat.finish();
+    assert.equal(code, 0);
+  } finally {
+    await chat.dispose();
+    if (second !== undefined) await stopServer(second);
+    else await stopServer(first);
+  }
+});
+
+/**
+ * A loopback relay whose connections a test can freeze: nothing passes
+ * either way, and when the client side closes the server side stays open, as
+ * when a network path dies without a FIN reaching the server.
+ */
+class FreezableRelay {
+  readonly #listener: Deno.TcpListener;
+  readonly #target: number;
+  readonly #pairs = new Set<{ client: Deno.Conn; server: Deno.Conn; frozen: boolean }>();
+  readonly #pumps = new Set<Promise<void>>();
+  readonly #accepting: Promise<void>;
+
+  constructor(target: number) {
+    this.#target = target;
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#accepting = this.#accept();
+  }
+
+  get port(): number {
+    return this.#listener.addr.port;
+  }
+
+  /** Freezes every connection open now; new ones are relayed. */
+  freeze(): void {
+    for (const pair of this.#pairs) pair.frozen = true;
+  }
+
+  /** Closes everything and waits for the pumps to end. */
+  async close(): Promise<void> {
+    this.#listener.close();
+    await this.#accepting;
+    for (const pair of this.#pairs) {
+      for (const conn of [pair.client, pair.server]) closeQuietly(conn);
+    }
+    await Promise.all(this.#pumps);
+  }
+
+  async #accept(): Promise<void> {
+    while (true) {
+      let client: Deno.Conn;
+      try {
+        client = await this.#listener.accept();
+      } catch {
+        return;
+      }
+      const server = await Deno.connect({ hostname: "127.0.0.1", port: this.#target });
+      const pair = { client, server, frozen: false };
+      this.#pairs.add(pair);
+      for (const [from, to] of [[client, server], [server, client]] as const) {
+        const pump = this.#pump(pair, from, to);
+        this.#pumps.add(pump);
+        pump.finally(() => this.#pumps.delete(pump));
+      }
+    }
+  }
+
+  async #pump(pair: { frozen: boolean }, from: Deno.Conn, to: Deno.Conn): Promise<void> {
+    const buffer = new Uint8Array(16384);
+    try {
+      while (true) {
+        const count = await from.read(buffer);
+        if (count === null) break;
+        if (pair.frozen) continue;
+        let data = buffer.subarray(0, count);
+        while (data.length > 0) data = data.subarray(await to.write(data));
+      }
+    } catch {
+      // Closed.
+    } finally {
+      closeQuietly(from);
+      if (!pair.frozen) closeQuietly(to);
+    }
+  }
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
+  }
+}
+
+Deno.test("terminal client: a dead connection is noticed by its keepalive; the name is retried until the server lets it go", async () => {
+  const server = await startServer(["--idle-timeout", "2"]);
+  const relay = new FreezableRelay(server.port);
+  const chat = await PipedChat.start([
+    "--name=bot",
+    "--host=127.0.0.1",
+    `--port=${relay.port}`,
+    "--ping=0.25",
+  ]);
+  try {
+    assert.equal(await chat.line(), `* connected to 127.0.0.1:${relay.port} as bot`);
+    relay.freeze();
+    assert.match(
+      await chat.line() ?? "",
+      /^! The server stopped answering; trying again in \d\.\d s$/,
+    );
+    // The server still holds the old login until its idle timeout: the name is taken meanwhile.
+    const back = await chat.until(/^\* reconnected as bot$/);
+    assert.ok(back.length >= 2, JSON.stringify(back));
+    for (const line of back.slice(0, -1)) {
+      assert.match(
+        line,
+        /^! The name bot is still taken \(the old connection may not be given up yet\); trying again in \d+\.\d s$/,
+      );
+    }
+    const { code, rest } = await chat.finish();
+    assert.deepEqual({ code, rest }, { code: 0, rest: [] });
+  } finally {
+    await chat.dispose();
+    await relay.close();
+    await stopServer(server);
+  }
+});
+
+async function openssl(dir: string, ...args: string[]): Promise<void> {
+  const { success, stderr } = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.ok(success, `openssl ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+}
+
+Deno.test("terminal client: --tls with --ca trusts a private CA; without it the certificate is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    ...key,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=test CA",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+  );
+  await openssl(
+    dir,
+    "req",
+    ...key,
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+  );
+  await Deno.writeTextFile(
+    `${dir}/server.ext`,
+    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+  );
+  await openssl(
+    dir,
+    ...[
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+    ],
+    ...["-days", "1", "-extfile", "server.ext", "-out", "server.crt"],
+  );
+  const server = await startServer([
+    ...["--tls-cert", `${dir}/server.crt`, "--tls-key", `${dir}/server.key`, "--tls-port", "0"],
+  ]);
+  const bob = await TestClient.login(server.port, "bob");
+  try {
+    const target = ["--host=127.0.0.1", `--port=${server.tlsPort}`, "--tls"];
+    const chat = await PipedChat.start(["--name=secure", ...target, `--ca=${dir}/ca.crt`]);
+    assert.equal(await chat.line(), `* connected to 127.0.0.1:${server.tlsPort} as secure`);
+    await chat.write("over TLS\n");
+    await bob.expect("MSG secure over TLS");
+    assert.deepEqual(await chat.finish(), { code: 0, rest: ["<secure> over TLS"], stderr: "" });
+
+    const untrusted = await (await PipedChat.start(["--name=secure", ...target])).finish();
+    assert.equal(untrusted.code, 1);
+    assert.match(
+      untrusted.stderr,
+      /^Cannot connect to 127\.0\.0\.1:\d+: .*(certificate|UnknownIssuer)/i,
+    );
+
+    const missing = await (await PipedChat.start(["--name=x", ...target, `--ca=${dir}/none.crt`]))
+      .finish();
+    assert.deepEqual(missing, {
+      code: 2,
+      rest: [],
+      stderr: `chat: --ca ${dir}/none.crt: no such file\n`,
+    });
+  } finally {
+    await bob.dispose();
+    await stopServer(server);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,147 @@
+/** Unit tests of what the terminal client reads and shows: server lines, typed commands, event lines. */
+import { assert } from "./helpers.ts";
+import { parseServerLine } from "../lib/terminal/server_line.ts";
+import { parseInput } from "../lib/terminal/commands.ts";
+import { describeError, formatEvent, isKnownError, nameColour } from "../lib/terminal/format.ts";
+
+const plain = { colour: false };
+// The client's own colour sequences: ESC, "[", digits and ";", then "m".
+const SGR = new RegExp(String.raw`\x1b\[[0-9;]*m`, "g");
+const colour = { colour: true };
+
+Deno.test("parseServerLine reads every line of protocol versions 1 and 2", () => {
+  assert.deepEqual(parseServerLine("OK"), { kind: "ok" });
+  assert.deepEqual(parseServerLine("PONG"), { kind: "pong" });
+  assert.deepEqual(parseServerLine("MSG a hi  there "), {
+    kind: "msg",
+    from: "a",
+    text: "hi  there ",
+  });
+  assert.deepEqual(parseServerLine("DM a psst"), { kind: "dm", from: "a", text: "psst" });
+  assert.deepEqual(parseServerLine("INFO a connected"), { kind: "joined", name: "a" });
+  assert.deepEqual(parseServerLine("INFO a disconnected"), { kind: "left", name: "a" });
+  assert.deepEqual(parseServerLine("USER a"), { kind: "user", name: "a" });
+  assert.deepEqual(parseServerLine("ERR username-taken"), { kind: "err", code: "username-taken" });
+});
+
+Deno.test("parseServerLine leaves lines it does not know as they are", () => {
+  for (const line of ["INFO a renamed", "MSG", "MSG a", "USER", "HELLO there", "", "msg a hi"]) {
+    assert.deepEqual(parseServerLine(line), { kind: "unknown", line });
+  }
+});
+
+Deno.test("parseInput reads plain text, /msg, /who, /quit and /help", () => {
+  assert.deepEqual(parseInput("hello  world "), { kind: "say", text: "hello  world " });
+  assert.deepEqual(parseInput("/msg bob hi  there"), { kind: "dm", to: "bob", text: "hi  there" });
+  assert.deepEqual(parseInput("/MSG  bob hi"), { kind: "dm", to: "bob", text: "hi" });
+  assert.deepEqual(parseInput("/who"), { kind: "who" });
+  assert.deepEqual(parseInput("/quit"), { kind: "quit" });
+  assert.deepEqual(parseInput("/help"), { kind: "help" });
+  assert.deepEqual(parseInput("//etc/passwd is a path"), {
+    kind: "say",
+    text: "/etc/passwd is a path",
+  });
+});
+
+Deno.test("parseInput sends nothing for blank lines, misused or unknown commands", () => {
+  assert.deepEqual(parseInput(""), { kind: "none" });
+  assert.deepEqual(parseInput("   "), { kind: "none" });
+  assert.deepEqual(parseInput("/msg bob"), { kind: "misuse", text: "Usage: /msg <name> <text>" });
+  assert.deepEqual(parseInput("/msg bob   "), {
+    kind: "misuse",
+    text: "Usage: /msg <name> <text>",
+  });
+  assert.deepEqual(parseInput("/msg"), { kind: "misuse", text: "Usage: /msg <name> <text>" });
+  const unknown = parseInput("/join #x");
+  assert.equal(unknown.kind, "misuse");
+  assert.match(unknown.kind === "misuse" ? unknown.text : "", /^Unknown command \/join;/);
+});
+
+Deno.test("formatEvent makes plain lines a script can match", () => {
+  const lines = [
+    formatEvent({ kind: "message", from: "a", text: "hi", own: false }, plain),
+    formatEvent({ kind: "message", from: "me", text: "mine", own: true }, plain),
+    formatEvent({ kind: "dm-in", from: "a", text: "psst" }, plain),
+    formatEvent({ kind: "dm-out", to: "a", text: "back" }, plain),
+    formatEvent({ kind: "joined", name: "a" }, plain),
+    formatEvent({ kind: "left", name: "a" }, plain),
+    formatEvent({ kind: "online", names: ["a", "b"] }, plain),
+    formatEvent({ kind: "error", code: "user-not-found", target: "zed" }, plain),
+    formatEvent({ kind: "warning", text: "Oops." }, plain),
+    formatEvent({ kind: "notice", text: "connected" }, plain),
+    formatEvent({ kind: "unknown", line: "HELLO x" }, plain),
+  ];
+  assert.deepEqual(lines, [
+    "<a> hi",
+    "<me> mine",
+    "[DM from a] psst",
+    "[DM to a] back",
+    "* a joined",
+    "* a left",
+    "* online: a, b",
+    "! zed is not online; your message was not delivered.",
+    "! Oops.",
+    "* connected",
+    "* server: HELLO x",
+  ]);
+  for (const line of lines) assert.ok(!line.includes("\x1b"));
+});
+
+Deno.test("formatEvent neutralises control characters in names, texts and unknown lines", () => {
+  const hostile = "\x1b[2J\x1b]0;pwned\x07\u009b31m\r";
+  const lines = [
+    formatEvent({ kind: "message", from: hostile, text: hostile, own: false }, colour),
+    formatEvent({ kind: "dm-in", from: hostile, text: hostile }, colour),
+    formatEvent({ kind: "online", names: [hostile] }, colour),
+    formatEvent({ kind: "unknown", line: hostile }, colour),
+    formatEvent({ kind: "error", code: hostile }, colour),
+  ];
+  for (const line of lines) {
+    // Only the client's own SGR sequences remain: ESC followed by "[", digits, ";" and "m".
+    const stripped = line.replace(SGR, "");
+    assert.ok(!/\p{Cc}/u.test(stripped), JSON.stringify(line));
+    assert.ok(
+      stripped.includes("\uFFFD[2J\uFFFD]0;pwned\uFFFD\uFFFD31m\uFFFD"),
+      JSON.stringify(line),
+    );
+  }
+});
+
+Deno.test("formatEvent colours names, the same colour for the same name in any case", () => {
+  const line = formatEvent({ kind: "message", from: "Alice", text: "hi", own: false }, colour);
+  assert.equal(line, `<\x1b[${nameColour("Alice")}mAlice\x1b[0m> hi`);
+  assert.equal(nameColour("Alice"), nameColour("alice"));
+  assert.equal(nameColour("Alice"), nameColour("Alice"));
+  const own = formatEvent({ kind: "message", from: "me", text: "hi", own: true }, colour);
+  assert.equal(own, `<\x1b[1;${nameColour("me")}mme\x1b[0m> hi`);
+  const colours = new Set(["alice", "bob", "carol", "dave", "erin", "frank"].map(nameColour));
+  assert.ok(colours.size > 2, "names spread over the palette");
+});
+
+Deno.test("describeError says every ERR code of the protocol in words", () => {
+  const codes = [
+    "username-taken",
+    "invalid-username",
+    "already-logged-in",
+    "login-required",
+    "user-not-found",
+    "line-too-long",
+    "cluster-unavailable",
+    "idle-timeout",
+    "slow-consumer",
+    "server-shutdown",
+    "server-full",
+    "too-many-connections",
+    "excess-flood",
+  ];
+  for (const code of codes) {
+    assert.ok(isKnownError(code), code);
+    const words = describeError(code);
+    assert.ok(!words.includes(code) && /^[A-Z].*\.$/.test(words), words);
+  }
+  assert.equal(describeError("new-thing"), "The server says: new-thing");
+  assert.equal(
+    describeError("user-not-found", "bob"),
+    "bob is not online; your message was not delivered.",
+  );
+});

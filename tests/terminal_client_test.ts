@@ -73,9 +73,10 @@ Deno.test("deno task chat runs deno with network access and read access only, ne
   ]);
 });
 
-let sockets = 0;
-
-/** A detached tmux server with one fixed-size window, on a socket of its own. */
+/**
+ * A detached tmux server with one fixed-size window, on a socket of its own
+ * in a temporary folder (tmux leaves its socket file behind; the folder goes).
+ */
 class Tmux {
   readonly #socket: string;
   readonly rows: number;
@@ -87,7 +88,8 @@ class Tmux {
 
   /** Runs `command` through `sh -c` in a new `columns` × `rows` window. */
   static async start(command: string, columns = 100, rows = 20): Promise<Tmux> {
-    const tmux = new Tmux(`chat-test-${Deno.pid}-${++sockets}`, rows);
+    const dir = await Deno.makeTempDir({ prefix: "chat-tmux-" });
+    const tmux = new Tmux(`${dir}/socket`, rows);
     await tmux.run("new-session", "-d", "-s", "chat", "-x", `${columns}`, "-y", `${rows}`, command);
     return tmux;
   }
@@ -95,7 +97,7 @@ class Tmux {
   /** Runs a tmux command on this server; its standard output. */
   async run(...args: string[]): Promise<string> {
     const { success, stdout, stderr } = await new Deno.Command("tmux", {
-      args: ["-u", "-L", this.#socket, "-f", "/dev/null", ...args],
+      args: ["-u", "-S", this.#socket, "-f", "/dev/null", ...args],
       env: { LANG: "C.UTF-8" },
       stdout: "piped",
       stderr: "piped",
@@ -162,9 +164,10 @@ class Tmux {
     }
   }
 
-  /** Ends the tmux server and everything in it. */
+  /** Ends the tmux server and everything in it, and removes its socket. */
   async kill(): Promise<void> {
     await this.run("kill-server").catch(() => "");
+    await Deno.remove(this.#socket.slice(0, -"/socket".length), { recursive: true });
   }
 }
 

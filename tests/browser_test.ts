@@ -314,8 +314,10 @@ Deno.test({
     const carol = await rig.tcp("carol");
     await page.online(["alice", "carol"]);
 
-    await rig.server.stop();
+    const stopped = rig.server.stop();
     await carol.expect("ERR server-shutdown");
+    carol.close(); // Rather than have the server wait for it to hang up.
+    await stopped;
     await page.sees({ kind: "error", from: "", text: "The server is restarting. Reconnecting…" });
     await page.status(/^(Reconnecting in \d+ s|Connecting…)$/);
 

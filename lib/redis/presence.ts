@@ -150,6 +150,7 @@ export class Presence {
     switch (plan.kind) {
       case "resync":
         await this.#snapshot(true);
+        this.#options.log.debug("cluster resynced", { remoteUsers: this.#roster.size });
         // A rejoin while it ran plans another.
         if (this.#plan === plan) this.#plan = SWEEP_DEAD;
         return;

@@ -200,6 +200,7 @@ Deno.test("after a rejoin the next sweep waits its time, then makes the roster a
   redis.take().reply.resolve([[], ["a 1 Stays", "b 3 New"]]);
   await settle();
   assert.deepEqual(notices(), ["-Went", "+New"]);
+  assert.deepEqual(log.messages("debug"), ["cluster sweep failed", "cluster resynced"]);
   assert.deepEqual(presence.users().map((u) => u.name), ["Stays", "New"]);
   assert.deepEqual(presence.plan, { kind: "sweep" });
 });

@@ -779,3 +779,64 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "cluster: a watcher hears a login on another instance once, before its MSG, and its departure; a client that did not WATCH hears no login",
+  ignore,
+  async fn() {
+    await withRig(async (rig) => {
+      const a = await rig.start(rig.redis.url);
+      const b = await rig.start(rig.redis.url);
+      const watcher = await rig.login(a, "watcher");
+      const plain = await rig.login(a, "plain");
+      await watcher.send("WATCH");
+      assert.deepEqual(await watcher.sync(), [], "WATCH has no reply");
+      const bob = await rig.login(b, "bob");
+      await watcher.expect("INFO bob connected");
+      await bob.send("MSG hi");
+      await watcher.expect("MSG bob hi");
+      await plain.expect("MSG bob hi");
+      await bob.send("QUIT");
+      await bob.expectClosed();
+      await watcher.expect("INFO bob disconnected");
+      await plain.expect("INFO bob disconnected");
+      assert.deepEqual(await watcher.sync(), [], "bob was announced once");
+      assert.deepEqual(await plain.sync(), []);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "cluster: after Redis restarts empty, a watcher hears no login again for users it knew, and hears the new ones",
+  ignore,
+  async fn() {
+    await withRig(async (rig) => {
+      // At debug level the instance says when its resync after the rejoin is done.
+      const a = await rig.start(rig.redis.url, { args: ["--log-level", "debug"] });
+      const b = await rig.start(rig.redis.url);
+      const watcher = await rig.login(a, "watcher");
+      await watcher.send("WATCH");
+      assert.deepEqual(await watcher.sync(), []);
+      const bob = await rig.login(b, "bob");
+      await watcher.expect("INFO bob connected");
+      await rig.redis.stop();
+      await a.logged(/cluster unavailable/);
+      await b.logged(/cluster unavailable/);
+      await rig.redis.restart();
+      // Each instance claims and announces its users again, and reads the other's from Redis.
+      await a.logged(/cluster rejoined/);
+      await b.logged(/cluster rejoined/);
+      await bob.send("MSG back");
+      await watcher.expect("MSG bob back");
+      // About 6 s later the rejoined instance compares its view with Redis: the same users.
+      await a.logged(/cluster resynced/);
+      const carol = await rig.login(b, "carol");
+      await watcher.expect("INFO carol connected");
+      await carol.send("MSG hello");
+      await watcher.expect("MSG carol hello");
+      assert.deepEqual(await watcher.sync(), [], "nobody was announced twice");
+    });
+  },
+});

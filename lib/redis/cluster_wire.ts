@@ -143,6 +143,11 @@ export interface NameHolder {
   readonly name: string;
 }
 
+/** Whether two holders are the same login: same instance, same login number. */
+export function sameHolder(a: NameHolder, b: NameHolder): boolean {
+  return a.instance === b.instance && a.seq === b.seq;
+}
+
 /** The value stored under a claimed name's key. */
 export function encodeHolder(holder: NameHolder): string {
   return `${holder.instance} ${holder.seq} ${holder.name}`;

@@ -98,6 +98,11 @@ export class NameClaims {
     return this.#local.size;
   }
 
+  /** Whether a user of this instance holds `key`, as claimed. */
+  holds(key: string): boolean {
+    return this.#local.has(key);
+  }
+
   /** Users of this instance, in the order they were granted. */
   users(): IterableIterator<LocalUser> {
     return this.#local.values();

@@ -1,14 +1,22 @@
 /**
  * Who is on the other instances, kept up to date: presence heard on the
  * shared channel, a snapshot read from Redis when joining, and the sweep
- * that announces the users of instances that stopped beating (after a
+ * that gives up the users of instances that stopped beating (after a
  * rejoin, a full resync instead).
+ *
+ * The hub hears of these users through one door: after every change, each
+ * name touched is compared with what the hub was last told, and only the
+ * difference is posted (`remote-left` for a holder it knew, before
+ * `remote-joined` for a new one). So an arrival is announced once however
+ * many ways it is learned, and a name held by a user of this instance is
+ * kept from the hub until that user has gone: the hub's own `disconnected`
+ * for them comes first.
  *
  * @module
  */
 import type { ClusterEvent, ClusterUser } from "../cluster.ts";
 import type { Logger } from "../log.ts";
-import { nameKey } from "../names.ts";
+import { AnnouncedUsers } from "./announced_users.ts";
 import { decodeHolder, type NameHolder } from "./cluster_wire.ts";
 import type { RunScript } from "./connections.ts";
 import { KEYS } from "./keys.ts";
@@ -23,19 +31,21 @@ export interface PresenceOptions {
   readonly prefix: string;
   /** Runs a script on the current connection. */
   readonly run: RunScript;
-  /** Hands an event to the hub: here, `remote-left`. */
+  /** Hands an event to the hub: here, `remote-joined` and `remote-left`. */
   readonly post: (event: ClusterEvent) => void;
+  /** Whether a user of this instance holds `key`: a holder elsewhere is not announced meanwhile. */
+  readonly local: (key: string) => boolean;
   /** Where dead instances are logged. */
   readonly log: Logger;
 }
 
 /** What the next sweep does. */
 export type SweepPlan =
-  /** Announce the users of instances that stopped beating. */
+  /** Give up the users of instances that stopped beating. */
   | { readonly kind: "sweep" }
   /**
    * After a rejoin: make the roster exactly a fresh snapshot, announcing
-   * whoever left meanwhile, once the others have had time to rejoin too.
+   * whoever came or left meanwhile, once the others have had time to rejoin too.
    */
   | { readonly kind: "resync"; readonly notBefore: number };
 
@@ -48,6 +58,8 @@ const WITHOUT_NAMES = "0";
 export class Presence {
   readonly #options: PresenceOptions;
   readonly #roster = new RemoteRoster();
+  /** What the hub has been told: the roster, less the names held here, as of the last change. */
+  readonly #announced = new AnnouncedUsers();
   /** Presence heard while snapshots or sweeps are under way, a list for each: it may postdate them. */
   readonly #listening = new Set<PresenceChange[]>();
   #plan: SweepPlan = SWEEP_DEAD;
@@ -79,16 +91,37 @@ export class Presence {
     return this.#roster.sorted();
   }
 
+  /**
+   * Whether `name` is announced to the hub as a user of `instance`: a line
+   * from anyone else would reach the hub before their arrival.
+   */
+  announces(instance: string, name: string): boolean {
+    return this.#announced.has(instance, name);
+  }
+
+  /** Whether at least one user of `instance` is announced to the hub. */
+  announcesAny(instance: string): boolean {
+    return this.#announced.hasInstance(instance);
+  }
+
   /** A login or departure published by another instance. */
   heard(change: PresenceChange): void {
     for (const list of this.#listening) list.push(change);
-    this.#apply(change, true);
+    this.#settle(this.#apply(change));
   }
 
   /** `key` is now held here: whoever held it elsewhere (their instance died) is gone. */
   displace(key: string): void {
-    const displaced = this.#roster.remove(key);
-    if (displaced !== undefined) this.#announceGone(displaced.name);
+    this.#roster.remove(key);
+    this.#settle(key);
+  }
+
+  /**
+   * `key` is no longer held here (its user left, or lost it): a holder
+   * elsewhere, kept from the hub meanwhile, is announced now.
+   */
+  freed(key: string): void {
+    this.#settle(key);
   }
 
   /** Learns every remote user from Redis, keeping those it knew (they may not have rejoined yet). */
@@ -117,6 +150,7 @@ export class Presence {
     switch (plan.kind) {
       case "resync":
         await this.#snapshot(true);
+        this.#options.log.debug("cluster resynced", { remoteUsers: this.#roster.size });
         // A rejoin while it ran plans another.
         if (this.#plan === plan) this.#plan = SWEEP_DEAD;
         return;
@@ -160,11 +194,12 @@ export class Presence {
         }
       }
       if (replace) {
-        for (const name of this.#roster.replace(holders, heard)) this.#announceGone(name);
+        this.#roster.replace(holders, heard);
       } else {
-        for (const holder of this.#roster.merge(holders)) this.#announceGone(holder.name);
-        for (const change of heard) this.#apply(change, false);
+        this.#roster.merge(holders);
+        for (const change of heard) this.#apply(change);
       }
+      this.#settleAll();
     } finally {
       this.#listening.delete(heard);
     }
@@ -177,34 +212,37 @@ export class Presence {
   }
 
   #instanceGone(instance: string, heard: readonly PresenceChange[]): void {
-    const dropped = this.#roster.dropInstance(instance);
+    const keys = new Set(this.#roster.dropInstance(instance));
     // Presence from that instance heard while the sweep ran means it is back (it had stalled):
     // replayed in order, so that a login and a departure both count.
     for (const change of heard) {
-      if (change.holder.instance !== instance) continue;
-      if (change.joined) this.#roster.joined(change.holder);
-      else this.#roster.left(change.holder);
+      if (change.holder.instance === instance) keys.add(this.#apply(change));
     }
-    const names = new Set<string>();
-    for (const name of dropped) {
-      if (this.#roster.get(nameKey(name))?.instance !== instance) names.add(name);
-    }
-    if (names.size > 0) {
-      this.#options.log.info("cluster instance gone", { instance, users: names.size });
-    }
-    for (const name of names) this.#announceGone(name);
+    let gone = 0;
+    for (const key of keys) gone += this.#settle(key);
+    if (gone > 0) this.#options.log.info("cluster instance gone", { instance, users: gone });
   }
 
-  #apply(change: PresenceChange, announce: boolean): void {
-    if (change.joined) {
-      const displaced = this.#roster.joined(change.holder);
-      if (displaced !== undefined && announce) this.#announceGone(displaced.name);
-    } else if (this.#roster.left(change.holder) && announce) {
-      this.#announceGone(change.holder.name);
-    }
+  /** Applies a change to the roster, unannounced; returns the name's key. */
+  #apply(change: PresenceChange): string {
+    return change.joined ? this.#roster.joined(change.holder) : this.#roster.left(change.holder);
   }
 
-  #announceGone(name: string): void {
-    this.#options.post({ kind: "remote-left", name });
+  /** Tells the hub what changed for `key` since it was last told; returns the departures told. */
+  #settle(key: string): number {
+    const holder = this.#options.local(key) ? undefined : this.#roster.get(key);
+    let departures = 0;
+    for (const notice of this.#announced.update(key, holder)) {
+      if (notice.kind === "remote-left") departures++;
+      this.#options.post(notice);
+    }
+    return departures;
+  }
+
+  /** {@linkcode #settle} for every name known or announced (after a snapshot). */
+  #settleAll(): void {
+    const keys = new Set(this.#announced.keys());
+    for (const key of this.#roster.keys()) keys.add(key);
+    for (const key of keys) this.#settle(key);
   }
 }

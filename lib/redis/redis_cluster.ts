@@ -115,7 +115,14 @@ export class RedisCluster implements Cluster {
       publish: (channel, payload) => this.#link.pub.publish(channel, payload),
       log,
     });
-    this.#presence = new Presence({ instance, prefix, run, post, log });
+    this.#presence = new Presence({
+      instance,
+      prefix,
+      run,
+      post,
+      log,
+      local: (key) => this.#names.holds(key),
+    });
     this.#names = new NameClaims({
       instance,
       prefix,
@@ -154,6 +161,9 @@ export class RedisCluster implements Cluster {
 
   leave(user: LocalUser): void {
     this.#names.forget(user.key);
+    // A user elsewhere with the same name (the winner of a name-lost) is announced now, after the
+    // hub's own `disconnected` for this one.
+    this.#presence.freed(user.key);
     // While Redis is away the name stays in this instance's owned set; the next rejoin frees it.
     // During a rejoin it is released now: the rejoin's own reclaim went out before this.
     const { kind } = this.#membership;
@@ -362,12 +372,22 @@ export class RedisCluster implements Cluster {
     // Every instance hears its own batches on the shared channel: skip them before any parsing.
     if (this.#membership.kind === "closed" || isBatchFrom(message, this.id)) return;
     const batch = decodeBatch(message);
+    // A user's login is published before their lines, on the one connection that publishes, and
+    // read here in that order on the one subscription (a DM's channel included), so the hub hears
+    // of them first. Not so where this instance has not announced the sender's instance: before
+    // the join's snapshot is in, and for an instance given up for dead whose users' lines, written
+    // during its stall, arrive now. There each line's sender is checked, and a line from a user
+    // not announced here is dropped, as lines published during an outage are. Once joined, this
+    // costs one lookup per batch and none per line.
+    const check = this.#membership.kind !== "joined" || !this.#presence.announcesAny(batch.from);
     for (const event of batch.events) {
       switch (event.kind) {
         case "msg":
+          if (check && !this.#presence.announces(batch.from, event.sender)) break;
           this.#options.post({ kind: "remote-msg", sender: event.sender, text: event.text });
           break;
         case "dm":
+          if (check && !this.#presence.announces(batch.from, event.sender)) break;
           this.#options.post({
             kind: "remote-dm",
             target: event.target,

@@ -1,12 +1,13 @@
 /**
  * This instance's view of the users on other instances: who is where, and in
- * what login order. Pure: it is told what happened and says whom to announce
- * as gone.
+ * what login order. Pure: it is told what happened and only records it; what
+ * the hub is told follows from comparing it with what was announced
+ * (`announced_users.ts`).
  *
  * @module
  */
 import type { ClusterUser } from "../cluster.ts";
-import type { NameHolder } from "./cluster_wire.ts";
+import { type NameHolder, sameHolder } from "./cluster_wire.ts";
 import { nameKey } from "../names.ts";
 
 /** A presence event heard from another instance. */
@@ -36,71 +37,61 @@ export class RemoteRoster {
     return this.#holders.get(key);
   }
 
+  /** The name keys known. */
+  keys(): IterableIterator<string> {
+    return this.#holders.keys();
+  }
+
   /**
-   * A user logged in on another instance. Returns the holder it displaces: an
-   * earlier holder of the name (on a dead instance whose names expired before
-   * its users were announced gone), who must now be announced gone.
+   * A user logged in on another instance. It replaces any earlier holder of
+   * the name (on a dead instance whose names expired before its users were
+   * given up). Returns the name's key.
    */
-  joined(holder: NameHolder): NameHolder | undefined {
+  joined(holder: NameHolder): string {
     const key = nameKey(holder.name);
-    const before = this.#holders.get(key);
     this.#holders.set(key, holder);
     this.#sorted = undefined;
-    if (before === undefined || sameHolder(before, holder)) return undefined;
-    return before;
+    return key;
   }
 
-  /** Forgets whoever holds `key` elsewhere (it is now held here); returns them, to announce. */
-  remove(key: string): NameHolder | undefined {
-    const before = this.#holders.get(key);
-    if (before === undefined) return undefined;
-    this.#holders.delete(key);
-    this.#sorted = undefined;
-    return before;
+  /** Forgets whoever holds `key` elsewhere (it is now held here). */
+  remove(key: string): void {
+    if (this.#holders.delete(key)) this.#sorted = undefined;
   }
 
-  /** A user of `instance` left; true when they were known (and so must be announced). */
-  left(holder: NameHolder): boolean {
+  /** A user of another instance left: forgotten if that login is the one known. Returns the name's key. */
+  left(holder: NameHolder): string {
     const key = nameKey(holder.name);
     const known = this.#holders.get(key);
-    if (known === undefined || !sameHolder(known, holder)) return false;
-    this.#holders.delete(key);
-    this.#sorted = undefined;
-    return true;
+    if (known !== undefined && sameHolder(known, holder)) {
+      this.#holders.delete(key);
+      this.#sorted = undefined;
+    }
+    return key;
   }
 
-  /** Forgets every user of `instance` (it died); returns their names, to announce. */
+  /** Forgets every user of `instance` (it died); returns their name keys. */
   dropInstance(instance: string): string[] {
     const gone: string[] = [];
     for (const [key, holder] of this.#holders) {
       if (holder.instance !== instance) continue;
       this.#holders.delete(key);
-      gone.push(holder.name);
+      gone.push(key);
     }
     if (gone.length > 0) this.#sorted = undefined;
     return gone;
   }
 
-  /**
-   * Adds what a snapshot lists, keeping everyone already known (they may not
-   * have rejoined yet); returns the holders displaced, to announce.
-   */
-  merge(holders: Iterable<NameHolder>): NameHolder[] {
-    const displaced: NameHolder[] = [];
-    for (const holder of holders) {
-      const before = this.joined(holder);
-      if (before !== undefined) displaced.push(before);
-    }
-    return displaced;
+  /** Adds what a snapshot lists, keeping everyone already known (they may not have rejoined yet). */
+  merge(holders: Iterable<NameHolder>): void {
+    for (const holder of holders) this.joined(holder);
   }
 
   /**
    * Becomes exactly what a snapshot lists, with the changes heard while it was
-   * being taken applied on top (the snapshot may predate them); returns the
-   * names no longer there, or now held by someone else, to announce.
+   * being taken applied on top (the snapshot may predate them).
    */
-  replace(holders: Iterable<NameHolder>, since: readonly PresenceChange[]): string[] {
-    const before = new Map(this.#holders);
+  replace(holders: Iterable<NameHolder>, since: readonly PresenceChange[]): void {
     this.#holders.clear();
     this.#sorted = undefined;
     for (const holder of holders) this.#holders.set(nameKey(holder.name), holder);
@@ -108,12 +99,6 @@ export class RemoteRoster {
       if (change.joined) this.joined(change.holder);
       else this.left(change.holder);
     }
-    const gone: string[] = [];
-    for (const [key, holder] of before) {
-      const now = this.#holders.get(key);
-      if (now === undefined || !sameHolder(now, holder)) gone.push(holder.name);
-    }
-    return gone;
   }
 
   /** The instances that hold at least one known user. */
@@ -130,8 +115,4 @@ export class RemoteRoster {
       .map(({ name, seq }) => ({ name, seq }));
     return this.#sorted;
   }
-}
-
-function sameHolder(a: NameHolder, b: NameHolder): boolean {
-  return a.instance === b.instance && a.seq === b.seq;
 }

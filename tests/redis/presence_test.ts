@@ -20,41 +20,100 @@ function rig() {
   const redis = new FakeRedis();
   const log = new RecordingLogger();
   const posted: ClusterEvent[] = [];
+  /** Name keys held by users of i1. */
+  const local = new Set<string>();
   const presence = new Presence({
     instance: "i1",
     prefix: "chat:",
     run: redis.run,
     post: (event) => posted.push(event),
     log,
+    local: (key) => local.has(key),
   });
-  const gone = () => posted.map((event) => event.kind === "remote-left" ? event.name : event.kind);
-  return { presence, redis, log, posted, gone };
+  /** The notices posted since the last call: `+name` joined, `-name` left. */
+  const notices = () => posted.splice(0).map(notice);
+  return { presence, redis, log, posted, local, notices };
 }
 
-Deno.test("presence heard from other instances keeps the roster, and departures are announced", () => {
-  const { presence, gone } = rig();
+function notice(event: ClusterEvent): string {
+  switch (event.kind) {
+    case "remote-joined":
+      return `+${event.name}`;
+    case "remote-left":
+      return `-${event.name}`;
+    default:
+      return event.kind;
+  }
+}
+
+Deno.test("a login heard from another instance is announced once, and its departure once", () => {
+  const { presence, notices } = rig();
   presence.heard(joined("b", 2, "Bea"));
   presence.heard(joined("c", 1, "Cal"));
+  presence.heard(joined("b", 2, "Bea"));
+  assert.deepEqual(notices(), ["+Bea", "+Cal"], "the same login heard twice is one arrival");
   assert.deepEqual(presence.users(), [{ name: "Cal", seq: 1 }, { name: "Bea", seq: 2 }]);
   assert.equal(presence.holder("bea")?.instance, "b");
   presence.heard(left("c", 1, "Cal"));
   presence.heard(left("c", 1, "Cal"));
-  presence.heard(joined("d", 5, "BEA"));
-  assert.deepEqual(gone(), ["Cal", "Bea"], "said once; a newer login of the name displaces");
+  presence.heard(left("b", 1, "Bea"));
+  presence.heard(left("x", 9, "Nobody"));
+  assert.deepEqual(
+    notices(),
+    ["-Cal"],
+    "said once; another login's or a stranger's goodbye is not",
+  );
   assert.equal(presence.size, 1);
 });
 
+Deno.test("a login that displaces a holder of the name not yet given up is announced after that holder's departure", async () => {
+  const { presence, redis, notices } = rig();
+  presence.heard(joined("dead", 1, "Alice"));
+  presence.heard(joined("live", 5, "ALICE"));
+  assert.deepEqual(notices(), ["+Alice", "-Alice", "+ALICE"]);
+  assert.equal(presence.holder("alice")?.instance, "live");
+  // The sweep that gives the dead instance up comes later: it has nobody left to announce.
+  presence.sweep(0);
+  redis.take().reply.resolve([["dead"], []]);
+  await settle();
+  assert.deepEqual(notices(), []);
+  assert.deepEqual(presence.users(), [{ name: "ALICE", seq: 5 }]);
+});
+
 Deno.test("a name granted here displaces whoever held it elsewhere", () => {
-  const { presence, gone } = rig();
+  const { presence, local, notices } = rig();
   presence.heard(joined("dead", 1, "Dot"));
+  local.add("dot");
   presence.displace("dot");
   presence.displace("nobody");
-  assert.deepEqual(gone(), ["Dot"]);
+  assert.deepEqual(notices(), ["+Dot", "-Dot"]);
   assert.equal(presence.holder("dot"), undefined);
 });
 
+Deno.test("a name held here keeps its holder elsewhere from the hub until it is freed here", () => {
+  const { presence, local, notices } = rig();
+  local.add("ann");
+  // A partition: another instance's user took Ann's name, and is heard before Redis says so.
+  presence.heard(joined("c", 9, "Ann"));
+  assert.deepEqual(notices(), [], "the hub still has its own Ann");
+  assert.equal(presence.holder("ann")?.instance, "c");
+  assert.equal(presence.announces("c", "Ann"), false);
+  local.delete("ann");
+  presence.freed("ann");
+  presence.freed("ann");
+  assert.deepEqual(notices(), ["+Ann"], "once the hub has said its own Ann is gone");
+  presence.heard(left("c", 9, "Ann"));
+  assert.deepEqual(notices(), ["-Ann"]);
+  local.add("bo");
+  presence.heard(joined("c", 10, "Bo"));
+  presence.heard(left("c", 10, "Bo"));
+  local.delete("bo");
+  presence.freed("bo");
+  assert.deepEqual(notices(), [], "never announced, so never said gone");
+});
+
 Deno.test("joining merges the snapshot, leaves out this instance's own names, and adds what was heard meanwhile", async () => {
-  const { presence, redis, posted } = rig();
+  const { presence, redis, notices } = rig();
   presence.heard(joined("b", 2, "Waits"));
   const learned = presence.learn();
   const call = redis.take();
@@ -62,17 +121,44 @@ Deno.test("joining merges the snapshot, leaves out this instance's own names, an
   assert.deepEqual(call.keys, ["chat:instances"]);
   assert.deepEqual(call.arguments, ["chat:", "1"]);
   presence.heard(joined("c", 9, "Late"));
-  call.reply.resolve([[], ["i1 1 Me", "c 4 Ed", "garbage"]]);
+  call.reply.resolve([[], ["i1 1 Me", "c 4 Ed", "garbage", "c 9 Late", "b 2 Waits"]]);
   await learned;
   assert.deepEqual(presence.users().map((u) => u.name), ["Waits", "Ed", "Late"]);
-  assert.deepEqual(posted, []);
+  assert.deepEqual(notices(), ["+Waits", "+Late", "+Ed"], "each once, however learned");
+  assert.equal(presence.announces("c", "ED"), true);
+  assert.equal(presence.announces("b", "Ed"), false);
+  assert.equal(presence.announcesAny("c"), true);
+  assert.equal(presence.announcesAny("i1"), false);
+});
+
+Deno.test("a rejoin's snapshot and the others' logins heard again announce only users new to this instance", async () => {
+  const { presence, redis, local, notices } = rig();
+  presence.heard(joined("b", 1, "Bob"));
+  presence.heard(joined("b", 2, "Old"));
+  presence.heard(joined("c", 3, "Cy"));
+  notices();
+  local.add("mine");
+  const learned = presence.learn();
+  const call = redis.take();
+  // Every instance announces its users again as it rejoins.
+  presence.heard(joined("b", 1, "Bob"));
+  presence.heard(joined("c", 3, "Cy"));
+  // Taken after the others rejoined: Old's name is held by a new login on c, New is new, and
+  // Mine is this instance's user's name taken elsewhere (the hub hears of it once it is freed).
+  call.reply.resolve([[], ["b 1 Bob", "c 3 Cy", "c 7 OLD", "c 8 New", "c 9 Mine"]]);
+  await learned;
+  assert.deepEqual(notices(), ["-Old", "+OLD", "+New"]);
+  presence.heard(joined("c", 8, "New"));
+  assert.deepEqual(notices(), []);
+  assert.equal(presence.size, 5);
 });
 
 Deno.test("a sweep announces the users of instances gone, except those heard back from meanwhile", async () => {
-  const { presence, redis, log, gone } = rig();
+  const { presence, redis, log, notices } = rig();
   presence.heard(joined("a", 1, "Xi"));
   presence.heard(joined("a", 2, "Yu"));
   presence.heard(joined("b", 3, "Zo"));
+  assert.deepEqual(notices(), ["+Xi", "+Yu", "+Zo"]);
   presence.sweep(0);
   presence.sweep(0);
   const call = redis.take();
@@ -83,7 +169,7 @@ Deno.test("a sweep announces the users of instances gone, except those heard bac
   presence.heard(joined("a", 1, "Xi"));
   call.reply.resolve([["a"], []]);
   await settle();
-  assert.deepEqual(gone(), ["Yu"]);
+  assert.deepEqual(notices(), ["-Yu"]);
   assert.deepEqual(log.lines, [{
     level: "info",
     message: "cluster instance gone",
@@ -95,9 +181,10 @@ Deno.test("a sweep announces the users of instances gone, except those heard bac
 });
 
 Deno.test("after a rejoin the next sweep waits its time, then makes the roster a fresh snapshot", async () => {
-  const { presence, redis, log, gone } = rig();
+  const { presence, redis, log, notices } = rig();
   presence.heard(joined("a", 1, "Stays"));
   presence.heard(joined("a", 2, "Went"));
+  notices();
   presence.rejoined(6000);
   assert.deepEqual(presence.plan, { kind: "resync", notBefore: 6000 });
   presence.sweep(5999);
@@ -112,9 +199,28 @@ Deno.test("after a rejoin the next sweep waits its time, then makes the roster a
   presence.sweep(7000);
   redis.take().reply.resolve([[], ["a 1 Stays", "b 3 New"]]);
   await settle();
-  assert.deepEqual(gone(), ["Went"]);
+  assert.deepEqual(notices(), ["-Went", "+New"]);
+  assert.deepEqual(log.messages("debug"), ["cluster sweep failed", "cluster resynced"]);
   assert.deepEqual(presence.users().map((u) => u.name), ["Stays", "New"]);
   assert.deepEqual(presence.plan, { kind: "sweep" });
+});
+
+Deno.test("a resync announces a changed holder as a departure, then an arrival, and what was heard meanwhile once", async () => {
+  const { presence, redis, notices } = rig();
+  presence.heard(joined("dead", 1, "Ann"));
+  presence.heard(joined("b", 2, "Leaves"));
+  notices();
+  presence.rejoined(0);
+  presence.sweep(0);
+  const call = redis.take();
+  presence.heard(joined("b", 5, "Comes"));
+  presence.heard(left("b", 2, "Leaves"));
+  assert.deepEqual(notices(), ["+Comes", "-Leaves"]);
+  // Taken before both: it still lists Leaves and lacks Comes.
+  call.reply.resolve([[], ["c 4 ANN", "b 2 Leaves"]]);
+  await settle();
+  assert.deepEqual(notices(), ["-Ann", "+ANN"]);
+  assert.deepEqual(presence.users().map((u) => u.name), ["ANN", "Comes"]);
 });
 
 Deno.test("a rejoin while a resync runs plans another", async () => {

@@ -45,6 +45,28 @@ function rig(timing: Partial<ClusterTiming> = {}) {
 
 type Rig = ReturnType<typeof rig>;
 
+/** What the hub was posted since the last call, in short: `+name`, `-name`, `name: text`, ... */
+function notices(r: Rig): string[] {
+  return r.posted.splice(0).map((event) => {
+    switch (event.kind) {
+      case "remote-joined":
+        return `+${event.name}`;
+      case "remote-left":
+        return `-${event.name}`;
+      case "remote-msg":
+        return `${event.sender}: ${event.text}`;
+      case "remote-dm":
+        return `${event.sender} > ${event.target}: ${event.text}`;
+      case "claimed":
+        return `claimed ${event.name}`;
+      case "claim-refused":
+        return `refused ${event.refusal}`;
+      case "name-lost":
+        return `name-lost ${event.key}`;
+    }
+  });
+}
+
 /** Both clients of the current link come up, and the subscription takes. */
 async function connect(r: Rig): Promise<void> {
   for (const client of [r.pub(), r.sub()]) {
@@ -122,7 +144,10 @@ Deno.test("before it has joined, nothing goes elsewhere and logins wait; once jo
   assert.equal(claim.script, CLAIM);
   claim.reply.resolve(2);
   await settle();
-  assert.deepEqual(r.posted, [{ kind: "claimed", link, name: "Ann", key: "ann", seq: 2 }]);
+  assert.deepEqual(r.posted, [
+    { kind: "remote-joined", name: "Bob" },
+    { kind: "claimed", link, name: "Ann", key: "ann", seq: 2 },
+  ]);
   r.cluster.claim(link, "BOB", "bob");
   assert.deepEqual(r.posted.at(-1), {
     kind: "claim-refused",
@@ -202,15 +227,150 @@ Deno.test("batches from other instances reach the hub, and this instance's own a
   const r = rig();
   r.cluster.start();
   await connect(r);
-  await answerJoin(r);
-  r.sub().deliver("b\nM Bob hi all\nD ann Bob psst\nJ 4 Cy");
+  await answerJoin(r, ["b 1 Bob"]);
+  r.sub().deliver("b\nM Bob hi all\nD ann Bob psst\nJ 4 Cy\nM Cy hello");
   r.sub().deliver(`${r.cluster.id}\nM Ann echo`);
   r.sub().deliver("b\nL 4 Cy");
   assert.deepEqual(r.posted, [
+    { kind: "remote-joined", name: "Bob" },
     { kind: "remote-msg", sender: "Bob", text: "hi all" },
     { kind: "remote-dm", target: "ann", sender: "Bob", text: "psst" },
+    { kind: "remote-joined", name: "Cy" },
+    { kind: "remote-msg", sender: "Cy", text: "hello" },
     { kind: "remote-left", name: "Cy" },
   ]);
+  await close(r);
+});
+
+Deno.test("a login on another instance is announced once, before its first line, and its departure once", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r);
+  r.sub().deliver("b\nJ 4 Cy");
+  r.sub().deliver("b\nJ 4 Cy\nM Cy hi");
+  r.sub().deliver("c\nJ 5 Di\nM Di first");
+  r.sub().deliver("b\nL 4 Cy");
+  r.sub().deliver("b\nL 4 Cy");
+  assert.deepEqual(notices(r), ["+Cy", "Cy: hi", "+Di", "Di: first", "-Cy"]);
+  await close(r);
+});
+
+Deno.test("before the join's snapshot is in, lines from users not yet announced are dropped; others go", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  const scripts = r.pub().scripts;
+  scripts.take().reply.resolve([[], []]);
+  await settle();
+  const snapshot = scripts.take();
+  // Subscribed, joining: Bob logged in before this instance listened; Cy logs in now.
+  r.sub().deliver("b\nM Bob unseen\nD ann Bob unseen");
+  r.sub().deliver("b\nJ 2 Cy\nM Cy seen");
+  snapshot.reply.resolve([[], ["b 1 Bob", "b 2 Cy"]]);
+  await settle();
+  r.sub().deliver("b\nM Bob seen");
+  assert.deepEqual(notices(r), ["+Cy", "Cy: seen", "+Bob", "Bob: seen"]);
+  await close(r);
+});
+
+Deno.test("a rejoin after Redis went away announces only users new to this instance", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r, ["b 1 Bob", "b 2 Old"]);
+  r.sub().deliver("b\nJ 3 Cy");
+  assert.deepEqual(notices(r), ["+Bob", "+Old", "+Cy"]);
+  r.pub().emit("error", new Error("ECONNRESET"));
+  r.pub().emit("ready");
+  await settle();
+  const scripts = r.pub().scripts;
+  scripts.take().reply.resolve([[], []]);
+  await settle();
+  const snapshot = scripts.take();
+  // The others rejoin too, announcing their users again.
+  r.sub().deliver("b\nJ 1 Bob\nJ 3 Cy\nM Bob back");
+  snapshot.reply.resolve([[], ["b 1 Bob", "b 3 Cy", "c 7 OLD", "c 8 New"]]);
+  await settle();
+  assert.deepEqual(notices(r), ["Bob: back", "-Old", "+OLD", "+New"]);
+  await close(r);
+});
+
+Deno.test("lines from an instance given up for dead are dropped until it announces its users again", async () => {
+  const r = rig({ heartbeatMs: 5 });
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r, ["b 1 Bob"]);
+  const scripts = r.pub().scripts;
+  await until(() => scripts.calls.length > 0, "a heartbeat");
+  scripts.take().reply.resolve(0);
+  await until(() => scripts.calls.length > 0, "the sweep");
+  const sweep = scripts.take();
+  assert.equal(sweep.script, SWEEP);
+  sweep.reply.resolve([["b"], []]);
+  await settle();
+  // Instance b had stalled: what its users wrote before it learned so arrives now.
+  r.sub().deliver("b\nM Bob stale\nD ann Bob stale");
+  r.sub().deliver("b\nJ 1 Bob\nM Bob back");
+  assert.deepEqual(notices(r), ["+Bob", "-Bob", "+Bob", "Bob: back"]);
+  await close(r);
+});
+
+Deno.test("a login elsewhere that displaces a holder not yet given up comes after that holder's departure", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r, ["dead 1 Alice"]);
+  r.sub().deliver("live\nJ 5 ALICE\nM ALICE hi");
+  assert.deepEqual(notices(r), ["+Alice", "-Alice", "+ALICE", "ALICE: hi"]);
+  await close(r);
+});
+
+Deno.test("a name granted here whose holder elsewhere was just heard: that holder's departure, then the login", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r);
+  r.cluster.claim(link, "Dot", "dot");
+  await settle();
+  const claim = r.pub().scripts.take();
+  assert.equal(claim.script, CLAIM);
+  // The dead instance's late announcement of its Dot, whose name had expired.
+  r.sub().deliver("dead\nJ 1 Dot");
+  claim.reply.resolve(7);
+  await settle();
+  assert.deepEqual(notices(r), ["+Dot", "-Dot", "claimed Dot"]);
+  await close(r);
+});
+
+Deno.test("a name lost on rejoin: the hub drops its own user first, then hears of the new holder", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r);
+  r.cluster.claim(link, "Ann", "ann");
+  await settle();
+  r.pub().scripts.take().reply.resolve(2);
+  await settle();
+  assert.deepEqual(notices(r), ["claimed Ann"]);
+  // A partition: this instance was given up for dead, and Ann's name taken on instance c.
+  r.pub().emit("error", new Error("ECONNRESET"));
+  r.pub().emit("ready");
+  await settle();
+  const scripts = r.pub().scripts;
+  const rejoin = scripts.take();
+  assert.equal(rejoin.script, REJOIN);
+  r.sub().deliver("c\nJ 9 Ann\nM Ann from c");
+  rejoin.reply.resolve([["ann"], []]);
+  await settle();
+  scripts.take().reply.resolve([[], ["c 9 Ann"]]);
+  await settle();
+  // The hub drops its own Ann (saying `disconnected`) before it hears of the new one; what the
+  // new one said before she was announced here is dropped.
+  assert.deepEqual(notices(r), ["name-lost ann", "+Ann"]);
+  r.cluster.leave({ name: "Ann", key: "ann", seq: 2 });
+  r.sub().deliver("c\nM Ann again");
+  assert.deepEqual(notices(r), ["Ann: again"], "the hub's leave announces nobody twice");
   await close(r);
 });
 

@@ -10,6 +10,7 @@ import {
   ConfigError,
   oneOf,
   type Parse,
+  parseChannel,
   parseCidrList,
   parseHost,
   parseNonNegativeInteger,
@@ -61,6 +62,12 @@ export interface Config {
   readonly webPort: number | undefined;
   /** Origins besides the server's own whose pages may open a WebSocket (`scheme://host[:port]`). */
   readonly webOrigins: readonly string[];
+  /** Port for IRC clients; undefined: no IRC listener. */
+  readonly ircPort: number | undefined;
+  /** Port for IRC over TLS, when the TLS files and the IRC port are given. */
+  readonly ircTlsPort: number;
+  /** The one IRC channel the chat is. */
+  readonly ircChannel: string;
   /** How log lines are written. */
   readonly logFormat: LogFormat;
   /** The least severe log level written. */
@@ -88,6 +95,9 @@ export const DEFAULT_CONFIG: Config = {
   metricsPort: undefined,
   webPort: undefined,
   webOrigins: [],
+  ircPort: undefined,
+  ircTlsPort: 6697,
+  ircChannel: "#chat",
   logFormat: "text",
   logLevel: "info",
   redisUrl: undefined,
@@ -225,6 +235,27 @@ const SETTINGS: readonly Setting[] = [
     env: "WEB_ORIGINS",
     parse: parseOrigins,
     help: "comma list of other origins whose pages may use /ws (none: empty)",
+  },
+  {
+    key: "ircPort",
+    flag: "irc-port",
+    env: "IRC_PORT",
+    parse: parsePort,
+    help: "port for IRC clients (off when unset)",
+  },
+  {
+    key: "ircTlsPort",
+    flag: "irc-tls-port",
+    env: "IRC_TLS_PORT",
+    parse: parsePort,
+    help: "port for IRC over TLS, with the TLS files and --irc-port",
+  },
+  {
+    key: "ircChannel",
+    flag: "irc-channel",
+    env: "IRC_CHANNEL",
+    parse: parseChannel,
+    help: "the IRC channel the chat is",
   },
   {
     key: "logFormat",

@@ -149,3 +149,14 @@ export function parseOrigins(raw: string, source: string): readonly string[] {
     return url.origin;
   });
 }
+
+/** An IRC channel name: `#`, then up to 49 characters, none a space, comma, colon or control. */
+export function parseChannel(raw: string, source: string): string {
+  const channel = raw.trim();
+  if (!/^#[^\s,:\p{Cc}]{1,49}$/u.test(channel)) {
+    throw new ConfigError(
+      `Cannot start: ${source} must be a channel name like #chat, got "${raw}"`,
+    );
+  }
+  return channel;
+}

@@ -6,7 +6,14 @@
  */
 import { LineArena } from "./line_arena.ts";
 import type { Logger } from "./log.ts";
-import { HEARS_DEPARTURES, HEARS_MESSAGES, isMember, type Session } from "./session.ts";
+import type { Listing } from "./protocol.ts";
+import {
+  HEARS_DEPARTURES,
+  HEARS_MESSAGES,
+  isMember,
+  type MemberSession,
+  type Session,
+} from "./session.ts";
 import type { Stats } from "./stats.ts";
 import type { Reply } from "./wire.ts";
 
@@ -55,29 +62,42 @@ export class Delivery {
     this.#log = log;
   }
 
-  /** A fixed reply (`OK`, `PONG`, an `ERR` line) to one session. */
-  reply(session: Session, reply: Reply): void {
-    this.#deliver(session, session.link.wire.reply(reply), 1);
+  /** A fixed reply (`OK`, `PONG`, an `ERR` line) to one session; `detail` is what it is about. */
+  reply(session: Session, reply: Reply, detail?: string): void {
+    this.#deliver(session, session.link.wire.reply(reply, nameOf(session), detail), 1);
   }
 
-  /** The `WHO` answer to one session. */
-  userList(session: Session, names: readonly string[]): void {
-    this.#deliver(session, session.link.wire.userList(names), names.length);
+  /** The user list to one member, answering `listing`. */
+  userList(member: MemberSession, names: readonly string[], listing: Listing): void {
+    const bytes = member.link.wire.userList(names, member.state.name, listing);
+    this.#deliver(member, bytes, names.length);
   }
 
-  /** A `DM` from `sender` to one session. */
-  dm(recipient: Session, sender: string, text: string): void {
-    this.#deliver(recipient, recipient.link.wire.dm(sender, text), 1);
+  /** A `DM` from `sender` to one member. */
+  dm(recipient: MemberSession, sender: string, text: string, notice = false): void {
+    const bytes = recipient.link.wire.dm(sender, text, recipient.state.name, notice);
+    this.#deliver(recipient, bytes, 1);
+  }
+
+  /** Bytes a door made for its own client, in their turn among the hub's replies. */
+  answer(session: Session, bytes: Uint8Array): void {
+    this.#deliver(session, bytes, 1);
+  }
+
+  /** Tells a member it no longer hears the chat, where its door says so. */
+  parted(member: MemberSession): void {
+    const bytes = member.link.wire.parted(member.state.name);
+    if (bytes !== undefined) this.#deliver(member, bytes, 1);
   }
 
   /** `sender`'s message to every member that hears messages but `except`. */
-  broadcastMsg(sender: string, text: string, except: Session | undefined): void {
+  broadcastMsg(sender: string, text: string, except: Session | undefined, notice = false): void {
     const encoded: Encodings = [];
     let delivered = 0;
     for (const session of this.#members.values()) {
       if (session === except || (session.hears & HEARS_MESSAGES) === 0) continue;
       const wire = session.link.wire;
-      const bytes = encoded[wire.slot] ??= wire.msg(sender, text, this.#arena);
+      const bytes = encoded[wire.slot] ??= wire.msg(sender, text, notice, this.#arena);
       if (this.#send(session, bytes)) delivered++;
     }
     this.#stats.linesDelivered += delivered;
@@ -148,4 +168,10 @@ export class Delivery {
     }
     return false;
   }
+}
+
+/** A session's name once logged in. */
+function nameOf(session: Session): string | undefined {
+  const state = session.state;
+  return state.kind === "member" ? state.name : undefined;
 }

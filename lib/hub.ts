@@ -92,6 +92,7 @@ export class Hub {
       claim: (session, name, key) => this.#claim(session, name, key),
       disconnect: (session, reason) => this.#disconnect(session, reason),
       watch: (session) => this.#watchers.add(session),
+      unwatch: (session) => this.#watchers.delete(session),
     };
   }
 
@@ -243,7 +244,7 @@ export class Hub {
       countedIp: counted === "counted" ? link.ip : undefined,
       lastSeen: now,
       state: ANONYMOUS,
-      hears: HEARS_CHAT,
+      hears: link.wire.hearsChatAtLogin ? HEARS_CHAT : 0,
     });
   }
 
@@ -259,7 +260,7 @@ export class Hub {
   /** Claims a name for an anonymous session: it logs in now, or once the cluster answers. */
   #claim(session: Session, name: string, key: string): void {
     const seq = this.#cluster.claim(session.link, name, key);
-    if (seq === undefined) session.state = startClaim();
+    if (seq === undefined) session.state = startClaim(name);
     else this.#logIn(session, name, key, seq);
   }
 
@@ -286,6 +287,7 @@ export class Hub {
       this.#delivery.reply(
         session,
         event.refusal === "username-taken" ? "usernameTaken" : "clusterUnavailable",
+        claim.name,
       );
     }
     this.#replay(session, claim.waiting);

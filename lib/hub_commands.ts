@@ -12,7 +12,7 @@ import type { Cluster, ClusterUser } from "./cluster.ts";
 import type { Delivery } from "./delivery.ts";
 import { nameKey, validateName } from "./names.ts";
 import { type CloseReason, type Command, isBlankText } from "./protocol.ts";
-import { holdBack, isMember, type MemberSession, type Session } from "./session.ts";
+import { HEARS_CHAT, holdBack, isMember, type MemberSession, type Session } from "./session.ts";
 
 /** What a command handler may see of the hub, and ask of it. */
 export interface CommandContext {
@@ -28,6 +28,8 @@ export interface CommandContext {
   disconnect(session: Session, reason: CloseReason): void;
   /** From now on `session` hears of every login, and of departures even before it logs in. */
   watch(session: Session): void;
+  /** `session` no longer hears of logins (IRC's `PART`). */
+  unwatch(session: Session): void;
 }
 
 type CommandOf<K extends Command["kind"]> = Extract<Command, { readonly kind: K }>;
@@ -45,14 +47,23 @@ type CommandSpec<K extends Command["kind"]> =
 
 // Every kind of command must have an entry: a new one fails `deno check` until it is handled.
 const COMMANDS: { readonly [K in Command["kind"]]: CommandSpec<K> } = {
-  ping: { needsLogin: false, handle: (hub, session) => hub.delivery.reply(session, "pong") },
+  ping: {
+    needsLogin: false,
+    handle: (hub, session, { token }) => hub.delivery.reply(session, "pong", token),
+  },
   watch: { needsLogin: false, handle: (hub, session) => hub.watch(session) },
   quit: { needsLogin: false, handle: (hub, session) => hub.disconnect(session, "quit") },
   ignored: { needsLogin: false, handle: () => {} },
+  answered: {
+    needsLogin: false,
+    handle: (hub, session, { answer }) => hub.delivery.answer(session, answer),
+  },
   login: { needsLogin: false, handle: login },
   msg: { needsLogin: true, handle: msg },
   who: { needsLogin: true, handle: who },
   dm: { needsLogin: true, handle: dm },
+  join: { needsLogin: true, handle: join },
+  part: { needsLogin: true, handle: part },
 };
 
 /**
@@ -91,42 +102,67 @@ function login(hub: CommandContext, session: Session, { name: raw }: CommandOf<"
   }
   const name = validateName(raw);
   if (name === undefined) {
-    hub.delivery.reply(session, "invalidUsername");
+    hub.delivery.reply(session, "invalidUsername", raw);
     return;
   }
   const key = nameKey(name);
   if (hub.users.has(key)) {
-    hub.delivery.reply(session, "usernameTaken");
+    hub.delivery.reply(session, "usernameTaken", name);
     return;
   }
   hub.claim(session, name, key);
 }
 
-function msg(hub: CommandContext, member: MemberSession, { text }: CommandOf<"msg">): void {
+function msg(
+  hub: CommandContext,
+  member: MemberSession,
+  { text, notice = false }: CommandOf<"msg">,
+): void {
   if (isBlankText(text)) return;
   const sender = member.state.name;
-  hub.delivery.broadcastMsg(sender, text, member);
+  hub.delivery.broadcastMsg(sender, text, member, notice);
   hub.cluster.broadcast(sender, text);
 }
 
-function who(hub: CommandContext, member: MemberSession): void {
+function who(hub: CommandContext, member: MemberSession, { listing }: CommandOf<"who">): void {
   const names = chatWideNames(hub.users.values(), hub.cluster.remoteUsers());
-  hub.delivery.userList(member, names);
+  hub.delivery.userList(member, names, listing ?? "who");
 }
 
-function dm(hub: CommandContext, member: MemberSession, { target, text }: CommandOf<"dm">): void {
+/** IRC's `JOIN`: the member hears the chat, logins included, and gets the user list. */
+function join(hub: CommandContext, member: MemberSession): void {
+  member.hears = HEARS_CHAT;
+  hub.watch(member);
+  const names = chatWideNames(hub.users.values(), hub.cluster.remoteUsers());
+  hub.delivery.userList(member, names, "join");
+}
+
+/** IRC's `PART`: the member stays logged in, and hears only its DMs. */
+function part(hub: CommandContext, member: MemberSession): void {
+  member.hears = 0;
+  hub.unwatch(member);
+  hub.delivery.parted(member);
+}
+
+function dm(
+  hub: CommandContext,
+  member: MemberSession,
+  { target, text, notice = false }: CommandOf<"dm">,
+): void {
   if (isBlankText(text)) return;
   const sender = member.state.name;
   const key = nameKey(target);
   const recipient = hub.users.get(key);
   if (recipient !== undefined) {
-    hub.delivery.dm(recipient, sender, text);
+    hub.delivery.dm(recipient, sender, text, notice);
     return;
   }
   const delivery = hub.cluster.directMessage(sender, key, text);
+  // A NOTICE is never answered, not even to say it went nowhere.
+  if (notice) return;
   switch (delivery) {
     case "not-found":
-      hub.delivery.reply(member, "userNotFound");
+      hub.delivery.reply(member, "userNotFound", target);
       return;
     case "unavailable":
       hub.delivery.reply(member, "clusterUnavailable");

@@ -8,13 +8,27 @@
 /** What one client line asks for. `ignored` lines only count as activity. */
 export type Command =
   | { readonly kind: "login"; readonly name: string }
-  | { readonly kind: "msg"; readonly text: string }
-  | { readonly kind: "who" }
-  | { readonly kind: "dm"; readonly target: string; readonly text: string }
-  | { readonly kind: "ping" }
+  | { readonly kind: "msg"; readonly text: string; readonly notice?: boolean }
+  | { readonly kind: "who"; readonly listing?: Listing }
+  | {
+    readonly kind: "dm";
+    readonly target: string;
+    readonly text: string;
+    readonly notice?: boolean;
+  }
+  | { readonly kind: "ping"; readonly token?: string }
   | { readonly kind: "quit" }
   | { readonly kind: "watch" }
+  /** IRC's `JOIN` of the chat's channel: hear the chat again, and get the user list. */
+  | { readonly kind: "join" }
+  /** IRC's `PART`: stay logged in, but hear nothing but DMs. */
+  | { readonly kind: "part" }
+  /** A line its door answered itself (IRC's `CAP`, `MODE`, …): the hub sends the answer in turn. */
+  | { readonly kind: "answered"; readonly answer: Uint8Array }
   | { readonly kind: "ignored" };
+
+/** What a user list answers: `WHO` (v1, or IRC's `WHO`), IRC's `NAMES`, or IRC's `JOIN`. */
+export type Listing = "who" | "names" | "join";
 
 /** Why a connection ended; each transport says it in its own words. */
 export type CloseReason =

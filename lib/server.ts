@@ -11,6 +11,7 @@ import { Connection, type ConnectionOptions } from "./connection.ts";
 import { Hub, type HubEvent } from "./hub.ts";
 import { Inbox } from "./inbox.ts";
 import type { Door } from "./door.ts";
+import { ircDoor } from "./irc/irc_door.ts";
 import { lineDoor } from "./line_door.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { type MetricsSnapshot, readinessOf, serveMetrics } from "./metrics.ts";
@@ -19,6 +20,8 @@ import type { TlsMaterial } from "./tls.ts";
 import { loadPage, type PageResponses } from "./web/page_files.ts";
 import { HEAD_TIMEOUT_MS, webDoor } from "./web/web_door.ts";
 
+/** The IRC server's name: the source of its numerics and the host of every user's prefix. */
+const IRC_SERVER_NAME = "chat";
 /** Longest wait for a closed client's last line and its hang-up before its socket is released. */
 const LINGER_MS = 2000;
 /** How long a held-back client's backlog may stay full, its socket unread, before ERR excess-flood. */
@@ -38,7 +41,7 @@ export interface ConnListener {
 }
 
 /** What a listener is for: the chat (plain or TLS) or the web. */
-type ListenerRole = "chat" | "tls" | "web";
+type ListenerRole = "chat" | "tls" | "web" | "irc" | "irc-tls";
 
 /** A listener and the door its connections come in by. */
 interface Entrance {
@@ -117,6 +120,10 @@ export class ChatServer {
   readonly tlsAddr: Deno.NetAddr | undefined;
   /** The web address (page and WebSockets), when `config.webPort` is set. */
   readonly webAddr: Deno.NetAddr | undefined;
+  /** The IRC address, when `config.ircPort` is set. */
+  readonly ircAddr: Deno.NetAddr | undefined;
+  /** The IRC over TLS address, when `config.ircPort` and TLS are on. */
+  readonly ircTlsAddr: Deno.NetAddr | undefined;
   /** The health and metrics address, when `config.metricsPort` is set. */
   readonly metricsAddr: Deno.NetAddr | undefined;
   /** Resolves once shutdown has finished and every socket is released. */
@@ -147,6 +154,8 @@ export class ChatServer {
     this.addr = addrOf("chat")!;
     this.tlsAddr = addrOf("tls");
     this.webAddr = addrOf("web");
+    this.ircAddr = addrOf("irc");
+    this.ircTlsAddr = addrOf("irc-tls");
     this.#log = options.log ?? SILENT_LOGGER;
     const exempt = config.ipLimitExempt;
     // Most connections come from few addresses: remember each one's answer (bounded).
@@ -190,9 +199,14 @@ export class ChatServer {
       log: this.#log,
     });
     const chat = through(lineDoor(config.maxLineBytes));
+    const irc = this.ircAddr === undefined
+      ? chat
+      : through(ircDoor({ server: IRC_SERVER_NAME, channel: config.ircChannel }));
     this.#connectionOptions = {
       chat,
       tls: chat,
+      irc,
+      "irc-tls": irc,
       web: this.webAddr === undefined ? chat : through(webDoor({
         maxLineBytes: config.maxLineBytes,
         pages: options.pages ?? loadPage(),
@@ -249,6 +263,10 @@ export class ChatServer {
     if (tls !== undefined) listenOn("tls", config.tlsPort, true);
     // With TLS files the web port is HTTPS (and WSS) only.
     if (config.webPort !== undefined) listenOn("web", config.webPort, tls !== undefined);
+    if (config.ircPort !== undefined) {
+      listenOn("irc", config.ircPort, false);
+      if (tls !== undefined) listenOn("irc-tls", config.ircTlsPort, true);
+    }
     let server: ChatServer;
     try {
       server = new ChatServer(entrances, config, options);
@@ -262,6 +280,11 @@ export class ChatServer {
       server.#log.info("listening tls", {
         address: `${server.tlsAddr.hostname}:${server.tlsAddr.port}`,
       });
+    }
+    for (const [role, addr] of [["irc", server.ircAddr], ["irc tls", server.ircTlsAddr]] as const) {
+      if (addr !== undefined) {
+        server.#log.info(`listening ${role}`, { address: `${addr.hostname}:${addr.port}` });
+      }
     }
     if (server.webAddr !== undefined) {
       server.#log.info("listening web", {

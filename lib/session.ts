@@ -25,6 +25,8 @@ export interface Anonymous {
 export interface Claiming {
   /** The standing. */
   readonly kind: "claiming";
+  /** The name asked for, as typed: a refusal names it. */
+  readonly name: string;
   /** Commands received since the `LOGIN`, applied in order once the answer comes. */
   readonly waiting: Command[];
   /** The characters of text in {@linkcode Claiming.waiting}. */
@@ -90,8 +92,8 @@ export function makeMember(
 }
 
 /** Starts a claim: the lines that follow wait for its answer. */
-export function startClaim(): Claiming {
-  return { kind: "claiming", waiting: [], chars: 0 };
+export function startClaim(name: string): Claiming {
+  return { kind: "claiming", name, waiting: [], chars: 0 };
 }
 
 /**
@@ -120,8 +122,12 @@ function commandChars(command: Command): number {
     case "ping":
     case "quit":
     case "watch":
+    case "join":
+    case "part":
     case "ignored":
       return 0;
+    case "answered":
+      return command.answer.length;
     default:
       return command satisfies never;
   }

@@ -20,6 +20,9 @@ export class Stats {
     ping: 0,
     quit: 0,
     watch: 0,
+    join: 0,
+    part: 0,
+    answered: 0,
     ignored: 0,
   };
   /** Connections ended, by why. */

@@ -1,7 +1,7 @@
 /** The hub's way out: replies, shared broadcasts, and the sessions that could not take them. */
 import { Delivery } from "../lib/delivery.ts";
 import { createLogger } from "../lib/log.ts";
-import { ANONYMOUS, HEARS_CHAT, type Session } from "../lib/session.ts";
+import { ANONYMOUS, HEARS_CHAT, type MemberSession, type Session } from "../lib/session.ts";
 import { Stats } from "../lib/stats.ts";
 import { assert } from "./helpers.ts";
 import { FakeLink } from "./hub_harness.ts";
@@ -34,8 +34,8 @@ function setup(...names: string[]) {
 
 Deno.test("Delivery counts a reply's lines, and a broadcast's receivers but the one left out", () => {
   const { delivery, links: [a, b, c], sessions, stats } = setup("a", "b", "c");
-  delivery.userList(sessions[0]!, ["a"]);
-  delivery.userList(sessions[0]!, ["a", "b"]);
+  delivery.userList(sessions[0]! as MemberSession, ["a"], "who");
+  delivery.userList(sessions[0]! as MemberSession, ["a", "b"], "who");
   assert.equal(stats.linesDelivered, 3);
   delivery.broadcastMsg("a", "hi", sessions[0]);
   delivery.broadcastDisconnected("far");

@@ -35,7 +35,7 @@ function anonymousSession(): Session {
 }
 
 Deno.test("holdBack keeps commands in order and counts the characters of names and text", () => {
-  const claim = startClaim();
+  const claim = startClaim("amy");
   for (const line of ["LOGIN again", "MSG hello", "DM bob hi", "WHO", "PING", "QUIT", "nonsense"]) {
     assert.equal(holdBack(claim, parseLine(line)), true, line);
   }
@@ -52,7 +52,7 @@ Deno.test("holdBack keeps commands in order and counts the characters of names a
 });
 
 Deno.test("holdBack refuses the line past MAX_LINES_WHILE_CLAIMING and holds nothing more", () => {
-  const claim = startClaim();
+  const claim = startClaim("amy");
   for (let i = 0; i < MAX_LINES_WHILE_CLAIMING; i++) {
     assert.equal(holdBack(claim, parseLine("PING")), true);
   }
@@ -61,7 +61,7 @@ Deno.test("holdBack refuses the line past MAX_LINES_WHILE_CLAIMING and holds not
 });
 
 Deno.test("holdBack takes exactly MAX_CHARS_WHILE_CLAIMING characters, not one more", () => {
-  const claim = startClaim();
+  const claim = startClaim("amy");
   assert.equal(holdBack(claim, parseLine(`MSG ${"x".repeat(MAX_CHARS_WHILE_CLAIMING - 1)}`)), true);
   assert.equal(holdBack(claim, parseLine("LOGIN y")), true);
   assert.equal(claim.chars, MAX_CHARS_WHILE_CLAIMING);
@@ -70,9 +70,9 @@ Deno.test("holdBack takes exactly MAX_CHARS_WHILE_CLAIMING characters, not one m
 });
 
 Deno.test("startClaim starts every claim with an empty queue of its own", () => {
-  const first = startClaim();
+  const first = startClaim("amy");
   holdBack(first, parseLine("PING"));
-  assert.deepEqual(startClaim(), { kind: "claiming", waiting: [], chars: 0 });
+  assert.deepEqual(startClaim("amy"), { kind: "claiming", name: "amy", waiting: [], chars: 0 });
 });
 
 Deno.test("makeMember turns the same session into a member, and isMember sees it", () => {

@@ -36,6 +36,7 @@ export const KEEPALIVE_PING: Uint8Array = frame(OPCODE.ping, new Uint8Array(0));
 /** Every v1 line as one text frame. */
 export const WS_WIRE: Wire = {
   slot: 1,
+  hearsChatAtLogin: true,
   reply: (reply) => REPLY_FRAMES[reply],
   userList(names) {
     const frames = names.map((name) => textFrame(`USER ${name}`));
@@ -48,7 +49,8 @@ export const WS_WIRE: Wire = {
     return block;
   },
   dm: (sender, text) => textFrame(`DM ${sender} ${text}`),
-  msg: (sender, text, arena) => framedInArena(arena, `MSG ${sender} ${text}`),
+  parted: () => undefined,
+  msg: (sender, text, _notice, arena) => framedInArena(arena, `MSG ${sender} ${text}`),
   connected: (name, arena) => framedInArena(arena, `INFO ${name} connected`),
   disconnected: (name, arena) => framedInArena(arena, `INFO ${name} disconnected`),
 };

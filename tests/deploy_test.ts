@@ -260,8 +260,10 @@ class AsImage implements AsyncDisposable {
 
 Deno.test("the server runs as the image and the binary run it: compose's settings, JSON logs, health, metrics, SIGTERM", async () => {
   const env: Record<string, string> = { ...compose().services.chat.environment };
-  env.PORT = String(freePort());
-  env.METRICS_PORT = String(freePort());
+  // Every port compose publishes, moved to a free one: tests run beside other servers.
+  for (const port of ["PORT", "METRICS_PORT", "WEB_PORT", "IRC_PORT"]) {
+    env[port] = String(freePort());
+  }
   await using server = new AsImage(env);
   const { child } = server;
   await server.logged(/"msg":"listening"/);
@@ -280,7 +282,7 @@ Deno.test("the server runs as the image and the binary run it: compose's setting
   const check = await new Deno.Command(Deno.execPath(), {
     args: health.slice(1),
     cwd: root,
-    env: { PORT: env.PORT },
+    env: { PORT: env.PORT! },
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -313,8 +315,10 @@ Deno.test("the health check script fails when nothing answers on the port", asyn
 Deno.test("the cluster instances' readiness check fails, saying why, until the instance has joined", async () => {
   // chat-1's settings, with a Redis that is not there: the instance listens, and is not ready.
   const env: Record<string, string> = { ...compose().services["chat-1"].environment };
-  env.PORT = String(freePort());
-  env.METRICS_PORT = String(freePort());
+  // Every port compose publishes, moved to a free one: tests run beside other servers.
+  for (const port of ["PORT", "METRICS_PORT", "WEB_PORT", "IRC_PORT"]) {
+    env[port] = String(freePort());
+  }
   env.REDIS_URL = `redis://127.0.0.1:${freePort()}`;
   await using server = new AsImage(env);
   await server.logged(/"msg":"metrics listening"/);

@@ -1,0 +1,208 @@
+/**
+ * A real IRC client against the IRC listener: Debian's irssi in a real
+ * terminal (tmux), typed into with `send-keys` and read back with
+ * `capture-pane`, chatting with a TCP user. irssi's raw log (every line both
+ * ways) is kept in its home folder, checked at the end and shown when a wait
+ * times out. Without `irssi` or `tmux` on the PATH the test is skipped,
+ * except in CI (`.ci/run` installs both).
+ */
+import { assert, TestClient, withServer } from "./helpers.ts";
+import { hasTmux, shellQuote, Tmux } from "./tmux.ts";
+
+async function hasIrssi(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("irssi", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+// CI installs irssi and tmux, and fails rather than skips without them.
+const ignore = !(await hasIrssi() && await hasTmux()) && Deno.env.get("CI") !== "true";
+
+/**
+ * irssi's configuration: nothing reaches the network but the server (no
+ * proxy, no CTCP or DCC answered or accepted, no scripts: the home folder has
+ * none), nothing written but the raw log (no chat logs, no saved settings),
+ * lines without timestamps so the screen can be compared as it is, and no
+ * queue between commands (irssi's own flood control, 2.2 s a command after
+ * five, would make the channel queries after a JOIN take 10 s).
+ */
+const CONFIG = `settings = {
+  core = {
+    real_name = "irssi in a test";
+    user_name = "irssi";
+    settings_autosave = "no";
+    use_proxy = "no";
+  };
+  "irc/core" = {
+    ctcp_version_reply = "";
+    ctcp_userinfo_reply = "";
+    cmd_queue_speed = "0";
+  };
+  "irc/dcc" = {
+    dcc_autoget = "no";
+    dcc_autoresume = "no";
+    dcc_autochat_masks = "";
+  };
+  "fe-common/core" = {
+    autolog = "no";
+    timestamps = "no";
+  };
+};
+ignores = ( { level = "CTCPS DCC DCCMSGS"; } );
+`;
+
+/** irssi connected to `127.0.0.1:port` as `nick`, in tmux, with a home folder of its own. */
+class Irssi {
+  readonly #tmux: Tmux;
+  readonly #home: string;
+
+  private constructor(tmux: Tmux, home: string) {
+    this.#tmux = tmux;
+    this.#home = home;
+  }
+
+  static async start(port: number, nick: string): Promise<Irssi> {
+    const home = await Deno.makeTempDir({ prefix: "chat-irssi-" });
+    try {
+      await Deno.writeTextFile(`${home}/config`, CONFIG);
+      const words = ["irssi", `--home=${home}`, "-n", nick, "-c", "127.0.0.1", "-p", `${port}`];
+      // The window stays after irssi ends, to show how it ended.
+      const command = `${words.map(shellQuote).join(" ")}; echo "[exit $?]"; sleep 600`;
+      return new Irssi(await Tmux.start(command, 100, 40), home);
+    } catch (error) {
+      await Deno.remove(home, { recursive: true });
+      throw error;
+    }
+  }
+
+  /** Where `/rawlog open` writes. */
+  get rawlogPath(): string {
+    return `${this.#home}/raw.log`;
+  }
+
+  /** The raw log so far: `<< ` lines irssi sent, `>> ` lines it received. */
+  async rawlog(): Promise<string> {
+    return await Deno.readTextFile(this.rawlogPath).catch(() => "(no raw log)");
+  }
+
+  /** Types `text` and presses Enter. */
+  async enter(text: string): Promise<void> {
+    await this.#tmux.type(text);
+    await this.#tmux.keys("Enter");
+  }
+
+  /** Waits for a row that is `line` exactly, or matches it; the screen. */
+  async waitFor(line: string | RegExp): Promise<string[]> {
+    const test = typeof line === "string"
+      ? (row: string) => row === line
+      : (row: string) => line.test(row);
+    try {
+      return await this.#tmux.waitFor(String(line), (screen) => screen.some(test));
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\nraw log:\n${await this.rawlog()}`);
+    }
+  }
+
+  /** Ends tmux with irssi in it, and removes irssi's home folder. */
+  async close(): Promise<void> {
+    await this.#tmux.kill();
+    await Deno.remove(this.#home, { recursive: true });
+  }
+}
+
+Deno.test({
+  name:
+    "irssi registers through CAP, joins, and chats with a TCP user both ways, in the channel and in a query",
+  ignore,
+  async fn() {
+    assert.ok(await hasIrssi(), "irssi is not on the PATH (.ci/run installs it)");
+    await withServer({ ircPort: 0 }, async (server) => {
+      const irssi = await Irssi.start(server.ircAddr!.port, "alice");
+      let bob: TestClient | undefined;
+      try {
+        // irssi starts with CAP LS 302 and sends NICK and USER only once it is answered.
+        await irssi.waitFor("-!- Welcome to the chat network, alice");
+        await irssi.waitFor("-!- MOTD File is missing");
+        // The lines since the connection are kept in memory; opening the file writes them too.
+        await irssi.enter(`/rawlog open ${irssi.rawlogPath}`);
+
+        await irssi.enter("/join #chat");
+        await irssi.waitFor("-!- alice [alice@chat] has joined #chat");
+        await irssi.waitFor(
+          "-!- Irssi: #chat: Total of 1 nicks [0 ops, 0 halfops, 0 voices, 1 normal]",
+        );
+        // Synced: irssi's queries after a JOIN (MODE, WHO, MODE b) were all answered.
+        await irssi.waitFor(/^-!- Irssi: Join to #chat was synced in \d+ secs$/);
+
+        // A TCP user's login is a JOIN, and it is in irssi's nick list.
+        bob = await TestClient.login(server, "bob");
+        await irssi.waitFor("-!- bob [bob@chat] has joined #chat");
+        await irssi.enter("/names");
+        await irssi.waitFor("[ alice] [ bob]");
+        await irssi.waitFor(
+          "-!- Irssi: #chat: Total of 2 nicks [0 ops, 0 halfops, 0 voices, 2 normal]",
+        );
+
+        await bob.send("MSG hi alice");
+        await irssi.waitFor("< bob> hi alice");
+        await irssi.enter("hello bob, from irssi");
+        await bob.expect("MSG alice hello bob, from irssi");
+        await irssi.waitFor("< alice> hello bob, from irssi");
+
+        // CTCP ACTION and /me, both ways.
+        await irssi.enter("/me waves");
+        await bob.expect("MSG alice /me waves");
+        await bob.send("MSG /me waves back");
+        await irssi.waitFor(" * bob waves back");
+
+        // A DM opens a query window (window 3, after the status window and #chat).
+        await bob.send("DM alice psst");
+        await irssi.waitFor(/\[Act: (\d+,)*3\]$/);
+        await irssi.enter("/window goto bob");
+        await irssi.waitFor("<bob> psst");
+        await irssi.waitFor("[bob]");
+        await irssi.enter("/msg bob hi");
+        await bob.expect("DM alice hi");
+        await irssi.waitFor("<alice> hi");
+
+        await irssi.enter("/quit");
+        await bob.expect("INFO alice disconnected");
+        await irssi.waitFor("[exit 0]");
+
+        const raw = (await irssi.rawlog()).split("\n");
+        // In order: CAP answered with an empty list and ended before NICK and the welcome; the JOIN
+        // answered up to the ban list irssi waits for; bob's login as a JOIN; the QUIT.
+        const at = (line: string) => raw.indexOf(line);
+        const order = [
+          "<< CAP LS 302",
+          ">> :chat CAP * LS :",
+          "<< CAP END",
+          "<< NICK alice",
+          ">> :chat 001 alice :Welcome to the chat network, alice",
+          "<< JOIN #chat",
+          ">> :alice!alice@chat JOIN #chat",
+          ">> :chat 366 alice #chat :End of /NAMES list.",
+          ">> :chat 368 alice #chat :End of channel ban list",
+          ">> :bob!bob@chat JOIN #chat",
+          "<< QUIT :leaving",
+        ];
+        const missing = order.filter((line) => at(line) === -1);
+        assert.deepEqual(missing, [], `not in the raw log:\n${raw.join("\n")}`);
+        const positions = order.map(at);
+        assert.deepEqual(positions, [...positions].sort((a, b) => a - b), raw.join("\n"));
+        // Everything irssi sent was a command the server knows.
+        assert.deepEqual(raw.filter((line) => / 421 /.test(line)), []);
+      } finally {
+        await irssi.close();
+        await bob?.dispose();
+      }
+    });
+  },
+});

@@ -55,8 +55,8 @@ export function parseIrcLine(line: string): IrcMessage | undefined {
 }
 
 // Bold, colour (with its digits), hex colour, reset, monospace, reverse, italics, strike, underline.
-// deno-lint-ignore no-control-regex -- IRC's formatting codes are control characters.
 const FORMATTING =
+  // deno-lint-ignore no-control-regex -- IRC's formatting codes are control characters.
   /\x02|\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x0f\x11\x16\x1d\x1e\x1f]/g;
 
 /**

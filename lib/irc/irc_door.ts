@@ -108,7 +108,8 @@ class IrcClient extends LineFramer implements Framer, LineSink {
     if (answer === "") return this.#post(command ?? IGNORED);
     this.#answer = "";
     // What was answered here goes through the hub too, so that it keeps its place among the replies.
-    const answered: Command = { kind: "answered", answer: encoder.encode(answer) };
+    const bytes = encoder.encode(answer);
+    const answered: Command = { kind: "answered", answer: () => bytes };
     if (command === undefined) return this.#post(answered);
     this.#client.notice({ kind: "command", link: this.#client, command: answered });
     return this.#post(command);

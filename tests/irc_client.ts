@@ -46,6 +46,8 @@ export function ircPort(server: ChatServer): number {
 export class IrcClient {
   readonly conn: Deno.Conn;
   #pending = new Uint8Array(0);
+  /** Where the unread part of {@linkcode #pending} starts: lines are taken without copying the rest. */
+  #start = 0;
   #eof = false;
   #closed = false;
   #reading: Promise<number | null> | undefined;
@@ -213,10 +215,10 @@ export class IrcClient {
 
   async #nextLine(): Promise<Uint8Array | null> {
     while (true) {
-      const lf = this.#pending.indexOf(0x0a);
+      const lf = this.#pending.indexOf(0x0a, this.#start);
       if (lf !== -1) {
-        const line = this.#pending.slice(0, lf + 1);
-        this.#pending = this.#pending.slice(lf + 1);
+        const line = this.#pending.slice(this.#start, lf + 1);
+        this.#start = lf + 1;
         return line;
       }
       if (this.#eof) return null;
@@ -238,10 +240,12 @@ export class IrcClient {
       }
       if (count === null) this.#eof = true;
       else {
-        const joined = new Uint8Array(this.#pending.length + count);
-        joined.set(this.#pending);
-        joined.set(this.#buffer.subarray(0, count), this.#pending.length);
+        const rest = this.#pending.subarray(this.#start);
+        const joined = new Uint8Array(rest.length + count);
+        joined.set(rest);
+        joined.set(this.#buffer.subarray(0, count), rest.length);
         this.#pending = joined;
+        this.#start = 0;
       }
     }
   }

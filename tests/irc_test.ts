@@ -139,6 +139,22 @@ Deno.test("IRC 433 for a name held on any door, ASCII case and escapes aside; th
   });
 });
 
+Deno.test("IRC a JOIN behind a refused registration is refused too, and the JOIN after the next login works", async () => {
+  await withServer(IRC, async (server) => {
+    await using _tcp = await TestClient.login(server, "alice");
+    await using irc = await IrcClient.connect(server);
+    await irc.sendRaw("NICK alice\r\nUSER a 0 * :A\r\nJOIN #chat\r\nPRIVMSG #chat :early\r\n");
+    assert.deepEqual(await irc.sync(), [
+      ":chat 433 * alice :Nickname is already in use",
+      ":chat 451 * :You have not registered",
+      ":chat 451 * :You have not registered",
+    ]);
+    await irc.send("NICK alice2");
+    await irc.expectLines(welcomeLines("alice2"));
+    assert.deepEqual(await irc.join("alice2"), ["alice", "alice2"]);
+  });
+});
+
 Deno.test("IRC a name held on IRC is taken for TCP and WebSocket logins, case aside", async () => {
   await withServer({ ...IRC, webPort: 0 }, async (server) => {
     await using _irc = await IrcClient.register(server, "Bob");

@@ -110,6 +110,16 @@ Deno.test("IRC wire: JOIN is the echo, 331, then NAMES; WHO is 352 per user and 
   ]);
 });
 
+Deno.test("IRC wire: a WHO line of a long name fits 512 bytes, its real name cut", () => {
+  const name = "\u{10ffff}".repeat(32);
+  const nick = "|10ffff|".repeat(32);
+  const [line] = lines(wire.userList([name], "bob", "who"));
+  assert.ok(
+    line!.startsWith(`:chat 352 bob #chat ${nick.slice(0, 32)} chat chat ${nick} H :0 `),
+    line,
+  );
+});
+
 Deno.test("IRC wire: NAMES of many users is split into 353 lines of at most 512 bytes, in order", () => {
   for (const channel of ["#chat", "#" + "ч".repeat(49)]) {
     const names = Array.from({ length: 300 }, (_, i) => i % 7 === 0 ? `日本${i}` : `user${i}`);

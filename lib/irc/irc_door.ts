@@ -238,6 +238,12 @@ class IrcClient extends LineFramer implements Framer, LineSink {
         // Joining again what it is on is no news: IRC servers say nothing.
         this.#joined = true;
         this.#emit({ kind: "join" });
+        // Made in the hub's turn, this tells whether the JOIN took (a refused login: 451), so a
+        // JOIN after the next login is not taken for a second one.
+        this.#answer((_nick, member) => {
+          if (!member) this.#joined = false;
+          return "";
+        });
       }
     }
   }

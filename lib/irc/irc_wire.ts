@@ -99,7 +99,7 @@ export function ircWire({ server, channel }: IrcIdentity): Wire {
       const nick = nickOf(name);
       const user = nick.length > USERLEN ? nick.slice(0, USERLEN) : nick;
       // The real name is the name as its owner typed it: WHO shows what an escape stands for.
-      text += `${head}${user} ${server} ${server} ${nick} H :0 ${name}\r\n`;
+      text += fitLine(`${head}${user} ${server} ${server} ${nick} H :`, `0 ${name}`);
     }
     return text + `:${server} 315 ${nickOf(to)} ${channel} :End of /WHO list.\r\n`;
   };

@@ -79,9 +79,10 @@ export class Delivery {
     this.#deliver(recipient, bytes, 1);
   }
 
-  /** Bytes a door made for its own client, in their turn among the hub's replies. */
-  answer(session: Session, bytes: Uint8Array): void {
-    this.#deliver(session, bytes, 1);
+  /** Bytes a door makes for its own client, for its name now, in their turn among the hub's replies. */
+  answer(session: Session, answer: (to: string | undefined) => Uint8Array): void {
+    const bytes = answer(nameOf(session));
+    if (bytes.length > 0) this.#deliver(session, bytes, 1);
   }
 
   /** Tells a member it no longer hears the chat, where its door says so. */

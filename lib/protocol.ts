@@ -23,8 +23,11 @@ export type Command =
   | { readonly kind: "join" }
   /** IRC's `PART`: stay logged in, but hear nothing but DMs. */
   | { readonly kind: "part" }
-  /** A line its door answered itself (IRC's `CAP`, `MODE`, …): the hub sends the answer in turn. */
-  | { readonly kind: "answered"; readonly answer: Uint8Array }
+  /**
+   * A line its door answered itself (IRC's `CAP`, `MODE`, …): the hub sends the answer in turn,
+   * made for the session's name then (undefined before login), which only the hub knows.
+   */
+  | { readonly kind: "answered"; readonly answer: (to: string | undefined) => Uint8Array }
   | { readonly kind: "ignored" };
 
 /** What a user list answers: `WHO` (v1, or IRC's `WHO`), IRC's `NAMES`, or IRC's `JOIN`. */

@@ -125,9 +125,8 @@ function commandChars(command: Command): number {
     case "join":
     case "part":
     case "ignored":
-      return 0;
     case "answered":
-      return command.answer.length;
+      return 0;
     default:
       return command satisfies never;
   }

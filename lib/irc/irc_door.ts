@@ -8,13 +8,20 @@
  * @module
  */
 import type { Door, DoorClient, Framer } from "../door.ts";
-import type { HubEvent } from "../hub.ts";
 import { LineFramer, type LineSink } from "../line_framer.ts";
+import { validateName } from "../names.ts";
 import { type CloseReason, type Command, IGNORED, sanitizeText } from "../protocol.ts";
-import type { Wire } from "../wire.ts";
-import { nameOfNick, nickOf } from "./irc_nick.ts";
-import { chatText, IRC_LINE_BYTES, type IrcMessage, parseIrcLine } from "./irc_text.ts";
-import { type IrcIdentity, ircWire } from "./irc_wire.ts";
+import { type Answer, answerQuery, memberNumeric, numeric, render } from "./irc_answers.ts";
+import { nameOfNick, sameNick } from "./irc_nick.ts";
+import {
+  chatText,
+  fitLine,
+  IRC_LINE_BYTES,
+  type IrcMessage,
+  parseIrcLine,
+  shown,
+} from "./irc_text.ts";
+import { type IrcIdentity, ircWire, MAX_TARGETS, NICKLEN } from "./irc_wire.ts";
 
 const encoder = new TextEncoder();
 
@@ -49,7 +56,7 @@ interface IrcShared {
 class IrcClient extends LineFramer implements Framer, LineSink {
   readonly #client: DoorClient;
   readonly #shared: IrcShared;
-  /** The name its last valid `NICK` asked for. */
+  /** The name its last valid `NICK` before registration asked for. */
   #name: string | undefined;
   #userGiven = false;
   /** `CAP LS` or `CAP REQ` came and `CAP END` has not: registration waits. */
@@ -58,8 +65,11 @@ class IrcClient extends LineFramer implements Framer, LineSink {
   #loginSent = false;
   /** It asked to hear the channel (`JOIN`), and has not left it since. */
   #joined = false;
-  /** What this line is answered with here, sent in its turn. */
-  #answer = "";
+  /** This line's first command for the hub, and (rarely: several targets) the ones after it. */
+  #first: Command | undefined;
+  #more: Command[] | undefined;
+  /** What this line is answered with here so far, to go in its turn among the commands. */
+  #answers: Answer[] | undefined;
 
   constructor(client: DoorClient, shared: IrcShared) {
     super(IRC_LINE_BYTES - 2);
@@ -102,204 +112,256 @@ class IrcClient extends LineFramer implements Framer, LineSink {
 
   line(text: string): boolean {
     const message = parseIrcLine(text);
-    if (message === undefined) return this.#post(IGNORED);
-    const command = this.#command(message);
-    const answer = this.#answer;
-    if (answer === "") return this.#post(command ?? IGNORED);
-    this.#answer = "";
-    // What was answered here goes through the hub too, so that it keeps its place among the replies.
-    const answered: Command = { kind: "answered", answer: encoder.encode(answer) };
-    if (command === undefined) return this.#post(answered);
-    this.#client.notice({ kind: "command", link: this.#client, command: answered });
-    return this.#post(command);
+    if (message !== undefined) this.#handle(message);
+    this.#endAnswers();
+    const first = this.#first;
+    const more = this.#more;
+    this.#first = undefined;
+    this.#more = undefined;
+    if (first === undefined) return this.#post(IGNORED);
+    if (more === undefined) return this.#post(first);
+    // One line costs one token, however many commands it makes: all but the last come free.
+    this.#client.notice({ kind: "command", link: this.#client, command: first });
+    for (let i = 0; i < more.length - 1; i++) {
+      this.#client.notice({ kind: "command", link: this.#client, command: more[i]! });
+    }
+    return this.#post(more.at(-1)!);
   }
 
-  /** The hub's command for a line, or undefined when it was answered here. */
-  #command({ command, params }: IrcMessage): Command | undefined {
+  #handle({ command, params }: IrcMessage): void {
     switch (command) {
       case "CAP":
         return this.#cap(params);
       case "PASS":
-        return undefined;
+      case "PONG":
+        return;
       case "NICK":
         return this.#nick(params[0]);
       case "USER":
         return this.#user(params);
       case "PING":
-        if (params[0] === undefined) return this.#say("409", ":No origin specified");
-        return { kind: "ping", token: sanitizeText(params[0]) };
-      case "PONG":
-        return undefined;
+        if (params[0] === undefined) return this.#say("461", "PING :Not enough parameters");
+        if (params[0] === "") return this.#say("409", ":No origin specified");
+        return this.#emit({ kind: "ping", token: sanitizeText(params[0]) });
       case "QUIT":
-        return { kind: "quit" };
+        return this.#emit({ kind: "quit" });
     }
-    if (!this.#loginSent) return this.#say("451", ":You have not registered");
+    if (!this.#loginSent) {
+      // Not even a NOTICE before registration is answered.
+      if (command !== "NOTICE") this.#say("451", ":You have not registered");
+      return;
+    }
+    this.#registered(command, params);
+  }
+
+  /** A command that needs registration, once the `LOGIN` went (the hub tells if it failed). */
+  #registered(command: string, params: readonly string[]): void {
     switch (command) {
+      case "PRIVMSG":
+      case "NOTICE":
+        return this.#message(command === "NOTICE", params);
       case "JOIN":
         return this.#join(params[0]);
       case "PART":
         return this.#part(params[0]);
       case "NAMES":
-        return { kind: "who", listing: "names" };
+        return this.#names(params[0]);
       case "WHO":
-        return { kind: "who", listing: "who" };
-      case "PRIVMSG":
-      case "NOTICE":
-        return this.#message(command === "NOTICE", params);
-      case "MODE":
-        return this.#mode(params);
-      case "TOPIC":
-        return this.#say("331", `${this.#shared.identity.channel} :No topic is set`);
-      case "MOTD":
-        return this.#say("422", ":MOTD File is missing");
-      case "USERHOST":
-        return this.#say("302", ":");
-      case "ISON":
-        return this.#say("303", ":");
-      case "WHOIS":
-        return this.#say("318", `${params.at(-1) ?? "*"} :End of /WHOIS list.`);
-      case "AWAY":
-        return this.#say("305", ":You are no longer marked as being away");
+        return this.#who(params[0]);
       default:
-        return this.#say("421", `${command} :Unknown command`);
+        return this.#answer(answerQuery(this.#shared.identity, command, params));
     }
   }
 
-  #cap(params: readonly string[]): Command | undefined {
-    const sub = params[0]?.toUpperCase();
+  #cap(params: readonly string[]): void {
     const server = this.#shared.identity.server;
-    const to = this.#target();
-    switch (sub) {
+    switch (params[0]?.toUpperCase()) {
+      case undefined:
+        return this.#say("461", "CAP :Not enough parameters");
       case "LS":
-        this.#negotiating = true;
-        this.#send(`:${server} CAP ${to} LS :\r\n`);
-        break;
+        // No capability is offered; the empty list still holds registration until CAP END.
+        if (!this.#loginSent) this.#negotiating = true;
+        return this.#answer((nick) => `:${server} CAP ${nick} LS :\r\n`);
       case "LIST":
-        this.#send(`:${server} CAP ${to} LIST :\r\n`);
-        break;
-      case "REQ":
-        this.#negotiating = true;
-        this.#send(`:${server} CAP ${to} NAK :${params[1] ?? ""}\r\n`);
-        break;
+        return this.#answer((nick) => `:${server} CAP ${nick} LIST :\r\n`);
+      case "REQ": {
+        if (!this.#loginSent) this.#negotiating = true;
+        const asked = sanitizeText(params[1] ?? "");
+        return this.#answer((nick) => fitLine(`:${server} CAP ${nick} NAK :`, asked));
+      }
       case "END":
         this.#negotiating = false;
         return this.#register();
       default:
-        this.#say("410", `${params[0] ?? ""} :Invalid CAP command`);
+        return this.#say("410", `${shown(params[0]!)} :Invalid CAP command`);
     }
-    return undefined;
   }
 
-  #nick(nick: string | undefined): Command | undefined {
+  #nick(nick: string | undefined): void {
     if (nick === undefined || nick === "") return this.#say("431", ":No nickname given");
-    const name = nameOfNick(nick);
-    if (name === undefined) return this.#say("432", `${nick} :Erroneous nickname`);
-    // After registration the hub refuses a second LOGIN, in words IRC clients show.
-    if (this.#loginSent) return { kind: "login", name };
+    const name = nick.length <= NICKLEN ? nameOfNick(nick) : undefined;
+    // Only the nick of a valid name as it stands: the client is then known by the nick it asked for.
+    if (name === undefined || validateName(name) !== name) {
+      return this.#say("432", `${shown(nick)} :Erroneous nickname`);
+    }
+    // Again after a refusal, a new try; after a login, the hub refuses it in words IRC clients show.
+    if (this.#loginSent) return this.#emit({ kind: "login", name });
     this.#name = name;
-    return this.#register();
+    this.#register();
   }
 
-  #user(params: readonly string[]): Command | undefined {
+  #user(params: readonly string[]): void {
     if (params.length < 4) return this.#say("461", "USER :Not enough parameters");
     if (this.#userGiven) return this.#say("462", ":You may not reregister");
     this.#userGiven = true;
-    return this.#register();
+    this.#register();
   }
 
   /** `LOGIN` once both `NICK` and `USER` came and capability negotiation is over. */
-  #register(): Command | undefined {
+  #register(): void {
     if (this.#name === undefined || !this.#userGiven || this.#negotiating || this.#loginSent) {
-      return undefined;
+      return;
     }
     this.#loginSent = true;
-    return { kind: "login", name: this.#name };
+    this.#emit({ kind: "login", name: this.#name });
   }
 
-  #join(channels: string | undefined): Command | undefined {
-    if (channels === undefined) return this.#say("461", "JOIN :Not enough parameters");
-    if (channels === "0") return this.#part(this.#shared.identity.channel);
-    let command: Command | undefined;
-    for (const channel of channels.split(",")) {
-      if (this.#isOurs(channel)) {
-        this.#joined = true;
-        command = { kind: "join" };
-      } else this.#say("403", `${channel} :No such channel`);
+  #join(channels: string | undefined): void {
+    if (channels === undefined || channels === "") {
+      return this.#sayMember("461", "JOIN :Not enough parameters");
     }
-    return command;
-  }
-
-  #part(channels: string | undefined): Command | undefined {
-    if (channels === undefined) return this.#say("461", "PART :Not enough parameters");
-    let command: Command | undefined;
+    // JOIN 0 leaves every channel.
+    if (channels === "0") return this.#joined ? this.#leave() : undefined;
     for (const channel of channels.split(",")) {
-      if (!this.#isOurs(channel)) this.#say("403", `${channel} :No such channel`);
-      else if (!this.#joined) this.#say("442", `${channel} :You're not on that channel`);
-      else {
-        this.#joined = false;
-        command = { kind: "part" };
+      if (!this.#isOurs(channel)) this.#sayMember("403", `${shown(channel)} :No such channel`);
+      else if (!this.#joined) {
+        // Joining again what it is on is no news: IRC servers say nothing.
+        this.#joined = true;
+        this.#emit({ kind: "join" });
+        // Made in the hub's turn, this tells whether the JOIN took (a refused login: 451), so a
+        // JOIN after the next login is not taken for a second one.
+        this.#answer((_nick, member) => {
+          if (!member) this.#joined = false;
+          return "";
+        });
       }
     }
-    return command;
   }
 
-  #message(notice: boolean, params: readonly string[]): Command | undefined {
-    // A NOTICE is never answered, not even with an error.
-    const fail = (code: string, words: string) => notice ? undefined : this.#say(code, words);
-    const targets = params[0];
-    if (targets === undefined || targets === "") return fail("411", ":No recipient given");
-    const raw = params[1];
-    if (raw === undefined || raw === "") return fail("412", ":No text to send");
-    const text = chatText(raw);
-    // Other CTCP requests are dropped rather than relayed as replacement characters.
-    if (text === undefined) return undefined;
-    const clean = sanitizeText(text);
-    let command: Command | undefined;
-    for (const target of targets.split(",")) {
-      if (this.#isOurs(target)) {
-        if (this.#joined) command = { kind: "msg", text: clean, notice };
-        else fail("404", `${target} :Cannot send to channel`);
-      } else if (target.startsWith("#")) fail("403", `${target} :No such channel`);
-      else command = { kind: "dm", target: nameOfNick(target) ?? target, text: clean, notice };
+  #part(channels: string | undefined): void {
+    if (channels === undefined || channels === "") {
+      return this.#sayMember("461", "PART :Not enough parameters");
     }
-    return command;
+    for (const channel of channels.split(",")) {
+      if (!this.#isOurs(channel)) this.#sayMember("403", `${shown(channel)} :No such channel`);
+      else if (!this.#joined) {
+        this.#sayMember("442", `${this.#shared.identity.channel} :You're not on that channel`);
+      } else this.#leave();
+    }
   }
 
-  #mode(params: readonly string[]): undefined {
-    const target = params[0];
-    if (target === undefined) return this.#say("461", "MODE :Not enough parameters");
-    const channel = this.#shared.identity.channel;
+  #leave(): void {
+    this.#joined = false;
+    this.#emit({ kind: "part" });
+  }
+
+  #names(channels: string | undefined): void {
+    if (channels === undefined || channels === "") {
+      return this.#emit({ kind: "who", listing: "names" });
+    }
+    let listed = false;
+    for (const channel of channels.split(",")) {
+      if (!this.#isOurs(channel)) this.#sayMember("366", `${shown(channel)} :End of /NAMES list.`);
+      else if (!listed) {
+        listed = true;
+        this.#emit({ kind: "who", listing: "names" });
+      }
+    }
+  }
+
+  #who(mask: string | undefined): void {
+    // Another channel has nobody; any other mask lists the whole chat (the hub knows no masks).
+    if (mask !== undefined && mask.startsWith("#") && !this.#isOurs(mask)) {
+      return this.#sayMember("315", `${shown(mask)} :End of /WHO list.`);
+    }
+    this.#emit({ kind: "who", listing: "who" });
+  }
+
+  #message(notice: boolean, params: readonly string[]): void {
+    const targets = params[0];
+    if (targets === undefined || targets === "") {
+      return this.#fail(notice, "411", `:No recipient given (${notice ? "NOTICE" : "PRIVMSG"})`);
+    }
+    const raw = params[1];
+    if (raw === undefined || raw === "") return this.#fail(notice, "412", ":No text to send");
+    const text = chatText(raw);
+    // Other CTCP messages are dropped rather than relayed as replacement characters.
+    if (text === undefined) return;
+    if (!targets.includes(",")) return this.#messageTo(targets, text, notice);
+    const list = targets.split(",");
+    for (let i = 0; i < list.length; i++) {
+      if (i === MAX_TARGETS) {
+        return this.#fail(notice, "407", `${shown(list[i]!)} :Too many targets`);
+      }
+      this.#messageTo(list[i]!, text, notice);
+    }
+  }
+
+  #messageTo(target: string, text: string, notice: boolean): void {
     if (this.#isOurs(target)) {
-      if (params[1]?.includes("b")) this.#say("368", `${channel} :End of channel ban list`);
-      else this.#say("324", `${channel} +nt`);
-    } else if (target.startsWith("#")) this.#say("403", `${target} :No such channel`);
-    else this.#say("221", "+i");
-    return undefined;
+      if (this.#joined) return this.#emit({ kind: "msg", text, notice });
+      return this.#fail(notice, "404", `${this.#shared.identity.channel} :Cannot send to channel`);
+    }
+    // Any other channel, or what is no nick, is nobody: only a name's own nick reaches it.
+    const name = target.length <= NICKLEN ? nameOfNick(target) : undefined;
+    if (name === undefined) {
+      return this.#fail(notice, "401", `${shown(target)} :No such nick/channel`);
+    }
+    this.#emit({ kind: "dm", target: name, text, notice });
+  }
+
+  /** A `NOTICE` is never answered, not even with an error. */
+  #fail(notice: boolean, code: string, rest: string): void {
+    if (!notice) this.#sayMember(code, rest);
   }
 
   /** Same channel name, ASCII case aside (`CASEMAPPING=ascii`). */
   #isOurs(channel: string): boolean {
-    return channel.toLowerCase() === this.#shared.identity.channel.toLowerCase();
-  }
-
-  #target(): string {
-    return this.#name === undefined ? "*" : nickOf(this.#name);
+    return sameNick(channel, this.#shared.identity.channel);
   }
 
   /** A numeric answered here, to this client. */
-  #say(code: string, rest: string): undefined {
-    this.#send(`:${this.#shared.identity.server} ${code} ${this.#target()} ${rest}\r\n`);
-    return undefined;
+  #say(code: string, rest: string): void {
+    this.#answer(numeric(this.#shared.identity.server, code, rest));
   }
 
-  #send(line: string): void {
-    this.#answer += line;
+  /** A numeric answered here to a member (451 if the hub refused its login). */
+  #sayMember(code: string, rest: string): void {
+    this.#answer(memberNumeric(this.#shared.identity.server, code, rest));
+  }
+
+  #answer(answer: Answer): void {
+    (this.#answers ??= []).push(answer);
+  }
+
+  /** A command for the hub, after what was answered here before it. */
+  #emit(command: Command): void {
+    this.#endAnswers();
+    if (this.#first === undefined) this.#first = command;
+    else (this.#more ??= []).push(command);
+  }
+
+  /** What was answered here goes through the hub too, so that it keeps its place among the replies. */
+  #endAnswers(): void {
+    const answers = this.#answers;
+    if (answers === undefined) return;
+    this.#answers = undefined;
+    this.#emit({ kind: "answered", answer: render(answers) });
   }
 
   /** Every line costs a token and counts as activity, answered here or not. */
   #post(command: Command): boolean {
-    const event: HubEvent = { kind: "command", link: this.#client, command };
-    return this.#client.message(event);
+    return this.#client.message({ kind: "command", link: this.#client, command });
   }
 }
 
@@ -316,10 +378,9 @@ export function ircDoor(identity: IrcIdentity): Door {
     farewells,
     keepalive: encoder.encode(`PING :${identity.server}\r\n`),
   };
-  const wire: Wire = ircWire(identity);
   return {
     maxMessageBytes: IRC_LINE_BYTES,
-    wire,
+    wire: ircWire(identity),
     forwarding: "proxy-header",
     framer: (client) => new IrcClient(client, shared),
   };

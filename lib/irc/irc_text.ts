@@ -1,8 +1,8 @@
 /**
  * IRC lines, both ways: parsing a client's line into a command and its
  * parameters, turning message text into the chat's (formatting stripped,
- * CTCP `ACTION` as `/me `) and back, and fitting a relayed line into IRC's
- * 512 bytes on a UTF-8 boundary. Pure.
+ * control characters replaced, CTCP `ACTION` as `/me `) and back, and
+ * fitting a relayed line into IRC's 512 bytes on a UTF-8 boundary. Pure.
  *
  * @module
  */
@@ -54,24 +54,33 @@ export function parseIrcLine(line: string): IrcMessage | undefined {
   return { command, params };
 }
 
-// Bold, colour (with its digits), hex colour, reset, monospace, reverse, italics, strike, underline.
-const FORMATTING =
+/**
+ * In one pass: IRC's formatting codes (colour and hex colour with their
+ * digits, then bold, reset, monospace, reverse, italics, strike, underline)
+ * and every other control character but TAB (C0, DEL, C1), as the chat's
+ * `sanitizeText` has them.
+ */
+const CONTROL =
   // deno-lint-ignore no-control-regex -- IRC's formatting codes are control characters.
-  /\x02|\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x0f\x11\x16\x1d\x1e\x1f]/g;
+  /\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+
+/** Codes below 0x20 that format text (`\x03` and `\x04` come with their arguments). */
+const FORMATS = new Set([0x02, 0x03, 0x04, 0x0f, 0x11, 0x16, 0x1d, 0x1e, 0x1f]);
+
+/** Formatting goes; any other control character becomes U+FFFD, so none reaches a terminal. */
+const replaceControl = (match: string) => FORMATS.has(match.charCodeAt(0)) ? "" : "\uFFFD";
 
 /**
- * A `PRIVMSG` or `NOTICE` text as the chat's: formatting stripped, CTCP
- * `ACTION` as `/me <text>`; undefined for any other CTCP request, which is
- * not relayed.
+ * A `PRIVMSG` or `NOTICE` text as the chat's: formatting stripped, other
+ * control characters as U+FFFD, CTCP `ACTION` as `/me <text>`; undefined
+ * for any other CTCP message (a request, or a reply in a `NOTICE`), which
+ * is not relayed. One regular expression pass, the only one a message costs.
  */
 export function chatText(text: string): string | undefined {
-  let plain = text.replace(FORMATTING, "");
-  if (plain.startsWith("\x01")) {
-    const body = plain.endsWith("\x01") && plain.length > 1 ? plain.slice(1, -1) : plain.slice(1);
-    if (!body.startsWith("ACTION ")) return undefined;
-    plain = `/me ${body.slice("ACTION ".length)}`;
-  }
-  return plain;
+  if (text.charCodeAt(0) !== 0x01) return text.replace(CONTROL, replaceControl);
+  const body = text.slice(1, text.endsWith("\x01") && text.length > 1 ? -1 : text.length);
+  if (!body.startsWith("ACTION ")) return undefined;
+  return `/me ${body.slice("ACTION ".length).replace(CONTROL, replaceControl)}`;
 }
 
 /** The chat's text as IRC shows it: `/me <text>` as CTCP `ACTION`. */
@@ -79,22 +88,44 @@ export function ircText(text: string): string {
   return text.startsWith("/me ") ? `\x01ACTION ${text.slice(4)}\x01` : text;
 }
 
+/** A parameter echoed back (a command, a channel, a nick): controls replaced, at most 64 characters. */
+export function shown(param: string): string {
+  let cut = param;
+  if (param.length > 64) {
+    // Not between the halves of a surrogate pair.
+    const high = param.charCodeAt(63) >= 0xd800 && param.charCodeAt(63) < 0xdc00;
+    cut = param.slice(0, high ? 63 : 64);
+  }
+  return cut.replace(CONTROL, "\uFFFD");
+}
+
+/** Fewest bytes of text a relayed line keeps, even behind a head too long to leave room. */
+const MIN_TEXT_BYTES = 64;
+
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** Where {@linkcode fitLine} measures a line: as many bytes as a line may have before its end. */
+const scratch = new Uint8Array(IRC_LINE_BYTES - 2);
 
 /**
  * `head` + `text` + `\r\n`, cut so that the whole is at most 512 bytes: the
  * text loses its end on a UTF-8 boundary, and a CTCP `ACTION` keeps its
- * closing `\x01`.
+ * closing `\x01`. The head is never cut: behind one that leaves no room
+ * (two nicks of long escapes), the text keeps its first 64 bytes and the
+ * line passes 512.
  */
 export function fitLine(head: string, text: string): string {
   const line = head + text;
-  if (line.length * 3 + 2 <= IRC_LINE_BYTES) return line + "\r\n";
-  const bytes = encoder.encode(line);
-  if (bytes.length + 2 <= IRC_LINE_BYTES) return line + "\r\n";
+  // Three bytes per UTF-16 unit at most: short lines need no measuring.
+  if (line.length * 3 <= scratch.length) return line + "\r\n";
   const action = text.startsWith("\x01ACTION ") && text.endsWith("\x01");
-  let cut = IRC_LINE_BYTES - 2 - (action ? 1 : 0);
-  // Back off continuation bytes (10xxxxxx) to the start of the character cut through.
-  while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
-  return decoder.decode(bytes.subarray(0, cut)) + (action ? "\x01" : "") + "\r\n";
+  const room = action ? scratch.subarray(0, scratch.length - 1) : scratch;
+  // encodeInto stops before a character that does not fit whole: `read` ends on a boundary.
+  const { read } = encoder.encodeInto(line, room);
+  if (read === line.length) return line + "\r\n";
+  let end = read;
+  if (end < head.length + 1) {
+    const { read: kept } = encoder.encodeInto(text, scratch.subarray(0, MIN_TEXT_BYTES));
+    end = head.length + kept;
+  }
+  return line.slice(0, end) + (action ? "\x01" : "") + "\r\n";
 }

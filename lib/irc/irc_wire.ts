@@ -2,14 +2,14 @@
  * What the hub sends, as IRC: chat messages as channel `PRIVMSG`s, DMs as
  * private ones, logins as `JOIN`s, departures as `QUIT`s, each from
  * `nick!nick@<server>` (never a client's address), and the hub's replies as
- * numerics. Broadcasts are encoded once into the shared arena. Pure.
+ * numerics. Broadcasts are encoded once into the shared arena.
  *
  * @module
  */
 import type { Listing } from "../protocol.ts";
 import type { Reply, Wire } from "../wire.ts";
 import { nickOf } from "./irc_nick.ts";
-import { fitLine, IRC_LINE_BYTES, ircText } from "./irc_text.ts";
+import { fitLine, IRC_LINE_BYTES, ircText, shown } from "./irc_text.ts";
 
 /** Who the server is on IRC, and its one channel. */
 export interface IrcIdentity {
@@ -23,45 +23,66 @@ export interface IrcIdentity {
 export const NETWORK = "chat";
 /** The longest nick a name can become: 32 code points, each escaped as `|10ffff|`. */
 export const NICKLEN = 32 * 8;
+/**
+ * The longest user part of a prefix: the nick, cut. A prefix of a nick of
+ * long escapes then leaves a channel line room for text within 512 bytes.
+ */
+export const USERLEN = 32;
+/** Targets one `PRIVMSG` or `NOTICE` may name (`005 TARGMAX`). */
+export const MAX_TARGETS = 4;
 
 const encoder = new TextEncoder();
 
+/** `nick!user@server`, the user part being the nick cut to {@linkcode USERLEN}. */
+export function prefixOf(name: string, server: string): string {
+  const nick = nickOf(name);
+  return `${nick}!${nick.length > USERLEN ? nick.slice(0, USERLEN) : nick}@${server}`;
+}
+
 /** The hub's lines for IRC clients of one server. */
 export function ircWire({ server, channel }: IrcIdentity): Wire {
+  // Lines come in runs from one sender: its prefix is made once for the run.
+  let lastSender = "";
+  let lastSource = "";
   const source = (name: string) => {
-    const nick = nickOf(name);
-    return `:${nick}!${nick}@${server}`;
+    if (name !== lastSender) {
+      lastSender = name;
+      lastSource = `:${prefixOf(name, server)}`;
+    }
+    return lastSource;
   };
+  const target = (to: string | undefined) => to === undefined ? "*" : nickOf(to);
   const numeric = (code: string, to: string | undefined, rest: string) =>
-    `:${server} ${code} ${to === undefined ? "*" : nickOf(to)} ${rest}\r\n`;
+    `:${server} ${code} ${target(to)} ${rest}\r\n`;
   const bytes = (text: string) => encoder.encode(text);
+  const welcomeTokens = welcome005();
 
   const replies: Record<Reply, (to: string | undefined, detail: string | undefined) => string> = {
-    ok: (to) => welcome(server, to!),
-    pong: (_to, token) => `:${server} PONG ${server} :${token ?? server}\r\n`,
+    ok: (to) => welcome(server, to!, welcomeTokens),
+    pong: (_to, token) => fitLine(`:${server} PONG ${server} :`, token ?? server),
     usernameTaken: (to, name) =>
       numeric("433", to, `${nickOf(name ?? "")} :Nickname is already in use`),
-    invalidUsername: (to, name) => numeric("432", to, `${nickOf(name ?? "")} :Erroneous nickname`),
+    invalidUsername: (to, name) =>
+      numeric("432", to, `${shown(nickOf(name ?? ""))} :Erroneous nickname`),
     alreadyLoggedIn: (to) =>
       numeric("447", to, ":Cannot change nickname: a name is kept for the session"),
     loginRequired: (to) => numeric("451", to, ":You have not registered"),
-    userNotFound: (to, target) =>
-      numeric("401", to, `${nickOf(target ?? "")} :No such nick/channel`),
+    userNotFound: (to, name) => numeric("401", to, `${nickOf(name ?? "")} :No such nick/channel`),
     lineTooLong: (to) => numeric("417", to, ":Input line was too long"),
     clusterUnavailable: (to) =>
-      `:${server} NOTICE ${
-        to === undefined ? "*" : nickOf(to)
-      } :The chat cannot reach its other servers; try again\r\n`,
+      `:${server} NOTICE ${target(to)} :The chat cannot reach its other servers; try again\r\n`,
   };
 
   const names = (list: readonly string[], to: string): string => {
     const nick = nickOf(to);
     const head = `:${server} 353 ${nick} = ${channel} :`;
+    // Nicks are ASCII; the channel may not be.
+    const room = IRC_LINE_BYTES - 2 - encoder.encode(head).length;
     let text = "";
     let line = "";
     for (const name of list) {
       const entry = nickOf(name);
-      if (line !== "" && head.length + line.length + entry.length + 3 > IRC_LINE_BYTES) {
+      if (line !== "" && line.length + 1 + entry.length > room) {
         text += `${head}${line}\r\n`;
         line = "";
       }
@@ -72,23 +93,22 @@ export function ircWire({ server, channel }: IrcIdentity): Wire {
   };
 
   const who = (list: readonly string[], to: string): string => {
-    const nick = nickOf(to);
+    const head = `:${server} 352 ${nickOf(to)} ${channel} `;
     let text = "";
     for (const name of list) {
-      const entry = nickOf(name);
-      text +=
-        `:${server} 352 ${nick} ${channel} ${entry} ${server} ${server} ${entry} H :0 ${entry}\r\n`;
+      const nick = nickOf(name);
+      const user = nick.length > USERLEN ? nick.slice(0, USERLEN) : nick;
+      // The real name is the name as its owner typed it: WHO shows what an escape stands for.
+      text += fitLine(`${head}${user} ${server} ${server} ${nick} H :`, `0 ${name}`);
     }
-    return text + `:${server} 315 ${nick} ${channel} :End of /WHO list.\r\n`;
+    return text + `:${server} 315 ${nickOf(to)} ${channel} :End of /WHO list.\r\n`;
   };
 
   const userLists: Record<Listing, (list: readonly string[], to: string) => string> = {
     who,
     names,
     join: (list, to) =>
-      `${source(to)} JOIN ${channel}\r\n:${server} 331 ${
-        nickOf(to)
-      } ${channel} :No topic is set\r\n` +
+      `${source(to)} JOIN ${channel}\r\n${numeric("331", to, `${channel} :No topic is set`)}` +
       names(list, to),
   };
 
@@ -114,25 +134,31 @@ export function ircWire({ server, channel }: IrcIdentity): Wire {
   };
 }
 
-/** The burst that ends registration: 001 to 005, and 422 for the missing MOTD. */
-function welcome(server: string, name: string): string {
-  const nick = nickOf(name);
-  const tokens = [
+/** What `005` says the server supports: what clients read to know how to talk to it. */
+function welcome005(): string {
+  return [
     "CASEMAPPING=ascii",
     "CHANTYPES=#",
     "PREFIX=(ov)@+",
     `NICKLEN=${NICKLEN}`,
+    // As long as --irc-channel may be.
     "CHANNELLEN=50",
     `NETWORK=${NETWORK}`,
     "CHANMODES=b,,,nt",
     "CHANLIMIT=#:1",
-  ];
+    `TARGMAX=PRIVMSG:${MAX_TARGETS},NOTICE:${MAX_TARGETS}`,
+  ].join(" ");
+}
+
+/** The burst that ends registration: 001 to 005, and 422 for the missing MOTD. */
+function welcome(server: string, name: string, tokens: string): string {
+  const nick = nickOf(name);
   return [
     `001 ${nick} :Welcome to the ${NETWORK} network, ${nick}`,
     `002 ${nick} :Your host is ${server}, running chat`,
     `003 ${nick} :This server speaks the chat protocol, version 2`,
     `004 ${nick} ${server} chat-2 i bnt`,
-    `005 ${nick} ${tokens.join(" ")} :are supported by this server`,
+    `005 ${nick} ${tokens} :are supported by this server`,
     `422 ${nick} :MOTD File is missing`,
   ].map((line) => `:${server} ${line}\r\n`).join("");
 }

@@ -67,9 +67,14 @@ export class Delivery {
     this.#deliver(session, session.link.wire.reply(reply, nameOf(session), detail), 1);
   }
 
-  /** The user list to one member, answering `listing`. */
-  userList(member: MemberSession, names: readonly string[], listing: Listing): void {
-    const bytes = member.link.wire.userList(names, member.state.name, listing);
+  /** The user list to one member, answering `listing` (about one nick, for IRC). */
+  userList(
+    member: MemberSession,
+    names: readonly string[],
+    listing: Listing,
+    about?: string,
+  ): void {
+    const bytes = member.link.wire.userList(names, member.state.name, listing, about);
     this.#deliver(member, bytes, names.length);
   }
 

@@ -124,9 +124,13 @@ function msg(
   hub.cluster.broadcast(sender, text);
 }
 
-function who(hub: CommandContext, member: MemberSession, { listing }: CommandOf<"who">): void {
+function who(
+  hub: CommandContext,
+  member: MemberSession,
+  { listing, about }: CommandOf<"who">,
+): void {
   const names = chatWideNames(hub.users.values(), hub.cluster.remoteUsers());
-  hub.delivery.userList(member, names, listing ?? "who");
+  hub.delivery.userList(member, names, listing ?? "who", about);
 }
 
 /** IRC's `JOIN`: the member hears the chat, logins included, and gets the user list. */

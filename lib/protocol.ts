@@ -9,7 +9,12 @@
 export type Command =
   | { readonly kind: "login"; readonly name: string }
   | { readonly kind: "msg"; readonly text: string; readonly notice?: boolean }
-  | { readonly kind: "who"; readonly listing?: Listing }
+  | {
+    readonly kind: "who";
+    readonly listing?: Listing;
+    /** IRC's `WHO <nick>` and `WHOIS <nick>`: the one nick asked about. */
+    readonly about?: string;
+  }
   | {
     readonly kind: "dm";
     readonly target: string;
@@ -30,8 +35,8 @@ export type Command =
   | { readonly kind: "answered"; readonly answer: (to: string | undefined) => Uint8Array }
   | { readonly kind: "ignored" };
 
-/** What a user list answers: `WHO` (v1, or IRC's `WHO`), IRC's `NAMES`, or IRC's `JOIN`. */
-export type Listing = "who" | "names" | "join";
+/** What a user list answers: `WHO` (v1, or IRC's `WHO`), or IRC's `NAMES`, `JOIN` or `WHOIS`. */
+export type Listing = "who" | "names" | "join" | "whois";
 
 /** Why a connection ended; each transport says it in its own words. */
 export type CloseReason =

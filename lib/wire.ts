@@ -37,8 +37,11 @@ export interface Wire {
    * `PING`'s token (`pong`).
    */
   reply(reply: Reply, to: string | undefined, detail?: string): Uint8Array;
-  /** The logged-in names in login order, as one block, answering `listing`. */
-  userList(names: readonly string[], to: string, listing: Listing): Uint8Array;
+  /**
+   * The logged-in names in login order, as one block, answering `listing`;
+   * `about` is the one nick an IRC `WHO` or `WHOIS` asked about.
+   */
+  userList(names: readonly string[], to: string, listing: Listing, about?: string): Uint8Array;
   /** A `DM` from `sender` to the member `to` (an IRC `NOTICE` when `notice`). */
   dm(sender: string, text: string, to: string, notice: boolean): Uint8Array;
   /** The member `to` stopped hearing the chat (IRC's `PART`); undefined where that cannot happen. */

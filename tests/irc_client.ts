@@ -97,7 +97,6 @@ export class IrcClient {
   async join(nick: string, channel = CHANNEL): Promise<string[]> {
     await this.send(`JOIN ${channel}`);
     await this.expect(`:${nick}!${nick}@chat JOIN ${channel}`);
-    await this.expect(`:chat 331 ${nick} ${channel} :No topic is set`);
     const nicks: string[] = [];
     const head = `:chat 353 ${nick} = ${channel} :`;
     for (let line = await this.readLine();; line = await this.readLine()) {

@@ -183,7 +183,7 @@ Deno.test("IRC PING is answered with its token echoed; 461 without one, 409 for 
   });
 });
 
-Deno.test("IRC JOIN: the echo, 331, 353 and 366; again says nothing; another channel 403; JOIN 0 parts", async () => {
+Deno.test("IRC JOIN: the echo, 353 and 366 (no topic, so no 331); again says nothing; another channel 403; JOIN 0 parts", async () => {
   await withServer(IRC, async (server) => {
     await using _tcp = await TestClient.login(server, "alice");
     await using irc = await IrcClient.register(server, "bob", { join: false });
@@ -201,7 +201,6 @@ Deno.test("IRC JOIN: the echo, 331, 353 and 366; again says nothing; another cha
       ":bob!bob@chat PART #chat",
       ":chat 403 bob #other :No such channel",
       ":bob!bob@chat JOIN #chat",
-      ":chat 331 bob #chat :No topic is set",
       ":chat 353 bob = #chat :alice bob",
       ":chat 366 bob #chat :End of /NAMES list.",
     ]);
@@ -292,20 +291,32 @@ Deno.test("IRC MODE: 324 for the channel, 368 for its ban list, 482 for a change
   });
 });
 
-Deno.test("IRC MOTD, AWAY, USERHOST, ISON and WHOIS get answers clients wait for", async () => {
+Deno.test("IRC MOTD, AWAY, USERHOST, ISON, VERSION, WHOIS and WHO <nick> get answers clients wait for", async () => {
   await withServer(IRC, async (server) => {
     await using irc = await IrcClient.register(server, "bob");
-    for (
-      const line of ["MOTD", "AWAY :lunch", "AWAY", "USERHOST bob", "ISON alice bob", "WHOIS bob"]
-    ) await irc.send(line);
+    await using zoe = await TestClient.login(server, "Zo\u00eb");
+    const lines = ["MOTD", "AWAY :lunch", "AWAY", "USERHOST bob", "ISON alice bob", "VERSION"];
+    for (const line of [...lines, "WHOIS ZO|EB|", "WHOIS nobody", "WHO zo|eb|"]) {
+      await irc.send(line);
+    }
     assert.deepEqual(await irc.sync(), [
+      ":Zo|eb|!Zo|eb|@chat JOIN #chat",
       ":chat 422 bob :MOTD File is missing",
       ":chat 306 bob :You have been marked as being away",
       ":chat 305 bob :You are no longer marked as being away",
       ":chat 302 bob :bob=+bob@chat",
       ":chat 303 bob :bob",
-      ":chat 318 bob bob :End of /WHOIS list.",
+      ":chat 351 bob chat-2 chat :the chat server, version 2",
+      ":chat 311 bob Zo|eb| Zo|eb| chat * :Zo\u00eb",
+      ":chat 319 bob Zo|eb| :#chat",
+      ":chat 312 bob Zo|eb| chat :chat",
+      ":chat 318 bob ZO|EB| :End of /WHOIS list.",
+      ":chat 401 bob nobody :No such nick/channel",
+      ":chat 318 bob nobody :End of /WHOIS list.",
+      ":chat 352 bob #chat Zo|eb| chat chat Zo|eb| H :0 Zo\u00eb",
+      ":chat 315 bob zo|eb| :End of /WHO list.",
     ]);
+    assert.deepEqual(await zoe.sync(), []);
   });
 });
 

@@ -96,10 +96,9 @@ Deno.test("IRC wire: replies are numerics to the client's nick, * before it has 
   ]);
 });
 
-Deno.test("IRC wire: JOIN is the echo, 331, then NAMES; WHO is 352 per user and 315", () => {
+Deno.test("IRC wire: JOIN is the echo, then NAMES; WHO is 352 per user and 315", () => {
   assert.deepEqual(lines(wire.userList(["alice", "#x", "bob"], "bob", "join")), [
     ":bob!bob@chat JOIN #chat",
-    ":chat 331 bob #chat :No topic is set",
     ":chat 353 bob = #chat :alice |23|x bob",
     ":chat 366 bob #chat :End of /NAMES list.",
   ]);

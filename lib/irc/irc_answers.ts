@@ -67,9 +67,8 @@ export function answerQuery(
     case "USERHOST":
     case "ISON":
       return whoIsOn(server, command, params);
-    case "WHOIS":
-      // Who others are is the hub's; the end of the list is what clients wait for.
-      return member("318", `${shown(params.at(-1) ?? "*")} :End of /WHOIS list.`);
+    case "VERSION":
+      return member("351", `chat-2 ${server} :the chat server, version 2`);
     case "AWAY":
       if (params[0] === undefined || params[0] === "") {
         return member("305", ":You are no longer marked as being away");

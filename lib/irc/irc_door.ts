@@ -168,6 +168,10 @@ class IrcClient extends LineFramer implements Framer, LineSink {
         return this.#names(params[0]);
       case "WHO":
         return this.#who(params[0]);
+      case "WHOIS":
+        // WHOIS [server] <nick>: whether the nick is on is the hub's to say.
+        if (params.length === 0) return this.#sayMember("431", ":No nickname given");
+        return this.#emit({ kind: "who", listing: "whois", about: params.at(-1)! });
       default:
         return this.#answer(answerQuery(this.#shared.identity, command, params));
     }
@@ -280,11 +284,14 @@ class IrcClient extends LineFramer implements Framer, LineSink {
   }
 
   #who(mask: string | undefined): void {
-    // Another channel has nobody; any other mask lists the whole chat (the hub knows no masks).
+    // Another channel has nobody; a nick is that user alone; our channel, `*` or none, everyone.
     if (mask !== undefined && mask.startsWith("#") && !this.#isOurs(mask)) {
       return this.#sayMember("315", `${shown(mask)} :End of /WHO list.`);
     }
-    this.#emit({ kind: "who", listing: "who" });
+    const everyone = mask === undefined || mask === "*" || mask === "0" || this.#isOurs(mask);
+    this.#emit(
+      everyone ? { kind: "who", listing: "who" } : { kind: "who", listing: "who", about: mask },
+    );
   }
 
   #message(notice: boolean, params: readonly string[]): void {

@@ -8,7 +8,7 @@
  */
 import type { Listing } from "../protocol.ts";
 import type { Reply, Wire } from "../wire.ts";
-import { nickOf } from "./irc_nick.ts";
+import { nickOf, sameNick } from "./irc_nick.ts";
 import { fitLine, IRC_LINE_BYTES, ircText, shown } from "./irc_text.ts";
 
 /** Who the server is on IRC, and its one channel. */
@@ -92,31 +92,53 @@ export function ircWire({ server, channel }: IrcIdentity): Wire {
     return text + `:${server} 366 ${nick} ${channel} :End of /NAMES list.\r\n`;
   };
 
-  const who = (list: readonly string[], to: string): string => {
+  const who = (list: readonly string[], to: string, about?: string): string => {
     const head = `:${server} 352 ${nickOf(to)} ${channel} `;
     let text = "";
     for (const name of list) {
       const nick = nickOf(name);
+      if (about !== undefined && !sameNick(nick, about)) continue;
       const user = nick.length > USERLEN ? nick.slice(0, USERLEN) : nick;
       // The real name is the name as its owner typed it: WHO shows what an escape stands for.
       text += fitLine(`${head}${user} ${server} ${server} ${nick} H :`, `0 ${name}`);
     }
-    return text + `:${server} 315 ${nickOf(to)} ${channel} :End of /WHO list.\r\n`;
+    const mask = about === undefined ? channel : shown(about);
+    return text + `:${server} 315 ${nickOf(to)} ${mask} :End of /WHO list.\r\n`;
   };
 
-  const userLists: Record<Listing, (list: readonly string[], to: string) => string> = {
+  /** `WHOIS <nick>`: 311 for a user of the chat (all on the one channel), 401 otherwise; then 318. */
+  const whois = (list: readonly string[], to: string, about = ""): string => {
+    const asker = nickOf(to);
+    const name = list.find((name) => sameNick(nickOf(name), about));
+    const asked = shown(about);
+    let text: string;
+    if (name === undefined) text = `:${server} 401 ${asker} ${asked} :No such nick/channel\r\n`;
+    else {
+      const nick = nickOf(name);
+      const user = nick.length > USERLEN ? nick.slice(0, USERLEN) : nick;
+      text = fitLine(`:${server} 311 ${asker} ${nick} ${user} ${server} * :`, name) +
+        `:${server} 319 ${asker} ${nick} :${channel}\r\n` +
+        `:${server} 312 ${asker} ${nick} ${server} :chat\r\n`;
+    }
+    return text + `:${server} 318 ${asker} ${asked} :End of /WHOIS list.\r\n`;
+  };
+
+  const userLists: Record<
+    Listing,
+    (list: readonly string[], to: string, about?: string) => string
+  > = {
     who,
     names,
-    join: (list, to) =>
-      `${source(to)} JOIN ${channel}\r\n${numeric("331", to, `${channel} :No topic is set`)}` +
-      names(list, to),
+    whois,
+    // No topic, so nothing about one: modern IRC sends 332 only when there is a topic.
+    join: (list, to) => `${source(to)} JOIN ${channel}\r\n` + names(list, to),
   };
 
   return {
     slot: 2,
     hearsChatAtLogin: false,
     reply: (reply, to, detail) => bytes(replies[reply](to, detail)),
-    userList: (list, to, listing) => bytes(userLists[listing](list, to)),
+    userList: (list, to, listing, about) => bytes(userLists[listing](list, to, about)),
     dm: (sender, text, to, notice) =>
       bytes(
         fitLine(

@@ -30,6 +30,8 @@ const EXCESS_FLOOD_MS = 10_000;
 const PROXY_HEADER_TIMEOUT_MS = 5000;
 /** Pause before accepting again after an accept error (out of file descriptors and the like). */
 const ACCEPT_RETRY_MS = 100;
+/** Least time between two `accept failed` lines of one listener: out of descriptors, each retry fails. */
+const ACCEPT_LOG_INTERVAL_MS = 1000;
 /** Addresses whose exemption from the per-address limit is remembered before the memo starts over. */
 const EXEMPT_MEMO_ENTRIES = 4096;
 
@@ -355,6 +357,9 @@ export class ChatServer {
   }
 
   async #acceptLoop({ role, listener }: Entrance): Promise<void> {
+    // Failures since the last line: out of descriptors, a line per retry would flood the log.
+    let unlogged = 0;
+    let loggedAt = -Infinity;
     while (!this.#stopping) {
       let conn: Deno.Conn;
       try {
@@ -367,7 +372,16 @@ export class ChatServer {
           continue;
         }
         // Out of file descriptors and the like: established clients keep chatting meanwhile.
-        this.#log.error("accept failed; retrying", { error: String(error) });
+        unlogged++;
+        if (performance.now() - loggedAt >= ACCEPT_LOG_INTERVAL_MS) {
+          loggedAt = performance.now();
+          this.#log.error("accept failed; retrying", {
+            listener: role,
+            error: String(error),
+            failures: unlogged,
+          });
+          unlogged = 0;
+        }
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }

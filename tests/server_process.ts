@@ -33,7 +33,8 @@ export interface StartedServer {
 
 /**
  * Starts the server with the start task's flags plus `args` (and `env` added
- * to the environment), reads its log
+ * to the environment; under a hard descriptor limit of `fdLimit`, which Deno
+ * raises its soft limit to), reads its log
  * up to the last of its `listening` lines (all are logged at once, at
  * startup), and keeps draining the log so the server never blocks on it.
  * Rejects with the log if the process exits first.
@@ -41,9 +42,13 @@ export interface StartedServer {
 export async function spawnServer(
   args: string[],
   env: Record<string, string> = {},
+  fdLimit?: number,
 ): Promise<StartedServer> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...await startTaskArgs(), ...args],
+  const denoArgs = [...await startTaskArgs(), ...args];
+  // Soft and hard at once (dash refuses a hard limit below the soft one); `exec` keeps the pid: the child is the server itself, whose /proc entry the tests read.
+  const limited = ["-c", `ulimit -n ${fdLimit} && exec "$0" "$@"`, Deno.execPath(), ...denoArgs];
+  const child = new Deno.Command(fdLimit === undefined ? Deno.execPath() : "sh", {
+    args: fdLimit === undefined ? denoArgs : limited,
     cwd: root,
     env,
     stdin: "null",

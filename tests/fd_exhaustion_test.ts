@@ -1,0 +1,108 @@
+/** Out of descriptors: the server, under a hard limit, keeps its clients, logs, and recovers. */
+import { makeCertificate } from "./certificates.ts";
+import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { spawnServer } from "./server_process.ts";
+
+/** The server's hard descriptor limit: well below the connections the test opens. */
+const FD_LIMIT = 256;
+/** Connections opened across every port, to run the server out of descriptors. */
+const FLOOD = 400;
+/** How long the CPU time is measured while accepts fail. */
+const MEASURE_MS = 3000;
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** Descriptors the process `pid` holds now. */
+function descriptorCount(pid: number): number {
+  return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
+}
+
+/** User plus system CPU time of process `pid`, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+Deno.test("out of descriptors, the server logs once a second, keeps its clients, does not spin, and accepts again", async () => {
+  const dir = await Deno.makeTempDir();
+  const flood: Deno.Conn[] = [];
+  try {
+    const files = await makeCertificate(dir);
+    const server = await withDeadline(
+      spawnServer(
+        [
+          ...["--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--web-port", "0"],
+          ...["--irc-port", "0", "--irc-tls-port", "0", "--tls-port", "0"],
+          ...["--tls-cert", files.cert, "--tls-key", files.key, "--idle-timeout", "60"],
+        ],
+        {},
+        FD_LIMIT,
+      ),
+      10_000,
+      "server start",
+    );
+    const pid = server.child.pid;
+    try {
+      const portOf = (label: string) =>
+        Number(server.log().match(new RegExp(` ${label} address="[^"]*:(\\d+)"`))![1]);
+      const ports = [
+        server.port,
+        server.tlsPort!,
+        server.metricsPort!,
+        portOf("listening web"),
+        portOf("listening irc"),
+        portOf("listening irc tls"),
+      ];
+      await using alice = await TestClient.login(server.port, "alice");
+      await using bob = await TestClient.login(server.port, "bob");
+      // Deno.serve (the metrics port) stops listening at its first EMFILE; the other five take the rest.
+      const open = new Set(ports);
+      for (let i = 0; flood.length < FLOOD; i++) {
+        const port = ports[i % ports.length]!;
+        if (!open.has(port)) continue;
+        try {
+          flood.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+        } catch (error) {
+          if (port !== server.metricsPort || !(error instanceof Deno.errors.ConnectionRefused)) {
+            throw error;
+          }
+          open.delete(port);
+        }
+      }
+      await withDeadline(server.logged(/accept failed/), 10_000, "the accept failed line");
+      assert.ok(descriptorCount(pid) <= FD_LIMIT);
+
+      // A fixed wait is the measurement itself: CPU time spent while every accept fails.
+      const before = cpuTicks(pid);
+      const started = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, MEASURE_MS));
+      const seconds = (performance.now() - started) / 1000;
+      const busy = (cpuTicks(pid) - before) / TICKS_PER_SECOND / seconds;
+      assert.ok(busy < 0.5, `the server spun: ${Math.round(busy * 100)} % of a core`);
+      const failedLines = server.log().split("\n").filter((l) => l.includes("accept failed"));
+      // One line a second per listener at most, plus the first of each.
+      assert.ok(failedLines.length <= 6 * (seconds + 5), `${failedLines.length} lines`);
+
+      await alice.send("PING");
+      await alice.expect("PONG");
+      await bob.send("MSG still here");
+      await alice.expect("MSG bob still here");
+
+      for (const conn of flood.splice(0)) conn.close();
+      await using carol = await TestClient.login(server.port, "carol");
+      await carol.send("PING");
+      await carol.expect("PONG");
+      assert.ok(descriptorCount(pid) < FD_LIMIT);
+    } finally {
+      for (const conn of flood) conn.close();
+      server.child.kill("SIGTERM");
+      const status = await withDeadline(server.child.status, 10_000, "server exit");
+      const log = await server.logClosed;
+      assert.equal(status.code, 0, log.slice(-3000));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,6 +1,7 @@
 /** Out of descriptors: the server, under a hard limit, keeps its clients, logs, and recovers. */
 import { makeCertificate } from "./certificates.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { cpuTicks, descriptorCount } from "./process_stats.ts";
 import { spawnServer } from "./server_process.ts";
 
 /** The server's hard descriptor limit: well below the connections the test opens. */
@@ -11,19 +12,6 @@ const FLOOD = 400;
 const MEASURE_MS = 3000;
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
-
-/** Descriptors the process `pid` holds now. */
-function descriptorCount(pid: number): number {
-  return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
-}
-
-/** User plus system CPU time of process `pid`, in clock ticks. */
-function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 Deno.test("out of descriptors, the server logs once a second, keeps its clients, does not spin, and accepts again", async () => {
   const dir = await Deno.makeTempDir();
@@ -72,14 +60,14 @@ Deno.test("out of descriptors, the server logs once a second, keeps its clients,
         }
       }
       await withDeadline(server.logged(/accept failed/), 10_000, "the accept failed line");
-      assert.ok(descriptorCount(pid) <= FD_LIMIT);
+      assert.ok(await descriptorCount(pid) <= FD_LIMIT);
 
       // A fixed wait is the measurement itself: CPU time spent while every accept fails.
-      const before = cpuTicks(pid);
+      const before = await cpuTicks(pid);
       const started = performance.now();
       await new Promise((resolve) => setTimeout(resolve, MEASURE_MS));
       const seconds = (performance.now() - started) / 1000;
-      const busy = (cpuTicks(pid) - before) / TICKS_PER_SECOND / seconds;
+      const busy = (await cpuTicks(pid) - before) / TICKS_PER_SECOND / seconds;
       assert.ok(busy < 0.5, `the server spun: ${Math.round(busy * 100)} % of a core`);
       const failedLines = server.log().split("\n").filter((l) => l.includes("accept failed"));
       // One line a second per listener at most, plus the first of each.
@@ -94,7 +82,7 @@ Deno.test("out of descriptors, the server logs once a second, keeps its clients,
       await using carol = await TestClient.login(server.port, "carol");
       await carol.send("PING");
       await carol.expect("PONG");
-      assert.ok(descriptorCount(pid) < FD_LIMIT);
+      assert.ok(await descriptorCount(pid) < FD_LIMIT);
     } finally {
       for (const conn of flood) conn.close();
       server.child.kill("SIGTERM");

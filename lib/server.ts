@@ -17,6 +17,7 @@ import { type Logger, SILENT_LOGGER } from "./log.ts";
 import { type MetricsSnapshot, readinessOf, serveMetrics } from "./metrics.ts";
 import { Stats } from "./stats.ts";
 import type { TlsMaterial } from "./tls.ts";
+import { UnfinishedHandshakes } from "./tls_handshakes.ts";
 import { loadPage, type PageResponses } from "./web/page_files.ts";
 import { HEAD_TIMEOUT_MS, webDoor } from "./web/web_door.ts";
 
@@ -32,6 +33,11 @@ const PROXY_HEADER_TIMEOUT_MS = 5000;
 const ACCEPT_RETRY_MS = 100;
 /** Least time between two `accept failed` lines of one listener: out of descriptors, each retry fails. */
 const ACCEPT_LOG_INTERVAL_MS = 1000;
+/**
+ * Most TLS connections whose handshake has not finished (capped by `--max-clients`). Closing one
+ * does not free its socket in Deno 2.9.6 (docs/operations.md): past this, TLS accepts wait.
+ */
+const MAX_UNFINISHED_HANDSHAKES = 256;
 /** Addresses whose exemption from the per-address limit is remembered before the memo starts over. */
 const EXEMPT_MEMO_ENTRIES = 4096;
 
@@ -49,6 +55,8 @@ type ListenerRole = "chat" | "tls" | "web" | "irc" | "irc-tls";
 interface Entrance {
   readonly role: ListenerRole;
   readonly listener: ConnListener;
+  /** True for `Deno.listenTls`: its connections start with a handshake. */
+  readonly secure: boolean;
 }
 
 /** Collaborators of a server, all optional. */
@@ -144,6 +152,8 @@ export class ChatServer {
   readonly #hubDone: Promise<void>;
   readonly #idleTimer: ReturnType<typeof setInterval>;
   #acceptDone: Promise<unknown> = Promise.resolve();
+  /** TLS connections accepted whose handshake has neither finished nor failed. */
+  readonly #unfinished: UnfinishedHandshakes;
   #nextId = 1;
   #stopping = false;
   #finish!: () => void;
@@ -159,6 +169,9 @@ export class ChatServer {
     this.ircAddr = addrOf("irc");
     this.ircTlsAddr = addrOf("irc-tls");
     this.#log = options.log ?? SILENT_LOGGER;
+    this.#unfinished = new UnfinishedHandshakes(
+      Math.min(config.maxClients, MAX_UNFINISHED_HANDSHAKES),
+    );
     const exempt = config.ipLimitExempt;
     // Most connections come from few addresses: remember each one's answer (bounded).
     const exemptByIp = new Map<string, boolean>();
@@ -254,7 +267,7 @@ export class ChatServer {
         const listener = secure && tls !== undefined
           ? Deno.listenTls({ hostname, port, ...tls })
           : open({ hostname, port });
-        entrances.push({ role, listener });
+        entrances.push({ role, listener, secure: secure && tls !== undefined });
       } catch (error) {
         closeAll();
         const address = `${config.host}:${port}`;
@@ -312,6 +325,7 @@ export class ChatServer {
     this.#stopping = true;
     this.#log.info("shutdown begun", { connections: this.#connections.size });
     for (const { listener } of this.#entrances) listener.close();
+    this.#unfinished.stop();
     clearInterval(this.#idleTimer);
     this.#inbox.push({ kind: "shutdown" });
     this.#inbox.close();
@@ -356,11 +370,20 @@ export class ChatServer {
     if (this.#connections.size === 0) this.#allReleased?.();
   }
 
-  async #acceptLoop({ role, listener }: Entrance): Promise<void> {
+  async #acceptLoop({ role, listener, secure }: Entrance): Promise<void> {
     // Failures since the last line: out of descriptors, a line per retry would flood the log.
     let unlogged = 0;
     let loggedAt = -Infinity;
     while (!this.#stopping) {
+      if (secure && !this.#unfinished.hasRoom) {
+        // Their sockets stay until the peers act: new TLS peers wait in the kernel's backlog meanwhile.
+        this.#log.warn("tls accepts paused", {
+          listener: role,
+          unfinished: this.#unfinished.count,
+        });
+        await this.#unfinished.room();
+        continue;
+      }
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
@@ -385,6 +408,7 @@ export class ChatServer {
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
+      if (secure) this.#unfinished.track(conn as Deno.TlsConn);
       this.#acceptConnection(conn, this.#connectionOptions[role]);
     }
   }

@@ -19,19 +19,33 @@ const RELEASE_DEADLINE_MS = 8000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** What `command` prints. */
+async function output(command: string, args: string[]): Promise<string> {
+  const { stdout, success } = await new Deno.Command(command, { args, stderr: "null" }).output();
+  assert.ok(success, `${command} ${args.join(" ")} failed`);
+  return decoder.decode(stdout);
+}
+
 /**
- * Descriptors this process holds now, as `ls /proc/<pid>/fd` lists them:
- * reading `/proc` from Deno needs `--allow-all`, and the test task runs
- * with `--allow-run`. The pipe to `ls` is open while it lists, in every
- * count alike, so counts compare.
+ * The server's own descriptors for connections accepted on `port`: this
+ * process's descriptors (`ls -l /proc/<pid>/fd`) that are TCP sockets
+ * whose local port is `port`, its listener left out. Counted through
+ * subprocesses because reading `/proc` from Deno needs `--allow-all`, and
+ * by port because the clients' descriptors and the runtime's own share the
+ * process with the server.
  */
-async function descriptors(): Promise<number> {
-  const { stdout, success } = await new Deno.Command("ls", {
-    args: ["-1", `/proc/${Deno.pid}/fd`],
-    stderr: "null",
-  }).output();
-  assert.ok(success, "ls /proc/<pid>/fd failed");
-  return decoder.decode(stdout).trim().split("\n").length;
+async function serverDescriptors(port: number): Promise<number> {
+  const fds = await output("ls", ["-l", `/proc/${Deno.pid}/fd`]);
+  const inodes = new Set([...fds.matchAll(/socket:\[(\d+)\]/g)].map((match) => match[1]));
+  const table = await output("cat", ["/proc/net/tcp", "/proc/net/tcp6"]);
+  let count = 0;
+  for (const line of table.split("\n")) {
+    // sl, local address:port, remote address:port, state (0A: listening), …, inode (10th).
+    const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+    if (local === undefined || inode === undefined || state === "0A") continue;
+    if (parseInt(local.split(":")[1] ?? "", 16) === port && inodes.has(inode)) count++;
+  }
+  return count;
 }
 
 /** Everything `conn` receives until the server closes it (a reset counts as a close). */
@@ -94,12 +108,10 @@ async function assertHealthy(server: ChatServer): Promise<void> {
 
 /**
  * Waits for the server to close every slow client, asserts each was told 408
- * (or reset), and that the server then holds none of their descriptors:
- * this process is back to `baseline` plus the clients' own, then to
- * `baseline` once they are closed. At most: a descriptor the runtime held at
- * the baseline for an earlier test module may have gone since.
+ * (or 429, or reset), and that the server then holds none of their
+ * descriptors.
  */
-async function assertAllReleased(conns: Deno.Conn[], baseline: number): Promise<void> {
+async function assertAllReleased(conns: Deno.Conn[], port: number): Promise<void> {
   try {
     const replies = await withDeadline(
       Promise.all(conns.map(readToEnd)),
@@ -109,28 +121,26 @@ async function assertAllReleased(conns: Deno.Conn[], baseline: number): Promise<
     for (const reply of replies) {
       if (reply !== "") assert.match(reply, /^HTTP\/1\.1 (408 Request Timeout|429 Too Many)/);
     }
-    const now = await descriptors();
-    assert.ok(now <= baseline + conns.length, `${now - baseline - conns.length} still held`);
+    assert.equal(await serverDescriptors(port), 0, "server-side descriptors still held");
   } finally {
     for (const conn of conns) conn.close();
   }
-  const after = await descriptors();
-  assert.ok(after <= baseline, `${after - baseline} more descriptors than before`);
 }
 
 Deno.test("300 partial requests on the metrics port: /healthz still answers, at most the cap is held, all are freed at the deadline", async () => {
   await withServer({ metricsPort: 0, idleTimeout: IDLE_TIMEOUT_S }, async (server) => {
-    const baseline = await descriptors();
+    const port = server.metricsAddr!.port;
     const conns = await openSlowClients(
-      server.metricsAddr!.port,
+      port,
       "GET /metrics HTTP/1.1\r\nHost: x\r\n",
     );
     await assertHealthy(server);
     // The health check was accepted after every slow client, so all have reached the server.
-    const held = await descriptors() - baseline - conns.length;
+    assert.ok(await serverDescriptors(port) > 0, "the count sees the server's sockets");
+    const held = await serverDescriptors(port);
     // One more than the cap: the oldest slow client, dropped for the health check, may be closing.
     assert.ok(held <= METRICS_MAX_CONNECTIONS + 1, `the metrics port holds ${held} connections`);
-    await assertAllReleased(conns, baseline);
+    await assertAllReleased(conns, port);
     await assertHealthy(server);
   });
 });
@@ -144,8 +154,8 @@ Deno.test("300 partial requests on the web port: each gets 408 at the deadline a
     ipLimitExempt: new CidrList([]),
   };
   await withServer(overrides, async (server) => {
-    const baseline = await descriptors();
-    const conns = await openSlowClients(server.webAddr!.port, "GET / HTTP/1.1\r\nHost: x\r\n");
+    const port = server.webAddr!.port;
+    const conns = await openSlowClients(port, "GET / HTTP/1.1\r\nHost: x\r\n");
     await assertHealthy(server);
     const pong = await withDeadline(
       exchange(server.addr.port, "PING\nQUIT\n"),
@@ -153,7 +163,9 @@ Deno.test("300 partial requests on the web port: each gets 408 at the deadline a
       "PONG on the chat port while slow clients hang",
     );
     assert.match(pong, /^PONG\n/);
-    await assertAllReleased(conns, baseline);
+    const held = await serverDescriptors(port);
+    assert.equal(held, conns.length, "each slow client holds one descriptor until its deadline");
+    await assertAllReleased(conns, port);
   });
 });
 
@@ -167,8 +179,8 @@ Deno.test("partial web requests from one address take only its --max-clients-per
     ipLimitExempt: new CidrList([]),
   };
   await withServer(overrides, async (server) => {
-    const baseline = await descriptors();
-    const conns = await openSlowClients(server.webAddr!.port, "GET / HTTP/1.1\r\nHost: x\r\n");
+    const port = server.webAddr!.port;
+    const conns = await openSlowClients(port, "GET / HTTP/1.1\r\nHost: x\r\n");
     try {
       // Past its 16 slots each is refused at once, long before the deadline (the socket
       // itself lingers for the peer's hang-up, as every refusal does).
@@ -180,13 +192,13 @@ Deno.test("partial web requests from one address take only its --max-clients-per
       for (const reply of refused) {
         if (reply !== "") assert.match(reply, /^HTTP\/1\.1 429 Too Many Requests\r\n/);
       }
-      const held = await descriptors() - baseline - conns.length;
+      const held = await serverDescriptors(port);
       assert.ok(held <= 16, `the server holds ${held} connections from one address`);
       // The limit counts every door: this address's chat waits for the deadline too.
       const chat = await exchange(server.addr.port, "PING\n");
       assert.match(chat, /too-many-connections/);
     } finally {
-      await assertAllReleased(conns, baseline);
+      await assertAllReleased(conns, port);
     }
   });
 });

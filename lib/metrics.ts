@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type HttpServer, serveHttp } from "./http_server.ts";
 import type { Logger } from "./log.ts";
 import type { ClusterStatus } from "./cluster.ts";
 import type { Stats } from "./stats.ts";
@@ -182,21 +183,30 @@ export function metricsHandler(source: MetricsSource): (request: Request) => Res
   };
 }
 
-/** Serves {@linkcode metricsHandler} on `hostname:port`. Returns the running HTTP server. */
+/** Most connections the metrics port holds at once: far more than supervisors and scrapers open. */
+export const METRICS_MAX_CONNECTIONS = 64;
+
+/**
+ * Serves {@linkcode metricsHandler} on `hostname:port` with
+ * {@linkcode serveHttp}: each connection gets `deadlineMs` to send its
+ * request and is closed after its answer, and at most
+ * {@linkcode METRICS_MAX_CONNECTIONS} are held, so slow clients cannot keep
+ * a `/healthz` out. Returns the running HTTP server.
+ */
 export function serveMetrics(
   hostname: string,
   port: number,
+  deadlineMs: number,
   source: MetricsSource,
   log: Logger,
-): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve({
-    hostname,
-    port,
-    // The server logs this listener after the chat one, so "listening" comes before it.
-    onListen: () => {},
-    onError: (error) => {
+): HttpServer {
+  return serveHttp(
+    { hostname, port, deadlineMs, maxConnections: METRICS_MAX_CONNECTIONS },
+    metricsHandler(source),
+    log,
+    (error) => {
       log.error("metrics request failed", { error: String(error) });
       return new Response("internal error\n", { status: 500 });
     },
-  }, metricsHandler(source));
+  );
 }

@@ -139,7 +139,7 @@ export class ChatServer {
   /** Resolves once shutdown has finished and every socket is released. */
   readonly finished: Promise<void>;
   readonly #entrances: readonly Entrance[];
-  readonly #metrics: Deno.HttpServer<Deno.NetAddr> | undefined;
+  readonly #metrics: ReturnType<typeof serveMetrics> | undefined;
   readonly #log: Logger;
   readonly #hub: Hub;
   readonly #cluster: Cluster | undefined;
@@ -235,7 +235,8 @@ export class ChatServer {
     );
     if (config.metricsPort !== undefined) {
       try {
-        this.#metrics = serveMetrics(config.host, config.metricsPort, {
+        const deadlineMs = Math.min(HEAD_TIMEOUT_MS, config.idleTimeout * 1000);
+        this.#metrics = serveMetrics(config.host, config.metricsPort, deadlineMs, {
           healthy: () => !this.#stopping,
           readiness: () => readinessOf(this.#stopping, this.#cluster?.status()),
           snapshot: () => this.#snapshot(),

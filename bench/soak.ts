@@ -252,7 +252,15 @@ async function round(n: number, servers: Servers, seconds: number) {
     const reader = (async () => {
       while (doneFrom.size < chatters - 1) {
         const line = await link.line();
-        if (line === null) throw new Error(`chatter ${me} (${link.door}) was disconnected`);
+        if (line === null) {
+          throw new Error(
+            `chatter ${me} (${link.door}) was disconnected after ${link.linesRead} lines, last ${
+              JSON.stringify(link.lastLine.slice(0, 120))
+            }, ${link.readError ?? "end of stream"}; its last write started ` +
+              `${Math.round(performance.now() - link.lastWriteStarted)} ms ago and the last one ` +
+              `ended ${Math.round(performance.now() - link.lastWriteDone)} ms ago`,
+          );
+        }
         const chat = chatOf(link.door, line);
         if (chat === undefined) continue; // others' traffic: floods, INFO lines, numerics
         const [from, body] = chat;
@@ -283,11 +291,21 @@ async function round(n: number, servers: Servers, seconds: number) {
       await sleep(200 + ((me * 37) % 200));
     }
     await link.sendLines(sayLine(link.door, `done ${sent[me]}`));
-    await reader;
+    // Waiting for the others' last lines can outlast the idle timeout on a loaded machine:
+    // keep talking meanwhile, as a person whose client pings would.
+    const keepAlive = setInterval(() => link.sendLines(pingLine(link.door)), 1000);
+    try {
+      await reader;
+    } finally {
+      clearInterval(keepAlive);
+    }
     await link.sendLines("QUIT");
     await drain(link);
     link.close();
   });
+
+  // Handled here, thrown where they are awaited after the other kinds have been started.
+  for (const chatter of chatting) chatter.catch(() => {});
 
   // Churn: connect, maybe log in and ask WHO, then QUIT or hang up.
   for (let loop = 0; loop < 12; loop++) {
@@ -519,9 +537,17 @@ async function soakRun(
     }
   } catch (error) {
     // A round that could not finish: say why the server dropped its well-behaved clients.
+    await Promise.race([
+      Promise.all(
+        started.map((server) => server.logged(/ disconnect name="r\d+c\d+".*reason="(?!quit)/)),
+      ),
+      sleep(2000),
+    ]);
     for (const [i, server] of started.entries()) {
+      const named = String(error).match(/chatter (\d+)/);
       const drops = server.log().split("\n").filter((line) =>
-        / disconnect .*r\d+c\d+/.test(line) && !/reason="?quit/.test(line)
+        (/ disconnect .*r\d+c\d+/.test(line) && !/reason="?quit/.test(line)) ||
+        (named !== null && new RegExp(`r\\d+c${named[1]}\\b`).test(line))
       );
       for (const line of drops.slice(0, 5)) console.error(`instance ${i}: ${line}`);
     }

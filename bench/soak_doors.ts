@@ -33,6 +33,13 @@ export class Link {
   closed = false;
   /** True once the server closed (end of stream, or a WebSocket close frame). */
   ended = false;
+  /** Lines read so far; the last one, and why reading stopped, for a report. */
+  linesRead = 0;
+  lastLine = "";
+  readError: unknown = undefined;
+  /** When the last write started and when the last one finished (`performance.now()`). */
+  lastWriteStarted = 0;
+  lastWriteDone = 0;
 
   private constructor(door: DoorKind, conn: Deno.TcpConn, answerPings: boolean) {
     this.door = door;
@@ -83,8 +90,10 @@ export class Link {
   /** Writes bytes as they are; false once the socket is gone. */
   async send(data: Uint8Array | string): Promise<boolean> {
     try {
+      this.lastWriteStarted = performance.now();
       let bytes = typeof data === "string" ? encoder.encode(data) : data;
       while (bytes.length > 0) bytes = bytes.subarray(await this.conn.write(bytes));
+      this.lastWriteDone = performance.now();
       return true;
     } catch {
       return false;
@@ -97,7 +106,10 @@ export class Link {
       if (this.door === "ws") {
         const frame = this.#takeFrame();
         if (frame !== undefined) {
-          if (frame.opcode === 1) return decoder.decode(frame.payload);
+          if (frame.opcode === 1) {
+            this.linesRead++;
+            return this.lastLine = decoder.decode(frame.payload);
+          }
           if (frame.opcode === 8) {
             this.ended = true;
             return null;
@@ -117,7 +129,8 @@ export class Link {
           if (this.door === "irc" && line.startsWith("PING ")) {
             if (this.answerPings) await this.sendLines(`PONG ${line.slice(5)}`);
           }
-          return line;
+          this.linesRead++;
+          return this.lastLine = line;
         }
       }
       if (!await this.#fill()) {
@@ -173,7 +186,8 @@ export class Link {
     let count: number | null;
     try {
       count = await this.conn.read(this.#buffer);
-    } catch {
+    } catch (error) {
+      this.readError = error;
       count = null;
     }
     if (count === null) return false;

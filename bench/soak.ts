@@ -523,6 +523,8 @@ async function soakRun(
   ];
   const started: StartedServer[] = [];
   const reports: RoundReport[] = [];
+  /** Why a round could not finish, if one could not: the run fails, and the next one goes on. */
+  let aborted: string | undefined;
   try {
     for (let i = 0; i < instances; i++) {
       const server = await spawnServer(args);
@@ -551,7 +553,10 @@ async function soakRun(
       );
       for (const line of drops.slice(0, 5)) console.error(`instance ${i}: ${line}`);
     }
-    throw error;
+    console.error(error);
+    aborted = `round ${reports.length + 1} did not finish: ${
+      error instanceof Error ? error.message : String(error)
+    }`;
   } finally {
     for (const server of started) server.child.kill("SIGTERM");
     for (const server of started) await server.child.status;
@@ -564,12 +569,13 @@ async function soakRun(
     );
     for (const line of events) console.error(`instance ${i}: ${line}`);
   }
-  const last = reports.at(-1)!;
-  const growths = [
+  const last = reports.at(-1);
+  // Growth needs rounds 2 and 3 at least: a run cut short earlier has none to judge.
+  const growths = reports.length < 3 ? [] : [
     growthAfterWarmup("V8 heap", reports.map((r) => r.heapKbAfter), GROWTH_LIMITS.heap),
     growthAfterWarmup("RSS", reports.map((r) => r.rssKbAfter), GROWTH_LIMITS.rss),
   ];
-  const failures: string[] = [];
+  const failures: string[] = aborted === undefined ? [] : [aborted];
   for (const r of reports) {
     if (r.lost !== 0 || r.reordered !== 0) {
       failures.push(`round ${r.round}: ${r.lost} lost, ${r.reordered} reordered`);
@@ -583,7 +589,7 @@ async function soakRun(
   for (const g of growths) {
     if (g.growthKb > g.limitKb) {
       failures.push(
-        `${g.label} grew ${mb(g.growthKb)} from round 2 to ${last.round} (limit ${mb(g.limitKb)})`,
+        `${g.label} grew ${mb(g.growthKb)} from round 2 to ${last!.round} (limit ${mb(g.limitKb)})`,
       );
     }
   }
@@ -616,7 +622,7 @@ async function soakRun(
   );
   for (const g of growths) {
     console.log(
-      `${g.label} growth after warm-up, round 2 -> ${last.round} (least-squares): ` +
+      `${g.label} growth after warm-up, round 2 -> ${last!.round} (least-squares): ` +
         `${g.growthKb >= 0 ? "+" : ""}${mb(g.growthKb)} ` +
         `(${(g.growthKb / g.baselineKb * 100).toFixed(1)} % of ${mb(g.baselineKb)}), ` +
         `limit ${mb(g.limitKb)}`,
@@ -632,8 +638,8 @@ async function soakRun(
 function runTable(results: readonly RunResult[]): string {
   const signed = (kb: number) => `${kb >= 0 ? "+" : ""}${mb(kb)}`;
   return [
-    "run | verdict | rounds | clients/round | chat deliveries | across doors | lost | reordered | left | heap growth (limit) | RSS growth (limit) | wall time",
-    "---|---|---|---|---|---|---|---|---|---|---|---",
+    "run | verdict | rounds done | clients/round | chat deliveries | across doors | lost | reordered | left | heap growth (limit) | RSS growth (limit) | wall time | first failure",
+    "---|---|---|---|---|---|---|---|---|---|---|---|---",
     ...results.map((r) => {
       const sum = (pick: (report: RoundReport) => number) =>
         r.reports.reduce((total, report) => total + pick(report), 0);
@@ -647,10 +653,11 @@ function runTable(results: readonly RunResult[]): string {
         sum((report) => report.crossDoorDeliveries),
         sum((report) => report.lost),
         sum((report) => report.reordered),
-        Math.max(...r.reports.map((report) => report.leftoverConnections)),
-        `${signed(heap!.growthKb)} (${mb(heap!.limitKb)})`,
-        `${signed(rss!.growthKb)} (${mb(rss!.limitKb)})`,
+        Math.max(0, ...r.reports.map((report) => report.leftoverConnections)),
+        heap === undefined ? "-" : `${signed(heap.growthKb)} (${mb(heap.limitKb)})`,
+        rss === undefined ? "-" : `${signed(rss.growthKb)} (${mb(rss.limitKb)})`,
         `${Math.round(r.seconds)} s`,
+        (r.failures[0] ?? "").slice(0, 100),
       ].join(" | ");
     }),
   ].join("\n");

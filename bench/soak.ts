@@ -25,16 +25,31 @@
 import { parseArgs } from "node:util";
 import { RedisProcess } from "../tests/redis_process.ts";
 import { spawnServer, type StartedServer } from "../tests/server_process.ts";
+import { clientFrame } from "../tests/ws_client.ts";
+import {
+  chatOf,
+  type DoorKind,
+  DOORS,
+  isLoggedIn,
+  isPong,
+  Link,
+  loginLines,
+  pingLine,
+  sayLine,
+  whoLine,
+} from "./soak_doors.ts";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Counts of what happened in a round. */
 interface RoundReport {
   round: number;
   clients: number;
+  clientsByDoor: Record<DoorKind, number>;
   chatMessages: number;
   chatDeliveries: number;
+  /** Deliveries to a chatter from one that came through another door. */
+  crossDoorDeliveries: number;
   lost: number;
   reordered: number;
   idleTimeouts: number;
@@ -46,59 +61,6 @@ interface RoundReport {
   rssKbAfter: number;
   heapKbAfter: number;
   throttled: number;
-}
-
-/** A raw line client with no deadline of its own; the soak's clock bounds everything. */
-class Client {
-  readonly conn: Deno.TcpConn;
-  #pending = "";
-  #buffer = new Uint8Array(16384);
-  closed = false;
-  constructor(conn: Deno.TcpConn) {
-    this.conn = conn;
-  }
-  static async open(port: number): Promise<Client> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.setNoDelay(true);
-    return new Client(conn);
-  }
-  async send(text: string): Promise<boolean> {
-    try {
-      let bytes = encoder.encode(text);
-      while (bytes.length > 0) bytes = bytes.subarray(await this.conn.write(bytes));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-  /** The next line, or null once the server closed. */
-  async line(): Promise<string | null> {
-    while (true) {
-      const lf = this.#pending.indexOf("\n");
-      if (lf !== -1) {
-        const line = this.#pending.slice(0, lf);
-        this.#pending = this.#pending.slice(lf + 1);
-        return line;
-      }
-      let count: number | null;
-      try {
-        count = await this.conn.read(this.#buffer);
-      } catch {
-        count = null;
-      }
-      if (count === null) return null;
-      this.#pending += decoder.decode(this.#buffer.subarray(0, count), { stream: true });
-    }
-  }
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // already closed
-    }
-  }
 }
 
 /** Seconds of quiet after each round, over which its memory is sampled. */
@@ -173,9 +135,17 @@ class Servers {
     this.#servers = servers;
   }
 
-  /** The chat port for the next client. */
-  nextPort(): number {
-    return this.#servers[this.#next++ % this.#servers.length]!.port;
+  /** The port of `door` on the next server. */
+  nextPort(door: DoorKind): number {
+    const server = this.#servers[this.#next++ % this.#servers.length]!;
+    const port = door === "tcp" ? server.port : door === "ws" ? server.webPort : server.ircPort;
+    if (port === undefined) throw new Error(`no ${door} port`);
+    return port;
+  }
+
+  /** Opens a link through `door` to the next server. */
+  open(door: DoorKind, answerPings = true): Promise<Link> {
+    return Link.open(door, this.nextPort(door), answerPings);
   }
 
   /** Every server's metrics, summed by series. */
@@ -203,7 +173,26 @@ class Servers {
   }
 }
 
-/** One round: every kind of client at once for `seconds`. */
+/** The door of the `i`th client of a kind: every kind is dealt over all doors in turn. */
+const doorOf = (i: number): DoorKind => DOORS[i % DOORS.length]!;
+
+/** Reads until the server closes. */
+async function drain(link: Link): Promise<void> {
+  while ((await link.line()) !== null);
+}
+
+/** Logs `name` in through the link's door; false if the server said otherwise or closed. */
+async function logIn(link: Link, name: string): Promise<boolean> {
+  await link.sendLines(...loginLines(link.door, name));
+  while (true) {
+    const line = await link.line();
+    if (line === null) return false;
+    if (isLoggedIn(link.door, line)) return true;
+    if (link.door !== "irc") return false;
+  }
+}
+
+/** One round: every kind of client, through every door, at once for `seconds`. */
 async function round(n: number, servers: Servers, seconds: number) {
   const before = await servers.metrics();
   const deadline = performance.now() + seconds * 1000;
@@ -211,8 +200,10 @@ async function round(n: number, servers: Servers, seconds: number) {
   const report: RoundReport = {
     round: n,
     clients: 0,
+    clientsByDoor: { tcp: 0, ws: 0, irc: 0 },
     chatMessages: 0,
     chatDeliveries: 0,
+    crossDoorDeliveries: 0,
     lost: 0,
     reordered: 0,
     idleTimeouts: 0,
@@ -227,189 +218,220 @@ async function round(n: number, servers: Servers, seconds: number) {
   };
   const tasks: Promise<unknown>[] = [];
   /** Sends unless the round ends first: a throttled sender's write may wait for a long time. */
-  const sendInTime = (client: Client, text: string) =>
+  const sendInTime = (link: Link, bytes: Uint8Array) =>
     Promise.race([
-      client.send(text),
+      link.send(bytes),
       sleep(Math.max(0, deadline - performance.now())).then(() => false),
     ]);
-  const spawn = (task: () => Promise<unknown>) => {
+  const spawn = (door: DoorKind, task: (door: DoorKind) => Promise<unknown>) => {
     report.clients++;
-    tasks.push(task().catch(() => {}));
+    report.clientsByDoor[door]++;
+    tasks.push(task(door).catch(() => {}));
   };
 
-  // Well-behaved chatters: every one must see every other's messages, in order.
-  const chatters = 40;
-  const chatterClients: Client[] = [];
+  // Well-behaved chatters, dealt over the doors: every one must see every other's messages,
+  // in order, whichever door either came through.
+  const chatters = 42;
+  const chatterLinks: Link[] = [];
+  const doorOfChatter = new Map<string, DoorKind>();
   for (let i = 0; i < chatters; i++) {
-    const client = await Client.open(servers.nextPort());
-    await client.send(`LOGIN r${n}c${i}\n`);
-    if ((await client.line()) !== "OK") throw new Error("chatter could not log in");
-    chatterClients.push(client);
+    const door = doorOf(i);
+    const link = await servers.open(door);
+    if (!await logIn(link, `r${n}c${i}`)) {
+      throw new Error(`chatter ${i} (${door}) could not log in`);
+    }
+    chatterLinks.push(link);
+    doorOfChatter.set(`r${n}c${i}`, door);
+    report.clientsByDoor[door]++;
   }
   report.clients += chatters;
   const sent = new Array<number>(chatters).fill(0);
-  const chatting = chatterClients.map(async (client, me) => {
+  const chatting = chatterLinks.map(async (link, me) => {
     const next = new Map<string, number>();
     const doneFrom = new Set<string>();
     const reader = (async () => {
       while (doneFrom.size < chatters - 1) {
-        const line = await client.line();
-        if (line === null) throw new Error(`chatter ${me} was disconnected`);
-        const match = line.match(/^MSG (r\d+c\d+) (\d+|done (\d+))$/);
-        if (match === null) continue; // others' traffic: floods, INFO lines
-        const [, from, seqText, total] = match;
+        const line = await link.line();
+        if (line === null) {
+          throw new Error(
+            `chatter ${me} (${link.door}) was disconnected after ${link.linesRead} lines, last ${
+              JSON.stringify(link.lastLine.slice(0, 120))
+            }, ${link.readError ?? "end of stream"}; its last write started ` +
+              `${Math.round(performance.now() - link.lastWriteStarted)} ms ago and the last one ` +
+              `ended ${Math.round(performance.now() - link.lastWriteDone)} ms ago`,
+          );
+        }
+        const chat = chatOf(link.door, line);
+        if (chat === undefined) continue; // others' traffic: floods, INFO lines, numerics
+        const [from, body] = chat;
+        const match = body.match(/^(\d+|done (\d+))$/);
+        if (match === null || !/^r\d+c\d+$/.test(from)) continue;
+        const [, seqText, total] = match;
         if (total !== undefined) {
-          if ((next.get(from!) ?? 0) !== Number(total)) {
-            report.lost += Number(total) - (next.get(from!) ?? 0);
+          if ((next.get(from) ?? 0) !== Number(total)) {
+            report.lost += Number(total) - (next.get(from) ?? 0);
           }
-          doneFrom.add(from!);
+          doneFrom.add(from);
           continue;
         }
         const seq = Number(seqText);
-        const expected = next.get(from!) ?? 0;
+        const expected = next.get(from) ?? 0;
         if (seq > expected) report.lost += seq - expected;
         if (seq < expected) report.reordered++;
-        next.set(from!, seq + 1);
+        next.set(from, seq + 1);
         report.chatDeliveries++;
+        if (doorOfChatter.get(from) !== link.door) report.crossDoorDeliveries++;
       }
     })();
-    while (running()) {
-      await client.send(`MSG ${sent[me]!++}\n`);
+    // Its failure is thrown where it is awaited, below; the writer stops once the link ends.
+    reader.catch(() => {});
+    while (running() && !link.ended) {
+      await link.sendLines(sayLine(link.door, String(sent[me]!++)));
       report.chatMessages++;
       await sleep(200 + ((me * 37) % 200));
     }
-    await client.send(`MSG done ${sent[me]}\n`);
-    await reader;
-    await client.send("QUIT\n");
-    while ((await client.line()) !== null);
-    client.close();
+    await link.sendLines(sayLine(link.door, `done ${sent[me]}`));
+    // Waiting for the others' last lines can outlast the idle timeout on a loaded machine:
+    // keep talking meanwhile, as a person whose client pings would.
+    const keepAlive = setInterval(() => link.sendLines(pingLine(link.door)), 1000);
+    try {
+      await reader;
+    } finally {
+      clearInterval(keepAlive);
+    }
+    await link.sendLines("QUIT");
+    await drain(link);
+    link.close();
   });
 
+  // Handled here, thrown where they are awaited after the other kinds have been started.
+  for (const chatter of chatting) chatter.catch(() => {});
+
   // Churn: connect, maybe log in and ask WHO, then QUIT or hang up.
-  for (let loop = 0; loop < 10; loop++) {
-    spawn(async () => {
+  for (let loop = 0; loop < 12; loop++) {
+    spawn(doorOf(loop), async (door) => {
       let k = 0;
       while (running()) {
-        const client = await Client.open(servers.nextPort());
+        const link = await servers.open(door);
         report.churned++;
         if (k % 3 !== 0) {
-          await client.send(`LOGIN r${n}l${loop}k${k}\nWHO\nPING\n`);
+          await link.sendLines(
+            ...loginLines(door, `r${n}l${loop}k${k}`),
+            whoLine(door),
+            pingLine(door),
+          );
           while (true) {
-            const line = await client.line();
-            if (line === null || line === "PONG") break;
+            const line = await link.line();
+            if (line === null || isPong(door, line)) break;
           }
         }
         if (k % 2 === 0) {
-          await client.send("QUIT\n");
-          while ((await client.line()) !== null);
+          await link.sendLines("QUIT");
+          await drain(link);
         }
-        client.close();
+        link.close();
         k++;
       }
     });
   }
 
-  // Idlers: thousands that say nothing (half logged in), dropped by the idle timeout.
-  for (let i = 0; i < 2000; i++) {
-    spawn(async () => {
-      const client = await Client.open(servers.nextPort());
-      if (i % 2 === 0) await client.send(`LOGIN r${n}i${i}\n`);
-      while (true) {
-        const line = await client.line();
-        if (line === null) break;
-        if (line === "ERR idle-timeout") report.idleTimeouts++;
-      }
-      client.close();
+  // Idlers: thousands that say nothing (half logged in) and answer no keepalive,
+  // dropped by the idle timeout.
+  for (let i = 0; i < 2001; i++) {
+    spawn(doorOf(i), async (door) => {
+      const link = await servers.open(door, false);
+      if (i % 2 === 0) await link.sendLines(...loginLines(door, `r${n}i${i}`));
+      await drain(link);
+      link.close();
     });
     if (i % 100 === 99) await sleep(50);
   }
 
   // Flooders: far over the rate; slowed by the server, reading what comes back.
-  for (let i = 0; i < 5; i++) {
-    spawn(async () => {
-      const client = await Client.open(servers.nextPort());
-      await client.send(`LOGIN r${n}f${i}\n`);
-      const reader = (async () => {
-        while ((await client.line()) !== null);
-      })();
+  for (let i = 0; i < 6; i++) {
+    spawn(doorOf(i), async (door) => {
+      const link = await servers.open(door);
+      await link.sendLines(...loginLines(door, `r${n}f${i}`));
+      const reader = drain(link);
       let k = 0;
       while (running()) {
-        let burst = "";
-        for (let j = 0; j < 100; j++) burst += `MSG flood ${k++}\n`;
-        if (!await sendInTime(client, burst)) break;
+        const burst: string[] = [];
+        for (let j = 0; j < 100; j++) burst.push(sayLine(door, `flood ${k++}`));
+        const frames = burst.map((line) => link.frame(line));
+        const bytes = new Uint8Array(frames.reduce((sum, f) => sum + f.length, 0));
+        frames.reduce((at, f) => (bytes.set(f, at), at + f.length), 0);
+        if (!await sendInTime(link, bytes)) break;
       }
-      client.close();
+      link.close();
       await reader;
     });
   }
 
-  // Blasters: long lines at the rate limit, so that readers who fall behind overflow their queues.
-  for (let i = 0; i < 1; i++) {
-    spawn(async () => {
-      const client = await Client.open(servers.nextPort());
-      await client.send(`LOGIN r${n}b${i}\n`);
-      const reader = (async () => {
-        while ((await client.line()) !== null);
-      })();
-      const text = `MSG ${"B".repeat(4000)}\n`;
+  // Blasters: long lines at the rate limit, so that readers who fall behind overflow their
+  // queues (an IRC line stops at 512 bytes, so its lines are as long as IRC allows).
+  for (let i = 0; i < 3; i++) {
+    spawn(doorOf(i), async (door) => {
+      const link = await servers.open(door);
+      await link.sendLines(...loginLines(door, `r${n}b${i}`));
+      const reader = drain(link);
+      const text = link.frame(sayLine(door, "B".repeat(door === "irc" ? 400 : 4000)));
       while (running()) {
-        if (!await sendInTime(client, text)) break;
-        await sleep(100);
+        if (!await sendInTime(link, text)) break;
+        await sleep(door === "irc" ? 30 : 300);
       }
-      client.close();
+      link.close();
       await reader;
     });
   }
 
   // Readers that read slowly, and readers that never read: slow consumers.
-  for (let i = 0; i < 20; i++) {
-    spawn(async () => {
-      const client = await Client.open(servers.nextPort());
-      await client.send(`LOGIN r${n}s${i}\n`);
+  for (let i = 0; i < 21; i++) {
+    spawn(doorOf(i), async (door) => {
+      const link = await servers.open(door, false);
+      await link.sendLines(...loginLines(door, `r${n}s${i}`));
       if (i % 2 === 0) {
         // Never reads: its queue fills, and the server drops it.
         await sleep(Math.max(0, deadline - performance.now()));
       } else {
         while (running()) {
-          const line = await Promise.race([client.line(), sleep(1000).then(() => "")]);
+          const line = await Promise.race([link.line(), sleep(1000).then(() => "")]);
           if (line === null) break;
-          if (line === "ERR slow-consumer") report.slowConsumers++;
           await sleep(20);
         }
       }
-      client.close();
+      link.close();
     });
   }
 
-  // Long lines and garbage.
-  for (let i = 0; i < 10; i++) {
-    spawn(async () => {
-      const client = await Client.open(servers.nextPort());
-      const reader = (async () => {
-        while (true) {
-          const line = await client.line();
-          if (line === null) break;
-          if (line === "ERR line-too-long") report.lineTooLong++;
-        }
-      })();
+  // Long lines and garbage; a WebSocket that the server closes for garbage comes back.
+  for (let i = 0; i < 12; i++) {
+    spawn(doorOf(i), async (door) => {
       let k = 0;
       while (running()) {
-        const junk = i % 2 === 0
-          ? `MSG ${"L".repeat(8000 + k)}\n`
-          : String.fromCharCode(...Array.from({ length: 512 }, (_, j) => (j * 31 + k) % 256));
-        if (!await sendInTime(client, junk)) break;
-        k++;
-        await sleep(50);
+        const link = await servers.open(door);
+        const reader = drain(link);
+        while (running() && !link.ended) {
+          const long = i % 4 < 2;
+          const garbage = Uint8Array.from({ length: 512 }, (_, j) => (j * 31 + k) % 256);
+          const junk = long
+            ? link.frame(sayLine(door, "L".repeat(8000 + k)))
+            : door === "ws" && k % 2 === 0
+            ? clientFrame(garbage, { opcode: k % 4 === 0 ? 1 : 2 })
+            : garbage;
+          if (!await sendInTime(link, junk)) break;
+          k++;
+          await sleep(50);
+        }
+        link.close();
+        await reader;
       }
-      client.close();
-      await reader;
     });
   }
 
   const progress = setInterval(() => {
     console.error(
       `round ${n}: ${Math.round((deadline - performance.now()) / 1000)} s left, ` +
-        `${report.chatDeliveries} chat deliveries, ${report.idleTimeouts} idle timeouts, ` +
+        `${report.chatDeliveries} chat deliveries (${report.crossDoorDeliveries} across doors), ` +
         `${report.churned} churned`,
     );
   }, 5000);
@@ -424,15 +446,15 @@ async function round(n: number, servers: Servers, seconds: number) {
     if (report.leftoverConnections === 0) break;
     await sleep(200);
   }
-  const probe = await Client.open(servers.nextPort());
-  await probe.send(`LOGIN r${n}probe\nWHO\nPING\n`);
+  const probe = await servers.open("tcp");
+  await probe.sendLines(`LOGIN r${n}probe`, "WHO", "PING");
   while (true) {
     const line = await probe.line();
     if (line === null || line === "PONG") break;
     if (line.startsWith("USER ")) report.whoAfter.push(line.slice(5));
   }
-  await probe.send("QUIT\n");
-  while ((await probe.line()) !== null);
+  await probe.sendLines("QUIT");
+  await drain(probe);
   probe.close();
   // Give the collector a quiet moment: memory right after a burst counts garbage too,
   // and V8's memory reducer runs its full collections a few seconds into a lull. Memory
@@ -461,51 +483,30 @@ async function round(n: number, servers: Servers, seconds: number) {
 const DEFAULT_SECONDS = 100;
 const DEFAULT_ROUNDS = 4;
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      seconds: { type: "string", default: String(DEFAULT_SECONDS) },
-      instances: { type: "string", default: "1" },
-      rounds: { type: "string", default: String(DEFAULT_ROUNDS) },
-      help: { type: "boolean" },
-    },
-    strict: true,
-  });
-  const usage =
-    `Usage: deno task soak [--seconds=${DEFAULT_SECONDS}] [--rounds=${DEFAULT_ROUNDS}] ` +
-    `[--instances=1]
-  --seconds    load time in all, split evenly over the rounds (each round then has
-               ${QUIET_SECONDS} s of quiet before its memory is read)
-  --rounds     at least ${MIN_ROUNDS}: round 1 warms up; the V8 heap and RSS must not grow
-               from round 2 to the last by more than a share of round 2's figure or a
-               floor, whichever is larger (heap ${GROWTH_LIMITS.heap.share * 100} % or ` +
-    `${mb(GROWTH_LIMITS.heap.floorKb)}, RSS ${GROWTH_LIMITS.rss.share * 100} % or ` +
-    `${mb(GROWTH_LIMITS.rss.floorKb)};
-               growth is the least-squares line through rounds 2..N)
-  --instances  more than one: joined through a throwaway redis-server
-Exits 1 on FAIL, 2 on a usage error.`;
-  if (values.help) {
-    console.log(usage);
-    return;
-  }
-  const seconds = Number(values.seconds);
-  const instances = Number(values.instances);
-  const rounds = Number(values.rounds);
-  if (
-    !(seconds > 0) || !Number.isInteger(instances) || instances < 1 ||
-    !Number.isInteger(rounds) || rounds < MIN_ROUNDS
-  ) {
-    console.error(
-      `soak: need --seconds > 0, --instances >= 1, --rounds >= ${MIN_ROUNDS}\n${usage}`,
-    );
-    Deno.exit(2);
-  }
+/** What one run of the soak came to. */
+interface RunResult {
+  run: number;
+  reports: RoundReport[];
+  growths: Growth[];
+  failures: string[];
+  seconds: number;
+}
+
+/** One run: fresh servers, `rounds` rounds, the round table and the verdict printed. */
+async function soakRun(
+  run: number,
+  { seconds, instances, rounds }: { seconds: number; instances: number; rounds: number },
+): Promise<RunResult> {
+  const startedAt = performance.now();
   const redis = instances > 1 ? await RedisProcess.start() : undefined;
   const args = [
     "--host",
     "127.0.0.1",
     "--port",
+    "0",
+    "--web-port",
+    "0",
+    "--irc-port",
     "0",
     "--metrics-port",
     "0",
@@ -522,6 +523,8 @@ Exits 1 on FAIL, 2 on a usage error.`;
   ];
   const started: StartedServer[] = [];
   const reports: RoundReport[] = [];
+  /** Why a round could not finish, if one could not: the run fails, and the next one goes on. */
+  let aborted: string | undefined;
   try {
     for (let i = 0; i < instances; i++) {
       const server = await spawnServer(args);
@@ -536,13 +539,24 @@ Exits 1 on FAIL, 2 on a usage error.`;
     }
   } catch (error) {
     // A round that could not finish: say why the server dropped its well-behaved clients.
+    await Promise.race([
+      Promise.all(
+        started.map((server) => server.logged(/ disconnect name="r\d+c\d+".*reason="(?!quit)/)),
+      ),
+      sleep(2000),
+    ]);
     for (const [i, server] of started.entries()) {
+      const named = String(error).match(/chatter (\d+)/);
       const drops = server.log().split("\n").filter((line) =>
-        / disconnect .*r\d+c\d+/.test(line) && !/reason="?quit/.test(line)
+        (/ disconnect .*r\d+c\d+/.test(line) && !/reason="?quit/.test(line)) ||
+        (named !== null && new RegExp(`r\\d+c${named[1]}\\b`).test(line))
       );
       for (const line of drops.slice(0, 5)) console.error(`instance ${i}: ${line}`);
     }
-    throw error;
+    console.error(error);
+    aborted = `round ${reports.length + 1} did not finish: ${
+      error instanceof Error ? error.message : String(error)
+    }`;
   } finally {
     for (const server of started) server.child.kill("SIGTERM");
     for (const server of started) await server.child.status;
@@ -555,16 +569,18 @@ Exits 1 on FAIL, 2 on a usage error.`;
     );
     for (const line of events) console.error(`instance ${i}: ${line}`);
   }
-  const last = reports.at(-1)!;
-  const growths = [
+  const last = reports.at(-1);
+  // Growth needs rounds 2 and 3 at least: a run cut short earlier has none to judge.
+  const growths = reports.length < 3 ? [] : [
     growthAfterWarmup("V8 heap", reports.map((r) => r.heapKbAfter), GROWTH_LIMITS.heap),
     growthAfterWarmup("RSS", reports.map((r) => r.rssKbAfter), GROWTH_LIMITS.rss),
   ];
-  const failures: string[] = [];
+  const failures: string[] = aborted === undefined ? [] : [aborted];
   for (const r of reports) {
     if (r.lost !== 0 || r.reordered !== 0) {
       failures.push(`round ${r.round}: ${r.lost} lost, ${r.reordered} reordered`);
     }
+    if (r.crossDoorDeliveries === 0) failures.push(`round ${r.round}: nothing crossed doors`);
     if (r.leftoverConnections !== 0) {
       failures.push(`round ${r.round}: ${r.leftoverConnections} connections left`);
     }
@@ -573,20 +589,22 @@ Exits 1 on FAIL, 2 on a usage error.`;
   for (const g of growths) {
     if (g.growthKb > g.limitKb) {
       failures.push(
-        `${g.label} grew ${mb(g.growthKb)} from round 2 to ${last.round} (limit ${mb(g.limitKb)})`,
+        `${g.label} grew ${mb(g.growthKb)} from round 2 to ${last!.round} (limit ${mb(g.limitKb)})`,
       );
     }
   }
   console.log(
     [
-      "round | clients | chat msgs | chat deliveries | lost | reordered | idle timeouts | slow consumers | too long | throttled | churned | left | WHO after | RSS after (KB) | heap after (KB)",
-      "---|---|---|---|---|---|---|---|---|---|---|---|---|---|---",
+      `run ${run}:`,
+      "round | clients (tcp/ws/irc) | chat msgs | chat deliveries | across doors | lost | reordered | idle timeouts | slow consumers | too long | throttled | churned | left | WHO after | RSS after (KB) | heap after (KB)",
+      "---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---",
       ...reports.map((r) =>
         [
           r.round,
-          r.clients,
+          `${r.clients} (${DOORS.map((door) => r.clientsByDoor[door]).join("/")})`,
           r.chatMessages,
           r.chatDeliveries,
+          r.crossDoorDeliveries,
           r.lost,
           r.reordered,
           r.idleTimeouts,
@@ -604,14 +622,109 @@ Exits 1 on FAIL, 2 on a usage error.`;
   );
   for (const g of growths) {
     console.log(
-      `${g.label} growth after warm-up, round 2 -> ${last.round} (least-squares): ` +
+      `${g.label} growth after warm-up, round 2 -> ${last!.round} (least-squares): ` +
         `${g.growthKb >= 0 ? "+" : ""}${mb(g.growthKb)} ` +
         `(${(g.growthKb / g.baselineKb * 100).toFixed(1)} % of ${mb(g.baselineKb)}), ` +
         `limit ${mb(g.limitKb)}`,
     );
   }
-  console.log(failures.length === 0 ? "soak: PASS" : `soak: FAIL\n- ${failures.join("\n- ")}`);
-  if (failures.length > 0) Deno.exit(1);
+  console.log(
+    failures.length === 0 ? `run ${run}: PASS` : `run ${run}: FAIL\n- ${failures.join("\n- ")}`,
+  );
+  return { run, reports, growths, failures, seconds: (performance.now() - startedAt) / 1000 };
+}
+
+/** The table of runs: one line each, with its verdict and its growth after warm-up. */
+function runTable(results: readonly RunResult[]): string {
+  const signed = (kb: number) => `${kb >= 0 ? "+" : ""}${mb(kb)}`;
+  return [
+    "run | verdict | rounds done | clients/round | chat deliveries | across doors | lost | reordered | left | heap growth (limit) | RSS growth (limit) | wall time | first failure",
+    "---|---|---|---|---|---|---|---|---|---|---|---|---",
+    ...results.map((r) => {
+      const sum = (pick: (report: RoundReport) => number) =>
+        r.reports.reduce((total, report) => total + pick(report), 0);
+      const [heap, rss] = r.growths;
+      return [
+        r.run,
+        r.failures.length === 0 ? "PASS" : "FAIL",
+        r.reports.length,
+        r.reports[0]?.clients ?? 0,
+        sum((report) => report.chatDeliveries),
+        sum((report) => report.crossDoorDeliveries),
+        sum((report) => report.lost),
+        sum((report) => report.reordered),
+        Math.max(0, ...r.reports.map((report) => report.leftoverConnections)),
+        heap === undefined ? "-" : `${signed(heap.growthKb)} (${mb(heap.limitKb)})`,
+        rss === undefined ? "-" : `${signed(rss.growthKb)} (${mb(rss.limitKb)})`,
+        `${Math.round(r.seconds)} s`,
+        (r.failures[0] ?? "").slice(0, 100),
+      ].join(" | ");
+    }),
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      seconds: { type: "string" },
+      instances: { type: "string", default: "1" },
+      rounds: { type: "string", default: String(DEFAULT_ROUNDS) },
+      "round-seconds": { type: "string" },
+      runs: { type: "string", default: "1" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+  });
+  const usage = `Usage: deno task soak [--seconds=${DEFAULT_SECONDS} | --round-seconds=S] ` +
+    `[--rounds=${DEFAULT_ROUNDS}] [--runs=1] [--instances=1]
+  --seconds        load time in all, split evenly over the rounds (each round then has
+                   ${QUIET_SECONDS} s of quiet before its memory is read)
+  --round-seconds  load time of each round instead (so --seconds = rounds x this)
+  --rounds         at least ${MIN_ROUNDS}: round 1 warms up; the V8 heap and RSS must not grow
+                   from round 2 to the last by more than a share of round 2's figure or a
+                   floor, whichever is larger (heap ${GROWTH_LIMITS.heap.share * 100} % or ` +
+    `${mb(GROWTH_LIMITS.heap.floorKb)}, RSS ${GROWTH_LIMITS.rss.share * 100} % or ` +
+    `${mb(GROWTH_LIMITS.rss.floorKb)};
+                   growth is the least-squares line through rounds 2..N)
+  --runs           independent runs, each on fresh servers; a table of runs at the end
+  --instances      more than one: joined through a throwaway redis-server
+Every round deals each kind of client over the TCP, WebSocket and IRC doors.
+Exits 1 if any run FAILs, 2 on a usage error.`;
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const instances = Number(values.instances);
+  const rounds = Number(values.rounds);
+  const runs = Number(values.runs);
+  const seconds = values["round-seconds"] !== undefined
+    ? Number(values["round-seconds"]) * rounds
+    : Number(values.seconds ?? DEFAULT_SECONDS);
+  if (
+    !(seconds > 0) || !Number.isInteger(instances) || instances < 1 ||
+    !Number.isInteger(rounds) || rounds < MIN_ROUNDS || !Number.isInteger(runs) || runs < 1 ||
+    (values.seconds !== undefined && values["round-seconds"] !== undefined)
+  ) {
+    console.error(
+      `soak: need --seconds > 0 (or --round-seconds, not both), --instances >= 1, ` +
+        `--rounds >= ${MIN_ROUNDS}, --runs >= 1\n${usage}`,
+    );
+    Deno.exit(2);
+  }
+  const results: RunResult[] = [];
+  for (let run = 1; run <= runs; run++) {
+    results.push(await soakRun(run, { seconds, instances, rounds }));
+  }
+  const failed = results.filter((r) => r.failures.length > 0).length;
+  console.log(`\n${runTable(results)}`);
+  const roundSeconds = results.reduce((sum, r) => sum + r.seconds, 0) /
+    results.reduce((sum, r) => sum + r.reports.length, 0);
+  console.log(
+    `one round took ${roundSeconds.toFixed(1)} s on average, its quiet and checks included`,
+  );
+  console.log(failed === 0 ? "soak: PASS" : `soak: FAIL (${failed} of ${runs} runs)`);
+  if (failed > 0) Deno.exit(1);
 }
 
 if (import.meta.main) await main();

@@ -23,6 +23,10 @@ export interface StartedServer {
   readonly tlsPort: number | undefined;
   /** The `metrics listening` port, when metrics are on. */
   readonly metricsPort: number | undefined;
+  /** The `listening web` port, when the web door is on. */
+  readonly webPort: number | undefined;
+  /** The `listening irc` port, when the IRC door is on. */
+  readonly ircPort: number | undefined;
   /** Everything logged so far, and from now on until the process ends. */
   readonly log: () => string;
   /** Resolves with everything logged once stderr closes. */
@@ -60,6 +64,8 @@ export async function spawnServer(
   const wants = [/ listening address=/];
   if (args.includes("--tls-cert")) wants.push(/ listening tls address=/);
   if (args.includes("--metrics-port")) wants.push(/ metrics listening address=/);
+  if (args.includes("--web-port")) wants.push(/ listening web address=/);
+  if (args.includes("--irc-port")) wants.push(/ listening irc address=/);
   while (!wants.every((want) => want.test(seen)) || !seen.endsWith("\n")) {
     const { value, done } = await reader.read();
     if (done) throw new Error(`server exited before listening: ${seen}`);
@@ -91,6 +97,8 @@ export async function spawnServer(
     port: portOf("listening")!,
     tlsPort: portOf("listening tls"),
     metricsPort: portOf("metrics listening"),
+    webPort: portOf("listening web"),
+    ircPort: portOf("listening irc"),
     log: () => seen,
     logClosed,
     logged,

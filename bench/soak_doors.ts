@@ -1,0 +1,240 @@
+/**
+ * The soak's clients for each door: one raw link over plain TCP (the line
+ * protocol), WebSocket (`GET /ws`, one text frame per line) or IRC, with no
+ * deadline of its own (the soak's clock bounds everything), and what each
+ * door's words are for logging in, chatting, syncing and leaving, so that one
+ * kind of client can be written once for all three.
+ *
+ * @module
+ */
+import { clientFrame, upgradeRequest } from "../tests/ws_client.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The doors a client can come through. */
+export type DoorKind = "tcp" | "ws" | "irc";
+
+/** All doors, in the order clients are dealt to them. */
+export const DOORS: readonly DoorKind[] = ["tcp", "ws", "irc"];
+
+/** The IRC channel every IRC client joins. */
+const CHANNEL = "#chat";
+
+/** A connection through one door, read line by line (or text frame by text frame). */
+export class Link {
+  readonly door: DoorKind;
+  readonly conn: Deno.TcpConn;
+  /** Answer the server's keepalives (WebSocket pings, IRC `PING`); idlers do not. */
+  readonly answerPings: boolean;
+  #pending = new Uint8Array(0);
+  readonly #buffer = new Uint8Array(16384);
+  /** True once this side closed. */
+  closed = false;
+  /** True once the server closed (end of stream, or a WebSocket close frame). */
+  ended = false;
+  /** Lines read so far; the last one, and why reading stopped, for a report. */
+  linesRead = 0;
+  lastLine = "";
+  readError: unknown = undefined;
+  /** When the last write started and when the last one finished (`performance.now()`). */
+  lastWriteStarted = 0;
+  lastWriteDone = 0;
+
+  private constructor(door: DoorKind, conn: Deno.TcpConn, answerPings: boolean) {
+    this.door = door;
+    this.conn = conn;
+    this.answerPings = answerPings;
+  }
+
+  /** Connects through `door` (a WebSocket is upgraded first); rejects if the upgrade fails. */
+  static async open(door: DoorKind, port: number, answerPings = true): Promise<Link> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true);
+    const link = new Link(door, conn, answerPings);
+    if (door === "ws") {
+      await link.send(upgradeRequest(port));
+      const head = await link.#head();
+      if (!head.startsWith("HTTP/1.1 101 ")) {
+        link.close();
+        throw new Error(`WebSocket upgrade refused: ${head.split("\r\n")[0]}`);
+      }
+    }
+    return link;
+  }
+
+  /** The bytes that carry one protocol line through this door. */
+  frame(line: string): Uint8Array {
+    switch (this.door) {
+      case "tcp":
+        return encoder.encode(line + "\n");
+      case "ws":
+        return clientFrame(line);
+      case "irc":
+        return encoder.encode(line + "\r\n");
+    }
+  }
+
+  /** Sends protocol lines, each framed for this door; false once the socket is gone. */
+  sendLines(...lines: string[]): Promise<boolean> {
+    const frames = lines.map((line) => this.frame(line));
+    const bytes = new Uint8Array(frames.reduce((sum, f) => sum + f.length, 0));
+    let at = 0;
+    for (const f of frames) {
+      bytes.set(f, at);
+      at += f.length;
+    }
+    return this.send(bytes);
+  }
+
+  /** Writes bytes as they are; false once the socket is gone. */
+  async send(data: Uint8Array | string): Promise<boolean> {
+    try {
+      this.lastWriteStarted = performance.now();
+      let bytes = typeof data === "string" ? encoder.encode(data) : data;
+      while (bytes.length > 0) bytes = bytes.subarray(await this.conn.write(bytes));
+      this.lastWriteDone = performance.now();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The next line (a text frame's text, for a WebSocket), or null once the server closed. */
+  async line(): Promise<string | null> {
+    while (true) {
+      if (this.door === "ws") {
+        const frame = this.#takeFrame();
+        if (frame !== undefined) {
+          if (frame.opcode === 1) {
+            this.linesRead++;
+            return this.lastLine = decoder.decode(frame.payload);
+          }
+          if (frame.opcode === 8) {
+            this.ended = true;
+            return null;
+          }
+          if (frame.opcode === 9 && this.answerPings) {
+            await this.send(clientFrame(frame.payload, { opcode: 10 }));
+          }
+          continue;
+        }
+      } else {
+        const lf = this.#pending.indexOf(10);
+        if (lf !== -1) {
+          let end = lf;
+          if (end > 0 && this.#pending[end - 1] === 13) end--;
+          const line = decoder.decode(this.#pending.subarray(0, end));
+          this.#pending = this.#pending.subarray(lf + 1);
+          if (this.door === "irc" && line.startsWith("PING ")) {
+            if (this.answerPings) await this.sendLines(`PONG ${line.slice(5)}`);
+          }
+          this.linesRead++;
+          return this.lastLine = line;
+        }
+      }
+      if (!await this.#fill()) {
+        this.ended = true;
+        return null;
+      }
+    }
+  }
+
+  /** Closes the socket; safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  async #head(): Promise<string> {
+    while (true) {
+      const text = decoder.decode(this.#pending);
+      const end = text.indexOf("\r\n\r\n");
+      if (end !== -1) {
+        this.#pending = this.#pending.subarray(encoder.encode(text.slice(0, end + 4)).length);
+        return text.slice(0, end + 4);
+      }
+      if (!await this.#fill()) return text;
+    }
+  }
+
+  #takeFrame(): { opcode: number; payload: Uint8Array } | undefined {
+    const bytes = this.#pending;
+    if (bytes.length < 2) return undefined;
+    let length = bytes[1]! & 0x7f;
+    let at = 2;
+    if (length === 126) {
+      if (bytes.length < 4) return undefined;
+      length = (bytes[2]! << 8) | bytes[3]!;
+      at = 4;
+    } else if (length === 127) {
+      if (bytes.length < 10) return undefined;
+      length = Number(new DataView(bytes.buffer, bytes.byteOffset + 2).getBigUint64(0));
+      at = 10;
+    }
+    if (bytes.length < at + length) return undefined;
+    this.#pending = bytes.subarray(at + length);
+    return { opcode: bytes[0]! & 0x0f, payload: bytes.subarray(at, at + length) };
+  }
+
+  async #fill(): Promise<boolean> {
+    let count: number | null;
+    try {
+      count = await this.conn.read(this.#buffer);
+    } catch (error) {
+      this.readError = error;
+      count = null;
+    }
+    if (count === null) return false;
+    const next = new Uint8Array(this.#pending.length + count);
+    next.set(this.#pending);
+    next.set(this.#buffer.subarray(0, count), this.#pending.length);
+    this.#pending = next;
+    return true;
+  }
+}
+
+/** The lines that log `name` in through `door` (for IRC: register and join the channel). */
+export function loginLines(door: DoorKind, name: string): string[] {
+  return door === "irc"
+    ? [`NICK ${name}`, `USER ${name} 0 * :${name}`, `JOIN ${CHANNEL}`]
+    : [`LOGIN ${name}`];
+}
+
+/** True for the line that ends a successful login through `door`. */
+export function isLoggedIn(door: DoorKind, line: string): boolean {
+  return door === "irc" ? / 366 /.test(line) : line === "OK";
+}
+
+/** The line that says `text` to everyone through `door`. */
+export function sayLine(door: DoorKind, text: string): string {
+  return door === "irc" ? `PRIVMSG ${CHANNEL} :${text}` : `MSG ${text}`;
+}
+
+/** The sender and text of a chat message as `door` delivers it, or undefined for other lines. */
+export function chatOf(door: DoorKind, line: string): [from: string, text: string] | undefined {
+  const match = door === "irc"
+    ? line.match(/^:([^! ]+)\S* PRIVMSG #chat :(.*)$/)
+    : line.match(/^MSG (\S+) (.*)$/);
+  return match === null ? undefined : [match[1]!, match[2]!];
+}
+
+/** The line that asks `door` for an answer after everything sent before it. */
+export function pingLine(door: DoorKind): string {
+  return door === "irc" ? "PING :soak" : "PING";
+}
+
+/** True for the answer to {@linkcode pingLine}. */
+export function isPong(door: DoorKind, line: string): boolean {
+  return door === "irc" ? / PONG /.test(line) : line === "PONG";
+}
+
+/** The line that lists who is here. */
+export function whoLine(door: DoorKind): string {
+  return door === "irc" ? `WHO ${CHANNEL}` : "WHO";
+}

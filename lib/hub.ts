@@ -31,7 +31,8 @@ export type HubEvent =
   | { readonly kind: "command"; readonly link: ClientLink; readonly command: Command }
   | { readonly kind: "line-too-long"; readonly link: ClientLink }
   | { readonly kind: "closed"; readonly link: ClientLink; readonly reason: CloseReason }
-  | { readonly kind: "tick" }
+  /** The idle check; `at` is when its timer fired, by the hub's clock. */
+  | { readonly kind: "tick"; readonly at?: number }
   | { readonly kind: "shutdown" }
   | ClusterEvent;
 
@@ -162,7 +163,7 @@ export class Hub {
         break;
       }
       case "tick":
-        this.#closeIdle();
+        this.#closeIdle(event.at);
         break;
       case "shutdown":
         this.#shutdown();
@@ -316,8 +317,11 @@ export class Hub {
    * for half of it with their door's keepalive (if it has one): a client that only reads
    * answers it and stays; a dead one still goes at the timeout.
    */
-  #closeIdle(): void {
+  #closeIdle(firedAt: number | undefined): void {
     const now = this.#options.now();
+    // A tick applied long after its timer fired means the server fell behind: the lines clients
+    // sent meanwhile may still wait unread, so nobody is judged idle on this one.
+    if (firedAt !== undefined && now - firedAt > this.#options.idleTimeoutMs / 4) return;
     const deadline = now - this.#options.idleTimeoutMs;
     const nudgeBy = now - this.#options.idleTimeoutMs / 2;
     for (const session of this.#sessions.values()) {

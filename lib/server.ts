@@ -176,6 +176,7 @@ export class ChatServer {
     // Most connections come from few addresses: remember each one's answer (bounded).
     const exemptByIp = new Map<string, boolean>();
     this.#cluster = options.cluster?.((event) => this.#inbox.push(event));
+    const now = options.now ?? performance.now.bind(performance);
     this.#hub = new Hub({
       maxClients: config.maxClients,
       maxClientsPerIp: config.maxClientsPerIp,
@@ -189,7 +190,7 @@ export class ChatServer {
         return answer;
       },
       idleTimeoutMs: config.idleTimeout * 1000,
-      now: options.now ?? performance.now.bind(performance),
+      now,
       log: this.#log,
       stats: this.#stats,
       ...(this.#cluster === undefined ? {} : { cluster: this.#cluster }),
@@ -230,7 +231,7 @@ export class ChatServer {
       })),
     };
     this.#idleTimer = setInterval(
-      () => this.#inbox.push({ kind: "tick" }),
+      () => this.#inbox.push({ kind: "tick", at: now() }),
       idleCheckIntervalMs(config.idleTimeout),
     );
     if (config.metricsPort !== undefined) {

@@ -237,6 +237,16 @@ Deno.test("Hub closes nobody on a tick before the idle timeout", () => {
   assert.equal(t.hub.connectionCount, 2);
 });
 
+Deno.test("Hub judges nobody idle on a tick applied long after its timer fired: the server fell behind", () => {
+  const t = new Harness({ idleTimeoutMs: 1000 });
+  const alice = t.login("alice");
+  t.clock.now = 5000;
+  t.hub.apply({ kind: "tick", at: 4000 });
+  assert.deepEqual(alice.closes, []);
+  t.hub.apply({ kind: "tick", at: 4800 });
+  assert.deepEqual(alice.closes, ["idle"], "a tick on time still closes");
+});
+
 Deno.test("Hub closes idle sessions with reason idle on a tick after the timeout, logged in or not", () => {
   const t = new Harness({ idleTimeoutMs: 1000 });
   const alice = t.login("alice");

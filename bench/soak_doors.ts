@@ -7,7 +7,12 @@
  *
  * @module
  */
-import { clientFrame, upgradeRequest } from "../tests/ws_client.ts";
+import {
+  clientFrame,
+  type ServerFrame,
+  splitServerFrame,
+  upgradeRequest,
+} from "../tests/ws_client.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -27,7 +32,7 @@ export class Link {
   readonly conn: Deno.TcpConn;
   /** Answer the server's keepalives (WebSocket pings, IRC `PING`); idlers do not. */
   readonly answerPings: boolean;
-  #pending = new Uint8Array(0);
+  #pending: Uint8Array = new Uint8Array(0);
   readonly #buffer = new Uint8Array(16384);
   /** True once this side closed. */
   closed = false;
@@ -163,23 +168,11 @@ export class Link {
     }
   }
 
-  #takeFrame(): { opcode: number; payload: Uint8Array } | undefined {
-    const bytes = this.#pending;
-    if (bytes.length < 2) return undefined;
-    let length = bytes[1]! & 0x7f;
-    let at = 2;
-    if (length === 126) {
-      if (bytes.length < 4) return undefined;
-      length = (bytes[2]! << 8) | bytes[3]!;
-      at = 4;
-    } else if (length === 127) {
-      if (bytes.length < 10) return undefined;
-      length = Number(new DataView(bytes.buffer, bytes.byteOffset + 2).getBigUint64(0));
-      at = 10;
-    }
-    if (bytes.length < at + length) return undefined;
-    this.#pending = bytes.subarray(at + length);
-    return { opcode: bytes[0]! & 0x0f, payload: bytes.subarray(at, at + length) };
+  #takeFrame(): ServerFrame | undefined {
+    const split = splitServerFrame(this.#pending);
+    if (split === undefined) return undefined;
+    this.#pending = split.rest;
+    return split.frame;
   }
 
   async #fill(): Promise<boolean> {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
+import { SocketReader } from "./socket_reader.ts";
 
 export { assert };
 
@@ -54,13 +55,12 @@ export interface ServerAddress {
 export class TestClient {
   readonly conn: Deno.TcpConn;
   #pending = "";
-  #eof = false;
   #closed = false;
-  #reading: Promise<number | null> | undefined;
-  readonly #buffer = new Uint8Array(65536);
+  readonly #reader: SocketReader;
 
   private constructor(conn: Deno.TcpConn) {
     this.conn = conn;
+    this.#reader = new SocketReader(conn);
   }
 
   /** Connects to `server`: a server, a port on 127.0.0.1, or an address elsewhere. */
@@ -163,7 +163,7 @@ export class TestClient {
 
   /** Waits for a pending read to end (after close) so no op outlives the test. */
   async settle(): Promise<void> {
-    if (this.#reading !== undefined) await this.#reading.catch(() => null);
+    await this.#reader.settle();
   }
 
   /** Closes and settles. */
@@ -184,28 +184,9 @@ export class TestClient {
         this.#pending = this.#pending.slice(lf + 1);
         return line;
       }
-      if (this.#eof) return null;
-      // A read left pending by a timed-out wait is resumed rather than doubled.
-      this.#reading ??= this.conn.read(this.#buffer);
-      let count: number | null;
-      try {
-        count = await this.#reading;
-      } catch (error) {
-        if (
-          error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BadResource
-        ) {
-          count = null;
-        } else {
-          throw error;
-        }
-      } finally {
-        this.#reading = undefined;
-      }
-      if (count === null) {
-        this.#eof = true;
-      } else {
-        this.#pending += decoder.decode(this.#buffer.subarray(0, count), { stream: true });
-      }
+      const bytes = await this.#reader.next();
+      if (bytes === null) return null;
+      this.#pending += decoder.decode(bytes, { stream: true });
     }
   }
 }

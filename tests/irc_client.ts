@@ -7,6 +7,7 @@
  * @module
  */
 import type { ChatServer } from "../lib/server.ts";
+import { SocketReader } from "./socket_reader.ts";
 import { assert, DEADLINE_MS, withDeadline } from "./helpers.ts";
 
 const encoder = new TextEncoder();
@@ -48,16 +49,15 @@ export class IrcClient {
   #pending = new Uint8Array(0);
   /** Where the unread part of {@linkcode #pending} starts: lines are taken without copying the rest. */
   #start = 0;
-  #eof = false;
   #closed = false;
-  #reading: Promise<number | null> | undefined;
-  readonly #buffer = new Uint8Array(65536);
+  readonly #reader: SocketReader;
   #syncs = 0;
   /** Bytes of the last line read, its `\r\n` included. */
   lastLineBytes = 0;
 
   private constructor(conn: Deno.Conn) {
     this.conn = conn;
+    this.#reader = new SocketReader(conn);
   }
 
   /** Connects without sending anything. */
@@ -205,7 +205,7 @@ export class IrcClient {
   /** Closes, and waits for a pending read to end so that no op outlives the test. */
   async dispose(): Promise<void> {
     this.close();
-    if (this.#reading !== undefined) await this.#reading.catch(() => null);
+    await this.#reader.settle();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -220,32 +220,14 @@ export class IrcClient {
         this.#start = lf + 1;
         return line;
       }
-      if (this.#eof) return null;
-      // A read left pending by a timed-out wait is resumed rather than doubled.
-      this.#reading ??= this.conn.read(this.#buffer);
-      let count: number | null;
-      try {
-        count = await this.#reading;
-      } catch (error) {
-        if (
-          error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BadResource
-        ) {
-          count = null;
-        } else {
-          throw error;
-        }
-      } finally {
-        this.#reading = undefined;
-      }
-      if (count === null) this.#eof = true;
-      else {
-        const rest = this.#pending.subarray(this.#start);
-        const joined = new Uint8Array(rest.length + count);
-        joined.set(rest);
-        joined.set(this.#buffer.subarray(0, count), rest.length);
-        this.#pending = joined;
-        this.#start = 0;
-      }
+      const bytes = await this.#reader.next();
+      if (bytes === null) return null;
+      const rest = this.#pending.subarray(this.#start);
+      const joined = new Uint8Array(rest.length + bytes.length);
+      joined.set(rest);
+      joined.set(bytes, rest.length);
+      this.#pending = joined;
+      this.#start = 0;
     }
   }
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { assert, DEADLINE_MS, withDeadline } from "./helpers.ts";
+import { SocketReader } from "./socket_reader.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -71,17 +72,16 @@ export interface UpgradeOptions {
 export class WsClient {
   readonly conn: Deno.Conn;
   readonly #answerPings: boolean;
-  #pending = new Uint8Array(0);
-  #eof = false;
+  #pending: Uint8Array = new Uint8Array(0);
   #closed = false;
-  #reading: Promise<number | null> | undefined;
-  readonly #buffer = new Uint8Array(65536);
+  readonly #reader: SocketReader;
   /** Pings the server sent (each answered unless told not to). */
   pings = 0;
 
   private constructor(conn: Deno.Conn, answerPings: boolean) {
     this.conn = conn;
     this.#answerPings = answerPings;
+    this.#reader = new SocketReader(conn);
   }
 
   /** Opens a TCP (or TLS) connection to the web port without sending anything. */
@@ -223,7 +223,7 @@ export class WsClient {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    if (this.#reading !== undefined) await this.#reading.catch(() => null);
+    await this.#reader.settle();
   }
 
   async #nextFrame(): Promise<ServerFrame | null> {
@@ -244,51 +244,20 @@ export class WsClient {
   }
 
   #takeFrame(): ServerFrame | undefined {
-    const bytes = this.#pending;
-    if (bytes.length < 2) return undefined;
-    assert.equal(bytes[1]! & 0x80, 0, "the server never masks");
-    let length = bytes[1]! & 0x7f;
-    let at = 2;
-    if (length === 126) {
-      if (bytes.length < 4) return undefined;
-      length = (bytes[2]! << 8) | bytes[3]!;
-      at = 4;
-    } else if (length === 127) {
-      if (bytes.length < 10) return undefined;
-      length = Number(new DataView(bytes.buffer, bytes.byteOffset + 2).getBigUint64(0));
-      at = 10;
-    }
-    if (bytes.length < at + length) return undefined;
-    this.#pending = bytes.subarray(at + length);
-    return {
-      fin: (bytes[0]! & 0x80) !== 0,
-      opcode: bytes[0]! & 0x0f,
-      payload: bytes.slice(at, at + length),
-    };
+    const split = splitServerFrame(this.#pending);
+    if (split === undefined) return undefined;
+    this.#pending = split.rest;
+    return split.frame;
   }
 
   /** Reads more; false at the end of the stream. */
   async #fill(): Promise<boolean> {
-    if (this.#eof) return false;
-    this.#reading ??= this.conn.read(this.#buffer);
-    let count: number | null;
-    try {
-      count = await this.#reading;
-    } catch (error) {
-      if (
-        !(error instanceof Deno.errors.ConnectionReset || error instanceof Deno.errors.BadResource)
-      ) throw error;
-      count = null;
-    } finally {
-      this.#reading = undefined;
-    }
-    if (count === null) {
-      this.#eof = true;
-      return false;
-    }
+    const bytes = await this.#reader.next();
+    if (bytes === null) return false;
+    const count = bytes.length;
     const next = new Uint8Array(this.#pending.length + count);
     next.set(this.#pending);
-    next.set(this.#buffer.subarray(0, count), this.#pending.length);
+    next.set(bytes, this.#pending.length);
     this.#pending = next;
     return true;
   }
@@ -301,4 +270,34 @@ export function upgradeRequest(port: number, options: UpgradeOptions = {}): stri
   if (options.origin !== undefined) request += `Origin: ${options.origin}\r\n`;
   if (options.forwardedFor !== undefined) request += `X-Forwarded-For: ${options.forwardedFor}\r\n`;
   return request + "\r\n";
+}
+
+/**
+ * The server frame at the front of `bytes` and the bytes after it;
+ * undefined until the frame is whole. Fails on a masked frame: the server
+ * never masks.
+ */
+export function splitServerFrame(
+  bytes: Uint8Array,
+): { readonly frame: ServerFrame; readonly rest: Uint8Array } | undefined {
+  if (bytes.length < 2) return undefined;
+  assert.equal(bytes[1]! & 0x80, 0, "the server never masks");
+  let length = bytes[1]! & 0x7f;
+  let at = 2;
+  if (length === 126) {
+    if (bytes.length < 4) return undefined;
+    length = (bytes[2]! << 8) | bytes[3]!;
+    at = 4;
+  } else if (length === 127) {
+    if (bytes.length < 10) return undefined;
+    length = Number(new DataView(bytes.buffer, bytes.byteOffset + 2).getBigUint64(0));
+    at = 10;
+  }
+  if (bytes.length < at + length) return undefined;
+  const frame = {
+    fin: (bytes[0]! & 0x80) !== 0,
+    opcode: bytes[0]! & 0x0f,
+    payload: bytes.slice(at, at + length),
+  };
+  return { frame, rest: bytes.subarray(at + length) };
 }

@@ -92,7 +92,10 @@ function dispatch<K extends Command["kind"]>(
   const spec: CommandSpec<K> = COMMANDS[kind];
   if (!spec.needsLogin) spec.handle(hub, session, command);
   else if (isMember(session)) spec.handle(hub, session, command);
-  else hub.delivery.reply(session, "loginRequired");
+  // A NOTICE is never answered, not even to say that it needs a login.
+  else if (!("notice" in command && command.notice === true)) {
+    hub.delivery.reply(session, "loginRequired");
+  }
 }
 
 function login(hub: CommandContext, session: Session, { name: raw }: CommandOf<"login">): void {

@@ -52,7 +52,7 @@ function renderMetrics(m: MetricsSnapshot): string {
     family(
       "chat_lines_received_total",
       "counter",
-      "Complete lines received, by command (ignored: empty, unknown or dropped too-long lines).",
+      "Complete lines received, by command (ignored: empty, unknown or dropped too-long lines, WebSocket pings and pongs; answered: IRC lines the IRC door answered itself).",
       byLabel("command", s.linesReceived),
     ),
     family(

@@ -143,7 +143,10 @@ Deno.test("IRC a JOIN behind a refused registration is refused too, and the JOIN
   await withServer(IRC, async (server) => {
     await using _tcp = await TestClient.login(server, "alice");
     await using irc = await IrcClient.connect(server);
-    await irc.sendRaw("NICK alice\r\nUSER a 0 * :A\r\nJOIN #chat\r\nPRIVMSG #chat :early\r\n");
+    await irc.sendRaw(
+      "NICK alice\r\nUSER a 0 * :A\r\nJOIN #chat\r\nPRIVMSG #chat :early\r\nNOTICE #chat :quiet\r\n",
+    );
+    // The NOTICE behind the refused login is not answered, not even with 451.
     assert.deepEqual(await irc.sync(), [
       ":chat 433 * alice :Nickname is already in use",
       ":chat 451 * :You have not registered",
@@ -296,7 +299,7 @@ Deno.test("IRC MOTD, AWAY, USERHOST, ISON, VERSION, WHOIS and WHO <nick> get ans
     await using irc = await IrcClient.register(server, "bob");
     await using zoe = await TestClient.login(server, "Zo\u00eb");
     const lines = ["MOTD", "AWAY :lunch", "AWAY", "USERHOST bob", "ISON alice bob", "VERSION"];
-    for (const line of [...lines, "WHOIS ZO|EB|", "WHOIS nobody", "WHO zo|eb|"]) {
+    for (const line of [...lines, "WHOIS ZO|EB|", "WHOIS ZO|CB|", "WHOIS nobody", "WHO zo|eb|"]) {
       await irc.send(line);
     }
     assert.deepEqual(await irc.sync(), [
@@ -311,6 +314,11 @@ Deno.test("IRC MOTD, AWAY, USERHOST, ISON, VERSION, WHOIS and WHO <nick> get ans
       ":chat 319 bob Zo|eb| :#chat",
       ":chat 312 bob Zo|eb| chat :chat",
       ":chat 318 bob ZO|EB| :End of /WHOIS list.",
+      // ZOË's nick: names compare in any case, so it finds Zoë, as a DM to it does.
+      ":chat 311 bob Zo|eb| Zo|eb| chat * :Zo\u00eb",
+      ":chat 319 bob Zo|eb| :#chat",
+      ":chat 312 bob Zo|eb| chat :chat",
+      ":chat 318 bob ZO|CB| :End of /WHOIS list.",
       ":chat 401 bob nobody :No such nick/channel",
       ":chat 318 bob nobody :End of /WHOIS list.",
       ":chat 352 bob #chat Zo|eb| chat chat Zo|eb| H :0 Zo\u00eb",

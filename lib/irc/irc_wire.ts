@@ -8,7 +8,8 @@
  */
 import type { Listing } from "../protocol.ts";
 import type { Reply, Wire } from "../wire.ts";
-import { nickOf, sameNick } from "./irc_nick.ts";
+import { nameKey } from "../names.ts";
+import { nameOfNick, nickOf } from "./irc_nick.ts";
 import { fitLine, IRC_LINE_BYTES, ircText, shown } from "./irc_text.ts";
 
 /** Who the server is on IRC, and its one channel. */
@@ -97,7 +98,7 @@ export function ircWire({ server, channel }: IrcIdentity): Wire {
     let text = "";
     for (const name of list) {
       const nick = nickOf(name);
-      if (about !== undefined && !sameNick(nick, about)) continue;
+      if (about !== undefined && !isNamed(name, about)) continue;
       const user = nick.length > USERLEN ? nick.slice(0, USERLEN) : nick;
       // The real name is the name as its owner typed it: WHO shows what an escape stands for.
       text += fitLine(`${head}${user} ${server} ${server} ${nick} H :`, `0 ${name}`);
@@ -109,7 +110,7 @@ export function ircWire({ server, channel }: IrcIdentity): Wire {
   /** `WHOIS <nick>`: 311 for a user of the chat (all on the one channel), 401 otherwise; then 318. */
   const whois = (list: readonly string[], to: string, about = ""): string => {
     const asker = nickOf(to);
-    const name = list.find((name) => sameNick(nickOf(name), about));
+    const name = list.find((name) => isNamed(name, about));
     const asked = shown(about);
     let text: string;
     if (name === undefined) text = `:${server} 401 ${asker} ${asked} :No such nick/channel\r\n`;
@@ -183,4 +184,10 @@ function welcome(server: string, name: string, tokens: string): string {
     `005 ${nick} ${tokens} :are supported by this server`,
     `422 ${nick} :MOTD File is missing`,
   ].map((line) => `:${server} ${line}\r\n`).join("");
+}
+
+/** True when `nick` stands for `name` as names compare (NFC, any case), as a DM to it would find it. */
+function isNamed(name: string, nick: string): boolean {
+  const asked = nameOfNick(nick);
+  return asked !== undefined && nameKey(asked) === nameKey(name);
 }

@@ -8,13 +8,17 @@
  * and reads its memory (the lowest of one sample a second over the rest).
  *
  * At the end it judges memory growth after warm-up, on the V8 heap
- * (`process_heap_used_bytes`) and on RSS alike: round 1 only warms up, round 2
- * is the baseline, and the growth is the least-squares line through rounds
- * 2..N, from round 2 to round N. Each may grow by at most a share of round 2's
- * figure or a floor, whichever is larger (see `GROWTH_LIMITS`): V8 returns
- * memory late, so one round often holds tens of MB that the next gives back,
- * while a leak grows in every round. PASS or FAIL (exit 1); a usage error
- * exits 2. Talks only to 127.0.0.1 and stops by itself.
+ * (`process_heap_used_bytes`) and on RSS alike: round 1 only warms up, and
+ * of rounds 2..N the growth is the lowest figure of the later half less the
+ * lowest of the earlier half (the halves share the middle round when N - 1 is
+ * odd). It may be at most a share of that earlier floor or a fixed floor,
+ * whichever is larger (see `GROWTH_LIMITS`). Why the lowest: V8 collects
+ * late, so a round's figure is what the server holds plus, in some rounds,
+ * over a hundred MB of garbage no collection has yet reclaimed (ten rounds on
+ * an unchanged server read a 7 MB heap in half of them and 126-194 MB in the
+ * others); garbage only ever adds, while a leak raises every round, its
+ * lowest included. PASS or FAIL (exit 1); a usage error exits 2. Talks only
+ * to 127.0.0.1 and stops by itself.
  *
  * With `--instances=N`, the same load is spread over N servers joined through
  * a throwaway `redis-server` (client k on instance k mod N): every check then
@@ -68,14 +72,15 @@ const QUIET_SECONDS = 12;
 /** Round 1 warms up; growth is judged over rounds 2 to N, so N must leave a few to judge. */
 const MIN_ROUNDS = 4;
 /**
- * How much memory may grow after warm-up: a share of round 2's figure, but at
- * least a floor, so that a small baseline does not turn noise into a failure.
+ * How much memory may grow after warm-up: a share of the earlier rounds'
+ * lowest figure, but at least a floor, so that a small baseline does not turn
+ * noise into a failure.
  */
 const GROWTH_LIMITS = {
   // Measured with --rounds=4 --seconds=60 on the shared 2-core machine, 10 runs each: an
   // unchanged server's heap grew -9 to +11 MB and its RSS -41 to +24 MB (single rounds hold
   // 10-40 MB that a later one gives back); one that keeps every session grew 24-199 MB of
-  // heap and 50-197 MB of RSS. A share of round 2 would let a leak raise its own limit,
+  // heap and 50-197 MB of RSS. A large share of the baseline would let a leak raise its own limit,
   // so it is small: the floors decide unless the baseline is large (several instances).
   heap: { share: 0.1, floorKb: 20 * 1024 },
   rss: { share: 0.1, floorKb: 40 * 1024 },
@@ -84,40 +89,34 @@ const GROWTH_LIMITS = {
 /** Memory growth after warm-up, as judged: one series of per-round figures against its limit. */
 interface Growth {
   label: string;
-  /** Round 2's figure. */
+  /** The lowest figure of the earlier half of rounds 2..N. */
   baselineKb: number;
-  /** The least-squares line through rounds 2..N, from round 2 to round N. */
+  /** The later half's lowest figure less the earlier half's. */
   growthKb: number;
   limitKb: number;
 }
 
 /**
  * Growth of `kb` (one figure per round, round 1 first) after warm-up: the
- * least-squares slope over rounds 2..N times the N - 2 rounds it spans. With 4
- * rounds that is round 4 minus round 2; with more, one round that happens to
- * hold uncollected memory moves it by less than a comparison of two rounds
- * would, while a leak, which grows every round, moves it fully.
+ * lowest of the later half of rounds 2..N less the lowest of the earlier half.
+ * With 4 rounds that is min(3, 4) - min(2, 3); with 10, min(6..10) - min(2..6).
+ * A leak of L a round raises it by about L times half the rounds; a round that
+ * happens to hold uncollected garbage does not move it unless every round of a
+ * half does.
  */
 function growthAfterWarmup(
   label: string,
   kb: readonly number[],
   limit: { share: number; floorKb: number },
 ): Growth {
-  const ys = kb.slice(1);
-  const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-  const xMean = (ys.length - 1) / 2;
-  const yMean = mean(ys);
-  let num = 0;
-  let den = 0;
-  ys.forEach((y, x) => {
-    num += (x - xMean) * (y - yMean);
-    den += (x - xMean) ** 2;
-  });
-  const baselineKb = ys[0]!;
+  const judged = kb.slice(1);
+  const earlier = judged.slice(0, Math.ceil(judged.length / 2));
+  const later = judged.slice(Math.floor(judged.length / 2));
+  const baselineKb = Math.min(...earlier);
   return {
     label,
     baselineKb,
-    growthKb: Math.round((num / den) * (ys.length - 1)),
+    growthKb: Math.min(...later) - baselineKb,
     limitKb: Math.round(Math.max(limit.share * baselineKb, limit.floorKb)),
   };
 }
@@ -622,7 +621,7 @@ async function soakRun(
   );
   for (const g of growths) {
     console.log(
-      `${g.label} growth after warm-up, round 2 -> ${last!.round} (least-squares): ` +
+      `${g.label} growth after warm-up, round 2 -> ${last!.round} (lowest of each half): ` +
         `${g.growthKb >= 0 ? "+" : ""}${mb(g.growthKb)} ` +
         `(${(g.growthKb / g.baselineKb * 100).toFixed(1)} % of ${mb(g.baselineKb)}), ` +
         `limit ${mb(g.limitKb)}`,
@@ -682,11 +681,12 @@ async function main(): Promise<void> {
                    ${QUIET_SECONDS} s of quiet before its memory is read)
   --round-seconds  load time of each round instead (so --seconds = rounds x this)
   --rounds         at least ${MIN_ROUNDS}: round 1 warms up; the V8 heap and RSS must not grow
-                   from round 2 to the last by more than a share of round 2's figure or a
+                   from round 2 to the last by more than a share of the baseline or a
                    floor, whichever is larger (heap ${GROWTH_LIMITS.heap.share * 100} % or ` +
     `${mb(GROWTH_LIMITS.heap.floorKb)}, RSS ${GROWTH_LIMITS.rss.share * 100} % or ` +
     `${mb(GROWTH_LIMITS.rss.floorKb)};
-                   growth is the least-squares line through rounds 2..N)
+                   growth is the later half's lowest figure of rounds 2..N less the
+                   earlier half's, which is the baseline)
   --runs           independent runs, each on fresh servers; a table of runs at the end
   --instances      more than one: joined through a throwaway redis-server
 Every round deals each kind of client over the TCP, WebSocket and IRC doors.

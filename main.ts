@@ -8,7 +8,7 @@ import type { ClusterEvent } from "./lib/cluster.ts";
 import { type Config, ConfigError, parseConfig, usage } from "./lib/config.ts";
 import { installProcessGuards } from "./lib/guard.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
-import { ChatServer, ListenError, type ServerOptions, TlsSetupError } from "./lib/server.ts";
+import { ChatServer, ListenError, type ServerOptions } from "./lib/server.ts";
 import { readTlsMaterial, TlsFileError, type TlsMaterial } from "./lib/tls.ts";
 import { loadPage, type PageResponses } from "./lib/web/page_files.ts";
 
@@ -98,7 +98,6 @@ async function main(): Promise<void> {
     server = ChatServer.listen(config, serverOptions(setup, log));
   } catch (error) {
     if (error instanceof ListenError) fail(error.message, 1);
-    if (error instanceof TlsSetupError) fail(error.message, 2);
     throw error;
   }
   if (stopRequested) server.shutdown();

@@ -16,6 +16,15 @@ import { type ProxySource, readProxyHeader } from "./proxy_protocol.ts";
 import type { Stats } from "./stats.ts";
 import type { Wire } from "./wire.ts";
 
+/**
+ * What a connection uses of its socket: a `Deno.Conn`, or a TLS socket of
+ * `node:tls` seen as one (lib/tls_socket_conn.ts).
+ */
+export type ClientSocket = Pick<
+  Deno.Conn,
+  "read" | "write" | "closeWrite" | "close" | "remoteAddr"
+>;
+
 /** Limits and collaborators of one connection. */
 export interface ConnectionOptions {
   /** How bytes become hub events, and the last line on closing. */
@@ -56,7 +65,7 @@ type State = "open" | "closing" | "closed";
 export class Connection implements DoorClient, FloodClient, WriteFailureListener {
   /** A number unique in this process, for logs. */
   readonly id: number;
-  readonly #conn: Deno.Conn;
+  readonly #conn: ClientSocket;
   readonly #options: ConnectionOptions;
   readonly #framer: Framer;
   readonly #flood: FloodControl;
@@ -71,7 +80,7 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
   #joined = false;
 
   /** Wraps an accepted socket. Nothing is read until {@linkcode run}. */
-  constructor(conn: Deno.Conn, id: number, options: ConnectionOptions) {
+  constructor(conn: ClientSocket, id: number, options: ConnectionOptions) {
     this.#conn = conn;
     this.id = id;
     this.#options = options;

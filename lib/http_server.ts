@@ -10,6 +10,7 @@
  * @module
  */
 import type { Logger } from "./log.ts";
+import { LogThrottle } from "./log_throttle.ts";
 import { errorResponse, headEnd, parseRequestHead, response } from "./web/http_request.ts";
 
 /** The longest request head read, as on the web port. */
@@ -17,6 +18,8 @@ const MAX_HEAD_BYTES = 8192;
 
 /** Pause after a failed accept (out of descriptors) before the next try. */
 const ACCEPT_RETRY_MS = 100;
+/** Least time between two `metrics accept failed` lines: out of descriptors, each retry fails. */
+const ACCEPT_LOG_INTERVAL_MS = 1000;
 
 /** Reason phrases of the statuses this server sends. */
 const REASONS: Readonly<Record<number, string>> = {
@@ -179,6 +182,7 @@ export function serveHttp(
     task.finally(() => tasks.delete(task));
   };
 
+  const failures = new LogThrottle(ACCEPT_LOG_INTERVAL_MS);
   const accept = async (): Promise<void> => {
     while (true) {
       let conn: Deno.Conn;
@@ -188,7 +192,10 @@ export function serveHttp(
         if (stopping) return;
         // Out of descriptors, say: the listener works again once some are freed. No event
         // announces that, so wait a little rather than spin on the failing accept.
-        log.error("metrics accept failed", { error: String(error) });
+        const count = failures.count();
+        if (count > 0) {
+          log.error("metrics accept failed", { error: String(error), failures: count });
+        }
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }

@@ -21,6 +21,8 @@ export interface MetricsSnapshot {
   readonly heapUsedBytes: number;
   /** The cluster's state, when the server is joined to others. */
   readonly cluster?: ClusterStatus | undefined;
+  /** TLS handshakes under way on every TLS port, when TLS is on. */
+  readonly tlsHandshakes?: number | undefined;
 }
 
 type Sample = readonly [labels: string, value: number];
@@ -105,6 +107,18 @@ function renderMetrics(m: MetricsSnapshot): string {
       "",
       m.heapUsedBytes,
     ]]),
+    ...(m.tlsHandshakes === undefined ? [] : [
+      family("chat_tls_handshakes", "gauge", "TLS handshakes under way.", [[
+        "",
+        m.tlsHandshakes,
+      ]]),
+      family(
+        "chat_tls_handshakes_failed_total",
+        "counter",
+        "TLS handshakes that did not finish, by why: timeout, refused (too many under way), failed.",
+        byLabel("reason", s.tlsHandshakesFailed),
+      ),
+    ]),
     ...(m.cluster === undefined ? [] : [
       family("chat_cluster_up", "gauge", "1 while other instances can be reached through Redis.", [[
         "",

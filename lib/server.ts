@@ -7,17 +7,18 @@
  */
 import type { Cluster, ClusterEvent } from "./cluster.ts";
 import type { Config } from "./config.ts";
-import { Connection, type ConnectionOptions } from "./connection.ts";
+import { type ClientSocket, Connection, type ConnectionOptions } from "./connection.ts";
 import { Hub, type HubEvent } from "./hub.ts";
 import { Inbox } from "./inbox.ts";
 import type { Door } from "./door.ts";
 import { ircDoor } from "./irc/irc_door.ts";
 import { lineDoor } from "./line_door.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
+import { LogThrottle } from "./log_throttle.ts";
 import { type MetricsSnapshot, readinessOf, serveMetrics } from "./metrics.ts";
 import { Stats } from "./stats.ts";
 import type { TlsMaterial } from "./tls.ts";
-import { UnfinishedHandshakes } from "./tls_handshakes.ts";
+import { HandshakeLimits, TlsHandshakes } from "./tls_handshakes.ts";
 import { loadPage, type PageResponses } from "./web/page_files.ts";
 import { HEAD_TIMEOUT_MS, webDoor } from "./web/web_door.ts";
 
@@ -33,11 +34,8 @@ const PROXY_HEADER_TIMEOUT_MS = 5000;
 const ACCEPT_RETRY_MS = 100;
 /** Least time between two `accept failed` lines of one listener: out of descriptors, each retry fails. */
 const ACCEPT_LOG_INTERVAL_MS = 1000;
-/**
- * Most TLS connections whose handshake has not finished (capped by `--max-clients`). Closing one
- * does not free its socket in Deno 2.9.6 (docs/operations.md): past this, TLS accepts wait.
- */
-const MAX_UNFINISHED_HANDSHAKES = 256;
+/** Longest a TLS peer has to finish its handshake (never longer than the idle timeout). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Addresses whose exemption from the per-address limit is remembered before the memo starts over. */
 const EXEMPT_MEMO_ENTRIES = 4096;
 
@@ -55,8 +53,36 @@ type ListenerRole = "chat" | "tls" | "web" | "irc" | "irc-tls";
 interface Entrance {
   readonly role: ListenerRole;
   readonly listener: ConnListener;
-  /** True for `Deno.listenTls`: its connections start with a handshake. */
+  /** True for a TLS port: its connections go through a handshake first. */
   readonly secure: boolean;
+}
+
+/** What {@linkcode ChatServer.listen} opened, for the server it makes. */
+interface Listening {
+  readonly entrances: Entrance[];
+  /** The TLS ports' handshakes, when TLS is on. */
+  readonly handshakes: TlsHandshakes | undefined;
+  /** True for addresses exempt from the per-address limit. */
+  readonly exempt: (ip: string) => boolean;
+  /** Counted from the first listener on (a TLS handshake can fail before the server exists). */
+  readonly stats: Stats;
+}
+
+/**
+ * Whether `--ip-limit-exempt` covers an address, remembered: most connections
+ * come from few addresses (the memo is bounded).
+ */
+function exemptionOf(config: Config): (ip: string) => boolean {
+  const exemptByIp = new Map<string, boolean>();
+  return (ip) => {
+    let answer = exemptByIp.get(ip);
+    if (answer === undefined) {
+      if (exemptByIp.size >= EXEMPT_MEMO_ENTRIES) exemptByIp.clear();
+      answer = config.ipLimitExempt.has(ip);
+      exemptByIp.set(ip, answer);
+    }
+    return answer;
+  };
 }
 
 /** Collaborators of a server, all optional. */
@@ -74,11 +100,6 @@ export interface ServerOptions {
   readonly cluster?: (post: (event: ClusterEvent) => void) => Cluster;
   /** The browser client's files, read before the server gave up read access; by default read now. */
   readonly pages?: PageResponses;
-}
-
-/** The TLS certificate or key cannot be used (they do not match, or are not what they claim). */
-export class TlsSetupError extends Error {
-  override name = "TlsSetupError";
 }
 
 /** A listener could not be opened; `address` says which, `cause` why. */
@@ -106,15 +127,14 @@ function peerGaveUp(error: unknown): boolean {
     error instanceof Deno.errors.NotConnected;
 }
 
-function tlsListenError(address: string, error: unknown): Error {
-  if (
-    error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.AddrNotAvailable ||
-    error instanceof Deno.errors.PermissionDenied
-  ) {
-    return new ListenError(address, error);
+/** Sends each write at once: chat lines are small and should not wait for more. */
+function setNoDelay(conn: ClientSocket): void {
+  if (!("setNoDelay" in conn)) return;
+  try {
+    (conn as Deno.TcpConn).setNoDelay(true);
+  } catch {
+    // The peer is already gone; the read loop will see it.
   }
-  const reason = error instanceof Error ? error.message : String(error);
-  return new TlsSetupError(`Cannot start: the TLS certificate and key cannot be used: ${reason}`);
 }
 
 /** The room between idle checks: at most 10 s, and a quarter of the timeout. */
@@ -143,7 +163,7 @@ export class ChatServer {
   readonly #log: Logger;
   readonly #hub: Hub;
   readonly #cluster: Cluster | undefined;
-  readonly #stats = new Stats();
+  readonly #stats: Stats;
   readonly #startedAt = performance.now();
   readonly #inbox = new Inbox<HubEvent>();
   readonly #connections = new Set<Connection>();
@@ -152,15 +172,17 @@ export class ChatServer {
   readonly #hubDone: Promise<void>;
   readonly #idleTimer: ReturnType<typeof setInterval>;
   #acceptDone: Promise<unknown> = Promise.resolve();
-  /** TLS connections accepted whose handshake has neither finished nor failed. */
-  readonly #unfinished: UnfinishedHandshakes;
+  /** The TLS ports' handshakes, when TLS is on. */
+  readonly #handshakes: TlsHandshakes | undefined;
   #nextId = 1;
   #stopping = false;
   #finish!: () => void;
   #allReleased: (() => void) | undefined;
 
-  private constructor(entrances: Entrance[], config: Config, options: ServerOptions) {
+  private constructor(listening: Listening, config: Config, options: ServerOptions) {
+    const { entrances, handshakes, exempt, stats } = listening;
     this.#entrances = entrances;
+    this.#stats = stats;
     const addrOf = (role: ListenerRole) =>
       entrances.find((e) => e.role === role)?.listener.addr as Deno.NetAddr | undefined;
     this.addr = addrOf("chat")!;
@@ -169,26 +191,13 @@ export class ChatServer {
     this.ircAddr = addrOf("irc");
     this.ircTlsAddr = addrOf("irc-tls");
     this.#log = options.log ?? SILENT_LOGGER;
-    this.#unfinished = new UnfinishedHandshakes(
-      Math.min(config.maxClients, MAX_UNFINISHED_HANDSHAKES),
-    );
-    const exempt = config.ipLimitExempt;
-    // Most connections come from few addresses: remember each one's answer (bounded).
-    const exemptByIp = new Map<string, boolean>();
+    this.#handshakes = handshakes;
     this.#cluster = options.cluster?.((event) => this.#inbox.push(event));
     const now = options.now ?? performance.now.bind(performance);
     this.#hub = new Hub({
       maxClients: config.maxClients,
       maxClientsPerIp: config.maxClientsPerIp,
-      ipLimitExempt: (ip) => {
-        let answer = exemptByIp.get(ip);
-        if (answer === undefined) {
-          if (exemptByIp.size >= EXEMPT_MEMO_ENTRIES) exemptByIp.clear();
-          answer = exempt.has(ip);
-          exemptByIp.set(ip, answer);
-        }
-        return answer;
-      },
+      ipLimitExempt: exempt,
       idleTimeoutMs: config.idleTimeout * 1000,
       now,
       log: this.#log,
@@ -265,15 +274,10 @@ export class ChatServer {
     const tls = options.tls;
     const listenOn = (role: ListenerRole, port: number, secure: boolean) => {
       try {
-        const hostname = config.host;
-        const listener = secure && tls !== undefined
-          ? Deno.listenTls({ hostname, port, ...tls })
-          : open({ hostname, port });
-        entrances.push({ role, listener, secure: secure && tls !== undefined });
+        entrances.push({ role, listener: open({ hostname: config.host, port }), secure });
       } catch (error) {
         closeAll();
-        const address = `${config.host}:${port}`;
-        throw secure ? tlsListenError(address, error) : new ListenError(address, error);
+        throw new ListenError(`${config.host}:${port}`, error);
       }
     };
     listenOn("chat", config.port, false);
@@ -284,9 +288,18 @@ export class ChatServer {
       listenOn("irc", config.ircPort, false);
       if (tls !== undefined) listenOn("irc-tls", config.ircTlsPort, true);
     }
+    const exempt = exemptionOf(config);
+    const stats = new Stats();
+    const handshakes = tls === undefined ? undefined : new TlsHandshakes({
+      material: tls,
+      handshakeMs: Math.min(HANDSHAKE_TIMEOUT_MS, config.idleTimeout * 1000),
+      limits: new HandshakeLimits(config.maxClients, config.maxClientsPerIp, exempt),
+      failed: (reason) => stats.tlsHandshakesFailed[reason]++,
+      log: options.log ?? SILENT_LOGGER,
+    });
     let server: ChatServer;
     try {
-      server = new ChatServer(entrances, config, options);
+      server = new ChatServer({ entrances, handshakes, exempt, stats }, config, options);
     } catch (error) {
       closeAll();
       throw error;
@@ -327,7 +340,7 @@ export class ChatServer {
     this.#stopping = true;
     this.#log.info("shutdown begun", { connections: this.#connections.size });
     for (const { listener } of this.#entrances) listener.close();
-    this.#unfinished.stop();
+    this.#handshakes?.stop();
     clearInterval(this.#idleTimer);
     this.#inbox.push({ kind: "shutdown" });
     this.#inbox.close();
@@ -364,6 +377,7 @@ export class ChatServer {
       residentBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
       cluster: this.#cluster?.status(),
+      tlsHandshakes: this.#handshakes?.underway,
     };
   }
 
@@ -374,18 +388,8 @@ export class ChatServer {
 
   async #acceptLoop({ role, listener, secure }: Entrance): Promise<void> {
     // Failures since the last line: out of descriptors, a line per retry would flood the log.
-    let unlogged = 0;
-    let loggedAt = -Infinity;
+    const failures = new LogThrottle(ACCEPT_LOG_INTERVAL_MS);
     while (!this.#stopping) {
-      if (secure && !this.#unfinished.hasRoom) {
-        // Their sockets stay until the peers act: new TLS peers wait in the kernel's backlog meanwhile.
-        this.#log.warn("tls accepts paused", {
-          listener: role,
-          unfinished: this.#unfinished.count,
-        });
-        await this.#unfinished.room();
-        continue;
-      }
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
@@ -397,34 +401,33 @@ export class ChatServer {
           continue;
         }
         // Out of file descriptors and the like: established clients keep chatting meanwhile.
-        unlogged++;
-        if (performance.now() - loggedAt >= ACCEPT_LOG_INTERVAL_MS) {
-          loggedAt = performance.now();
+        const count = failures.count();
+        if (count > 0) {
           this.#log.error("accept failed; retrying", {
             listener: role,
             error: String(error),
-            failures: unlogged,
+            failures: count,
           });
-          unlogged = 0;
         }
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_RETRY_MS));
         continue;
       }
-      if (secure) this.#unfinished.track(conn as Deno.TlsConn);
-      this.#acceptConnection(conn, this.#connectionOptions[role]);
+      if (secure && this.#handshakes !== undefined) void this.#handshake(conn, role);
+      else this.#acceptConnection(conn, this.#connectionOptions[role]);
     }
   }
 
+  /** Serves `conn`, accepted on the TLS port `role`, once its handshake has finished. */
+  async #handshake(conn: Deno.Conn, role: ListenerRole): Promise<void> {
+    setNoDelay(conn);
+    const secure = await this.#handshakes!.start(conn, role);
+    if (secure !== undefined) this.#acceptConnection(secure, this.#connectionOptions[role]);
+  }
+
   /** Wraps an accepted socket and starts reading it; it joins the hub once it knows who the client is. */
-  #acceptConnection(conn: Deno.Conn, options: ConnectionOptions): void {
+  #acceptConnection(conn: ClientSocket, options: ConnectionOptions): void {
     this.#stats.connectionsAccepted++;
-    if ("setNoDelay" in conn) {
-      try {
-        (conn as Deno.TcpConn).setNoDelay(true);
-      } catch {
-        // The peer is already gone; the read loop will see it.
-      }
-    }
+    setNoDelay(conn);
     const connection = new Connection(conn, this.#nextId++, options);
     this.#connections.add(connection);
     if (this.#stopping) connection.close("shutdown");

@@ -9,6 +9,13 @@ import type { CloseReason, Command } from "./protocol.ts";
 /** Command kinds, as counted: every complete line is exactly one of these. */
 export type CommandKind = Command["kind"];
 
+/**
+ * Why a TLS handshake did not finish: `timeout`, not within its deadline;
+ * `refused`, hung up on at once because too many were under way (in all or
+ * from its address); `failed`, not TLS, or the peer left.
+ */
+export type TlsHandshakeFailure = "timeout" | "refused" | "failed";
+
 /** Everything counted since the server started. */
 export class Stats {
   /** Complete lines received, by the command they carried. */
@@ -51,6 +58,12 @@ export class Stats {
   bytesIn = 0;
   /** Bytes the kernel took for clients. */
   bytesOut = 0;
-  /** Connections accepted, refused ones included. */
+  /** Connections accepted, refused ones included (TLS ones once their handshake has finished). */
   connectionsAccepted = 0;
+  /** TLS handshakes that did not finish, by why. */
+  readonly tlsHandshakesFailed: Record<TlsHandshakeFailure, number> = {
+    timeout: 0,
+    refused: 0,
+    failed: 0,
+  };
 }

@@ -15,9 +15,28 @@ export interface TlsMaterial {
   readonly key: string;
 }
 
-/** Reads the two PEM files; a missing or unreadable one is a {@linkcode TlsFileError}. */
+/**
+ * Reads the two PEM files: a missing or unreadable one, or a pair that is not
+ * a certificate chain and its key, is a {@linkcode TlsFileError}.
+ */
 export function readTlsMaterial(certPath: string, keyPath: string): TlsMaterial {
-  return { cert: readPem(certPath, "--tls-cert"), key: readPem(keyPath, "--tls-key") };
+  const material = { cert: readPem(certPath, "--tls-cert"), key: readPem(keyPath, "--tls-key") };
+  checkPair(material);
+  return material;
+}
+
+/**
+ * Throws unless `material` is a certificate chain and its key. `node:tls`,
+ * which serves the TLS ports, takes anything here and fails every handshake
+ * later; Deno's own TLS client parses and matches the pair now.
+ */
+function checkPair(material: TlsMaterial): void {
+  try {
+    Deno.createHttpClient({ cert: material.cert, key: material.key }).close();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new TlsFileError(`Cannot start: the TLS certificate and key cannot be used: ${reason}`);
+  }
 }
 
 function readPem(path: string, source: string): string {

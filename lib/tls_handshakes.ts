@@ -1,77 +1,173 @@
 /**
- * TLS connections whose handshake has neither finished nor failed, counted
- * so that the server can stop accepting on its TLS ports while there are too
- * many. In Deno 2.9.6 closing such a connection frees nothing: its socket
- * belongs to the runtime's handshake task until the peer sends or hangs up
- * (docs/operations.md has the reproduction).
+ * Server-side TLS over sockets the server accepted itself: `node:tls` runs
+ * the session over a plain `Deno.Conn`, and a connection is handed on only
+ * once its handshake has finished. Why not `Deno.listenTls`: in Deno 2.9.6
+ * it hands out the connection before the handshake, and a peer that never
+ * sends its ClientHello keeps that socket open whatever the server closes
+ * (docs/operations.md has the reproduction). Here the server owns the plain
+ * socket, so a handshake has a deadline after which its descriptor really is
+ * freed, and the handshakes under way are bounded in all and per address.
  *
  * @module
  */
+import tls from "node:tls";
+import { canonicalIp } from "./address.ts";
+import { AddressCounts } from "./address_counts.ts";
+import { ConnStream } from "./conn_stream.ts";
+import type { Logger } from "./log.ts";
+import type { TlsHandshakeFailure } from "./stats.ts";
+import type { TlsMaterial } from "./tls.ts";
+import { TlsSocketConn } from "./tls_socket_conn.ts";
 
-/** Counts unfinished TLS handshakes, up to a bound the accept loops wait under. */
-export class UnfinishedHandshakes {
-  /** The most unfinished handshakes before {@linkcode UnfinishedHandshakes.room} waits. */
-  readonly max: number;
-  #count = 0;
-  #wake: (() => void) | undefined;
-  #room: Promise<void> | undefined;
+/**
+ * The handshakes under way on every TLS port together, against the same
+ * limits as logged-in clients: `--max-clients` in all and
+ * `--max-clients-per-ip` from one address. A peer past either is hung up on
+ * before its handshake starts.
+ */
+export class HandshakeLimits {
+  readonly #max: number;
+  readonly #perAddress: AddressCounts;
+  #underway = 0;
+
+  /** At most `max` in all, and `maxPerAddress` from one address (0: no limit) unless `exempt`. */
+  constructor(max: number, maxPerAddress: number, exempt: (ip: string) => boolean) {
+    this.#max = max;
+    this.#perAddress = new AddressCounts(maxPerAddress, exempt);
+  }
+
+  /** Counts one more from `ip`: whether to uncount its address later, or which limit it passed. */
+  admit(ip: string): "counted" | "uncounted" | "all" | "address" {
+    if (this.#underway >= this.#max) return "all";
+    const count = this.#perAddress.add(ip);
+    if (count === "full") return "address";
+    this.#underway++;
+    return count;
+  }
+
+  /** Uncounts a handshake that {@linkcode HandshakeLimits.admit} counted. */
+  release(ip: string, addressCounted: boolean): void {
+    this.#underway--;
+    if (addressCounted) this.#perAddress.remove(ip);
+  }
+}
+
+/** What the handshakes need to know. */
+export interface TlsHandshakesOptions {
+  readonly material: TlsMaterial;
+  /** How long a peer has from its accept to the end of its handshake. */
+  readonly handshakeMs: number;
+  readonly limits: HandshakeLimits;
+  /** Counts each handshake that did not finish, by why. */
+  readonly failed: (reason: TlsHandshakeFailure) => void;
+  readonly log: Logger;
+}
+
+/** A handshake under way: its socket, and how to give up on it. */
+interface Underway {
+  readonly conn: Deno.Conn;
+  readonly secure: tls.TLSSocket;
+  readonly ip: string;
+  /** Counted against the per-address limit, so uncounted when it ends. */
+  readonly counted: boolean;
+  readonly timer: ReturnType<typeof setTimeout>;
+  readonly settle: (conn: TlsSocketConn | undefined) => void;
+}
+
+/** Runs the TLS handshakes of every TLS port, each under a deadline and the limits. */
+export class TlsHandshakes {
+  readonly #options: TlsHandshakesOptions;
+  readonly #context: tls.SecureContext;
+  readonly #underway = new Set<Underway>();
   #stopped = false;
 
-  /** Counts none yet; `max` is the bound. */
-  constructor(max: number) {
-    this.max = max;
+  /** Nothing is under way yet. */
+  constructor(options: TlsHandshakesOptions) {
+    this.#options = options;
+    this.#context = tls.createSecureContext({
+      cert: options.material.cert,
+      key: options.material.key,
+    });
   }
 
-  /** How many handshakes are unfinished now. */
-  get count(): number {
-    return this.#count;
-  }
-
-  /** True when another TLS connection may be accepted now. */
-  get hasRoom(): boolean {
-    return this.#count < this.max || this.#stopped;
+  /** Handshakes under way now. */
+  get underway(): number {
+    return this.#underway.size;
   }
 
   /**
-   * Counts `conn` until its handshake settles, and holds back its `close()`
-   * until then: a close during the handshake would not free the socket, and
-   * would make `handshake()` reject at once, so the count would lie.
+   * Runs the handshake on `conn`, accepted on `port` (its name in logs).
+   * Resolves with the TLS connection once it finishes, or undefined if it
+   * does not (not TLS, too slow, over a limit, shutdown): `conn` is closed then.
    */
-  track(conn: Deno.TlsConn): void {
-    this.#count++;
-    const close = conn.close.bind(conn);
-    let settled = false;
-    let closeWanted = false;
-    conn.close = () => settled ? close() : void (closeWanted = true);
-    const done = () => {
-      settled = true;
-      this.#count--;
-      this.#wakeAll();
-      if (!closeWanted) return;
-      try {
-        close();
-      } catch {
-        // Already closed by the runtime.
-      }
-    };
-    conn.handshake().then(done, done);
+  start(conn: Deno.Conn, port: string): Promise<TlsSocketConn | undefined> {
+    const remoteAddr = conn.remoteAddr as Deno.NetAddr;
+    const ip = canonicalIp(remoteAddr.hostname);
+    const admitted = this.#stopped ? "all" : this.#options.limits.admit(ip);
+    if (admitted === "all" || admitted === "address") {
+      this.#options.failed("refused");
+      this.#options.log.debug("tls handshake refused", { port, ip, over: admitted });
+      conn.close();
+      return Promise.resolve(undefined);
+    }
+    const secure = new tls.TLSSocket(new ConnStream(conn), {
+      isServer: true,
+      secureContext: this.#context,
+    });
+    return new Promise((settle) => {
+      const handshake: Underway = {
+        conn,
+        secure,
+        ip,
+        counted: admitted === "counted",
+        timer: setTimeout(() => this.#fail(handshake, port, "timeout"), this.#options.handshakeMs),
+        settle,
+      };
+      this.#underway.add(handshake);
+      secure.once("secure", () => {
+        if (!this.#end(handshake)) return;
+        settle(new TlsSocketConn(secure, conn));
+      });
+      secure.on("error", (error: Error) => this.#fail(handshake, port, "failed", error));
+      secure.once("close", () => this.#fail(handshake, port, "failed"));
+    });
   }
 
-  /** Resolves once {@linkcode UnfinishedHandshakes.hasRoom} holds (or after {@linkcode stop}). */
-  async room(): Promise<void> {
-    while (!this.hasRoom) await (this.#room ??= new Promise((resolve) => this.#wake = resolve));
-  }
-
-  /** Lets every waiter go, now and from now on: the server is shutting down. */
+  /** Gives up every handshake under way, and refuses new ones: the server is shutting down. */
   stop(): void {
     this.#stopped = true;
-    this.#wakeAll();
+    for (const handshake of this.#underway) this.#drop(handshake);
   }
 
-  #wakeAll(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    this.#room = undefined;
-    wake?.();
+  #fail(handshake: Underway, port: string, reason: TlsHandshakeFailure, error?: Error): void {
+    if (!this.#underway.has(handshake)) return;
+    this.#options.failed(reason);
+    this.#options.log.debug("tls handshake failed", {
+      port,
+      ip: handshake.ip,
+      reason,
+      ...(error === undefined ? {} : { error: error.message }),
+    });
+    this.#drop(handshake);
+  }
+
+  /** Ends a handshake that did not finish: its socket, and so its descriptor, is freed now. */
+  #drop(handshake: Underway): void {
+    if (!this.#end(handshake)) return;
+    handshake.secure.destroy();
+    try {
+      handshake.conn.close();
+    } catch {
+      // Closed already, through the stream.
+    }
+    handshake.settle(undefined);
+  }
+
+  /** Stops counting a handshake; false if it had ended already. */
+  #end(handshake: Underway): boolean {
+    if (!this.#underway.delete(handshake)) return false;
+    clearTimeout(handshake.timer);
+    this.#options.limits.release(handshake.ip, handshake.counted);
+    return true;
   }
 }

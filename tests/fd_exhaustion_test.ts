@@ -72,6 +72,20 @@ Deno.test("out of descriptors, the server logs once a second, keeps its clients,
       await using carol = await TestClient.login(server.port, "carol");
       await carol.send("PING");
       await carol.expect("PONG");
+      // The TLS ports too: a handshake and a login over TLS.
+      const secure = await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port: server.tlsPort!,
+        caCerts: [await Deno.readTextFile(files.ca)],
+      });
+      try {
+        await secure.write(new TextEncoder().encode("LOGIN dave\n"));
+        const answer = new Uint8Array(16);
+        const count = await withDeadline(secure.read(answer), 5000, "OK over TLS");
+        assert.equal(new TextDecoder().decode(answer.subarray(0, count ?? 0)), "OK\n");
+      } finally {
+        secure.close();
+      }
       const health = await fetch(`http://127.0.0.1:${server.metricsPort}/healthz`);
       assert.equal(health.status, 200, "the metrics port serves again");
       await health.body?.cancel();

@@ -1,89 +1,66 @@
 /**
  * Stalled TLS handshakes: peers that connect to a TLS port and never send a
- * ClientHello. Deno 2.9.6 keeps such a socket until the peer acts, whatever
- * the server closes (docs/operations.md), so the server bounds how many it
- * holds: the test counts the server's own descriptors from outside.
+ * ClientHello. Each has min(10 s, idle timeout) to finish, then its socket is
+ * freed while the peer is still there; meanwhile they count against
+ * `--max-clients` and `--max-clients-per-ip`. The tests count the server's
+ * own descriptors from outside.
  */
 import { makeCertificate } from "./certificates.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
 import { descriptorCount } from "./process_stats.ts";
-import { spawnServer } from "./server_process.ts";
+import { spawnServer, type StartedServer } from "./server_process.ts";
 
-/** The server's `--max-clients`: also its bound on unfinished handshakes. */
-const MAX_CLIENTS = 40;
-/** Silent connections opened to the TLS port, more than the bound. */
+/** Silent connections opened to the TLS port. */
 const SILENT = 100;
-/** Descriptors the server may open besides the held handshakes (a login, the runtime's own). */
+/** Descriptors the server may open besides the peers' (a login, a scrape, the runtime's own). */
 const SLACK = 8;
 
 /** Resolves once `done()` holds, checking every 50 ms; /proc has no event to await. */
-async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+async function until(done: () => Promise<boolean>, ms: number, what: string): Promise<void> {
   await withDeadline(
     (async () => {
-      while (!done()) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (!await done()) await new Promise((resolve) => setTimeout(resolve, 50));
     })(),
     ms,
     what,
   );
 }
 
-Deno.test("stalled TLS handshakes hold at most --max-clients descriptors, and the TLS port accepts again once they go", async () => {
+/** The value of one sample on the server's `/metrics`, or undefined. */
+async function metric(server: StartedServer, sample: string): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}
+
+/** Resolves with what a silent peer reads first: `null` once the server has hung up. */
+async function firstRead(conn: Deno.Conn): Promise<number | null> {
+  try {
+    return await conn.read(new Uint8Array(16));
+  } catch {
+    return null;
+  }
+}
+
+/** A server with TLS and metrics on and `args` added, given to `body`, then stopped cleanly. */
+async function withTlsServer(
+  args: string[],
+  body: (server: StartedServer, pid: number, ca: string) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
-  const silent: Deno.Conn[] = [];
   try {
     const files = await makeCertificate(dir);
     const server = await withDeadline(
       spawnServer([
-        ...["--host", "127.0.0.1", "--port", "0", "--tls-port", "0"],
-        ...["--tls-cert", files.cert, "--tls-key", files.key],
-        ...["--idle-timeout", "2", "--max-clients", String(MAX_CLIENTS), "--log-level", "debug"],
+        ...["--host", "127.0.0.1", "--port", "0", "--tls-port", "0", "--metrics-port", "0"],
+        ...["--tls-cert", files.cert, "--tls-key", files.key, ...args],
       ]),
       10_000,
       "server start",
     );
-    const pid = server.child.pid;
     try {
-      const baseline = await descriptorCount(pid);
-
-      for (let i = 0; i < SILENT; i++) {
-        silent.push(await Deno.connect({ hostname: "127.0.0.1", port: server.tlsPort! }));
-      }
-      // The hub lets them go as idle; their sockets stay, so the pause must too.
-      await until(
-        () => server.log().split(`reason="idle"`).length - 1 >= MAX_CLIENTS,
-        10_000,
-        "the idle disconnects",
-      );
-      // The hub's close lingers up to 2 s before it reaches the socket; nothing may be freed then, so
-      // there is no event to await: a fixed wait past it, then the count must not have grown.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      const held = await descriptorCount(pid) - baseline;
-      assert.ok(held <= MAX_CLIENTS + SLACK, `${held} descriptors held for ${SILENT} peers`);
-      assert.match(server.log(), /tls accepts paused/);
-      // Plaintext clients are still served.
-      await using plain = await TestClient.login(server.port, "plain");
-      await plain.send("PING");
-      await plain.expect("PONG");
-      assert.ok(await descriptorCount(pid) - baseline <= MAX_CLIENTS + SLACK);
-
-      for (const conn of silent.splice(0)) conn.close();
-      // The stalled handshakes fail as their peers leave: the TLS port accepts a real client again.
-      const secure = await withDeadline(
-        Deno.connectTls({
-          hostname: "127.0.0.1",
-          port: server.tlsPort!,
-          caCerts: [await Deno.readTextFile(files.ca)],
-        }),
-        5000,
-        "a TLS connect",
-      );
-      try {
-        await withDeadline(secure.handshake(), 5000, "a TLS handshake after the pause");
-      } finally {
-        secure.close();
-      }
+      await body(server, server.child.pid, await Deno.readTextFile(files.ca));
     } finally {
-      for (const conn of silent) conn.close();
       server.child.kill("SIGTERM");
       const status = await withDeadline(server.child.status, 10_000, "server exit");
       const log = await server.logClosed;
@@ -92,4 +69,120 @@ Deno.test("stalled TLS handshakes hold at most --max-clients descriptors, and th
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Opens `count` connections to `port` that send nothing. */
+async function silentPeers(port: number, count: number): Promise<Deno.Conn[]> {
+  const peers: Deno.Conn[] = [];
+  for (let i = 0; i < count; i++) peers.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+  return peers;
+}
+
+/** A TLS client that logs in as `name` and expects `OK`. */
+async function tlsLogin(port: number, ca: string, name: string): Promise<void> {
+  const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [ca] });
+  try {
+    await conn.write(new TextEncoder().encode(`LOGIN ${name}\n`));
+    const buffer = new Uint8Array(64);
+    const count = await withDeadline(conn.read(buffer), 5000, "OK over TLS");
+    assert.equal(new TextDecoder().decode(buffer.subarray(0, count ?? 0)), "OK\n");
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a TLS handshake unfinished at its deadline frees its descriptor while the peer stays, and the peer sees the close", async () => {
+  await withTlsServer(["--idle-timeout", "2"], async (server, pid, ca) => {
+    const baseline = await descriptorCount(pid);
+    const peers = await silentPeers(server.tlsPort!, SILENT);
+    try {
+      await until(
+        async () => await descriptorCount(pid) >= baseline + SILENT,
+        5000,
+        "the server to hold every silent peer",
+      );
+      assert.equal(await metric(server, "chat_tls_handshakes"), SILENT);
+      // The deadline is the idle timeout here, 2 s; the peers have not hung up.
+      await until(
+        async () => await descriptorCount(pid) <= baseline + SLACK,
+        8000,
+        "the stalled handshakes' descriptors to be freed",
+      );
+      const reads = await withDeadline(Promise.all(peers.map(firstRead)), 5000, "the closes");
+      assert.ok(reads.every((read) => read === null), "every silent peer was hung up on");
+      assert.equal(
+        await metric(server, 'chat_tls_handshakes_failed_total{reason="timeout"}'),
+        SILENT,
+      );
+      assert.equal(await metric(server, "chat_tls_handshakes"), 0);
+      await tlsLogin(server.tlsPort!, ca, "after");
+    } finally {
+      for (const peer of peers) peer.close();
+    }
+  });
+});
+
+Deno.test("TLS handshakes under way count against --max-clients-per-ip: the rest are hung up on at once", async () => {
+  const perAddress = 5;
+  await withTlsServer(
+    [
+      ...["--idle-timeout", "60", "--max-clients-per-ip", String(perAddress)],
+      // Loopback is exempt by default; here it stands for any one address.
+      ...["--ip-limit-exempt", "10.0.0.0/8"],
+    ],
+    async (server, pid, ca) => {
+      const baseline = await descriptorCount(pid);
+      const peers = await silentPeers(server.tlsPort!, 20);
+      try {
+        // The 15 past the limit read their close long before the 10 s deadline.
+        const refused = await withDeadline(
+          Promise.all(peers.slice(perAddress).map(firstRead)),
+          5000,
+          "the refused peers' close",
+        );
+        assert.ok(refused.every((read) => read === null));
+        assert.ok(await descriptorCount(pid) <= baseline + perAddress + SLACK);
+        assert.equal(await metric(server, "chat_tls_handshakes"), perAddress);
+        assert.equal(
+          await metric(server, 'chat_tls_handshakes_failed_total{reason="refused"}'),
+          15,
+        );
+        // The address is full: a real TLS client from it is refused too, plaintext is not.
+        await assert.rejects(tlsLogin(server.tlsPort!, ca, "late"));
+        await using plain = await TestClient.login(server.port, "plain");
+        await plain.send("PING");
+        await plain.expect("PONG");
+      } finally {
+        for (const peer of peers) peer.close();
+      }
+    },
+  );
+});
+
+Deno.test("TLS handshakes under way count against --max-clients", async () => {
+  const maxClients = 10;
+  await withTlsServer(
+    ["--idle-timeout", "60", "--max-clients", String(maxClients)],
+    async (server, pid) => {
+      const baseline = await descriptorCount(pid);
+      const peers = await silentPeers(server.tlsPort!, 30);
+      try {
+        const refused = await withDeadline(
+          Promise.all(peers.slice(maxClients).map(firstRead)),
+          5000,
+          "the refused peers' close",
+        );
+        assert.ok(refused.every((read) => read === null));
+        assert.equal(await metric(server, "chat_tls_handshakes"), maxClients);
+        assert.equal(
+          await metric(server, 'chat_tls_handshakes_failed_total{reason="refused"}'),
+          20,
+        );
+        // The peers' own sockets (30, in this process) are not the server's.
+        assert.ok(await descriptorCount(pid) <= baseline + maxClients + SLACK);
+      } finally {
+        for (const peer of peers) peer.close();
+      }
+    },
+  );
 });

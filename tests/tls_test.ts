@@ -1,5 +1,5 @@
 /** TLS beside plaintext: one hub, two transports, real TLS clients. */
-import { DEFAULT_CONFIG } from "../lib/config.ts";
+import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
 import { spawnServer, startTaskArgs } from "./server_process.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
@@ -41,7 +41,14 @@ async function tlsClient(port: number, caCert: string) {
   };
 }
 
-Deno.test("TLS and plaintext clients share one hub", async () => {
+/**
+ * An in-process server with TLS on and `overrides` applied, and a TLS client
+ * of its TLS port (not logged in), given to `body`; all closed after.
+ */
+async function withTlsServer(
+  overrides: Partial<Config>,
+  body: (server: ChatServer, secure: Awaited<ReturnType<typeof tlsClient>>) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
     const files = await makeCertificate(dir);
@@ -50,22 +57,13 @@ Deno.test("TLS and plaintext clients share one hub", async () => {
       key: await Deno.readTextFile(files.key),
     };
     const server = ChatServer.listen(
-      { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, tlsPort: 0 },
+      { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, tlsPort: 0, ...overrides },
       { tls },
     );
     try {
       const secure = await tlsClient(server.tlsAddr!.port, await Deno.readTextFile(files.ca));
       try {
-        await using plain = await TestClient.login(server, "plain");
-        await secure.send("LOGIN secure");
-        await secure.expect("OK");
-        await secure.send("MSG over tls");
-        await plain.expect("MSG secure over tls");
-        await plain.send("DM secure back in the clear");
-        await secure.expect("DM plain back in the clear");
-        await secure.send("WHO");
-        await secure.expect("USER plain");
-        await secure.expect("USER secure");
+        await body(server, secure);
       } finally {
         secure.conn.close();
       }
@@ -75,7 +73,59 @@ Deno.test("TLS and plaintext clients share one hub", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("TLS and plaintext clients share one hub", async () => {
+  await withTlsServer({}, async (server, secure) => {
+    await using plain = await TestClient.login(server, "plain");
+    await secure.send("LOGIN secure");
+    await secure.expect("OK");
+    await secure.send("MSG over tls");
+    await plain.expect("MSG secure over tls");
+    await plain.send("DM secure back in the clear");
+    await secure.expect("DM plain back in the clear");
+    await secure.send("WHO");
+    await secure.expect("USER plain");
+    await secure.expect("USER secure");
+  });
 });
+
+Deno.test("a TLS client that never reads is dropped with ERR slow-consumer, its queue bounded", async () => {
+  await withTlsServer({ maxQueueBytes: 256 * 1024, rate: 0 }, async (server, sink) => {
+    await sink.send("LOGIN sink");
+    await sink.expect("OK");
+    await using sender = await TestClient.login(server, "sender");
+    const padding = "p".repeat(4000);
+    // Far more than the kernel's buffers and the queue hold together: the sink reads nothing.
+    let dropped = false;
+    for (let sent = 0; sent < 5000 && !dropped; sent += 50) {
+      let batch = "";
+      for (let i = sent; i < sent + 50; i++) batch += `MSG ${i} ${padding}\n`;
+      await sender.sendRaw(batch);
+      dropped = (await sender.sync()).includes("INFO sink disconnected");
+    }
+    assert.ok(dropped, "the sink was dropped");
+    // What the kernel held reaches the sink, then the reason it was dropped.
+    const received = await withDeadline(readToEnd(sink.conn), 10_000, "the sink's lines");
+    assert.ok(received.endsWith("\nERR slow-consumer\n"), received.slice(-200));
+  });
+});
+
+/** Everything `conn` reads until the server hangs up. */
+async function readToEnd(conn: Deno.Conn): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  const buffer = new Uint8Array(65536);
+  for (let count = await conn.read(buffer); count !== null; count = await conn.read(buffer)) {
+    chunks.push(buffer.slice(0, count));
+  }
+  const all = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return decoder.decode(all);
+}
 
 Deno.test("openssl s_client chats over TLS with the server started as `deno task start` starts it", async () => {
   const dir = await Deno.makeTempDir();

@@ -110,7 +110,8 @@ export class TlsHandshakes {
       conn.close();
       return Promise.resolve(undefined);
     }
-    const secure = new tls.TLSSocket(new ConnStream(conn), {
+    const stream = new ConnStream(conn);
+    const secure = new tls.TLSSocket(stream, {
       isServer: true,
       secureContext: this.#context,
     });
@@ -126,7 +127,7 @@ export class TlsHandshakes {
       this.#underway.add(handshake);
       secure.once("secure", () => {
         if (!this.#end(handshake)) return;
-        settle(new TlsSocketConn(secure, conn));
+        settle(new TlsSocketConn(secure, stream, conn));
       });
       secure.on("error", (error: Error) => this.#fail(handshake, port, "failed", error));
       secure.once("close", () => this.#fail(handshake, port, "failed"));

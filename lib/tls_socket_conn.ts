@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 
 /** Decrypted bytes held for a reader before the socket is paused until it catches up. */
@@ -44,8 +45,11 @@ export class TlsSocketConn {
   #error: Error | undefined;
   #wake: (() => void) | undefined;
 
-  /** Takes over `socket`, whose handshake has finished, running over `conn`. */
-  constructor(socket: TLSSocket, conn: Deno.Conn) {
+  /**
+   * Takes over `socket`, whose handshake has finished, running over `stream`,
+   * which reads and writes `conn`.
+   */
+  constructor(socket: TLSSocket, stream: Duplex, conn: Deno.Conn) {
     this.#socket = socket;
     this.#conn = conn;
     this.remoteAddr = conn.remoteAddr;
@@ -63,10 +67,13 @@ export class TlsSocketConn {
       this.#ended = true;
       this.#wakeReader();
     });
-    socket.on("error", (error: Error) => {
+    const failed = (error: Error) => {
       this.#error ??= asDenoError(error);
       this.#wakeReader();
-    });
+    };
+    socket.on("error", failed);
+    // The socket below fails first (a reset); the TLS socket above may only report its close.
+    stream.on("error", failed);
   }
 
   /** Reads into `buffer`: the count, `null` once the peer has finished, or the socket's error. */

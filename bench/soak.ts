@@ -550,7 +550,7 @@ async function soakRun(
         (/ disconnect .*r\d+c\d+/.test(line) && !/reason="?quit/.test(line)) ||
         (named !== null && new RegExp(`r\\d+c${named[1]}\\b`).test(line))
       );
-      for (const line of drops.slice(0, 5)) console.error(`instance ${i}: ${line}`);
+      for (const line of drops.slice(-8)) console.error(`instance ${i}: ${line}`);
     }
     console.error(error);
     aborted = `round ${reports.length + 1} did not finish: ${

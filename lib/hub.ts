@@ -31,8 +31,8 @@ export type HubEvent =
   | { readonly kind: "command"; readonly link: ClientLink; readonly command: Command }
   | { readonly kind: "line-too-long"; readonly link: ClientLink }
   | { readonly kind: "closed"; readonly link: ClientLink; readonly reason: CloseReason }
-  /** The idle check; `at` is when its timer fired, by the hub's clock. */
-  | { readonly kind: "tick"; readonly at?: number }
+  /** The idle check; `at` is when its timer fired and `due` when it should have, by the hub's clock. */
+  | { readonly kind: "tick"; readonly at?: number; readonly due?: number }
   | { readonly kind: "shutdown" }
   | ClusterEvent;
 
@@ -163,7 +163,7 @@ export class Hub {
         break;
       }
       case "tick":
-        this.#closeIdle(event.at);
+        this.#closeIdle(event.at, event.due);
         break;
       case "shutdown":
         this.#shutdown();
@@ -317,11 +317,15 @@ export class Hub {
    * for half of it with their door's keepalive (if it has one): a client that only reads
    * answers it and stays; a dead one still goes at the timeout.
    */
-  #closeIdle(firedAt: number | undefined): void {
+  #closeIdle(firedAt: number | undefined, due: number | undefined): void {
     const now = this.#options.now();
-    // A tick applied long after its timer fired means the server fell behind: the lines clients
-    // sent meanwhile may still wait unread, so nobody is judged idle on this one.
-    if (firedAt !== undefined && now - firedAt > this.#options.idleTimeoutMs / 4) return;
+    // A timer that fired long after it was due, or a tick applied long after its timer fired,
+    // means the server fell behind (or the process was not run): the lines clients sent
+    // meanwhile may still wait unread, so nobody is judged idle on this one.
+    const slack = this.#options.idleTimeoutMs / 4;
+    if (firedAt !== undefined && (now - firedAt > slack || firedAt - (due ?? firedAt) > slack)) {
+      return;
+    }
     const deadline = now - this.#options.idleTimeoutMs;
     const nudgeBy = now - this.#options.idleTimeoutMs / 2;
     for (const session of this.#sessions.values()) {

@@ -170,7 +170,7 @@ export class ChatServer {
   /** What connections coming in through each kind of listener are given: their door above all. */
   readonly #connectionOptions: Readonly<Record<ListenerRole, ConnectionOptions>>;
   readonly #hubDone: Promise<void>;
-  readonly #idleTimer: ReturnType<typeof setInterval>;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #acceptDone: Promise<unknown> = Promise.resolve();
   /** The TLS ports' handshakes, when TLS is on. */
   readonly #handshakes: TlsHandshakes | undefined;
@@ -239,10 +239,7 @@ export class ChatServer {
         headTimeoutMs: Math.min(HEAD_TIMEOUT_MS, config.idleTimeout * 1000),
       })),
     };
-    this.#idleTimer = setInterval(
-      () => this.#inbox.push({ kind: "tick", at: now() }),
-      idleCheckIntervalMs(config.idleTimeout),
-    );
+    this.#checkIdleEvery(idleCheckIntervalMs(config.idleTimeout), now);
     if (config.metricsPort !== undefined) {
       try {
         const deadlineMs = Math.min(HEAD_TIMEOUT_MS, config.idleTimeout * 1000);
@@ -252,7 +249,7 @@ export class ChatServer {
           snapshot: () => this.#snapshot(),
         }, this.#log);
       } catch (error) {
-        clearInterval(this.#idleTimer);
+        clearTimeout(this.#idleTimer);
         this.#inbox.close();
         void this.#cluster?.close();
         throw new ListenError(`${config.host}:${config.metricsPort}`, error);
@@ -341,7 +338,7 @@ export class ChatServer {
     this.#log.info("shutdown begun", { connections: this.#connections.size });
     for (const { listener } of this.#entrances) listener.close();
     this.#handshakes?.stop();
-    clearInterval(this.#idleTimer);
+    clearTimeout(this.#idleTimer);
     this.#inbox.push({ kind: "shutdown" });
     this.#inbox.close();
     this.#drain().then(this.#finish);
@@ -362,6 +359,22 @@ export class ChatServer {
     this.#log.info("shutdown finished", {
       seconds: Math.round(performance.now() - this.#startedAt) / 1000,
     });
+  }
+
+  /**
+   * Posts an idle check every `intervalMs`, each timer set when the previous
+   * fired (never a burst of missed ones), and each tick saying when it was
+   * due, so that the hub can tell a server that fell behind.
+   */
+  #checkIdleEvery(intervalMs: number, now: () => number): void {
+    let due = now() + intervalMs;
+    const fire = () => {
+      const at = now();
+      this.#inbox.push({ kind: "tick", at, due });
+      due = at + intervalMs;
+      this.#idleTimer = setTimeout(fire, intervalMs);
+    };
+    this.#idleTimer = setTimeout(fire, intervalMs);
   }
 
   #snapshot(): MetricsSnapshot {

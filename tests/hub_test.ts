@@ -247,6 +247,16 @@ Deno.test("Hub judges nobody idle on a tick applied long after its timer fired: 
   assert.deepEqual(alice.closes, ["idle"], "a tick on time still closes");
 });
 
+Deno.test("Hub judges nobody idle on a tick whose timer fired long after it was due: the process was not run", () => {
+  const t = new Harness({ idleTimeoutMs: 1000 });
+  const alice = t.login("alice");
+  t.clock.now = 5000;
+  t.hub.apply({ kind: "tick", at: 5000, due: 4000 });
+  assert.deepEqual(alice.closes, []);
+  t.hub.apply({ kind: "tick", at: 5000, due: 4800 });
+  assert.deepEqual(alice.closes, ["idle"], "a timer on time still closes");
+});
+
 Deno.test("Hub closes idle sessions with reason idle on a tick after the timeout, logged in or not", () => {
   const t = new Harness({ idleTimeoutMs: 1000 });
   const alice = t.login("alice");

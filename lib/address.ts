@@ -158,3 +158,24 @@ export class CidrList {
     return this.networks.map(formatCidr).join(",");
   }
 }
+
+/**
+ * `list.has`, with each address's answer remembered: most connections come
+ * from few addresses, and matching a CIDR list costs more than a lookup. The
+ * memo starts over past `maxEntries` addresses.
+ */
+export function remembered(
+  list: { has(ip: string): boolean },
+  maxEntries: number,
+): (ip: string) => boolean {
+  const answers = new Map<string, boolean>();
+  return (ip) => {
+    let answer = answers.get(ip);
+    if (answer === undefined) {
+      if (answers.size >= maxEntries) answers.clear();
+      answer = list.has(ip);
+      answers.set(ip, answer);
+    }
+    return answer;
+  };
+}

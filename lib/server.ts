@@ -7,6 +7,7 @@
  */
 import type { Cluster, ClusterEvent } from "./cluster.ts";
 import type { Config } from "./config.ts";
+import { remembered } from "./address.ts";
 import { type ClientSocket, Connection, type ConnectionOptions } from "./connection.ts";
 import { Hub, type HubEvent } from "./hub.ts";
 import { Inbox } from "./inbox.ts";
@@ -66,23 +67,6 @@ interface Listening {
   readonly exempt: (ip: string) => boolean;
   /** Counted from the first listener on (a TLS handshake can fail before the server exists). */
   readonly stats: Stats;
-}
-
-/**
- * Whether `--ip-limit-exempt` covers an address, remembered: most connections
- * come from few addresses (the memo is bounded).
- */
-function exemptionOf(config: Config): (ip: string) => boolean {
-  const exemptByIp = new Map<string, boolean>();
-  return (ip) => {
-    let answer = exemptByIp.get(ip);
-    if (answer === undefined) {
-      if (exemptByIp.size >= EXEMPT_MEMO_ENTRIES) exemptByIp.clear();
-      answer = config.ipLimitExempt.has(ip);
-      exemptByIp.set(ip, answer);
-    }
-    return answer;
-  };
 }
 
 /** Collaborators of a server, all optional. */
@@ -285,7 +269,7 @@ export class ChatServer {
       listenOn("irc", config.ircPort, false);
       if (tls !== undefined) listenOn("irc-tls", config.ircTlsPort, true);
     }
-    const exempt = exemptionOf(config);
+    const exempt = remembered(config.ipLimitExempt, EXEMPT_MEMO_ENTRIES);
     const stats = new Stats();
     const handshakes = tls === undefined ? undefined : new TlsHandshakes({
       material: tls,

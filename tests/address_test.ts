@@ -7,6 +7,7 @@ import {
   inCidr,
   parseCidr,
   parseIp,
+  remembered,
 } from "../lib/address.ts";
 import { assert } from "./helpers.ts";
 
@@ -73,4 +74,17 @@ Deno.test("canonicalIp folds IPv4-mapped IPv6 and upper case, and leaves IPv4 an
     "::1",
     "not:an:address",
   ]);
+});
+
+Deno.test("remembered answers as the list does, asks it once per address, and starts over past its bound", () => {
+  const asked: string[] = [];
+  const list = { has: (ip: string) => (asked.push(ip), ip.startsWith("10.")) };
+  const exempt = remembered(list, 2);
+  assert.equal(exempt("10.0.0.1"), true);
+  assert.equal(exempt("10.0.0.1"), true);
+  assert.equal(exempt("192.0.2.1"), false);
+  assert.deepEqual(asked, ["10.0.0.1", "192.0.2.1"]);
+  exempt("192.0.2.2");
+  exempt("10.0.0.1");
+  assert.deepEqual(asked, ["10.0.0.1", "192.0.2.1", "192.0.2.2", "10.0.0.1"]);
 });

@@ -2,7 +2,7 @@
 import { makeCertificate } from "./certificates.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
 import { cpuTicks, descriptorCount } from "./process_stats.ts";
-import { spawnServer } from "./server_process.ts";
+import { spawnServer, stopServer } from "./server_process.ts";
 
 /** The server's hard descriptor limit: well below the connections the test opens. */
 const FD_LIMIT = 256;
@@ -92,10 +92,7 @@ Deno.test("out of descriptors, the server logs once a second, keeps its clients,
       assert.ok(await descriptorCount(pid) < FD_LIMIT);
     } finally {
       for (const conn of flood) conn.close();
-      server.child.kill("SIGTERM");
-      const status = await withDeadline(server.child.status, 10_000, "server exit");
-      const log = await server.logClosed;
-      assert.equal(status.code, 0, log.slice(-3000));
+      await stopServer(server);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

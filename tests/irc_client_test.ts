@@ -8,18 +8,10 @@
  */
 import { assert, TestClient, withServer } from "./helpers.ts";
 import { hasTmux, shellQuote, Tmux } from "./tmux.ts";
+import { hasProgram } from "./programs.ts";
 
 async function hasIrssi(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("irssi", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
+  return await hasProgram("irssi");
 }
 
 // CI installs irssi and tmux, and fails rather than skips without them.

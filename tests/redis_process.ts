@@ -5,19 +5,11 @@
  *
  * @module
  */
+import { hasProgram } from "./programs.ts";
 
 /** True when a `redis-server` binary is on the PATH. */
 export async function hasRedisServer(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("redis-server", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
+  return await hasProgram("redis-server");
 }
 
 function freePort(): number {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { withDeadline } from "./helpers.ts";
+
 const root = new URL("../", import.meta.url);
 
 /** The words after `deno` in the `start` task: `run`, the runtime flags, `main.ts`. */
@@ -103,4 +105,13 @@ export async function spawnServer(
     logClosed,
     logged,
   };
+}
+
+/** Stops `server` with SIGTERM; resolves with its log, rejects unless it exits 0 within 10 s. */
+export async function stopServer(server: StartedServer): Promise<string> {
+  server.child.kill("SIGTERM");
+  const status = await withDeadline(server.child.status, 10_000, "server exit");
+  const log = await server.logClosed;
+  if (status.code !== 0) throw new Error(`server exited with ${status.code}: ${log.slice(-3000)}`);
+  return log;
 }

@@ -8,7 +8,7 @@
 import { makeCertificate } from "./certificates.ts";
 import { assert, TestClient, withDeadline } from "./helpers.ts";
 import { descriptorCount } from "./process_stats.ts";
-import { spawnServer, type StartedServer } from "./server_process.ts";
+import { spawnServer, type StartedServer, stopServer } from "./server_process.ts";
 
 /** Silent connections opened to the TLS port. */
 const SILENT = 100;
@@ -61,10 +61,7 @@ async function withTlsServer(
     try {
       await body(server, server.child.pid, await Deno.readTextFile(files.ca));
     } finally {
-      server.child.kill("SIGTERM");
-      const status = await withDeadline(server.child.status, 10_000, "server exit");
-      const log = await server.logClosed;
-      assert.equal(status.code, 0, log.slice(-3000));
+      await stopServer(server);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

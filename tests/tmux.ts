@@ -6,23 +6,14 @@
  * @module
  */
 import { assert } from "./helpers.ts";
+import { hasProgram } from "./programs.ts";
 
 /** How long a test waits for the screen (or a program's output) to show what it expects. */
 export const SCREEN_MS = 15_000;
 
 /** True when `tmux` is on the PATH. */
 export async function hasTmux(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("tmux", {
-      args: ["-V"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
+  return await hasProgram("tmux", ["-V"]);
 }
 
 /** `word` quoted for `sh`. */

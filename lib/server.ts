@@ -65,7 +65,7 @@ interface Listening {
   readonly handshakes: TlsHandshakes | undefined;
   /** True for addresses exempt from the per-address limit. */
   readonly exempt: (ip: string) => boolean;
-  /** Counted from the first listener on (a TLS handshake can fail before the server exists). */
+  /** The counters, shared with the TLS handshakes, which are made before the server. */
   readonly stats: Stats;
 }
 

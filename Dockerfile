@@ -28,6 +28,7 @@ WORKDIR /app
 # The image's non-root user owns the app and the Deno cache (DENO_DIR=/deno-dir).
 COPY --chown=deno:deno deno.json deno.lock main.ts healthcheck.ts ./
 COPY --chown=deno:deno lib/ ./lib/
+COPY --chown=deno:deno vendor/ ./vendor/
 COPY --from=deps --chown=deno:deno /deno-dir/ /deno-dir/
 USER deno
 

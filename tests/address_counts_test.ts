@@ -1,18 +1,18 @@
 /** Open connections counted per address, against --max-clients-per-ip. */
+import { assertEquals } from "@std/assert";
 import { AddressCounts } from "../lib/address_counts.ts";
-import { assert } from "./helpers.ts";
 
 Deno.test("AddressCounts counts up to its limit per address, then says full without counting", () => {
   const counts = new AddressCounts(2);
-  assert.equal(counts.add("192.0.2.1"), "counted");
-  assert.equal(counts.add("192.0.2.1"), "counted");
-  assert.equal(counts.add("192.0.2.1"), "full");
-  assert.equal(counts.count("192.0.2.1"), 2);
-  assert.equal(counts.add("192.0.2.2"), "counted", "another address has its own count");
+  assertEquals(counts.add("192.0.2.1"), "counted");
+  assertEquals(counts.add("192.0.2.1"), "counted");
+  assertEquals(counts.add("192.0.2.1"), "full");
+  assertEquals(counts.count("192.0.2.1"), 2);
+  assertEquals(counts.add("192.0.2.2"), "counted", "another address has its own count");
   counts.remove("192.0.2.1");
-  assert.equal(counts.count("192.0.2.1"), 1);
-  assert.equal(counts.add("192.0.2.1"), "counted", "a closed connection frees its place at once");
-  assert.equal(counts.add("192.0.2.1"), "full");
+  assertEquals(counts.count("192.0.2.1"), 1);
+  assertEquals(counts.add("192.0.2.1"), "counted", "a closed connection frees its place at once");
+  assertEquals(counts.add("192.0.2.1"), "full");
 });
 
 Deno.test("AddressCounts leaves exempt addresses uncounted, and asks nothing when there is no limit", () => {
@@ -22,15 +22,15 @@ Deno.test("AddressCounts leaves exempt addresses uncounted, and asks nothing whe
     return ip === "127.0.0.1";
   };
   const limited = new AddressCounts(1, exempt);
-  assert.equal(limited.add("127.0.0.1"), "uncounted");
-  assert.equal(limited.add("127.0.0.1"), "uncounted");
-  assert.equal(limited.count("127.0.0.1"), 0);
-  assert.equal(limited.add("192.0.2.1"), "counted");
-  assert.deepEqual(asked, ["127.0.0.1", "127.0.0.1", "192.0.2.1"]);
+  assertEquals(limited.add("127.0.0.1"), "uncounted");
+  assertEquals(limited.add("127.0.0.1"), "uncounted");
+  assertEquals(limited.count("127.0.0.1"), 0);
+  assertEquals(limited.add("192.0.2.1"), "counted");
+  assertEquals(asked, ["127.0.0.1", "127.0.0.1", "192.0.2.1"]);
   const unlimited = new AddressCounts(0, exempt);
-  assert.equal(unlimited.add("192.0.2.1"), "uncounted");
-  assert.equal(unlimited.count("192.0.2.1"), 0);
-  assert.equal(asked.length, 3);
+  assertEquals(unlimited.add("192.0.2.1"), "uncounted");
+  assertEquals(unlimited.count("192.0.2.1"), 0);
+  assertEquals(asked.length, 3);
 });
 
 Deno.test("AddressCounts forgets an address at zero, and everything on clear", () => {
@@ -39,8 +39,8 @@ Deno.test("AddressCounts forgets an address at zero, and everything on clear", (
   counts.add("192.0.2.2");
   counts.add("192.0.2.2");
   counts.remove("192.0.2.1");
-  assert.equal(counts.count("192.0.2.1"), 0);
+  assertEquals(counts.count("192.0.2.1"), 0);
   counts.clear();
-  assert.equal(counts.count("192.0.2.2"), 0);
-  for (let i = 0; i < 3; i++) assert.equal(counts.add("192.0.2.2"), "counted");
+  assertEquals(counts.count("192.0.2.2"), 0);
+  for (let i = 0; i < 3; i++) assertEquals(counts.add("192.0.2.2"), "counted");
 });

@@ -1,9 +1,10 @@
 /** Per-address limits and the PROXY protocol, over real TCP. */
+import { assertEquals, assertMatch } from "@std/assert";
 import { CidrList } from "../lib/address.ts";
 import { createLogger } from "../lib/log.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
-import { assert, startServer, TestClient } from "./helpers.ts";
+import { startServer, TestClient } from "./helpers.ts";
 
 Deno.test("past --max-clients-per-ip an address gets ERR too-many-connections, and a departure frees a place", async () => {
   const server = startServer({ maxClientsPerIp: 2, ipLimitExempt: new CidrList([]) });
@@ -16,7 +17,7 @@ Deno.test("past --max-clients-per-ip an address gets ERR too-many-connections, a
     await first.dispose();
     await second.expect("INFO first disconnected");
     await using again = await TestClient.login(server, "again");
-    assert.deepEqual(await again.sync(), []);
+    assertEquals(await again.sync(), []);
   } finally {
     await server.shutdown();
   }
@@ -29,7 +30,7 @@ Deno.test("exempt addresses (loopback by default) have no per-address limit", as
     await using _b = await TestClient.login(server, "b");
     await using c = await TestClient.login(server, "c");
     await c.send("WHO");
-    assert.deepEqual(await c.readLines(3), ["USER a", "USER b", "USER c"]);
+    assertEquals(await c.readLines(3), ["USER a", "USER b", "USER c"]);
   } finally {
     await server.shutdown();
   }
@@ -84,12 +85,12 @@ Deno.test("from a trusted proxy, PROXY v1 and v2 give the real address to the li
     );
     await e.expect("OK");
     await e.send("WHO");
-    assert.deepEqual(await e.readLines(4), ["USER a", "USER b", "USER d", "USER e"]);
+    assertEquals(await e.readLines(4), ["USER a", "USER b", "USER d", "USER e"]);
     const log = lines.join("\n");
-    assert.match(log, /login name="a" address="203\.0\.113\.7:5555"/);
-    assert.match(log, /login name="b" address="203\.0\.113\.7:5556"/);
-    assert.match(log, /login name="d" address="2001:db8::1:6000"/);
-    assert.match(log, /refused: too-many-connections address="203\.0\.113\.7:5555"/);
+    assertMatch(log, /login name="a" address="203\.0\.113\.7:5555"/);
+    assertMatch(log, /login name="b" address="203\.0\.113\.7:5556"/);
+    assertMatch(log, /login name="d" address="2001:db8::1:6000"/);
+    assertMatch(log, /refused: too-many-connections address="203\.0\.113\.7:5555"/);
   } finally {
     await server.shutdown();
   }

@@ -7,8 +7,9 @@
  * balancer's PROXY header. Without `haproxy` or `redis-server` these tests
  * are skipped, except in CI (`.ci/run` installs both).
  */
+import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
 import { spawnServer, type StartedServer } from "./server_process.ts";
-import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { TestClient, withDeadline } from "./helpers.ts";
 import { HaproxyProcess, hasHaproxy, validateHaproxyConfig } from "./haproxy_process.ts";
 import { hasRedisServer, RedisProcess } from "./redis_process.ts";
 import { TcpRelay } from "./tcp_relay.ts";
@@ -26,14 +27,14 @@ async function documentedConfig(): Promise<string> {
   const doc = await Deno.readTextFile(new URL("../docs/balancer.md", import.meta.url));
   const fence = "```haproxy\n";
   const start = doc.indexOf(fence);
-  assert.ok(start !== -1, "docs/balancer.md has an haproxy block");
+  assert(start !== -1, "docs/balancer.md has an haproxy block");
   return doc.slice(start + fence.length, doc.indexOf("```", start + fence.length));
 }
 
 /** `text` with `from`, which must occur exactly once, replaced by `to`. */
 function replaceOnce(text: string, from: string, to: string): string {
   const at = text.indexOf(from);
-  assert.ok(at !== -1 && text.indexOf(from, at + 1) === -1, `the config has "${from}" once`);
+  assert(at !== -1 && text.indexOf(from, at + 1) === -1, `the config has "${from}" once`);
   return text.replace(from, to);
 }
 
@@ -184,7 +185,7 @@ async function withBalancer(body: (rig: Rig) => Promise<void>): Promise<void> {
     await haproxy.stop();
     haproxy = undefined;
     for (const instance of instances.splice(0)) {
-      assert.equal(await stopInstance(instance), 0, "SIGTERM ends an instance cleanly");
+      assertEquals(await stopInstance(instance), 0, "SIGTERM ends an instance cleanly");
     }
   } finally {
     for (const client of clients) await client.dispose();
@@ -204,7 +205,7 @@ Deno.test({
   name: "balancer: docs/balancer.md's HAProxy configuration, as printed, passes haproxy -c",
   ignore: !(await hasHaproxy()) && Deno.env.get("CI") !== "true",
   async fn() {
-    assert.match(
+    assertMatch(
       await validateHaproxyConfig(await documentedConfig()),
       /Configuration file is valid/,
     );
@@ -219,17 +220,17 @@ Deno.test({
     await withBalancer(async (rig) => {
       const alice = await rig.login("alice");
       const bob = await rig.login("bob");
-      assert.notEqual(alice.at, bob.at, "leastconn sends the second client to the other instance");
+      assertNotEquals(alice.at, bob.at, "leastconn sends the second client to the other instance");
       for (const { client, address } of [alice, bob]) {
         // The PROXY header names the client's own socket, not haproxy's connection to the instance.
-        assert.equal(address, `127.0.0.1:${client.conn.localAddr.port}`);
+        assertEquals(address, `127.0.0.1:${client.conn.localAddr.port}`);
       }
       await alice.client.send("MSG hello through the balancer");
       await bob.client.expect("MSG alice hello through the balancer");
       await bob.client.send("DM alice hello back");
       await alice.client.expect("DM bob hello back");
       await alice.client.send("WHO");
-      assert.deepEqual(await alice.client.readLines(2), ["USER alice", "USER bob"]);
+      assertEquals(await alice.client.readLines(2), ["USER alice", "USER bob"]);
     });
   },
 });
@@ -248,26 +249,26 @@ Deno.test({
       rig.relay.cut();
       const down = await rig.marked("chat-1", "DOWN");
       const downMs = since(cutAt);
-      assert.match(down, /code: 503/, "the instance answers: not ready, rather than gone");
-      assert.deepEqual(await rig.http(0, "/readyz"), {
+      assertMatch(down, /code: 503/, "the instance answers: not ready, rather than gone");
+      assertEquals(await rig.http(0, "/readyz"), {
         status: 503,
         body: "cluster unavailable\n",
       });
-      assert.deepEqual(await rig.http(0, "/healthz"), { status: 200, body: "ok\n" });
-      assert.equal((await rig.haproxy.servers("chat")).get("chat-1")?.status, "DOWN");
+      assertEquals(await rig.http(0, "/healthz"), { status: 200, body: "ok\n" });
+      assertEquals((await rig.haproxy.servers("chat")).get("chat-1")?.status, "DOWN");
 
       const newcomers: Landed[] = [];
       for (let i = 0; i < NEWCOMERS; i++) newcomers.push(await rig.login(`newcomer${i}`));
-      assert.deepEqual(newcomers.map((c) => c.at), Array(NEWCOMERS).fill(1), "all on chat-2");
+      assertEquals(newcomers.map((c) => c.at), Array(NEWCOMERS).fill(1), "all on chat-2");
       // Marked down is not cut off: its user still has the connection, and local chat.
-      assert.deepEqual(await onCut.client.sync(), []);
+      assertEquals(await onCut.client.sync(), []);
 
       const restoredAt = performance.now();
       rig.relay.restore();
       await rig.marked("chat-1", "UP");
       const upMs = since(restoredAt);
       const back = await rig.login("carol");
-      assert.equal(back.at, 0, "the instance with fewer clients takes the next one");
+      assertEquals(back.at, 0, "the instance with fewer clients takes the next one");
       await back.client.send("MSG back on chat-1");
       for (const { client } of newcomers) await client.expect("MSG carol back on chat-1");
       console.log(
@@ -286,7 +287,7 @@ Deno.test({
       const first = await rig.login("alice");
       const second = await rig.login("bob");
       const [stays, leaves] = first.at === 0 ? [first, second] : [second, first];
-      assert.equal(leaves.at, 1);
+      assertEquals(leaves.at, 1);
 
       const stoppedAt = performance.now();
       terminate(rig.instances[1]!);
@@ -300,12 +301,12 @@ Deno.test({
 
       const newcomers: Landed[] = [];
       for (let i = 0; i < NEWCOMERS; i++) newcomers.push(await rig.login(`newcomer${i}`));
-      assert.deepEqual(newcomers.map((c) => c.at), Array(NEWCOMERS).fill(0), "all on chat-1");
+      assertEquals(newcomers.map((c) => c.at), Array(NEWCOMERS).fill(0), "all on chat-1");
       const again = await rig.login(leaves.name);
-      assert.equal(again.at, 0, "the disconnected user reconnects to the other instance");
+      assertEquals(again.at, 0, "the disconnected user reconnects to the other instance");
       await again.client.send("MSG back again");
       await stays.client.expect(`MSG ${leaves.name} back again`);
-      assert.equal((await rig.instances[1]!.child.status).code, 0);
+      assertEquals((await rig.instances[1]!.child.status).code, 0);
       console.log(`  chat-2 marked DOWN ${downMs} ms after SIGTERM`);
     });
   },

@@ -9,8 +9,9 @@
  *
  * @module
  */
+import { assert, assertEquals } from "@std/assert";
 import { Chromium, hasChromium, type Page } from "./chromium.ts";
-import { assert, DEADLINE_MS, TestClient, withDeadline } from "./helpers.ts";
+import { DEADLINE_MS, TestClient, withDeadline } from "./helpers.ts";
 import { spawnServer, type StartedServer } from "./server_process.ts";
 
 // CI installs chromium, and fails rather than skips without it.
@@ -149,8 +150,8 @@ class ChatPage {
 
   /** Asserts that the page threw nothing and opened no dialog. */
   assertClean(): void {
-    assert.deepEqual(this.page.errors, [], "errors in the page");
-    assert.deepEqual(this.page.dialogs, [], "dialogs opened by the page");
+    assertEquals(this.page.errors, [], "errors in the page");
+    assertEquals(this.page.dialogs, [], "dialogs opened by the page");
   }
 }
 
@@ -251,8 +252,8 @@ Deno.test({
     await carol.expect("DM alice for carol only");
     await carol.send("DM bob for bob only");
     await bob.sees({ kind: "dm-in", from: "carol", text: "for bob only" });
-    assert.deepEqual(await carol.sync(), [], "carol saw nothing of the pages' DMs");
-    assert.equal(
+    assertEquals(await carol.sync(), [], "carol saw nothing of the pages' DMs");
+    assertEquals(
       (await alice.entries()).some((entry) => entry.text.includes("for bob only")),
       false,
       "alice saw carol's DM to bob",
@@ -283,7 +284,7 @@ Deno.test({
     await page.page.type("Carol");
     await page.page.press("Enter");
     await page.sees({ kind: "error", from: "", text: "That name is taken. Choose another one." });
-    assert.equal(await page.page.evaluate(`document.getElementById("name").readOnly`), false);
+    assertEquals(await page.page.evaluate(`document.getElementById("name").readOnly`), false);
 
     await page.page.evaluate(`document.getElementById("name").select()`);
     await page.page.type("zero\u200bwidth");
@@ -299,7 +300,7 @@ Deno.test({
     await page.online(["carol", "dave"]);
     await page.say("/msg nobody hi");
     const why = await page.sees({ kind: "dm-out", from: "nobody", text: "hi" });
-    assert.equal(why, "Not delivered: no one called nobody is online.");
+    assertEquals(why, "Not delivered: no one called nobody is online.");
     page.assertClean();
   },
 });
@@ -326,7 +327,7 @@ Deno.test({
     await page.sees({ kind: "note", from: "", text: "Back in the chat as alice." });
     const again = await rig.tcp("carol");
     await again.send("WHO");
-    assert.deepEqual(await again.sync(), ["USER alice", "USER carol"]);
+    assertEquals(await again.sync(), ["USER alice", "USER carol"]);
     await page.online(["alice", "carol"]);
     await page.say("I'm back");
     await again.expect("MSG alice I'm back");
@@ -358,7 +359,7 @@ Deno.test({
     await page.sees({ kind: "note", from: "", text: "Back in the chat as alice." });
     const carol = await rig.tcp("carol");
     await carol.send("WHO");
-    assert.deepEqual(await carol.sync(), ["USER alice", "USER carol"]);
+    assertEquals(await carol.sync(), ["USER alice", "USER carol"]);
     page.assertClean();
   },
 });
@@ -393,7 +394,7 @@ Deno.test({
       inLog: [...new Set([...document.querySelectorAll("#log *")].map((el) => el.localName))]
         .sort(),
     })`);
-    assert.deepEqual(elements, {
+    assertEquals(elements, {
       images: 0,
       scripts: ["app.js"],
       inLog: ["b", "div", "kbd", "li", "span", "time"],
@@ -417,7 +418,7 @@ Deno.test({
       }
       return order;
     };
-    assert.deepEqual(await tabOrder(), ["name", "message", "send"]);
+    assertEquals(await tabOrder(), ["name", "message", "send"]);
 
     const longName = "W".repeat(32);
     await page.join(longName);
@@ -429,7 +430,7 @@ Deno.test({
     await page.sees({ kind: "own", from: longName, text: `${word} ${word}` });
     await page.say(`/msg ${longName} ${word}`);
     await page.sees({ kind: "dm-in", from: longName, text: word });
-    assert.deepEqual(await tabOrder(), ["name", "message", "send"]);
+    assertEquals(await tabOrder(), ["name", "message", "send"]);
 
     const widths = await page.page.evaluate(`({
       page: document.documentElement.scrollWidth,
@@ -437,7 +438,7 @@ Deno.test({
       online: [...document.querySelectorAll("#online li")].every((li) =>
         li.getBoundingClientRect().right <= 375),
     })`);
-    assert.deepEqual(widths, { page: 375, log: true, online: true });
+    assertEquals(widths, { page: 375, log: true, online: true });
     page.assertClean();
   },
 });
@@ -476,6 +477,6 @@ Deno.test({
     await alice.page.type("Count me in");
     const png = await alice.page.screenshot();
     await Deno.writeFile(screenshotPath!, png);
-    assert.ok(png.length < 150_000, `screenshot is ${png.length} bytes`);
+    assert(png.length < 150_000, `screenshot is ${png.length} bytes`);
   },
 });

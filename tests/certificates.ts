@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { assert } from "./helpers.ts";
+import { assertEquals } from "@std/assert";
 
 async function openssl(args: string[]): Promise<void> {
   const { code, stderr } = await new Deno.Command("openssl", {
@@ -12,7 +12,7 @@ async function openssl(args: string[]): Promise<void> {
     stdout: "null",
     stderr: "piped",
   }).output();
-  assert.equal(code, 0, `openssl ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+  assertEquals(code, 0, `openssl ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
 }
 
 const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];

@@ -6,9 +6,10 @@
  * stops and restarts at will; without `redis-server` on the PATH these tests
  * are skipped, except in CI (`.ci/run` installs it).
  */
+import { assert, assertEquals } from "@std/assert";
 import { spawnServer, type StartedServer } from "./server_process.ts";
 import { CLUSTER_TIMING } from "../lib/redis/timing.ts";
-import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { TestClient, withDeadline } from "./helpers.ts";
 import { hasRedisServer, RedisProcess } from "./redis_process.ts";
 import { TcpRelay } from "./tcp_relay.ts";
 
@@ -155,7 +156,7 @@ async function withRig(body: (rig: Rig) => Promise<void>): Promise<void> {
     await disposeAll(clients.splice(0));
     for (const instance of instances.splice(0)) {
       const code = await instance.stop();
-      if (!instance.killed) assert.equal(code, 0, "SIGTERM ends an instance cleanly");
+      if (!instance.killed) assertEquals(code, 0, "SIGTERM ends an instance cleanly");
     }
   } finally {
     await disposeAll(clients);
@@ -202,7 +203,7 @@ Deno.test({
       let amelie: TestClient | undefined;
       try {
         await allHear({ alice, bob });
-        assert.deepEqual(await bob.sync(), [], "a MSG does not come back to its sender");
+        assertEquals(await bob.sync(), [], "a MSG does not come back to its sender");
 
         // Names are unique across instances, with the same case and NFC rules.
         await other.send("LOGIN ALICE");
@@ -215,7 +216,7 @@ Deno.test({
         // WHO is one block in login order, the same from either instance.
         for (const client of [alice, bob]) {
           await client.send("WHO");
-          assert.deepEqual(await client.readLines(3), [
+          assertEquals(await client.readLines(3), [
             "USER alice",
             "USER bob",
             "USER Am\u00e9lie",
@@ -239,7 +240,7 @@ Deno.test({
         // A login is known elsewhere one pub/sub hop later: by the time its first line arrives.
         await allHear({ alice, bob, "AM\u00c9LIE": other });
         await alice.send("WHO");
-        assert.deepEqual(await alice.readLines(3), ["USER alice", "USER bob", "USER AM\u00c9LIE"]);
+        assertEquals(await alice.readLines(3), ["USER alice", "USER bob", "USER AM\u00c9LIE"]);
       } finally {
         await disposeAll([alice, bob, other, ...(amelie === undefined ? [] : [amelie])]);
       }
@@ -271,8 +272,8 @@ Deno.test({
           }
         }
         await ann.sendRaw(lines.map((line) => line + "\n").join(""));
-        assert.deepEqual(await ben.readLines(forBen.length), forBen);
-        assert.deepEqual(await cat.readLines(forCat.length), forCat);
+        assertEquals(await ben.readLines(forBen.length), forBen);
+        assertEquals(await cat.readLines(forCat.length), forCat);
       } finally {
         await disposeAll([ann, ben, cat]);
       }
@@ -296,8 +297,8 @@ Deno.test({
         const expected = placement.map((_, i) => `USER u${i + 1}`);
         for (const client of [clients.u1!, clients.u2!, clients.u3!]) {
           await client.send("WHO");
-          assert.deepEqual(await client.readLines(6), expected);
-          assert.deepEqual(await client.sync(), [], "nothing after the one block");
+          assertEquals(await client.readLines(6), expected);
+          assertEquals(await client.sync(), [], "nothing after the one block");
         }
       } finally {
         await disposeAll(Object.values(clients));
@@ -316,8 +317,8 @@ Deno.test({
         for (let i = 0; i < 24; i++) clients.push(await TestClient.connect(instances[i % 3]!.port));
         await Promise.all(clients.map((client) => client.send("LOGIN Zed")));
         const answers = await Promise.all(clients.map((client) => client.readLine()));
-        assert.equal(answers.filter((line) => line === "OK").length, 1, answers.join(","));
-        assert.equal(answers.filter((line) => line === "ERR username-taken").length, 23);
+        assertEquals(answers.filter((line) => line === "OK").length, 1, answers.join(","));
+        assertEquals(answers.filter((line) => line === "ERR username-taken").length, 23);
       } finally {
         await disposeAll(clients);
       }
@@ -341,12 +342,12 @@ Deno.test({
         const bound = CLUSTER_TIMING.instanceTtlMs + CLUSTER_TIMING.heartbeatMs;
         const gone = await alice.readLines(2, bound + 2000);
         const elapsed = performance.now() - killedAt;
-        assert.deepEqual(gone.sort(), ["INFO bob disconnected", "INFO carol disconnected"]);
+        assertEquals(gone.sort(), ["INFO bob disconnected", "INFO carol disconnected"]);
         console.log(`  announced gone ${Math.round(elapsed)} ms after SIGKILL (bound ${bound} ms)`);
-        assert.ok(elapsed <= bound + 1000, `${elapsed} ms`);
+        assert(elapsed <= bound + 1000, `${elapsed} ms`);
         await using again = await TestClient.login(a!.port, "bob");
         await alice.send("WHO");
-        assert.deepEqual(await alice.readLines(2), ["USER alice", "USER bob"]);
+        assertEquals(await alice.readLines(2), ["USER alice", "USER bob"]);
         await again.send("QUIT");
       } finally {
         await disposeAll([alice, bob, carol]);
@@ -393,7 +394,7 @@ Deno.test({
       const dave = await TestClient.connect(a!.port);
       try {
         await allHear({ alice, bob, carol });
-        assert.deepEqual(await a!.clusterMetrics(), {
+        assertEquals(await a!.clusterMetrics(), {
           chat_cluster_up: 1,
           chat_cluster_remote_users: 1,
           chat_cluster_dropped_batches_total: 0,
@@ -401,7 +402,7 @@ Deno.test({
         await redis.stop();
         await a!.logged(/cluster unavailable/);
         await b!.logged(/cluster unavailable/);
-        assert.equal((await a!.clusterMetrics()).chat_cluster_up, 0);
+        assertEquals((await a!.clusterMetrics()).chat_cluster_up, 0);
 
         // Local chat goes on; what needs another instance says so.
         await alice.send("MSG still here");
@@ -409,14 +410,14 @@ Deno.test({
         await alice.send("DM bob are you there");
         await alice.expect("ERR cluster-unavailable");
         await alice.send("WHO");
-        assert.deepEqual(await alice.readLines(2), ["USER alice", "USER carol"]);
+        assertEquals(await alice.readLines(2), ["USER alice", "USER carol"]);
         const asked = performance.now();
         await dave.send("LOGIN dave");
         await dave.expect("ERR cluster-unavailable", NOTICE_MS);
         const waited = performance.now() - asked;
         console.log(`  LOGIN refused after ${Math.round(waited)} ms without Redis`);
-        assert.ok(waited >= CLUSTER_TIMING.loginWaitMs - 50, `${waited} ms`);
-        assert.ok(waited <= CLUSTER_TIMING.loginWaitMs + 1000, `${waited} ms`);
+        assert(waited >= CLUSTER_TIMING.loginWaitMs - 50, `${waited} ms`);
+        assert(waited <= CLUSTER_TIMING.loginWaitMs + 1000, `${waited} ms`);
 
         await redis.restart();
         await a!.logged(/cluster rejoined/);
@@ -428,12 +429,12 @@ Deno.test({
         await dave.send("LOGIN Carol");
         await dave.expect("ERR username-taken");
         await bob.send("WHO");
-        assert.deepEqual(await bob.readLines(3), ["USER alice", "USER bob", "USER carol"]);
+        assertEquals(await bob.readLines(3), ["USER alice", "USER bob", "USER carol"]);
         await dave.send("LOGIN dave");
         await dave.expect("OK");
         await allHear({ alice, bob, carol, dave });
         await alice.send("WHO");
-        assert.deepEqual(await alice.readLines(4), [
+        assertEquals(await alice.readLines(4), [
           "USER alice",
           "USER bob",
           "USER carol",
@@ -462,14 +463,14 @@ Deno.test({
         const lines = Array.from({ length: 1000 }, (_, i) => `MSG while frozen ${i}`);
         await alice.sendRaw(lines.map((line) => line + "\n").join(""));
         const expected = lines.map((line) => `MSG alice ${line.slice(4)}`);
-        assert.deepEqual(await carol.readLines(1000), expected, "local chat does not wait");
+        assertEquals(await carol.readLines(1000), expected, "local chat does not wait");
         await dave.send("LOGIN dave");
         await dave.send("MSG first words");
         await alice.send("PING");
         await alice.expect("PONG");
         redis.freeze(false);
         await dave.expect("OK");
-        assert.deepEqual(await bob.readLines(1001), [...expected, "MSG dave first words"]);
+        assertEquals(await bob.readLines(1001), [...expected, "MSG dave first words"]);
         await alice.send("DM bob thawed");
         await bob.expect("DM alice thawed");
       } finally {
@@ -496,7 +497,7 @@ Deno.test({
       await a.logged(/cluster unavailable/);
       // B gives A up for dead and frees its names; someone on B takes "alice".
       const gone = await bob.readLines(2, NOTICE_MS);
-      assert.deepEqual(gone.sort(), ["INFO alice disconnected", "INFO carol disconnected"]);
+      assertEquals(gone.sort(), ["INFO alice disconnected", "INFO carol disconnected"]);
       const thief = await rig.login(b, "Alice");
 
       rig.relay.restore();
@@ -507,8 +508,8 @@ Deno.test({
       await allHear({ bob, carol, Alice: thief });
       for (const client of [bob, carol]) {
         await client.send("WHO");
-        assert.deepEqual(await client.readLines(3), ["USER bob", "USER carol", "USER Alice"]);
-        assert.deepEqual(await client.sync(), []);
+        assertEquals(await client.readLines(3), ["USER bob", "USER carol", "USER Alice"]);
+        assertEquals(await client.sync(), []);
       }
     });
   },
@@ -526,11 +527,11 @@ Deno.test({
       const twin = await rig.login(two, "alice");
       await alice.send("MSG hello chat one");
       await bob.send("WHO");
-      assert.deepEqual(await bob.readLines(2), ["USER bob", "USER alice"]);
-      assert.deepEqual(await bob.sync(), [], "nothing from the other chat");
+      assertEquals(await bob.readLines(2), ["USER bob", "USER alice"]);
+      assertEquals(await bob.sync(), [], "nothing from the other chat");
       await twin.send("QUIT");
       await bob.expect("INFO alice disconnected");
-      assert.deepEqual(await alice.sync(), [], "the other chat's alice left, not this one");
+      assertEquals(await alice.sync(), [], "the other chat's alice left, not this one");
     });
   },
 });
@@ -545,7 +546,7 @@ Deno.test({
       const newcomer = await TestClient.connect(a!.port);
       try {
         await allHear({ alice, bob });
-        assert.equal(await redis.command("FLUSHALL"), "+OK");
+        assertEquals(await redis.command("FLUSHALL"), "+OK");
         await newcomer.send("LOGIN bob");
         await newcomer.expect("ERR username-taken");
         await a!.logged(/cluster rejoined/);
@@ -555,8 +556,8 @@ Deno.test({
         await allHear({ alice, bob });
         for (const client of [alice, bob]) {
           await client.send("WHO");
-          assert.deepEqual(await client.readLines(2), ["USER alice", "USER bob"]);
-          assert.deepEqual(await client.sync(), []);
+          assertEquals(await client.readLines(2), ["USER alice", "USER bob"]);
+          assertEquals(await client.sync(), []);
         }
       } finally {
         await disposeAll([alice, bob, newcomer]);
@@ -582,7 +583,7 @@ Deno.test({
       await bob.expect("DM alice back");
       await allHear({ alice, bob });
       await alice.send("WHO");
-      assert.deepEqual(await alice.readLines(2), ["USER alice", "USER bob"]);
+      assertEquals(await alice.readLines(2), ["USER alice", "USER bob"]);
     });
   },
 });
@@ -607,7 +608,7 @@ Deno.test({
         const bob = await rig.login(b, "bob");
         await allHear({ alice, bob });
         await bob.send("WHO");
-        assert.deepEqual(await bob.readLines(2), ["USER alice", "USER bob"]);
+        assertEquals(await bob.readLines(2), ["USER alice", "USER bob"]);
       } finally {
         await alice.dispose();
       }
@@ -686,15 +687,15 @@ Deno.test({
         }
         for (const watcher of watchers) {
           await watcher.send("WHO");
-          assert.deepEqual(await watcher.readLines(3), [
+          assertEquals(await watcher.readLines(3), [
             "USER watcher0",
             "USER watcher1",
             "USER watcher2",
           ]);
-          assert.deepEqual(await watcher.sync(), [], "no ghost after the watchers");
+          assertEquals(await watcher.sync(), [], "no ghost after the watchers");
         }
         const names = await redis.command("EVAL", "return #redis.call('KEYS', 'chat:name:*')", "0");
-        assert.equal(names, ":3", "only the watchers' names are held");
+        assertEquals(names, ":3", "only the watchers' names are held");
       } finally {
         await disposeAll(watchers);
       }
@@ -726,13 +727,13 @@ Deno.test({
       await flooder.expect("INFO leaver disconnected");
       const dropped = (await a.clusterMetrics()).chat_cluster_dropped_batches_total!;
       rig.redis.freeze(false);
-      assert.ok(dropped > 0, `dropped ${dropped} batches`);
+      assert(dropped > 0, `dropped ${dropped} batches`);
       const before = await readUntil(bob, "INFO leaver disconnected");
-      assert.ok(before.length < 150_000, `${before.length} lines reached bob before the INFO`);
-      assert.ok(before.every((got) => got === `MSG flooder ${"x".repeat(60)}`));
+      assert(before.length < 150_000, `${before.length} lines reached bob before the INFO`);
+      assert(before.every((got) => got === `MSG flooder ${"x".repeat(60)}`));
       await allHear({ flooder, bob });
       await bob.send("WHO");
-      assert.deepEqual(await bob.readLines(2), ["USER flooder", "USER bob"]);
+      assertEquals(await bob.readLines(2), ["USER flooder", "USER bob"]);
     });
   },
 });
@@ -747,35 +748,35 @@ Deno.test({
       const alive = { status: 200, body: "ok\n" };
       await rig.redis.stop();
       const a = await rig.start(rig.redis.url, { waitToJoin: false });
-      assert.deepEqual(await a.http("/readyz"), { status: 503, body: "cluster not joined\n" });
-      assert.deepEqual(await a.http("/healthz"), alive, "alive all the same");
+      assertEquals(await a.http("/readyz"), { status: 503, body: "cluster not joined\n" });
+      assertEquals(await a.http("/healthz"), alive, "alive all the same");
 
       await rig.redis.restart();
       await a.logged(/cluster joined/);
-      assert.deepEqual(await a.http("/readyz"), ready);
+      assertEquals(await a.http("/readyz"), ready);
       const alice = await rig.login(a, "alice");
 
       const unavailable = { status: 503, body: "cluster unavailable\n" };
       rig.redis.freeze(true);
       await a.loggedTimes("cluster unavailable", 1);
-      assert.deepEqual(await a.http("/readyz"), unavailable);
-      assert.deepEqual(await a.http("/healthz"), alive);
+      assertEquals(await a.http("/readyz"), unavailable);
+      assertEquals(await a.http("/healthz"), alive);
       rig.redis.freeze(false);
       await a.loggedTimes("cluster rejoined", 1);
-      assert.deepEqual(await a.http("/readyz"), ready);
+      assertEquals(await a.http("/readyz"), ready);
 
       await rig.redis.stop();
       await a.loggedTimes("cluster unavailable", 2);
-      assert.deepEqual(await a.http("/readyz"), unavailable);
+      assertEquals(await a.http("/readyz"), unavailable);
       await rig.redis.restart();
       await a.loggedTimes("cluster rejoined", 2);
-      assert.deepEqual(await a.http("/readyz"), ready);
+      assertEquals(await a.http("/readyz"), ready);
 
       // alice does not hang up, so the instance lingers in its shutdown while it is asked.
       a.terminate();
       await alice.expect("ERR server-shutdown");
-      assert.deepEqual(await a.http("/readyz"), { status: 503, body: "shutting down\n" });
-      assert.deepEqual(await a.http("/healthz"), { status: 503, body: "shutting down\n" });
+      assertEquals(await a.http("/readyz"), { status: 503, body: "shutting down\n" });
+      assertEquals(await a.http("/healthz"), { status: 503, body: "shutting down\n" });
     });
   },
 });
@@ -791,7 +792,7 @@ Deno.test({
       const watcher = await rig.login(a, "watcher");
       const plain = await rig.login(a, "plain");
       await watcher.send("WATCH");
-      assert.deepEqual(await watcher.sync(), [], "WATCH has no reply");
+      assertEquals(await watcher.sync(), [], "WATCH has no reply");
       const bob = await rig.login(b, "bob");
       await watcher.expect("INFO bob connected");
       await bob.send("MSG hi");
@@ -801,8 +802,8 @@ Deno.test({
       await bob.expectClosed();
       await watcher.expect("INFO bob disconnected");
       await plain.expect("INFO bob disconnected");
-      assert.deepEqual(await watcher.sync(), [], "bob was announced once");
-      assert.deepEqual(await plain.sync(), []);
+      assertEquals(await watcher.sync(), [], "bob was announced once");
+      assertEquals(await plain.sync(), []);
     });
   },
 });
@@ -818,7 +819,7 @@ Deno.test({
       const b = await rig.start(rig.redis.url);
       const watcher = await rig.login(a, "watcher");
       await watcher.send("WATCH");
-      assert.deepEqual(await watcher.sync(), []);
+      assertEquals(await watcher.sync(), []);
       const bob = await rig.login(b, "bob");
       await watcher.expect("INFO bob connected");
       await rig.redis.stop();
@@ -836,7 +837,7 @@ Deno.test({
       await watcher.expect("INFO carol connected");
       await carol.send("MSG hello");
       await watcher.expect("MSG carol hello");
-      assert.deepEqual(await watcher.sync(), [], "nobody was announced twice");
+      assertEquals(await watcher.sync(), [], "nobody was announced twice");
     });
   },
 });

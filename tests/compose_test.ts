@@ -13,7 +13,8 @@
  * volumes (`down -v`), and the images its build added. The base images
  * (real, or `.ci/standin-images.sh`'s stand-ins) are not its own.
  */
-import { assert, type ServerAddress, TestClient } from "./helpers.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { type ServerAddress, TestClient } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url);
 const PROJECT = "chatcomposetest";
@@ -112,7 +113,7 @@ async function logged(id: string, pattern: RegExp): Promise<void> {
 
 async function containerId(service: string): Promise<string> {
   const id = (await compose("ps", "-q", service)).trim();
-  assert.match(id, /^[0-9a-f]{12,}$/, `${service} has a container`);
+  assertMatch(id, /^[0-9a-f]{12,}$/, `${service} has a container`);
   return id;
 }
 
@@ -160,7 +161,7 @@ Deno.test({
             "chat-server",
           ),
         );
-        assert.deepEqual(health.Test, [
+        assertEquals(health.Test, [
           "CMD",
           ...["deno", "run", "--allow-net=127.0.0.1", "--allow-env=PORT", "healthcheck.ts"],
         ]);
@@ -179,21 +180,21 @@ Deno.test({
           await alice.send("MSG hello from the container");
           await bob.expect("MSG alice hello from the container");
           await bob.send("WHO");
-          assert.deepEqual(await bob.readLines(2), ["USER alice", "USER bob"]);
+          assertEquals(await bob.readLines(2), ["USER alice", "USER bob"]);
 
           const healthz = await fetch("http://127.0.0.1:9464/healthz");
-          assert.equal(await healthz.text(), "ok\n");
+          assertEquals(await healthz.text(), "ok\n");
           const metrics = await (await fetch("http://127.0.0.1:9464/metrics")).text();
-          assert.match(metrics, /^chat_users 2$/m);
+          assertMatch(metrics, /^chat_users 2$/m);
 
           // No timer runs health checks here: run the container's once, as the engine would.
           await podman("healthcheck", "run", id);
-          assert.equal(await inspect(id, "{{.State.Health.Status}}"), "healthy");
+          assertEquals(await inspect(id, "{{.State.Health.Status}}"), "healthy");
 
           // tini and deno, both as the image's deno user.
           const users = await processUsers(id);
-          assert.ok(users.length >= 2, `tini and deno run: ${users}`);
-          assert.deepEqual(new Set(users), new Set(["deno"]));
+          assert(users.length >= 2, `tini and deno run: ${users}`);
+          assertEquals(new Set(users), new Set(["deno"]));
 
           const started = performance.now();
           const stopping = compose("stop", "chat");
@@ -203,8 +204,8 @@ Deno.test({
           await bob.expectClosed();
           await stopping;
           const took = performance.now() - started;
-          assert.ok(took < GRACE_MS, `stopped in ${Math.round(took)} ms, within the grace period`);
-          assert.equal(await inspect(id, "{{.State.ExitCode}}"), "0");
+          assert(took < GRACE_MS, `stopped in ${Math.round(took)} ms, within the grace period`);
+          assertEquals(await inspect(id, "{{.State.ExitCode}}"), "0");
           await logged(id, /"msg":"shutdown finished"/);
         },
       );
@@ -215,7 +216,7 @@ Deno.test({
           assertPortsFree([4010, 4012, 9465, 9466]);
           await compose("up", "-d", "redis", "chat-1", "chat-2");
           const network = `${PROJECT}_no-registry`;
-          assert.equal(
+          assertEquals(
             (await podman("network", "inspect", "--format", "{{.Internal}}", network)).trim(),
             "true",
           );
@@ -225,11 +226,11 @@ Deno.test({
             const id = await containerId(service);
             await logged(id, /"msg":"cluster joined"/);
             const networks = JSON.parse(await inspect(id, "{{json .NetworkSettings.Networks}}"));
-            assert.deepEqual(Object.keys(networks), [network], `${service} is on ${network} only`);
+            assertEquals(Object.keys(networks), [network], `${service} is on ${network} only`);
             // No default route: only the bridge's own subnet is reachable.
             const routes = (await podman("exec", id, "cat", "/proc/net/route")).trim().split("\n");
             const destinations = routes.slice(1).map((line) => line.split(/\s+/)[1]);
-            assert.ok(!destinations.includes("00000000"), `${service} has no default route`);
+            assert(!destinations.includes("00000000"), `${service} has no default route`);
             // Published ports do not forward on an internal network: the bridge address does.
             addresses[service] = { hostname: networks[network].IPAddress, port: 4000 };
           }
@@ -244,15 +245,15 @@ Deno.test({
           await bob.expect("DM alice just you");
           for (const client of [alice, bob]) {
             await client.send("WHO");
-            assert.deepEqual(await client.readLines(2), ["USER alice", "USER bob"]);
+            assertEquals(await client.readLines(2), ["USER alice", "USER bob"]);
           }
 
           const chat2 = await containerId("chat-2");
           await compose("stop", "chat-2");
           await bob.expect("ERR server-shutdown");
           await alice.expect("INFO bob disconnected");
-          assert.equal(await inspect(chat2, "{{.State.ExitCode}}"), "0");
-          assert.deepEqual(await alice.sync(), []);
+          assertEquals(await inspect(chat2, "{{.State.ExitCode}}"), "0");
+          assertEquals(await alice.sync(), []);
         },
       );
     } catch (error) {

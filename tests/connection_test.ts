@@ -1,11 +1,12 @@
 /** Unit tests of one connection over a fake socket: what it posts, how it closes, and the PROXY step. */
+import { assert, assertEquals } from "@std/assert";
 import { CidrList } from "../lib/address.ts";
 import { Connection, type ConnectionOptions } from "../lib/connection.ts";
 import type { HubEvent } from "../lib/hub.ts";
 import { lineDoor } from "../lib/line_door.ts";
 import { SILENT_LOGGER } from "../lib/log.ts";
 import { Stats } from "../lib/stats.ts";
-import { assert, DEADLINE_MS, withDeadline } from "./helpers.ts";
+import { DEADLINE_MS, withDeadline } from "./helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -104,7 +105,7 @@ Deno.test("Connection posts open, one command per line, and closed at the end of
   conn.send("NG\n" + "x".repeat(40) + "\n");
   conn.send(null);
   await running;
-  assert.deepEqual(summary(events), [
+  assertEquals(summary(events), [
     "open",
     "command login",
     "command ping",
@@ -112,30 +113,30 @@ Deno.test("Connection posts open, one command per line, and closed at the end of
     "command ignored",
     "closed eof",
   ]);
-  assert.ok(events.every((event) => !("link" in event) || event.link === connection));
-  assert.equal(stats.bytesIn, 12 + 3 + 41);
+  assert(events.every((event) => !("link" in event) || event.link === connection));
+  assertEquals(stats.bytesIn, 12 + 3 + 41);
   connection.close("eof");
   await released;
-  assert.equal(conn.closes, 1);
+  assertEquals(conn.closes, 1);
 });
 
 Deno.test("Connection.close writes the last line, half-closes, and releases once the peer hangs up; once", async () => {
   const conn = new FakeConn();
   const { connection, events, running, released } = connect(conn);
-  assert.equal(connection.send(encoder.encode("PONG\n")), true);
+  assertEquals(connection.send(encoder.encode("PONG\n")), true);
   connection.close("idle");
   connection.close("shutdown");
   await withDeadline(conn.halfClosed, DEADLINE_MS, "the half-close");
-  assert.equal(conn.written, "PONG\nERR idle-timeout\n");
-  assert.equal(conn.closes, 0, "the socket lingers for the peer's hang-up");
+  assertEquals(conn.written, "PONG\nERR idle-timeout\n");
+  assertEquals(conn.closes, 0, "the socket lingers for the peer's hang-up");
   conn.send("MSG too late\n");
   conn.send(null);
   await released;
   await running;
-  assert.equal(conn.closes, 1);
-  assert.deepEqual(summary(events), ["open"], "nothing is posted after close");
-  assert.equal(connection.send(encoder.encode("late\n")), true);
-  assert.equal(conn.written, "PONG\nERR idle-timeout\n");
+  assertEquals(conn.closes, 1);
+  assertEquals(summary(events), ["open"], "nothing is posted after close");
+  assertEquals(connection.send(encoder.encode("late\n")), true);
+  assertEquals(conn.written, "PONG\nERR idle-timeout\n");
 });
 
 Deno.test("Connection releases the socket lingerMs after close when the peer never hangs up", async () => {
@@ -144,10 +145,10 @@ Deno.test("Connection releases the socket lingerMs after close when the peer nev
   const started = performance.now();
   connection.close("shutdown");
   await released;
-  assert.ok(performance.now() - started >= 19, "released before lingerMs");
+  assert(performance.now() - started >= 19, "released before lingerMs");
   await running;
-  assert.equal(conn.written, "ERR server-shutdown\n");
-  assert.equal(conn.closes, 1);
+  assertEquals(conn.written, "ERR server-shutdown\n");
+  assertEquals(conn.closes, 1);
 });
 
 Deno.test("Connection for a slow consumer sends only the last line in place of what was queued", async () => {
@@ -158,7 +159,7 @@ Deno.test("Connection for a slow consumer sends only the last line in place of w
   connection.close("slow-consumer");
   await released;
   await running;
-  assert.equal(conn.written, "ERR slow-consumer\n");
+  assertEquals(conn.written, "ERR slow-consumer\n");
 });
 
 Deno.test("Connection behind a trusted proxy joins with the real client's address, and frames what came with the header", async () => {
@@ -169,9 +170,9 @@ Deno.test("Connection behind a trusted proxy joins with the real client's addres
   conn.send("PROXY TCP6 ::ffff:203.0.113.7 ::1 5555 4000\r\nPING\n");
   conn.send(null);
   await running;
-  assert.deepEqual(summary(events), ["open", "command ping", "closed eof"]);
-  assert.equal(connection.ip, "203.0.113.7");
-  assert.equal(connection.remote, "203.0.113.7:5555");
+  assertEquals(summary(events), ["open", "command ping", "closed eof"]);
+  assertEquals(connection.ip, "203.0.113.7");
+  assertEquals(connection.remote, "203.0.113.7:5555");
   connection.close("eof");
   await released;
 });
@@ -184,15 +185,15 @@ Deno.test("Connection from a trusted proxy without a header is released without 
   conn.send("LOGIN sneaky\n");
   await released;
   await running;
-  assert.deepEqual(events, []);
-  assert.equal(conn.closes, 1);
+  assertEquals(events, []);
+  assertEquals(conn.closes, 1);
 });
 
 Deno.test("Connection gives an IPv4-mapped peer's address as IPv4", async () => {
   const conn = new FakeConn("::ffff:192.0.2.9", 7);
   const { connection, running, released } = connect(conn);
-  assert.equal(connection.ip, "192.0.2.9");
-  assert.equal(connection.remote, "::ffff:192.0.2.9:7");
+  assertEquals(connection.ip, "192.0.2.9");
+  assertEquals(connection.remote, "::ffff:192.0.2.9:7");
   conn.send(null);
   await running;
   connection.close("eof");

@@ -1,9 +1,9 @@
 /** The hub's way out: replies, shared broadcasts, and the sessions that could not take them. */
+import { assert, assertEquals } from "@std/assert";
 import { Delivery } from "../lib/delivery.ts";
 import { createLogger } from "../lib/log.ts";
 import { ANONYMOUS, HEARS_CHAT, type MemberSession, type Session } from "../lib/session.ts";
 import { Stats } from "../lib/stats.ts";
-import { assert } from "./helpers.ts";
 import { FakeLink } from "./hub_harness.ts";
 
 /** A delivery to `names` (all logged in, in that order), and what it logs. */
@@ -36,14 +36,14 @@ Deno.test("Delivery counts a reply's lines, and a broadcast's receivers but the 
   const { delivery, links: [a, b, c], sessions, stats } = setup("a", "b", "c");
   delivery.userList(sessions[0]! as MemberSession, ["a"], "who");
   delivery.userList(sessions[0]! as MemberSession, ["a", "b"], "who");
-  assert.equal(stats.linesDelivered, 3);
+  assertEquals(stats.linesDelivered, 3);
   delivery.broadcastMsg("a", "hi", sessions[0]);
   delivery.broadcastDisconnected("far");
-  assert.deepEqual(a!.take(), ["USER a", "USER a", "USER b", "INFO far disconnected"]);
-  assert.deepEqual(b!.take(), ["MSG a hi", "INFO far disconnected"]);
-  assert.deepEqual(c!.take(), ["MSG a hi", "INFO far disconnected"]);
-  assert.equal(stats.linesDelivered, 3 + 2 + 3);
-  assert.equal(delivery.failed, false);
+  assertEquals(a!.take(), ["USER a", "USER a", "USER b", "INFO far disconnected"]);
+  assertEquals(b!.take(), ["MSG a hi", "INFO far disconnected"]);
+  assertEquals(c!.take(), ["MSG a hi", "INFO far disconnected"]);
+  assertEquals(stats.linesDelivered, 3 + 2 + 3);
+  assertEquals(delivery.failed, false);
 });
 
 Deno.test("Delivery remembers who overflowed or threw, goes on with the rest, and hands them over once", () => {
@@ -51,20 +51,20 @@ Deno.test("Delivery remembers who overflowed or threw, goes on with the rest, an
   a!.refuse = true;
   b!.throwOnSend = true;
   delivery.broadcastMsg("far", "hi", undefined);
-  assert.deepEqual(c!.take(), ["MSG far hi"]);
-  assert.equal(stats.linesDelivered, 1);
-  assert.equal(delivery.failed, true);
-  assert.equal(logged.length, 1);
-  assert.ok(logged[0]!.includes("send failed") && logged[0]!.includes("b:1"), logged[0]);
+  assertEquals(c!.take(), ["MSG far hi"]);
+  assertEquals(stats.linesDelivered, 1);
+  assertEquals(delivery.failed, true);
+  assertEquals(logged.length, 1);
+  assert(logged[0]!.includes("send failed") && logged[0]!.includes("b:1"), logged[0]);
   const failures = delivery.takeFailures();
-  assert.equal(failures.overflowed.length, 1);
-  assert.equal(failures.overflowed[0], sessions[0]);
-  assert.equal(failures.faulty.length, 1);
-  assert.equal(failures.faulty[0], sessions[1]);
-  assert.equal(delivery.failed, false);
-  assert.deepEqual(delivery.takeFailures(), { overflowed: [], faulty: [] });
+  assertEquals(failures.overflowed.length, 1);
+  assertEquals(failures.overflowed[0], sessions[0]);
+  assertEquals(failures.faulty.length, 1);
+  assertEquals(failures.faulty[0], sessions[1]);
+  assertEquals(delivery.failed, false);
+  assertEquals(delivery.takeFailures(), { overflowed: [], faulty: [] });
   delivery.reply(sessions[0]!, "pong");
-  assert.equal(delivery.failed, true, "the refusing client is noted again");
+  assertEquals(delivery.failed, true, "the refusing client is noted again");
   delivery.clear();
-  assert.equal(delivery.failed, false);
+  assertEquals(delivery.failed, false);
 });

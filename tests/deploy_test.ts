@@ -5,9 +5,10 @@
  * checked only this way; tests/compose_test.ts also builds and runs the
  * image, where a container engine is available.
  */
+import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_CONFIG, ENV_NAMES, LIBRARY_ENV_NAMES } from "../lib/config.ts";
-import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { TestClient, withDeadline } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
@@ -20,7 +21,7 @@ function taskWords(name: string): string[] {
 function dockerfileExec(pattern: RegExp): string[] {
   const text = read("Dockerfile").replace(/\\\n\s*/g, "");
   const match = text.match(pattern);
-  assert.ok(match, `Dockerfile lacks ${pattern}`);
+  assert(match, `Dockerfile lacks ${pattern}`);
   return JSON.parse(match[1]!);
 }
 
@@ -48,7 +49,7 @@ async function runCheck(
   test: string[],
   env: Record<string, string>,
 ): Promise<{ code: number; stdout: string }> {
-  assert.deepEqual(test.slice(0, 2), ["CMD", "deno"]);
+  assertEquals(test.slice(0, 2), ["CMD", "deno"]);
   const output = await new Deno.Command(Deno.execPath(), {
     args: test.slice(2),
     cwd: root,
@@ -58,7 +59,7 @@ async function runCheck(
     stderr: "piped",
   }).output();
   const decoder = new TextDecoder();
-  assert.equal(decoder.decode(output.stderr), "", "the check needs no more permissions");
+  assertEquals(decoder.decode(output.stderr), "", "the check needs no more permissions");
   return { code: output.code, stdout: decoder.decode(output.stdout) };
 }
 
@@ -66,38 +67,38 @@ Deno.test("the image, the binary and `deno task start` run main.ts with the same
   const start = taskWords("start");
   const compile = taskWords("compile");
   const image = dockerfileExec(/^CMD (\[.*\])$/m);
-  assert.deepEqual(start.slice(0, 2), ["deno", "run"]);
-  assert.deepEqual(compile.slice(0, 2), ["deno", "compile"]);
-  assert.equal(image[0], "run");
-  for (const words of [start, compile, image]) assert.equal(words.at(-1), "main.ts");
+  assertEquals(start.slice(0, 2), ["deno", "run"]);
+  assertEquals(compile.slice(0, 2), ["deno", "compile"]);
+  assertEquals(image[0], "run");
+  for (const words of [start, compile, image]) assertEquals(words.at(-1), "main.ts");
   const flags = runtimeFlags(start);
-  assert.ok(flags.includes("--allow-net"));
-  assert.ok(!flags.includes("-A") && !flags.some((f) => f.startsWith("--allow-all")));
-  assert.deepEqual(runtimeFlags(compile), flags);
-  assert.deepEqual(runtimeFlags(image), flags);
+  assert(flags.includes("--allow-net"));
+  assert(!flags.includes("-A") && !flags.some((f) => f.startsWith("--allow-all")));
+  assertEquals(runtimeFlags(compile), flags);
+  assertEquals(runtimeFlags(image), flags);
   // Every environment variable the server reads is allowed, and nothing else.
   const allowEnv = flags.find((f) => f.startsWith("--allow-env="))!;
-  assert.deepEqual(
+  assertEquals(
     allowEnv.slice("--allow-env=".length).split(",").sort(),
     [
       ...ENV_NAMES,
       ...LIBRARY_ENV_NAMES,
     ].sort(),
   );
-  assert.ok(
+  assert(
     compile.includes("--output") && compile[compile.indexOf("--output") + 1] === "dist/chat",
   );
-  assert.match(read(".gitignore"), /^dist\/$/m);
+  assertMatch(read(".gitignore"), /^dist\/$/m);
 });
 
 Deno.test("the Dockerfile pins Deno 2.9.6, runs as the deno user, exposes 4000 and checks health", () => {
   const text = read("Dockerfile");
-  assert.match(text, /^FROM denoland\/deno:2\.9\.6$/m);
-  assert.match(text, /^USER deno$/m);
-  assert.match(text, /^EXPOSE 4000$/m);
-  assert.ok(!/^ENTRYPOINT/m.test(text), "keep the image's tini entry point");
+  assertMatch(text, /^FROM denoland\/deno:2\.9\.6$/m);
+  assertMatch(text, /^USER deno$/m);
+  assertMatch(text, /^EXPOSE 4000$/m);
+  assert(!/^ENTRYPOINT/m.test(text), "keep the image's tini entry point");
   const health = dockerfileExec(/^HEALTHCHECK .*?CMD (\[.*\])$/m);
-  assert.deepEqual(health, compose().services.chat.healthcheck.test.slice(1));
+  assertEquals(health, compose().services.chat.healthcheck.test.slice(1));
 });
 
 /** The Dockerfile's stages, each as its text from its FROM line on. */
@@ -107,24 +108,24 @@ function dockerfileStages(): string[] {
 
 Deno.test("the image holds every dependency, dynamic imports included, and never the build CA", () => {
   const stages = dockerfileStages();
-  assert.equal(stages.length, 2, "a stage that fetches, and the image");
+  assertEquals(stages.length, 2, "a stage that fetches, and the image");
   const [deps, image] = stages as [string, string];
-  for (const stage of stages) assert.match(stage, /^FROM denoland\/deno:2\.9\.6\b/);
+  for (const stage of stages) assertMatch(stage, /^FROM denoland\/deno:2\.9\.6\b/);
   // Every npm package of the lock file, then each entry point's graph: main.ts
   // imports the Redis adapter dynamically, which `deno cache main.ts` does not fetch.
   const run = deps.match(/^RUN .*$/m)?.[0] ?? "";
-  assert.match(run, /deno install --frozen( |$)/);
+  assertMatch(run, /deno install --frozen( |$)/);
   const cached = run.match(/deno cache --frozen ([^&]*)/)?.[1]?.trim().split(/\s+/) ?? [];
   const dynamic = [...read("main.ts").matchAll(/await import\("\.\/([^"]+)"\)/g)].map((m) => m[1]!);
-  assert.ok(dynamic.includes("lib/redis/redis_cluster.ts"));
-  assert.deepEqual(cached, ["main.ts", "healthcheck.ts", ...dynamic]);
+  assert(dynamic.includes("lib/redis/redis_cluster.ts"));
+  assertEquals(cached, ["main.ts", "healthcheck.ts", ...dynamic]);
   // A CA given for the build is trusted while fetching, and only there.
-  assert.match(run, /DENO_CERT="\$PWD\/certs\/build-ca\.pem"/);
-  assert.match(read(".dockerignore"), /^!certs\/build-ca\.pem$/m);
-  assert.match(read(".gitignore"), /^certs\/$/m);
-  assert.ok(!/certs|COPY [^\n]*\s\.\s/.test(image), "the image copies named files, never certs/");
-  assert.match(image, /^COPY --from=deps --chown=deno:deno \/deno-dir\/ \/deno-dir\/$/m);
-  assert.ok(!/DENO_CERT/.test(image));
+  assertMatch(run, /DENO_CERT="\$PWD\/certs\/build-ca\.pem"/);
+  assertMatch(read(".dockerignore"), /^!certs\/build-ca\.pem$/m);
+  assertMatch(read(".gitignore"), /^certs\/$/m);
+  assert(!/certs|COPY [^\n]*\s\.\s/.test(image), "the image copies named files, never certs/");
+  assertMatch(image, /^COPY --from=deps --chown=deno:deno \/deno-dir\/ \/deno-dir\/$/m);
+  assert(!/DENO_CERT/.test(image));
 });
 
 Deno.test("compose.yaml writes out every setting at its default, restarts, and waits for shutdown", () => {
@@ -144,18 +145,18 @@ Deno.test("compose.yaml writes out every setting at its default, restarts, and w
     TLS_PORT: String(DEFAULT_CONFIG.tlsPort),
     LOG_LEVEL: DEFAULT_CONFIG.logLevel,
   };
-  for (const [name, value] of Object.entries(defaults)) assert.equal(env[name], value, name);
-  assert.equal(env.REDIS_URL, "", "the lone server joins no cluster");
-  assert.deepEqual(Object.keys(env).sort(), [...ENV_NAMES].sort());
-  assert.ok(chat.ports.includes("4000:4000"));
-  assert.ok(chat.ports.includes(`${env.METRICS_PORT}:${env.METRICS_PORT}`));
-  assert.ok(
+  for (const [name, value] of Object.entries(defaults)) assertEquals(env[name], value, name);
+  assertEquals(env.REDIS_URL, "", "the lone server joins no cluster");
+  assertEquals(Object.keys(env).sort(), [...ENV_NAMES].sort());
+  assert(chat.ports.includes("4000:4000"));
+  assert(chat.ports.includes(`${env.METRICS_PORT}:${env.METRICS_PORT}`));
+  assert(
     chat.ports.includes(`${env.WEB_PORT}:${env.WEB_PORT}`),
     "the browser client is published",
   );
-  assert.equal(chat.restart, "unless-stopped");
-  assert.ok(parseInt(chat.stop_grace_period) > 5, "the shutdown takes up to 5 s");
-  assert.equal(chat.build, ".");
+  assertEquals(chat.restart, "unless-stopped");
+  assert(parseInt(chat.stop_grace_period) > 5, "the shutdown takes up to 5 s");
+  assertEquals(chat.build, ".");
 });
 
 const composeBinary = ["docker-compose", "/usr/bin/docker-compose"];
@@ -180,29 +181,29 @@ Deno.test({
         stdout: "piped",
         stderr: "piped",
       }).output();
-      assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+      assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
     }
   },
 });
 
 Deno.test("compose.yaml's cluster profile adds Redis and two instances joined to it", () => {
   const { services } = compose();
-  assert.deepEqual(services.redis.profiles, ["cluster"]);
-  assert.deepEqual(services.chat.profiles, undefined, "a plain `up` still starts the lone server");
+  assertEquals(services.redis.profiles, ["cluster"]);
+  assertEquals(services.chat.profiles, undefined, "a plain `up` still starts the lone server");
   const { REDIS_URL: _lone, ...shared } = services.chat.environment;
   for (const [name, port] of [["chat-1", "4010"], ["chat-2", "4012"]] as const) {
     const instance = services[name];
-    assert.deepEqual(instance.profiles, ["cluster"], name);
-    assert.equal(instance.environment.REDIS_URL, "redis://redis:6379", name);
+    assertEquals(instance.profiles, ["cluster"], name);
+    assertEquals(instance.environment.REDIS_URL, "redis://redis:6379", name);
     const { REDIS_URL: _joined, ...settings } = instance.environment;
-    assert.deepEqual(settings, shared, `${name} runs with the lone server's settings`);
-    assert.equal(instance.build, services.chat.build);
+    assertEquals(settings, shared, `${name} runs with the lone server's settings`);
+    assertEquals(instance.build, services.chat.build);
     // Healthy means ready (joined through Redis), checked as often as the lone server's PING.
     const { test, ...timing } = instance.healthcheck;
     const { test: _ping, ...loneTiming } = services.chat.healthcheck;
-    assert.deepEqual(timing, loneTiming, name);
-    assert.deepEqual(test, READY_CHECK, name);
-    assert.ok(instance.ports.includes(`${port}:4000`), name);
+    assertEquals(timing, loneTiming, name);
+    assertEquals(test, READY_CHECK, name);
+    assert(instance.ports.includes(`${port}:4000`), name);
   }
 });
 
@@ -274,11 +275,11 @@ Deno.test("the server runs as the image and the binary run it: compose's setting
   await bob.expect("MSG alice hi from the container");
 
   const metrics = `http://127.0.0.1:${env.METRICS_PORT}`;
-  assert.equal(await (await fetch(`${metrics}/healthz`)).text(), "ok\n");
-  assert.match(await (await fetch(`${metrics}/metrics`)).text(), /^chat_users 2$/m);
+  assertEquals(await (await fetch(`${metrics}/healthz`)).text(), "ok\n");
+  assertMatch(await (await fetch(`${metrics}/metrics`)).text(), /^chat_users 2$/m);
 
   const health = dockerfileExec(/^HEALTHCHECK .*?CMD (\[.*\])$/m);
-  assert.equal(health[0], "deno");
+  assertEquals(health[0], "deno");
   const check = await new Deno.Command(Deno.execPath(), {
     args: health.slice(1),
     cwd: root,
@@ -286,17 +287,17 @@ Deno.test("the server runs as the image and the binary run it: compose's setting
     stdout: "null",
     stderr: "piped",
   }).output();
-  assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+  assertEquals(check.code, 0, new TextDecoder().decode(check.stderr));
   // The cluster instances' readiness check, with the same environment: a lone server is ready.
   const ready = await runCheck(compose().services["chat-1"].healthcheck.test, env);
-  assert.deepEqual(ready, { code: 0, stdout: "200 ready\n" });
+  assertEquals(ready, { code: 0, stdout: "200 ready\n" });
 
   child.kill("SIGTERM");
   await alice.expect("ERR server-shutdown");
   await bob.expect("ERR server-shutdown");
   await alice.dispose();
   await bob.dispose();
-  assert.equal((await withDeadline(child.status, 5000, "exit")).code, 0);
+  assertEquals((await withDeadline(child.status, 5000, "exit")).code, 0);
   await server.logged(/"msg":"shutdown finished"/);
   for (const line of server.log.trimEnd().split("\n")) JSON.parse(line);
 });
@@ -309,7 +310,7 @@ Deno.test("the health check script fails when nothing answers on the port", asyn
     stdout: "null",
     stderr: "null",
   }).output();
-  assert.equal(check.code, 1);
+  assertEquals(check.code, 1);
 });
 
 Deno.test("the cluster instances' readiness check fails, saying why, until the instance has joined", async () => {
@@ -323,18 +324,18 @@ Deno.test("the cluster instances' readiness check fails, saying why, until the i
   await using server = new AsImage(env);
   await server.logged(/"msg":"metrics listening"/);
   const test = compose().services["chat-1"].healthcheck.test;
-  assert.deepEqual(await runCheck(test, env), { code: 1, stdout: "503 cluster not joined\n" });
+  assertEquals(await runCheck(test, env), { code: 1, stdout: "503 cluster not joined\n" });
   // Liveness is unchanged: the chat port answers PING.
   const alive = await runCheck(compose().services.chat.healthcheck.test, env);
-  assert.equal(alive.code, 0);
+  assertEquals(alive.code, 0);
   server.child.kill("SIGTERM");
-  assert.equal((await withDeadline(server.child.status, 5000, "exit")).code, 0);
+  assertEquals((await withDeadline(server.child.status, 5000, "exit")).code, 0);
 });
 
 Deno.test("the readiness check fails when nothing answers on the metrics port, or none is set", async () => {
   for (const env of [{ METRICS_PORT: String(freePort()) }, {}, { METRICS_PORT: "" }]) {
     const { code, stdout } = await runCheck(READY_CHECK, env);
-    assert.equal(code, 1, JSON.stringify(env));
-    assert.notEqual(stdout, "", "it says why");
+    assertEquals(code, 1, JSON.stringify(env));
+    assertNotEquals(stdout, "", "it says why");
   }
 });

@@ -1,6 +1,7 @@
 /** Out of descriptors: the server, under a hard limit, keeps its clients, logs, and recovers. */
+import { assert, assertEquals } from "@std/assert";
 import { makeCertificate } from "./certificates.ts";
-import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { TestClient, withDeadline } from "./helpers.ts";
 import { cpuTicks, descriptorCount } from "./process_stats.ts";
 import { spawnServer, stopServer } from "./server_process.ts";
 
@@ -50,7 +51,7 @@ Deno.test("out of descriptors, the server logs once a second, keeps its clients,
         flood.push(await Deno.connect({ hostname: "127.0.0.1", port: ports[i % ports.length]! }));
       }
       await withDeadline(server.logged(/accept failed/), 10_000, "the accept failed line");
-      assert.ok(await descriptorCount(pid) <= FD_LIMIT);
+      assert(await descriptorCount(pid) <= FD_LIMIT);
 
       // A fixed wait is the measurement itself: CPU time spent while every accept fails.
       const before = await cpuTicks(pid);
@@ -58,10 +59,10 @@ Deno.test("out of descriptors, the server logs once a second, keeps its clients,
       await new Promise((resolve) => setTimeout(resolve, MEASURE_MS));
       const seconds = (performance.now() - started) / 1000;
       const busy = (await cpuTicks(pid) - before) / TICKS_PER_SECOND / seconds;
-      assert.ok(busy < 0.5, `the server spun: ${Math.round(busy * 100)} % of a core`);
+      assert(busy < 0.5, `the server spun: ${Math.round(busy * 100)} % of a core`);
       const failedLines = server.log().split("\n").filter((l) => l.includes("accept failed"));
       // One line a second per listener at most, plus the first of each.
-      assert.ok(failedLines.length <= 6 * (seconds + 5), `${failedLines.length} lines`);
+      assert(failedLines.length <= 6 * (seconds + 5), `${failedLines.length} lines`);
 
       await alice.send("PING");
       await alice.expect("PONG");
@@ -82,14 +83,14 @@ Deno.test("out of descriptors, the server logs once a second, keeps its clients,
         await secure.write(new TextEncoder().encode("LOGIN dave\n"));
         const answer = new Uint8Array(16);
         const count = await withDeadline(secure.read(answer), 5000, "OK over TLS");
-        assert.equal(new TextDecoder().decode(answer.subarray(0, count ?? 0)), "OK\n");
+        assertEquals(new TextDecoder().decode(answer.subarray(0, count ?? 0)), "OK\n");
       } finally {
         secure.close();
       }
       const health = await fetch(`http://127.0.0.1:${server.metricsPort}/healthz`);
-      assert.equal(health.status, 200, "the metrics port serves again");
+      assertEquals(health.status, 200, "the metrics port serves again");
       await health.body?.cancel();
-      assert.ok(await descriptorCount(pid) < FD_LIMIT);
+      assert(await descriptorCount(pid) < FD_LIMIT);
     } finally {
       for (const conn of flood) conn.close();
       await stopServer(server);

@@ -1,5 +1,6 @@
 /** Unit tests of flood control: the token bucket on an injected clock, and the backlog over a fake framer. */
-import { assert, DEADLINE_MS, withDeadline } from "./helpers.ts";
+import { assertEquals } from "@std/assert";
+import { DEADLINE_MS, withDeadline } from "./helpers.ts";
 import type { Framer } from "../lib/door.ts";
 import {
   type FloodClient,
@@ -18,15 +19,15 @@ Deno.test("TokenBucket lets a burst through at once, then one token per 1/rate s
   const clock = new FakeClock();
   const bucket = new TokenBucket({ rate: 10, burst: 3, now: clock.now });
   // Three tokens: the third message is let through but leaves less than a whole token.
-  assert.deepEqual([bucket.take(), bucket.take(), bucket.take()], [true, true, false]);
-  assert.equal(bucket.msUntilToken(), 100);
+  assertEquals([bucket.take(), bucket.take(), bucket.take()], [true, true, false]);
+  assertEquals(bucket.msUntilToken(), 100);
   clock.ms += 50;
-  assert.equal(bucket.take(), false, "half a token is not enough");
-  assert.equal(bucket.msUntilToken(), 150);
+  assertEquals(bucket.take(), false, "half a token is not enough");
+  assertEquals(bucket.msUntilToken(), 150);
   clock.ms += 150;
-  assert.equal(bucket.take(), false);
+  assertEquals(bucket.take(), false);
   clock.ms += 10_000;
-  assert.deepEqual([bucket.take(), bucket.take(), bucket.take()], [true, true, false]);
+  assertEquals([bucket.take(), bucket.take(), bucket.take()], [true, true, false]);
 });
 
 Deno.test("TokenBucket with rate 0 never runs out and never reads the clock", () => {
@@ -37,7 +38,7 @@ Deno.test("TokenBucket with rate 0 never runs out and never reads the clock", ()
       throw new Error("the clock was read");
     },
   });
-  for (let i = 0; i < 1000; i++) assert.equal(bucket.take(), true);
+  for (let i = 0; i < 1000; i++) assertEquals(bucket.take(), true);
 });
 
 /** A framer over a fixed-size buffer that records what it frames and pauses when told. */
@@ -105,8 +106,8 @@ Deno.test("FloodControl counts each time a client runs out of tokens", () => {
   const clock = new FakeClock();
   const options = floodOptions({ now: clock.now });
   const flood = new FloodControl(options, new FakeFramer(), new FakeClient());
-  assert.deepEqual([flood.take(), flood.take(), flood.take()], [true, false, false]);
-  assert.equal(options.stats.throttled, 2);
+  assertEquals([flood.take(), flood.take(), flood.take()], [true, false, false]);
+  assertEquals(options.stats.throttled, 2);
 });
 
 Deno.test("FloodControl frames held bytes through the framer's space, in order, and not while it is paused", () => {
@@ -114,16 +115,16 @@ Deno.test("FloodControl frames held bytes through the framer's space, in order, 
   const flood = new FloodControl(floodOptions(), framer, new FakeClient());
   flood.hold(new TextEncoder().encode("abcdef"));
   flood.hold(new TextEncoder().encode("gh"));
-  assert.equal(flood.heldBytes, 8);
-  assert.equal(flood.take() && flood.take(), false);
+  assertEquals(flood.heldBytes, 8);
+  assertEquals(flood.take() && flood.take(), false);
   framer.paused = true; // as a framer does when its client runs out of tokens
   flood.feed();
-  assert.deepEqual(framer.framed, []);
+  assertEquals(framer.framed, []);
   framer.paused = false;
   flood.feed();
   // The fake framer takes four bytes at a time.
-  assert.deepEqual(framer.framed, ["abcd", "ef", "gh"]);
-  assert.equal(flood.heldBytes, 0);
+  assertEquals(framer.framed, ["abcd", "ef", "gh"]);
+  assertEquals(flood.heldBytes, 0);
   flood.stop();
 });
 
@@ -131,13 +132,13 @@ Deno.test("FloodControl resumes a paused framer once a whole token is back", asy
   const framer = new FakeFramer();
   // One token every millisecond: the resume comes at once, on a real timer.
   const flood = new FloodControl(floodOptions({ rate: 1000, burst: 1 }), framer, new FakeClient());
-  assert.equal(flood.take(), false);
+  assertEquals(flood.take(), false);
   framer.paused = true;
   const resumed = framer.nextResume();
   flood.scheduleResume();
   flood.scheduleResume(); // a second call while one is scheduled adds no timer
   await withDeadline(resumed, DEADLINE_MS, "the resume");
-  assert.equal(framer.resumes, 1);
+  assertEquals(framer.resumes, 1);
   flood.stop();
 });
 
@@ -150,17 +151,17 @@ Deno.test("FloodControl reports an excess flood once the backlog has stayed full
     framer,
     client,
   );
-  assert.equal(flood.take() && flood.take(), false);
+  assertEquals(flood.take() && flood.take(), false);
   framer.paused = true;
   flood.hold(new Uint8Array(64 * 1024));
-  assert.equal(flood.full, true);
+  assertEquals(flood.full, true);
   const waiting = flood.roomInBacklog();
   clock.ms += 60_000;
   flood.feed();
-  assert.deepEqual(client.reports, [], "not past the limit yet");
+  assertEquals(client.reports, [], "not past the limit yet");
   clock.ms += 1;
   flood.feed();
-  assert.deepEqual(client.reports, ["excess-flood"]);
+  assertEquals(client.reports, ["excess-flood"]);
   // Stopping wakes the reader still waiting for room, and clears the excess timer.
   flood.stop();
   await waiting;
@@ -171,7 +172,7 @@ Deno.test("FloodControl wakes a waiting reader when the backlog drains below hal
   const framer = new FakeFramer();
   const client = new FakeClient();
   const flood = new FloodControl(floodOptions({ now: clock.now }), framer, client);
-  assert.equal(flood.take() && flood.take(), false);
+  assertEquals(flood.take() && flood.take(), false);
   framer.paused = true;
   flood.hold(new Uint8Array(64 * 1024));
   const waiting = flood.roomInBacklog();
@@ -179,10 +180,10 @@ Deno.test("FloodControl wakes a waiting reader when the backlog drains below hal
   framer.paused = false;
   flood.feed();
   await waiting;
-  assert.equal(flood.heldBytes, 0);
+  assertEquals(flood.heldBytes, 0);
   clock.ms += 10_000;
   flood.feed();
-  assert.deepEqual(client.reports, []);
+  assertEquals(client.reports, []);
   flood.stop();
 });
 
@@ -199,6 +200,6 @@ Deno.test("FloodControl hands a framing fault on a timer to its client", async (
   flood.hold(new Uint8Array(1));
   flood.scheduleResume();
   await withDeadline(resumed, DEADLINE_MS, "the resume");
-  assert.deepEqual(client.reports, ["failed: Error: bad frame"]);
+  assertEquals(client.reports, ["failed: Error: bad frame"]);
   flood.stop();
 });

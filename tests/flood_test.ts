@@ -1,5 +1,6 @@
 /** Flood control: a client over its rate is slowed, not kicked, and slows nobody else. */
-import { assert, startServer, TestClient } from "./helpers.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { startServer, TestClient } from "./helpers.ts";
 
 Deno.test("a flooder is held to its rate while others chat past it; every flooder line arrives, in order", async () => {
   const lines = 2000;
@@ -15,23 +16,23 @@ Deno.test("a flooder is held to its rate while others chat past it; every floode
 
     // The pinger hears the flood too; its PONG must come long before the flood's end.
     const heardBeforePong = await pinger.sync();
-    assert.ok(heardBeforePong.length < lines, "PONG came only after the whole flood");
-    heardBeforePong.forEach((line, i) => assert.equal(line, `MSG flooder f${i}`));
+    assert(heardBeforePong.length < lines, "PONG came only after the whole flood");
+    heardBeforePong.forEach((line, i) => assertEquals(line, `MSG flooder f${i}`));
     await pinger.send("MSG hello");
     let next = 0;
     while (true) {
       const line = await observer.readLine();
       if (line === "MSG pinger hello") break;
-      assert.equal(line, `MSG flooder f${next++}`);
+      assertEquals(line, `MSG flooder f${next++}`);
     }
-    assert.ok(next < lines, "the pinger's line came only after the whole flood");
+    assert(next < lines, "the pinger's line came only after the whole flood");
 
-    while (next < lines) assert.equal(await observer.readLine(), `MSG flooder f${next++}`);
+    while (next < lines) assertEquals(await observer.readLine(), `MSG flooder f${next++}`);
     // The flooder was slowed, not dropped: its own PING is answered after its backlog.
-    assert.deepEqual(await flooder.sync(10_000), ["MSG pinger hello"]);
+    assertEquals(await flooder.sync(10_000), ["MSG pinger hello"]);
     // The pinger got the whole flood too, in order, around its own line.
     const pingerRest = await pinger.sync(10_000);
-    assert.equal(heardBeforePong.length + pingerRest.length, lines);
+    assertEquals(heardBeforePong.length + pingerRest.length, lines);
   } finally {
     await server.shutdown();
   }
@@ -45,11 +46,11 @@ Deno.test("with --rate 0 nobody is held back", async () => {
     let burst = "";
     for (let i = 0; i < 500; i++) burst += `MSG m${i}\n`;
     await sender.sendRaw(burst);
-    assert.deepEqual(await sender.sync(), []);
+    assertEquals(await sender.sync(), []);
     const got = await reader.readLines(500);
-    assert.deepEqual(got, Array.from({ length: 500 }, (_, i) => `MSG sender m${i}`));
+    assertEquals(got, Array.from({ length: 500 }, (_, i) => `MSG sender m${i}`));
     const response = await fetch(`http://127.0.0.1:${server.metricsAddr!.port}/metrics`);
-    assert.match(await response.text(), /^chat_throttled_total 0$/m);
+    assertMatch(await response.text(), /^chat_throttled_total 0$/m);
   } finally {
     await server.shutdown();
   }
@@ -70,19 +71,19 @@ Deno.test("a flooder that hangs up while held back leaves at once; its held-back
         line !== "INFO ghost disconnected";
         line = await observer.readLine()
       ) {
-        assert.equal(line, "MSG ghost spam");
+        assertEquals(line, "MSG ghost spam");
         spam++;
       }
-      assert.ok(
+      assert(
         spam < 400,
         `${hangUp}: all ${spam} held-back lines were sent before the departure`,
       );
       await ghost.dispose();
       // The name and the slot are free again, and no more spam comes.
       await using again = await TestClient.login(server, "ghost");
-      assert.deepEqual(await observer.sync(), []);
+      assertEquals(await observer.sync(), []);
       await again.dispose();
-      assert.equal(await observer.readLine(), "INFO ghost disconnected");
+      assertEquals(await observer.readLine(), "INFO ghost disconnected");
     }
   } finally {
     await server.shutdown();
@@ -105,10 +106,10 @@ Deno.test("a flooder whose backlog stays full is dropped with ERR excess-flood; 
     for (let line = await flooder.readLine(); line !== null; line = await flooder.readLine()) {
       last = line;
     }
-    assert.equal(last, "ERR excess-flood");
+    assertEquals(last, "ERR excess-flood");
     const heard = await observer.sync();
-    assert.equal(heard.at(-1), "INFO flooder disconnected");
-    assert.ok(heard.slice(0, -1).every((line) => line === "MSG flooder x"));
+    assertEquals(heard.at(-1), "INFO flooder disconnected");
+    assert(heard.slice(0, -1).every((line) => line === "MSG flooder x"));
     await flooder.dispose();
     await writing;
   } finally {
@@ -131,7 +132,7 @@ Deno.test("excess flood is caught on time even when --rate refills are far apart
     for (let line = await flooder.readLine(); line !== null; line = await flooder.readLine()) {
       last = line;
     }
-    assert.equal(last, "ERR excess-flood");
+    assertEquals(last, "ERR excess-flood");
     await flooder.dispose();
     await writing;
   } finally {

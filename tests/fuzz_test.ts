@@ -6,10 +6,11 @@
  * with the server's descriptors counted before and after. A failure names its
  * seed, so it can be replayed.
  */
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { LineFramer, type LineSink } from "../lib/line_framer.ts";
 import { parseLine, sanitizeText } from "../lib/protocol.ts";
 import type { ChatServer } from "../lib/server.ts";
-import { assert, DEADLINE_MS, startServer, TestClient } from "./helpers.ts";
+import { DEADLINE_MS, startServer, TestClient } from "./helpers.ts";
 import { IrcClient } from "./irc_client.ts";
 import { clientFrame, upgradeRequest, WsClient } from "./ws_client.ts";
 
@@ -83,16 +84,16 @@ class CheckingSink implements LineSink {
   tooLongOpen = false;
   random: () => number = () => 1;
   line(text: string): boolean {
-    assert.ok(!this.tooLongOpen, "a line while a too-long line was open");
+    assert(!this.tooLongOpen, "a line while a too-long line was open");
     this.heard.push(text);
     return this.random() > 0.1; // pause now and then
   }
   lineTooLong(): void {
-    assert.ok(!this.tooLongOpen, "two too-long reports for one line");
+    assert(!this.tooLongOpen, "two too-long reports for one line");
     this.tooLongOpen = true;
   }
   tooLongLineEnded(): boolean {
-    assert.ok(this.tooLongOpen, "a too-long line ended that never started");
+    assert(this.tooLongOpen, "a too-long line ended that never started");
     this.tooLongOpen = false;
     this.heard.push("<too-long>");
     return this.random() > 0.1;
@@ -126,10 +127,10 @@ for (const seed of SEEDS) {
       space.set(stream.subarray(offset, offset + size));
       offset += size;
       framer.commit(size, sink);
-      assert.ok(framer.heldBytes <= maxLineBytes + 1, `held ${framer.heldBytes} (seed ${seed})`);
+      assert(framer.heldBytes <= maxLineBytes + 1, `held ${framer.heldBytes} (seed ${seed})`);
     }
-    assert.equal(sink.heard.length, want.length, `seed ${seed}`);
-    sink.heard.forEach((got, i) => assert.equal(got, want[i], `line ${i} (seed ${seed})`));
+    assertEquals(sink.heard.length, want.length, `seed ${seed}`);
+    sink.heard.forEach((got, i) => assertEquals(got, want[i], `line ${i} (seed ${seed})`));
   });
 }
 
@@ -139,10 +140,10 @@ Deno.test("fuzz: parseLine never throws and its texts carry no control character
     const line = decoder.decode(randomLine(random, 64));
     const command = parseLine(line);
     if (command.kind === "msg" || command.kind === "dm") {
-      assert.ok(!/[^\P{Cc}\t]/u.test(command.text), JSON.stringify(command.text));
-      assert.equal(sanitizeText(command.text), command.text);
+      assert(!/[^\P{Cc}\t]/u.test(command.text), JSON.stringify(command.text));
+      assertEquals(sanitizeText(command.text), command.text);
     }
-    if (command.kind === "dm") assert.ok(!command.target.includes(" "));
+    if (command.kind === "dm") assert(!command.target.includes(" "));
   }
 });
 
@@ -171,12 +172,12 @@ Deno.test("fuzz: a live server stays healthy under seeded garbage from many clie
     await Promise.all(SEEDS.map(attack));
     // The hub still answers the watcher, which heard only what others may send it.
     const heard = await watcher.sync();
-    assert.ok(heard.every((line) => /^(MSG|DM|INFO) /.test(line)), heard.join("\n"));
+    assert(heard.every((line) => /^(MSG|DM|INFO) /.test(line)), heard.join("\n"));
     const response = await fetch(`http://127.0.0.1:${server.metricsAddr!.port}/metrics`);
     const metrics = await response.text();
     // Departures may still be in flight; the watcher is connected in any case.
-    assert.match(metrics, /^chat_connections [1-9]\d*$/m);
-    assert.match(metrics, /^chat_disconnects_total\{reason="error"\} 0$/m);
+    assertMatch(metrics, /^chat_connections [1-9]\d*$/m);
+    assertMatch(metrics, /^chat_disconnects_total\{reason="error"\} 0$/m);
   } finally {
     await server.shutdown();
   }
@@ -207,7 +208,7 @@ async function descriptorsSettle(count: number, what: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 25));
     now = await openDescriptors();
   }
-  assert.equal(now, count, `${what}: ${now} descriptors open, expected ${count}`);
+  assertEquals(now, count, `${what}: ${now} descriptors open, expected ${count}`);
 }
 
 /** The metrics page over a raw socket that closes (fetch would keep a pooled descriptor). */
@@ -308,14 +309,14 @@ async function fuzzDoor(
       const heard: string[] = [];
       while (true) {
         const line = await read();
-        assert.ok(line !== null, `closed before ${want}; heard ${heard.join(" | ")}`);
+        assert(line !== null, `closed before ${want}; heard ${heard.join(" | ")}`);
         if (line === want) return heard;
         heard.push(line);
       }
     };
     await wendy.send("MSG from web after the fuzz");
     for (const line of await until(() => tom.readLine(), "MSG wendy from web after the fuzz")) {
-      assert.match(line, /^(MSG|DM|INFO) /);
+      assertMatch(line, /^(MSG|DM|INFO) /);
     }
     await until(() => ivy.readLine(), ":wendy!wendy@chat PRIVMSG #chat :from web after the fuzz");
     await ivy.send("PRIVMSG #chat :from irc after the fuzz");
@@ -325,8 +326,8 @@ async function fuzzDoor(
     await until(() => wendy.readLine(), "MSG tom from tcp after the fuzz");
     await until(() => ivy.readLine(), ":tom!tom@chat PRIVMSG #chat :from tcp after the fuzz");
     const metrics = await metricsText(server);
-    assert.match(metrics, /^chat_connections 3$/m);
-    assert.match(metrics, /^chat_disconnects_total\{reason="error"\} 0$/m);
+    assertMatch(metrics, /^chat_connections 3$/m);
+    assertMatch(metrics, /^chat_disconnects_total\{reason="error"\} 0$/m);
   } finally {
     await server.shutdown();
   }
@@ -437,8 +438,8 @@ Deno.test("fuzz: the IRC door survives seeded random lines; bystanders chat on, 
       let start = 0;
       for (let lf = bytes.indexOf(10); lf !== -1; lf = bytes.indexOf(10, start)) {
         const line = bytes.subarray(start, lf + 1);
-        assert.ok(line.length <= 512, `a line of ${line.length} bytes (seed ${seed})`);
-        assert.equal(line[line.length - 2], 13, `a line without CR (seed ${seed})`);
+        assert(line.length <= 512, `a line of ${line.length} bytes (seed ${seed})`);
+        assertEquals(line[line.length - 2], 13, `a line without CR (seed ${seed})`);
         strict.decode(line);
         start = lf + 1;
       }
@@ -536,7 +537,7 @@ Deno.test("fuzz: the WebSocket door survives seeded bad frames; bystanders chat 
       // The server never masks a frame; an upgrade is answered with HTTP.
       const bytes = Uint8Array.from(await heard);
       if (bytes.length > 0) {
-        assert.ok(decoder.decode(bytes.subarray(0, 9)).startsWith("HTTP/1.1 "), `seed ${seed}`);
+        assert(decoder.decode(bytes.subarray(0, 9)).startsWith("HTTP/1.1 "), `seed ${seed}`);
       }
     }
   });

@@ -1,15 +1,13 @@
 /**
- * Test helpers: assertions, an in-process server on a free port, and a line
+ * Test helpers: an in-process server on a free port, and a line
  * client that waits for what it expects under a deadline.
  *
  * @module
  */
-import assert from "node:assert/strict";
+import { assertEquals } from "@std/assert";
 import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
 import { SocketReader } from "./socket_reader.ts";
-
-export { assert };
 
 /** How long a test waits for an expected line before failing. */
 export const DEADLINE_MS = 5000;
@@ -105,7 +103,7 @@ export class TestClient {
   /** Reads one line and asserts it is `expected`. */
   async expect(expected: string, ms = DEADLINE_MS): Promise<void> {
     const line = await withDeadline(this.#nextLine(), ms, `waiting for "${expected}"`);
-    assert.equal(line, expected);
+    assertEquals(line, expected);
   }
 
   /** Reads `count` lines. */
@@ -128,7 +126,7 @@ export class TestClient {
   /** Asserts that the server closes the connection next, with no further line. */
   async expectClosed(ms = DEADLINE_MS): Promise<void> {
     const line = await withDeadline(this.#nextLine(), ms, "waiting for the server to close");
-    assert.equal(line, null, `expected the connection to close, got line ${JSON.stringify(line)}`);
+    assertEquals(line, null, `expected the connection to close, got line ${JSON.stringify(line)}`);
   }
 
   /** Sends `PING` and reads up to its `PONG`, returning the lines before it. */

@@ -1,5 +1,6 @@
 /** Safe text: nobody can forge a line or drive another user's terminal. */
-import { assert, startServer, TestClient } from "./helpers.ts";
+import { assert, assertEquals } from "@std/assert";
+import { startServer, TestClient } from "./helpers.ts";
 
 const encoder = new TextEncoder();
 
@@ -32,16 +33,16 @@ Deno.test("hostile text arrives defanged: escapes, C1 controls, terminal tricks,
     for (const [sent, shown] of attacks) {
       await mallory.sendRaw(encoder.encode(`MSG ${sent}\n`));
       const line = await victim.readLine();
-      assert.equal(line, `MSG mallory ${shown}`);
-      assert.ok(isSafe(line!), JSON.stringify(line));
+      assertEquals(line, `MSG mallory ${shown}`);
+      assert(isSafe(line!), JSON.stringify(line));
       await mallory.sendRaw(encoder.encode(`DM victim ${sent}\r\n`));
-      assert.equal(await victim.readLine(), `DM mallory ${shown}`);
+      assertEquals(await victim.readLine(), `DM mallory ${shown}`);
     }
     // A raw C1 byte that is not UTF-8 (0x9B alone) is invalid UTF-8: one U+FFFD.
     await mallory.sendRaw(
       Uint8Array.of(...encoder.encode("MSG raw "), 0x9b, ...encoder.encode("31m\n")),
     );
-    assert.equal(await victim.readLine(), "MSG mallory raw \uFFFD31m");
+    assertEquals(await victim.readLine(), "MSG mallory raw \uFFFD31m");
     // Names cannot carry any of it.
     await using other = await TestClient.connect(server);
     for (const name of ["\x1b[31mx", "a\rb", "c1\u009bx", "zw\u200bj"]) {

@@ -2,10 +2,10 @@
  * The hub's rules when users live on other instances too, with a fake
  * cluster that records what the hub asks of it and answers when told.
  */
+import { assertEquals } from "@std/assert";
 import type { Cluster, ClusterUser, LocalUser, RemoteDelivery } from "../lib/cluster.ts";
 import type { ClientLink } from "../lib/client_link.ts";
 import { MAX_CHARS_WHILE_CLAIMING, MAX_LINES_WHILE_CLAIMING } from "../lib/session.ts";
-import { assert } from "./helpers.ts";
 import { type FakeLink, Harness } from "./hub_harness.ts";
 
 /** A cluster whose claims wait until the test answers them. */
@@ -53,9 +53,9 @@ function loginAs(harness: Harness, cluster: FakeCluster, name: string, seq: numb
   const link = harness.open(name);
   harness.send(link, `LOGIN ${name}`);
   const claim = cluster.claims.at(-1)!;
-  assert.equal(claim.link, link);
+  assertEquals(claim.link, link);
   harness.hub.apply({ kind: "claimed", link, name: claim.name, key: claim.key, seq });
-  assert.deepEqual(link.take(), ["OK"]);
+  assertEquals(link.take(), ["OK"]);
   return link;
 }
 
@@ -66,18 +66,18 @@ Deno.test("hub: lines sent behind a LOGIN wait for the cluster's answer and keep
   for (const line of ["LOGIN Amy", "PING", "MSG hello", "WHO", "LOGIN again"]) {
     harness.send(link, line);
   }
-  assert.deepEqual(link.take(), [], "nothing is answered before the LOGIN is");
-  assert.equal(cluster.claims.length, 2);
+  assertEquals(link.take(), [], "nothing is answered before the LOGIN is");
+  assertEquals(cluster.claims.length, 2);
   harness.hub.apply({ kind: "claimed", link, name: "Amy", key: "amy", seq: 2 });
-  assert.deepEqual(link.take(), [
+  assertEquals(link.take(), [
     "OK",
     "PONG",
     "USER other",
     "USER Amy",
     "ERR already-logged-in",
   ]);
-  assert.deepEqual(other.take(), ["MSG Amy hello"]);
-  assert.deepEqual(cluster.broadcasts, ["Amy hello"]);
+  assertEquals(other.take(), ["MSG Amy hello"]);
+  assertEquals(cluster.broadcasts, ["Amy hello"]);
 });
 
 Deno.test("hub: a refused claim answers its LOGIN, and a pipelined LOGIN claims again", () => {
@@ -88,10 +88,10 @@ Deno.test("hub: a refused claim answers its LOGIN, and a pipelined LOGIN claims 
   harness.send(link, "LOGIN second");
   harness.send(link, "PING");
   harness.hub.apply({ kind: "claim-refused", link, refusal: "username-taken" });
-  assert.deepEqual(link.take(), ["ERR username-taken", "ERR login-required"]);
-  assert.equal(cluster.claims.at(-1)!.name, "second");
+  assertEquals(link.take(), ["ERR username-taken", "ERR login-required"]);
+  assertEquals(cluster.claims.at(-1)!.name, "second");
   harness.hub.apply({ kind: "claim-refused", link, refusal: "cluster-unavailable" });
-  assert.deepEqual(link.take(), ["ERR cluster-unavailable", "PONG"]);
+  assertEquals(link.take(), ["ERR cluster-unavailable", "PONG"]);
 });
 
 Deno.test("hub: a name granted to a client that has left goes straight back", () => {
@@ -99,10 +99,10 @@ Deno.test("hub: a name granted to a client that has left goes straight back", ()
   const link = harness.open("gone");
   harness.send(link, "LOGIN gone");
   harness.hub.apply({ kind: "closed", link, reason: "eof" });
-  assert.deepEqual(cluster.left, [], "nothing to give back yet");
+  assertEquals(cluster.left, [], "nothing to give back yet");
   harness.hub.apply({ kind: "claimed", link, name: "gone", key: "gone", seq: 7 });
-  assert.deepEqual(cluster.left, [{ name: "gone", key: "gone", seq: 7 }]);
-  assert.equal(harness.hub.userCount, 0);
+  assertEquals(cluster.left, [{ name: "gone", key: "gone", seq: 7 }]);
+  assertEquals(harness.hub.userCount, 0);
 });
 
 Deno.test("hub: a client that floods while its LOGIN waits is dropped, not buffered without end", () => {
@@ -110,19 +110,19 @@ Deno.test("hub: a client that floods while its LOGIN waits is dropped, not buffe
   const link = harness.open("flood");
   harness.send(link, "LOGIN flood");
   for (let i = 0; i < MAX_LINES_WHILE_CLAIMING; i++) harness.send(link, "MSG x");
-  assert.deepEqual(link.closes, []);
+  assertEquals(link.closes, []);
   harness.send(link, "MSG one too many");
-  assert.deepEqual(link.closes, ["excess-flood"]);
-  assert.equal(harness.hub.connectionCount, 0);
+  assertEquals(link.closes, ["excess-flood"]);
+  assertEquals(harness.hub.connectionCount, 0);
 
   const big = harness.open("big");
   harness.send(big, "LOGIN big");
   const text = "y".repeat(MAX_CHARS_WHILE_CLAIMING / 4);
   for (let i = 0; i < 3; i++) harness.send(big, `MSG ${text}`);
   harness.send(big, `DM someone ${text.slice("someone".length)}`);
-  assert.deepEqual(big.closes, [], "64 KiB of text (with the name) may wait");
+  assertEquals(big.closes, [], "64 KiB of text (with the name) may wait");
   harness.send(big, "MSG z");
-  assert.deepEqual(big.closes, ["excess-flood"], "one character more may not");
+  assertEquals(big.closes, ["excess-flood"], "one character more may not");
 });
 
 Deno.test("hub: WHO merges local and remote users by login number, as one block", () => {
@@ -131,24 +131,24 @@ Deno.test("hub: WHO merges local and remote users by login number, as one block"
   loginAs(harness, cluster, "d", 5);
   cluster.remote = [{ name: "r1", seq: 1 }, { name: "r3", seq: 3 }, { name: "r9", seq: 9 }];
   harness.send(a, "WHO");
-  assert.deepEqual(a.sends, ["USER r1\nUSER a\nUSER r3\nUSER d\nUSER r9\n"]);
-  assert.equal(harness.hub.stats.linesDelivered, 5 + 2, "five USER lines and two OKs");
+  assertEquals(a.sends, ["USER r1\nUSER a\nUSER r3\nUSER d\nUSER r9\n"]);
+  assertEquals(harness.hub.stats.linesDelivered, 5 + 2, "five USER lines and two OKs");
 });
 
 Deno.test("hub: a DM to a user not here goes to the cluster, which says where it went", () => {
   const { cluster, harness } = setup();
   const a = loginAs(harness, cluster, "a", 1);
   harness.send(a, "DM Far hi there");
-  assert.deepEqual(a.take(), []);
-  assert.deepEqual(cluster.dms, ["a>far hi there"]);
+  assertEquals(a.take(), []);
+  assertEquals(cluster.dms, ["a>far hi there"]);
   cluster.delivery = "not-found";
   harness.send(a, "DM nobody hi");
   cluster.delivery = "unavailable";
   harness.send(a, "DM far hi");
-  assert.deepEqual(a.take(), ["ERR user-not-found", "ERR cluster-unavailable"]);
+  assertEquals(a.take(), ["ERR user-not-found", "ERR cluster-unavailable"]);
   harness.send(a, "DM A myself");
-  assert.deepEqual(a.take(), ["DM a myself"], "a local user never goes to the cluster");
-  assert.equal(cluster.dms.length, 3);
+  assertEquals(a.take(), ["DM a myself"], "a local user never goes to the cluster");
+  assertEquals(cluster.dms.length, 3);
 });
 
 Deno.test("hub: lines from other instances reach the local users", () => {
@@ -159,8 +159,8 @@ Deno.test("hub: lines from other instances reach the local users", () => {
   harness.hub.apply({ kind: "remote-dm", target: "b", sender: "far", text: "just you" });
   harness.hub.apply({ kind: "remote-dm", target: "nobody", sender: "far", text: "lost" });
   harness.hub.apply({ kind: "remote-left", name: "far" });
-  assert.deepEqual(a.take(), ["MSG far hello all", "INFO far disconnected"]);
-  assert.deepEqual(b.take(), ["MSG far hello all", "DM far just you", "INFO far disconnected"]);
+  assertEquals(a.take(), ["MSG far hello all", "INFO far disconnected"]);
+  assertEquals(b.take(), ["MSG far hello all", "DM far just you", "INFO far disconnected"]);
 });
 
 Deno.test("hub: a local user whose name went to another instance is dropped, and the others told", () => {
@@ -168,9 +168,9 @@ Deno.test("hub: a local user whose name went to another instance is dropped, and
   const a = loginAs(harness, cluster, "a", 1);
   const b = loginAs(harness, cluster, "b", 2);
   harness.hub.apply({ kind: "name-lost", key: "b" });
-  assert.deepEqual(b.closes, ["name-conflict"]);
-  assert.deepEqual(a.take(), ["INFO b disconnected"]);
-  assert.equal(harness.hub.stats.disconnects["name-conflict"], 1);
+  assertEquals(b.closes, ["name-conflict"]);
+  assertEquals(a.take(), ["INFO b disconnected"]);
+  assertEquals(harness.hub.stats.disconnects["name-conflict"], 1);
 });
 
 Deno.test("hub: leaving, and shutting down, tell the cluster which users went", () => {
@@ -178,10 +178,10 @@ Deno.test("hub: leaving, and shutting down, tell the cluster which users went", 
   const a = loginAs(harness, cluster, "a", 1);
   loginAs(harness, cluster, "b", 2);
   harness.send(a, "QUIT");
-  assert.deepEqual(cluster.left, [{ name: "a", key: "a", seq: 1 }]);
+  assertEquals(cluster.left, [{ name: "a", key: "a", seq: 1 }]);
   harness.hub.apply({ kind: "shutdown" });
-  assert.deepEqual(cluster.left.at(-1), { name: "b", key: "b", seq: 2 });
+  assertEquals(cluster.left.at(-1), { name: "b", key: "b", seq: 2 });
   const late = harness.open("late");
   harness.hub.apply({ kind: "claimed", link: late, name: "late", key: "late", seq: 3 });
-  assert.equal(cluster.left.at(-1)!.name, "late", "a claim answered after shutdown is given back");
+  assertEquals(cluster.left.at(-1)!.name, "late", "a claim answered after shutdown is given back");
 });

@@ -1,5 +1,5 @@
 /** Fake client links and a hub harness with a clock the test moves, for the hub's unit tests. */
-import { assert } from "./helpers.ts";
+import { assert, assertEquals } from "@std/assert";
 import type { ClientLink } from "../lib/client_link.ts";
 import { Hub, type HubOptions } from "../lib/hub.ts";
 import { type CloseReason, parseLine } from "../lib/protocol.ts";
@@ -54,7 +54,7 @@ export class FakeLink implements ClientLink {
     this.sent.length = 0;
     const text = this.sends.splice(0).join("");
     if (text === "") return [];
-    assert.ok(
+    assert(
       text.endsWith("\n"),
       `${this.label} got an unterminated line: ${JSON.stringify(text)}`,
     );
@@ -86,7 +86,7 @@ export class Harness {
   login(name: string): FakeLink {
     const link = this.open(name);
     this.send(link, `LOGIN ${name}`);
-    assert.deepEqual(link.take(), ["OK"], `login of ${name}`);
+    assertEquals(link.take(), ["OK"], `login of ${name}`);
     return link;
   }
 

@@ -1,17 +1,17 @@
 /** Unit tests of the hub's rules, with fake client links and a clock the test moves. */
-import { assert } from "./helpers.ts";
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import { Harness } from "./hub_harness.ts";
 
 Deno.test("Hub answers LOGIN with OK, then ERR already-logged-in", () => {
   const t = new Harness();
   const alice = t.open("alice");
   t.send(alice, "LOGIN alice");
-  assert.deepEqual(alice.take(), ["OK"]);
+  assertEquals(alice.take(), ["OK"]);
   t.send(alice, "LOGIN alice");
   t.send(alice, "LOGIN other");
-  assert.deepEqual(alice.take(), ["ERR already-logged-in", "ERR already-logged-in"]);
-  assert.deepEqual(t.hub.userNames, ["alice"]);
-  assert.deepEqual(alice.closes, []);
+  assertEquals(alice.take(), ["ERR already-logged-in", "ERR already-logged-in"]);
+  assertEquals(t.hub.userNames, ["alice"]);
+  assertEquals(alice.closes, []);
 });
 
 Deno.test("Hub refuses a name taken regardless of case and composition, and allows another try", () => {
@@ -21,16 +21,16 @@ Deno.test("Hub refuses a name taken regardless of case and composition, and allo
   t.send(second, "LOGIN zo\u00e9");
   t.send(second, "LOGIN ZOE\u0301");
   t.send(second, "LOGIN  ZO\u00c9 ");
-  assert.deepEqual(second.take(), [
+  assertEquals(second.take(), [
     "ERR username-taken",
     "ERR username-taken",
     "ERR username-taken",
   ]);
   t.send(second, "LOGIN zoey");
-  assert.deepEqual(second.take(), ["OK"]);
-  assert.deepEqual(t.hub.userNames, ["Zo\u00e9", "zoey"]);
-  assert.deepEqual(first.take(), []);
-  assert.deepEqual(second.closes, []);
+  assertEquals(second.take(), ["OK"]);
+  assertEquals(t.hub.userNames, ["Zo\u00e9", "zoey"]);
+  assertEquals(first.take(), []);
+  assertEquals(second.closes, []);
 });
 
 Deno.test("Hub refuses invalid names with ERR invalid-username and keeps the session open", () => {
@@ -47,12 +47,12 @@ Deno.test("Hub refuses invalid names with ERR invalid-username and keeps the ses
     ]
   ) {
     t.send(client, line);
-    assert.deepEqual(client.take(), ["ERR invalid-username"], JSON.stringify(line));
+    assertEquals(client.take(), ["ERR invalid-username"], JSON.stringify(line));
   }
   t.send(client, "LOGIN   Shown  ");
-  assert.deepEqual(client.take(), ["OK"]);
-  assert.deepEqual(t.hub.userNames, ["Shown"]);
-  assert.deepEqual(client.closes, []);
+  assertEquals(client.take(), ["OK"]);
+  assertEquals(t.hub.userNames, ["Shown"]);
+  assertEquals(client.closes, []);
 });
 
 Deno.test("Hub sends MSG to every other logged-in session, not the sender nor anonymous ones", () => {
@@ -62,13 +62,13 @@ Deno.test("Hub sends MSG to every other logged-in session, not the sender nor an
   const carol = t.login("carol");
   const lurker = t.open("lurker");
   t.send(alice, "MSG  hello,  world \tend ");
-  assert.deepEqual(bob.take(), ["MSG alice  hello,  world \tend "]);
-  assert.deepEqual(carol.take(), ["MSG alice  hello,  world \tend "]);
-  assert.deepEqual(alice.take(), []);
-  assert.deepEqual(lurker.take(), []);
+  assertEquals(bob.take(), ["MSG alice  hello,  world \tend "]);
+  assertEquals(carol.take(), ["MSG alice  hello,  world \tend "]);
+  assertEquals(alice.take(), []);
+  assertEquals(lurker.take(), []);
   t.send(bob, "MSG a\u001b[2Jb");
-  assert.deepEqual(alice.take(), ["MSG bob a\uFFFD[2Jb"]);
-  assert.deepEqual(carol.take(), ["MSG bob a\uFFFD[2Jb"]);
+  assertEquals(alice.take(), ["MSG bob a\uFFFD[2Jb"]);
+  assertEquals(carol.take(), ["MSG bob a\uFFFD[2Jb"]);
 });
 
 Deno.test("Hub shares one broadcast's bytes and sends them in one call per receiver", () => {
@@ -78,20 +78,20 @@ Deno.test("Hub shares one broadcast's bytes and sends them in one call per recei
   const carol = t.login("carol");
   t.send(alice, "MSG one");
   t.send(alice, "MSG two");
-  assert.deepEqual(bob.sends, ["MSG alice one\n", "MSG alice two\n"]);
-  assert.deepEqual(carol.sends, ["MSG alice one\n", "MSG alice two\n"]);
-  assert.deepEqual(alice.sends, []);
+  assertEquals(bob.sends, ["MSG alice one\n", "MSG alice two\n"]);
+  assertEquals(carol.sends, ["MSG alice one\n", "MSG alice two\n"]);
+  assertEquals(alice.sends, []);
   const [one, two] = bob.sent;
   // The receivers hold views of the very same memory, not equal copies.
   for (const [i, bytes] of carol.sent.entries()) {
     const same = bob.sent[i]!;
-    assert.equal(bytes.buffer, same.buffer, `broadcast ${i}: same buffer`);
-    assert.equal(bytes.byteOffset, same.byteOffset, `broadcast ${i}: same offset`);
-    assert.equal(bytes.byteLength, same.byteLength, `broadcast ${i}: same length`);
+    assertStrictEquals(bytes.buffer, same.buffer, `broadcast ${i}: same buffer`);
+    assertEquals(bytes.byteOffset, same.byteOffset, `broadcast ${i}: same offset`);
+    assertEquals(bytes.byteLength, same.byteLength, `broadcast ${i}: same length`);
   }
   // Back to back in that memory, so an outbox holding both can write them as one view.
-  assert.equal(two!.buffer, one!.buffer);
-  assert.equal(two!.byteOffset, one!.byteOffset + one!.byteLength);
+  assertStrictEquals(two!.buffer, one!.buffer);
+  assertEquals(two!.byteOffset, one!.byteOffset + one!.byteLength);
 });
 
 Deno.test("Hub ignores MSG and DM whose text is empty or only spaces", () => {
@@ -101,8 +101,8 @@ Deno.test("Hub ignores MSG and DM whose text is empty or only spaces", () => {
   for (const line of ["MSG", "MSG ", "MSG    ", "DM bob", "DM bob ", "DM bob   ", "DM nobody"]) {
     t.send(alice, line);
   }
-  assert.deepEqual(alice.take(), []);
-  assert.deepEqual(bob.take(), []);
+  assertEquals(alice.take(), []);
+  assertEquals(bob.take(), []);
 });
 
 Deno.test("Hub answers WHO with every logged-in user in login order, in one send", () => {
@@ -112,16 +112,16 @@ Deno.test("Hub answers WHO with every logged-in user in login order, in one send
   t.open("anonymous");
   const bob = t.login("bob");
   t.send(alice, "WHO");
-  assert.deepEqual(alice.sends, ["USER carol\nUSER alice\nUSER bob\n"]);
+  assertEquals(alice.sends, ["USER carol\nUSER alice\nUSER bob\n"]);
   alice.take();
   // Leaving and coming back moves a user to the end.
   t.send(carol, "QUIT");
-  assert.deepEqual(alice.take(), ["INFO carol disconnected"]);
+  assertEquals(alice.take(), ["INFO carol disconnected"]);
   const carolAgain = t.login("carol");
   t.send(bob, "WHO x");
-  assert.deepEqual(bob.take(), ["INFO carol disconnected", "USER alice", "USER bob", "USER carol"]);
-  assert.deepEqual(t.hub.userNames, ["alice", "bob", "carol"]);
-  assert.deepEqual(carolAgain.take(), []);
+  assertEquals(bob.take(), ["INFO carol disconnected", "USER alice", "USER bob", "USER carol"]);
+  assertEquals(t.hub.userNames, ["alice", "bob", "carol"]);
+  assertEquals(carolAgain.take(), []);
 });
 
 Deno.test("Hub delivers DM to the named user whatever the case, and to oneself", () => {
@@ -130,13 +130,13 @@ Deno.test("Hub delivers DM to the named user whatever the case, and to oneself",
   const bob = t.login("bob");
   const carol = t.login("carol");
   t.send(bob, "DM naman hi  there ");
-  assert.deepEqual(naman.take(), ["DM bob hi  there "]);
+  assertEquals(naman.take(), ["DM bob hi  there "]);
   t.send(bob, "DM BOB note to self");
-  assert.deepEqual(bob.take(), ["DM bob note to self"]);
+  assertEquals(bob.take(), ["DM bob note to self"]);
   t.send(naman, "DM Bob x\ry");
-  assert.deepEqual(bob.take(), ["DM Naman x\uFFFDy"]);
-  assert.deepEqual(carol.take(), []);
-  assert.deepEqual(naman.take(), []);
+  assertEquals(bob.take(), ["DM Naman x\uFFFDy"]);
+  assertEquals(carol.take(), []);
+  assertEquals(naman.take(), []);
 });
 
 Deno.test("Hub answers DM to a missing or anonymous user with ERR user-not-found", () => {
@@ -145,8 +145,8 @@ Deno.test("Hub answers DM to a missing or anonymous user with ERR user-not-found
   const anonymous = t.open("anonymous");
   t.send(alice, "DM ghost hello");
   t.send(alice, "DM anonymous hello");
-  assert.deepEqual(alice.take(), ["ERR user-not-found", "ERR user-not-found"]);
-  assert.deepEqual(anonymous.take(), []);
+  assertEquals(alice.take(), ["ERR user-not-found", "ERR user-not-found"]);
+  assertEquals(anonymous.take(), []);
 });
 
 Deno.test("Hub answers PING with PONG before and after login", () => {
@@ -154,10 +154,10 @@ Deno.test("Hub answers PING with PONG before and after login", () => {
   const client = t.open("client");
   t.send(client, "PING");
   t.send(client, "PING extra");
-  assert.deepEqual(client.take(), ["PONG", "PONG"]);
+  assertEquals(client.take(), ["PONG", "PONG"]);
   t.send(client, "LOGIN client");
   t.send(client, "PING");
-  assert.deepEqual(client.take(), ["OK", "PONG"]);
+  assertEquals(client.take(), ["OK", "PONG"]);
 });
 
 Deno.test("Hub answers MSG, WHO and DM before login with ERR login-required, even malformed", () => {
@@ -166,9 +166,9 @@ Deno.test("Hub answers MSG, WHO and DM before login with ERR login-required, eve
   const anonymous = t.open("anonymous");
   for (const line of ["MSG hi", "MSG", "MSG   ", "WHO", "DM bob hi", "DM bob", "DM"]) {
     t.send(anonymous, line);
-    assert.deepEqual(anonymous.take(), ["ERR login-required"], JSON.stringify(line));
+    assertEquals(anonymous.take(), ["ERR login-required"], JSON.stringify(line));
   }
-  assert.deepEqual(bob.take(), []);
+  assertEquals(bob.take(), []);
 });
 
 Deno.test("Hub ignores unknown and wrong-case commands silently", () => {
@@ -176,9 +176,9 @@ Deno.test("Hub ignores unknown and wrong-case commands silently", () => {
   const alice = t.login("alice");
   const bob = t.login("bob");
   for (const line of ["", "HELLO", "msg hi", "who", " MSG hi", "ping"]) t.send(alice, line);
-  assert.deepEqual(alice.take(), []);
-  assert.deepEqual(bob.take(), []);
-  assert.deepEqual(alice.closes, []);
+  assertEquals(alice.take(), []);
+  assertEquals(bob.take(), []);
+  assertEquals(alice.closes, []);
 });
 
 Deno.test("Hub closes a session on QUIT with reason quit, and tells the others", () => {
@@ -187,21 +187,21 @@ Deno.test("Hub closes a session on QUIT with reason quit, and tells the others",
   const bob = t.login("bob");
   const anonymous = t.open("anonymous");
   t.send(alice, "QUIT");
-  assert.deepEqual(alice.closes, ["quit"]);
-  assert.deepEqual(alice.take(), []);
-  assert.deepEqual(bob.take(), ["INFO alice disconnected"]);
-  assert.deepEqual(anonymous.take(), []);
-  assert.deepEqual(t.hub.userNames, ["bob"]);
-  assert.equal(t.hub.connectionCount, 2);
+  assertEquals(alice.closes, ["quit"]);
+  assertEquals(alice.take(), []);
+  assertEquals(bob.take(), ["INFO alice disconnected"]);
+  assertEquals(anonymous.take(), []);
+  assertEquals(t.hub.userNames, ["bob"]);
+  assertEquals(t.hub.connectionCount, 2);
   // The name is free again, and the closed link is no longer heard.
   t.send(alice, "MSG ghost");
-  assert.deepEqual(bob.take(), []);
+  assertEquals(bob.take(), []);
   t.login("ALICE");
   // An anonymous QUIT closes it without telling anyone.
   t.send(anonymous, "QUIT");
-  assert.deepEqual(anonymous.closes, ["quit"]);
-  assert.deepEqual(bob.take(), []);
-  assert.equal(t.hub.connectionCount, 2);
+  assertEquals(anonymous.closes, ["quit"]);
+  assertEquals(bob.take(), []);
+  assertEquals(t.hub.connectionCount, 2);
 });
 
 Deno.test("Hub treats a closed event like a departure: INFO to the others and the name freed", () => {
@@ -210,20 +210,20 @@ Deno.test("Hub treats a closed event like a departure: INFO to the others and th
   const bob = t.login("bob");
   const anonymous = t.open("anonymous");
   t.hub.apply({ kind: "closed", link: alice, reason: "reset" });
-  assert.deepEqual(bob.take(), ["INFO alice disconnected"]);
-  assert.deepEqual(alice.take(), []);
-  assert.ok(alice.closes.every((reason) => reason === "reset"), `closes: ${alice.closes}`);
-  assert.deepEqual(t.hub.userNames, ["bob"]);
-  assert.equal(t.hub.connectionCount, 2);
+  assertEquals(bob.take(), ["INFO alice disconnected"]);
+  assertEquals(alice.take(), []);
+  assert(alice.closes.every((reason) => reason === "reset"), `closes: ${alice.closes}`);
+  assertEquals(t.hub.userNames, ["bob"]);
+  assertEquals(t.hub.connectionCount, 2);
   const again = t.open("again");
   t.send(again, "LOGIN alice");
-  assert.deepEqual(again.take(), ["OK"]);
+  assertEquals(again.take(), ["OK"]);
   // An anonymous session leaves without a word; a second closed event changes nothing.
   t.hub.apply({ kind: "closed", link: anonymous, reason: "eof" });
   t.hub.apply({ kind: "closed", link: alice, reason: "eof" });
-  assert.deepEqual(bob.take(), []);
-  assert.deepEqual(again.take(), []);
-  assert.equal(t.hub.connectionCount, 2);
+  assertEquals(bob.take(), []);
+  assertEquals(again.take(), []);
+  assertEquals(t.hub.connectionCount, 2);
 });
 
 Deno.test("Hub closes nobody on a tick before the idle timeout", () => {
@@ -232,9 +232,9 @@ Deno.test("Hub closes nobody on a tick before the idle timeout", () => {
   const anonymous = t.open("anonymous");
   t.clock.now = 999;
   t.hub.apply({ kind: "tick" });
-  assert.deepEqual(alice.closes, []);
-  assert.deepEqual(anonymous.closes, []);
-  assert.equal(t.hub.connectionCount, 2);
+  assertEquals(alice.closes, []);
+  assertEquals(anonymous.closes, []);
+  assertEquals(t.hub.connectionCount, 2);
 });
 
 Deno.test("Hub judges nobody idle on a tick applied long after its timer fired: the server fell behind", () => {
@@ -242,9 +242,9 @@ Deno.test("Hub judges nobody idle on a tick applied long after its timer fired: 
   const alice = t.login("alice");
   t.clock.now = 5000;
   t.hub.apply({ kind: "tick", at: 4000 });
-  assert.deepEqual(alice.closes, []);
+  assertEquals(alice.closes, []);
   t.hub.apply({ kind: "tick", at: 4800 });
-  assert.deepEqual(alice.closes, ["idle"], "a tick on time still closes");
+  assertEquals(alice.closes, ["idle"], "a tick on time still closes");
 });
 
 Deno.test("Hub judges nobody idle on a tick whose timer fired long after it was due: the process was not run", () => {
@@ -252,9 +252,9 @@ Deno.test("Hub judges nobody idle on a tick whose timer fired long after it was 
   const alice = t.login("alice");
   t.clock.now = 5000;
   t.hub.apply({ kind: "tick", at: 5000, due: 4000 });
-  assert.deepEqual(alice.closes, []);
+  assertEquals(alice.closes, []);
   t.hub.apply({ kind: "tick", at: 5000, due: 4800 });
-  assert.deepEqual(alice.closes, ["idle"], "a timer on time still closes");
+  assertEquals(alice.closes, ["idle"], "a timer on time still closes");
 });
 
 Deno.test("Hub closes idle sessions with reason idle on a tick after the timeout, logged in or not", () => {
@@ -264,22 +264,22 @@ Deno.test("Hub closes idle sessions with reason idle on a tick after the timeout
   const anonymous = t.open("anonymous");
   t.clock.now = 600;
   t.send(bob, "PING"); // bob is active: his deadline moves to 1600
-  assert.deepEqual(bob.take(), ["PONG"]);
+  assertEquals(bob.take(), ["PONG"]);
   t.clock.now = 1001;
   t.hub.apply({ kind: "tick" });
-  assert.deepEqual(alice.closes, ["idle"]);
-  assert.deepEqual(anonymous.closes, ["idle"]);
-  assert.deepEqual(bob.closes, []);
-  assert.deepEqual(bob.take(), ["INFO alice disconnected"]);
-  assert.deepEqual(t.hub.userNames, ["bob"]);
-  assert.equal(t.hub.connectionCount, 1);
+  assertEquals(alice.closes, ["idle"]);
+  assertEquals(anonymous.closes, ["idle"]);
+  assertEquals(bob.closes, []);
+  assertEquals(bob.take(), ["INFO alice disconnected"]);
+  assertEquals(t.hub.userNames, ["bob"]);
+  assertEquals(t.hub.connectionCount, 1);
   t.clock.now = 1599;
   t.hub.apply({ kind: "tick" });
-  assert.deepEqual(bob.closes, []);
+  assertEquals(bob.closes, []);
   t.clock.now = 1601;
   t.hub.apply({ kind: "tick" });
-  assert.deepEqual(bob.closes, ["idle"]);
-  assert.equal(t.hub.connectionCount, 0);
+  assertEquals(bob.closes, ["idle"]);
+  assertEquals(t.hub.connectionCount, 0);
 });
 
 Deno.test("Hub counts every command as activity, an ignored or refused one included", () => {
@@ -291,12 +291,12 @@ Deno.test("Hub counts every command as activity, an ignored or refused one inclu
   t.send(alice, "MSG   ");
   t.clock.now = 1500;
   t.hub.apply({ kind: "tick" });
-  assert.deepEqual(anonymous.closes, []);
-  assert.deepEqual(alice.closes, []);
+  assertEquals(anonymous.closes, []);
+  assertEquals(alice.closes, []);
   t.clock.now = 1901;
   t.hub.apply({ kind: "tick" });
-  assert.deepEqual(anonymous.closes, ["idle"]);
-  assert.deepEqual(alice.closes, ["idle"]);
+  assertEquals(anonymous.closes, ["idle"]);
+  assertEquals(alice.closes, ["idle"]);
 });
 
 Deno.test("Hub answers a too-long line with ERR line-too-long and keeps the session", () => {
@@ -305,11 +305,11 @@ Deno.test("Hub answers a too-long line with ERR line-too-long and keeps the sess
   const anonymous = t.open("anonymous");
   t.hub.apply({ kind: "line-too-long", link: alice });
   t.hub.apply({ kind: "line-too-long", link: anonymous });
-  assert.deepEqual(alice.take(), ["ERR line-too-long"]);
-  assert.deepEqual(anonymous.take(), ["ERR line-too-long"]);
-  assert.deepEqual(alice.closes, []);
-  assert.deepEqual(anonymous.closes, []);
-  assert.equal(t.hub.connectionCount, 2);
+  assertEquals(alice.take(), ["ERR line-too-long"]);
+  assertEquals(anonymous.take(), ["ERR line-too-long"]);
+  assertEquals(alice.closes, []);
+  assertEquals(anonymous.closes, []);
+  assertEquals(t.hub.connectionCount, 2);
 });
 
 Deno.test("Hub closes the connection past max-clients with server-full, and it takes no slot", () => {
@@ -317,27 +317,27 @@ Deno.test("Hub closes the connection past max-clients with server-full, and it t
   const alice = t.login("alice");
   const anonymous = t.open("anonymous");
   const refused = t.open("refused");
-  assert.deepEqual(refused.closes, ["server-full"]);
-  assert.deepEqual(refused.take(), []);
-  assert.equal(t.hub.connectionCount, 2);
+  assertEquals(refused.closes, ["server-full"]);
+  assertEquals(refused.take(), []);
+  assertEquals(t.hub.connectionCount, 2);
   // The refused link is not a session: its commands and its close change nothing.
   t.send(refused, "PING");
   t.send(refused, "LOGIN refused");
-  assert.deepEqual(refused.take(), []);
+  assertEquals(refused.take(), []);
   t.hub.apply({ kind: "closed", link: refused, reason: "server-full" });
-  assert.equal(t.hub.connectionCount, 2);
-  assert.deepEqual(alice.take(), []);
-  assert.deepEqual(t.hub.userNames, ["alice"]);
+  assertEquals(t.hub.connectionCount, 2);
+  assertEquals(alice.take(), []);
+  assertEquals(t.hub.userNames, ["alice"]);
   // A closed session frees its slot at once.
   t.hub.apply({ kind: "closed", link: anonymous, reason: "eof" });
-  assert.equal(t.hub.connectionCount, 1);
+  assertEquals(t.hub.connectionCount, 1);
   const next = t.open("next");
-  assert.deepEqual(next.closes, []);
-  assert.equal(t.hub.connectionCount, 2);
+  assertEquals(next.closes, []);
+  assertEquals(t.hub.connectionCount, 2);
   t.send(alice, "QUIT");
   const last = t.open("last");
-  assert.deepEqual(last.closes, []);
-  assert.deepEqual(t.open("over").closes, ["server-full"]);
+  assertEquals(last.closes, []);
+  assertEquals(t.open("over").closes, ["server-full"]);
 });
 
 Deno.test("Hub drops a session that refuses a broadcast as a slow consumer, and the others lose nothing", () => {
@@ -347,14 +347,14 @@ Deno.test("Hub drops a session that refuses a broadcast as a slow consumer, and 
   const carol = t.login("carol");
   bob.refuse = true;
   t.send(alice, "MSG hi");
-  assert.deepEqual(bob.closes, ["slow-consumer"]);
-  assert.deepEqual(carol.take(), ["MSG alice hi", "INFO bob disconnected"]);
-  assert.deepEqual(alice.take(), ["INFO bob disconnected"]);
-  assert.deepEqual(t.hub.userNames, ["alice", "carol"]);
-  assert.equal(t.hub.connectionCount, 2);
+  assertEquals(bob.closes, ["slow-consumer"]);
+  assertEquals(carol.take(), ["MSG alice hi", "INFO bob disconnected"]);
+  assertEquals(alice.take(), ["INFO bob disconnected"]);
+  assertEquals(t.hub.userNames, ["alice", "carol"]);
+  assertEquals(t.hub.connectionCount, 2);
   t.send(alice, "MSG again");
-  assert.deepEqual(carol.take(), ["MSG alice again"]);
-  assert.deepEqual(bob.closes, ["slow-consumer"]);
+  assertEquals(carol.take(), ["MSG alice again"]);
+  assertEquals(bob.closes, ["slow-consumer"]);
 });
 
 Deno.test("Hub drops a session that refuses its own reply or a DM as a slow consumer", () => {
@@ -364,13 +364,13 @@ Deno.test("Hub drops a session that refuses its own reply or a DM as a slow cons
   const carol = t.login("carol");
   bob.refuse = true;
   t.send(bob, "PING");
-  assert.deepEqual(bob.closes, ["slow-consumer"]);
-  assert.deepEqual(alice.take(), ["INFO bob disconnected"]);
+  assertEquals(bob.closes, ["slow-consumer"]);
+  assertEquals(alice.take(), ["INFO bob disconnected"]);
   carol.refuse = true;
   t.send(alice, "DM carol hello");
-  assert.deepEqual(carol.closes, ["slow-consumer"]);
-  assert.deepEqual(alice.take(), ["INFO carol disconnected"]);
-  assert.deepEqual(t.hub.userNames, ["alice"]);
+  assertEquals(carol.closes, ["slow-consumer"]);
+  assertEquals(alice.take(), ["INFO carol disconnected"]);
+  assertEquals(t.hub.userNames, ["alice"]);
 });
 
 Deno.test("Hub drops every slow consumer of one broadcast and tells the rest about each once", () => {
@@ -382,15 +382,15 @@ Deno.test("Hub drops every slow consumer of one broadcast and tells the rest abo
   bob.refuse = true;
   carol.refuse = true;
   t.send(alice, "MSG hi");
-  assert.deepEqual(bob.closes, ["slow-consumer"]);
-  assert.deepEqual(carol.closes, ["slow-consumer"]);
-  assert.deepEqual(alice.take(), ["INFO bob disconnected", "INFO carol disconnected"]);
-  assert.deepEqual(dave.take(), [
+  assertEquals(bob.closes, ["slow-consumer"]);
+  assertEquals(carol.closes, ["slow-consumer"]);
+  assertEquals(alice.take(), ["INFO bob disconnected", "INFO carol disconnected"]);
+  assertEquals(dave.take(), [
     "MSG alice hi",
     "INFO bob disconnected",
     "INFO carol disconnected",
   ]);
-  assert.deepEqual(t.hub.userNames, ["alice", "dave"]);
+  assertEquals(t.hub.userNames, ["alice", "dave"]);
 });
 
 Deno.test("Hub closes everyone on shutdown with reason shutdown and sends no INFO", () => {
@@ -400,11 +400,11 @@ Deno.test("Hub closes everyone on shutdown with reason shutdown and sends no INF
   const anonymous = t.open("anonymous");
   t.hub.apply({ kind: "shutdown" });
   for (const link of [alice, bob, anonymous]) {
-    assert.deepEqual(link.closes, ["shutdown"], link.label);
-    assert.deepEqual(link.take(), [], link.label);
+    assertEquals(link.closes, ["shutdown"], link.label);
+    assertEquals(link.take(), [], link.label);
   }
-  assert.equal(t.hub.connectionCount, 0);
-  assert.deepEqual(t.hub.userNames, []);
+  assertEquals(t.hub.connectionCount, 0);
+  assertEquals(t.hub.userNames, []);
 });
 
 Deno.test("Hub closes a connection opened after shutdown with reason shutdown, and does nothing else", () => {
@@ -412,15 +412,15 @@ Deno.test("Hub closes a connection opened after shutdown with reason shutdown, a
   const alice = t.login("alice");
   t.hub.apply({ kind: "shutdown" });
   const late = t.open("late");
-  assert.deepEqual(late.closes, ["shutdown"]);
-  assert.equal(t.hub.connectionCount, 0);
+  assertEquals(late.closes, ["shutdown"]);
+  assertEquals(t.hub.connectionCount, 0);
   t.send(alice, "PING");
   t.send(late, "LOGIN late");
   t.hub.apply({ kind: "line-too-long", link: alice });
   t.clock.now = 10_000;
   t.hub.apply({ kind: "tick" });
-  assert.deepEqual(alice.take(), []);
-  assert.deepEqual(late.take(), []);
-  assert.deepEqual(alice.closes, ["shutdown"]);
-  assert.deepEqual(late.closes, ["shutdown"]);
+  assertEquals(alice.take(), []);
+  assertEquals(late.take(), []);
+  assertEquals(alice.closes, ["shutdown"]);
+  assertEquals(late.closes, ["shutdown"]);
 });

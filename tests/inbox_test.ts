@@ -1,5 +1,5 @@
 /** Unit tests of the inbox: batches in order, and the end of iteration after close. */
-import { assert } from "./helpers.ts";
+import { assert, assertEquals } from "@std/assert";
 import { Inbox } from "../lib/inbox.ts";
 
 /** Every batch the inbox yields until its iteration ends. */
@@ -15,16 +15,16 @@ Deno.test("Inbox yields everything queued since the last turn as one batch, in o
   inbox.push(1);
   inbox.push(2);
   inbox.push(3);
-  assert.deepEqual(await iterator.next(), { value: [1, 2, 3], done: false });
+  assertEquals(await iterator.next(), { value: [1, 2, 3], done: false });
   // The consumer waits; pushes made before it wakes join one batch.
   const waiting = iterator.next();
   inbox.push(4);
   inbox.push(5);
-  assert.deepEqual(await waiting, { value: [4, 5], done: false });
+  assertEquals(await waiting, { value: [4, 5], done: false });
   inbox.push(6);
-  assert.deepEqual(await iterator.next(), { value: [6], done: false });
+  assertEquals(await iterator.next(), { value: [6], done: false });
   inbox.close();
-  assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+  assertEquals(await iterator.next(), { value: undefined, done: true });
 });
 
 Deno.test("Inbox does not change a batch it has already yielded", async () => {
@@ -35,10 +35,10 @@ Deno.test("Inbox does not change a batch it has already yielded", async () => {
   inbox.push("b");
   inbox.push("c");
   const second = await iterator.next();
-  assert.deepEqual(first.value, ["a"]);
-  assert.deepEqual(second.value, ["b", "c"]);
+  assertEquals(first.value, ["a"]);
+  assertEquals(second.value, ["b", "c"]);
   inbox.close();
-  assert.equal((await iterator.next()).done, true);
+  assertEquals((await iterator.next()).done, true);
 });
 
 Deno.test("Inbox ignores pushes after close", async () => {
@@ -47,7 +47,7 @@ Deno.test("Inbox ignores pushes after close", async () => {
   inbox.close();
   inbox.push(2);
   inbox.push(3);
-  assert.deepEqual(await drain(inbox), [[1]]);
+  assertEquals(await drain(inbox), [[1]]);
 });
 
 Deno.test("Inbox ends the iteration after close, once the queued items are taken", async () => {
@@ -56,7 +56,7 @@ Deno.test("Inbox ends the iteration after close, once the queued items are taken
   inbox.push("y");
   inbox.close();
   inbox.close(); // idempotent
-  assert.deepEqual(await drain(inbox), [["x", "y"]]);
+  assertEquals(await drain(inbox), [["x", "y"]]);
 });
 
 Deno.test("Inbox wakes a waiting consumer on close and ends its iteration", async () => {
@@ -68,8 +68,8 @@ Deno.test("Inbox wakes a waiting consumer on close and ends its iteration", asyn
   inbox.push(2);
   inbox.close();
   const batches = await consumed;
-  assert.deepEqual(batches.flat(), [1, 2], "every item arrives once, in order");
-  assert.ok(batches.every((batch) => batch.length > 0), "no empty batch");
+  assertEquals(batches.flat(), [1, 2], "every item arrives once, in order");
+  assert(batches.every((batch) => batch.length > 0), "no empty batch");
 });
 
 Deno.test("Inbox with nothing queued ends at once after close", async () => {
@@ -77,5 +77,5 @@ Deno.test("Inbox with nothing queued ends at once after close", async () => {
   const iterator = inbox[Symbol.asyncIterator]();
   const waiting = iterator.next();
   inbox.close();
-  assert.deepEqual(await waiting, { value: undefined, done: true });
+  assertEquals(await waiting, { value: undefined, done: true });
 });

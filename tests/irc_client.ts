@@ -6,9 +6,10 @@
  *
  * @module
  */
+import { assert, assertEquals, fail } from "@std/assert";
 import type { ChatServer } from "../lib/server.ts";
 import { SocketReader } from "./socket_reader.ts";
-import { assert, DEADLINE_MS, withDeadline } from "./helpers.ts";
+import { DEADLINE_MS, withDeadline } from "./helpers.ts";
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -102,7 +103,7 @@ export class IrcClient {
     for (let line = await this.readLine();; line = await this.readLine()) {
       if (line === `:chat 366 ${nick} ${channel} :End of /NAMES list.`) return nicks;
       if (line === null || !line.startsWith(head)) {
-        assert.fail(`expected 353 or 366, got ${JSON.stringify(line)}`);
+        fail(`expected 353 or 366, got ${JSON.stringify(line)}`);
       }
       nicks.push(...line.slice(head.length).split(" "));
     }
@@ -123,7 +124,7 @@ export class IrcClient {
   async readLine(ms = DEADLINE_MS): Promise<string | null> {
     const bytes = await this.readRawLine(ms);
     if (bytes === null) return null;
-    assert.ok(
+    assert(
       bytes.length <= 512,
       `a line of ${bytes.length} bytes: ${strictDecoder.decode(bytes)}`,
     );
@@ -135,18 +136,18 @@ export class IrcClient {
     const bytes = await withDeadline(this.#nextLine(), ms, "waiting for a line");
     if (bytes === null) return null;
     this.lastLineBytes = bytes.length;
-    assert.equal(bytes.at(-2), 0x0d, `a line not ending in \\r\\n: ${strictDecoder.decode(bytes)}`);
+    assertEquals(bytes.at(-2), 0x0d, `a line not ending in \\r\\n: ${strictDecoder.decode(bytes)}`);
     return bytes;
   }
 
   /** Reads one line and asserts it is `expected`. */
   async expect(expected: string, ms = DEADLINE_MS): Promise<void> {
-    assert.equal(await this.readLine(ms), expected);
+    assertEquals(await this.readLine(ms), expected);
   }
 
   /** Reads as many lines as `expected` holds and asserts they are those. */
   async expectLines(expected: readonly string[], ms = DEADLINE_MS): Promise<void> {
-    assert.deepEqual(await this.readLines(expected.length, ms), expected);
+    assertEquals(await this.readLines(expected.length, ms), expected);
   }
 
   /** Reads `count` lines. */
@@ -188,7 +189,7 @@ export class IrcClient {
   /** Asserts that the server closes the connection next, with no further line. */
   async expectClosed(ms = DEADLINE_MS): Promise<void> {
     const line = await this.readLine(ms);
-    assert.equal(line, null, `expected the connection to close, got line ${JSON.stringify(line)}`);
+    assertEquals(line, null, `expected the connection to close, got line ${JSON.stringify(line)}`);
   }
 
   /** Closes the socket; safe to call twice, and after the server closed it. */

@@ -6,7 +6,8 @@
  * times out. Without `irssi` or `tmux` on the PATH the test is skipped,
  * except in CI (`.ci/run` installs both).
  */
-import { assert, TestClient, withServer } from "./helpers.ts";
+import { assert, assertEquals } from "@std/assert";
+import { TestClient, withServer } from "./helpers.ts";
 import { hasTmux, shellQuote, Tmux } from "./tmux.ts";
 import { hasProgram } from "./programs.ts";
 
@@ -114,7 +115,7 @@ Deno.test({
     "irssi registers through CAP, joins, and chats with a TCP user both ways, in the channel and in a query",
   ignore,
   async fn() {
-    assert.ok(await hasIrssi(), "irssi is not on the PATH (.ci/run installs it)");
+    assert(await hasIrssi(), "irssi is not on the PATH (.ci/run installs it)");
     await withServer({ ircPort: 0 }, async (server) => {
       const irssi = await Irssi.start(server.ircAddr!.port, "alice");
       let bob: TestClient | undefined;
@@ -186,11 +187,11 @@ Deno.test({
           "<< QUIT :leaving",
         ];
         const missing = order.filter((line) => at(line) === -1);
-        assert.deepEqual(missing, [], `not in the raw log:\n${raw.join("\n")}`);
+        assertEquals(missing, [], `not in the raw log:\n${raw.join("\n")}`);
         const positions = order.map(at);
-        assert.deepEqual(positions, [...positions].sort((a, b) => a - b), raw.join("\n"));
+        assertEquals(positions, [...positions].sort((a, b) => a - b), raw.join("\n"));
         // Everything irssi sent was a command the server knows.
-        assert.deepEqual(raw.filter((line) => / 421 /.test(line)), []);
+        assertEquals(raw.filter((line) => / 421 /.test(line)), []);
       } finally {
         await irssi.close();
         await bob?.dispose();

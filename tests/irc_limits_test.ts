@@ -3,11 +3,12 @@
  * server's `PING`), slow consumers, `--max-clients`, the per-address limit,
  * shutdown, flood control, and IRC over TLS.
  */
+import { assert, assertEquals } from "@std/assert";
 import { CidrList } from "../lib/address.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
 import { makeCertificate } from "./certificates.ts";
-import { assert, startServer, TestClient, withServer } from "./helpers.ts";
+import { startServer, TestClient, withServer } from "./helpers.ts";
 import { IrcClient, welcomeLines } from "./irc_client.ts";
 
 /** A seeded generator (xorshift32), so that a failure can be replayed. */
@@ -35,20 +36,20 @@ Deno.test("IRC bad input (binary garbage, NUL bytes, commands before registratio
     let flood = "";
     for (let i = 0; i < 500; i++) flood += `NICK flood${i}\r\n`;
     await irc.sendRaw(flood);
-    assert.deepEqual(await irc.sync(), []);
+    assertEquals(await irc.sync(), []);
     await irc.send("USER flood 0 * :Flood");
     await irc.expectLines(welcomeLines("flood499"));
     await irc.sendRaw(flood);
     const refusals = await irc.sync();
-    assert.equal(refusals.length, 500);
+    assertEquals(refusals.length, 500);
     for (const line of refusals) {
-      assert.equal(
+      assertEquals(
         line,
         ":chat 447 flood499 :Cannot change nickname: a name is kept for the session",
       );
     }
     await tom.send("WHO");
-    assert.deepEqual(await tom.sync(), ["USER tom", "USER flood499"]);
+    assertEquals(await tom.sync(), ["USER tom", "USER flood499"]);
   });
 });
 
@@ -78,16 +79,16 @@ Deno.test("IRC a silent client gets PING :chat before the idle timeout, then ERR
       for (let line = await silent.readLine(); line !== null; line = await silent.readLine()) {
         heard.push(line);
       }
-      assert.ok(heard.length >= 2, heard.join("|"));
-      assert.equal(heard.at(-1), "ERROR :Closing link: Ping timeout");
-      for (const line of heard.slice(0, -1)) assert.equal(line, "PING :chat");
+      assert(heard.length >= 2, heard.join("|"));
+      assertEquals(heard.at(-1), "ERROR :Closing link: Ping timeout");
+      for (const line of heard.slice(0, -1)) assertEquals(line, "PING :chat");
     }
     await answerer.send("PING :done");
     await answering;
-    assert.ok(pongs >= 2, `${pongs} PONGs`);
-    assert.deepEqual(others, [":silent!silent@chat JOIN #chat", ":silent!silent@chat QUIT :Quit"]);
+    assert(pongs >= 2, `${pongs} PONGs`);
+    assertEquals(others, [":silent!silent@chat JOIN #chat", ":silent!silent@chat QUIT :Quit"]);
     await answerer.send("NAMES");
-    assert.deepEqual(await answerer.sync(), [
+    assertEquals(await answerer.sync(), [
       ":chat 353 answerer = #chat :answerer",
       ":chat 366 answerer #chat :End of /NAMES list.",
     ]);
@@ -116,14 +117,14 @@ Deno.test("IRC a client that never reads is dropped as a slow consumer with ERRO
           i--;
           continue;
         }
-        assert.equal(line, `:sender!sender@chat PRIVMSG #chat :${window}-${i} ${padding}`);
+        assertEquals(line, `:sender!sender@chat PRIVMSG #chat :${window}-${i} ${padding}`);
       }
     }
     if (!quit) await watcher.expect(":sink!sink@chat QUIT :Quit");
-    assert.deepEqual(await sender.sync(), ["INFO sink disconnected"]);
+    assertEquals(await sender.sync(), ["INFO sink disconnected"]);
     let last: string | null = null;
     for (let line = await sink.readLine(); line !== null; line = await sink.readLine()) last = line;
-    assert.equal(last, "ERROR :Closing link: SendQ exceeded");
+    assertEquals(last, "ERROR :Closing link: SendQ exceeded");
   });
 });
 
@@ -152,7 +153,7 @@ Deno.test("IRC past --max-clients-per-ip a connection gets ERROR, and a departur
       await first.dispose();
       await second.expect(":first!first@chat QUIT :Quit");
       await using again = await IrcClient.register(server, "again", { join: false });
-      assert.deepEqual(await again.sync(), []);
+      assertEquals(await again.sync(), []);
     },
   );
 });
@@ -184,8 +185,8 @@ Deno.test("IRC flood control holds an IRC flooder to its rate, in order, while o
     await flooder.sendRaw(flood);
     // The pinger's PONG comes long before the flood's end: nobody waits on the flooder.
     const before = await pinger.sync();
-    assert.ok(before.length < lines, "the PONG came only after the whole flood");
-    before.forEach((line, i) => assert.equal(line, `MSG flooder f${i}`));
+    assert(before.length < lines, "the PONG came only after the whole flood");
+    before.forEach((line, i) => assertEquals(line, `MSG flooder f${i}`));
     await pinger.send("MSG hello");
     let next = 0;
     for (
@@ -193,12 +194,12 @@ Deno.test("IRC flood control holds an IRC flooder to its rate, in order, while o
       line !== "MSG pinger hello";
       line = await observer.readLine()
     ) {
-      assert.equal(line, `MSG flooder f${next++}`);
+      assertEquals(line, `MSG flooder f${next++}`);
     }
-    assert.ok(next < lines, "the pinger's line came only after the whole flood");
-    while (next < lines) assert.equal(await observer.readLine(), `MSG flooder f${next++}`);
+    assert(next < lines, "the pinger's line came only after the whole flood");
+    while (next < lines) assertEquals(await observer.readLine(), `MSG flooder f${next++}`);
     // The flooder was slowed, not dropped.
-    assert.deepEqual(await flooder.sync(10_000), [
+    assertEquals(await flooder.sync(10_000), [
       ":pinger!pinger@chat JOIN #chat",
       ":pinger!pinger@chat PRIVMSG #chat :hello",
     ]);

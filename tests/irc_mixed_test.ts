@@ -3,7 +3,8 @@
  * logins and departures in every direction, escaped nicks, `/me`,
  * formatting, and lines longer than IRC's 512 bytes.
  */
-import { assert, TestClient, withServer } from "./helpers.ts";
+import { assert, assertEquals } from "@std/assert";
+import { TestClient, withServer } from "./helpers.ts";
 import { IrcClient } from "./irc_client.ts";
 import { WsClient } from "./ws_client.ts";
 
@@ -16,44 +17,44 @@ Deno.test("IRC, TCP and WebSocket users chat in every direction: MSG, DM, logins
     await tom.send("WATCH");
     await using wendy = await WsClient.login(webPort, "wendy");
     await using ivy = await IrcClient.register(server, "ivy");
-    assert.deepEqual(await tom.sync(), ["INFO wendy connected", "INFO ivy connected"]);
+    assertEquals(await tom.sync(), ["INFO wendy connected", "INFO ivy connected"]);
 
     // Each sender's lines are in before the next one speaks: its own PING comes back after them.
     await tom.send("MSG from tcp");
-    assert.deepEqual(await tom.sync(), []);
+    assertEquals(await tom.sync(), []);
     await wendy.send("MSG from web");
-    assert.deepEqual(await wendy.sync(), ["MSG tom from tcp"]);
+    assertEquals(await wendy.sync(), ["MSG tom from tcp"]);
     await ivy.send("PRIVMSG #chat :from irc");
-    assert.deepEqual(await ivy.sync(), [
+    assertEquals(await ivy.sync(), [
       ":tom!tom@chat PRIVMSG #chat :from tcp",
       ":wendy!wendy@chat PRIVMSG #chat :from web",
     ]);
-    assert.deepEqual(await tom.sync(), ["MSG wendy from web", "MSG ivy from irc"]);
-    assert.deepEqual(await wendy.sync(), ["MSG ivy from irc"]);
+    assertEquals(await tom.sync(), ["MSG wendy from web", "MSG ivy from irc"]);
+    assertEquals(await wendy.sync(), ["MSG ivy from irc"]);
 
     await tom.send("DM ivy tcp to irc");
-    assert.deepEqual(await tom.sync(), []);
+    assertEquals(await tom.sync(), []);
     await wendy.send("DM ivy web to irc");
-    assert.deepEqual(await wendy.sync(), []);
+    assertEquals(await wendy.sync(), []);
     await ivy.send("PRIVMSG tom :irc to tcp");
     await ivy.send("PRIVMSG wendy :irc to web");
-    assert.deepEqual(await ivy.sync(), [
+    assertEquals(await ivy.sync(), [
       ":tom!tom@chat PRIVMSG ivy :tcp to irc",
       ":wendy!wendy@chat PRIVMSG ivy :web to irc",
     ]);
-    assert.deepEqual(await tom.sync(), ["DM ivy irc to tcp"]);
-    assert.deepEqual(await wendy.sync(), ["DM ivy irc to web"]);
+    assertEquals(await tom.sync(), ["DM ivy irc to tcp"]);
+    assertEquals(await wendy.sync(), ["DM ivy irc to web"]);
 
     // Logins on every door are JOINs; an IRC user's at its registration, not its JOIN.
     await using tina = await TestClient.login(server, "tina");
     await using _wes = await WsClient.login(webPort, "wes");
     await using iris = await IrcClient.register(server, "iris", { join: false });
-    assert.deepEqual(await ivy.sync(), [
+    assertEquals(await ivy.sync(), [
       ":tina!tina@chat JOIN #chat",
       ":wes!wes@chat JOIN #chat",
       ":iris!iris@chat JOIN #chat",
     ]);
-    assert.deepEqual(await tom.sync(), [
+    assertEquals(await tom.sync(), [
       "INFO tina connected",
       "INFO wes connected",
       "INFO iris connected",
@@ -68,7 +69,7 @@ Deno.test("IRC, TCP and WebSocket users chat in every direction: MSG, DM, logins
     await iris.send("QUIT");
     await iris.expect("ERROR :Closing link: Quit");
     await tina.expect("INFO iris disconnected");
-    assert.deepEqual(await ivy.sync(), [
+    assertEquals(await ivy.sync(), [
       ":tom!tom@chat QUIT :Quit",
       ":wendy!wendy@chat QUIT :Quit",
       ":iris!iris@chat QUIT :Quit",
@@ -108,8 +109,8 @@ Deno.test("IRC shows names that are no nicks escaped, and reaches them by DM", a
       await ivy.expect(":chat 366 ivy #chat :End of /NAMES list.");
       // ASCII case aside, in the escape too.
       await ivy.send("PRIVMSG ZO|EB| :shouting");
-      assert.deepEqual(await ivy.sync(), []);
-      assert.equal((await clients[4]!.sync()).at(-1), "DM ivy shouting");
+      assertEquals(await ivy.sync(), []);
+      assertEquals((await clients[4]!.sync()).at(-1), "DM ivy shouting");
     } finally {
       for (const client of clients) await client.dispose();
     }
@@ -124,15 +125,15 @@ Deno.test("IRC /me both ways: CTCP ACTION is /me for others, and /me is ACTION f
     await ivy.expect(":iris!iris@chat JOIN #chat");
     await ivy.send("PRIVMSG #chat :\x01ACTION waves\x01");
     await ivy.send("PRIVMSG tom :\x01ACTION winks\x01");
-    assert.deepEqual(await ivy.sync(), []);
+    assertEquals(await ivy.sync(), []);
     await tom.send("MSG /me nods");
     await tom.send("DM ivy /me smiles");
-    assert.deepEqual(await tom.sync(), ["MSG ivy /me waves", "DM ivy /me winks"]);
-    assert.deepEqual(await iris.sync(), [
+    assertEquals(await tom.sync(), ["MSG ivy /me waves", "DM ivy /me winks"]);
+    assertEquals(await iris.sync(), [
       ":ivy!ivy@chat PRIVMSG #chat :\x01ACTION waves\x01",
       ":tom!tom@chat PRIVMSG #chat :\x01ACTION nods\x01",
     ]);
-    assert.deepEqual(await ivy.sync(), [
+    assertEquals(await ivy.sync(), [
       ":tom!tom@chat PRIVMSG #chat :\x01ACTION nods\x01",
       ":tom!tom@chat PRIVMSG ivy :\x01ACTION smiles\x01",
     ]);
@@ -149,11 +150,11 @@ Deno.test("IRC formatting is stripped on the way in; other CTCP is dropped, not 
     await ivy.send("PRIVMSG #chat :\x01VERSION\x01");
     await ivy.send("NOTICE tom :\x01VERSION irssi\x01");
     await ivy.send("PRIVMSG #chat :\x02\x02");
-    assert.deepEqual(await tom.sync(), ["MSG ivy bold red italic \uFFFDbell"]);
-    assert.deepEqual(await iris.sync(), [
+    assertEquals(await tom.sync(), ["MSG ivy bold red italic \uFFFDbell"]);
+    assertEquals(await iris.sync(), [
       ":ivy!ivy@chat PRIVMSG #chat :bold red italic \uFFFDbell",
     ]);
-    assert.deepEqual(await ivy.sync(), []);
+    assertEquals(await ivy.sync(), []);
   });
 });
 
@@ -162,12 +163,12 @@ Deno.test("IRC a line past 512 bytes gets 417 and the connection stays; 512 byte
     await using tom = await TestClient.login(server, "tom");
     await using ivy = await IrcClient.register(server, "ivy");
     await ivy.sendRaw(`PRIVMSG #chat :${"x".repeat(10 * 1024)}\r\n`);
-    assert.deepEqual(await ivy.sync(), [":chat 417 ivy :Input line was too long"]);
+    assertEquals(await ivy.sync(), [":chat 417 ivy :Input line was too long"]);
     const head = "PRIVMSG #chat :";
     await ivy.send(head + "a".repeat(510 - head.length));
     await ivy.send(head + "b".repeat(511 - head.length));
-    assert.deepEqual(await ivy.sync(), [":chat 417 ivy :Input line was too long"]);
-    assert.deepEqual(await tom.sync(), [`MSG ivy ${"a".repeat(510 - head.length)}`]);
+    assertEquals(await ivy.sync(), [":chat 417 ivy :Input line was too long"]);
+    assertEquals(await tom.sync(), [`MSG ivy ${"a".repeat(510 - head.length)}`]);
     await ivy.send("PRIVMSG #chat :still here");
     await tom.expect("MSG ivy still here");
   });
@@ -178,7 +179,7 @@ Deno.test("IRC a relayed 4 KB message arrives cut to 512 bytes on a UTF-8 bounda
     await using tom = await TestClient.login(server, "tom");
     await using ivy = await IrcClient.register(server, "ivy");
     const text = "aé€😀".repeat(400);
-    assert.ok(encoder.encode(text).length >= 4000);
+    assert(encoder.encode(text).length >= 4000);
     await tom.send(`MSG ${text}`);
     await tom.send(`DM ivy ${text}`);
     await tom.send(`MSG /me ${text}`);
@@ -190,13 +191,13 @@ Deno.test("IRC a relayed 4 KB message arrives cut to 512 bytes on a UTF-8 bounda
     for (const [head, body] of expected) {
       // The client checks every line: \r\n, valid UTF-8, at most 512 bytes.
       const line = (await ivy.readLine())!;
-      assert.ok(line.startsWith(head + body.slice(0, 10)), line);
-      assert.ok(
+      assert(line.startsWith(head + body.slice(0, 10)), line);
+      assert(
         (head + body).startsWith(line.endsWith("\x01") ? line.slice(0, -1) : line),
         "a prefix of the whole",
       );
-      assert.ok(ivy.lastLineBytes >= 509, `${ivy.lastLineBytes} bytes: cut no shorter than needed`);
-      if (body.startsWith("\x01")) assert.ok(line.endsWith("\x01"));
+      assert(ivy.lastLineBytes >= 509, `${ivy.lastLineBytes} bytes: cut no shorter than needed`);
+      if (body.startsWith("\x01")) assert(line.endsWith("\x01"));
     }
   });
 });

@@ -1,7 +1,7 @@
 /** Names as IRC nicks: the escapes, the round trip, and one nick per name under ASCII case. */
+import { assert, assertEquals, assertMatch, fail } from "@std/assert";
 import { nameOfNick, nickOf, sameNick } from "../lib/irc/irc_nick.ts";
 import { nameKey, validateName } from "../lib/names.ts";
-import { assert } from "./helpers.ts";
 
 /** RFC 2812's nick, `|` included: what every nick the server shows must be. */
 const VALID_NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
@@ -53,8 +53,8 @@ Deno.test("nickOf keeps a valid nick as it is and escapes everything else as |he
     ["\u{10ffff}", "|10ffff|"],
   ];
   for (const [name, nick] of cases) {
-    assert.equal(nickOf(name), nick, name);
-    assert.equal(nameOfNick(nick), name, nick);
+    assertEquals(nickOf(name), nick, name);
+    assertEquals(nameOfNick(nick), name, nick);
   }
 });
 
@@ -62,7 +62,7 @@ Deno.test("every nick nickOf gives is a valid RFC 2812 nick, in ASCII", () => {
   const next = random(1);
   for (let i = 0; i < 2000; i++) {
     const name = randomName(next);
-    assert.match(nickOf(name), VALID_NICK, JSON.stringify(name));
+    assertMatch(nickOf(name), VALID_NICK, JSON.stringify(name));
   }
 });
 
@@ -70,7 +70,7 @@ Deno.test("nameOfNick(nickOf(name)) is the name, for random Unicode names", () =
   const next = random(2);
   for (let i = 0; i < 5000; i++) {
     const name = randomName(next);
-    assert.equal(nameOfNick(nickOf(name)), name, JSON.stringify(name));
+    assertEquals(nameOfNick(nickOf(name)), name, JSON.stringify(name));
   }
 });
 
@@ -95,20 +95,20 @@ Deno.test("two names have the same nick under ASCII case only when they differ i
     for (const b of seen) {
       const same = sameNick(a.nick, b.nick);
       if (same !== (a.folded === b.folded)) {
-        assert.fail(`${JSON.stringify(a.name)} ${JSON.stringify(b.name)}: sameNick is ${same}`);
+        fail(`${JSON.stringify(a.name)} ${JSON.stringify(b.name)}: sameNick is ${same}`);
       }
       // Uniqueness of names is uniqueness of nicks: one nick never stands for two users.
       if (same && a.key !== undefined && b.key !== undefined && a.key !== b.key) {
-        assert.fail(`${JSON.stringify(a.name)} and ${JSON.stringify(b.name)} share a nick`);
+        fail(`${JSON.stringify(a.name)} and ${JSON.stringify(b.name)} share a nick`);
       }
     }
   }
 });
 
 Deno.test("nameOfNick reads hex in either case: Zo|EB| is Zo|eb|, as ASCII case does not tell nicks apart", () => {
-  assert.equal(nameOfNick("Zo|EB|"), "Zoë");
-  assert.equal(nameOfNick("|1F600|"), "😀");
-  assert.ok(sameNick("Zo|EB|", nickOf("Zoë")));
+  assertEquals(nameOfNick("Zo|EB|"), "Zoë");
+  assertEquals(nameOfNick("|1F600|"), "😀");
+  assert(sameNick("Zo|EB|", nickOf("Zoë")));
 });
 
 Deno.test("nameOfNick refuses malformed escapes, and any form nickOf would not give", () => {
@@ -142,15 +142,15 @@ Deno.test("nameOfNick refuses malformed escapes, and any form nickOf would not g
     "a|b",
     "😀",
   ];
-  for (const nick of refused) assert.equal(nameOfNick(nick), undefined, JSON.stringify(nick));
+  for (const nick of refused) assertEquals(nameOfNick(nick), undefined, JSON.stringify(nick));
 });
 
 Deno.test("sameNick folds ASCII letters only: [ is not {, @ is not `", () => {
-  assert.ok(sameNick("Bob", "bOB"));
-  assert.ok(sameNick("#Chat", "#cHAT"));
-  assert.ok(!sameNick("[x]", "{x}"));
-  assert.ok(!sameNick("a@", "a`"));
-  assert.ok(!sameNick("a^", "a~"));
-  assert.ok(!sameNick("bob", "bobb"));
-  assert.ok(!sameNick("#chät", "#CHÄT"));
+  assert(sameNick("Bob", "bOB"));
+  assert(sameNick("#Chat", "#cHAT"));
+  assert(!sameNick("[x]", "{x}"));
+  assert(!sameNick("a@", "a`"));
+  assert(!sameNick("a^", "a~"));
+  assert(!sameNick("bob", "bobb"));
+  assert(!sameNick("#chät", "#CHÄT"));
 });

@@ -1,5 +1,6 @@
 /** The IRC door over real sockets: registration, and every command an IRC client sends. */
-import { assert, TestClient, withServer } from "./helpers.ts";
+import { assertEquals } from "@std/assert";
+import { TestClient, withServer } from "./helpers.ts";
 import { IrcClient, ISUPPORT, welcomeLines } from "./irc_client.ts";
 import { WsClient } from "./ws_client.ts";
 
@@ -10,21 +11,21 @@ Deno.test("IRC registration without CAP: NICK and USER get 001 to 005 and 422", 
     await using irc = await IrcClient.connect(server);
     await irc.send("NICK bob");
     // Nothing before USER: registration needs both.
-    assert.deepEqual(await irc.sync(), []);
+    assertEquals(await irc.sync(), []);
     await irc.send("USER bob 0 * :Bob B");
     await irc.expectLines(welcomeLines("bob"));
-    assert.deepEqual(await irc.sync(), []);
+    assertEquals(await irc.sync(), []);
   });
 });
 
 Deno.test("IRC 005 says CASEMAPPING=ascii, CHANTYPES=#, PREFIX, NICKLEN, CHANNELLEN and NETWORK", () => {
   const tokens = new Map(ISUPPORT.split(" ").map((token) => token.split("=") as [string, string]));
-  assert.equal(tokens.get("CASEMAPPING"), "ascii");
-  assert.equal(tokens.get("CHANTYPES"), "#");
-  assert.equal(tokens.get("PREFIX"), "(ov)@+");
-  assert.equal(tokens.get("NICKLEN"), "256");
-  assert.equal(tokens.get("CHANNELLEN"), "50");
-  assert.equal(tokens.get("NETWORK"), "chat");
+  assertEquals(tokens.get("CASEMAPPING"), "ascii");
+  assertEquals(tokens.get("CHANTYPES"), "#");
+  assertEquals(tokens.get("PREFIX"), "(ov)@+");
+  assertEquals(tokens.get("NICKLEN"), "256");
+  assertEquals(tokens.get("CHANNELLEN"), "50");
+  assertEquals(tokens.get("NETWORK"), "chat");
 });
 
 Deno.test("IRC registration with CAP: LS 302 is answered, REQ is NAKed, and registration waits for CAP END", async () => {
@@ -34,12 +35,12 @@ Deno.test("IRC registration with CAP: LS 302 is answered, REQ is NAKed, and regi
     await irc.send("NICK carol");
     await irc.send("USER carol 0 * :Carol");
     // A PING may come during registration; the welcome must not, until CAP END.
-    assert.deepEqual(await irc.sync(), [":chat CAP * LS :"]);
+    assertEquals(await irc.sync(), [":chat CAP * LS :"]);
     await irc.send("CAP REQ :multi-prefix sasl");
     await irc.send("CAP LIST");
     await irc.send("CAP BOGUS");
     await irc.send("CAP");
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":chat CAP * NAK :multi-prefix sasl",
       ":chat CAP * LIST :",
       ":chat 410 * BOGUS :Invalid CAP command",
@@ -50,7 +51,7 @@ Deno.test("IRC registration with CAP: LS 302 is answered, REQ is NAKed, and regi
     // After registration CAP answers name the nick.
     await irc.send("CAP LS");
     await irc.send("CAP REQ :sasl");
-    assert.deepEqual(await irc.sync(), [":chat CAP carol LS :", ":chat CAP carol NAK :sasl"]);
+    assertEquals(await irc.sync(), [":chat CAP carol LS :", ":chat CAP carol NAK :sasl"]);
   });
 });
 
@@ -72,7 +73,7 @@ Deno.test("IRC NICK and USER without parameters: 431 and 461; USER again: 462", 
     await irc.send("NICK :");
     await irc.send("USER onlyone");
     await irc.send("USER a b c");
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":chat 431 * :No nickname given",
       ":chat 431 * :No nickname given",
       ":chat 461 * USER :Not enough parameters",
@@ -82,7 +83,7 @@ Deno.test("IRC NICK and USER without parameters: 431 and 461; USER again: 462", 
     await irc.send("USER erin 0 * :Erin");
     await irc.expectLines(welcomeLines("erin"));
     await irc.send("USER erin 0 * :Again");
-    assert.deepEqual(await irc.sync(), [":chat 462 erin :You may not reregister"]);
+    assertEquals(await irc.sync(), [":chat 462 erin :You may not reregister"]);
   });
 });
 
@@ -93,7 +94,7 @@ Deno.test("IRC before registration: 451 for every other command, silence for NOT
       await irc.send(line);
     }
     await irc.send("NOTICE #chat :hi");
-    assert.deepEqual(await irc.sync(), Array(6).fill(":chat 451 * :You have not registered"));
+    assertEquals(await irc.sync(), Array(6).fill(":chat 451 * :You have not registered"));
   });
 });
 
@@ -103,7 +104,7 @@ Deno.test("IRC NICK of an invalid nick or name gets 432, and the client may try 
     const invalid = ["#x", "9lives", "-dash", "a:b", "Zoë", "|61|", "|20|x", "a".repeat(33)];
     for (const nick of invalid) await irc.send(`NICK ${nick}`);
     await irc.send("NICK " + "x".repeat(300));
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ...invalid.map((nick) => `:chat 432 * ${nick.slice(0, 64)} :Erroneous nickname`),
       `:chat 432 * ${"x".repeat(64)} :Erroneous nickname`,
     ]);
@@ -125,7 +126,7 @@ Deno.test("IRC 433 for a name held on any door, ASCII case and escapes aside; th
       // Numerics go to * while the client has no nick of its own.
       await irc.send("MODE #chat");
     }
-    assert.deepEqual(
+    assertEquals(
       await irc.sync(),
       ["ALICE", "Web", "ZO|cb|", "zo|eb|"].flatMap((nick) => [
         `:chat 433 * ${nick} :Nickname is already in use`,
@@ -135,7 +136,7 @@ Deno.test("IRC 433 for a name held on any door, ASCII case and escapes aside; th
     await irc.send("NICK alice2");
     await irc.expectLines(welcomeLines("alice2"));
     await irc.send("MODE #chat");
-    assert.deepEqual(await irc.sync(), [":chat 324 alice2 #chat +nt"]);
+    assertEquals(await irc.sync(), [":chat 324 alice2 #chat +nt"]);
   });
 });
 
@@ -147,14 +148,14 @@ Deno.test("IRC a JOIN behind a refused registration is refused too, and the JOIN
       "NICK alice\r\nUSER a 0 * :A\r\nJOIN #chat\r\nPRIVMSG #chat :early\r\nNOTICE #chat :quiet\r\n",
     );
     // The NOTICE behind the refused login is not answered, not even with 451.
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":chat 433 * alice :Nickname is already in use",
       ":chat 451 * :You have not registered",
       ":chat 451 * :You have not registered",
     ]);
     await irc.send("NICK alice2");
     await irc.expectLines(welcomeLines("alice2"));
-    assert.deepEqual(await irc.join("alice2"), ["alice", "alice2"]);
+    assertEquals(await irc.join("alice2"), ["alice", "alice2"]);
   });
 });
 
@@ -179,7 +180,7 @@ Deno.test("IRC PING is answered with its token echoed; 461 without one, 409 for 
     await irc.expect(":chat PONG chat :LAG12345");
     await irc.send("PING");
     await irc.send("PING :");
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":chat 461 pinger PING :Not enough parameters",
       ":chat 409 pinger :No origin specified",
     ]);
@@ -190,17 +191,17 @@ Deno.test("IRC JOIN: the echo, 353 and 366 (no topic, so no 331); again says not
   await withServer(IRC, async (server) => {
     await using _tcp = await TestClient.login(server, "alice");
     await using irc = await IrcClient.register(server, "bob", { join: false });
-    assert.deepEqual(await irc.join("bob"), ["alice", "bob"]);
+    assertEquals(await irc.join("bob"), ["alice", "bob"]);
     await irc.send("JOIN #CHAT");
     await irc.send("JOIN #other");
     await irc.send("JOIN");
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":chat 403 bob #other :No such channel",
       ":chat 461 bob JOIN :Not enough parameters",
     ]);
     await irc.send("JOIN 0");
     await irc.send("JOIN #other,#chat");
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":bob!bob@chat PART #chat",
       ":chat 403 bob #other :No such channel",
       ":bob!bob@chat JOIN #chat",
@@ -218,18 +219,18 @@ Deno.test("IRC PART stops channel messages; DMs still arrive and the user stays 
     await irc.expect(":bob!bob@chat PART #chat");
     await irc.send("PART #chat");
     await irc.send("PART #other");
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":chat 442 bob #chat :You're not on that channel",
       ":chat 403 bob #other :No such channel",
     ]);
     await tcp.send("MSG unheard");
     await tcp.send("DM bob still reachable");
     await tcp.send("WHO");
-    assert.deepEqual(await tcp.sync(), ["USER alice", "USER bob"]);
-    assert.deepEqual(await irc.sync(), [":alice!alice@chat PRIVMSG bob :still reachable"]);
+    assertEquals(await tcp.sync(), ["USER alice", "USER bob"]);
+    assertEquals(await irc.sync(), [":alice!alice@chat PRIVMSG bob :still reachable"]);
     // A departure is a channel's QUIT: not heard off the channel either.
     await using _carol = await TestClient.login(server, "carol");
-    assert.deepEqual(await irc.sync(), []);
+    assertEquals(await irc.sync(), []);
     await irc.join("bob");
     await tcp.send("MSG heard");
     await irc.expect(":alice!alice@chat PRIVMSG #chat :heard");
@@ -245,7 +246,7 @@ Deno.test("IRC NAMES and WHO list every user; another channel has nobody", async
     await irc.send("NAMES #other");
     await irc.send("WHO #chat");
     await irc.send("WHO #other");
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":chat 353 bob = #chat :Zo|eb| bob",
       ":chat 366 bob #chat :End of /NAMES list.",
       ":chat 353 bob = #chat :Zo|eb| bob",
@@ -278,7 +279,7 @@ Deno.test("IRC MODE: 324 for the channel, 368 for its ban list, 482 for a change
         "TOPIC #other",
       ]
     ) await irc.send(line);
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":chat 324 bob #chat +nt",
       ":chat 368 bob #chat :End of channel ban list",
       ":chat 368 bob #chat :End of channel ban list",
@@ -302,7 +303,7 @@ Deno.test("IRC MOTD, AWAY, USERHOST, ISON, VERSION, WHOIS and WHO <nick> get ans
     for (const line of [...lines, "WHOIS ZO|EB|", "WHOIS ZO|CB|", "WHOIS nobody", "WHO zo|eb|"]) {
       await irc.send(line);
     }
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":Zo|eb|!Zo|eb|@chat JOIN #chat",
       ":chat 422 bob :MOTD File is missing",
       ":chat 306 bob :You have been marked as being away",
@@ -324,7 +325,7 @@ Deno.test("IRC MOTD, AWAY, USERHOST, ISON, VERSION, WHOIS and WHO <nick> get ans
       ":chat 352 bob #chat Zo|eb| chat chat Zo|eb| H :0 Zo\u00eb",
       ":chat 315 bob zo|eb| :End of /WHO list.",
     ]);
-    assert.deepEqual(await zoe.sync(), []);
+    assertEquals(await zoe.sync(), []);
   });
 });
 
@@ -341,15 +342,15 @@ Deno.test("IRC PRIVMSG and NOTICE reach the channel and nicks; 401, 404, 407, 41
     await alice.send("PRIVMSG carol :hi carol");
     await alice.send("NOTICE carol :notice carol");
     await alice.send("PRIVMSG bob,carol :to both");
-    assert.deepEqual(await alice.sync(), [], "nothing echoed to the sender");
-    assert.deepEqual(await bob.sync(), [
+    assertEquals(await alice.sync(), [], "nothing echoed to the sender");
+    assertEquals(await bob.sync(), [
       ":alice!alice@chat PRIVMSG #chat :hello all",
       ":alice!alice@chat NOTICE #chat :notice all",
       ":alice!alice@chat PRIVMSG bob :psst",
       ":alice!alice@chat NOTICE bob :psst notice",
       ":alice!alice@chat PRIVMSG bob :to both",
     ]);
-    assert.deepEqual(await carol.sync(), [
+    assertEquals(await carol.sync(), [
       "MSG alice hello all",
       "MSG alice notice all",
       "DM alice hi carol",
@@ -367,7 +368,7 @@ Deno.test("IRC PRIVMSG and NOTICE reach the channel and nicks; 401, 404, 407, 41
         "PRIVMSG a,b,c,d,e,f :x",
       ]
     ) await alice.send(line);
-    assert.deepEqual(await alice.sync(), [
+    assertEquals(await alice.sync(), [
       ":chat 401 alice nobody :No such nick/channel",
       ":chat 401 alice 9lives :No such nick/channel",
       ":chat 401 alice #other :No such nick/channel",
@@ -387,9 +388,9 @@ Deno.test("IRC PRIVMSG and NOTICE reach the channel and nicks; 401, 404, 407, 41
     await alice.expect(":alice!alice@chat PART #chat");
     await alice.send("NOTICE #chat :not on it");
     await alice.send("PRIVMSG #chat :not on it");
-    assert.deepEqual(await alice.sync(), [":chat 404 alice #chat :Cannot send to channel"]);
-    assert.deepEqual(await bob.sync(), []);
-    assert.deepEqual(await carol.sync(), []);
+    assertEquals(await alice.sync(), [":chat 404 alice #chat :Cannot send to channel"]);
+    assertEquals(await bob.sync(), []);
+    assertEquals(await carol.sync(), []);
   });
 });
 
@@ -399,12 +400,12 @@ Deno.test("IRC NICK after registration is refused with 447, the name kept", asyn
     await using irc = await IrcClient.register(server, "bob");
     await irc.send("NICK robert");
     await irc.send("NICK #bad");
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":chat 447 bob :Cannot change nickname: a name is kept for the session",
       ":chat 432 bob #bad :Erroneous nickname",
     ]);
     await tcp.send("WHO");
-    assert.deepEqual(await tcp.sync(), ["USER alice", "USER bob"]);
+    assertEquals(await tcp.sync(), ["USER alice", "USER bob"]);
   });
 });
 
@@ -418,7 +419,7 @@ Deno.test("IRC QUIT: ERROR, then the server closes; others see QUIT or INFO", as
     await bob.expect("ERROR :Closing link: Quit");
     await bob.expectClosed();
     await alice.expect(":bob!bob@chat QUIT :Quit");
-    assert.deepEqual(await tcp.sync(), ["INFO bob disconnected"]);
+    assertEquals(await tcp.sync(), ["INFO bob disconnected"]);
     // Before registration too.
     await using early = await IrcClient.connect(server);
     await early.send("QUIT");
@@ -435,7 +436,7 @@ Deno.test("IRC 421 for an unknown command, its name echoed sanitised and cut", a
     // A CR inside a line must not come back as a line end that forges a line.
     await irc.send("X\r:evil!e@chat PRIVMSG #chat :forged");
     await irc.send("Y".repeat(300));
-    assert.deepEqual(await irc.sync(), [
+    assertEquals(await irc.sync(), [
       ":chat 421 bob FOO :Unknown command",
       ":chat 421 bob KNOCK :Unknown command",
       ":chat 421 bob X\uFFFD:EVIL!E@CHAT :Unknown command",

@@ -1,29 +1,29 @@
 /** IRC text: parsing lines, formatting and CTCP, echoed parameters, and the 512-byte cut. */
+import { assert, assertEquals } from "@std/assert";
 import { chatText, fitLine, ircText, parseIrcLine, shown } from "../lib/irc/irc_text.ts";
-import { assert } from "./helpers.ts";
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 Deno.test("parseIrcLine reads the command (upper-cased) and its parameters, the trailing one whole", () => {
-  assert.deepEqual(parseIrcLine("privmsg #chat :hello  there :)"), {
+  assertEquals(parseIrcLine("privmsg #chat :hello  there :)"), {
     command: "PRIVMSG",
     params: ["#chat", "hello  there :)"],
   });
-  assert.deepEqual(parseIrcLine("@time=x;id=1 :nick!u@h  NICK   bob  "), {
+  assertEquals(parseIrcLine("@time=x;id=1 :nick!u@h  NICK   bob  "), {
     command: "NICK",
     params: ["bob"],
   });
-  assert.deepEqual(parseIrcLine("USER a 0 * :Real Name"), {
+  assertEquals(parseIrcLine("USER a 0 * :Real Name"), {
     command: "USER",
     params: ["a", "0", "*", "Real Name"],
   });
-  assert.deepEqual(parseIrcLine("PRIVMSG #chat :"), { command: "PRIVMSG", params: ["#chat", ""] });
-  assert.deepEqual(parseIrcLine("QUIT"), { command: "QUIT", params: [] });
-  assert.equal(parseIrcLine(""), undefined);
-  assert.equal(parseIrcLine("   "), undefined);
-  assert.equal(parseIrcLine("@tags-only"), undefined);
-  assert.equal(parseIrcLine(":prefix-only "), undefined);
+  assertEquals(parseIrcLine("PRIVMSG #chat :"), { command: "PRIVMSG", params: ["#chat", ""] });
+  assertEquals(parseIrcLine("QUIT"), { command: "QUIT", params: [] });
+  assertEquals(parseIrcLine(""), undefined);
+  assertEquals(parseIrcLine("   "), undefined);
+  assertEquals(parseIrcLine("@tags-only"), undefined);
+  assertEquals(parseIrcLine(":prefix-only "), undefined);
 });
 
 Deno.test("chatText strips every IRC formatting code, colours with their digits", () => {
@@ -40,23 +40,23 @@ Deno.test("chatText strips every IRC formatting code, colours with their digits"
     ["plain text, unchanged", "plain text, unchanged"],
     ["\x02\x02", ""],
   ];
-  for (const [irc, chat] of cases) assert.equal(chatText(irc), chat, JSON.stringify(irc));
+  for (const [irc, chat] of cases) assertEquals(chatText(irc), chat, JSON.stringify(irc));
 });
 
 Deno.test("chatText turns other control characters into U+FFFD, keeping TAB", () => {
-  assert.equal(
+  assertEquals(
     chatText("a\x07b\rc\x00d\x1be\x7ff\x85g\x9bh\ti"),
     "a\uFFFDb\uFFFDc\uFFFDd\uFFFDe\uFFFDf\uFFFDg\uFFFDh\ti",
   );
   // A CTCP mark inside a message is no CTCP: it is a control character like any other.
-  assert.equal(chatText("hi \x01VERSION\x01"), "hi \uFFFDVERSION\uFFFD");
+  assertEquals(chatText("hi \x01VERSION\x01"), "hi \uFFFDVERSION\uFFFD");
 });
 
 Deno.test("chatText turns CTCP ACTION into /me, and drops every other CTCP message", () => {
-  assert.equal(chatText("\x01ACTION waves\x01"), "/me waves");
-  assert.equal(chatText("\x01ACTION waves"), "/me waves", "the closing \\x01 is optional");
-  assert.equal(chatText("\x01ACTION \x02waves\x02 \x07back\x01"), "/me waves \uFFFDback");
-  assert.equal(chatText("\x01ACTION \x01"), "/me ");
+  assertEquals(chatText("\x01ACTION waves\x01"), "/me waves");
+  assertEquals(chatText("\x01ACTION waves"), "/me waves", "the closing \\x01 is optional");
+  assertEquals(chatText("\x01ACTION \x02waves\x02 \x07back\x01"), "/me waves \uFFFDback");
+  assertEquals(chatText("\x01ACTION \x01"), "/me ");
   for (
     const ctcp of [
       "\x01VERSION\x01",
@@ -67,31 +67,31 @@ Deno.test("chatText turns CTCP ACTION into /me, and drops every other CTCP messa
       "\x01action waves\x01",
     ]
   ) {
-    assert.equal(chatText(ctcp), undefined, JSON.stringify(ctcp));
+    assertEquals(chatText(ctcp), undefined, JSON.stringify(ctcp));
   }
 });
 
 Deno.test("ircText turns /me back into CTCP ACTION, and nothing else", () => {
-  assert.equal(ircText("/me waves"), "\x01ACTION waves\x01");
-  assert.equal(ircText("/me "), "\x01ACTION \x01");
-  assert.equal(ircText("/mewaves"), "/mewaves");
-  assert.equal(ircText("/me"), "/me");
-  assert.equal(ircText(" /me waves"), " /me waves");
+  assertEquals(ircText("/me waves"), "\x01ACTION waves\x01");
+  assertEquals(ircText("/me "), "\x01ACTION \x01");
+  assertEquals(ircText("/mewaves"), "/mewaves");
+  assertEquals(ircText("/me"), "/me");
+  assertEquals(ircText(" /me waves"), " /me waves");
 });
 
 Deno.test("shown cuts an echoed parameter to 64 characters, whole characters, controls replaced", () => {
-  assert.equal(shown("#other"), "#other");
-  assert.equal(shown("a\rb\x00c\x02"), "a\uFFFDb\uFFFDc\uFFFD");
-  assert.equal(shown("x".repeat(100)), "x".repeat(64));
-  assert.equal(shown("x".repeat(63) + "😀" + "y"), "x".repeat(63));
-  assert.equal(shown("x".repeat(62) + "😀" + "y"), "x".repeat(62) + "😀");
+  assertEquals(shown("#other"), "#other");
+  assertEquals(shown("a\rb\x00c\x02"), "a\uFFFDb\uFFFDc\uFFFD");
+  assertEquals(shown("x".repeat(100)), "x".repeat(64));
+  assertEquals(shown("x".repeat(63) + "😀" + "y"), "x".repeat(63));
+  assertEquals(shown("x".repeat(62) + "😀" + "y"), "x".repeat(62) + "😀");
 });
 
 /** The bytes `fitLine` gives, checked: valid UTF-8, ending in `\r\n`. */
 function fitted(head: string, text: string): { line: string; bytes: number } {
   const out = fitLine(head, text);
   const bytes = encoder.encode(out);
-  assert.ok(out.endsWith("\r\n"));
+  assert(out.endsWith("\r\n"));
   strictDecoder.decode(bytes);
   return { line: out.slice(0, -2), bytes: bytes.length };
 }
@@ -99,9 +99,9 @@ function fitted(head: string, text: string): { line: string; bytes: number } {
 Deno.test("fitLine leaves a line of up to 512 bytes whole, and cuts one byte more", () => {
   const head = ":alice!alice@chat PRIVMSG #chat :";
   const fits = "x".repeat(510 - head.length);
-  assert.deepEqual(fitted(head, fits), { line: head + fits, bytes: 512 });
-  assert.deepEqual(fitted(head, fits + "y"), { line: head + fits, bytes: 512 });
-  assert.deepEqual(fitted(head, "short"), { line: head + "short", bytes: head.length + 7 });
+  assertEquals(fitted(head, fits), { line: head + fits, bytes: 512 });
+  assertEquals(fitted(head, fits + "y"), { line: head + fits, bytes: 512 });
+  assertEquals(fitted(head, "short"), { line: head + "short", bytes: head.length + 7 });
 });
 
 Deno.test("fitLine cuts on a UTF-8 boundary, at every offset, for 2-, 3- and 4-byte characters", () => {
@@ -110,11 +110,11 @@ Deno.test("fitLine cuts on a UTF-8 boundary, at every offset, for 2-, 3- and 4-b
       const head = `:${"n".repeat(pad)}!n@chat PRIVMSG #chat :`;
       const text = char.repeat(600);
       const { line, bytes } = fitted(head, text);
-      assert.ok(bytes <= 512, `${bytes} bytes`);
-      assert.ok((head + text).startsWith(line), "the cut line is a prefix of the whole");
+      assert(bytes <= 512, `${bytes} bytes`);
+      assert((head + text).startsWith(line), "the cut line is a prefix of the whole");
       // Nothing more fitted: the next character would have passed 512 bytes.
       const nextChar = String.fromCodePoint((head + text).codePointAt(line.length)!);
-      assert.ok(bytes + encoder.encode(nextChar).length > 512, `${char} pad ${pad}: cut too early`);
+      assert(bytes + encoder.encode(nextChar).length > 512, `${char} pad ${pad}: cut too early`);
     }
   }
 });
@@ -122,16 +122,16 @@ Deno.test("fitLine cuts on a UTF-8 boundary, at every offset, for 2-, 3- and 4-b
 Deno.test("fitLine keeps a cut ACTION's closing \\x01", () => {
   const head = ":alice!alice@chat PRIVMSG #chat :";
   const { line, bytes } = fitted(head, ircText("/me " + "ü".repeat(400)));
-  assert.ok(bytes <= 512);
-  assert.ok(line.startsWith(head + "\x01ACTION üü"));
-  assert.ok(line.endsWith("ü\x01"));
+  assert(bytes <= 512);
+  assert(line.startsWith(head + "\x01ACTION üü"));
+  assert(line.endsWith("ü\x01"));
   // An ACTION that fits exactly is left whole.
   const exact = ircText("/me " + "a".repeat(510 - head.length - 9));
-  assert.deepEqual(fitted(head, exact), { line: head + exact, bytes: 512 });
+  assertEquals(fitted(head, exact), { line: head + exact, bytes: 512 });
 });
 
 Deno.test("fitLine never cuts the head: behind one that leaves no room, the text keeps 64 bytes", () => {
   const head = `:${"|1f600|".repeat(40)} PRIVMSG ${"|1f600|".repeat(40)} :`;
   const { line } = fitted(head, "é".repeat(100));
-  assert.equal(line, head + "é".repeat(32));
+  assertEquals(line, head + "é".repeat(32));
 });

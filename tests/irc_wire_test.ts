@@ -1,7 +1,7 @@
 /** The IRC wire: the hub's lines as IRC clients read them, byte for byte. */
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import { ircWire } from "../lib/irc/irc_wire.ts";
 import { LineArena } from "../lib/line_arena.ts";
-import { assert } from "./helpers.ts";
 import { welcomeLines } from "./irc_client.ts";
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -10,45 +10,45 @@ const wire = ircWire({ server: "chat", channel: "#chat" });
 /** Bytes as their lines, each checked to end in `\r\n` and to be at most 512 bytes. */
 function lines(bytes: Uint8Array): string[] {
   const text = strictDecoder.decode(bytes);
-  assert.ok(text.endsWith("\r\n"), JSON.stringify(text));
+  assert(text.endsWith("\r\n"), JSON.stringify(text));
   const found = text.slice(0, -2).split("\r\n");
   for (const line of found) {
     const size = new TextEncoder().encode(line).length + 2;
-    assert.ok(size <= 512, `${size} bytes: ${line}`);
+    assert(size <= 512, `${size} bytes: ${line}`);
   }
   return found;
 }
 
 Deno.test("IRC wire: chat messages are channel PRIVMSGs (or NOTICEs) from nick!nick@chat; /me is an ACTION", () => {
   const arena = new LineArena();
-  assert.deepEqual(lines(wire.msg("alice", "hi there", false, arena)), [
+  assertEquals(lines(wire.msg("alice", "hi there", false, arena)), [
     ":alice!alice@chat PRIVMSG #chat :hi there",
   ]);
-  assert.deepEqual(lines(wire.msg("alice", "heads up", true, arena)), [
+  assertEquals(lines(wire.msg("alice", "heads up", true, arena)), [
     ":alice!alice@chat NOTICE #chat :heads up",
   ]);
-  assert.deepEqual(lines(wire.msg("Zoë", "/me waves", false, arena)), [
+  assertEquals(lines(wire.msg("Zoë", "/me waves", false, arena)), [
     ":Zo|eb|!Zo|eb|@chat PRIVMSG #chat :\x01ACTION waves\x01",
   ]);
-  assert.deepEqual(lines(wire.msg("#x", ":starts with a colon", false, arena)), [
+  assertEquals(lines(wire.msg("#x", ":starts with a colon", false, arena)), [
     ":|23|x!|23|x@chat PRIVMSG #chat ::starts with a colon",
   ]);
 });
 
 Deno.test("IRC wire: DMs are private PRIVMSGs (or NOTICEs) to the receiver's nick", () => {
-  assert.deepEqual(lines(wire.dm("alice", "psst", "9lives", false)), [
+  assertEquals(lines(wire.dm("alice", "psst", "9lives", false)), [
     ":alice!alice@chat PRIVMSG |39|lives :psst",
   ]);
-  assert.deepEqual(lines(wire.dm("a|b", "/me nods", "bob", true)), [
+  assertEquals(lines(wire.dm("a|b", "/me nods", "bob", true)), [
     ":a|7c|b!a|7c|b@chat NOTICE bob :\x01ACTION nods\x01",
   ]);
 });
 
 Deno.test("IRC wire: logins are JOINs, departures QUITs, a PART is the parter's own", () => {
   const arena = new LineArena();
-  assert.deepEqual(lines(wire.connected("-dash", arena)), [":|2d|dash!|2d|dash@chat JOIN #chat"]);
-  assert.deepEqual(lines(wire.disconnected("bob", arena)), [":bob!bob@chat QUIT :Quit"]);
-  assert.deepEqual(lines(wire.parted("bob")!), [":bob!bob@chat PART #chat"]);
+  assertEquals(lines(wire.connected("-dash", arena)), [":|2d|dash!|2d|dash@chat JOIN #chat"]);
+  assertEquals(lines(wire.disconnected("bob", arena)), [":bob!bob@chat QUIT :Quit"]);
+  assertEquals(lines(wire.parted("bob")!), [":bob!bob@chat PART #chat"]);
 });
 
 Deno.test("IRC wire: a long relayed message is cut to 512 bytes, whatever the sender's name", () => {
@@ -56,53 +56,53 @@ Deno.test("IRC wire: a long relayed message is cut to 512 bytes, whatever the se
   const text = "ü€😀".repeat(400);
   for (const sender of ["a", "Zoë", "😀".repeat(32), "\u{10ffff}".repeat(32), "日".repeat(32)]) {
     const [line] = lines(wire.msg(sender, text, false, arena));
-    assert.ok(line!.includes(" PRIVMSG #chat :ü€😀"), line);
+    assert(line!.includes(" PRIVMSG #chat :ü€😀"), line);
   }
   // The user part of a long nick is cut, so that a prefix leaves room for text.
   const [line] = lines(wire.msg("😀".repeat(32), "hi", false, arena));
   const nick = "|1f600|".repeat(32);
-  assert.equal(line, `:${nick}!${nick.slice(0, 32)}@chat PRIVMSG #chat :hi`);
+  assertEquals(line, `:${nick}!${nick.slice(0, 32)}@chat PRIVMSG #chat :hi`);
 });
 
 Deno.test("IRC wire: replies are numerics to the client's nick, * before it has one", () => {
   const text = (bytes: Uint8Array) => lines(bytes);
-  assert.deepEqual(text(wire.reply("ok", "Zoë")), welcomeLines("Zo|eb|"));
-  assert.deepEqual(text(wire.reply("pong", undefined, "abc def")), [":chat PONG chat :abc def"]);
-  assert.deepEqual(text(wire.reply("pong", "bob")), [":chat PONG chat :chat"]);
-  assert.deepEqual(text(wire.reply("usernameTaken", undefined, "a:b")), [
+  assertEquals(text(wire.reply("ok", "Zoë")), welcomeLines("Zo|eb|"));
+  assertEquals(text(wire.reply("pong", undefined, "abc def")), [":chat PONG chat :abc def"]);
+  assertEquals(text(wire.reply("pong", "bob")), [":chat PONG chat :chat"]);
+  assertEquals(text(wire.reply("usernameTaken", undefined, "a:b")), [
     ":chat 433 * a|3a|b :Nickname is already in use",
   ]);
-  assert.deepEqual(text(wire.reply("invalidUsername", undefined, "x".repeat(100))), [
+  assertEquals(text(wire.reply("invalidUsername", undefined, "x".repeat(100))), [
     `:chat 432 * ${"x".repeat(64)} :Erroneous nickname`,
   ]);
-  assert.deepEqual(text(wire.reply("alreadyLoggedIn", "bob")), [
+  assertEquals(text(wire.reply("alreadyLoggedIn", "bob")), [
     ":chat 447 bob :Cannot change nickname: a name is kept for the session",
   ]);
-  assert.deepEqual(text(wire.reply("loginRequired", undefined)), [
+  assertEquals(text(wire.reply("loginRequired", undefined)), [
     ":chat 451 * :You have not registered",
   ]);
-  assert.deepEqual(text(wire.reply("userNotFound", "bob", "Zoë")), [
+  assertEquals(text(wire.reply("userNotFound", "bob", "Zoë")), [
     ":chat 401 bob Zo|eb| :No such nick/channel",
   ]);
-  assert.deepEqual(text(wire.reply("lineTooLong", "bob")), [
+  assertEquals(text(wire.reply("lineTooLong", "bob")), [
     ":chat 417 bob :Input line was too long",
   ]);
-  assert.deepEqual(text(wire.reply("clusterUnavailable", undefined)), [
+  assertEquals(text(wire.reply("clusterUnavailable", undefined)), [
     ":chat NOTICE * :The chat cannot reach its other servers; try again",
   ]);
   // A PING token of any length is echoed within 512 bytes.
-  assert.deepEqual(text(wire.reply("pong", "bob", "t".repeat(600))), [
+  assertEquals(text(wire.reply("pong", "bob", "t".repeat(600))), [
     `:chat PONG chat :${"t".repeat(510 - ":chat PONG chat :".length)}`,
   ]);
 });
 
 Deno.test("IRC wire: JOIN is the echo, then NAMES; WHO is 352 per user and 315", () => {
-  assert.deepEqual(lines(wire.userList(["alice", "#x", "bob"], "bob", "join")), [
+  assertEquals(lines(wire.userList(["alice", "#x", "bob"], "bob", "join")), [
     ":bob!bob@chat JOIN #chat",
     ":chat 353 bob = #chat :alice |23|x bob",
     ":chat 366 bob #chat :End of /NAMES list.",
   ]);
-  assert.deepEqual(lines(wire.userList(["alice", "Zoë"], "alice", "who")), [
+  assertEquals(lines(wire.userList(["alice", "Zoë"], "alice", "who")), [
     ":chat 352 alice #chat alice chat chat alice H :0 alice",
     ":chat 352 alice #chat Zo|eb| chat chat Zo|eb| H :0 Zoë",
     ":chat 315 alice #chat :End of /WHO list.",
@@ -113,7 +113,7 @@ Deno.test("IRC wire: a WHO line of a long name fits 512 bytes, its real name cut
   const name = "\u{10ffff}".repeat(32);
   const nick = "|10ffff|".repeat(32);
   const [line] = lines(wire.userList([name], "bob", "who"));
-  assert.ok(
+  assert(
     line!.startsWith(`:chat 352 bob #chat ${nick.slice(0, 32)} chat chat ${nick} H :0 `),
     line,
   );
@@ -127,17 +127,17 @@ Deno.test("IRC wire: NAMES of many users is split into 353 lines of at most 512 
     );
     const reply = lines(ircWire({ server: "chat", channel }).userList(names, "me", "names"));
     const head = `:chat 353 me = ${channel} :`;
-    assert.equal(reply.at(-1), `:chat 366 me ${channel} :End of /NAMES list.`);
+    assertEquals(reply.at(-1), `:chat 366 me ${channel} :End of /NAMES list.`);
     const body = reply.slice(0, -1);
-    assert.ok(body.length > 5, `${body.length} lines`);
-    for (const line of body) assert.ok(line.startsWith(head), line);
-    assert.deepEqual(body.flatMap((line) => line.slice(head.length).split(" ")), nicks);
+    assert(body.length > 5, `${body.length} lines`);
+    for (const line of body) assert(line.startsWith(head), line);
+    assertEquals(body.flatMap((line) => line.slice(head.length).split(" ")), nicks);
     // Each line but the last was full: the next nick would not have fitted.
     const bytes = (line: string) => new TextEncoder().encode(line).length + 2;
     let next = 0;
     for (const line of body.slice(0, -1)) {
       next += line.slice(head.length).split(" ").length;
-      assert.ok(bytes(line) + 1 + nicks[next]!.length > 512, line);
+      assert(bytes(line) + 1 + nicks[next]!.length > 512, line);
     }
   }
 });
@@ -146,6 +146,6 @@ Deno.test("IRC wire: a broadcast is encoded once into the arena, the same bytes 
   const arena = new LineArena();
   const first = wire.msg("alice", "hello", false, arena);
   const second = wire.msg("alice", "hello", false, arena);
-  assert.equal(first.buffer, second.buffer, "both in the arena's buffer");
-  assert.deepEqual(lines(first), lines(second));
+  assertStrictEquals(first.buffer, second.buffer, "both in the arena's buffer");
+  assertEquals(lines(first), lines(second));
 });

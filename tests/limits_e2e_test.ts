@@ -1,5 +1,6 @@
 /** End-to-end tests of the limits: line cap, idle timeout, server-full, slow consumers, churn. */
-import { assert, TestClient, withServer } from "./helpers.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { TestClient, withServer } from "./helpers.ts";
 
 Deno.test("a line past --max-line-bytes gets ERR line-too-long before its end, and the connection stays", async () => {
   await withServer({ maxLineBytes: 4096 }, async (server) => {
@@ -10,10 +11,10 @@ Deno.test("a line past --max-line-bytes gets ERR line-too-long before its end, a
     await alice.sendRaw("MSG ");
     const reply = alice.readLine();
     for (let sent = 0; sent < 1024 * 1024; sent += chunk.length) await alice.sendRaw(chunk);
-    assert.equal(await reply, "ERR line-too-long");
+    assertEquals(await reply, "ERR line-too-long");
     await alice.sendRaw("tail of the long line\nMSG after\n");
-    assert.deepEqual(await alice.sync(), []);
-    assert.deepEqual(await bob.sync(), ["MSG alice after"]);
+    assertEquals(await alice.sync(), []);
+    assertEquals(await bob.sync(), ["MSG alice after"]);
   });
 });
 
@@ -24,8 +25,8 @@ Deno.test("a line of exactly --max-line-bytes is accepted, one byte more is not"
     const fits = "MSG " + "a".repeat(60);
     await alice.sendRaw(fits + "\r\n");
     await alice.send(fits + "b");
-    assert.deepEqual(await alice.sync(), ["ERR line-too-long"]);
-    assert.deepEqual(await bob.sync(), [`MSG alice ${"a".repeat(60)}`]);
+    assertEquals(await alice.sync(), ["ERR line-too-long"]);
+    assertEquals(await bob.sync(), [`MSG alice ${"a".repeat(60)}`]);
   });
 });
 
@@ -47,7 +48,7 @@ Deno.test("a connection that sends nothing is closed with ERR idle-timeout, logg
     watching = false;
     await keepAlive;
     heard.push(...await watcher.sync());
-    assert.deepEqual(heard, ["INFO sleeper disconnected"]);
+    assertEquals(heard, ["INFO sleeper disconnected"]);
   });
 });
 
@@ -78,7 +79,7 @@ Deno.test("the (max+1)th connection gets ERR server-full, and a closed one frees
     await bob.expect("INFO alice disconnected");
     await using admitted = await TestClient.login(server, "carol");
     await admitted.send("WHO");
-    assert.deepEqual(await admitted.readLines(2), ["USER bob", "USER carol"]);
+    assertEquals(await admitted.readLines(2), ["USER bob", "USER carol"]);
   });
 });
 
@@ -103,14 +104,14 @@ Deno.test("a client that never reads is dropped with ERR slow-consumer; the othe
         while (expected[r]! < sent + window) {
           const line = await reader.readLine();
           if (line === "INFO sink disconnected") sinkLeft[r]!++;
-          else assert.equal(line, `MSG sender ${expected[r]!++} ${padding}`);
+          else assertEquals(line, `MSG sender ${expected[r]!++} ${padding}`);
         }
       }
     }
     for (const [r, reader] of readers.entries()) {
-      assert.deepEqual(await reader.sync(), sinkLeft[r] === 0 ? ["INFO sink disconnected"] : []);
+      assertEquals(await reader.sync(), sinkLeft[r] === 0 ? ["INFO sink disconnected"] : []);
     }
-    assert.deepEqual(await sender.sync(), ["INFO sink disconnected"]);
+    assertEquals(await sender.sync(), ["INFO sink disconnected"]);
     // Once the sink reads what the kernel held, its last line is the reason it was dropped.
     let last: string | null = null;
     let received = 0;
@@ -118,8 +119,8 @@ Deno.test("a client that never reads is dropped with ERR slow-consumer; the othe
       last = line;
       received++;
     }
-    assert.equal(last, "ERR slow-consumer");
-    assert.ok(received < lines, `the sink got ${received} lines`);
+    assertEquals(last, "ERR slow-consumer");
+    assert(received < lines, `the sink got ${received} lines`);
   });
 });
 
@@ -139,7 +140,7 @@ Deno.test("200 clients connecting and leaving fast leave no ghost in WHO", async
       if (i % 4 === 0) {
         await client.send("QUIT");
         for (let line = await client.readLine(); line !== null; line = await client.readLine()) {
-          assert.match(line, /^INFO churn\d+ disconnected$/);
+          assertMatch(line, /^INFO churn\d+ disconnected$/);
         }
       } else if (i % 4 === 1) {
         await client.send("PING"); // left unread: the close becomes a reset
@@ -150,9 +151,9 @@ Deno.test("200 clients connecting and leaving fast leave no ghost in WHO", async
       await Promise.all(Array.from({ length: 50 }, (_, k) => churn(start + k)));
     }
     const seen = new Set(await observer.readLines(departures.size));
-    assert.deepEqual(seen, departures);
+    assertEquals(seen, departures);
     await observer.send("WHO");
-    assert.deepEqual(await observer.sync(), ["USER observer"]);
+    assertEquals(await observer.sync(), ["USER observer"]);
   });
 });
 
@@ -166,8 +167,8 @@ Deno.test("a WHO reply larger than --max-queue-bytes still reaches a client that
       const asker = clients[0]!;
       await asker.send("WHO");
       const lines = await asker.readLines(12);
-      assert.deepEqual(lines, clients.map((_, i) => `USER user-with-a-long-name-${i}`));
-      assert.deepEqual(await asker.sync(), []);
+      assertEquals(lines, clients.map((_, i) => `USER user-with-a-long-name-${i}`));
+      assertEquals(await asker.sync(), []);
     } finally {
       for (const client of clients) await client.dispose();
     }

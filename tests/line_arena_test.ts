@@ -1,5 +1,5 @@
 /** Unit tests of the line arena: lines back to back in shared buffers, never rewritten. */
-import { assert } from "./helpers.ts";
+import { assert, assertEquals, assertNotStrictEquals, assertStrictEquals } from "@std/assert";
 import { ARENA_BYTES, LineArena } from "../lib/line_arena.ts";
 
 const decoder = new TextDecoder();
@@ -8,10 +8,10 @@ Deno.test("LineArena encodes consecutive lines back to back in one buffer", () =
   const arena = new LineArena();
   const first = arena.encode("MSG a h\u00e9\n");
   const second = arena.encode("MSG b x\n");
-  assert.equal(decoder.decode(first), "MSG a h\u00e9\n");
-  assert.equal(decoder.decode(second), "MSG b x\n");
-  assert.equal(first.buffer, second.buffer);
-  assert.equal(first.byteOffset + first.byteLength, second.byteOffset);
+  assertEquals(decoder.decode(first), "MSG a h\u00e9\n");
+  assertEquals(decoder.decode(second), "MSG b x\n");
+  assertStrictEquals(first.buffer, second.buffer);
+  assertEquals(first.byteOffset + first.byteLength, second.byteOffset);
 });
 
 Deno.test("LineArena starts a fresh buffer when full and never rewrites bytes it handed out", () => {
@@ -22,9 +22,9 @@ Deno.test("LineArena starts a fresh buffer when full and never rewrites bytes it
     (_, i) => arena.encode(line.replace("someone", `u${i % 10}`)),
   );
   const buffers = new Set(views.map((v) => v.buffer));
-  assert.ok(buffers.size >= 3, `expected the arena to roll over, got ${buffers.size} buffers`);
+  assert(buffers.size >= 3, `expected the arena to roll over, got ${buffers.size} buffers`);
   views.forEach((view, i) =>
-    assert.equal(decoder.decode(view), line.replace("someone", `u${i % 10}`))
+    assertEquals(decoder.decode(view), line.replace("someone", `u${i % 10}`))
   );
 });
 
@@ -32,7 +32,7 @@ Deno.test("LineArena gives a long line bytes of its own", () => {
   const arena = new LineArena();
   const small = arena.encode("MSG a b\n");
   const long = arena.encode("MSG a " + "z".repeat(ARENA_BYTES) + "\n");
-  assert.notEqual(long.buffer, small.buffer);
-  assert.equal(long.byteLength, ARENA_BYTES + 7);
-  assert.equal(decoder.decode(arena.encode("MSG c d\n")), "MSG c d\n");
+  assertNotStrictEquals(long.buffer, small.buffer);
+  assertEquals(long.byteLength, ARENA_BYTES + 7);
+  assertEquals(decoder.decode(arena.encode("MSG c d\n")), "MSG c d\n");
 });

@@ -1,4 +1,5 @@
 /** Unit tests of /healthz, /readyz and /metrics: the handler over a fake source, without a socket. */
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import {
   metricsHandler,
   type MetricsSnapshot,
@@ -7,7 +8,6 @@ import {
   readinessOf,
 } from "../lib/metrics.ts";
 import { Stats } from "../lib/stats.ts";
-import { assert } from "./helpers.ts";
 
 /** A source whose health, readiness and snapshot the test sets. */
 class FakeSource implements MetricsSource {
@@ -60,7 +60,7 @@ function sampleSnapshot(): MetricsSnapshot {
 async function sampleScrape(): Promise<string> {
   const doc = await Deno.readTextFile(new URL("../docs/operations.md", import.meta.url));
   const fence = "```\n# HELP chat_connections ";
-  assert.ok(doc.includes(fence), "docs/operations.md has no sample scrape");
+  assert(doc.includes(fence), "docs/operations.md has no sample scrape");
   const start = doc.indexOf(fence) + 4;
   return doc.slice(start, doc.indexOf("```", start));
 }
@@ -71,21 +71,21 @@ function get(path: string, method = "GET"): Request {
 
 Deno.test("/metrics renders a joined server's families exactly as the sample scrape in docs/operations.md", async () => {
   const response = metricsHandler(new FakeSource(sampleSnapshot()))(get("/metrics"));
-  assert.equal(response.status, 200);
-  assert.equal(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
-  assert.equal(await response.text(), await sampleScrape());
+  assertEquals(response.status, 200);
+  assertEquals(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  assertEquals(await response.text(), await sampleScrape());
 });
 
 Deno.test("/metrics of a lone server leaves out the cluster's families; every scrape reads the source anew", async () => {
   const source = new FakeSource({ ...sampleSnapshot(), cluster: undefined });
   const handle = metricsHandler(source);
   const lone = (await sampleScrape()).replace(/^# HELP chat_cluster_[^]*$/m, "");
-  assert.equal(await handle(get("/metrics")).text(), lone);
+  assertEquals(await handle(get("/metrics")).text(), lone);
   source.current.stats.throttled = 3;
   source.current = { ...source.current, users: 0 };
   const next = await handle(get("/metrics")).text();
-  assert.match(next, /^chat_throttled_total 3$/m);
-  assert.match(next, /^chat_users 0$/m);
+  assertMatch(next, /^chat_throttled_total 3$/m);
+  assertMatch(next, /^chat_users 0$/m);
 });
 
 /** The handler over `source`, and a way to read its status and body at once. */
@@ -101,32 +101,32 @@ function answering(source: FakeSource) {
 Deno.test("/healthz follows the source's health; other paths are 404 and other methods 405", async () => {
   const source = new FakeSource(sampleSnapshot());
   const { handle, answer } = answering(source);
-  assert.deepEqual(await answer(get("/healthz")), { status: 200, body: "ok\n" });
+  assertEquals(await answer(get("/healthz")), { status: 200, body: "ok\n" });
   // HEAD is answered as GET; the HTTP server leaves out the body.
-  assert.deepEqual(await answer(get("/healthz", "HEAD")), { status: 200, body: "ok\n" });
+  assertEquals(await answer(get("/healthz", "HEAD")), { status: 200, body: "ok\n" });
   source.isHealthy = false;
-  assert.deepEqual(await answer(get("/healthz")), { status: 503, body: "shutting down\n" });
-  assert.deepEqual(await answer(get("/metrics/")), { status: 404, body: "not found\n" });
+  assertEquals(await answer(get("/healthz")), { status: 503, body: "shutting down\n" });
+  assertEquals(await answer(get("/metrics/")), { status: 404, body: "not found\n" });
   const post = handle(get("/metrics", "POST"));
-  assert.equal(post.status, 405);
-  assert.equal(post.headers.get("allow"), "GET, HEAD");
-  assert.equal(await post.text(), "method not allowed\n");
+  assertEquals(post.status, 405);
+  assertEquals(post.headers.get("allow"), "GET, HEAD");
+  assertEquals(await post.text(), "method not allowed\n");
 });
 
 Deno.test("/readyz is 200 ready while the source is ready, else 503 with the reason", async () => {
   const source = new FakeSource(sampleSnapshot());
   const { handle, answer } = answering(source);
-  assert.deepEqual(await answer(get("/readyz")), { status: 200, body: "ready\n" });
-  assert.deepEqual(await answer(get("/readyz", "HEAD")), { status: 200, body: "ready\n" });
+  assertEquals(await answer(get("/readyz")), { status: 200, body: "ready\n" });
+  assertEquals(await answer(get("/readyz", "HEAD")), { status: 200, body: "ready\n" });
   for (const reason of ["cluster not joined", "cluster unavailable", "shutting down"] as const) {
     source.currentReadiness = reason;
-    assert.deepEqual(await answer(get("/readyz")), { status: 503, body: `${reason}\n` });
+    assertEquals(await answer(get("/readyz")), { status: 503, body: `${reason}\n` });
   }
   // Liveness is another question: an instance cut from Redis is alive, only not ready.
   source.currentReadiness = "cluster unavailable";
-  assert.deepEqual(await answer(get("/healthz")), { status: 200, body: "ok\n" });
-  assert.equal(handle(get("/readyz", "POST")).status, 405);
-  assert.equal(handle(get("/readyz/")).status, 404);
+  assertEquals(await answer(get("/healthz")), { status: 200, body: "ok\n" });
+  assertEquals(handle(get("/readyz", "POST")).status, 405);
+  assertEquals(handle(get("/readyz/")).status, 404);
 });
 
 Deno.test("readiness: a lone server is ready until it stops; a clustered one only while joined", () => {
@@ -136,12 +136,12 @@ Deno.test("readiness: a lone server is ready until it stops; a clustered one onl
     remoteUsers: 0,
     droppedBatches: 0,
   });
-  assert.equal(readinessOf(false, undefined), "ready");
-  assert.equal(readinessOf(true, undefined), "shutting down");
-  assert.equal(readinessOf(false, cluster(false, false)), "cluster not joined");
-  assert.equal(readinessOf(false, cluster(true, true)), "ready");
-  assert.equal(readinessOf(false, cluster(false, true)), "cluster unavailable");
+  assertEquals(readinessOf(false, undefined), "ready");
+  assertEquals(readinessOf(true, undefined), "shutting down");
+  assertEquals(readinessOf(false, cluster(false, false)), "cluster not joined");
+  assertEquals(readinessOf(false, cluster(true, true)), "ready");
+  assertEquals(readinessOf(false, cluster(false, true)), "cluster unavailable");
   // Shutting down says so first, whatever the cluster's state.
-  assert.equal(readinessOf(true, cluster(true, true)), "shutting down");
-  assert.equal(readinessOf(true, cluster(false, false)), "shutting down");
+  assertEquals(readinessOf(true, cluster(true, true)), "shutting down");
+  assertEquals(readinessOf(true, cluster(false, false)), "shutting down");
 });

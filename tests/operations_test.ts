@@ -1,8 +1,9 @@
 /** Health, metrics and logs, over real HTTP and real TCP. */
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { ChatServer } from "../lib/server.ts";
-import { assert, startServer, TestClient, withDeadline } from "./helpers.ts";
+import { startServer, TestClient, withDeadline } from "./helpers.ts";
 
 async function get(server: ChatServer, path: string): Promise<{ status: number; body: string }> {
   const addr = server.metricsAddr!;
@@ -13,7 +14,7 @@ async function get(server: ChatServer, path: string): Promise<{ status: number; 
 /** The samples of a Prometheus text body, by series (`name{labels}`). */
 async function scrape(server: ChatServer): Promise<Map<string, number>> {
   const { status, body } = await get(server, "/metrics");
-  assert.equal(status, 200);
+  assertEquals(status, 200);
   const samples = new Map<string, number>();
   for (const line of body.split("\n")) {
     if (line === "" || line.startsWith("#")) continue;
@@ -27,10 +28,10 @@ Deno.test("/metrics counts connections, users, lines, bytes and disconnects as c
   const server = startServer({ metricsPort: 0, maxLineBytes: 64 });
   try {
     const before = await scrape(server);
-    assert.equal(before.get("chat_connections"), 0);
-    assert.equal(before.get("chat_users"), 0);
-    assert.equal(before.get('chat_lines_received_total{command="msg"}'), 0);
-    assert.equal(before.get("chat_cluster_up"), undefined, "a lone server reports no cluster");
+    assertEquals(before.get("chat_connections"), 0);
+    assertEquals(before.get("chat_users"), 0);
+    assertEquals(before.get('chat_lines_received_total{command="msg"}'), 0);
+    assertEquals(before.get("chat_cluster_up"), undefined, "a lone server reports no cluster");
 
     await using alice = await TestClient.login(server, "alice");
     await using bob = await TestClient.login(server, "bob");
@@ -44,22 +45,22 @@ Deno.test("/metrics counts connections, users, lines, bytes and disconnects as c
     await alice.expect("ERR line-too-long");
 
     const during = await scrape(server);
-    assert.equal(during.get("chat_connections"), 3);
-    assert.equal(during.get("chat_users"), 2);
-    assert.equal(during.get('chat_lines_received_total{command="login"}'), 2);
-    assert.equal(during.get('chat_lines_received_total{command="msg"}'), 1);
-    assert.equal(during.get('chat_lines_received_total{command="who"}'), 1);
-    assert.equal(during.get('chat_lines_received_total{command="ping"}'), 1);
-    assert.equal(during.get('chat_lines_received_total{command="ignored"}'), 1);
-    assert.equal(during.get("chat_line_too_long_total"), 1);
+    assertEquals(during.get("chat_connections"), 3);
+    assertEquals(during.get("chat_users"), 2);
+    assertEquals(during.get('chat_lines_received_total{command="login"}'), 2);
+    assertEquals(during.get('chat_lines_received_total{command="msg"}'), 1);
+    assertEquals(during.get('chat_lines_received_total{command="who"}'), 1);
+    assertEquals(during.get('chat_lines_received_total{command="ping"}'), 1);
+    assertEquals(during.get('chat_lines_received_total{command="ignored"}'), 1);
+    assertEquals(during.get("chat_line_too_long_total"), 1);
     // OK, OK, PONG, the MSG to bob, two USER lines, ERR line-too-long.
-    assert.equal(during.get("chat_lines_delivered_total"), 7);
-    assert.ok(during.get("chat_received_bytes_total")! >= 100);
-    assert.ok(during.get("chat_sent_bytes_total")! > 0);
-    assert.equal(during.get("chat_outbox_queued_bytes"), 0);
-    assert.ok(during.get("process_uptime_seconds")! >= 0);
-    assert.ok(during.get("process_resident_memory_bytes")! > 0);
-    assert.ok(during.get("process_heap_used_bytes")! > 0);
+    assertEquals(during.get("chat_lines_delivered_total"), 7);
+    assert(during.get("chat_received_bytes_total")! >= 100);
+    assert(during.get("chat_sent_bytes_total")! > 0);
+    assertEquals(during.get("chat_outbox_queued_bytes"), 0);
+    assert(during.get("process_uptime_seconds")! >= 0);
+    assert(during.get("process_resident_memory_bytes")! > 0);
+    assert(during.get("process_heap_used_bytes")! > 0);
 
     await alice.send("QUIT");
     await alice.expectClosed();
@@ -68,11 +69,11 @@ Deno.test("/metrics counts connections, users, lines, bytes and disconnects as c
     await bob.sync(); // the hub has seen the anonymous client leave once bob's PONG is back
 
     const after = await scrape(server);
-    assert.equal(after.get("chat_connections"), 1);
-    assert.equal(after.get("chat_users"), 1);
-    assert.equal(after.get('chat_disconnects_total{reason="quit"}'), 1);
-    assert.equal(after.get('chat_disconnects_total{reason="eof"}'), 1);
-    assert.equal(after.get('chat_disconnects_total{reason="slow-consumer"}'), 0);
+    assertEquals(after.get("chat_connections"), 1);
+    assertEquals(after.get("chat_users"), 1);
+    assertEquals(after.get('chat_disconnects_total{reason="quit"}'), 1);
+    assertEquals(after.get('chat_disconnects_total{reason="eof"}'), 1);
+    assertEquals(after.get('chat_disconnects_total{reason="slow-consumer"}'), 0);
   } finally {
     await server.shutdown();
   }
@@ -86,9 +87,9 @@ Deno.test("/metrics counts refused connections as server-full disconnects", asyn
     await using refused = await TestClient.connect(server);
     await refused.expect("ERR server-full");
     const samples = await scrape(server);
-    assert.equal(samples.get('chat_disconnects_total{reason="server-full"}'), 1);
-    assert.equal(samples.get("chat_connections"), 1);
-    assert.equal(samples.get("chat_connections_accepted_total"), 2);
+    assertEquals(samples.get('chat_disconnects_total{reason="server-full"}'), 1);
+    assertEquals(samples.get("chat_connections"), 1);
+    assertEquals(samples.get("chat_connections_accepted_total"), 2);
   } finally {
     await server.shutdown();
   }
@@ -98,15 +99,15 @@ Deno.test("/healthz and /readyz are 200 while a lone server serves and 503 once 
   const server = startServer({ metricsPort: 0 });
   let stopping: Promise<void> | undefined;
   try {
-    assert.deepEqual(await get(server, "/healthz"), { status: 200, body: "ok\n" });
-    assert.deepEqual(await get(server, "/readyz"), { status: 200, body: "ready\n" });
-    assert.equal((await get(server, "/nowhere")).status, 404);
+    assertEquals(await get(server, "/healthz"), { status: 200, body: "ok\n" });
+    assertEquals(await get(server, "/readyz"), { status: 200, body: "ready\n" });
+    assertEquals((await get(server, "/nowhere")).status, 404);
     // A client that does not hang up keeps the server in its shutdown for a while.
     await using lingering = await TestClient.login(server, "lingering");
     stopping = server.shutdown();
     await lingering.expect("ERR server-shutdown");
-    assert.deepEqual(await get(server, "/healthz"), { status: 503, body: "shutting down\n" });
-    assert.deepEqual(await get(server, "/readyz"), { status: 503, body: "shutting down\n" });
+    assertEquals(await get(server, "/healthz"), { status: 503, body: "shutting down\n" });
+    assertEquals(await get(server, "/readyz"), { status: 503, body: "shutting down\n" });
   } finally {
     await (stopping ?? server.shutdown());
   }
@@ -165,24 +166,24 @@ Deno.test("logs in text: listening, login, disconnect with reason and duration, 
   await chat.shutdown();
   const text = lines.join("\n");
   const iso = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
-  assert.match(
+  assertMatch(
     lines[0]!,
     new RegExp(`^${iso} info listening address="127\\.0\\.0\\.1:${chat.addr.port}"$`),
   );
-  assert.match(
+  assertMatch(
     text,
     new RegExp(`^${iso} info login name="alice" address="127\\.0\\.0\\.1:\\d+"$`, "m"),
   );
-  assert.match(
+  assertMatch(
     text,
     new RegExp(
       `^${iso} info disconnect name="bob" address="127\\.0\\.0\\.1:\\d+" reason="eof" seconds=[\\d.]+$`,
       "m",
     ),
   );
-  assert.match(text, /info shutdown begun connections=\d+/);
-  assert.match(lines.at(-1)!, /info shutdown finished seconds=[\d.]+$/);
-  assert.ok(!text.includes("secret"), "message text leaked into the log");
+  assertMatch(text, /info shutdown begun connections=\d+/);
+  assertMatch(lines.at(-1)!, /info shutdown finished seconds=[\d.]+$/);
+  assert(!text.includes("secret"), "message text leaked into the log");
 });
 
 Deno.test("logs in JSON: one object per line with time, level, msg and fields; debug adds anonymous disconnects", async () => {
@@ -203,18 +204,18 @@ Deno.test("logs in JSON: one object per line with time, level, msg and fields; d
   }
   const records = lines.map((line) => JSON.parse(line));
   for (const record of records) {
-    assert.match(record.time, /^\d{4}-\d\d-\d\dT/);
-    assert.ok(["debug", "info", "warn", "error"].includes(record.level));
+    assertMatch(record.time, /^\d{4}-\d\d-\d\dT/);
+    assert(["debug", "info", "warn", "error"].includes(record.level));
   }
   const find = (msg: string, extra: Record<string, unknown> = {}) =>
     records.find((r) => r.msg === msg && Object.entries(extra).every(([k, v]) => r[k] === v));
-  assert.equal(find("listening")?.address, `127.0.0.1:${chat.addr.port}`);
-  assert.ok(find("login", { name: "bob", level: "info" }));
-  assert.ok(find("disconnect", { name: "bob", reason: "eof", level: "info" }));
-  assert.ok(find("refused: server full", { level: "warn", maxClients: 1 }));
-  assert.ok(find("disconnect", { name: undefined, reason: "eof", level: "debug" }));
-  assert.ok(find("shutdown finished"));
-  assert.ok(!lines.join("\n").includes("secret"), "message text leaked into the log");
+  assertEquals(find("listening")?.address, `127.0.0.1:${chat.addr.port}`);
+  assert(find("login", { name: "bob", level: "info" }));
+  assert(find("disconnect", { name: "bob", reason: "eof", level: "info" }));
+  assert(find("refused: server full", { level: "warn", maxClients: 1 }));
+  assert(find("disconnect", { name: undefined, reason: "eof", level: "debug" }));
+  assert(find("shutdown finished"));
+  assert(!lines.join("\n").includes("secret"), "message text leaked into the log");
 });
 
 Deno.test("a slow consumer's drop is logged as a warning", async () => {
@@ -241,7 +242,7 @@ Deno.test("a slow consumer's drop is logged as a warning", async () => {
   } finally {
     await chat.shutdown();
   }
-  assert.ok(
+  assert(
     lines.some((l) => / warn disconnect name="sink" .*reason="slow-consumer"/.test(l)),
     lines.join("\n"),
   );
@@ -251,6 +252,6 @@ Deno.test("the first log line is the chat listener's, then the metrics listener'
   const { lines, log } = capture("text", "info");
   const chat = loggedServer(log, { metricsPort: 0 });
   await chat.shutdown();
-  assert.match(lines[0]!, / info listening address="127\.0\.0\.1:\d+"$/);
-  assert.match(lines[1]!, / info metrics listening address="127\.0\.0\.1:\d+"$/);
+  assertMatch(lines[0]!, / info listening address="127\.0\.0\.1:\d+"$/);
+  assertMatch(lines[1]!, / info metrics listening address="127\.0\.0\.1:\d+"$/);
 });

@@ -1,5 +1,5 @@
 /** Unit tests of the outbox: ordering, coalescing (without a copy for arena lines), the byte budget, ending and failing. */
-import { assert } from "./helpers.ts";
+import { assertEquals, assertNotStrictEquals, assertStrictEquals } from "@std/assert";
 import { LineArena } from "../lib/line_arena.ts";
 import { type ByteWriter, Outbox } from "../lib/outbox.ts";
 
@@ -68,23 +68,23 @@ const noError = {
 Deno.test("Outbox writes what one task queues in one write, and chunks queued during a write in the next", async () => {
   const writer = new FakeWriter();
   const outbox = new Outbox(writer, 1000, noError);
-  assert.equal(outbox.push(bytes("a\n")), true);
-  assert.equal(outbox.push(bytes("b\n")), true);
-  assert.equal(writer.writes.length, 0, "the write starts after the current task");
+  assertEquals(outbox.push(bytes("a\n")), true);
+  assertEquals(outbox.push(bytes("b\n")), true);
+  assertEquals(writer.writes.length, 0, "the write starts after the current task");
   const first = await writer.nth(0);
-  assert.equal(first.text, "a\nb\n");
+  assertEquals(first.text, "a\nb\n");
   outbox.push(bytes("c\n"));
   outbox.push(bytes("d\n"));
   outbox.push(bytes("e\n"));
   await flushMicrotasks();
-  assert.equal(writer.writes.length, 1, "no second write while the first is under way");
+  assertEquals(writer.writes.length, 1, "no second write while the first is under way");
   first.accept();
   const second = await writer.nth(1);
-  assert.equal(second.text, "c\nd\ne\n");
+  assertEquals(second.text, "c\nd\ne\n");
   second.accept();
   await outbox.end(undefined, false);
-  assert.equal(writer.writes.length, 2);
-  assert.equal(writer.accepted, "a\nb\nc\nd\ne\n");
+  assertEquals(writer.writes.length, 2);
+  assertEquals(writer.accepted, "a\nb\nc\nd\ne\n");
 });
 
 Deno.test("Outbox keeps order across partial writes and chunks queued meanwhile", async () => {
@@ -93,74 +93,74 @@ Deno.test("Outbox keeps order across partial writes and chunks queued meanwhile"
   outbox.push(bytes("hello "));
   outbox.push(bytes("world\n"));
   const first = await writer.nth(0);
-  assert.equal(first.text, "hello world\n");
+  assertEquals(first.text, "hello world\n");
   outbox.push(bytes("next\n"));
   first.accept(3);
   const second = await writer.nth(1);
-  assert.equal(second.text, "lo world\n", "the rest of a partial write comes first");
+  assertEquals(second.text, "lo world\n", "the rest of a partial write comes first");
   second.accept(5);
   const third = await writer.nth(2);
-  assert.equal(third.text, "rld\n");
+  assertEquals(third.text, "rld\n");
   outbox.push(bytes("last\n"));
   third.accept();
   const fourth = await writer.nth(3);
-  assert.equal(fourth.text, "next\nlast\n");
+  assertEquals(fourth.text, "next\nlast\n");
   fourth.accept(1);
   const fifth = await writer.nth(4);
-  assert.equal(fifth.text, "ext\nlast\n");
+  assertEquals(fifth.text, "ext\nlast\n");
   fifth.accept();
   await outbox.end(undefined, false);
-  assert.equal(writer.accepted, "hello world\nnext\nlast\n");
+  assertEquals(writer.accepted, "hello world\nnext\nlast\n");
 });
 
 Deno.test("Outbox counts queued and in-flight bytes as pending, less as writes complete", async () => {
   const writer = new FakeWriter();
   const outbox = new Outbox(writer, 1000, noError);
-  assert.equal(outbox.pendingBytes, 0);
+  assertEquals(outbox.pendingBytes, 0);
   outbox.push(bytes("0123456789"));
-  assert.equal(outbox.pendingBytes, 10);
+  assertEquals(outbox.pendingBytes, 10);
   const first = await writer.nth(0);
-  assert.equal(outbox.pendingBytes, 10, "a write under way is still pending");
+  assertEquals(outbox.pendingBytes, 10, "a write under way is still pending");
   outbox.push(bytes("abcde"));
-  assert.equal(outbox.pendingBytes, 15);
+  assertEquals(outbox.pendingBytes, 15);
   first.accept(4);
   const second = await writer.nth(1);
-  assert.equal(second.text, "456789");
-  assert.equal(outbox.pendingBytes, 11);
+  assertEquals(second.text, "456789");
+  assertEquals(outbox.pendingBytes, 11);
   second.accept(6);
   const third = await writer.nth(2);
-  assert.equal(third.text, "abcde");
-  assert.equal(outbox.pendingBytes, 5);
+  assertEquals(third.text, "abcde");
+  assertEquals(outbox.pendingBytes, 5);
   const ended = outbox.end(undefined, false);
   third.accept();
   await ended;
-  assert.equal(outbox.pendingBytes, 0);
+  assertEquals(outbox.pendingBytes, 0);
 });
 
 Deno.test("Outbox refuses a push that would pass its byte budget, and queues nothing of it", async () => {
   const writer = new FakeWriter();
   const outbox = new Outbox(writer, 10, noError);
-  assert.equal(outbox.push(bytes("aaaaaa")), true);
-  assert.equal(outbox.push(bytes("bbbbb")), false);
-  assert.equal(outbox.pendingBytes, 6);
-  assert.equal(outbox.push(bytes("cccc")), true, "exactly the budget is allowed");
-  assert.equal(outbox.pendingBytes, 10);
-  assert.equal(outbox.push(bytes("d")), false);
+  assertEquals(outbox.push(bytes("aaaaaa")), true);
+  assertEquals(outbox.push(bytes("bbbbb")), false);
+  assertEquals(outbox.pendingBytes, 6);
+  assertEquals(outbox.push(bytes("cccc")), true, "exactly the budget is allowed");
+  assertEquals(outbox.pendingBytes, 10);
+  assertEquals(outbox.push(bytes("d")), false);
   const first = await writer.nth(0);
-  assert.equal(first.text, "aaaaaacccc");
+  assertEquals(first.text, "aaaaaacccc");
   // In-flight bytes count against the budget until the kernel takes them.
-  assert.equal(outbox.push(bytes("e")), false);
+  assertEquals(outbox.push(bytes("e")), false);
   first.accept(5);
   const second = await writer.nth(1);
-  assert.equal(second.text, "acccc");
-  assert.equal(outbox.push(bytes("ffffff")), false);
-  assert.equal(outbox.push(bytes("fffff")), true);
-  assert.equal(outbox.pendingBytes, 10);
+  assertEquals(second.text, "acccc");
+  assertEquals(outbox.push(bytes("ffffff")), false);
+  assertEquals(outbox.push(bytes("fffff")), true);
+  assertEquals(outbox.pendingBytes, 10);
   const ended = outbox.end(undefined, false);
   second.accept();
   (await writer.nth(2)).accept();
   await ended;
-  assert.equal(writer.accepted, "aaaaaaccccfffff");
+  assertEquals(writer.accepted, "aaaaaaccccfffff");
 });
 
 Deno.test("Outbox end() sends the last line after the queued data and resolves once written", async () => {
@@ -173,27 +173,27 @@ Deno.test("Outbox end() sends the last line after the queued data and resolves o
   const ended = outbox.end(bytes("ERR idle-timeout\n"), false).then(() => {
     endedAt = writer.accepted;
   });
-  assert.equal(outbox.push(bytes("late\n")), true, "a push after end is dropped, not refused");
+  assertEquals(outbox.push(bytes("late\n")), true, "a push after end is dropped, not refused");
   first.accept();
   const second = await writer.nth(1);
-  assert.equal(second.text, "b\nERR idle-timeout\n");
+  assertEquals(second.text, "b\nERR idle-timeout\n");
   await flushMicrotasks();
-  assert.equal(endedAt, undefined, "end() resolved before its last line was written");
+  assertEquals(endedAt, undefined, "end() resolved before its last line was written");
   second.accept();
   await ended;
-  assert.equal(endedAt, "a\nb\nERR idle-timeout\n");
-  assert.equal(writer.writes.length, 2);
-  assert.equal(outbox.pendingBytes, 0);
+  assertEquals(endedAt, "a\nb\nERR idle-timeout\n");
+  assertEquals(writer.writes.length, 2);
+  assertEquals(outbox.pendingBytes, 0);
 });
 
 Deno.test("Outbox end() may pass the byte budget with its last line", async () => {
   const writer = new FakeWriter();
   const outbox = new Outbox(writer, 4, noError);
-  assert.equal(outbox.push(bytes("abcd")), true);
+  assertEquals(outbox.push(bytes("abcd")), true);
   const ended = outbox.end(bytes("ERR server-shutdown\n"), false);
   (await writer.nth(0)).accept();
   await ended;
-  assert.equal(writer.accepted, "abcdERR server-shutdown\n");
+  assertEquals(writer.accepted, "abcdERR server-shutdown\n");
 });
 
 Deno.test("Outbox end() with nothing queued writes only the last line, or nothing", async () => {
@@ -201,17 +201,17 @@ Deno.test("Outbox end() with nothing queued writes only the last line, or nothin
   const quiet = new Outbox(writer, 1000, noError);
   await quiet.end(undefined, false);
   await flushMicrotasks();
-  assert.equal(writer.writes.length, 0);
+  assertEquals(writer.writes.length, 0);
 
   const outbox = new Outbox(writer, 1000, noError);
   const ended = outbox.end(bytes("ERR server-full\n"), false);
   const only = await writer.nth(0);
-  assert.equal(only.text, "ERR server-full\n");
+  assertEquals(only.text, "ERR server-full\n");
   only.accept();
   await ended;
   await outbox.end(bytes("again\n"), false);
   await flushMicrotasks();
-  assert.equal(writer.writes.length, 1, "a second end() writes nothing");
+  assertEquals(writer.writes.length, 1, "a second end() writes nothing");
 });
 
 Deno.test("Outbox end(line, true) discards queued data but finishes the write under way", async () => {
@@ -222,18 +222,18 @@ Deno.test("Outbox end(line, true) discards queued data but finishes the write un
   outbox.push(bytes("queued 1\n"));
   outbox.push(bytes("queued 2\n"));
   const ended = outbox.end(bytes("ERR slow-consumer\n"), true);
-  assert.equal(outbox.pendingBytes, "in flight\n".length + "ERR slow-consumer\n".length);
+  assertEquals(outbox.pendingBytes, "in flight\n".length + "ERR slow-consumer\n".length);
   first.accept(4);
   const second = await writer.nth(1);
-  assert.equal(second.text, "light\n", "the write under way is never cut short");
-  assert.equal(outbox.pendingBytes, "light\n".length + "ERR slow-consumer\n".length);
+  assertEquals(second.text, "light\n", "the write under way is never cut short");
+  assertEquals(outbox.pendingBytes, "light\n".length + "ERR slow-consumer\n".length);
   second.accept();
   const third = await writer.nth(2);
-  assert.equal(third.text, "ERR slow-consumer\n");
+  assertEquals(third.text, "ERR slow-consumer\n");
   third.accept();
   await ended;
-  assert.equal(writer.accepted, "in flight\nERR slow-consumer\n");
-  assert.equal(writer.writes.length, 3);
+  assertEquals(writer.accepted, "in flight\nERR slow-consumer\n");
+  assertEquals(writer.writes.length, 3);
 });
 
 Deno.test("Outbox end(line, true) before the first write starts sends only the last line", async () => {
@@ -242,10 +242,10 @@ Deno.test("Outbox end(line, true) before the first write starts sends only the l
   outbox.push(bytes("never\n"));
   const ended = outbox.end(bytes("ERR slow-consumer\n"), true);
   const only = await writer.nth(0);
-  assert.equal(only.text, "ERR slow-consumer\n");
+  assertEquals(only.text, "ERR slow-consumer\n");
   only.accept();
   await ended;
-  assert.equal(writer.accepted, "ERR slow-consumer\n");
+  assertEquals(writer.accepted, "ERR slow-consumer\n");
 });
 
 Deno.test("Outbox reports a failed write once and drops everything after it", async () => {
@@ -258,18 +258,18 @@ Deno.test("Outbox reports a failed write once and drops everything after it", as
   const failure = new Error("connection reset");
   first.fail(failure);
   await flushMicrotasks();
-  assert.deepEqual(errors, [failure]);
-  assert.equal(outbox.pendingBytes, 0);
-  assert.equal(
+  assertEquals(errors, [failure]);
+  assertEquals(outbox.pendingBytes, 0);
+  assertEquals(
     outbox.push(bytes("later\n")),
     true,
     "a push after a failure is dropped, not refused",
   );
-  assert.equal(outbox.pendingBytes, 0);
+  assertEquals(outbox.pendingBytes, 0);
   await outbox.end(bytes("ERR idle-timeout\n"), false);
   await flushMicrotasks();
-  assert.equal(writer.writes.length, 1, "nothing is written after a failure");
-  assert.equal(errors.length, 1);
+  assertEquals(writer.writes.length, 1, "nothing is written after a failure");
+  assertEquals(errors.length, 1);
 });
 
 Deno.test("Outbox end() resolves when the write under way fails", async () => {
@@ -281,23 +281,23 @@ Deno.test("Outbox end() resolves when the write under way fails", async () => {
   const ended = outbox.end(bytes("ERR server-shutdown\n"), false);
   first.fail(new Error("broken pipe"));
   await ended;
-  assert.equal(errors.length, 1);
-  assert.equal(writer.writes.length, 1);
-  assert.equal(outbox.pendingBytes, 0);
+  assertEquals(errors.length, 1);
+  assertEquals(writer.writes.length, 1);
+  assertEquals(outbox.pendingBytes, 0);
 });
 
 Deno.test("Outbox takes one chunk larger than its budget when empty, and nothing more while it waits", async () => {
   const writer = new FakeWriter();
   const outbox = new Outbox(writer, 10, noError);
-  assert.equal(outbox.push(bytes("a big WHO reply\n")), true);
-  assert.equal(outbox.push(bytes("x")), false);
+  assertEquals(outbox.push(bytes("a big WHO reply\n")), true);
+  assertEquals(outbox.push(bytes("x")), false);
   const first = await writer.nth(0);
   first.accept();
   await flushMicrotasks();
-  assert.equal(outbox.push(bytes("fits\n")), true);
+  assertEquals(outbox.push(bytes("fits\n")), true);
   (await writer.nth(1)).accept();
   await outbox.end(undefined, false);
-  assert.equal(writer.accepted, "a big WHO reply\nfits\n");
+  assertEquals(writer.accepted, "a big WHO reply\nfits\n");
 });
 
 /** A writer that takes everything at once and keeps what it was handed. */
@@ -317,11 +317,11 @@ Deno.test("Outbox writes a run of arena lines as one view of the arena, without 
   const views = lines.map((line) => arena.encode(line));
   for (const view of views) outbox.push(view);
   await outbox.end(undefined, false);
-  assert.equal(writer.handed.length, 1);
+  assertEquals(writer.handed.length, 1);
   const written = writer.handed[0]!;
-  assert.equal(written.buffer, views[0]!.buffer, "the write is a view of the arena");
-  assert.equal(written.byteOffset, views[0]!.byteOffset);
-  assert.equal(decoder.decode(written), lines.join(""));
+  assertStrictEquals(written.buffer, views[0]!.buffer, "the write is a view of the arena");
+  assertEquals(written.byteOffset, views[0]!.byteOffset);
+  assertEquals(decoder.decode(written), lines.join(""));
 });
 
 Deno.test("Outbox copies into one write when queued chunks are not contiguous, in order", async () => {
@@ -336,8 +336,8 @@ Deno.test("Outbox copies into one write when queued chunks are not contiguous, i
   outbox.push(third);
   outbox.push(first); // the same bytes again: not contiguous with `third`
   await outbox.end(undefined, false);
-  assert.equal(writer.handed.length, 1);
-  assert.notEqual(writer.handed[0]!.buffer, skipped.buffer);
-  assert.equal(decoder.decode(writer.handed[0]!), "MSG a 1\nPONG\nMSG b 2\nMSG a 1\n");
-  assert.equal(outbox.pendingBytes, 0);
+  assertEquals(writer.handed.length, 1);
+  assertNotStrictEquals(writer.handed[0]!.buffer, skipped.buffer);
+  assertEquals(decoder.decode(writer.handed[0]!), "MSG a 1\nPONG\nMSG b 2\nMSG a 1\n");
+  assertEquals(outbox.pendingBytes, 0);
 });

@@ -2,18 +2,19 @@
  * The server as a process: started with the permission flags of `deno task
  * start`, stopped by signals, refusing bad configuration.
  */
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { spawnServer, type StartedServer, startTaskArgs } from "./server_process.ts";
 import { ENV_NAMES, LIBRARY_ENV_NAMES } from "../lib/config.ts";
-import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { TestClient, withDeadline } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url);
 
 Deno.test("deno task start runs deno with scoped permissions, never -A", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
   const words = String(config.tasks.start).split(/\s+/);
-  assert.ok(!words.includes("-A") && !words.some((w) => w.startsWith("--allow-all")));
+  assert(!words.includes("-A") && !words.some((w) => w.startsWith("--allow-all")));
   // Environment access is scoped to exactly the variables the server and its Redis client read.
-  assert.deepEqual(words, [
+  assertEquals(words, [
     "deno",
     "run",
     "--allow-net",
@@ -79,7 +80,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     await using alice = await TestClient.login(server.port, "alice");
     await using bob = await TestClient.login(server.port, "bob");
     await using anonymous = await TestClient.connect(server.port);
-    assert.deepEqual(await anonymous.sync(), []);
+    assertEquals(await anonymous.sync(), []);
     const started = performance.now();
     server.child.kill(signal);
     for (const client of [alice, bob, anonymous]) {
@@ -88,9 +89,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       await client.dispose();
     }
     const { code, stderr } = await server.exit(5000);
-    assert.equal(code, 0);
-    assert.ok(performance.now() - started < 5000);
-    assert.match(stderr, /shutdown finished/);
+    assertEquals(code, 0);
+    assert(performance.now() - started < 5000);
+    assertMatch(stderr, /shutdown finished/);
   });
 }
 
@@ -102,8 +103,8 @@ Deno.test("a server with a client that never hangs up still exits within 5 s of 
   await stubborn.expect("ERR server-shutdown");
   // The client neither reads on nor closes: the server must not wait for it.
   const { code } = await server.exit(5000);
-  assert.equal(code, 0);
-  assert.ok(performance.now() - started < 5000);
+  assertEquals(code, 0);
+  assert(performance.now() - started < 5000);
 });
 
 Deno.test("a lone server process is ready at once, and /readyz and /healthz are 503 from SIGTERM on", async () => {
@@ -117,25 +118,25 @@ Deno.test("a lone server process is ready at once, and /readyz and /healthz are 
     return { status: response.status, body: await response.text() };
   };
   // Asked as soon as the listening lines are out: nothing to wait for without a cluster.
-  assert.deepEqual(await get("/readyz"), { status: 200, body: "ready\n" });
+  assertEquals(await get("/readyz"), { status: 200, body: "ready\n" });
   await using stubborn = await TestClient.login(server.port, "stubborn");
   server.child.kill("SIGTERM");
   await stubborn.expect("ERR server-shutdown");
   // The client does not hang up: the server lingers in its shutdown, metrics port still open.
-  assert.deepEqual(await get("/readyz"), { status: 503, body: "shutting down\n" });
-  assert.deepEqual(await get("/healthz"), { status: 503, body: "shutting down\n" });
+  assertEquals(await get("/readyz"), { status: 503, body: "shutting down\n" });
+  assertEquals(await get("/healthz"), { status: 503, body: "shutting down\n" });
   await stubborn.dispose();
-  assert.equal((await withDeadline(server.child.status, 5000, "exit")).code, 0);
+  assertEquals((await withDeadline(server.child.status, 5000, "exit")).code, 0);
   await server.logClosed;
 });
 
 Deno.test("--help prints the usage on stdout and exits 0", async () => {
   const { code, stdout } = await runServer(["--help"]);
-  assert.equal(code, 0);
+  assertEquals(code, 0);
   for (const flag of ["--host", "--port", "--idle-timeout", "--max-line-bytes", "--max-clients"]) {
-    assert.ok(stdout.includes(flag), `usage lacks ${flag}`);
+    assert(stdout.includes(flag), `usage lacks ${flag}`);
   }
-  assert.ok(stdout.includes("--max-queue-bytes"));
+  assert(stdout.includes("--max-queue-bytes"));
 });
 
 const badConfigurations: { args: string[]; env?: Record<string, string>; mentions: string }[] = [
@@ -157,12 +158,12 @@ for (const { args, env, mentions } of badConfigurations) {
   const label = [...Object.entries(env ?? {}).map(([k, v]) => `${k}=${v}`), ...args].join(" ");
   Deno.test(`a bad setting (${label}) prints one line on stderr and exits 2`, async () => {
     const { code, stderr, stdout } = await runServer(args, env);
-    assert.equal(code, 2);
-    assert.equal(stdout, "");
+    assertEquals(code, 2);
+    assertEquals(stdout, "");
     const lines = stderr.trimEnd().split("\n");
-    assert.equal(lines.length, 1, `expected one line, got: ${stderr}`);
-    assert.ok(lines[0]!.includes(mentions), `"${lines[0]}" does not mention ${mentions}`);
-    assert.ok(!stderr.includes("listening"));
+    assertEquals(lines.length, 1, `expected one line, got: ${stderr}`);
+    assert(lines[0]!.includes(mentions), `"${lines[0]}" does not mention ${mentions}`);
+    assert(!stderr.includes("listening"));
   });
 }
 
@@ -174,8 +175,8 @@ Deno.test("a valid flag overrides a bad environment value", async () => {
     "listening",
   );
   server.child.kill("SIGTERM");
-  assert.equal((await server.child.status).code, 0);
-  assert.match(await server.logClosed, / listening address="127\.0\.0\.1:\d+"/);
+  assertEquals((await server.child.status).code, 0);
+  assertMatch(await server.logClosed, / listening address="127\.0\.0\.1:\d+"/);
 });
 
 Deno.test("a port already in use is one line on stderr and exit 1", async () => {
@@ -186,10 +187,10 @@ Deno.test("a port already in use is one line on stderr and exit 1", async () => 
     "--port",
     String(taken.addr.port),
   ]);
-  assert.equal(code, 1);
+  assertEquals(code, 1);
   const lines = stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, `expected one line, got: ${stderr}`);
-  assert.match(lines[0]!, /address already in use/);
+  assertEquals(lines.length, 1, `expected one line, got: ${stderr}`);
+  assertMatch(lines[0]!, /address already in use/);
 });
 
 Deno.test("a metrics port already in use is one line on stderr and exit 1", async () => {
@@ -202,8 +203,8 @@ Deno.test("a metrics port already in use is one line on stderr and exit 1", asyn
     "--metrics-port",
     String(taken.addr.port),
   ]);
-  assert.equal(code, 1);
+  assertEquals(code, 1);
   const lines = stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, `expected one line, got: ${stderr}`);
-  assert.equal(lines[0], `Cannot listen on 127.0.0.1:${taken.addr.port}: address already in use`);
+  assertEquals(lines.length, 1, `expected one line, got: ${stderr}`);
+  assertEquals(lines[0], `Cannot listen on 127.0.0.1:${taken.addr.port}: address already in use`);
 });

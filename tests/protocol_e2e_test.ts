@@ -1,5 +1,6 @@
 /** End-to-end tests of every protocol row, over real TCP on 127.0.0.1. */
-import { assert, TestClient, withServer } from "./helpers.ts";
+import { assert, assertEquals } from "@std/assert";
+import { TestClient, withServer } from "./helpers.ts";
 
 Deno.test("LOGIN answers OK, and a second LOGIN gets ERR already-logged-in", async () => {
   await withServer({}, async (server) => {
@@ -21,7 +22,7 @@ Deno.test("LOGIN refuses a name taken regardless of case and Unicode composition
     await second.expect("ERR username-taken");
     await second.send("LOGIN zoey");
     await second.expect("OK");
-    assert.deepEqual(await first.sync(), []);
+    assertEquals(await first.sync(), []);
   });
 });
 
@@ -69,8 +70,8 @@ Deno.test("MSG reaches every other logged-in client, not the sender, text kept a
     await alice.send("MSG  hello,  world \tend ");
     await bob.expect("MSG alice  hello,  world \tend ");
     await carol.expect("MSG alice  hello,  world \tend ");
-    assert.deepEqual(await alice.sync(), []);
-    assert.deepEqual(await lurker.sync(), []);
+    assertEquals(await alice.sync(), []);
+    assertEquals(await lurker.sync(), []);
   });
 });
 
@@ -81,8 +82,8 @@ Deno.test("MSG and DM with empty or blank text are ignored", async () => {
     for (const line of ["MSG", "MSG ", "MSG    ", "DM bob", "DM bob ", "DM bob   ", "DM nobody"]) {
       await alice.send(line);
     }
-    assert.deepEqual(await alice.sync(), []);
-    assert.deepEqual(await bob.sync(), []);
+    assertEquals(await alice.sync(), []);
+    assertEquals(await bob.sync(), []);
   });
 });
 
@@ -93,10 +94,10 @@ Deno.test("WHO lists every logged-in user, the asker included, in login order", 
     await using anonymous = await TestClient.connect(server);
     await using bob = await TestClient.login(server, "bob");
     await alice.send("WHO");
-    assert.deepEqual(await alice.readLines(3), ["USER carol", "USER alice", "USER bob"]);
+    assertEquals(await alice.readLines(3), ["USER carol", "USER alice", "USER bob"]);
     await bob.send("WHO ");
-    assert.deepEqual(await bob.readLines(3), ["USER carol", "USER alice", "USER bob"]);
-    assert.deepEqual(await anonymous.sync(), []);
+    assertEquals(await bob.readLines(3), ["USER carol", "USER alice", "USER bob"]);
+    assertEquals(await anonymous.sync(), []);
   });
 });
 
@@ -113,10 +114,10 @@ Deno.test("WHO is one block that no broadcast interleaves", async () => {
       await talker.sync();
       const lines = await asker.sync();
       const first = lines.indexOf("USER user0");
-      assert.ok(first >= 0, "WHO reply missing");
+      assert(first >= 0, "WHO reply missing");
       const block = lines.slice(first, first + 30);
-      assert.deepEqual(block, Array.from({ length: 30 }, (_, i) => `USER user${i}`));
-      assert.equal(lines.filter((l) => l.startsWith("MSG user1 ")).length, 50);
+      assertEquals(block, Array.from({ length: 30 }, (_, i) => `USER user${i}`));
+      assertEquals(lines.filter((l) => l.startsWith("MSG user1 ")).length, 50);
     } finally {
       for (const client of clients) await client.dispose();
     }
@@ -132,7 +133,7 @@ Deno.test("DM reaches the named user whatever the case, and oneself", async () =
     await naman.expect("DM bob hi  there ");
     await bob.send("DM BOB note to self");
     await bob.expect("DM bob note to self");
-    assert.deepEqual(await carol.sync(), []);
+    assertEquals(await carol.sync(), []);
   });
 });
 
@@ -174,7 +175,7 @@ Deno.test("unknown commands, wrong case and empty lines are ignored silently", a
     for (const line of ["", "   ", "msg hi", "Who", "HELLO world", "PINGPONG", "\tPING", " PING"]) {
       await client.send(line);
     }
-    assert.deepEqual(await client.sync(), []);
+    assertEquals(await client.sync(), []);
   });
 });
 
@@ -182,7 +183,7 @@ Deno.test("replies come back in the order the commands were sent", async () => {
   await withServer({}, async (server) => {
     await using client = await TestClient.connect(server);
     await client.sendRaw("PING\nWHO\nLOGIN a\nLOGIN b\nDM nobody x\nWHO\nPING\n");
-    assert.deepEqual(await client.readLines(7), [
+    assertEquals(await client.readLines(7), [
       "PONG",
       "ERR login-required",
       "OK",
@@ -203,7 +204,7 @@ Deno.test("QUIT closes the connection and the others get INFO <name> disconnecte
     await bob.expect("INFO alice disconnected");
     await bob.send("WHO");
     await bob.expect("USER bob");
-    assert.deepEqual(await bob.sync(), []);
+    assertEquals(await bob.sync(), []);
   });
 });
 
@@ -213,7 +214,7 @@ Deno.test("QUIT before login closes without any INFO", async () => {
     await using anonymous = await TestClient.connect(server);
     await anonymous.send("QUIT");
     await anonymous.expectClosed();
-    assert.deepEqual(await bob.sync(), []);
+    assertEquals(await bob.sync(), []);
   });
 });
 
@@ -231,7 +232,7 @@ Deno.test("a client that hangs up or resets is announced with INFO and its name 
     await bob.expect("INFO carol disconnected");
     await using again = await TestClient.login(server, "alice");
     await again.send("WHO");
-    assert.deepEqual(await again.readLines(2), ["USER bob", "USER alice"]);
+    assertEquals(await again.readLines(2), ["USER bob", "USER alice"]);
   });
 });
 

@@ -1,5 +1,5 @@
 /** Unit tests of the wire protocol: parsing client lines, sanitising text, formatting server lines. */
-import { assert } from "./helpers.ts";
+import { assertEquals } from "@std/assert";
 import {
   type CloseReason,
   closingLine,
@@ -26,51 +26,51 @@ function text(bytes: Uint8Array): string {
 const IGNORED: Command = { kind: "ignored" };
 
 Deno.test("parseLine reads LOGIN and its name as sent, an empty name included", () => {
-  assert.deepEqual(parseLine("LOGIN alice"), { kind: "login", name: "alice" });
-  assert.deepEqual(parseLine("LOGIN"), { kind: "login", name: "" });
-  assert.deepEqual(parseLine("LOGIN "), { kind: "login", name: "" });
-  assert.deepEqual(parseLine("LOGIN   padded  "), { kind: "login", name: "  padded  " });
-  assert.deepEqual(parseLine("LOGIN two words"), { kind: "login", name: "two words" });
+  assertEquals(parseLine("LOGIN alice"), { kind: "login", name: "alice" });
+  assertEquals(parseLine("LOGIN"), { kind: "login", name: "" });
+  assertEquals(parseLine("LOGIN "), { kind: "login", name: "" });
+  assertEquals(parseLine("LOGIN   padded  "), { kind: "login", name: "  padded  " });
+  assertEquals(parseLine("LOGIN two words"), { kind: "login", name: "two words" });
 });
 
 Deno.test("parseLine reads WHO, with or without anything after it", () => {
-  assert.deepEqual(parseLine("WHO"), { kind: "who" });
-  assert.deepEqual(parseLine("WHO "), { kind: "who" });
-  assert.deepEqual(parseLine("WHO x"), { kind: "who" });
+  assertEquals(parseLine("WHO"), { kind: "who" });
+  assertEquals(parseLine("WHO "), { kind: "who" });
+  assertEquals(parseLine("WHO x"), { kind: "who" });
 });
 
 Deno.test("parseLine reads PING and ignores any trailing text", () => {
-  assert.deepEqual(parseLine("PING"), { kind: "ping" });
-  assert.deepEqual(parseLine("PING "), { kind: "ping" });
-  assert.deepEqual(parseLine("PING 12345 and more"), { kind: "ping" });
+  assertEquals(parseLine("PING"), { kind: "ping" });
+  assertEquals(parseLine("PING "), { kind: "ping" });
+  assertEquals(parseLine("PING 12345 and more"), { kind: "ping" });
 });
 
 Deno.test("parseLine reads QUIT", () => {
-  assert.deepEqual(parseLine("QUIT"), { kind: "quit" });
-  assert.deepEqual(parseLine("QUIT bye"), { kind: "quit" });
+  assertEquals(parseLine("QUIT"), { kind: "quit" });
+  assertEquals(parseLine("QUIT bye"), { kind: "quit" });
 });
 
 Deno.test("parseLine keeps MSG text exactly as sent after its one space, spaces and TABs included", () => {
-  assert.deepEqual(parseLine("MSG hello"), { kind: "msg", text: "hello" });
-  assert.deepEqual(parseLine("MSG  hello,  world \tend "), {
+  assertEquals(parseLine("MSG hello"), { kind: "msg", text: "hello" });
+  assertEquals(parseLine("MSG  hello,  world \tend "), {
     kind: "msg",
     text: " hello,  world \tend ",
   });
-  assert.deepEqual(parseLine("MSG"), { kind: "msg", text: "" });
-  assert.deepEqual(parseLine("MSG "), { kind: "msg", text: "" });
-  assert.deepEqual(parseLine("MSG    "), { kind: "msg", text: "   " });
-  assert.deepEqual(parseLine("MSG caf\u00e9 \u{1F600}"), {
+  assertEquals(parseLine("MSG"), { kind: "msg", text: "" });
+  assertEquals(parseLine("MSG "), { kind: "msg", text: "" });
+  assertEquals(parseLine("MSG    "), { kind: "msg", text: "   " });
+  assertEquals(parseLine("MSG caf\u00e9 \u{1F600}"), {
     kind: "msg",
     text: "caf\u00e9 \u{1F600}",
   });
 });
 
 Deno.test("parseLine replaces control characters in MSG and DM text", () => {
-  assert.deepEqual(parseLine("MSG a\rb\u001b[2Jc\u0007"), {
+  assertEquals(parseLine("MSG a\rb\u001b[2Jc\u0007"), {
     kind: "msg",
     text: "a\uFFFDb\uFFFD[2Jc\uFFFD",
   });
-  assert.deepEqual(parseLine("DM bob x\u0085y\u009bz"), {
+  assertEquals(parseLine("DM bob x\u0085y\u009bz"), {
     kind: "dm",
     target: "bob",
     text: "x\uFFFDy\uFFFDz",
@@ -78,17 +78,17 @@ Deno.test("parseLine replaces control characters in MSG and DM text", () => {
 });
 
 Deno.test("parseLine splits DM into a target and text, the text possibly empty", () => {
-  assert.deepEqual(parseLine("DM bob hi there "), { kind: "dm", target: "bob", text: "hi there " });
-  assert.deepEqual(parseLine("DM bob  two leading"), {
+  assertEquals(parseLine("DM bob hi there "), { kind: "dm", target: "bob", text: "hi there " });
+  assertEquals(parseLine("DM bob  two leading"), {
     kind: "dm",
     target: "bob",
     text: " two leading",
   });
-  assert.deepEqual(parseLine("DM bob"), { kind: "dm", target: "bob", text: "" });
-  assert.deepEqual(parseLine("DM bob "), { kind: "dm", target: "bob", text: "" });
-  assert.deepEqual(parseLine("DM bob   "), { kind: "dm", target: "bob", text: "  " });
-  assert.deepEqual(parseLine("DM"), { kind: "dm", target: "", text: "" });
-  assert.deepEqual(parseLine("DM Na\u00efve hi"), { kind: "dm", target: "Na\u00efve", text: "hi" });
+  assertEquals(parseLine("DM bob"), { kind: "dm", target: "bob", text: "" });
+  assertEquals(parseLine("DM bob "), { kind: "dm", target: "bob", text: "" });
+  assertEquals(parseLine("DM bob   "), { kind: "dm", target: "bob", text: "  " });
+  assertEquals(parseLine("DM"), { kind: "dm", target: "", text: "" });
+  assertEquals(parseLine("DM Na\u00efve hi"), { kind: "dm", target: "Na\u00efve", text: "hi" });
 });
 
 Deno.test("parseLine ignores unknown commands, wrong case, a leading space and empty lines", () => {
@@ -116,7 +116,7 @@ Deno.test("parseLine ignores unknown commands, wrong case, a leading space and e
       "INFO x disconnected",
     ]
   ) {
-    assert.deepEqual(parseLine(line), IGNORED, JSON.stringify(line));
+    assertEquals(parseLine(line), IGNORED, JSON.stringify(line));
   }
 });
 
@@ -126,10 +126,10 @@ Deno.test("sanitizeText replaces every C0 control but TAB, DEL and every C1 cont
   for (let code = 0x7f; code <= 0x9f; code++) controls.push(String.fromCharCode(code));
   for (const control of controls) {
     const expected = control === "\t" ? "a\tb" : "a\uFFFDb";
-    assert.equal(sanitizeText(`a${control}b`), expected, `U+${control.charCodeAt(0).toString(16)}`);
+    assertEquals(sanitizeText(`a${control}b`), expected, `U+${control.charCodeAt(0).toString(16)}`);
   }
-  assert.equal(sanitizeText("\r\n\u001b\u0085\u009b\u007f"), "\uFFFD".repeat(6));
-  assert.equal(sanitizeText("\u001b[31mred\u001b[0m"), "\uFFFD[31mred\uFFFD[0m");
+  assertEquals(sanitizeText("\r\n\u001b\u0085\u009b\u007f"), "\uFFFD".repeat(6));
+  assertEquals(sanitizeText("\u001b[31mred\u001b[0m"), "\uFFFD[31mred\uFFFD[0m");
 });
 
 Deno.test("sanitizeText keeps TAB, printable ASCII, U+FFFD and other Unicode as they are", () => {
@@ -148,33 +148,33 @@ Deno.test("sanitizeText keeps TAB, printable ASCII, U+FFFD and other Unicode as 
       "",
     ]
   ) {
-    assert.equal(sanitizeText(kept), kept, JSON.stringify(kept));
+    assertEquals(sanitizeText(kept), kept, JSON.stringify(kept));
   }
 });
 
 Deno.test("isBlankText is true only for empty text or text of spaces", () => {
-  assert.equal(isBlankText(""), true);
-  assert.equal(isBlankText(" "), true);
-  assert.equal(isBlankText("     "), true);
-  assert.equal(isBlankText("a"), false);
-  assert.equal(isBlankText("  a  "), false);
-  assert.equal(isBlankText("\t"), false);
-  assert.equal(isBlankText(" \uFFFD "), false);
-  assert.equal(isBlankText("."), false);
+  assertEquals(isBlankText(""), true);
+  assertEquals(isBlankText(" "), true);
+  assertEquals(isBlankText("     "), true);
+  assertEquals(isBlankText("a"), false);
+  assertEquals(isBlankText("  a  "), false);
+  assertEquals(isBlankText("\t"), false);
+  assertEquals(isBlankText(" \uFFFD "), false);
+  assertEquals(isBlankText("."), false);
 });
 
 Deno.test("the format functions write exact lines ending in one \\n", () => {
-  assert.equal(text(formatMsg("alice", "hello  world ")), "MSG alice hello  world \n");
-  assert.equal(text(formatDm("bob", "psst")), "DM bob psst\n");
-  assert.equal(text(formatDisconnected("carol")), "INFO carol disconnected\n");
-  assert.equal(
+  assertEquals(text(formatMsg("alice", "hello  world ")), "MSG alice hello  world \n");
+  assertEquals(text(formatDm("bob", "psst")), "DM bob psst\n");
+  assertEquals(text(formatDisconnected("carol")), "INFO carol disconnected\n");
+  assertEquals(
     text(formatUserList(["carol", "alice", "bob"])),
     "USER carol\nUSER alice\nUSER bob\n",
   );
-  assert.equal(formatUserList([]).length, 0);
-  assert.equal(text(encodeLine("OK")), "OK\n");
-  assert.deepEqual(formatMsg("Zo\u00e9", "\u{1F600}"), encoder.encode("MSG Zo\u00e9 \u{1F600}\n"));
-  assert.deepEqual(
+  assertEquals(formatUserList([]).length, 0);
+  assertEquals(text(encodeLine("OK")), "OK\n");
+  assertEquals(formatMsg("Zo\u00e9", "\u{1F600}"), encoder.encode("MSG Zo\u00e9 \u{1F600}\n"));
+  assertEquals(
     formatMsg("Zo\u00e9", "\u{1F600}"),
     Uint8Array.of(
       ...[0x4d, 0x53, 0x47, 0x20], // "MSG "
@@ -185,7 +185,7 @@ Deno.test("the format functions write exact lines ending in one \\n", () => {
 });
 
 Deno.test("the fixed replies are the exact protocol lines", () => {
-  assert.deepEqual(
+  assertEquals(
     Object.fromEntries(Object.entries(REPLY).map(([key, bytes]) => [key, text(bytes)])),
     {
       ok: "OK\n",
@@ -219,6 +219,6 @@ Deno.test("closingLine gives the last line for each reason a server closes for, 
   };
   for (const [reason, line] of Object.entries(expected) as [CloseReason, string | undefined][]) {
     const bytes = closingLine(reason);
-    assert.equal(bytes === undefined ? undefined : text(bytes), line, reason);
+    assertEquals(bytes === undefined ? undefined : text(bytes), line, reason);
   }
 });

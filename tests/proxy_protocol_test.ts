@@ -1,28 +1,28 @@
 /** Unit tests of the PROXY protocol: the header parser, and the reader that feeds it from a socket. */
+import { assertEquals } from "@std/assert";
 import { parseProxyHeader, readProxyHeader } from "../lib/proxy_protocol.ts";
-import { assert } from "./helpers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
 Deno.test("PROXY v1: TCP4, TCP6 and UNKNOWN headers, what follows them, and bad lines", () => {
   const header = parseProxyHeader(text("PROXY TCP4 203.0.113.7 192.0.2.1 5555 4000\r\nLOGIN x\n"));
-  assert.deepEqual(header, {
+  assertEquals(header, {
     kind: "header",
     length: 44,
     source: { ip: "203.0.113.7", port: 5555 },
   });
-  assert.deepEqual(parseProxyHeader(text("PROXY TCP6 2001:db8::7 ::1 1 2\r\n")), {
+  assertEquals(parseProxyHeader(text("PROXY TCP6 2001:db8::7 ::1 1 2\r\n")), {
     kind: "header",
     length: 32,
     source: { ip: "2001:db8::7", port: 1 },
   });
-  assert.deepEqual(parseProxyHeader(text("PROXY UNKNOWN\r\n")), {
+  assertEquals(parseProxyHeader(text("PROXY UNKNOWN\r\n")), {
     kind: "header",
     length: 15,
     source: undefined,
   });
   for (const partial of ["P", "PROXY", "PROXY TCP4 1.2.3.4"]) {
-    assert.deepEqual(parseProxyHeader(text(partial)), { kind: "incomplete" }, partial);
+    assertEquals(parseProxyHeader(text(partial)), { kind: "incomplete" }, partial);
   }
   for (
     const bad of [
@@ -34,7 +34,7 @@ Deno.test("PROXY v1: TCP4, TCP6 and UNKNOWN headers, what follows them, and bad 
       "PROXY " + "x".repeat(120),
     ]
   ) {
-    assert.equal(parseProxyHeader(text(bad)).kind, "invalid", bad);
+    assertEquals(parseProxyHeader(text(bad)).kind, "invalid", bad);
   }
 });
 
@@ -49,13 +49,13 @@ function tcp4Header(tlvs: readonly number[]): Uint8Array {
 
 Deno.test("PROXY v2: TCP over IPv4 and IPv6, LOCAL, TLVs skipped, and partial headers", () => {
   const v4 = tcp4Header([0x04, 0, 0]); // one empty TLV
-  assert.deepEqual(parseProxyHeader(v4), {
+  assertEquals(parseProxyHeader(v4), {
     kind: "header",
     length: 31,
     source: { ip: "198.51.100.9", port: 8080 },
   });
   for (let cut = 1; cut < v4.length; cut++) {
-    assert.deepEqual(
+    assertEquals(
       parseProxyHeader(v4.subarray(0, cut)),
       { kind: "incomplete" },
       `cut at ${cut}`,
@@ -75,17 +75,17 @@ Deno.test("PROXY v2: TCP over IPv4 and IPv6, LOCAL, TLVs skipped, and partial he
     0,
     81,
   );
-  assert.deepEqual(parseProxyHeader(v6), {
+  assertEquals(parseProxyHeader(v6), {
     kind: "header",
     length: 52,
     source: { ip: "2001:db8::42", port: 80 },
   });
   const local = Uint8Array.of(...SIGNATURE, 0x20, 0x00, 0, 0);
-  assert.deepEqual(parseProxyHeader(local), { kind: "header", length: 16, source: undefined });
+  assertEquals(parseProxyHeader(local), { kind: "header", length: 16, source: undefined });
   const badVersion = Uint8Array.of(...SIGNATURE, 0x31, 0x11, 0, 12, ...new Array(12).fill(0));
-  assert.equal(parseProxyHeader(badVersion).kind, "invalid");
+  assertEquals(parseProxyHeader(badVersion).kind, "invalid");
   const shortBlock = Uint8Array.of(...SIGNATURE, 0x21, 0x11, 0, 4, 1, 2, 3, 4);
-  assert.equal(parseProxyHeader(shortBlock).kind, "invalid");
+  assertEquals(parseProxyHeader(shortBlock).kind, "invalid");
 });
 
 /** A socket's read side that hands out `chunks` one read at a time, then the end of input. */
@@ -124,17 +124,17 @@ Deno.test("readProxyHeader reads a header sent a byte at a time, and hands back 
   // The header's last byte comes with the client's first line.
   const reader = new FakeReader(...pieces(sent.subarray(0, 43), 1), sent.subarray(43));
   const read = await readProxyHeader(reader, counter);
-  assert.deepEqual(read, {
+  assertEquals(read, {
     kind: "header",
     source: { ip: "203.0.113.7", port: 5555 },
     rest: text("LOGIN x\n"),
   });
-  assert.equal(counter.bytesIn, sent.length);
-  assert.equal(reader.asked.length, 44, "one read per piece, none after the header");
+  assertEquals(counter.bytesIn, sent.length);
+  assertEquals(reader.asked.length, 44, "one read per piece, none after the header");
 });
 
 Deno.test("readProxyHeader gives no rest when the header came alone, and no source for UNKNOWN", async () => {
-  assert.deepEqual(await readProxyHeader(new FakeReader(text("PROXY UNKNOWN\r\n"))), {
+  assertEquals(await readProxyHeader(new FakeReader(text("PROXY UNKNOWN\r\n"))), {
     kind: "header",
     source: undefined,
     rest: undefined,
@@ -145,23 +145,23 @@ Deno.test("readProxyHeader grows its buffer for a v2 header longer than its firs
   const header = tcp4Header(new Array(300).fill(0));
   const sent = Uint8Array.of(...header, ...text("PING\n"));
   const reader = new FakeReader(...pieces(sent, 100));
-  assert.deepEqual(await readProxyHeader(reader), {
+  assertEquals(await readProxyHeader(reader), {
     kind: "header",
     source: { ip: "198.51.100.9", port: 8080 },
     rest: text("PING\n"),
   });
   // 256 bytes at first, doubled once full; each read takes at most one piece, or what fits of it.
-  assert.deepEqual(reader.asked, [256, 156, 56, 256, 212]);
+  assertEquals(reader.asked, [256, 156, 56, 256, 212]);
 });
 
 Deno.test("readProxyHeader stops at the first bytes that cannot start a header, and at the end of input or a failed read", async () => {
-  assert.deepEqual(await readProxyHeader(new FakeReader(text("LOGIN sneaky\n"))), {
+  assertEquals(await readProxyHeader(new FakeReader(text("LOGIN sneaky\n"))), {
     kind: "invalid",
     reason: "no PROXY header",
   });
-  assert.deepEqual(await readProxyHeader(new FakeReader(text("PROXY TCP4"))), { kind: "ended" });
+  assertEquals(await readProxyHeader(new FakeReader(text("PROXY TCP4"))), { kind: "ended" });
   const counter = { bytesIn: 0 };
   const reset = new FakeReader(text("PROXY "), new Deno.errors.ConnectionReset("reset"));
-  assert.deepEqual(await readProxyHeader(reset, counter), { kind: "ended" });
-  assert.equal(counter.bytesIn, 6);
+  assertEquals(await readProxyHeader(reset, counter), { kind: "ended" });
+  assertEquals(counter.bytesIn, 6);
 });

@@ -1,9 +1,10 @@
 /** Never down: accept errors, a fault in one client's handling, stray rejections. */
+import { assert, assertEquals } from "@std/assert";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { installProcessGuards } from "../lib/guard.ts";
 import { createLogger } from "../lib/log.ts";
 import { ChatServer, type ConnListener } from "../lib/server.ts";
-import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { TestClient, withDeadline } from "./helpers.ts";
 import { Harness } from "./hub_harness.ts";
 
 /**
@@ -61,10 +62,10 @@ Deno.test("accept errors are logged and retried while established clients keep c
     await bob.expect("MSG alice still here");
     await using lateClient = await late;
     await lateClient.send("WHO");
-    assert.deepEqual(await lateClient.readLines(3), ["USER alice", "USER bob", "USER late"]);
-    assert.equal(faulty.failed, 5);
+    assertEquals(await lateClient.readLines(3), ["USER alice", "USER bob", "USER late"]);
+    assertEquals(faulty.failed, 5);
     // Five failures 100 ms apart: one line, not five (out of descriptors, every retry fails).
-    assert.equal(lines.filter((l) => l.includes("accept failed; retrying")).length, 1);
+    assertEquals(lines.filter((l) => l.includes("accept failed; retrying")).length, 1);
   } finally {
     await server.shutdown();
   }
@@ -79,15 +80,15 @@ Deno.test("an exception while handling one client closes that client alone", () 
   const [alice, bob, carol] = [t.login("alice"), t.login("bob"), t.login("carol")];
   bob.throwOnSend = true;
   t.send(alice, "MSG hello");
-  assert.deepEqual(bob.closes, ["error"]);
-  assert.deepEqual(alice.closes, []);
-  assert.deepEqual(carol.take(), ["MSG alice hello", "INFO bob disconnected"]);
-  assert.deepEqual(alice.take(), ["INFO bob disconnected"]);
-  assert.deepEqual(t.hub.userNames, ["alice", "carol"]);
-  assert.ok(logged.some((l) => l.includes("send failed") && l.includes("bob:1")));
+  assertEquals(bob.closes, ["error"]);
+  assertEquals(alice.closes, []);
+  assertEquals(carol.take(), ["MSG alice hello", "INFO bob disconnected"]);
+  assertEquals(alice.take(), ["INFO bob disconnected"]);
+  assertEquals(t.hub.userNames, ["alice", "carol"]);
+  assert(logged.some((l) => l.includes("send failed") && l.includes("bob:1")));
   // The hub goes on serving the others.
   t.send(carol, "PING");
-  assert.deepEqual(carol.take(), ["PONG"]);
+  assertEquals(carol.take(), ["PONG"]);
 });
 
 Deno.test("an unhandled rejection is logged and does not end the process", async () => {
@@ -99,7 +100,7 @@ Deno.test("an unhandled rejection is logged and does not end the process", async
   try {
     Promise.reject(new Error("nobody awaited me"));
     const text = await withDeadline(line, 5000, "the guard's log line");
-    assert.ok(text.includes("unhandled rejection") && text.includes("nobody awaited me"), text);
+    assert(text.includes("unhandled rejection") && text.includes("nobody awaited me"), text);
   } finally {
     remove();
   }
@@ -112,8 +113,8 @@ Deno.test("a peer that resets before it is accepted costs no back-off and no err
     faulty.failures = 200;
     // With a 100 ms pause per error this would take 20 s and fail the 5 s deadline.
     await using _patient = await TestClient.login(server, "patient");
-    assert.equal(faulty.failed, 200);
-    assert.equal(lines.filter((l) => l.includes("accept failed")).length, 0);
+    assertEquals(faulty.failed, 200);
+    assertEquals(lines.filter((l) => l.includes("accept failed")).length, 0);
   } finally {
     await server.shutdown();
   }

@@ -1,4 +1,5 @@
 /** A session's standing: what a claim may hold back, and becoming a member. */
+import { assertEquals } from "@std/assert";
 import { LINE_WIRE } from "../lib/wire.ts";
 import type { ClientLink } from "../lib/client_link.ts";
 import { parseLine } from "../lib/protocol.ts";
@@ -13,7 +14,6 @@ import {
   type Session,
   startClaim,
 } from "../lib/session.ts";
-import { assert } from "./helpers.ts";
 
 function anonymousSession(): Session {
   const link: ClientLink = {
@@ -37,9 +37,9 @@ function anonymousSession(): Session {
 Deno.test("holdBack keeps commands in order and counts the characters of names and text", () => {
   const claim = startClaim("amy");
   for (const line of ["LOGIN again", "MSG hello", "DM bob hi", "WHO", "PING", "QUIT", "nonsense"]) {
-    assert.equal(holdBack(claim, parseLine(line)), true, line);
+    assertEquals(holdBack(claim, parseLine(line)), true, line);
   }
-  assert.deepEqual(claim.waiting.map((c) => c.kind), [
+  assertEquals(claim.waiting.map((c) => c.kind), [
     "login",
     "msg",
     "dm",
@@ -48,40 +48,40 @@ Deno.test("holdBack keeps commands in order and counts the characters of names a
     "quit",
     "ignored",
   ]);
-  assert.equal(claim.chars, "again".length + "hello".length + "bob".length + "hi".length);
+  assertEquals(claim.chars, "again".length + "hello".length + "bob".length + "hi".length);
 });
 
 Deno.test("holdBack refuses the line past MAX_LINES_WHILE_CLAIMING and holds nothing more", () => {
   const claim = startClaim("amy");
   for (let i = 0; i < MAX_LINES_WHILE_CLAIMING; i++) {
-    assert.equal(holdBack(claim, parseLine("PING")), true);
+    assertEquals(holdBack(claim, parseLine("PING")), true);
   }
-  assert.equal(holdBack(claim, parseLine("PING")), false);
-  assert.equal(claim.waiting.length, MAX_LINES_WHILE_CLAIMING);
+  assertEquals(holdBack(claim, parseLine("PING")), false);
+  assertEquals(claim.waiting.length, MAX_LINES_WHILE_CLAIMING);
 });
 
 Deno.test("holdBack takes exactly MAX_CHARS_WHILE_CLAIMING characters, not one more", () => {
   const claim = startClaim("amy");
-  assert.equal(holdBack(claim, parseLine(`MSG ${"x".repeat(MAX_CHARS_WHILE_CLAIMING - 1)}`)), true);
-  assert.equal(holdBack(claim, parseLine("LOGIN y")), true);
-  assert.equal(claim.chars, MAX_CHARS_WHILE_CLAIMING);
-  assert.equal(holdBack(claim, parseLine("MSG z")), false);
-  assert.equal(claim.waiting.length, 2);
+  assertEquals(holdBack(claim, parseLine(`MSG ${"x".repeat(MAX_CHARS_WHILE_CLAIMING - 1)}`)), true);
+  assertEquals(holdBack(claim, parseLine("LOGIN y")), true);
+  assertEquals(claim.chars, MAX_CHARS_WHILE_CLAIMING);
+  assertEquals(holdBack(claim, parseLine("MSG z")), false);
+  assertEquals(claim.waiting.length, 2);
 });
 
 Deno.test("startClaim starts every claim with an empty queue of its own", () => {
   const first = startClaim("amy");
   holdBack(first, parseLine("PING"));
-  assert.deepEqual(startClaim("amy"), { kind: "claiming", name: "amy", waiting: [], chars: 0 });
+  assertEquals(startClaim("amy"), { kind: "claiming", name: "amy", waiting: [], chars: 0 });
 });
 
 Deno.test("makeMember turns the same session into a member, and isMember sees it", () => {
   const session = anonymousSession();
-  assert.equal(isMember(session), false);
+  assertEquals(isMember(session), false);
   const user = { name: "Zoé", key: "zoé", seq: 3 };
   const member = makeMember(session, user.name, user.key, user.seq);
-  assert.equal(member, session);
-  assert.equal(isMember(session), true);
-  assert.deepEqual(member.state, { kind: "member", ...user });
-  assert.deepEqual(ANONYMOUS, { kind: "anonymous" }, "the shared anonymous standing is unchanged");
+  assertEquals(member, session);
+  assertEquals(isMember(session), true);
+  assertEquals(member.state, { kind: "member", ...user });
+  assertEquals(ANONYMOUS, { kind: "anonymous" }, "the shared anonymous standing is unchanged");
 });

@@ -4,10 +4,11 @@
  * `/healthz` meanwhile, and give back every descriptor at the head deadline:
  * counted in `/proc/self/fd` (the server runs in this process), not timed.
  */
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { METRICS_MAX_CONNECTIONS } from "../lib/metrics.ts";
 import { CidrList } from "../lib/address.ts";
 import type { ChatServer } from "../lib/server.ts";
-import { assert, withDeadline, withServer } from "./helpers.ts";
+import { withDeadline, withServer } from "./helpers.ts";
 
 /** Connections that send a partial head and stop. */
 const SLOW_CLIENTS = 300;
@@ -22,7 +23,7 @@ const decoder = new TextDecoder();
 /** What `command` prints. */
 async function output(command: string, args: string[]): Promise<string> {
   const { stdout, success } = await new Deno.Command(command, { args, stderr: "null" }).output();
-  assert.ok(success, `${command} ${args.join(" ")} failed`);
+  assert(success, `${command} ${args.join(" ")} failed`);
   return decoder.decode(stdout);
 }
 
@@ -102,8 +103,8 @@ async function assertHealthy(server: ChatServer): Promise<void> {
     2000,
     "/healthz while slow clients hang",
   );
-  assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
-  assert.ok(reply.endsWith("\r\n\r\nok\n"), reply);
+  assertMatch(reply, /^HTTP\/1\.1 200 OK\r\n/);
+  assert(reply.endsWith("\r\n\r\nok\n"), reply);
 }
 
 /**
@@ -119,9 +120,9 @@ async function assertAllReleased(conns: Deno.Conn[], port: number): Promise<void
       "the server closing every slow client",
     );
     for (const reply of replies) {
-      if (reply !== "") assert.match(reply, /^HTTP\/1\.1 (408 Request Timeout|429 Too Many)/);
+      if (reply !== "") assertMatch(reply, /^HTTP\/1\.1 (408 Request Timeout|429 Too Many)/);
     }
-    assert.equal(await serverDescriptors(port), 0, "server-side descriptors still held");
+    assertEquals(await serverDescriptors(port), 0, "server-side descriptors still held");
   } finally {
     for (const conn of conns) conn.close();
   }
@@ -136,10 +137,10 @@ Deno.test("300 partial requests on the metrics port: /healthz still answers, at 
     );
     await assertHealthy(server);
     // The health check was accepted after every slow client, so all have reached the server.
-    assert.ok(await serverDescriptors(port) > 0, "the count sees the server's sockets");
+    assert(await serverDescriptors(port) > 0, "the count sees the server's sockets");
     const held = await serverDescriptors(port);
     // One more than the cap: the oldest slow client, dropped for the health check, may be closing.
-    assert.ok(held <= METRICS_MAX_CONNECTIONS + 1, `the metrics port holds ${held} connections`);
+    assert(held <= METRICS_MAX_CONNECTIONS + 1, `the metrics port holds ${held} connections`);
     await assertAllReleased(conns, port);
     await assertHealthy(server);
   });
@@ -162,9 +163,9 @@ Deno.test("300 partial requests on the web port: each gets 408 at the deadline a
       2000,
       "PONG on the chat port while slow clients hang",
     );
-    assert.match(pong, /^PONG\n/);
+    assertMatch(pong, /^PONG\n/);
     const held = await serverDescriptors(port);
-    assert.equal(held, conns.length, "each slow client holds one descriptor until its deadline");
+    assertEquals(held, conns.length, "each slow client holds one descriptor until its deadline");
     await assertAllReleased(conns, port);
   });
 });
@@ -190,13 +191,13 @@ Deno.test("partial web requests from one address take only its --max-clients-per
         "the refusals past the per-address limit",
       );
       for (const reply of refused) {
-        if (reply !== "") assert.match(reply, /^HTTP\/1\.1 429 Too Many Requests\r\n/);
+        if (reply !== "") assertMatch(reply, /^HTTP\/1\.1 429 Too Many Requests\r\n/);
       }
       const held = await serverDescriptors(port);
-      assert.ok(held <= 16, `the server holds ${held} connections from one address`);
+      assert(held <= 16, `the server holds ${held} connections from one address`);
       // The limit counts every door: this address's chat waits for the deadline too.
       const chat = await exchange(server.addr.port, "PING\n");
-      assert.match(chat, /too-many-connections/);
+      assertMatch(chat, /too-many-connections/);
     } finally {
       await assertAllReleased(conns, port);
     }

@@ -3,7 +3,7 @@
  * {@linkcode MAX_LIB_LINES} lines, and no module imports one that imports it
  * back, types and dynamic imports included.
  */
-import { assert } from "./helpers.ts";
+import { assertEquals } from "@std/assert";
 
 /** Longest a module under `lib/` may grow before it is split by job. */
 const MAX_LIB_LINES = 450;
@@ -64,13 +64,13 @@ Deno.test("no module under lib/ is longer than 450 lines", () => {
   const tooLong = listModules("lib")
     .map((path) => ({ path, lines: countLines(Deno.readTextFileSync(new URL(path, root))) }))
     .filter(({ lines }) => lines > MAX_LIB_LINES);
-  assert.deepEqual(tooLong, []);
+  assertEquals(tooLong, []);
 });
 
 Deno.test("no module imports one that imports it back, types included", () => {
   const modules = [...listModules("lib"), "main.ts", "healthcheck.ts"];
   const graph = new Map(modules.map((path) => [path, importsOf(path)]));
-  assert.deepEqual(findCycles(graph), []);
+  assertEquals(findCycles(graph), []);
 });
 
 Deno.test("the cycle finder sees a cycle through a type-only import", () => {
@@ -79,10 +79,10 @@ Deno.test("the cycle finder sees a cycle through a type-only import", () => {
     ["lib/b.ts", ["lib/c.ts"]],
     ["lib/c.ts", ["lib/a.ts"]],
   ]);
-  assert.deepEqual(findCycles(graph), [["lib/a.ts", "lib/b.ts", "lib/c.ts", "lib/a.ts"]]);
+  assertEquals(findCycles(graph), [["lib/a.ts", "lib/b.ts", "lib/c.ts", "lib/a.ts"]]);
   const source =
     'import type { X } from "./x.ts";\nexport { y } from "../y.ts";\nawait import("./z.ts");';
-  assert.deepEqual([...source.matchAll(IMPORT)].map((m) => m[1] ?? m[2]), [
+  assertEquals([...source.matchAll(IMPORT)].map((m) => m[1] ?? m[2]), [
     "./x.ts",
     "../y.ts",
     "./z.ts",

@@ -4,8 +4,9 @@
  * (tmux, read back with `capture-pane`) and over pipes. Without `tmux` on
  * the PATH the terminal tests are skipped, except in CI (`.ci/run` installs it).
  */
+import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
 import { spawnServer, type StartedServer } from "./server_process.ts";
-import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { TestClient, withDeadline } from "./helpers.ts";
 import { hasTmux, SCREEN_MS, shellQuote, Tmux } from "./tmux.ts";
 
 const root = new URL("../", import.meta.url);
@@ -40,7 +41,7 @@ async function stopServer(server: StartedServer): Promise<void> {
 Deno.test("deno task chat runs deno with network access and read access only, never -A or env", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
   // Read access is for --ca, and the client revokes it once the file is read.
-  assert.deepEqual(String(config.tasks.chat).split(/\s+/), [
+  assertEquals(String(config.tasks.chat).split(/\s+/), [
     "deno",
     "run",
     "--allow-net",
@@ -81,7 +82,7 @@ Deno.test({
       await bob.send("MSG hi alice, how are you?");
       const screen = await tmux.waitFor("bob's message", has("<bob> hi alice, how are you?"));
       // The message went above; the typed text and the cursor are where they were.
-      assert.equal(screen.at(-2), "<bob> hi alice, how are you?");
+      assertEquals(screen.at(-2), "<bob> hi alice, how are you?");
       await tmux.waitForInput("alice> hello wor", 14);
 
       await tmux.keys("End");
@@ -131,7 +132,7 @@ Deno.test({
         "the hostile line",
         has("<bob> \uFFFD[2J\uFFFD]2;pwned\uFFFD \uFFFD[31mred"),
       );
-      assert.ok(
+      assert(
         (await tmux.screen()).includes("<bob> hi alice, how are you?"),
         "screen not cleared",
       );
@@ -197,8 +198,8 @@ Deno.test({
     try {
       const screen = await tmux.waitFor("the hostile lines", has("* server: WEIRD \uFFFDc"));
       const at = screen.indexOf(`* connected to 127.0.0.1:${server.port} as alice`);
-      assert.ok(at !== -1, "screen not cleared");
-      assert.deepEqual(screen.slice(at + 1), [
+      assert(at !== -1, "screen not cleared");
+      assertEquals(screen.slice(at + 1), [
         "<ev\uFFFDil> \uFFFD[2J\uFFFD]2;pwned\uFFFD\uFFFD[31mred \uFFFD1;1H here",
         "* \uFFFD[5mblink joined",
         "[DM from x\uFFFDY] \uFFFD[?1049h\uFFFDgone",
@@ -206,7 +207,7 @@ Deno.test({
         "alice>",
       ]);
       const title = await tmux.run("display-message", "-p", "-t", "chat", "#{pane_title}");
-      assert.notEqual(title.trim(), "pwned");
+      assertNotEquals(title.trim(), "pwned");
     } finally {
       await tmux.kill();
       server.close();
@@ -326,17 +327,17 @@ Deno.test("terminal client over pipes: plain lines in and out, in order, and EOF
   const bob = await TestClient.login(server.port, "bob");
   const chat = await PipedChat.start(["--name=bot", "--host=127.0.0.1", `--port=${server.port}`]);
   try {
-    assert.equal(await chat.line(), `* connected to 127.0.0.1:${server.port} as bot`);
+    assertEquals(await chat.line(), `* connected to 127.0.0.1:${server.port} as bot`);
     await chat.write("hello, everyone\n");
     await bob.expect("MSG bot hello, everyone");
-    assert.equal(await chat.line(), "<bot> hello, everyone");
+    assertEquals(await chat.line(), "<bot> hello, everyone");
     await bob.send("MSG hi bot");
-    assert.equal(await chat.line(), "<bob> hi bot");
+    assertEquals(await chat.line(), "<bob> hi bot");
     await bob.send("DM bot a secret");
-    assert.equal(await chat.line(), "[DM from bob] a secret");
+    assertEquals(await chat.line(), "[DM from bob] a secret");
     await chat.write("/who\n/msg bob yo\n/msg nobody x\n/nope\n/help\n//not a command\n");
     const { code, rest, stderr } = await chat.finish();
-    assert.deepEqual(rest, [
+    assertEquals(rest, [
       "* online: bob, bot",
       "[DM to bob] yo",
       "! nobody is not online; your message was not delivered.",
@@ -348,9 +349,9 @@ Deno.test("terminal client over pipes: plain lines in and out, in order, and EOF
       "* Anything else goes to everyone; start it with // to send a line that begins with /.",
       "<bot> /not a command",
     ]);
-    assert.equal(code, 0);
-    assert.equal(stderr, "");
-    assert.deepEqual(await bob.readLines(3), [
+    assertEquals(code, 0);
+    assertEquals(stderr, "");
+    assertEquals(await bob.readLines(3), [
       "DM bot yo",
       "MSG bot /not a command",
       "INFO bot disconnected",
@@ -369,14 +370,14 @@ Deno.test("terminal client over pipes: lines queued before the login go out afte
   try {
     await chat.write("one\ntwo\n/quit\nthree\n");
     const { code, rest, stderr } = await chat.finish();
-    assert.deepEqual(rest, [
+    assertEquals(rest, [
       `* connected to 127.0.0.1:${server.port} as bot`,
       "<bot> one",
       "<bot> two",
     ]);
-    assert.equal(code, 0);
-    assert.equal(stderr, "");
-    assert.deepEqual(await bob.readLines(3), [
+    assertEquals(code, 0);
+    assertEquals(stderr, "");
+    assertEquals(await bob.readLines(3), [
       "MSG bot one",
       "MSG bot two",
       "INFO bot disconnected",
@@ -398,7 +399,7 @@ Deno.test("terminal client: a taken name, a refused connection and bad flags end
       `--port=${server.port}`,
     ]);
     const refused = await taken.finish();
-    assert.deepEqual(refused, {
+    assertEquals(refused, {
       code: 1,
       rest: [],
       stderr:
@@ -410,8 +411,8 @@ Deno.test("terminal client: a taken name, a refused connection and bad flags end
       `--port=${server.port}`,
     ]);
     const bad = await invalid.finish();
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^Cannot log in as a\u200bb: That name is not allowed: .*\n$/);
+    assertEquals(bad.code, 1);
+    assertMatch(bad.stderr, /^Cannot log in as a\u200bb: That name is not allowed: .*\n$/);
   } finally {
     await bob.dispose();
     await stopServer(server);
@@ -419,19 +420,19 @@ Deno.test("terminal client: a taken name, a refused connection and bad flags end
   // The server has gone: nothing listens on its port any more.
   const nobody = await PipedChat.start(["--name=bot", "--host=127.0.0.1", `--port=${server.port}`]);
   const gone = await nobody.finish();
-  assert.equal(gone.code, 1);
-  assert.equal(gone.stderr, `Cannot connect to 127.0.0.1:${server.port}: Connection refused\n`);
+  assertEquals(gone.code, 1);
+  assertEquals(gone.stderr, `Cannot connect to 127.0.0.1:${server.port}: Connection refused\n`);
 
   const flags = await PipedChat.start(["--name=bot", "--port=nope"]);
-  assert.deepEqual(await flags.finish(), {
+  assertEquals(await flags.finish(), {
     code: 2,
     rest: [],
     stderr: `chat: --port must be a port from 1 to 65535, got "nope"\n`,
   });
   const help = await PipedChat.start(["--help"]);
   const usage = await help.finish();
-  assert.equal(usage.code, 0);
-  assert.match(usage.rest[0]!, /^Usage: deno task chat --name=<name>/);
+  assertEquals(usage.code, 0);
+  assertMatch(usage.rest[0]!, /^Usage: deno task chat --name=<name>/);
 });
 
 Deno.test("terminal client: keepalive PINGs keep a client that only reads past the idle timeout", async () => {
@@ -444,22 +445,22 @@ Deno.test("terminal client: keepalive PINGs keep a client that only reads past t
   ]);
   const silent = await TestClient.login(server.port, "silent");
   try {
-    assert.equal(await chat.line(), `* connected to 127.0.0.1:${server.port} as reader`);
+    assertEquals(await chat.line(), `* connected to 127.0.0.1:${server.port} as reader`);
     // The silent client, logged in after the reader, is cut off for idling; the reader is not.
     await silent.expect("ERR idle-timeout", 5000);
     // Whether the reader's WATCH or silent's login reached the server first is a race.
     const next = await chat.line();
-    if (next === "* silent joined") assert.equal(await chat.line(), "* silent left");
-    else assert.equal(next, "* silent left");
+    if (next === "* silent joined") assertEquals(await chat.line(), "* silent left");
+    else assertEquals(next, "* silent left");
     const bob = await TestClient.login(server.port, "bob");
     await bob.send("WHO");
-    assert.deepEqual(await bob.readLines(2), ["USER reader", "USER bob"]);
+    assertEquals(await bob.readLines(2), ["USER reader", "USER bob"]);
     await bob.send("MSG still there?");
-    assert.equal(await chat.line(), "* bob joined");
-    assert.equal(await chat.line(), "<bob> still there?");
+    assertEquals(await chat.line(), "* bob joined");
+    assertEquals(await chat.line(), "<bob> still there?");
     await bob.dispose();
     const { code } = await chat.finish();
-    assert.equal(code, 0);
+    assertEquals(code, 0);
   } finally {
     await chat.dispose();
     await silent.dispose();
@@ -473,10 +474,10 @@ Deno.test("terminal client: after the server restarts it reconnects and logs in 
   const chat = await PipedChat.start(["--name=bot", "--host=127.0.0.1", `--port=${port}`]);
   let second: StartedServer | undefined;
   try {
-    assert.equal(await chat.line(), `* connected to 127.0.0.1:${port} as bot`);
+    assertEquals(await chat.line(), `* connected to 127.0.0.1:${port} as bot`);
     await stopServer(first);
     const lost = await chat.until(/^! Connection lost; trying again in \d+\.\d s$/);
-    assert.deepEqual(lost, [
+    assertEquals(lost, [
       "! The server is shutting down.",
       lost.at(-1),
     ]);
@@ -484,7 +485,7 @@ Deno.test("terminal client: after the server restarts it reconnects and logs in 
     const back = await chat.until(/^\* reconnected as bot$/);
     // Attempts that found no server said so; nothing else came in between.
     for (const line of back.slice(0, -1)) {
-      assert.match(
+      assertMatch(
         line,
         /^! Cannot connect to 127\.0\.0\.1:\d+: Connection refused; trying again in/,
       );
@@ -494,7 +495,7 @@ Deno.test("terminal client: after the server restarts it reconnects and logs in 
     await bob.expect("MSG bot back again");
     await bob.dispose();
     const { code } = await chat.finish();
-    assert.equal(code, 0);
+    assertEquals(code, 0);
   } finally {
     await chat.dispose();
     if (second !== undefined) await stopServer(second);
@@ -595,23 +596,23 @@ Deno.test("terminal client: a dead connection is noticed by its keepalive; the n
     "--ping=0.25",
   ]);
   try {
-    assert.equal(await chat.line(), `* connected to 127.0.0.1:${relay.port} as bot`);
+    assertEquals(await chat.line(), `* connected to 127.0.0.1:${relay.port} as bot`);
     relay.freeze();
-    assert.match(
+    assertMatch(
       await chat.line() ?? "",
       /^! The server stopped answering; trying again in \d\.\d s$/,
     );
     // The server still holds the old login until its idle timeout: the name is taken meanwhile.
     const back = await chat.until(/^\* reconnected as bot$/);
-    assert.ok(back.length >= 2, JSON.stringify(back));
+    assert(back.length >= 2, JSON.stringify(back));
     for (const line of back.slice(0, -1)) {
-      assert.match(
+      assertMatch(
         line,
         /^! The name bot is still taken \(the old connection may not be given up yet\); trying again in \d+\.\d s$/,
       );
     }
     const { code, rest } = await chat.finish();
-    assert.deepEqual({ code, rest }, { code: 0, rest: [] });
+    assertEquals({ code, rest }, { code: 0, rest: [] });
   } finally {
     await chat.dispose();
     await relay.close();
@@ -626,7 +627,7 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
     stdout: "null",
     stderr: "piped",
   }).output();
-  assert.ok(success, `openssl ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+  assert(success, `openssl ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
 }
 
 Deno.test("terminal client: --tls with --ca trusts a private CA; without it the certificate is refused", async () => {
@@ -683,21 +684,21 @@ Deno.test("terminal client: --tls with --ca trusts a private CA; without it the 
   try {
     const target = ["--host=127.0.0.1", `--port=${server.tlsPort}`, "--tls"];
     const chat = await PipedChat.start(["--name=secure", ...target, `--ca=${dir}/ca.crt`]);
-    assert.equal(await chat.line(), `* connected to 127.0.0.1:${server.tlsPort} as secure`);
+    assertEquals(await chat.line(), `* connected to 127.0.0.1:${server.tlsPort} as secure`);
     await chat.write("over TLS\n");
     await bob.expect("MSG secure over TLS");
-    assert.deepEqual(await chat.finish(), { code: 0, rest: ["<secure> over TLS"], stderr: "" });
+    assertEquals(await chat.finish(), { code: 0, rest: ["<secure> over TLS"], stderr: "" });
 
     const untrusted = await (await PipedChat.start(["--name=secure", ...target])).finish();
-    assert.equal(untrusted.code, 1);
-    assert.match(
+    assertEquals(untrusted.code, 1);
+    assertMatch(
       untrusted.stderr,
       /^Cannot connect to 127\.0\.0\.1:\d+: .*(certificate|UnknownIssuer)/i,
     );
 
     const missing = await (await PipedChat.start(["--name=x", ...target, `--ca=${dir}/none.crt`]))
       .finish();
-    assert.deepEqual(missing, {
+    assertEquals(missing, {
       code: 2,
       rest: [],
       stderr: `chat: --ca ${dir}/none.crt: no such file\n`,

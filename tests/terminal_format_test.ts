@@ -1,5 +1,5 @@
 /** Unit tests of what the terminal client reads and shows: server lines, typed commands, event lines. */
-import { assert } from "./helpers.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { parseServerLine } from "../lib/terminal/server_line.ts";
 import { parseInput } from "../lib/terminal/commands.ts";
 import { describeError, formatEvent, isKnownError, nameColour } from "../lib/terminal/format.ts";
@@ -10,51 +10,51 @@ const SGR = new RegExp(String.raw`\x1b\[[0-9;]*m`, "g");
 const colour = { colour: true };
 
 Deno.test("parseServerLine reads every line of protocol versions 1 and 2", () => {
-  assert.deepEqual(parseServerLine("OK"), { kind: "ok" });
-  assert.deepEqual(parseServerLine("PONG"), { kind: "pong" });
-  assert.deepEqual(parseServerLine("MSG a hi  there "), {
+  assertEquals(parseServerLine("OK"), { kind: "ok" });
+  assertEquals(parseServerLine("PONG"), { kind: "pong" });
+  assertEquals(parseServerLine("MSG a hi  there "), {
     kind: "msg",
     from: "a",
     text: "hi  there ",
   });
-  assert.deepEqual(parseServerLine("DM a psst"), { kind: "dm", from: "a", text: "psst" });
-  assert.deepEqual(parseServerLine("INFO a connected"), { kind: "joined", name: "a" });
-  assert.deepEqual(parseServerLine("INFO a disconnected"), { kind: "left", name: "a" });
-  assert.deepEqual(parseServerLine("USER a"), { kind: "user", name: "a" });
-  assert.deepEqual(parseServerLine("ERR username-taken"), { kind: "err", code: "username-taken" });
+  assertEquals(parseServerLine("DM a psst"), { kind: "dm", from: "a", text: "psst" });
+  assertEquals(parseServerLine("INFO a connected"), { kind: "joined", name: "a" });
+  assertEquals(parseServerLine("INFO a disconnected"), { kind: "left", name: "a" });
+  assertEquals(parseServerLine("USER a"), { kind: "user", name: "a" });
+  assertEquals(parseServerLine("ERR username-taken"), { kind: "err", code: "username-taken" });
 });
 
 Deno.test("parseServerLine leaves lines it does not know as they are", () => {
   for (const line of ["INFO a renamed", "MSG", "MSG a", "USER", "HELLO there", "", "msg a hi"]) {
-    assert.deepEqual(parseServerLine(line), { kind: "unknown", line });
+    assertEquals(parseServerLine(line), { kind: "unknown", line });
   }
 });
 
 Deno.test("parseInput reads plain text, /msg, /who, /quit and /help", () => {
-  assert.deepEqual(parseInput("hello  world "), { kind: "say", text: "hello  world " });
-  assert.deepEqual(parseInput("/msg bob hi  there"), { kind: "dm", to: "bob", text: "hi  there" });
-  assert.deepEqual(parseInput("/MSG  bob hi"), { kind: "dm", to: "bob", text: "hi" });
-  assert.deepEqual(parseInput("/who"), { kind: "who" });
-  assert.deepEqual(parseInput("/quit"), { kind: "quit" });
-  assert.deepEqual(parseInput("/help"), { kind: "help" });
-  assert.deepEqual(parseInput("//etc/passwd is a path"), {
+  assertEquals(parseInput("hello  world "), { kind: "say", text: "hello  world " });
+  assertEquals(parseInput("/msg bob hi  there"), { kind: "dm", to: "bob", text: "hi  there" });
+  assertEquals(parseInput("/MSG  bob hi"), { kind: "dm", to: "bob", text: "hi" });
+  assertEquals(parseInput("/who"), { kind: "who" });
+  assertEquals(parseInput("/quit"), { kind: "quit" });
+  assertEquals(parseInput("/help"), { kind: "help" });
+  assertEquals(parseInput("//etc/passwd is a path"), {
     kind: "say",
     text: "/etc/passwd is a path",
   });
 });
 
 Deno.test("parseInput sends nothing for blank lines, misused or unknown commands", () => {
-  assert.deepEqual(parseInput(""), { kind: "none" });
-  assert.deepEqual(parseInput("   "), { kind: "none" });
-  assert.deepEqual(parseInput("/msg bob"), { kind: "misuse", text: "Usage: /msg <name> <text>" });
-  assert.deepEqual(parseInput("/msg bob   "), {
+  assertEquals(parseInput(""), { kind: "none" });
+  assertEquals(parseInput("   "), { kind: "none" });
+  assertEquals(parseInput("/msg bob"), { kind: "misuse", text: "Usage: /msg <name> <text>" });
+  assertEquals(parseInput("/msg bob   "), {
     kind: "misuse",
     text: "Usage: /msg <name> <text>",
   });
-  assert.deepEqual(parseInput("/msg"), { kind: "misuse", text: "Usage: /msg <name> <text>" });
+  assertEquals(parseInput("/msg"), { kind: "misuse", text: "Usage: /msg <name> <text>" });
   const unknown = parseInput("/join #x");
-  assert.equal(unknown.kind, "misuse");
-  assert.match(unknown.kind === "misuse" ? unknown.text : "", /^Unknown command \/join;/);
+  assertEquals(unknown.kind, "misuse");
+  assertMatch(unknown.kind === "misuse" ? unknown.text : "", /^Unknown command \/join;/);
 });
 
 Deno.test("formatEvent makes plain lines a script can match", () => {
@@ -71,7 +71,7 @@ Deno.test("formatEvent makes plain lines a script can match", () => {
     formatEvent({ kind: "notice", text: "connected" }, plain),
     formatEvent({ kind: "unknown", line: "HELLO x" }, plain),
   ];
-  assert.deepEqual(lines, [
+  assertEquals(lines, [
     "<a> hi",
     "<me> mine",
     "[DM from a] psst",
@@ -84,7 +84,7 @@ Deno.test("formatEvent makes plain lines a script can match", () => {
     "* connected",
     "* server: HELLO x",
   ]);
-  for (const line of lines) assert.ok(!line.includes("\x1b"));
+  for (const line of lines) assert(!line.includes("\x1b"));
 });
 
 Deno.test("formatEvent neutralises control characters in names, texts and unknown lines", () => {
@@ -99,8 +99,8 @@ Deno.test("formatEvent neutralises control characters in names, texts and unknow
   for (const line of lines) {
     // Only the client's own SGR sequences remain: ESC followed by "[", digits, ";" and "m".
     const stripped = line.replace(SGR, "");
-    assert.ok(!/\p{Cc}/u.test(stripped), JSON.stringify(line));
-    assert.ok(
+    assert(!/\p{Cc}/u.test(stripped), JSON.stringify(line));
+    assert(
       stripped.includes("\uFFFD[2J\uFFFD]0;pwned\uFFFD\uFFFD31m\uFFFD"),
       JSON.stringify(line),
     );
@@ -109,13 +109,13 @@ Deno.test("formatEvent neutralises control characters in names, texts and unknow
 
 Deno.test("formatEvent colours names, the same colour for the same name in any case", () => {
   const line = formatEvent({ kind: "message", from: "Alice", text: "hi", own: false }, colour);
-  assert.equal(line, `<\x1b[${nameColour("Alice")}mAlice\x1b[0m> hi`);
-  assert.equal(nameColour("Alice"), nameColour("alice"));
-  assert.equal(nameColour("Alice"), nameColour("Alice"));
+  assertEquals(line, `<\x1b[${nameColour("Alice")}mAlice\x1b[0m> hi`);
+  assertEquals(nameColour("Alice"), nameColour("alice"));
+  assertEquals(nameColour("Alice"), nameColour("Alice"));
   const own = formatEvent({ kind: "message", from: "me", text: "hi", own: true }, colour);
-  assert.equal(own, `<\x1b[1;${nameColour("me")}mme\x1b[0m> hi`);
+  assertEquals(own, `<\x1b[1;${nameColour("me")}mme\x1b[0m> hi`);
   const colours = new Set(["alice", "bob", "carol", "dave", "erin", "frank"].map(nameColour));
-  assert.ok(colours.size > 2, "names spread over the palette");
+  assert(colours.size > 2, "names spread over the palette");
 });
 
 Deno.test("describeError says every ERR code of the protocol in words", () => {
@@ -135,12 +135,12 @@ Deno.test("describeError says every ERR code of the protocol in words", () => {
     "excess-flood",
   ];
   for (const code of codes) {
-    assert.ok(isKnownError(code), code);
+    assert(isKnownError(code), code);
     const words = describeError(code);
-    assert.ok(!words.includes(code) && /^[A-Z].*\.$/.test(words), words);
+    assert(!words.includes(code) && /^[A-Z].*\.$/.test(words), words);
   }
-  assert.equal(describeError("new-thing"), "The server says: new-thing");
-  assert.equal(
+  assertEquals(describeError("new-thing"), "The server says: new-thing");
+  assertEquals(
     describeError("user-not-found", "bob"),
     "bob is not online; your message was not delivered.",
   );

@@ -1,6 +1,6 @@
 /** Unit tests of key decoding: raw terminal bytes to typed text and named keys. */
-import { assert } from "./helpers.ts";
-import { type Key, KeyDecoder } from "../lib/terminal/keys.ts";
+import { assertEquals } from "@std/assert";
+import { type Key, KeyDecoder, type KeyName } from "../lib/terminal/keys.ts";
 
 const encoder = new TextEncoder();
 
@@ -11,12 +11,12 @@ function decode(...chunks: (string | Uint8Array)[]): Key[] {
   );
 }
 
-const key = (name: string) => ({ kind: "key", name });
-const text = (text: string) => ({ kind: "text", text });
+const key = (name: KeyName): Key => ({ kind: "key", name });
+const text = (text: string): Key => ({ kind: "text", text });
 
 Deno.test("KeyDecoder groups printable characters into one text key and names control keys", () => {
-  assert.deepEqual(decode("hi there\r"), [text("hi there"), key("enter")]);
-  assert.deepEqual(decode("\x01\x05\x15\x17\x03\x04\x7f\x08\x0b\x0c\x10\x0e\x02\x06\t"), [
+  assertEquals(decode("hi there\r"), [text("hi there"), key("enter")]);
+  assertEquals(decode("\x01\x05\x15\x17\x03\x04\x7f\x08\x0b\x0c\x10\x0e\x02\x06\t"), [
     key("ctrl-a"),
     key("ctrl-e"),
     key("ctrl-u"),
@@ -36,11 +36,11 @@ Deno.test("KeyDecoder groups printable characters into one text key and names co
 });
 
 Deno.test("KeyDecoder drops control bytes it has no binding for", () => {
-  assert.deepEqual(decode("a\x07\x1a\x00b"), [text("a"), text("b")]);
+  assertEquals(decode("a\x07\x1a\x00b"), [text("a"), text("b")]);
 });
 
 Deno.test("KeyDecoder reads CSI and SS3 arrow, home, end and delete sequences", () => {
-  assert.deepEqual(decode("\x1b[A\x1b[B\x1b[C\x1b[D\x1b[H\x1b[F"), [
+  assertEquals(decode("\x1b[A\x1b[B\x1b[C\x1b[D\x1b[H\x1b[F"), [
     key("up"),
     key("down"),
     key("right"),
@@ -48,13 +48,13 @@ Deno.test("KeyDecoder reads CSI and SS3 arrow, home, end and delete sequences", 
     key("home"),
     key("end"),
   ]);
-  assert.deepEqual(decode("\x1bOA\x1bOD\x1bOH\x1bOF"), [
+  assertEquals(decode("\x1bOA\x1bOD\x1bOH\x1bOF"), [
     key("up"),
     key("left"),
     key("home"),
     key("end"),
   ]);
-  assert.deepEqual(decode("\x1b[1~\x1b[7~\x1b[4~\x1b[8~\x1b[3~"), [
+  assertEquals(decode("\x1b[1~\x1b[7~\x1b[4~\x1b[8~\x1b[3~"), [
     key("home"),
     key("home"),
     key("end"),
@@ -64,12 +64,12 @@ Deno.test("KeyDecoder reads CSI and SS3 arrow, home, end and delete sequences", 
 });
 
 Deno.test("KeyDecoder reads Ctrl and Alt arrows and Alt chords as word keys", () => {
-  assert.deepEqual(decode("\x1b[1;5D\x1b[1;5C\x1b[1;3D"), [
+  assertEquals(decode("\x1b[1;5D\x1b[1;5C\x1b[1;3D"), [
     key("word-left"),
     key("word-right"),
     key("word-left"),
   ]);
-  assert.deepEqual(decode("\x1bb\x1bf\x1bd\x1b\x7f"), [
+  assertEquals(decode("\x1bb\x1bf\x1bd\x1b\x7f"), [
     key("word-left"),
     key("word-right"),
     key("delete-word-after"),
@@ -78,7 +78,7 @@ Deno.test("KeyDecoder reads Ctrl and Alt arrows and Alt chords as word keys", ()
 });
 
 Deno.test("KeyDecoder swallows sequences it does not know (F keys, focus, paste marks)", () => {
-  assert.deepEqual(decode("a\x1b[15~b\x1b[Ic\x1b[200~d\x1b[201~\x1bOPe"), [
+  assertEquals(decode("a\x1b[15~b\x1b[Ic\x1b[200~d\x1b[201~\x1bOPe"), [
     text("a"),
     text("b"),
     text("c"),
@@ -95,31 +95,31 @@ Deno.test("KeyDecoder holds a UTF-8 character split across reads until it is who
     bytes.subarray(3, 7),
     bytes.subarray(7),
   );
-  assert.equal(keys.map((k) => k.kind === "text" ? k.text : "").join(""), "é日🎉");
+  assertEquals(keys.map((k) => k.kind === "text" ? k.text : "").join(""), "é日🎉");
 });
 
 Deno.test("KeyDecoder holds an escape sequence split across reads", () => {
   const decoder = new KeyDecoder();
-  assert.deepEqual(decoder.feed(encoder.encode("ab\x1b")), [text("ab")]);
-  assert.equal(decoder.pending, true);
-  assert.deepEqual(decoder.feed(encoder.encode("[")), []);
-  assert.deepEqual(decoder.feed(encoder.encode("1;5")), []);
-  assert.deepEqual(decoder.feed(encoder.encode("Dc")), [key("word-left"), text("c")]);
-  assert.equal(decoder.pending, false);
+  assertEquals(decoder.feed(encoder.encode("ab\x1b")), [text("ab")]);
+  assertEquals(decoder.pending, true);
+  assertEquals(decoder.feed(encoder.encode("[")), []);
+  assertEquals(decoder.feed(encoder.encode("1;5")), []);
+  assertEquals(decoder.feed(encoder.encode("Dc")), [key("word-left"), text("c")]);
+  assertEquals(decoder.pending, false);
 });
 
 Deno.test("KeyDecoder.flush ends a lone Escape and reads what followed it as keys", () => {
   const decoder = new KeyDecoder();
-  assert.deepEqual(decoder.feed(encoder.encode("\x1b")), []);
-  assert.deepEqual(decoder.flush(), []);
-  assert.equal(decoder.pending, false);
-  assert.deepEqual(decoder.feed(encoder.encode("\x1b[")), []);
-  assert.deepEqual(decoder.flush(), [text("[")]);
-  assert.deepEqual(decoder.flush(), []);
+  assertEquals(decoder.feed(encoder.encode("\x1b")), []);
+  assertEquals(decoder.flush(), []);
+  assertEquals(decoder.pending, false);
+  assertEquals(decoder.feed(encoder.encode("\x1b[")), []);
+  assertEquals(decoder.flush(), [text("[")]);
+  assertEquals(decoder.flush(), []);
 });
 
 Deno.test("KeyDecoder reads a pasted CRLF as one Enter, even split across reads", () => {
-  assert.deepEqual(decode("a\r\nb\r", "\nc\n"), [
+  assertEquals(decode("a\r\nb\r", "\nc\n"), [
     text("a"),
     key("enter"),
     text("b"),
@@ -127,17 +127,17 @@ Deno.test("KeyDecoder reads a pasted CRLF as one Enter, even split across reads"
     text("c"),
     key("enter"),
   ]);
-  assert.deepEqual(decode("\r\r"), [key("enter"), key("enter")]);
+  assertEquals(decode("\r\r"), [key("enter"), key("enter")]);
 });
 
 Deno.test("KeyDecoder never types C1 controls or lets invalid UTF-8 through as bytes", () => {
-  assert.deepEqual(decode("a\u009b[31mb"), [text("a[31mb")]);
-  assert.deepEqual(decode(new Uint8Array([0x61, 0xff, 0x62])), [text("a\uFFFDb")]);
+  assertEquals(decode("a\u009b[31mb"), [text("a[31mb")]);
+  assertEquals(decode(new Uint8Array([0x61, 0xff, 0x62])), [text("a\uFFFDb")]);
 });
 
 Deno.test("KeyDecoder drops an endless CSI sequence instead of holding it forever", () => {
   const decoder = new KeyDecoder();
-  assert.deepEqual(decoder.feed(encoder.encode("\x1b[" + "1".repeat(40))), []);
-  assert.equal(decoder.pending, false);
-  assert.deepEqual(decoder.feed(encoder.encode("x")), [text("x")]);
+  assertEquals(decoder.feed(encoder.encode("\x1b[" + "1".repeat(40))), []);
+  assertEquals(decoder.pending, false);
+  assertEquals(decoder.feed(encoder.encode("x")), [text("x")]);
 });

@@ -1,5 +1,5 @@
 /** Unit tests of the line editor: keys in, text, cursor and history out. */
-import { assert } from "./helpers.ts";
+import { assertEquals } from "@std/assert";
 import type { Key, KeyName } from "../lib/terminal/keys.ts";
 import { HISTORY_LIMIT, LineEditor } from "../lib/terminal/line_editor.ts";
 
@@ -18,52 +18,52 @@ function edit(...keys: Key[]): LineEditor {
 }
 
 Deno.test("LineEditor inserts at the cursor and moves over whole characters", () => {
-  assert.equal(show(edit(type("helo"), press("left"), type("l"))), "hell|o");
-  assert.equal(show(edit(type("ab"), press("home"), type("x"), press("end"), type("y"))), "xaby|");
-  assert.equal(show(edit(type("ab"), press("ctrl-a"), press("ctrl-f"), press("ctrl-f"))), "ab|");
-  assert.equal(show(edit(type("ab"), press("ctrl-b"), press("ctrl-e"))), "ab|");
+  assertEquals(show(edit(type("helo"), press("left"), type("l"))), "hell|o");
+  assertEquals(show(edit(type("ab"), press("home"), type("x"), press("end"), type("y"))), "xaby|");
+  assertEquals(show(edit(type("ab"), press("ctrl-a"), press("ctrl-f"), press("ctrl-f"))), "ab|");
+  assertEquals(show(edit(type("ab"), press("ctrl-b"), press("ctrl-e"))), "ab|");
   // An emoji (two UTF-16 units) and a decomposed é (two code points) are one step each.
-  assert.equal(show(edit(type("a🎉e\u0301b"), press("left"), press("left"))), "a🎉|e\u0301b");
-  assert.equal(
+  assertEquals(show(edit(type("a🎉e\u0301b"), press("left"), press("left"))), "a🎉|e\u0301b");
+  assertEquals(
     show(edit(type("a🎉e\u0301b"), press("left"), press("left"), press("left"))),
     "a|🎉e\u0301b",
   );
-  assert.equal(show(edit(type("a🎉"), press("backspace"))), "a|");
+  assertEquals(show(edit(type("a🎉"), press("backspace"))), "a|");
 });
 
 Deno.test("LineEditor keeps the cursor on a boundary when a combining mark is typed", () => {
   const editor = edit(type("e"), type("\u0301"));
-  assert.equal(show(editor), "e\u0301|");
+  assertEquals(show(editor), "e\u0301|");
   editor.apply(press("left"));
-  assert.equal(show(editor), "|e\u0301");
+  assertEquals(show(editor), "|e\u0301");
 });
 
 Deno.test("LineEditor stops at the ends without changing anything", () => {
   const editor = edit(type("a"));
-  assert.deepEqual(editor.apply(press("right")), { kind: "unchanged" });
+  assertEquals(editor.apply(press("right")), { kind: "unchanged" });
   editor.apply(press("home"));
-  assert.deepEqual(editor.apply(press("left")), { kind: "unchanged" });
-  assert.deepEqual(editor.apply(press("backspace")), { kind: "unchanged" });
-  assert.deepEqual(editor.apply(press("delete")), { kind: "changed" });
-  assert.equal(show(editor), "|");
+  assertEquals(editor.apply(press("left")), { kind: "unchanged" });
+  assertEquals(editor.apply(press("backspace")), { kind: "unchanged" });
+  assertEquals(editor.apply(press("delete")), { kind: "changed" });
+  assertEquals(show(editor), "|");
 });
 
 Deno.test("LineEditor deletes backward, forward, to either end and by words", () => {
-  assert.equal(show(edit(type("abc"), press("left"), press("backspace"))), "a|c");
-  assert.equal(show(edit(type("abc"), press("left"), press("delete"))), "ab|");
-  assert.equal(show(edit(type("hello big world"), press("word-left"), press("ctrl-u"))), "|world");
-  assert.equal(
+  assertEquals(show(edit(type("abc"), press("left"), press("backspace"))), "a|c");
+  assertEquals(show(edit(type("abc"), press("left"), press("delete"))), "ab|");
+  assertEquals(show(edit(type("hello big world"), press("word-left"), press("ctrl-u"))), "|world");
+  assertEquals(
     show(edit(type("hello big world"), press("word-left"), press("ctrl-k"))),
     "hello big |",
   );
-  assert.equal(show(edit(type("hello big  world  "), press("ctrl-w"))), "hello big  |");
-  assert.equal(show(edit(type("hello big world"), press("delete-word-before"))), "hello big |");
-  assert.equal(
+  assertEquals(show(edit(type("hello big  world  "), press("ctrl-w"))), "hello big  |");
+  assertEquals(show(edit(type("hello big world"), press("delete-word-before"))), "hello big |");
+  assertEquals(
     show(edit(type("hello big world"), press("home"), press("delete-word-after"))),
     "| big world",
   );
-  assert.equal(show(edit(type("one two"), press("word-left"), press("word-left"))), "|one two");
-  assert.equal(
+  assertEquals(show(edit(type("one two"), press("word-left"), press("word-left"))), "|one two");
+  assertEquals(
     show(edit(type("one two"), press("home"), press("word-right"), press("word-right"))),
     "one two|",
   );
@@ -71,22 +71,22 @@ Deno.test("LineEditor deletes backward, forward, to either end and by words", ()
 
 Deno.test("LineEditor submits the line with Enter and starts empty", () => {
   const editor = edit(type("hello"), press("left"));
-  assert.deepEqual(editor.apply(press("enter")), { kind: "submit", line: "hello" });
-  assert.equal(show(editor), "|");
-  assert.deepEqual(editor.apply(press("enter")), { kind: "submit", line: "" });
+  assertEquals(editor.apply(press("enter")), { kind: "submit", line: "hello" });
+  assertEquals(show(editor), "|");
+  assertEquals(editor.apply(press("enter")), { kind: "submit", line: "" });
 });
 
 Deno.test("LineEditor quits on Ctrl-C, and on Ctrl-D only when the line is empty", () => {
-  assert.deepEqual(edit(type("x")).apply(press("ctrl-c")), { kind: "quit" });
-  assert.deepEqual(edit().apply(press("ctrl-d")), { kind: "quit" });
+  assertEquals(edit(type("x")).apply(press("ctrl-c")), { kind: "quit" });
+  assertEquals(edit().apply(press("ctrl-d")), { kind: "quit" });
   const editor = edit(type("xy"), press("home"));
-  assert.deepEqual(editor.apply(press("ctrl-d")), { kind: "changed" });
-  assert.equal(show(editor), "|y");
-  assert.deepEqual(editor.apply(press("ctrl-l")), { kind: "redraw" });
+  assertEquals(editor.apply(press("ctrl-d")), { kind: "changed" });
+  assertEquals(show(editor), "|y");
+  assertEquals(editor.apply(press("ctrl-l")), { kind: "redraw" });
 });
 
 Deno.test("LineEditor types a space for Tab", () => {
-  assert.equal(show(edit(type("a"), press("tab"), type("b"))), "a b|");
+  assertEquals(show(edit(type("a"), press("tab"), type("b"))), "a b|");
 });
 
 Deno.test("LineEditor recalls sent lines with Up and Down and keeps the draft", () => {
@@ -97,20 +97,20 @@ Deno.test("LineEditor recalls sent lines with Up and Down and keeps the draft", 
   }
   editor.apply(type("draft"));
   editor.apply(press("up"));
-  assert.equal(show(editor), "second|");
+  assertEquals(show(editor), "second|");
   editor.apply(press("ctrl-p"));
-  assert.equal(show(editor), "first|");
-  assert.deepEqual(editor.apply(press("up")), { kind: "unchanged" });
+  assertEquals(show(editor), "first|");
+  assertEquals(editor.apply(press("up")), { kind: "unchanged" });
   editor.apply(press("down"));
-  assert.equal(show(editor), "second|");
+  assertEquals(show(editor), "second|");
   editor.apply(press("ctrl-n"));
-  assert.equal(show(editor), "draft|");
-  assert.deepEqual(editor.apply(press("down")), { kind: "unchanged" });
+  assertEquals(show(editor), "draft|");
+  assertEquals(editor.apply(press("down")), { kind: "unchanged" });
   // A recalled line, edited and sent, is a new entry.
   editor.apply(press("up"));
   editor.apply(type("!"));
-  assert.deepEqual(editor.apply(press("enter")), { kind: "submit", line: "second!" });
-  assert.deepEqual(editor.history, ["first", "second", "second!"]);
+  assertEquals(editor.apply(press("enter")), { kind: "submit", line: "second!" });
+  assertEquals(editor.history, ["first", "second", "second!"]);
 });
 
 Deno.test("LineEditor leaves blank lines and repeats out of the history, and caps it", () => {
@@ -119,11 +119,11 @@ Deno.test("LineEditor leaves blank lines and repeats out of the history, and cap
     editor.apply(type(line));
     editor.apply(press("enter"));
   }
-  assert.deepEqual(editor.history, ["a", "b"]);
+  assertEquals(editor.history, ["a", "b"]);
   for (let i = 0; i < HISTORY_LIMIT + 10; i++) {
     editor.apply(type(`line ${i}`));
     editor.apply(press("enter"));
   }
-  assert.equal(editor.history.length, HISTORY_LIMIT);
-  assert.equal(editor.history.at(-1), `line ${HISTORY_LIMIT + 9}`);
+  assertEquals(editor.history.length, HISTORY_LIMIT);
+  assertEquals(editor.history.at(-1), `line ${HISTORY_LIMIT + 9}`);
 });

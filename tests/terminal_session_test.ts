@@ -1,5 +1,5 @@
 /** Unit tests of the client's bookkeeping: replies matched to PINGs, reconnect decisions, options. */
-import { assert } from "./helpers.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { Replies } from "../lib/terminal/replies.ts";
 import {
   backoffDelay,
@@ -14,26 +14,26 @@ Deno.test("Replies ends a WHO list at the PONG of the PING sent after it", () =>
   const replies = new Replies();
   replies.sent({ kind: "keepalive" });
   replies.sent({ kind: "who" });
-  assert.equal(replies.busy, true);
-  assert.equal(replies.pong(), undefined);
+  assertEquals(replies.busy, true);
+  assertEquals(replies.pong(), undefined);
   replies.user("a");
   replies.user("b");
-  assert.deepEqual(replies.pong(), { kind: "online", names: ["a", "b"] });
-  assert.equal(replies.busy, false);
+  assertEquals(replies.pong(), { kind: "online", names: ["a", "b"] });
+  assertEquals(replies.busy, false);
 });
 
 Deno.test("Replies confirms a DM at its PONG, or names its target on ERR user-not-found", () => {
   const replies = new Replies();
   replies.sent({ kind: "dm", to: "bob", text: "hi" });
   replies.sent({ kind: "dm", to: "zed", text: "yo" });
-  assert.deepEqual(replies.pong(), { kind: "dm-out", to: "bob", text: "hi" });
-  assert.deepEqual(replies.userNotFound(), {
+  assertEquals(replies.pong(), { kind: "dm-out", to: "bob", text: "hi" });
+  assertEquals(replies.userNotFound(), {
     kind: "error",
     code: "user-not-found",
     target: "zed",
   });
-  assert.equal(replies.pong(), undefined);
-  assert.deepEqual(replies.userNotFound(), { kind: "error", code: "user-not-found" });
+  assertEquals(replies.pong(), undefined);
+  assertEquals(replies.userNotFound(), { kind: "error", code: "user-not-found" });
 });
 
 Deno.test("Replies warns about DMs in flight when the connection is lost", () => {
@@ -41,15 +41,15 @@ Deno.test("Replies warns about DMs in flight when the connection is lost", () =>
   replies.sent({ kind: "keepalive" });
   replies.sent({ kind: "dm", to: "bob", text: "hi" });
   const warnings = replies.reset();
-  assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!.kind === "warning" ? warnings[0]!.text : "", /bob/);
-  assert.equal(replies.busy, false);
-  assert.equal(replies.pong(), undefined);
+  assertEquals(warnings.length, 1);
+  assertMatch(warnings[0]!.kind === "warning" ? warnings[0]!.text : "", /bob/);
+  assertEquals(replies.busy, false);
+  assertEquals(replies.pong(), undefined);
 });
 
 Deno.test("backoffDelay doubles from 0.5 s to 15 s, spread by a quarter either way", () => {
   const middle = () => 0.5;
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 50].map((n) => backoffDelay(n, middle)), [
+  assertEquals([0, 1, 2, 3, 4, 5, 6, 50].map((n) => backoffDelay(n, middle)), [
     500,
     1000,
     2000,
@@ -59,48 +59,48 @@ Deno.test("backoffDelay doubles from 0.5 s to 15 s, spread by a quarter either w
     15000,
     15000,
   ]);
-  assert.equal(backoffDelay(0, () => 0), 375);
-  assert.equal(backoffDelay(0, () => 1), 625);
-  assert.equal(backoffDelay(10, () => 1), MAX_DELAY_MS);
+  assertEquals(backoffDelay(0, () => 0), 375);
+  assertEquals(backoffDelay(0, () => 1), 625);
+  assertEquals(backoffDelay(10, () => 1), MAX_DELAY_MS);
 });
 
 Deno.test("ReconnectPolicy gives up on a first connection that fails or is refused", () => {
   for (const code of ["username-taken", "invalid-username", "server-full"]) {
-    assert.deepEqual(new ReconnectPolicy(() => 0.5).refused(code, 0), { kind: "give-up" });
+    assertEquals(new ReconnectPolicy(() => 0.5).refused(code, 0), { kind: "give-up" });
   }
-  assert.deepEqual(new ReconnectPolicy(() => 0.5).failed(), { kind: "give-up" });
+  assertEquals(new ReconnectPolicy(() => 0.5).failed(), { kind: "give-up" });
 });
 
 Deno.test("ReconnectPolicy retries with growing waits once it has been online, from 0.5 s after each login", () => {
   const policy = new ReconnectPolicy(() => 0.5);
   policy.online();
-  assert.deepEqual(policy.failed(), { kind: "retry", delayMs: 500 });
-  assert.deepEqual(policy.failed(), { kind: "retry", delayMs: 1000 });
-  assert.deepEqual(policy.refused("server-full", 0), { kind: "retry", delayMs: 2000 });
+  assertEquals(policy.failed(), { kind: "retry", delayMs: 500 });
+  assertEquals(policy.failed(), { kind: "retry", delayMs: 1000 });
+  assertEquals(policy.refused("server-full", 0), { kind: "retry", delayMs: 2000 });
   policy.online();
-  assert.deepEqual(policy.failed(), { kind: "retry", delayMs: 500 });
-  assert.deepEqual(policy.refused("invalid-username", 0), { kind: "give-up" });
+  assertEquals(policy.failed(), { kind: "retry", delayMs: 500 });
+  assertEquals(policy.refused("invalid-username", 0), { kind: "give-up" });
 });
 
 Deno.test("ReconnectPolicy waits for a taken name on reconnect, for a while", () => {
   const policy = new ReconnectPolicy(() => 0.5);
   policy.online();
-  assert.equal(policy.refused("username-taken", 1000).kind, "retry");
-  assert.equal(policy.refused("username-taken", 1000 + TAKEN_PATIENCE_MS - 1).kind, "retry");
-  assert.equal(policy.refused("username-taken", 1000 + TAKEN_PATIENCE_MS).kind, "give-up");
+  assertEquals(policy.refused("username-taken", 1000).kind, "retry");
+  assertEquals(policy.refused("username-taken", 1000 + TAKEN_PATIENCE_MS - 1).kind, "retry");
+  assertEquals(policy.refused("username-taken", 1000 + TAKEN_PATIENCE_MS).kind, "give-up");
   // A login in between starts the patience again.
   policy.online();
-  assert.equal(policy.refused("username-taken", 500_000).kind, "retry");
+  assertEquals(policy.refused("username-taken", 500_000).kind, "retry");
 });
 
 Deno.test("ReconnectPolicy retries an unavailable cluster even before the first login", () => {
   const policy = new ReconnectPolicy(() => 0.5);
-  assert.equal(policy.refused("cluster-unavailable", 0).kind, "retry");
-  assert.equal(policy.refused("cluster-unavailable", CLUSTER_PATIENCE_MS).kind, "give-up");
+  assertEquals(policy.refused("cluster-unavailable", 0).kind, "retry");
+  assertEquals(policy.refused("cluster-unavailable", CLUSTER_PATIENCE_MS).kind, "give-up");
 });
 
 Deno.test("parseOptions reads the flags, with the server's ports as defaults", () => {
-  assert.deepEqual(parseOptions(["--name=bob"]), {
+  assertEquals(parseOptions(["--name=bob"]), {
     kind: "run",
     options: {
       name: "bob",
@@ -111,7 +111,7 @@ Deno.test("parseOptions reads the flags, with the server's ports as defaults", (
       pingSeconds: 20,
     },
   });
-  assert.deepEqual(
+  assertEquals(
     parseOptions(["--name", "bob", "--host=chat.example", "--tls", "--ca=ca.pem", "--ping=0.5"]),
     {
       kind: "run",
@@ -125,9 +125,9 @@ Deno.test("parseOptions reads the flags, with the server's ports as defaults", (
       },
     },
   );
-  assert.equal(parseOptions(["--name=bob", "--port=5000", "--tls"]).kind, "run");
-  assert.deepEqual(parseOptions(["--help"]), { kind: "help" });
-  assert.deepEqual(parseOptions(["--name=x", "--help"]), { kind: "help" });
+  assertEquals(parseOptions(["--name=bob", "--port=5000", "--tls"]).kind, "run");
+  assertEquals(parseOptions(["--help"]), { kind: "help" });
+  assertEquals(parseOptions(["--name=x", "--help"]), { kind: "help" });
 });
 
 Deno.test("parseOptions refuses bad flags with one line", () => {
@@ -145,10 +145,7 @@ Deno.test("parseOptions refuses bad flags with one line", () => {
     ["--name=bob", "--host="],
   ];
   for (const args of bad) {
-    assert.throws(() => parseOptions(args), (error: unknown) => {
-      assert.ok(error instanceof UsageError, String(error));
-      assert.ok(!error.message.includes("\n") && error.message.startsWith("chat: "), error.message);
-      return true;
-    }, args.join(" "));
+    const error = assertThrows(() => parseOptions(args), UsageError, undefined, args.join(" "));
+    assert(!error.message.includes("\n") && error.message.startsWith("chat: "), error.message);
   }
 });

@@ -5,8 +5,9 @@
  * `--max-clients` and `--max-clients-per-ip`. The tests count the server's
  * own descriptors from outside.
  */
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import { makeCertificate } from "./certificates.ts";
-import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { TestClient, withDeadline } from "./helpers.ts";
 import { descriptorCount } from "./process_stats.ts";
 import { spawnServer, type StartedServer, stopServer } from "./server_process.ts";
 
@@ -82,7 +83,7 @@ async function tlsLogin(port: number, ca: string, name: string): Promise<void> {
     await conn.write(new TextEncoder().encode(`LOGIN ${name}\n`));
     const buffer = new Uint8Array(64);
     const count = await withDeadline(conn.read(buffer), 5000, "OK over TLS");
-    assert.equal(new TextDecoder().decode(buffer.subarray(0, count ?? 0)), "OK\n");
+    assertEquals(new TextDecoder().decode(buffer.subarray(0, count ?? 0)), "OK\n");
   } finally {
     conn.close();
   }
@@ -98,7 +99,7 @@ Deno.test("a TLS handshake unfinished at its deadline frees its descriptor while
         5000,
         "the server to hold every silent peer",
       );
-      assert.equal(await metric(server, "chat_tls_handshakes"), SILENT);
+      assertEquals(await metric(server, "chat_tls_handshakes"), SILENT);
       // The deadline is the idle timeout here, 2 s; the peers have not hung up.
       await until(
         async () => await descriptorCount(pid) <= baseline + SLACK,
@@ -106,12 +107,12 @@ Deno.test("a TLS handshake unfinished at its deadline frees its descriptor while
         "the stalled handshakes' descriptors to be freed",
       );
       const reads = await withDeadline(Promise.all(peers.map(firstRead)), 5000, "the closes");
-      assert.ok(reads.every((read) => read === null), "every silent peer was hung up on");
-      assert.equal(
+      assert(reads.every((read) => read === null), "every silent peer was hung up on");
+      assertEquals(
         await metric(server, 'chat_tls_handshakes_failed_total{reason="timeout"}'),
         SILENT,
       );
-      assert.equal(await metric(server, "chat_tls_handshakes"), 0);
+      assertEquals(await metric(server, "chat_tls_handshakes"), 0);
       await tlsLogin(server.tlsPort!, ca, "after");
     } finally {
       for (const peer of peers) peer.close();
@@ -137,15 +138,15 @@ Deno.test("TLS handshakes under way count against --max-clients-per-ip: the rest
           5000,
           "the refused peers' close",
         );
-        assert.ok(refused.every((read) => read === null));
-        assert.ok(await descriptorCount(pid) <= baseline + perAddress + SLACK);
-        assert.equal(await metric(server, "chat_tls_handshakes"), perAddress);
-        assert.equal(
+        assert(refused.every((read) => read === null));
+        assert(await descriptorCount(pid) <= baseline + perAddress + SLACK);
+        assertEquals(await metric(server, "chat_tls_handshakes"), perAddress);
+        assertEquals(
           await metric(server, 'chat_tls_handshakes_failed_total{reason="refused"}'),
           15,
         );
         // The address is full: a real TLS client from it is refused too, plaintext is not.
-        await assert.rejects(tlsLogin(server.tlsPort!, ca, "late"));
+        await assertRejects(() => tlsLogin(server.tlsPort!, ca, "late"));
         await using plain = await TestClient.login(server.port, "plain");
         await plain.send("PING");
         await plain.expect("PONG");
@@ -169,14 +170,14 @@ Deno.test("TLS handshakes under way count against --max-clients", async () => {
           5000,
           "the refused peers' close",
         );
-        assert.ok(refused.every((read) => read === null));
-        assert.equal(await metric(server, "chat_tls_handshakes"), maxClients);
-        assert.equal(
+        assert(refused.every((read) => read === null));
+        assertEquals(await metric(server, "chat_tls_handshakes"), maxClients);
+        assertEquals(
           await metric(server, 'chat_tls_handshakes_failed_total{reason="refused"}'),
           20,
         );
         // The peers' own sockets (30, in this process) are not the server's.
-        assert.ok(await descriptorCount(pid) <= baseline + maxClients + SLACK);
+        assert(await descriptorCount(pid) <= baseline + maxClients + SLACK);
       } finally {
         for (const peer of peers) peer.close();
       }

@@ -1,8 +1,9 @@
 /** TLS beside plaintext: one hub, two transports, real TLS clients. */
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
 import { spawnServer, startTaskArgs } from "./server_process.ts";
-import { assert, TestClient, withDeadline } from "./helpers.ts";
+import { TestClient, withDeadline } from "./helpers.ts";
 import { makeCertificate } from "./certificates.ts";
 
 const root = new URL("../", import.meta.url);
@@ -36,7 +37,7 @@ async function tlsClient(port: number, caCert: string) {
         5000,
         `TLS client waiting for ${expected}`,
       );
-      assert.equal(line, expected);
+      assertEquals(line, expected);
     },
   };
 }
@@ -104,10 +105,10 @@ Deno.test("a TLS client that never reads is dropped with ERR slow-consumer, its 
       await sender.sendRaw(batch);
       dropped = (await sender.sync()).includes("INFO sink disconnected");
     }
-    assert.ok(dropped, "the sink was dropped");
+    assert(dropped, "the sink was dropped");
     // What the kernel held reaches the sink, then the reason it was dropped.
     const received = await withDeadline(readToEnd(sink.conn), 10_000, "the sink's lines");
-    assert.ok(received.endsWith("\nERR slow-consumer\n"), received.slice(-200));
+    assert(received.endsWith("\nERR slow-consumer\n"), received.slice(-200));
   });
 });
 
@@ -165,11 +166,11 @@ Deno.test("openssl s_client chats over TLS with the server started as `deno task
     const writer = client.stdin.getWriter();
     await writer.write(encoder.encode("PING\nLOGIN viaopenssl\nWHO\nQUIT\n"));
     const output = await withDeadline(client.output(), 10_000, "openssl s_client");
-    assert.equal(decoder.decode(output.stdout), "PONG\nOK\nUSER viaopenssl\n");
+    assertEquals(decoder.decode(output.stdout), "PONG\nOK\nUSER viaopenssl\n");
     await writer.close().catch(() => {});
   } finally {
     server.child.kill("SIGTERM");
-    assert.equal((await server.child.status).code, 0);
+    assertEquals((await server.child.status).code, 0);
     await server.logClosed;
     await Deno.remove(dir, { recursive: true });
   }
@@ -212,10 +213,10 @@ Deno.test("unusable TLS files are one line on stderr and exit 2", async () => {
     ];
     for (const [args, expected] of cases) {
       const { code, stderr } = await runWith(args);
-      assert.equal(code, 2, `${args.join(" ")}: ${stderr}`);
+      assertEquals(code, 2, `${args.join(" ")}: ${stderr}`);
       const lines = stderr.trimEnd().split("\n");
-      assert.equal(lines.length, 1, `${args.join(" ")}: ${stderr}`);
-      assert.match(lines[0]!, expected);
+      assertEquals(lines.length, 1, `${args.join(" ")}: ${stderr}`);
+      assertMatch(lines[0]!, expected);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { assert } from "./helpers.ts";
+import { assert } from "@std/assert";
 import { hasProgram } from "./programs.ts";
 
 /** How long a test waits for the screen (or a program's output) to show what it expects. */
@@ -55,7 +55,7 @@ export class Tmux {
       stderr: "piped",
     }).output();
     const decoder = new TextDecoder();
-    assert.ok(success, `tmux ${args.join(" ")}: ${decoder.decode(stderr)}`);
+    assert(success, `tmux ${args.join(" ")}: ${decoder.decode(stderr)}`);
     return decoder.decode(stdout);
   }
 

@@ -4,11 +4,12 @@
  * size and time, --max-clients, per-address limits behind a trusted proxy,
  * idle and keepalive, slow consumers, flood control, shutdown and WSS.
  */
+import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
 import { CidrList } from "../lib/address.ts";
 import { DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
 import { makeCertificate } from "./certificates.ts";
-import { assert, startServer, TestClient, withServer } from "./helpers.ts";
+import { startServer, TestClient, withServer } from "./helpers.ts";
 import { clientFrame, upgradeRequest, WsClient } from "./ws_client.ts";
 
 const webPort = (server: ChatServer) => server.webAddr!.port;
@@ -33,7 +34,7 @@ Deno.test("a message over --max-line-bytes gets ERR line-too-long as soon as it 
     await web.expect("ERR line-too-long");
     await web.send("MSG still here");
     await tcp.expect("MSG long still here");
-    assert.deepEqual(await web.sync(), []);
+    assertEquals(await web.sync(), []);
   });
 });
 
@@ -91,10 +92,10 @@ Deno.test("a ping is answered with its payload and counts as activity; the serve
     await using web = await WsClient.login(webPort(server), "reader");
     await web.write(clientFrame("hello", { opcode: 9 }));
     const pong = await web.readFrame();
-    assert.deepEqual(pong, { fin: true, opcode: 10, payload: new TextEncoder().encode("hello") });
+    assertEquals(pong, { fin: true, opcode: 10, payload: new TextEncoder().encode("hello") });
     // Only reading: pings come every half timeout or so, and it is never cut off.
     await web.awaitPings(4, 5000);
-    assert.deepEqual(await web.sync(), []);
+    assertEquals(await web.sync(), []);
   });
 });
 
@@ -103,7 +104,7 @@ Deno.test("a socket that does not answer the pings gets ERR idle-timeout and clo
     await using web = await WsClient.login(webPort(server), "deaf", { answerPings: false });
     await web.expect("ERR idle-timeout", 3000);
     await web.expectClose(1008);
-    assert.ok(web.pings >= 1, "it was pinged first");
+    assert(web.pings >= 1, "it was pinged first");
   });
 });
 
@@ -112,12 +113,12 @@ Deno.test("Origin: none, the server's own and a listed one may upgrade; any othe
     const port = webPort(server);
     for (const origin of [undefined, `http://127.0.0.1:${port}`, "https://chat.example.com"]) {
       await using ok = await WsClient.open(port, origin === undefined ? {} : { origin });
-      assert.deepEqual(await ok.sync(), []);
+      assertEquals(await ok.sync(), []);
     }
     for (const origin of ["https://evil.example", `http://127.0.0.1:${port + 1}`, "null"]) {
       await using refused = await WsClient.raw(port);
       await refused.write(upgradeRequest(port, { origin }));
-      assert.match(await refused.readToEnd(), /^HTTP\/1\.1 403 Forbidden\r\n/, origin);
+      assertMatch(await refused.readToEnd(), /^HTTP\/1\.1 403 Forbidden\r\n/, origin);
     }
   });
 });
@@ -127,10 +128,10 @@ Deno.test("the web port serves the page's files and answers other requests with 
     const port = webPort(server);
     const page = await Deno.readFile(new URL("../lib/web/page/index.html", import.meta.url));
     const response = await fetch(`http://127.0.0.1:${port}/`);
-    assert.equal(response.status, 200);
-    assert.equal(response.headers.get("content-type"), "text/html; charset=utf-8");
-    assert.match(response.headers.get("content-security-policy") ?? "", /default-src 'self'/);
-    assert.deepEqual(new Uint8Array(await response.arrayBuffer()), page);
+    assertEquals(response.status, 200);
+    assertEquals(response.headers.get("content-type"), "text/html; charset=utf-8");
+    assertMatch(response.headers.get("content-security-policy") ?? "", /default-src 'self'/);
+    assertEquals(new Uint8Array(await response.arrayBuffer()), page);
     const requests: [string, RegExp][] = [
       ["GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 404 /],
       ["POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", /^HTTP\/1\.1 405 /],
@@ -142,7 +143,7 @@ Deno.test("the web port serves the page's files and answers other requests with 
     for (const [request, status] of requests) {
       await using client = await WsClient.raw(port);
       await client.write(request);
-      assert.match(await client.readToEnd(), status, JSON.stringify(request.slice(0, 40)));
+      assertMatch(await client.readToEnd(), status, JSON.stringify(request.slice(0, 40)));
     }
   });
 });
@@ -151,7 +152,7 @@ Deno.test("a request head that does not finish in time gets 408 and the connecti
   await withServer({ webPort: 0, idleTimeout: 0.5 }, async (server) => {
     await using slow = await WsClient.raw(webPort(server));
     await slow.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-    assert.match(await slow.readToEnd(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assertMatch(await slow.readToEnd(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
   });
 });
 
@@ -160,9 +161,9 @@ Deno.test("--max-clients counts web connections with the others; a refused one g
     await using tcp = await TestClient.login(server, "tcp");
     await using _web = await WsClient.login(webPort(server), "web");
     await using refused = await WsClient.raw(webPort(server));
-    assert.match(await refused.readToEnd(), /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    assertMatch(await refused.readToEnd(), /^HTTP\/1\.1 503 Service Unavailable\r\n/);
     await tcp.send("WHO");
-    assert.deepEqual(await tcp.readLines(2), ["USER tcp", "USER web"]);
+    assertEquals(await tcp.readLines(2), ["USER tcp", "USER web"]);
   });
 });
 
@@ -172,8 +173,8 @@ Deno.test("per-address limits: X-Forwarded-For names the client only behind a tr
     // Not trusted: the header is ignored, and the socket's own address is counted.
     await using first = await WsClient.open(webPort(server), { forwardedFor: "198.51.100.1" });
     await using second = await WsClient.raw(webPort(server));
-    assert.match(await second.readToEnd(), /^HTTP\/1\.1 429 Too Many Requests\r\n/);
-    assert.deepEqual(await first.sync(), []);
+    assertMatch(await second.readToEnd(), /^HTTP\/1\.1 429 Too Many Requests\r\n/);
+    assertEquals(await first.sync(), []);
   });
   await withServer({ ...limits, trustedProxies: CidrList.from(["127.0.0.1"]) }, async (server) => {
     const port = webPort(server);
@@ -182,8 +183,8 @@ Deno.test("per-address limits: X-Forwarded-For names the client only behind a tr
     await using again = await WsClient.open(port, { forwardedFor: "198.51.100.1" });
     await again.expect("ERR too-many-connections");
     await again.expectClose(1013);
-    assert.deepEqual(await a.sync(), []);
-    assert.deepEqual(await b.sync(), []);
+    assertEquals(await a.sync(), []);
+    assertEquals(await b.sync(), []);
   });
 });
 
@@ -200,12 +201,12 @@ Deno.test("a WebSocket that does not read is dropped as a slow consumer; the oth
       while (seen < i + 1) {
         const got = await reader.readLine();
         if (got === "INFO stuck disconnected") break;
-        assert.equal(got, `MSG sender ${line}`);
+        assertEquals(got, `MSG sender ${line}`);
         seen++;
       }
       if (seen < i + 1) break;
     }
-    assert.ok(seen < 20_000, "the stuck client was dropped before the sender finished");
+    assert(seen < 20_000, "the stuck client was dropped before the sender finished");
     await sender.expect("INFO stuck disconnected");
   });
 });
@@ -215,10 +216,10 @@ Deno.test("flood control meters WebSocket messages as it meters lines", async ()
     await using web = await WsClient.login(webPort(server), "fast");
     await using tcp = await TestClient.login(server, "tcp");
     for (let i = 0; i < 3; i++) await web.send(`MSG ${i}`);
-    assert.deepEqual(await tcp.readLines(3), ["MSG fast 0", "MSG fast 1", "MSG fast 2"]);
+    assertEquals(await tcp.readLines(3), ["MSG fast 0", "MSG fast 1", "MSG fast 2"]);
     const metrics = await (await fetch(`http://127.0.0.1:${server.metricsAddr!.port}/metrics`))
       .text();
-    assert.match(metrics, /^chat_throttled_total [1-9]/m);
+    assertMatch(metrics, /^chat_throttled_total [1-9]/m);
   });
 });
 
@@ -250,7 +251,7 @@ Deno.test("with TLS files the web port is HTTPS and WSS, and chats with TCP clie
       await web.expect("DM tcp back");
       await using plain = await WsClient.raw(webPort(secure));
       await plain.write(upgradeRequest(webPort(secure)));
-      assert.doesNotMatch(await plain.readToEnd().catch(() => ""), /101 Switching/);
+      assertNotMatch(await plain.readToEnd().catch(() => ""), /101 Switching/);
     } finally {
       await secure.shutdown();
     }

@@ -3,8 +3,9 @@
  * mixed with TCP clients in both directions, join notices, and a real
  * WebSocket implementation (Deno's) as the client.
  */
+import { assertEquals } from "@std/assert";
 import type { ChatServer } from "../lib/server.ts";
-import { assert, TestClient, withDeadline, withServer } from "./helpers.ts";
+import { TestClient, withDeadline, withServer } from "./helpers.ts";
 import { clientFrame, WsClient } from "./ws_client.ts";
 
 const webPort = (server: ChatServer) => server.webAddr!.port;
@@ -32,7 +33,7 @@ Deno.test("over /ws, LOGIN, WHO, PING and DM answer as on TCP, and MSG and DM cr
     await web.send("MSG    ");
     await web.send("UNKNOWN words");
     await web.send("");
-    assert.deepEqual(await web.sync(), [], "malformed and unknown lines are ignored");
+    assertEquals(await web.sync(), [], "malformed and unknown lines are ignored");
     await web.send("QUIT");
     await web.expectClose(1000);
     await tcp.expect("INFO webby disconnected");
@@ -71,7 +72,7 @@ Deno.test("a text frame may end in a line end, which is dropped, and may come in
     await web.write(clientFrame("two three", { opcode: 0 }));
     await tcp.expect("MSG frag one two three");
     const pong = await web.readFrame();
-    assert.deepEqual(pong, { fin: true, opcode: 10, payload: new TextEncoder().encode("x") });
+    assertEquals(pong, { fin: true, opcode: 10, payload: new TextEncoder().encode("x") });
   });
 });
 
@@ -98,8 +99,8 @@ Deno.test("WATCH: join notices over /ws and TCP for every login after it, depart
     await watcher.send("LOGIN late");
     await watcher.expect("OK");
     await tcpWatcher.expect("INFO late connected");
-    assert.deepEqual(await watcher.sync(), [], "no notice of one's own login");
-    assert.deepEqual(
+    assertEquals(await watcher.sync(), [], "no notice of one's own login");
+    assertEquals(
       await plain.sync(),
       [],
       "a client that never sent WATCH never hears of logins",
@@ -128,16 +129,16 @@ Deno.test("Deno's own WebSocket chats with a TCP client, and is closed with 1001
       "the socket opens",
     );
     socket.send("LOGIN native");
-    assert.equal(await withDeadline(next(), 5000, "OK"), "OK");
+    assertEquals(await withDeadline(next(), 5000, "OK"), "OK");
     socket.send("MSG from deno");
     await tcp.expect("MSG native from deno");
     await tcp.send("MSG to deno");
-    assert.equal(await withDeadline(next(), 5000, "MSG"), "MSG tcp to deno");
+    assertEquals(await withDeadline(next(), 5000, "MSG"), "MSG tcp to deno");
     const stopped = server.shutdown();
-    assert.equal(await withDeadline(next(), 5000, "the last line"), "ERR server-shutdown");
+    assertEquals(await withDeadline(next(), 5000, "the last line"), "ERR server-shutdown");
     const close = await withDeadline(closed, 5000, "the close");
-    assert.equal(close.code, 1001);
-    assert.equal(close.wasClean, true);
+    assertEquals(close.code, 1001);
+    assertEquals(close.wasClean, true);
     await stopped;
   });
 });

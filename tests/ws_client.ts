@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { assert, DEADLINE_MS, withDeadline } from "./helpers.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { DEADLINE_MS, withDeadline } from "./helpers.ts";
 import { SocketReader } from "./socket_reader.ts";
 
 const encoder = new TextEncoder();
@@ -97,9 +98,9 @@ export class WsClient {
     const client = await WsClient.raw(port, options);
     await client.write(upgradeRequest(port, options));
     const head = await client.readHead();
-    assert.match(head, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    assertMatch(head, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
     // RFC 6455's own example: this key's accept value.
-    assert.ok(head.includes("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), head);
+    assert(head.includes("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), head);
     return client;
   }
 
@@ -162,14 +163,14 @@ export class WsClient {
   async readLine(ms = DEADLINE_MS): Promise<string | null> {
     const frame = await this.readFrame(ms);
     if (frame === null) return null;
-    assert.equal(frame.opcode, 1, `expected a text frame, got opcode ${frame.opcode}`);
-    assert.ok(frame.fin, "the server sends whole messages");
+    assertEquals(frame.opcode, 1, `expected a text frame, got opcode ${frame.opcode}`);
+    assert(frame.fin, "the server sends whole messages");
     return decoder.decode(frame.payload);
   }
 
   /** Reads one line and asserts it is `expected`. */
   async expect(expected: string, ms = DEADLINE_MS): Promise<void> {
-    assert.equal(await this.readLine(ms), expected);
+    assertEquals(await this.readLine(ms), expected);
   }
 
   /** Sends `PING` and returns the lines before its `PONG`. */
@@ -204,10 +205,10 @@ export class WsClient {
   /** Asserts that the next frame is a close with `code`, then that the server hangs up. */
   async expectClose(code: number, ms = DEADLINE_MS): Promise<void> {
     const frame = await this.readFrame(ms);
-    assert.ok(frame !== null, "expected a close frame, got the end of the stream");
-    assert.equal(frame.opcode, 8, `expected a close frame, got opcode ${frame.opcode}`);
-    assert.equal(new DataView(frame.payload.buffer, frame.payload.byteOffset).getUint16(0), code);
-    assert.equal(await this.readFrame(ms), null, "the server hangs up after its close frame");
+    assert(frame !== null, "expected a close frame, got the end of the stream");
+    assertEquals(frame.opcode, 8, `expected a close frame, got opcode ${frame.opcode}`);
+    assertEquals(new DataView(frame.payload.buffer, frame.payload.byteOffset).getUint16(0), code);
+    assertEquals(await this.readFrame(ms), null, "the server hangs up after its close frame");
   }
 
   /** Closes the socket; safe to call twice. */
@@ -281,7 +282,7 @@ export function splitServerFrame(
   bytes: Uint8Array,
 ): { readonly frame: ServerFrame; readonly rest: Uint8Array } | undefined {
   if (bytes.length < 2) return undefined;
-  assert.equal(bytes[1]! & 0x80, 0, "the server never masks");
+  assertEquals(bytes[1]! & 0x80, 0, "the server never masks");
   let length = bytes[1]! & 0x7f;
   let at = 2;
   if (length === 126) {

@@ -1,5 +1,5 @@
 /** What instances publish to each other, and how a name's holder is stored. */
-import assert from "node:assert/strict";
+import { assertEquals } from "@std/assert";
 import {
   decodeBatch,
   decodeHolder,
@@ -21,8 +21,8 @@ Deno.test("a batch of events decodes to what was encoded, texts with spaces and 
     { kind: "left", seq: 41, name: "Amélie" },
   ];
   const payload = encodeBatch("inst-1", events.map(encodeEvent));
-  assert.equal(payload.split("\n").length, events.length + 1);
-  assert.deepEqual(decodeBatch(payload), { from: "inst-1", events });
+  assertEquals(payload.split("\n").length, events.length + 1);
+  assertEquals(decodeBatch(payload), { from: "inst-1", events });
 });
 
 Deno.test("lines that make no sense are skipped, the rest of the batch kept", () => {
@@ -37,7 +37,7 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
     "",
     "M ok fine",
   ].join("\n");
-  assert.deepEqual(decodeBatch(payload), {
+  assertEquals(decodeBatch(payload), {
     from: "inst-2",
     events: [{ kind: "msg", sender: "ok", text: "fine" }],
   });
@@ -45,10 +45,10 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
 
 Deno.test("a name's holder round-trips through its stored value", () => {
   const holder = { instance: "a1b2", seq: 9007199254740991, name: "Zoë" };
-  assert.equal(encodeHolder(holder), "a1b2 9007199254740991 Zoë");
-  assert.deepEqual(decodeHolder(encodeHolder(holder)), holder);
+  assertEquals(encodeHolder(holder), "a1b2 9007199254740991 Zoë");
+  assertEquals(decodeHolder(encodeHolder(holder)), holder);
   for (const bad of ["", "a1b2", "a1b2 7", "a1b2 x name", "a1b2 7 "]) {
-    assert.equal(decodeHolder(bad), undefined, bad);
+    assertEquals(decodeHolder(bad), undefined, bad);
   }
 });
 
@@ -59,15 +59,15 @@ Deno.test("logins and departures are told apart from chat lines by the wire modu
     encodeEvent({ kind: "msg", sender: "Lou", text: "J 1 not a login" }),
     encodeEvent({ kind: "dm", target: "lou", sender: "Lou", text: "L" }),
   ];
-  assert.deepEqual(lines.map(isPresenceLine), [true, true, false, false]);
+  assertEquals(lines.map(isPresenceLine), [true, true, false, false]);
 });
 
 Deno.test("an instance knows its own batches without parsing them, and its probe decodes to nothing", () => {
   const own = encodeBatch("inst-1", [encodeEvent({ kind: "msg", sender: "a", text: "b" })]);
-  assert.equal(isBatchFrom(own, "inst-1"), true);
-  assert.equal(isBatchFrom(own, "inst-"), false, "a prefix of the id is another instance");
-  assert.equal(isBatchFrom(own, "inst-10"), false);
-  assert.equal(isBatchFrom("inst-1", "inst-1"), false, "no header line");
-  assert.equal(encodeProbe("inst-1"), "inst-1\nP");
-  assert.deepEqual(decodeBatch(encodeProbe("inst-1")), { from: "inst-1", events: [] });
+  assertEquals(isBatchFrom(own, "inst-1"), true);
+  assertEquals(isBatchFrom(own, "inst-"), false, "a prefix of the id is another instance");
+  assertEquals(isBatchFrom(own, "inst-10"), false);
+  assertEquals(isBatchFrom("inst-1", "inst-1"), false, "no header line");
+  assertEquals(encodeProbe("inst-1"), "inst-1\nP");
+  assertEquals(decodeBatch(encodeProbe("inst-1")), { from: "inst-1", events: [] });
 });

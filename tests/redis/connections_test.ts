@@ -1,5 +1,5 @@
 /** The connections to Redis: reconnect pauses, the subscription's states, the probe, and a dropped link. */
-import assert from "node:assert/strict";
+import { assertEquals } from "@std/assert";
 import { encodeProbe } from "../../lib/redis/cluster_wire.ts";
 import {
   type LinkEvents,
@@ -11,18 +11,18 @@ import {
 import { FakeClient, RecordingLogger, settle } from "./fakes.ts";
 
 Deno.test("the Redis URL is logged without its password, and its database number names the chat", () => {
-  assert.equal(redactUrl("redis://:s3cret@cache:6380/2"), "redis://:***@cache:6380/2");
-  assert.equal(redactUrl("rediss://app:pw@cache"), "rediss://app:***@cache");
-  assert.equal(redactUrl("redis://cache:6379"), "redis://cache:6379");
-  assert.equal(redactUrl("not a url"), "(unparsable URL)");
-  assert.equal(redisDatabase("redis://cache:6379"), 0);
-  assert.equal(redisDatabase("redis://cache:6379/"), 0);
-  assert.equal(redisDatabase("redis://:pw@cache:6379/7"), 7);
-  assert.equal(redisDatabase("redis://cache/x"), 0);
+  assertEquals(redactUrl("redis://:s3cret@cache:6380/2"), "redis://:***@cache:6380/2");
+  assertEquals(redactUrl("rediss://app:pw@cache"), "rediss://app:***@cache");
+  assertEquals(redactUrl("redis://cache:6379"), "redis://cache:6379");
+  assertEquals(redactUrl("not a url"), "(unparsable URL)");
+  assertEquals(redisDatabase("redis://cache:6379"), 0);
+  assertEquals(redisDatabase("redis://cache:6379/"), 0);
+  assertEquals(redisDatabase("redis://:pw@cache:6379/7"), 7);
+  assertEquals(redisDatabase("redis://cache/x"), 0);
 });
 
 Deno.test("reconnection pauses double from 50 ms and stop at 1 s", () => {
-  assert.deepEqual(
+  assertEquals(
     [0, 1, 2, 3, 4, 5, 6, 10, 11, 1_000_000].map(reconnectDelay),
     [50, 100, 200, 400, 800, 1000, 1000, 1000, 1000, 1000],
   );
@@ -53,25 +53,25 @@ function rig() {
 
 Deno.test("a link subscribes once its subscriber is ready, and is ready once both clients are and the subscription took", async () => {
   const { pub, sub, link, said } = rig();
-  assert.equal(link.pub, pub);
-  assert.equal(link.sub, sub);
-  assert.deepEqual(link.subscription, { kind: "none" });
+  assertEquals(link.pub, pub);
+  assertEquals(link.sub, sub);
+  assertEquals(link.subscription, { kind: "none" });
   sub.isReady = true;
   sub.emit("ready");
-  assert.deepEqual(link.subscription, { kind: "asking" });
-  assert.deepEqual(sub.subscribes.map((s) => s.channels), [["chat:0:all", "chat:0:to:i1"]]);
+  assertEquals(link.subscription, { kind: "asking" });
+  assertEquals(sub.subscribes.map((s) => s.channels), [["chat:0:all", "chat:0:to:i1"]]);
   sub.emit("ready");
-  assert.equal(sub.subscribes.length, 1, "asked once while an answer is awaited");
-  assert.equal(link.ready, false);
+  assertEquals(sub.subscribes.length, 1, "asked once while an answer is awaited");
+  assertEquals(link.ready, false);
   sub.subscribeReplies[0]!.resolve();
   await settle();
-  assert.deepEqual(link.subscription, { kind: "active" });
-  assert.deepEqual(said, ["ready", "ready", "ready"], "each client ready, then the subscription");
-  assert.equal(link.ready, false, "the publisher is not ready yet");
+  assertEquals(link.subscription, { kind: "active" });
+  assertEquals(said, ["ready", "ready", "ready"], "each client ready, then the subscription");
+  assertEquals(link.ready, false, "the publisher is not ready yet");
   pub.isReady = true;
-  assert.equal(link.ready, true);
+  assertEquals(link.ready, true);
   sub.emit("ready");
-  assert.equal(
+  assertEquals(
     sub.subscribes.length,
     1,
     "node-redis subscribes again by itself after reconnecting",
@@ -84,11 +84,11 @@ Deno.test("a failed subscription is reported lost and asked again at the subscri
   sub.emit("ready");
   sub.subscribeReplies[0]!.reject(new Error("LOADING"));
   await settle();
-  assert.deepEqual(link.subscription, { kind: "none" });
-  assert.deepEqual(said, ["ready", "lost Error: LOADING"]);
+  assertEquals(link.subscription, { kind: "none" });
+  assertEquals(said, ["ready", "lost Error: LOADING"]);
   sub.emit("ready");
-  assert.deepEqual(link.subscription, { kind: "asking" });
-  assert.equal(sub.subscribes.length, 2);
+  assertEquals(link.subscription, { kind: "asking" });
+  assertEquals(sub.subscribes.length, 2);
   link.drop();
 });
 
@@ -98,7 +98,7 @@ Deno.test("errors and failed connections of a live link are reported lost", asyn
   pub.emit("error", new Error("ECONNRESET"));
   sub.connected.reject(new Error("ECONNREFUSED"));
   await settle();
-  assert.deepEqual(said, ["lost Error: ECONNRESET", "lost Error: ECONNREFUSED"]);
+  assertEquals(said, ["lost Error: ECONNRESET", "lost Error: ECONNREFUSED"]);
   link.drop();
 });
 
@@ -109,9 +109,9 @@ Deno.test("a dropped link closes both clients once and is heard no more", async 
   sub.emit("ready");
   link.drop();
   link.drop();
-  assert.deepEqual(link.subscription, { kind: "dropped" });
-  assert.deepEqual([pub.destroyed, sub.destroyed], [1, 1]);
-  assert.equal(link.ready, false);
+  assertEquals(link.subscription, { kind: "dropped" });
+  assertEquals([pub.destroyed, sub.destroyed], [1, 1]);
+  assertEquals(link.ready, false);
   said.length = 0;
   // Late news from the old connections: a late error (its listener keeps the emitter from
   // throwing), a late subscription, a failed connect, a message.
@@ -121,33 +121,33 @@ Deno.test("a dropped link closes both clients once and is heard no more", async 
   pub.connected.reject(new Error("late connect"));
   sub.deliver("b\nM x y");
   await settle();
-  assert.deepEqual(said, []);
-  assert.deepEqual(link.subscription, { kind: "dropped" });
+  assertEquals(said, []);
+  assertEquals(link.subscription, { kind: "dropped" });
 });
 
 Deno.test("the probe goes one at a time, is overdue past the stale time, and is cleared when heard back", async () => {
   const { pub, sub, link, said, log } = rig();
   sub.emit("ready");
   said.length = 0;
-  assert.equal(link.probeOverdue(1_000_000, 2000), false, "none sent");
+  assertEquals(link.probeOverdue(1_000_000, 2000), false, "none sent");
   link.probe(100);
   link.probe(900);
-  assert.deepEqual(pub.published, [["chat:0:to:i1", encodeProbe("i1")]]);
-  assert.equal(link.probeOverdue(2100, 2000), false);
-  assert.equal(link.probeOverdue(2101, 2000), true, "counted from the first probe");
+  assertEquals(pub.published, [["chat:0:to:i1", encodeProbe("i1")]]);
+  assertEquals(link.probeOverdue(2100, 2000), false);
+  assertEquals(link.probeOverdue(2101, 2000), true, "counted from the first probe");
   sub.deliver("other\nM bob hi");
-  assert.equal(link.probeOverdue(2101, 2000), true);
+  assertEquals(link.probeOverdue(2101, 2000), true);
   sub.deliver(encodeProbe("i1"));
-  assert.equal(link.probeOverdue(1_000_000, 2000), false);
-  assert.deepEqual(said, ["message other\nM bob hi"], "the probe is not passed on");
+  assertEquals(link.probeOverdue(1_000_000, 2000), false);
+  assertEquals(said, ["message other\nM bob hi"], "the probe is not passed on");
   pub.publishReply = Promise.reject(new Error("NOPERM"));
   link.probe(5000);
   await settle();
-  assert.deepEqual(log.lines, [{
+  assertEquals(log.lines, [{
     level: "debug",
     message: "cluster probe not published",
     fields: { error: "Error: NOPERM" },
   }]);
-  assert.equal(link.probeOverdue(7001, 2000), true, "a probe that failed is never heard back");
+  assertEquals(link.probeOverdue(7001, 2000), true, "a probe that failed is never heard back");
   link.drop();
 });

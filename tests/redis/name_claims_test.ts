@@ -1,5 +1,5 @@
 /** This instance's names in Redis: claims, releases, reclaims and the count check, against a fake Redis. */
-import assert from "node:assert/strict";
+import { assertEquals } from "@std/assert";
 import { LINE_WIRE } from "../../lib/wire.ts";
 import type { ClientLink } from "../../lib/client_link.ts";
 import type { ClusterEvent, LocalUser } from "../../lib/cluster.ts";
@@ -68,15 +68,15 @@ Deno.test("a claim runs CLAIM on the name's keys, and a grant makes a user, anno
   r.names.claim(ann, "Ann", "ann", true);
   await settle();
   const call = r.redis.take();
-  assert.equal(call.script, CLAIM);
-  assert.deepEqual(call.keys, ["chat:name:ann", "chat:seq", "chat:owned:i1", "chat:alive:i1"]);
-  assert.deepEqual(call.arguments, ["i1", "Ann", "7000", "ann"]);
+  assertEquals(call.script, CLAIM);
+  assertEquals(call.keys, ["chat:name:ann", "chat:seq", "chat:owned:i1", "chat:alive:i1"]);
+  assertEquals(call.arguments, ["i1", "Ann", "7000", "ann"]);
   call.reply.resolve(5);
   await settle();
-  assert.deepEqual(r.posted, [{ kind: "claimed", link: ann, name: "Ann", key: "ann", seq: 5 }]);
-  assert.deepEqual(r.announced, [{ kind: "joined", seq: 5, name: "Ann" }]);
-  assert.deepEqual(r.displaced, ["ann"]);
-  assert.deepEqual([...r.names.users()], [{ name: "Ann", key: "ann", seq: 5 }]);
+  assertEquals(r.posted, [{ kind: "claimed", link: ann, name: "Ann", key: "ann", seq: 5 }]);
+  assertEquals(r.announced, [{ kind: "joined", seq: 5, name: "Ann" }]);
+  assertEquals(r.displaced, ["ann"]);
+  assertEquals([...r.names.users()], [{ name: "Ann", key: "ann", seq: 5 }]);
   r.names.close();
 });
 
@@ -87,9 +87,9 @@ Deno.test("a taken name is refused, and nothing is announced", async () => {
   await settle();
   r.redis.take().reply.resolve(null);
   await settle();
-  assert.deepEqual(r.posted, [{ kind: "claim-refused", link: bo, refusal: "username-taken" }]);
-  assert.deepEqual(r.announced, []);
-  assert.equal(r.names.size, 0);
+  assertEquals(r.posted, [{ kind: "claim-refused", link: bo, refusal: "username-taken" }]);
+  assertEquals(r.announced, []);
+  assertEquals(r.names.size, 0);
   r.names.close();
 });
 
@@ -100,13 +100,13 @@ Deno.test("a claim Redis does not answer within the login wait is refused, and a
   await settle();
   const call = r.redis.take();
   await until(() => r.posted.length > 0, "the refusal after the login wait");
-  assert.deepEqual(r.posted, [{ kind: "claim-refused", link: cy, refusal: "cluster-unavailable" }]);
+  assertEquals(r.posted, [{ kind: "claim-refused", link: cy, refusal: "cluster-unavailable" }]);
   call.reply.resolve(9);
   await settle();
-  assert.deepEqual(r.givenBack, [{ name: "Cy", key: "cy", seq: 9 }]);
-  assert.deepEqual(r.log.messages("info"), ["login claim granted too late; name released"]);
-  assert.equal(r.posted.length, 1, "the client heard once");
-  assert.deepEqual(r.announced, [], "a name given back is never announced");
+  assertEquals(r.givenBack, [{ name: "Cy", key: "cy", seq: 9 }]);
+  assertEquals(r.log.messages("info"), ["login claim granted too late; name released"]);
+  assertEquals(r.posted.length, 1, "the client heard once");
+  assertEquals(r.announced, [], "a name given back is never announced");
   r.names.close();
 });
 
@@ -114,21 +114,21 @@ Deno.test("claims held back go out when sent; one met by an unregistered instanc
   const r = rig();
   r.names.claim(link("di"), "Di", "di", false);
   await settle();
-  assert.equal(r.redis.calls.length, 0);
+  assertEquals(r.redis.calls.length, 0);
   r.names.sendQueued();
   await settle();
   r.redis.take().reply.resolve(-1);
   await settle();
-  assert.equal(r.unregistered(), 1);
-  assert.equal(r.posted.length, 0);
+  assertEquals(r.unregistered(), 1);
+  assertEquals(r.posted.length, 0);
   r.names.sendQueued();
   await settle();
   r.redis.take().reply.resolve(2);
   await settle();
-  assert.equal(r.posted[0]?.kind, "claimed");
+  assertEquals(r.posted[0]?.kind, "claimed");
   r.names.sendQueued();
   await settle();
-  assert.equal(r.redis.calls.length, 0, "a settled claim is not sent again");
+  assertEquals(r.redis.calls.length, 0, "a settled claim is not sent again");
   r.names.close();
 });
 
@@ -138,10 +138,10 @@ Deno.test("a claim that fails with Redis is held back again, within the same wai
   await settle();
   r.redis.take().reply.reject(new Error("ECONNRESET"));
   await settle();
-  assert.deepEqual(r.posted, []);
+  assertEquals(r.posted, []);
   r.names.sendQueued();
   await settle();
-  assert.equal(r.redis.take().script, CLAIM);
+  assertEquals(r.redis.take().script, CLAIM);
   r.names.close();
 });
 
@@ -150,13 +150,13 @@ Deno.test("a retry of a name waits for the earlier claim on it, and a join waits
   r.names.claim(link("fi-1"), "Fi", "fi", true);
   r.names.claim(link("fi-2"), "Fi", "fi", true);
   await settle();
-  assert.equal(r.redis.calls.length, 1);
+  assertEquals(r.redis.calls.length, 1);
   let settled = false;
   const joined = r.names.whenSettled().then(() => settled = true);
   r.redis.take().reply.resolve(null);
   await settle();
-  assert.equal(r.redis.calls.length, 1, "the retry went out after the first was answered");
-  assert.equal(settled, false);
+  assertEquals(r.redis.calls.length, 1, "the retry went out after the first was answered");
+  assertEquals(settled, false);
   r.redis.take().reply.resolve(null);
   await joined;
   r.names.close();
@@ -166,13 +166,13 @@ Deno.test("a release frees the name by its stored value and announces the depart
   const r = rig();
   r.names.release({ name: "Gus", key: "gus", seq: 12 });
   const call = r.redis.take();
-  assert.equal(call.script, RELEASE);
-  assert.deepEqual(call.keys, ["chat:name:gus", "chat:owned:i1"]);
-  assert.deepEqual(call.arguments, ["i1 12 Gus", "gus"]);
-  assert.deepEqual(r.announced, [{ kind: "left", seq: 12, name: "Gus" }]);
+  assertEquals(call.script, RELEASE);
+  assertEquals(call.keys, ["chat:name:gus", "chat:owned:i1"]);
+  assertEquals(call.arguments, ["i1 12 Gus", "gus"]);
+  assertEquals(r.announced, [{ kind: "left", seq: 12, name: "Gus" }]);
   call.reply.reject(new Error("ECONNRESET"));
   await settle();
-  assert.deepEqual(r.log.lines, [{
+  assertEquals(r.log.lines, [{
     level: "debug",
     message: "cluster release failed",
     fields: { error: "Error: ECONNRESET" },
@@ -187,17 +187,17 @@ Deno.test("a reclaim sends every user with their login number, drops names lost,
   r.posted.length = 0;
   const reclaimed = r.names.reclaim();
   const call = r.redis.take();
-  assert.equal(call.script, REJOIN);
-  assert.deepEqual(call.keys, ["chat:alive:i1", "chat:owned:i1", "chat:instances", "chat:seq"]);
-  assert.deepEqual(call.arguments, [
+  assertEquals(call.script, REJOIN);
+  assertEquals(call.keys, ["chat:alive:i1", "chat:owned:i1", "chat:instances", "chat:seq"]);
+  assertEquals(call.arguments, [
     ...["i1", "5000", "chat:name:", "7000"],
     ...["hal", "Hal", "3", "ida", "Ida", "4"],
   ]);
   call.reply.resolve([["hal"], ["i1 2 Old", "not a holder"]]);
-  assert.deepEqual(await reclaimed, ["hal"]);
-  assert.deepEqual(r.posted, [{ kind: "name-lost", key: "hal" }]);
-  assert.deepEqual(r.announced, [{ kind: "left", seq: 2, name: "Old" }]);
-  assert.deepEqual([...r.names.users()].map((u) => u.name), ["Ida"]);
+  assertEquals(await reclaimed, ["hal"]);
+  assertEquals(r.posted, [{ kind: "name-lost", key: "hal" }]);
+  assertEquals(r.announced, [{ kind: "left", seq: 2, name: "Old" }]);
+  assertEquals([...r.names.users()].map((u) => u.name), ["Ida"]);
   r.names.close();
 });
 
@@ -206,25 +206,25 @@ Deno.test("counts compare only at quiet heartbeats; two misses in a row reconcil
   await grant(r, "Jo", 1);
   const reconciles = () => r.log.messages("info").length;
   const quiet = () => r.names.mark();
-  assert.deepEqual(quiet(), { kind: "quiet", ops: 1 });
+  assertEquals(quiet(), { kind: "quiet", ops: 1 });
   r.names.compare(2, quiet());
   r.names.compare(1, quiet());
   r.names.compare(2, quiet());
-  assert.equal(reconciles(), 0, "a count that agrees starts the run again");
+  assertEquals(reconciles(), 0, "a count that agrees starts the run again");
   r.names.compare(2, quiet());
-  assert.equal(reconciles(), 1);
-  assert.deepEqual(r.log.lines[0]!.fields, { held: 2, localUsers: 1 });
-  assert.equal(r.redis.take().script, REJOIN);
+  assertEquals(reconciles(), 1);
+  assertEquals(r.log.lines[0]!.fields, { held: 2, localUsers: 1 });
+  assertEquals(r.redis.take().script, REJOIN);
   r.setNow(9_999);
   r.names.compare(2, quiet());
   r.names.compare(2, quiet());
-  assert.equal(reconciles(), 1, "not within 10 s of the last");
+  assertEquals(reconciles(), 1, "not within 10 s of the last");
   r.setNow(10_000);
   r.names.compare(2, quiet());
-  assert.equal(reconciles(), 2);
+  assertEquals(reconciles(), 2);
   r.redis.take().reply.reject(new Error("ECONNRESET"));
   await settle();
-  assert.deepEqual(r.log.messages("debug"), ["cluster reconcile failed"]);
+  assertEquals(r.log.messages("debug"), ["cluster reconcile failed"]);
   r.names.close();
 });
 
@@ -234,18 +234,18 @@ Deno.test("a count taken around a claim or release in flight is never compared",
   const before = r.names.mark();
   r.names.release({ name: "Kit", key: "kit", seq: 1 });
   const busy = r.names.mark();
-  assert.deepEqual(busy, { kind: "busy" });
+  assertEquals(busy, { kind: "busy" });
   for (let i = 0; i < 3; i++) r.names.compare(5, busy);
   for (let i = 0; i < 3; i++) r.names.compare(5, before);
   r.redis.take().reply.resolve(1);
   await settle();
   for (let i = 0; i < 3; i++) r.names.compare(5, before);
-  assert.equal(r.redis.calls.length, 0, "the release changed what Redis counts");
+  assertEquals(r.redis.calls.length, 0, "the release changed what Redis counts");
   r.names.resetCount();
   r.names.compare(5, r.names.mark());
   r.names.resetCount();
   r.names.compare(5, r.names.mark());
-  assert.equal(r.redis.calls.length, 0, "a join starts the run again");
+  assertEquals(r.redis.calls.length, 0, "a join starts the run again");
   r.names.close();
 });
 
@@ -257,9 +257,9 @@ Deno.test("closing stops every wait without a word; a grant after it is given ba
   await settle();
   redis.take().reply.resolve(7);
   await settle();
-  assert.deepEqual(posted, []);
-  assert.deepEqual(givenBack, [{ name: "Lu", key: "lu", seq: 7 }]);
+  assertEquals(posted, []);
+  assertEquals(givenBack, [{ name: "Lu", key: "lu", seq: 7 }]);
   names.sendQueued();
   await settle();
-  assert.equal(redis.calls.length, 0, "the held-back claim is gone");
+  assertEquals(redis.calls.length, 0, "the held-back claim is gone");
 });

@@ -1,5 +1,5 @@
 /** Who is on the other instances: presence heard, snapshots, sweeps and the resync after a rejoin. */
-import assert from "node:assert/strict";
+import { assertEquals } from "@std/assert";
 import type { ClusterEvent } from "../../lib/cluster.ts";
 import { Presence } from "../../lib/redis/presence.ts";
 import { SWEEP } from "../../lib/redis/scripts.ts";
@@ -51,33 +51,33 @@ Deno.test("a login heard from another instance is announced once, and its depart
   presence.heard(joined("b", 2, "Bea"));
   presence.heard(joined("c", 1, "Cal"));
   presence.heard(joined("b", 2, "Bea"));
-  assert.deepEqual(notices(), ["+Bea", "+Cal"], "the same login heard twice is one arrival");
-  assert.deepEqual(presence.users(), [{ name: "Cal", seq: 1 }, { name: "Bea", seq: 2 }]);
-  assert.equal(presence.holder("bea")?.instance, "b");
+  assertEquals(notices(), ["+Bea", "+Cal"], "the same login heard twice is one arrival");
+  assertEquals(presence.users(), [{ name: "Cal", seq: 1 }, { name: "Bea", seq: 2 }]);
+  assertEquals(presence.holder("bea")?.instance, "b");
   presence.heard(left("c", 1, "Cal"));
   presence.heard(left("c", 1, "Cal"));
   presence.heard(left("b", 1, "Bea"));
   presence.heard(left("x", 9, "Nobody"));
-  assert.deepEqual(
+  assertEquals(
     notices(),
     ["-Cal"],
     "said once; another login's or a stranger's goodbye is not",
   );
-  assert.equal(presence.size, 1);
+  assertEquals(presence.size, 1);
 });
 
 Deno.test("a login that displaces a holder of the name not yet given up is announced after that holder's departure", async () => {
   const { presence, redis, notices } = rig();
   presence.heard(joined("dead", 1, "Alice"));
   presence.heard(joined("live", 5, "ALICE"));
-  assert.deepEqual(notices(), ["+Alice", "-Alice", "+ALICE"]);
-  assert.equal(presence.holder("alice")?.instance, "live");
+  assertEquals(notices(), ["+Alice", "-Alice", "+ALICE"]);
+  assertEquals(presence.holder("alice")?.instance, "live");
   // The sweep that gives the dead instance up comes later: it has nobody left to announce.
   presence.sweep(0);
   redis.take().reply.resolve([["dead"], []]);
   await settle();
-  assert.deepEqual(notices(), []);
-  assert.deepEqual(presence.users(), [{ name: "ALICE", seq: 5 }]);
+  assertEquals(notices(), []);
+  assertEquals(presence.users(), [{ name: "ALICE", seq: 5 }]);
 });
 
 Deno.test("a name granted here displaces whoever held it elsewhere", () => {
@@ -86,8 +86,8 @@ Deno.test("a name granted here displaces whoever held it elsewhere", () => {
   local.add("dot");
   presence.displace("dot");
   presence.displace("nobody");
-  assert.deepEqual(notices(), ["+Dot", "-Dot"]);
-  assert.equal(presence.holder("dot"), undefined);
+  assertEquals(notices(), ["+Dot", "-Dot"]);
+  assertEquals(presence.holder("dot"), undefined);
 });
 
 Deno.test("a name held here keeps its holder elsewhere from the hub until it is freed here", () => {
@@ -95,21 +95,21 @@ Deno.test("a name held here keeps its holder elsewhere from the hub until it is 
   local.add("ann");
   // A partition: another instance's user took Ann's name, and is heard before Redis says so.
   presence.heard(joined("c", 9, "Ann"));
-  assert.deepEqual(notices(), [], "the hub still has its own Ann");
-  assert.equal(presence.holder("ann")?.instance, "c");
-  assert.equal(presence.announces("c", "Ann"), false);
+  assertEquals(notices(), [], "the hub still has its own Ann");
+  assertEquals(presence.holder("ann")?.instance, "c");
+  assertEquals(presence.announces("c", "Ann"), false);
   local.delete("ann");
   presence.freed("ann");
   presence.freed("ann");
-  assert.deepEqual(notices(), ["+Ann"], "once the hub has said its own Ann is gone");
+  assertEquals(notices(), ["+Ann"], "once the hub has said its own Ann is gone");
   presence.heard(left("c", 9, "Ann"));
-  assert.deepEqual(notices(), ["-Ann"]);
+  assertEquals(notices(), ["-Ann"]);
   local.add("bo");
   presence.heard(joined("c", 10, "Bo"));
   presence.heard(left("c", 10, "Bo"));
   local.delete("bo");
   presence.freed("bo");
-  assert.deepEqual(notices(), [], "never announced, so never said gone");
+  assertEquals(notices(), [], "never announced, so never said gone");
 });
 
 Deno.test("joining merges the snapshot, leaves out this instance's own names, and adds what was heard meanwhile", async () => {
@@ -117,18 +117,18 @@ Deno.test("joining merges the snapshot, leaves out this instance's own names, an
   presence.heard(joined("b", 2, "Waits"));
   const learned = presence.learn();
   const call = redis.take();
-  assert.equal(call.script, SWEEP);
-  assert.deepEqual(call.keys, ["chat:instances"]);
-  assert.deepEqual(call.arguments, ["chat:", "1"]);
+  assertEquals(call.script, SWEEP);
+  assertEquals(call.keys, ["chat:instances"]);
+  assertEquals(call.arguments, ["chat:", "1"]);
   presence.heard(joined("c", 9, "Late"));
   call.reply.resolve([[], ["i1 1 Me", "c 4 Ed", "garbage", "c 9 Late", "b 2 Waits"]]);
   await learned;
-  assert.deepEqual(presence.users().map((u) => u.name), ["Waits", "Ed", "Late"]);
-  assert.deepEqual(notices(), ["+Waits", "+Late", "+Ed"], "each once, however learned");
-  assert.equal(presence.announces("c", "ED"), true);
-  assert.equal(presence.announces("b", "Ed"), false);
-  assert.equal(presence.announcesAny("c"), true);
-  assert.equal(presence.announcesAny("i1"), false);
+  assertEquals(presence.users().map((u) => u.name), ["Waits", "Ed", "Late"]);
+  assertEquals(notices(), ["+Waits", "+Late", "+Ed"], "each once, however learned");
+  assertEquals(presence.announces("c", "ED"), true);
+  assertEquals(presence.announces("b", "Ed"), false);
+  assertEquals(presence.announcesAny("c"), true);
+  assertEquals(presence.announcesAny("i1"), false);
 });
 
 Deno.test("a rejoin's snapshot and the others' logins heard again announce only users new to this instance", async () => {
@@ -147,10 +147,10 @@ Deno.test("a rejoin's snapshot and the others' logins heard again announce only 
   // Mine is this instance's user's name taken elsewhere (the hub hears of it once it is freed).
   call.reply.resolve([[], ["b 1 Bob", "c 3 Cy", "c 7 OLD", "c 8 New", "c 9 Mine"]]);
   await learned;
-  assert.deepEqual(notices(), ["-Old", "+OLD", "+New"]);
+  assertEquals(notices(), ["-Old", "+OLD", "+New"]);
   presence.heard(joined("c", 8, "New"));
-  assert.deepEqual(notices(), []);
-  assert.equal(presence.size, 5);
+  assertEquals(notices(), []);
+  assertEquals(presence.size, 5);
 });
 
 Deno.test("a sweep announces the users of instances gone, except those heard back from meanwhile", async () => {
@@ -158,26 +158,26 @@ Deno.test("a sweep announces the users of instances gone, except those heard bac
   presence.heard(joined("a", 1, "Xi"));
   presence.heard(joined("a", 2, "Yu"));
   presence.heard(joined("b", 3, "Zo"));
-  assert.deepEqual(notices(), ["+Xi", "+Yu", "+Zo"]);
+  assertEquals(notices(), ["+Xi", "+Yu", "+Zo"]);
   presence.sweep(0);
   presence.sweep(0);
   const call = redis.take();
-  assert.equal(redis.calls.length, 0, "one sweep at a time");
-  assert.equal(call.script, SWEEP);
-  assert.deepEqual(call.arguments, ["chat:", "0", "a", "b"]);
+  assertEquals(redis.calls.length, 0, "one sweep at a time");
+  assertEquals(call.script, SWEEP);
+  assertEquals(call.arguments, ["chat:", "0", "a", "b"]);
   // Instance a had only stalled: it says Xi logged in (again) while the sweep runs.
   presence.heard(joined("a", 1, "Xi"));
   call.reply.resolve([["a"], []]);
   await settle();
-  assert.deepEqual(notices(), ["-Yu"]);
-  assert.deepEqual(log.lines, [{
+  assertEquals(notices(), ["-Yu"]);
+  assertEquals(log.lines, [{
     level: "info",
     message: "cluster instance gone",
     fields: { instance: "a", users: 1 },
   }]);
-  assert.deepEqual(presence.users().map((u) => u.name), ["Xi", "Zo"]);
+  assertEquals(presence.users().map((u) => u.name), ["Xi", "Zo"]);
   presence.sweep(1);
-  assert.equal(redis.take().script, SWEEP, "the next sweep may go");
+  assertEquals(redis.take().script, SWEEP, "the next sweep may go");
 });
 
 Deno.test("after a rejoin the next sweep waits its time, then makes the roster a fresh snapshot", async () => {
@@ -186,23 +186,23 @@ Deno.test("after a rejoin the next sweep waits its time, then makes the roster a
   presence.heard(joined("a", 2, "Went"));
   notices();
   presence.rejoined(6000);
-  assert.deepEqual(presence.plan, { kind: "resync", notBefore: 6000 });
+  assertEquals(presence.plan, { kind: "resync", notBefore: 6000 });
   presence.sweep(5999);
-  assert.equal(redis.calls.length, 0);
+  assertEquals(redis.calls.length, 0);
   presence.sweep(6000);
   const failed = redis.take();
-  assert.deepEqual(failed.arguments, ["chat:", "1"]);
+  assertEquals(failed.arguments, ["chat:", "1"]);
   failed.reply.reject(new Error("ECONNRESET"));
   await settle();
-  assert.deepEqual(log.messages("debug"), ["cluster sweep failed"]);
-  assert.equal(presence.plan.kind, "resync", "a failed resync is tried again");
+  assertEquals(log.messages("debug"), ["cluster sweep failed"]);
+  assertEquals(presence.plan.kind, "resync", "a failed resync is tried again");
   presence.sweep(7000);
   redis.take().reply.resolve([[], ["a 1 Stays", "b 3 New"]]);
   await settle();
-  assert.deepEqual(notices(), ["-Went", "+New"]);
-  assert.deepEqual(log.messages("debug"), ["cluster sweep failed", "cluster resynced"]);
-  assert.deepEqual(presence.users().map((u) => u.name), ["Stays", "New"]);
-  assert.deepEqual(presence.plan, { kind: "sweep" });
+  assertEquals(notices(), ["-Went", "+New"]);
+  assertEquals(log.messages("debug"), ["cluster sweep failed", "cluster resynced"]);
+  assertEquals(presence.users().map((u) => u.name), ["Stays", "New"]);
+  assertEquals(presence.plan, { kind: "sweep" });
 });
 
 Deno.test("a resync announces a changed holder as a departure, then an arrival, and what was heard meanwhile once", async () => {
@@ -215,12 +215,12 @@ Deno.test("a resync announces a changed holder as a departure, then an arrival, 
   const call = redis.take();
   presence.heard(joined("b", 5, "Comes"));
   presence.heard(left("b", 2, "Leaves"));
-  assert.deepEqual(notices(), ["+Comes", "-Leaves"]);
+  assertEquals(notices(), ["+Comes", "-Leaves"]);
   // Taken before both: it still lists Leaves and lacks Comes.
   call.reply.resolve([[], ["c 4 ANN", "b 2 Leaves"]]);
   await settle();
-  assert.deepEqual(notices(), ["-Ann", "+ANN"]);
-  assert.deepEqual(presence.users().map((u) => u.name), ["ANN", "Comes"]);
+  assertEquals(notices(), ["-Ann", "+ANN"]);
+  assertEquals(presence.users().map((u) => u.name), ["ANN", "Comes"]);
 });
 
 Deno.test("a rejoin while a resync runs plans another", async () => {
@@ -230,5 +230,5 @@ Deno.test("a rejoin while a resync runs plans another", async () => {
   presence.rejoined(9000);
   redis.take().reply.resolve([[], []]);
   await settle();
-  assert.deepEqual(presence.plan, { kind: "resync", notBefore: 9000 });
+  assertEquals(presence.plan, { kind: "resync", notBefore: 9000 });
 });

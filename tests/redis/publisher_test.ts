@@ -1,5 +1,5 @@
 /** Publishing for other instances: one batch per hub turn, in order, within the unacknowledged cap. */
-import assert from "node:assert/strict";
+import { assertEquals } from "@std/assert";
 import { Publisher, type PublisherOptions } from "../../lib/redis/publisher.ts";
 import { RecordingLogger, settle } from "./fakes.ts";
 
@@ -27,10 +27,10 @@ Deno.test("a hub turn's events go out as one batch, once the turn is over", asyn
   publisher.append("all", { kind: "joined", seq: 3, name: "Ann" });
   publisher.append("all", { kind: "msg", sender: "Ann", text: "hi there" });
   publisher.append("all", { kind: "left", seq: 3, name: "Ann" });
-  assert.deepEqual(sent, [], "not within the turn");
+  assertEquals(sent, [], "not within the turn");
   await settle();
-  assert.deepEqual(sent, [["all", "i1\nJ 3 Ann\nM Ann hi there\nL 3 Ann"]]);
-  assert.equal(publisher.unackedChars, "i1\nJ 3 Ann\nM Ann hi there\nL 3 Ann".length);
+  assertEquals(sent, [["all", "i1\nJ 3 Ann\nM Ann hi there\nL 3 Ann"]]);
+  assertEquals(publisher.unackedChars, "i1\nJ 3 Ann\nM Ann hi there\nL 3 Ann".length);
   publisher.close();
 });
 
@@ -38,11 +38,11 @@ Deno.test("a change of channel publishes what came before, keeping the order", a
   const { publisher, sent } = rig();
   publisher.append("all", { kind: "msg", sender: "Ann", text: "one" });
   publisher.append("to:i2", { kind: "dm", target: "bo", sender: "Ann", text: "two" });
-  assert.deepEqual(sent, [["all", "i1\nM Ann one"]]);
+  assertEquals(sent, [["all", "i1\nM Ann one"]]);
   publisher.append("all", { kind: "msg", sender: "Ann", text: "three" });
   publisher.append("all", { kind: "msg", sender: "Ann", text: "four" });
   await settle();
-  assert.deepEqual(sent, [
+  assertEquals(sent, [
     ["all", "i1\nM Ann one"],
     ["to:i2", "i1\nD bo Ann two"],
     ["all", "i1\nM Ann three\nM Ann four"],
@@ -54,13 +54,13 @@ Deno.test("a batch that reaches the batch size goes at once, and the turn's rest
   const { publisher, sent } = rig({ batchChars: 12 });
   const payloads = () => sent.map(([channel, payload]) => `${channel}: ${payload}`);
   publisher.append("all", { kind: "msg", sender: "a", text: "12345678" }); // "M a 12345678": 12
-  assert.deepEqual(payloads(), ["all: i1\nM a 12345678"]);
+  assertEquals(payloads(), ["all: i1\nM a 12345678"]);
   publisher.append("all", { kind: "msg", sender: "a", text: "1234567" }); // 11: waits
   publisher.append("all", { kind: "msg", sender: "a", text: "x" }); // 16 in all: goes
   publisher.append("all", { kind: "msg", sender: "a", text: "y" });
-  assert.equal(sent.length, 2);
+  assertEquals(sent.length, 2);
   await settle();
-  assert.deepEqual(payloads(), [
+  assertEquals(payloads(), [
     "all: i1\nM a 12345678",
     "all: i1\nM a 1234567\nM a x",
     "all: i1\nM a y",
@@ -72,15 +72,15 @@ Deno.test("past the unacknowledged cap chat lines are dropped, presence still go
   const { publisher, sent, acks, log } = rig({ maxUnackedChars: 10 });
   publisher.append("all", { kind: "msg", sender: "a", text: "hello" });
   publisher.flush();
-  assert.equal(publisher.unackedChars, "i1\nM a hello".length); // 12: past the cap of 10
+  assertEquals(publisher.unackedChars, "i1\nM a hello".length); // 12: past the cap of 10
   publisher.append("all", { kind: "msg", sender: "a", text: "lost" });
   publisher.append("all", { kind: "joined", seq: 2, name: "bo" });
   publisher.append("all", { kind: "msg", sender: "bo", text: "lost too" });
   publisher.append("all", { kind: "left", seq: 2, name: "bo" });
   publisher.flush();
-  assert.deepEqual(sent.slice(1), [["all", "i1\nJ 2 bo\nL 2 bo"]]);
-  assert.equal(publisher.droppedBatches, 1);
-  assert.deepEqual(log.lines, [{
+  assertEquals(sent.slice(1), [["all", "i1\nJ 2 bo\nL 2 bo"]]);
+  assertEquals(publisher.droppedBatches, 1);
+  assertEquals(log.lines, [{
     level: "warn",
     message: "cluster publish dropped: Redis is not keeping up",
     fields: { unackedChars: 12, droppedBatches: 1 },
@@ -89,21 +89,21 @@ Deno.test("past the unacknowledged cap chat lines are dropped, presence still go
     publisher.append("to:i2", { kind: "dm", target: "x", sender: "a", text: "lost" });
     publisher.flush();
   }
-  assert.equal(sent.length, 2, "a batch of chat lines alone is not published at all");
-  assert.equal(publisher.droppedBatches, 1000);
-  assert.equal(log.lines.length, 1);
+  assertEquals(sent.length, 2, "a batch of chat lines alone is not published at all");
+  assertEquals(publisher.droppedBatches, 1000);
+  assertEquals(log.lines.length, 1);
   publisher.append("to:i2", { kind: "dm", target: "x", sender: "a", text: "lost" });
   publisher.flush();
-  assert.equal(log.lines.length, 2, "the 1001st drop warns again");
+  assertEquals(log.lines.length, 2, "the 1001st drop warns again");
   const unacked = "i1\nM a hello".length + "i1\nJ 2 bo\nL 2 bo".length;
-  assert.deepEqual(log.lines[1]!.fields, { unackedChars: unacked, droppedBatches: 1001 });
+  assertEquals(log.lines[1]!.fields, { unackedChars: unacked, droppedBatches: 1001 });
   acks[0]!.resolve(1);
   acks[1]!.reject(new Error("connection lost"));
   await settle();
-  assert.equal(publisher.unackedChars, 0, "answered either way, a publish stops counting");
+  assertEquals(publisher.unackedChars, 0, "answered either way, a publish stops counting");
   publisher.append("all", { kind: "msg", sender: "a", text: "back" });
   publisher.flush();
-  assert.deepEqual(sent.at(-1), ["all", "i1\nM a back"]);
+  assertEquals(sent.at(-1), ["all", "i1\nM a back"]);
   publisher.close();
 });
 
@@ -111,10 +111,10 @@ Deno.test("a closed publisher sends what it had, then nothing", async () => {
   const { publisher, sent } = rig();
   publisher.append("all", { kind: "left", seq: 1, name: "Ann" });
   publisher.close();
-  assert.deepEqual(sent, [["all", "i1\nL 1 Ann"]]);
+  assertEquals(sent, [["all", "i1\nL 1 Ann"]]);
   publisher.append("all", { kind: "left", seq: 2, name: "Bo" });
   publisher.flush();
   publisher.close();
   await settle();
-  assert.equal(sent.length, 1);
+  assertEquals(sent.length, 1);
 });

@@ -1,5 +1,5 @@
 /** RedisCluster's membership and heartbeat, over fake Redis clients. */
-import assert from "node:assert/strict";
+import { assertEquals, assertMatch } from "@std/assert";
 import { LINE_WIRE } from "../../lib/wire.ts";
 import type { ClientLink } from "../../lib/client_link.ts";
 import type { ClusterEvent } from "../../lib/cluster.ts";
@@ -81,11 +81,11 @@ async function connect(r: Rig): Promise<void> {
 async function answerJoin(r: Rig, holders: string[] = []): Promise<void> {
   const scripts = r.pub().scripts;
   const rejoin = scripts.take();
-  assert.equal(rejoin.script, REJOIN);
+  assertEquals(rejoin.script, REJOIN);
   rejoin.reply.resolve([[], []]);
   await settle();
   const snapshot = scripts.take();
-  assert.equal(snapshot.script, SWEEP);
+  assertEquals(snapshot.script, SWEEP);
   snapshot.reply.resolve([[], holders]);
   await settle();
 }
@@ -101,66 +101,66 @@ async function close(r: Rig): Promise<void> {
 Deno.test("before it has joined, nothing goes elsewhere and logins wait; once joined, they are claimed", async () => {
   const r = rig();
   const id = r.cluster.id;
-  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}$/);
+  assertMatch(id, /^[0-9a-f]{8}-[0-9a-f]{4}$/);
   r.cluster.start();
-  assert.deepEqual(r.log.lines[0], {
+  assertEquals(r.log.lines[0], {
     level: "info",
     message: "cluster starting",
     fields: { redis: "redis://:***@cache:6379/3", instance: id },
   });
-  assert.deepEqual(r.cluster.status(), {
+  assertEquals(r.cluster.status(), {
     available: false,
     everJoined: false,
     remoteUsers: 0,
     droppedBatches: 0,
   });
-  assert.equal(r.cluster.directMessage("ann", "bob", "hi"), "unavailable");
+  assertEquals(r.cluster.directMessage("ann", "bob", "hi"), "unavailable");
   r.cluster.broadcast("ann", "hi");
   r.cluster.claim(link, "Ann", "ann");
   await connect(r);
-  assert.deepEqual(r.sub().subscribes[0]!.channels, ["chat:3:all", `chat:3:to:${id}`]);
+  assertEquals(r.sub().subscribes[0]!.channels, ["chat:3:all", `chat:3:to:${id}`]);
   const rejoin = r.pub().scripts.calls[0]!;
-  assert.deepEqual(rejoin.keys, [
+  assertEquals(rejoin.keys, [
     `chat:alive:${id}`,
     `chat:owned:${id}`,
     "chat:instances",
     "chat:seq",
   ]);
-  assert.deepEqual(rejoin.arguments, [id, "5000", "chat:name:", "7000"]);
+  assertEquals(rejoin.arguments, [id, "5000", "chat:name:", "7000"]);
   await answerJoin(r, ["b 1 Bob"]);
-  assert.deepEqual(r.cluster.status(), {
+  assertEquals(r.cluster.status(), {
     available: true,
     everJoined: true,
     remoteUsers: 1,
     droppedBatches: 0,
   });
-  assert.deepEqual(r.cluster.remoteUsers(), [{ name: "Bob", seq: 1 }]);
-  assert.deepEqual(r.log.lines.at(-1), {
+  assertEquals(r.cluster.remoteUsers(), [{ name: "Bob", seq: 1 }]);
+  assertEquals(r.log.lines.at(-1), {
     level: "info",
     message: "cluster joined",
     fields: { instance: id, localUsers: 0, remoteUsers: 1, namesLost: 0 },
   });
   const claim = r.pub().scripts.take();
-  assert.equal(claim.script, CLAIM);
+  assertEquals(claim.script, CLAIM);
   claim.reply.resolve(2);
   await settle();
-  assert.deepEqual(r.posted, [
+  assertEquals(r.posted, [
     { kind: "remote-joined", name: "Bob" },
     { kind: "claimed", link, name: "Ann", key: "ann", seq: 2 },
   ]);
   r.cluster.claim(link, "BOB", "bob");
-  assert.deepEqual(r.posted.at(-1), {
+  assertEquals(r.posted.at(-1), {
     kind: "claim-refused",
     link,
     refusal: "username-taken",
   });
-  assert.equal(r.cluster.directMessage("ann", "bob", "psst"), "sent");
+  assertEquals(r.cluster.directMessage("ann", "bob", "psst"), "sent");
   await settle();
-  assert.deepEqual(r.pub().published, [
+  assertEquals(r.pub().published, [
     ["chat:3:all", `${id}\nJ 2 Ann`],
     ["chat:3:to:b", `${id}\nD bob ann psst`],
   ]);
-  assert.equal(r.pub().published.some(([, payload]) => payload.includes("hi")), false);
+  assertEquals(r.pub().published.some(([, payload]) => payload.includes("hi")), false);
   await close(r);
 });
 
@@ -171,23 +171,23 @@ Deno.test("Redis lost while joined: warned once, local users only; a ready clien
   await answerJoin(r, ["b 1 Bob"]);
   r.pub().emit("error", new Error("ECONNRESET"));
   r.sub().emit("error", new Error("ECONNRESET"));
-  assert.equal(r.cluster.status().available, false);
-  assert.equal(
+  assertEquals(r.cluster.status().available, false);
+  assertEquals(
     r.cluster.status().everJoined,
     true,
     "lost, not yet to join: /readyz tells them apart",
   );
-  assert.deepEqual(r.cluster.remoteUsers(), []);
-  assert.equal(r.cluster.directMessage("ann", "bob", "hi"), "unavailable");
-  assert.deepEqual(r.log.lines.slice(-2).map((line) => [line.level, line.message]), [
+  assertEquals(r.cluster.remoteUsers(), []);
+  assertEquals(r.cluster.directMessage("ann", "bob", "hi"), "unavailable");
+  assertEquals(r.log.lines.slice(-2).map((line) => [line.level, line.message]), [
     ["warn", "cluster unavailable: serving local users only"],
     ["debug", "cluster still unavailable"],
   ]);
   r.pub().emit("ready");
   await settle();
   await answerJoin(r);
-  assert.equal(r.log.lines.at(-1)!.message, "cluster rejoined");
-  assert.equal(r.cluster.status().available, true);
+  assertEquals(r.log.lines.at(-1)!.message, "cluster rejoined");
+  assertEquals(r.cluster.status().available, true);
   await close(r);
 });
 
@@ -199,11 +199,11 @@ Deno.test("a client ready again during a join that fails brings one more join, a
   r.sub().emit("ready");
   r.pub().scripts.take().reply.reject(new Error("LOADING"));
   await settle();
-  assert.equal(r.pub().scripts.calls.length, 1, "one more join, however many asked");
+  assertEquals(r.pub().scripts.calls.length, 1, "one more join, however many asked");
   await answerJoin(r);
   r.sub().emit("ready");
   await settle();
-  assert.equal(r.pub().scripts.calls.length, 0, "joined: a ready changes nothing");
+  assertEquals(r.pub().scripts.calls.length, 0, "joined: a ready changes nothing");
   await close(r);
 });
 
@@ -213,13 +213,13 @@ Deno.test("closing during a join leaves for good: the join never completes", asy
   await connect(r);
   const rejoin = r.pub().scripts.take();
   await close(r);
-  assert.deepEqual(r.log.lines.at(-1)!.message, "cluster left");
+  assertEquals(r.log.lines.at(-1)!.message, "cluster left");
   rejoin.reply.resolve([[], []]);
   await settle();
   r.pub().scripts.take().reply.resolve([[], ["b 1 Bob"]]);
   await settle();
-  assert.equal(r.cluster.status().available, false);
-  assert.equal(r.log.messages("info").includes("cluster joined"), false);
+  assertEquals(r.cluster.status().available, false);
+  assertEquals(r.log.messages("info").includes("cluster joined"), false);
   await r.cluster.close();
 });
 
@@ -231,7 +231,7 @@ Deno.test("batches from other instances reach the hub, and this instance's own a
   r.sub().deliver("b\nM Bob hi all\nD ann Bob psst\nJ 4 Cy\nM Cy hello");
   r.sub().deliver(`${r.cluster.id}\nM Ann echo`);
   r.sub().deliver("b\nL 4 Cy");
-  assert.deepEqual(r.posted, [
+  assertEquals(r.posted, [
     { kind: "remote-joined", name: "Bob" },
     { kind: "remote-msg", sender: "Bob", text: "hi all" },
     { kind: "remote-dm", target: "ann", sender: "Bob", text: "psst" },
@@ -252,7 +252,7 @@ Deno.test("a login on another instance is announced once, before its first line,
   r.sub().deliver("c\nJ 5 Di\nM Di first");
   r.sub().deliver("b\nL 4 Cy");
   r.sub().deliver("b\nL 4 Cy");
-  assert.deepEqual(notices(r), ["+Cy", "Cy: hi", "+Di", "Di: first", "-Cy"]);
+  assertEquals(notices(r), ["+Cy", "Cy: hi", "+Di", "Di: first", "-Cy"]);
   await close(r);
 });
 
@@ -270,7 +270,7 @@ Deno.test("before the join's snapshot is in, lines from users not yet announced 
   snapshot.reply.resolve([[], ["b 1 Bob", "b 2 Cy"]]);
   await settle();
   r.sub().deliver("b\nM Bob seen");
-  assert.deepEqual(notices(r), ["+Cy", "Cy: seen", "+Bob", "Bob: seen"]);
+  assertEquals(notices(r), ["+Cy", "Cy: seen", "+Bob", "Bob: seen"]);
   await close(r);
 });
 
@@ -280,7 +280,7 @@ Deno.test("a rejoin after Redis went away announces only users new to this insta
   await connect(r);
   await answerJoin(r, ["b 1 Bob", "b 2 Old"]);
   r.sub().deliver("b\nJ 3 Cy");
-  assert.deepEqual(notices(r), ["+Bob", "+Old", "+Cy"]);
+  assertEquals(notices(r), ["+Bob", "+Old", "+Cy"]);
   r.pub().emit("error", new Error("ECONNRESET"));
   r.pub().emit("ready");
   await settle();
@@ -292,7 +292,7 @@ Deno.test("a rejoin after Redis went away announces only users new to this insta
   r.sub().deliver("b\nJ 1 Bob\nJ 3 Cy\nM Bob back");
   snapshot.reply.resolve([[], ["b 1 Bob", "b 3 Cy", "c 7 OLD", "c 8 New"]]);
   await settle();
-  assert.deepEqual(notices(r), ["Bob: back", "-Old", "+OLD", "+New"]);
+  assertEquals(notices(r), ["Bob: back", "-Old", "+OLD", "+New"]);
   await close(r);
 });
 
@@ -306,13 +306,13 @@ Deno.test("lines from an instance given up for dead are dropped until it announc
   scripts.take().reply.resolve(0);
   await until(() => scripts.calls.length > 0, "the sweep");
   const sweep = scripts.take();
-  assert.equal(sweep.script, SWEEP);
+  assertEquals(sweep.script, SWEEP);
   sweep.reply.resolve([["b"], []]);
   await settle();
   // Instance b had stalled: what its users wrote before it learned so arrives now.
   r.sub().deliver("b\nM Bob stale\nD ann Bob stale");
   r.sub().deliver("b\nJ 1 Bob\nM Bob back");
-  assert.deepEqual(notices(r), ["+Bob", "-Bob", "+Bob", "Bob: back"]);
+  assertEquals(notices(r), ["+Bob", "-Bob", "+Bob", "Bob: back"]);
   await close(r);
 });
 
@@ -322,7 +322,7 @@ Deno.test("a login elsewhere that displaces a holder not yet given up comes afte
   await connect(r);
   await answerJoin(r, ["dead 1 Alice"]);
   r.sub().deliver("live\nJ 5 ALICE\nM ALICE hi");
-  assert.deepEqual(notices(r), ["+Alice", "-Alice", "+ALICE", "ALICE: hi"]);
+  assertEquals(notices(r), ["+Alice", "-Alice", "+ALICE", "ALICE: hi"]);
   await close(r);
 });
 
@@ -334,12 +334,12 @@ Deno.test("a name granted here whose holder elsewhere was just heard: that holde
   r.cluster.claim(link, "Dot", "dot");
   await settle();
   const claim = r.pub().scripts.take();
-  assert.equal(claim.script, CLAIM);
+  assertEquals(claim.script, CLAIM);
   // The dead instance's late announcement of its Dot, whose name had expired.
   r.sub().deliver("dead\nJ 1 Dot");
   claim.reply.resolve(7);
   await settle();
-  assert.deepEqual(notices(r), ["+Dot", "-Dot", "claimed Dot"]);
+  assertEquals(notices(r), ["+Dot", "-Dot", "claimed Dot"]);
   await close(r);
 });
 
@@ -352,14 +352,14 @@ Deno.test("a name lost on rejoin: the hub drops its own user first, then hears o
   await settle();
   r.pub().scripts.take().reply.resolve(2);
   await settle();
-  assert.deepEqual(notices(r), ["claimed Ann"]);
+  assertEquals(notices(r), ["claimed Ann"]);
   // A partition: this instance was given up for dead, and Ann's name taken on instance c.
   r.pub().emit("error", new Error("ECONNRESET"));
   r.pub().emit("ready");
   await settle();
   const scripts = r.pub().scripts;
   const rejoin = scripts.take();
-  assert.equal(rejoin.script, REJOIN);
+  assertEquals(rejoin.script, REJOIN);
   r.sub().deliver("c\nJ 9 Ann\nM Ann from c");
   rejoin.reply.resolve([["ann"], []]);
   await settle();
@@ -367,10 +367,10 @@ Deno.test("a name lost on rejoin: the hub drops its own user first, then hears o
   await settle();
   // The hub drops its own Ann (saying `disconnected`) before it hears of the new one; what the
   // new one said before she was announced here is dropped.
-  assert.deepEqual(notices(r), ["name-lost ann", "+Ann"]);
+  assertEquals(notices(r), ["name-lost ann", "+Ann"]);
   r.cluster.leave({ name: "Ann", key: "ann", seq: 2 });
   r.sub().deliver("c\nM Ann again");
-  assert.deepEqual(notices(r), ["Ann: again"], "the hub's leave announces nobody twice");
+  assertEquals(notices(r), ["Ann: again"], "the hub's leave announces nobody twice");
   await close(r);
 });
 
@@ -383,14 +383,14 @@ Deno.test("each heartbeat probes the subscription; an instance given up for dead
   const scripts = r.pub().scripts;
   await until(() => scripts.calls.length > 0, "a heartbeat");
   const heartbeat = scripts.take();
-  assert.equal(heartbeat.script, HEARTBEAT);
-  assert.deepEqual(heartbeat.keys, [`chat:alive:${id}`, `chat:owned:${id}`]);
-  assert.deepEqual(heartbeat.arguments, ["5000", "chat:name:", id, "7000"]);
-  assert.deepEqual(r.pub().published, [[`chat:3:to:${id}`, `${id}\nP`]]);
+  assertEquals(heartbeat.script, HEARTBEAT);
+  assertEquals(heartbeat.keys, [`chat:alive:${id}`, `chat:owned:${id}`]);
+  assertEquals(heartbeat.arguments, ["5000", "chat:name:", id, "7000"]);
+  assertEquals(r.pub().published, [[`chat:3:to:${id}`, `${id}\nP`]]);
   heartbeat.reply.resolve(-1);
   await settle();
-  assert.deepEqual(r.log.lines.at(-1)!.fields, { error: "this instance was given up for dead" });
-  assert.equal(scripts.take().script, REJOIN);
+  assertEquals(r.log.lines.at(-1)!.fields, { error: "this instance was given up for dead" });
+  assertEquals(scripts.take().script, REJOIN);
   await close(r);
 });
 
@@ -401,11 +401,11 @@ Deno.test("a heartbeat left unanswered past the stale time replaces both connect
   await answerJoin(r);
   const [pub, sub] = [r.pub(), r.sub()];
   await until(() => r.clients.length === 4, "new connections");
-  assert.deepEqual([pub.destroyed, sub.destroyed], [1, 1]);
-  assert.equal(r.cluster.status().available, false);
-  assert.deepEqual(r.log.messages("warn"), ["cluster unavailable: serving local users only"]);
+  assertEquals([pub.destroyed, sub.destroyed], [1, 1]);
+  assertEquals(r.cluster.status().available, false);
+  assertEquals(r.log.messages("warn"), ["cluster unavailable: serving local users only"]);
   pub.emit("ready");
   await settle();
-  assert.equal(r.pub().scripts.calls.length, 0, "the old link is heard no more");
+  assertEquals(r.pub().scripts.calls.length, 0, "the old link is heard no more");
   await close(r);
 });

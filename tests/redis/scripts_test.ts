@@ -1,5 +1,5 @@
 /** The Lua scripts take their key names from the key layout. */
-import assert from "node:assert/strict";
+import { assert, assertEquals } from "@std/assert";
 import { KEY_KINDS, KEYS } from "../../lib/redis/keys.ts";
 import * as scripts from "../../lib/redis/scripts.ts";
 
@@ -10,7 +10,7 @@ function builtKeys(script: string): [string, string][] {
 
 Deno.test("the sweep builds other instances' keys exactly as the key layout does", () => {
   const built = builtKeys(scripts.SWEEP);
-  assert.deepEqual(
+  assertEquals(
     [...new Set(built.map(([kind]) => kind))].sort(),
     [KEY_KINDS.alive, KEY_KINDS.name, KEY_KINDS.owned],
   );
@@ -19,7 +19,7 @@ Deno.test("the sweep builds other instances' keys exactly as the key layout does
     [KEY_KINDS.owned]: KEYS.owned,
     [KEY_KINDS.name]: KEYS.name,
   };
-  for (const [kind] of built) assert.equal(`chat:${kind}x`, layout[kind]!("chat:", "x"));
+  for (const [kind] of built) assertEquals(`chat:${kind}x`, layout[kind]!("chat:", "x"));
 });
 
 Deno.test("no script spells a key name of its own: they come as KEYS, arguments or the layout's kinds", () => {
@@ -27,10 +27,10 @@ Deno.test("no script spells a key name of its own: they come as KEYS, arguments 
   for (const [name, script] of Object.entries(scripts)) {
     const literals = [...script.matchAll(/'([^']*)'/g)].map((m) => m[1]!);
     const keyLike = literals.filter((text) => /[a-z]:$/.test(text));
-    for (const text of keyLike) assert.ok(kinds.has(text), `${name} spells '${text}'`);
+    for (const text of keyLike) assert(kinds.has(text), `${name} spells '${text}'`);
     for (const word of ["alive", "owned", "instances", "seq"]) {
-      assert.ok(!literals.includes(word), `${name} spells '${word}'`);
+      assert(!literals.includes(word), `${name} spells '${word}'`);
     }
   }
-  assert.equal(builtKeys(scripts.LEAVE).length + builtKeys(scripts.REJOIN).length, 0);
+  assertEquals(builtKeys(scripts.LEAVE).length + builtKeys(scripts.REJOIN).length, 0);
 });

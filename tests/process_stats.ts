@@ -15,6 +15,29 @@ async function run(args: string[]): Promise<string> {
   return new TextDecoder().decode(stdout);
 }
 
+/**
+ * The socket inodes among process `pid`'s descriptors (`ls -l /proc/<pid>/fd`).
+ * A descriptor closed between ls's reading of the folder and of its link is
+ * reported by ls as gone ("No such file or directory", exit 1): it is closed,
+ * so it is left out rather than failing the count. Any other complaint fails.
+ */
+export async function socketInodes(pid: number): Promise<Set<string>> {
+  const { code, stdout, stderr } = await new Deno.Command("ls", {
+    args: ["-l", `/proc/${pid}/fd`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const complaints = new TextDecoder().decode(stderr).split("\n").filter((line) => line !== "");
+  const closedMeanwhile = /^ls: cannot access '\/proc\/\d+\/fd\/\d+': No such file or directory$/;
+  const failed = code > 1 || (code === 1 && complaints.length === 0) ||
+    complaints.some((line) => !closedMeanwhile.test(line));
+  if (failed) {
+    throw new Error(`ls -l /proc/${pid}/fd exited with ${code}: ${complaints.join("; ")}`);
+  }
+  const links = new TextDecoder().decode(stdout);
+  return new Set([...links.matchAll(/socket:\[(\d+)\]/g)].map((match) => match[1]!));
+}
+
 /** Descriptors process `pid` holds now. */
 export async function descriptorCount(pid: number): Promise<number> {
   return (await run(["ls", "-1", `/proc/${pid}/fd`])).split("\n").filter((l) => l !== "").length;

@@ -9,6 +9,7 @@ import { METRICS_MAX_CONNECTIONS } from "../lib/metrics.ts";
 import { CidrList } from "../lib/address.ts";
 import type { ChatServer } from "../lib/server.ts";
 import { withDeadline, withServer } from "./helpers.ts";
+import { socketInodes } from "./process_stats.ts";
 
 /** Connections that send a partial head and stop. */
 const SLOW_CLIENTS = 300;
@@ -36,8 +37,7 @@ async function output(command: string, args: string[]): Promise<string> {
  * process with the server.
  */
 async function serverDescriptors(port: number): Promise<number> {
-  const fds = await output("ls", ["-l", `/proc/${Deno.pid}/fd`]);
-  const inodes = new Set([...fds.matchAll(/socket:\[(\d+)\]/g)].map((match) => match[1]));
+  const inodes = await socketInodes(Deno.pid);
   const table = await output("cat", ["/proc/net/tcp", "/proc/net/tcp6"]);
   let count = 0;
   for (const line of table.split("\n")) {

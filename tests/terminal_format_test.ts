@@ -3,6 +3,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { parseServerLine } from "../lib/terminal/server_line.ts";
 import { parseInput } from "../lib/terminal/commands.ts";
 import { describeError, formatEvent, isKnownError, nameColour } from "../lib/terminal/format.ts";
+import { nameHash, nameKey } from "../lib/web/page/name_key.js";
 
 const plain = { colour: false };
 // The client's own colour sequences: ESC, "[", digits and ";", then "m".
@@ -116,6 +117,17 @@ Deno.test("formatEvent colours names, the same colour for the same name in any c
   assertEquals(own, `<\x1b[1;${nameColour("me")}mme\x1b[0m> hi`);
   const colours = new Set(["alice", "bob", "carol", "dave", "erin", "frank"].map(nameColour));
   assert(colours.size > 2, "names spread over the palette");
+});
+
+Deno.test("nameHash is 32-bit FNV-1a of the name's key, the same in any case or normal form", () => {
+  assertEquals([nameHash(""), nameHash("a"), nameHash("foobar")], [
+    0x811c9dc5,
+    0xe40c292c,
+    0xbf9cf968,
+  ]);
+  assertEquals(nameHash("FooBar"), nameHash("foobar"));
+  assertEquals(nameKey("E\u0301"), "\u00e9");
+  assertEquals(nameHash("E\u0301"), nameHash("\u00e9"));
 });
 
 Deno.test("describeError says every ERR code of the protocol in words", () => {

@@ -9,6 +9,7 @@
 import { type Action, HELP, parseInput } from "./commands.ts";
 import { ConnectError, ServerConnection, type Target } from "./connection.ts";
 import { type ChatEvent, describeError } from "./format.ts";
+import { CLOSING_ERRORS } from "../web/page/closing_errors.js";
 import { ReconnectPolicy } from "./reconnect.ts";
 import { Replies } from "./replies.ts";
 import { parseServerLine, type ServerLine } from "./server_line.ts";
@@ -49,16 +50,6 @@ export const QUIT_GRACE_MS = 2_000;
 
 /** Lines typed while offline that are kept to send later; more are refused. */
 export const MAX_QUEUED = 1000;
-
-/** `ERR` codes after which the server closes the connection. */
-const CLOSING_ERRORS = new Set([
-  "idle-timeout",
-  "slow-consumer",
-  "server-shutdown",
-  "server-full",
-  "too-many-connections",
-  "excess-flood",
-]);
 
 /** How one connection ended. */
 type SessionEnd =

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { nameHash } from "../web/page/name_key.js";
 import { neutralize } from "./text.ts";
 
 /** Something to show the user: from the server, or the client's own doing. */
@@ -70,15 +71,10 @@ const NAME_COLOURS = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96] as const;
 
 /**
  * The SGR colour for `name`: the same for a name on every screen and every
- * run (FNV-1a of its case-folded form, as the server compares names).
+ * run, in any case (the page picks its hue by the same hash).
  */
 export function nameColour(name: string): number {
-  let hash = 0x811c9dc5;
-  for (const char of name.normalize("NFC").toLowerCase()) {
-    hash ^= char.codePointAt(0)!;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return NAME_COLOURS[hash % NAME_COLOURS.length]!;
+  return NAME_COLOURS[nameHash(name) % NAME_COLOURS.length]!;
 }
 
 /** How lines are made: with colour sequences (a colour terminal) or as plain text. */

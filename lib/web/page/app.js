@@ -13,6 +13,8 @@
  *
  * @module
  */
+import { CLOSING_ERRORS } from "./closing_errors.js";
+import { nameHash, nameKey } from "./name_key.js";
 
 /** First reconnect delay; it doubles after each failed attempt. */
 const RETRY_BASE_MS = 1000;
@@ -53,16 +55,6 @@ const REASONS = {
   "too-many-connections": "There are too many connections from your network.",
   "excess-flood": "Messages were sent too quickly, so the server closed the connection.",
 };
-
-/** Reasons the server gives just before it closes the socket. */
-const CLOSING = new Set([
-  "idle-timeout",
-  "slow-consumer",
-  "server-shutdown",
-  "server-full",
-  "too-many-connections",
-  "excess-flood",
-]);
 
 /** Control characters other than TAB: the server turns each into U+FFFD. */
 // deno-lint-ignore no-control-regex
@@ -123,13 +115,9 @@ const state = {
   unread: 0,
 };
 
-/** Names compare as the server compares them: NFC, then lower case. */
-function keyOf(name) {
-  return name.normalize("NFC").toLowerCase();
-}
-
+/** `name` is the one this page logs in as, compared as the server compares names. */
 function isMe(name) {
-  return state.name !== "" && keyOf(name) === keyOf(state.name);
+  return state.name !== "" && nameKey(name) === nameKey(state.name);
 }
 
 /** Splits `text` at its first space. */
@@ -145,9 +133,7 @@ const HUES = [215, 340, 28, 165, 275, 0, 190, 95, 305, 45];
 
 /** A stable colour for a name, so each speaker is easy to follow. */
 function hueOf(name) {
-  let hash = 2166136261;
-  for (const char of keyOf(name)) hash = Math.imul(hash ^ char.codePointAt(0), 16777619) >>> 0;
-  return HUES[hash % HUES.length];
+  return HUES[nameHash(name) % HUES.length];
 }
 
 function element(tag, className, text) {
@@ -391,7 +377,7 @@ function onLoggedIn() {
   state.attempts = 0;
   sessionStorage.setItem(STORAGE_KEY, state.name);
   sendLine("WATCH");
-  state.online.set(keyOf(state.name), state.name);
+  state.online.set(nameKey(state.name), state.name);
   renderOnline();
   requestWho();
   renderSession();
@@ -460,7 +446,7 @@ function onError(reason) {
     state.loggingIn = false;
     return;
   }
-  if (CLOSING.has(reason)) {
+  if (CLOSING_ERRORS.has(reason)) {
     state.closeReason = reason;
     return;
   }
@@ -496,8 +482,8 @@ function onInfo(rest) {
 }
 
 function applyInfo(name, event) {
-  if (event === "connected") state.online.set(keyOf(name), name);
-  else state.online.delete(keyOf(name));
+  if (event === "connected") state.online.set(nameKey(name), name);
+  else state.online.delete(nameKey(name));
   renderOnline();
 }
 
@@ -508,10 +494,10 @@ function onPong() {
     done.entry.classList.remove("pending");
     return;
   }
-  state.online = new Map(done.users.map((name) => [keyOf(name), name]));
+  state.online = new Map(done.users.map((name) => [nameKey(name), name]));
   for (const [name, event] of done.after) {
-    if (event === "connected") state.online.set(keyOf(name), name);
-    else state.online.delete(keyOf(name));
+    if (event === "connected") state.online.set(nameKey(name), name);
+    else state.online.delete(nameKey(name));
   }
   renderOnline();
 }

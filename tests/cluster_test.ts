@@ -121,6 +121,8 @@ interface Rig {
   start(url: string, options?: StartOptions): Promise<Instance>;
   /** Logs a client in on `instance`; the rig closes it before stopping the instances. */
   login(instance: Instance, name: string): Promise<TestClient>;
+  /** Connects a client to `instance` without logging in; closed as {@linkcode login}'s are. */
+  connect(instance: Instance): Promise<TestClient>;
 }
 
 /** Runs `body` with a fresh Redis; stops everything it started, clients first. */
@@ -139,6 +141,11 @@ async function withRig(body: (rig: Rig) => Promise<void>): Promise<void> {
     },
     async login(instance, name) {
       const client = await TestClient.login(instance.port, name);
+      clients.push(client);
+      return client;
+    },
+    async connect(instance) {
+      const client = await TestClient.connect(instance.port);
       clients.push(client);
       return client;
     },
@@ -169,13 +176,45 @@ async function withRig(body: (rig: Rig) => Promise<void>): Promise<void> {
 /** Runs `body` with Redis and `count` instances joined to it directly. */
 async function withCluster(
   count: number,
-  body: (instances: Instance[], redis: RedisProcess) => Promise<void>,
+  body: (instances: Instance[], rig: Rig) => Promise<void>,
 ): Promise<void> {
   await withRig(async (rig) => {
     const instances: Instance[] = [];
     for (let i = 0; i < count; i++) instances.push(await rig.start(rig.redis.url));
-    await body(instances, rig.redis);
+    await body(instances, rig);
   });
+}
+
+/**
+ * Clients of two instances: alice and carol on `a`, bob on `b`, each heard
+ * everywhere; dave connected to `a`, not logged in.
+ */
+async function fourClients(
+  rig: Rig,
+  a: Instance,
+  b: Instance,
+): Promise<Record<"alice" | "bob" | "carol" | "dave", TestClient>> {
+  const alice = await rig.login(a, "alice");
+  const bob = await rig.login(b, "bob");
+  const carol = await rig.login(a, "carol");
+  const dave = await rig.connect(a);
+  await allHear({ alice, bob, carol });
+  return { alice, bob, carol, dave };
+}
+
+/**
+ * Two instances, `a` through the rig's relay (for the test to cut off or
+ * silence) and `b` straight to Redis; alice on `a` and bob on `b`, each heard on both.
+ */
+async function relayedPair(
+  rig: Rig,
+): Promise<{ a: Instance; b: Instance; alice: TestClient; bob: TestClient }> {
+  const a = await rig.start(rig.relay.url);
+  const b = await rig.start(rig.redis.url);
+  const alice = await rig.login(a, "alice");
+  const bob = await rig.login(b, "bob");
+  await allHear({ alice, bob });
+  return { a, b, alice, bob };
 }
 
 /** Everyone in `clients` sends a line and every other one receives it: presence is known everywhere. */
@@ -188,6 +227,7 @@ async function allHear(clients: Record<string, TestClient>): Promise<void> {
   }
 }
 
+/** Closes every client, one after the other. */
 async function disposeAll(clients: Iterable<TestClient>): Promise<void> {
   for (const client of clients) await client.dispose();
 }
@@ -196,54 +236,49 @@ Deno.test({
   name: "cluster: MSG, DM, WHO, INFO and unique names hold across two instances",
   ignore,
   async fn() {
-    await withCluster(2, async ([a, b]) => {
-      const alice = await TestClient.login(a!.port, "alice");
-      const bob = await TestClient.login(b!.port, "bob");
-      const other = await TestClient.connect(b!.port);
-      let amelie: TestClient | undefined;
-      try {
-        await allHear({ alice, bob });
-        assertEquals(await bob.sync(), [], "a MSG does not come back to its sender");
+    await withCluster(2, async ([a, b], rig) => {
+      const alice = await rig.login(a!, "alice");
+      const bob = await rig.login(b!, "bob");
+      const other = await rig.connect(b!);
+      await allHear({ alice, bob });
+      assertEquals(await bob.sync(), [], "a MSG does not come back to its sender");
 
-        // Names are unique across instances, with the same case and NFC rules.
-        await other.send("LOGIN ALICE");
-        await other.expect("ERR username-taken");
-        amelie = await TestClient.login(a!.port, "Ame\u0301lie");
-        await allHear({ alice, bob, "Am\u00e9lie": amelie });
-        await other.send("LOGIN am\u00e9lie");
-        await other.expect("ERR username-taken");
+      // Names are unique across instances, with the same case and NFC rules.
+      await other.send("LOGIN ALICE");
+      await other.expect("ERR username-taken");
+      const amelie = await rig.login(a!, "Ame\u0301lie");
+      await allHear({ alice, bob, "Am\u00e9lie": amelie });
+      await other.send("LOGIN am\u00e9lie");
+      await other.expect("ERR username-taken");
 
-        // WHO is one block in login order, the same from either instance.
-        for (const client of [alice, bob]) {
-          await client.send("WHO");
-          assertEquals(await client.readLines(3), [
-            "USER alice",
-            "USER bob",
-            "USER Am\u00e9lie",
-          ]);
-        }
-
-        // DM reaches a user wherever they are; not found means no instance has them.
-        await alice.send("DM BOB psst");
-        await bob.expect("DM alice psst");
-        await bob.send("DM AME\u0301LIE hi");
-        await bob.send("DM nobody hi");
-        await bob.expect("ERR user-not-found");
-        await amelie.expect("DM bob hi");
-
-        // INFO reaches every instance, and the name is free everywhere at once.
-        await amelie.send("QUIT");
-        await alice.expect("INFO Am\u00e9lie disconnected");
-        await bob.expect("INFO Am\u00e9lie disconnected");
-        await other.send("LOGIN AM\u00c9LIE");
-        await other.expect("OK");
-        // A login is known elsewhere one pub/sub hop later: by the time its first line arrives.
-        await allHear({ alice, bob, "AM\u00c9LIE": other });
-        await alice.send("WHO");
-        assertEquals(await alice.readLines(3), ["USER alice", "USER bob", "USER AM\u00c9LIE"]);
-      } finally {
-        await disposeAll([alice, bob, other, ...(amelie === undefined ? [] : [amelie])]);
+      // WHO is one block in login order, the same from either instance.
+      for (const client of [alice, bob]) {
+        await client.send("WHO");
+        assertEquals(await client.readLines(3), [
+          "USER alice",
+          "USER bob",
+          "USER Am\u00e9lie",
+        ]);
       }
+
+      // DM reaches a user wherever they are; not found means no instance has them.
+      await alice.send("DM BOB psst");
+      await bob.expect("DM alice psst");
+      await bob.send("DM AME\u0301LIE hi");
+      await bob.send("DM nobody hi");
+      await bob.expect("ERR user-not-found");
+      await amelie.expect("DM bob hi");
+
+      // INFO reaches every instance, and the name is free everywhere at once.
+      await amelie.send("QUIT");
+      await alice.expect("INFO Am\u00e9lie disconnected");
+      await bob.expect("INFO Am\u00e9lie disconnected");
+      await other.send("LOGIN AM\u00c9LIE");
+      await other.expect("OK");
+      // A login is known elsewhere one pub/sub hop later: by the time its first line arrives.
+      await allHear({ alice, bob, "AM\u00c9LIE": other });
+      await alice.send("WHO");
+      assertEquals(await alice.readLines(3), ["USER alice", "USER bob", "USER AM\u00c9LIE"]);
     });
   },
 });
@@ -252,31 +287,27 @@ Deno.test({
   name: "cluster: every receiver sees one sender's lines in the order sent, across three instances",
   ignore,
   async fn() {
-    await withCluster(3, async ([a, b, c]) => {
-      const ann = await TestClient.login(a!.port, "ann");
-      const ben = await TestClient.login(b!.port, "ben");
-      const cat = await TestClient.login(c!.port, "cat");
-      try {
-        await allHear({ ann, ben, cat });
-        const lines: string[] = [];
-        const forBen: string[] = [];
-        const forCat: string[] = [];
-        for (let i = 0; i < 300; i++) {
-          if (i % 3 === 0) {
-            lines.push(`DM ben d${i}`);
-            forBen.push(`DM ann d${i}`);
-          } else {
-            lines.push(`MSG m${i}`);
-            forBen.push(`MSG ann m${i}`);
-            forCat.push(`MSG ann m${i}`);
-          }
+    await withCluster(3, async ([a, b, c], rig) => {
+      const ann = await rig.login(a!, "ann");
+      const ben = await rig.login(b!, "ben");
+      const cat = await rig.login(c!, "cat");
+      await allHear({ ann, ben, cat });
+      const lines: string[] = [];
+      const forBen: string[] = [];
+      const forCat: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        if (i % 3 === 0) {
+          lines.push(`DM ben d${i}`);
+          forBen.push(`DM ann d${i}`);
+        } else {
+          lines.push(`MSG m${i}`);
+          forBen.push(`MSG ann m${i}`);
+          forCat.push(`MSG ann m${i}`);
         }
-        await ann.sendRaw(lines.map((line) => line + "\n").join(""));
-        assertEquals(await ben.readLines(forBen.length), forBen);
-        assertEquals(await cat.readLines(forCat.length), forCat);
-      } finally {
-        await disposeAll([ann, ben, cat]);
       }
+      await ann.sendRaw(lines.map((line) => line + "\n").join(""));
+      assertEquals(await ben.readLines(forBen.length), forBen);
+      assertEquals(await cat.readLines(forCat.length), forCat);
     });
   },
 });
@@ -285,23 +316,19 @@ Deno.test({
   name: "cluster: WHO lists the users of three instances once each, in login order",
   ignore,
   async fn() {
-    await withCluster(3, async (instances) => {
+    await withCluster(3, async (instances, rig) => {
       const clients: Record<string, TestClient> = {};
-      try {
-        // u1@A, u2@B, u3@C, u4@A, u5@C, u6@B
-        const placement = [0, 1, 2, 0, 2, 1];
-        for (const [i, at] of placement.entries()) {
-          clients[`u${i + 1}`] = await TestClient.login(instances[at]!.port, `u${i + 1}`);
-        }
-        await allHear(clients);
-        const expected = placement.map((_, i) => `USER u${i + 1}`);
-        for (const client of [clients.u1!, clients.u2!, clients.u3!]) {
-          await client.send("WHO");
-          assertEquals(await client.readLines(6), expected);
-          assertEquals(await client.sync(), [], "nothing after the one block");
-        }
-      } finally {
-        await disposeAll(Object.values(clients));
+      // u1@A, u2@B, u3@C, u4@A, u5@C, u6@B
+      const placement = [0, 1, 2, 0, 2, 1];
+      for (const [i, at] of placement.entries()) {
+        clients[`u${i + 1}`] = await rig.login(instances[at]!, `u${i + 1}`);
+      }
+      await allHear(clients);
+      const expected = placement.map((_, i) => `USER u${i + 1}`);
+      for (const client of [clients.u1!, clients.u2!, clients.u3!]) {
+        await client.send("WHO");
+        assertEquals(await client.readLines(6), expected);
+        assertEquals(await client.sync(), [], "nothing after the one block");
       }
     });
   },
@@ -311,17 +338,13 @@ Deno.test({
   name: "cluster: two instances racing for one name grant it exactly once",
   ignore,
   async fn() {
-    await withCluster(3, async (instances) => {
+    await withCluster(3, async (instances, rig) => {
       const clients: TestClient[] = [];
-      try {
-        for (let i = 0; i < 24; i++) clients.push(await TestClient.connect(instances[i % 3]!.port));
-        await Promise.all(clients.map((client) => client.send("LOGIN Zed")));
-        const answers = await Promise.all(clients.map((client) => client.readLine()));
-        assertEquals(answers.filter((line) => line === "OK").length, 1, answers.join(","));
-        assertEquals(answers.filter((line) => line === "ERR username-taken").length, 23);
-      } finally {
-        await disposeAll(clients);
-      }
+      for (let i = 0; i < 24; i++) clients.push(await rig.connect(instances[i % 3]!));
+      await Promise.all(clients.map((client) => client.send("LOGIN Zed")));
+      const answers = await Promise.all(clients.map((client) => client.readLine()));
+      assertEquals(answers.filter((line) => line === "OK").length, 1, answers.join(","));
+      assertEquals(answers.filter((line) => line === "ERR username-taken").length, 23);
     });
   },
 });
@@ -331,27 +354,23 @@ Deno.test({
     "cluster: an instance killed with SIGKILL is announced gone and frees its names within the bound",
   ignore,
   async fn() {
-    await withCluster(2, async ([a, b]) => {
-      const alice = await TestClient.login(a!.port, "alice");
-      const bob = await TestClient.login(b!.port, "bob");
-      const carol = await TestClient.login(b!.port, "carol");
-      try {
-        await allHear({ alice, bob, carol });
-        const killedAt = performance.now();
-        b!.kill();
-        const bound = CLUSTER_TIMING.instanceTtlMs + CLUSTER_TIMING.heartbeatMs;
-        const gone = await alice.readLines(2, bound + 2000);
-        const elapsed = performance.now() - killedAt;
-        assertEquals(gone.sort(), ["INFO bob disconnected", "INFO carol disconnected"]);
-        console.log(`  announced gone ${Math.round(elapsed)} ms after SIGKILL (bound ${bound} ms)`);
-        assert(elapsed <= bound + 1000, `${elapsed} ms`);
-        await using again = await TestClient.login(a!.port, "bob");
-        await alice.send("WHO");
-        assertEquals(await alice.readLines(2), ["USER alice", "USER bob"]);
-        await again.send("QUIT");
-      } finally {
-        await disposeAll([alice, bob, carol]);
-      }
+    await withCluster(2, async ([a, b], rig) => {
+      const alice = await rig.login(a!, "alice");
+      const bob = await rig.login(b!, "bob");
+      const carol = await rig.login(b!, "carol");
+      await allHear({ alice, bob, carol });
+      const killedAt = performance.now();
+      b!.kill();
+      const bound = CLUSTER_TIMING.instanceTtlMs + CLUSTER_TIMING.heartbeatMs;
+      const gone = await alice.readLines(2, bound + 2000);
+      const elapsed = performance.now() - killedAt;
+      assertEquals(gone.sort(), ["INFO bob disconnected", "INFO carol disconnected"]);
+      console.log(`  announced gone ${Math.round(elapsed)} ms after SIGKILL (bound ${bound} ms)`);
+      assert(elapsed <= bound + 1000, `${elapsed} ms`);
+      await using again = await TestClient.login(a!.port, "bob");
+      await alice.send("WHO");
+      assertEquals(await alice.readLines(2), ["USER alice", "USER bob"]);
+      await again.send("QUIT");
     });
   },
 });
@@ -360,24 +379,20 @@ Deno.test({
   name: "cluster: an instance stopped with SIGTERM says goodbye for its users at once",
   ignore,
   async fn() {
-    await withCluster(2, async ([a, b]) => {
-      const alice = await TestClient.login(a!.port, "alice");
-      const bob = await TestClient.login(b!.port, "bob");
-      try {
-        await allHear({ alice, bob });
-        const stoppedAt = performance.now();
-        b!.terminate();
-        await bob.expect("ERR server-shutdown");
-        // Well before the heartbeat bound: the leaving instance itself announces its users.
-        await alice.expect("INFO bob disconnected", CLUSTER_TIMING.instanceTtlMs - 1000);
-        console.log(
-          `  announced gone ${Math.round(performance.now() - stoppedAt)} ms after SIGTERM`,
-        );
-        await using again = await TestClient.login(a!.port, "bob");
-        await again.send("QUIT");
-      } finally {
-        await disposeAll([alice, bob]);
-      }
+    await withCluster(2, async ([a, b], rig) => {
+      const alice = await rig.login(a!, "alice");
+      const bob = await rig.login(b!, "bob");
+      await allHear({ alice, bob });
+      const stoppedAt = performance.now();
+      b!.terminate();
+      await bob.expect("ERR server-shutdown");
+      // Well before the heartbeat bound: the leaving instance itself announces its users.
+      await alice.expect("INFO bob disconnected", CLUSTER_TIMING.instanceTtlMs - 1000);
+      console.log(
+        `  announced gone ${Math.round(performance.now() - stoppedAt)} ms after SIGTERM`,
+      );
+      await using again = await TestClient.login(a!.port, "bob");
+      await again.send("QUIT");
     });
   },
 });
@@ -387,62 +402,54 @@ Deno.test({
     "cluster: with Redis stopped, instances serve their own users, refuse logins, and rejoin when it is back",
   ignore,
   async fn() {
-    await withCluster(2, async ([a, b], redis) => {
-      const alice = await TestClient.login(a!.port, "alice");
-      const bob = await TestClient.login(b!.port, "bob");
-      const carol = await TestClient.login(a!.port, "carol");
-      const dave = await TestClient.connect(a!.port);
-      try {
-        await allHear({ alice, bob, carol });
-        assertEquals(await a!.clusterMetrics(), {
-          chat_cluster_up: 1,
-          chat_cluster_remote_users: 1,
-          chat_cluster_dropped_batches_total: 0,
-        });
-        await redis.stop();
-        await a!.logged(/cluster unavailable/);
-        await b!.logged(/cluster unavailable/);
-        assertEquals((await a!.clusterMetrics()).chat_cluster_up, 0);
+    await withCluster(2, async ([a, b], rig) => {
+      const { alice, bob, carol, dave } = await fourClients(rig, a!, b!);
+      assertEquals(await a!.clusterMetrics(), {
+        chat_cluster_up: 1,
+        chat_cluster_remote_users: 1,
+        chat_cluster_dropped_batches_total: 0,
+      });
+      await rig.redis.stop();
+      await a!.logged(/cluster unavailable/);
+      await b!.logged(/cluster unavailable/);
+      assertEquals((await a!.clusterMetrics()).chat_cluster_up, 0);
 
-        // Local chat goes on; what needs another instance says so.
-        await alice.send("MSG still here");
-        await carol.expect("MSG alice still here");
-        await alice.send("DM bob are you there");
-        await alice.expect("ERR cluster-unavailable");
-        await alice.send("WHO");
-        assertEquals(await alice.readLines(2), ["USER alice", "USER carol"]);
-        const asked = performance.now();
-        await dave.send("LOGIN dave");
-        await dave.expect("ERR cluster-unavailable", NOTICE_MS);
-        const waited = performance.now() - asked;
-        console.log(`  LOGIN refused after ${Math.round(waited)} ms without Redis`);
-        assert(waited >= CLUSTER_TIMING.loginWaitMs - 50, `${waited} ms`);
-        assert(waited <= CLUSTER_TIMING.loginWaitMs + 1000, `${waited} ms`);
+      // Local chat goes on; what needs another instance says so.
+      await alice.send("MSG still here");
+      await carol.expect("MSG alice still here");
+      await alice.send("DM bob are you there");
+      await alice.expect("ERR cluster-unavailable");
+      await alice.send("WHO");
+      assertEquals(await alice.readLines(2), ["USER alice", "USER carol"]);
+      const asked = performance.now();
+      await dave.send("LOGIN dave");
+      await dave.expect("ERR cluster-unavailable", NOTICE_MS);
+      const waited = performance.now() - asked;
+      console.log(`  LOGIN refused after ${Math.round(waited)} ms without Redis`);
+      assert(waited >= CLUSTER_TIMING.loginWaitMs - 50, `${waited} ms`);
+      assert(waited <= CLUSTER_TIMING.loginWaitMs + 1000, `${waited} ms`);
 
-        await redis.restart();
-        await a!.logged(/cluster rejoined/);
-        await b!.logged(/cluster rejoined/);
-        await allHear({ alice, bob, carol });
-        await alice.send("DM bob are you there");
-        await bob.expect("DM alice are you there");
-        // The names were claimed again in the empty Redis, in their first login order.
-        await dave.send("LOGIN Carol");
-        await dave.expect("ERR username-taken");
-        await bob.send("WHO");
-        assertEquals(await bob.readLines(3), ["USER alice", "USER bob", "USER carol"]);
-        await dave.send("LOGIN dave");
-        await dave.expect("OK");
-        await allHear({ alice, bob, carol, dave });
-        await alice.send("WHO");
-        assertEquals(await alice.readLines(4), [
-          "USER alice",
-          "USER bob",
-          "USER carol",
-          "USER dave",
-        ]);
-      } finally {
-        await disposeAll([alice, bob, carol, dave]);
-      }
+      await rig.redis.restart();
+      await a!.logged(/cluster rejoined/);
+      await b!.logged(/cluster rejoined/);
+      await allHear({ alice, bob, carol });
+      await alice.send("DM bob are you there");
+      await bob.expect("DM alice are you there");
+      // The names were claimed again in the empty Redis, in their first login order.
+      await dave.send("LOGIN Carol");
+      await dave.expect("ERR username-taken");
+      await bob.send("WHO");
+      assertEquals(await bob.readLines(3), ["USER alice", "USER bob", "USER carol"]);
+      await dave.send("LOGIN dave");
+      await dave.expect("OK");
+      await allHear({ alice, bob, carol, dave });
+      await alice.send("WHO");
+      assertEquals(await alice.readLines(4), [
+        "USER alice",
+        "USER bob",
+        "USER carol",
+        "USER dave",
+      ]);
     });
   },
 });
@@ -452,30 +459,22 @@ Deno.test({
     "cluster: a frozen Redis stalls no local chat; a LOGIN waits for it; what waited arrives in order",
   ignore,
   async fn() {
-    await withCluster(2, async ([a, b], redis) => {
-      const alice = await TestClient.login(a!.port, "alice");
-      const bob = await TestClient.login(b!.port, "bob");
-      const carol = await TestClient.login(a!.port, "carol");
-      const dave = await TestClient.connect(a!.port);
-      try {
-        await allHear({ alice, bob, carol });
-        redis.freeze(true);
-        const lines = Array.from({ length: 1000 }, (_, i) => `MSG while frozen ${i}`);
-        await alice.sendRaw(lines.map((line) => line + "\n").join(""));
-        const expected = lines.map((line) => `MSG alice ${line.slice(4)}`);
-        assertEquals(await carol.readLines(1000), expected, "local chat does not wait");
-        await dave.send("LOGIN dave");
-        await dave.send("MSG first words");
-        await alice.send("PING");
-        await alice.expect("PONG");
-        redis.freeze(false);
-        await dave.expect("OK");
-        assertEquals(await bob.readLines(1001), [...expected, "MSG dave first words"]);
-        await alice.send("DM bob thawed");
-        await bob.expect("DM alice thawed");
-      } finally {
-        await disposeAll([alice, bob, carol, dave]);
-      }
+    await withCluster(2, async ([a, b], rig) => {
+      const { alice, bob, carol, dave } = await fourClients(rig, a!, b!);
+      rig.redis.freeze(true);
+      const lines = Array.from({ length: 1000 }, (_, i) => `MSG while frozen ${i}`);
+      await alice.sendRaw(lines.map((line) => line + "\n").join(""));
+      const expected = lines.map((line) => `MSG alice ${line.slice(4)}`);
+      assertEquals(await carol.readLines(1000), expected, "local chat does not wait");
+      await dave.send("LOGIN dave");
+      await dave.send("MSG first words");
+      await alice.send("PING");
+      await alice.expect("PONG");
+      rig.redis.freeze(false);
+      await dave.expect("OK");
+      assertEquals(await bob.readLines(1001), [...expected, "MSG dave first words"]);
+      await alice.send("DM bob thawed");
+      await bob.expect("DM alice thawed");
     });
   },
 });
@@ -540,27 +539,23 @@ Deno.test({
   name: "cluster: after Redis loses every key, nobody takes an online user's name, and all rejoin",
   ignore,
   async fn() {
-    await withCluster(2, async ([a, b], redis) => {
-      const alice = await TestClient.login(a!.port, "alice");
-      const bob = await TestClient.login(b!.port, "bob");
-      const newcomer = await TestClient.connect(a!.port);
-      try {
-        await allHear({ alice, bob });
-        assertEquals(await redis.command("FLUSHALL"), "+OK");
-        await newcomer.send("LOGIN bob");
-        await newcomer.expect("ERR username-taken");
-        await a!.logged(/cluster rejoined/);
-        await b!.logged(/cluster rejoined/);
-        await newcomer.send("LOGIN Bob");
-        await newcomer.expect("ERR username-taken");
-        await allHear({ alice, bob });
-        for (const client of [alice, bob]) {
-          await client.send("WHO");
-          assertEquals(await client.readLines(2), ["USER alice", "USER bob"]);
-          assertEquals(await client.sync(), []);
-        }
-      } finally {
-        await disposeAll([alice, bob, newcomer]);
+    await withCluster(2, async ([a, b], rig) => {
+      const alice = await rig.login(a!, "alice");
+      const bob = await rig.login(b!, "bob");
+      const newcomer = await rig.connect(a!);
+      await allHear({ alice, bob });
+      assertEquals(await rig.redis.command("FLUSHALL"), "+OK");
+      await newcomer.send("LOGIN bob");
+      await newcomer.expect("ERR username-taken");
+      await a!.logged(/cluster rejoined/);
+      await b!.logged(/cluster rejoined/);
+      await newcomer.send("LOGIN Bob");
+      await newcomer.expect("ERR username-taken");
+      await allHear({ alice, bob });
+      for (const client of [alice, bob]) {
+        await client.send("WHO");
+        assertEquals(await client.readLines(2), ["USER alice", "USER bob"]);
+        assertEquals(await client.sync(), []);
       }
     });
   },
@@ -571,11 +566,7 @@ Deno.test({
   ignore,
   async fn() {
     await withRig(async (rig) => {
-      const a = await rig.start(rig.relay.url);
-      const b = await rig.start(rig.redis.url);
-      const alice = await rig.login(a, "alice");
-      const bob = await rig.login(b, "bob");
-      await allHear({ alice, bob });
+      const { a, alice, bob } = await relayedPair(rig);
       rig.relay.silence();
       await a.logged(/cluster unavailable/);
       await a.logged(/cluster rejoined/);
@@ -596,22 +587,18 @@ Deno.test({
     await withRig(async (rig) => {
       await rig.redis.stop();
       const a = await rig.start(rig.redis.url, { waitToJoin: false });
-      const alice = await TestClient.connect(a.port);
-      try {
-        await alice.send("LOGIN alice");
-        await alice.send("PING");
-        await rig.redis.restart();
-        await alice.expect("OK");
-        await alice.expect("PONG");
-        await a.logged(/cluster joined/);
-        const b = await rig.start(rig.redis.url);
-        const bob = await rig.login(b, "bob");
-        await allHear({ alice, bob });
-        await bob.send("WHO");
-        assertEquals(await bob.readLines(2), ["USER alice", "USER bob"]);
-      } finally {
-        await alice.dispose();
-      }
+      const alice = await rig.connect(a);
+      await alice.send("LOGIN alice");
+      await alice.send("PING");
+      await rig.redis.restart();
+      await alice.expect("OK");
+      await alice.expect("PONG");
+      await a.logged(/cluster joined/);
+      const b = await rig.start(rig.redis.url);
+      const bob = await rig.login(b, "bob");
+      await allHear({ alice, bob });
+      await bob.send("WHO");
+      assertEquals(await bob.readLines(2), ["USER alice", "USER bob"]);
     });
   },
 });
@@ -622,11 +609,7 @@ Deno.test({
   ignore,
   async fn() {
     await withRig(async (rig) => {
-      const a = await rig.start(rig.relay.url);
-      const b = await rig.start(rig.redis.url);
-      const alice = await rig.login(a, "alice");
-      const bob = await rig.login(b, "bob");
-      await allHear({ alice, bob });
+      const { a, alice, bob } = await relayedPair(rig);
       rig.relay.silenceSubscriptions();
       await a.logged(/subscription has gone silent/);
       await a.logged(/cluster rejoined/);
@@ -653,52 +636,52 @@ Deno.test({
     "cluster: after 400 logins and departures spread over three instances, no ghost and no stray name",
   ignore,
   async fn() {
-    await withCluster(3, async (instances, redis) => {
+    await withCluster(3, async (instances, rig) => {
       const watchers: TestClient[] = [];
       for (const [i, instance] of instances.entries()) {
-        watchers.push(await TestClient.login(instance.port, `watcher${i}`));
+        watchers.push(await rig.login(instance, `watcher${i}`));
       }
-      try {
-        await allHear(Object.fromEntries(watchers.map((w, i) => [`watcher${i}`, w])));
-        // 40 workers log in and out 10 times each, on the instances in turn, racing each other
-        // for 20 names; every other time the LOGIN, a MSG and the QUIT go out in one write.
-        await Promise.all(Array.from({ length: 40 }, async (_, worker) => {
-          for (let round = 0; round < 10; round++) {
-            const instance = instances[(worker + round) % instances.length]!;
-            await using client = await TestClient.connect(instance.port);
-            const name = `churn${worker % 20}`;
-            if (round % 2 === 0) {
-              await client.sendRaw(`LOGIN ${name}\nMSG round ${round}\nQUIT\n`);
-            } else {
-              await client.send(`LOGIN ${name}`);
-              await client.readLine();
-              await client.send("QUIT");
-            }
-            // The server closes once it has applied the QUIT: the departure is done there.
-            while ((await client.readLine()) !== null);
+      await allHear(Object.fromEntries(watchers.map((w, i) => [`watcher${i}`, w])));
+      // 40 workers log in and out 10 times each, on the instances in turn, racing each other
+      // for 20 names; every other time the LOGIN, a MSG and the QUIT go out in one write.
+      await Promise.all(Array.from({ length: 40 }, async (_, worker) => {
+        for (let round = 0; round < 10; round++) {
+          const instance = instances[(worker + round) % instances.length]!;
+          await using client = await TestClient.connect(instance.port);
+          const name = `churn${worker % 20}`;
+          if (round % 2 === 0) {
+            await client.sendRaw(`LOGIN ${name}\nMSG round ${round}\nQUIT\n`);
+          } else {
+            await client.send(`LOGIN ${name}`);
+            await client.readLine();
+            await client.send("QUIT");
           }
-        }));
-        // Every departure went out before each watcher's line, on its instance's one connection.
-        for (const [i, watcher] of watchers.entries()) {
-          await watcher.send(`MSG done ${i}`);
-          for (const [j, other] of watchers.entries()) {
-            if (j !== i) await readUntil(other, `MSG watcher${i} done ${i}`);
-          }
+          // The server closes once it has applied the QUIT: the departure is done there.
+          while ((await client.readLine()) !== null);
         }
-        for (const watcher of watchers) {
-          await watcher.send("WHO");
-          assertEquals(await watcher.readLines(3), [
-            "USER watcher0",
-            "USER watcher1",
-            "USER watcher2",
-          ]);
-          assertEquals(await watcher.sync(), [], "no ghost after the watchers");
+      }));
+      // Every departure went out before each watcher's line, on its instance's one connection.
+      for (const [i, watcher] of watchers.entries()) {
+        await watcher.send(`MSG done ${i}`);
+        for (const [j, other] of watchers.entries()) {
+          if (j !== i) await readUntil(other, `MSG watcher${i} done ${i}`);
         }
-        const names = await redis.command("EVAL", "return #redis.call('KEYS', 'chat:name:*')", "0");
-        assertEquals(names, ":3", "only the watchers' names are held");
-      } finally {
-        await disposeAll(watchers);
       }
+      for (const watcher of watchers) {
+        await watcher.send("WHO");
+        assertEquals(await watcher.readLines(3), [
+          "USER watcher0",
+          "USER watcher1",
+          "USER watcher2",
+        ]);
+        assertEquals(await watcher.sync(), [], "no ghost after the watchers");
+      }
+      const names = await rig.redis.command(
+        "EVAL",
+        "return #redis.call('KEYS', 'chat:name:*')",
+        "0",
+      );
+      assertEquals(names, ":3", "only the watchers' names are held");
     });
   },
 });

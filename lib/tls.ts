@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { readPemFile } from "./pem_file.ts";
 
 /** A TLS file that cannot be read or is not PEM; its message is the one line shown to the user. */
 export class TlsFileError extends Error {
@@ -40,21 +41,7 @@ function checkPair(material: TlsMaterial): void {
 }
 
 function readPem(path: string, source: string): string {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
-      ? "permission denied"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new TlsFileError(`Cannot start: ${source} ${path}: ${reason}`);
-  }
-  if (!text.includes("-----BEGIN ")) {
-    throw new TlsFileError(`Cannot start: ${source} ${path}: not a PEM file`);
-  }
-  return text;
+  const pem = readPemFile(path);
+  if ("problem" in pem) throw new TlsFileError(`Cannot start: ${source} ${path}: ${pem.problem}`);
+  return pem.text;
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { readPemFile } from "../pem_file.ts";
 import { ChatClient, type Ending } from "./client.ts";
 import { type ChatOptions, parseOptions, usage, UsageError } from "./options.ts";
 import { PlainView } from "./plain_view.ts";
@@ -34,23 +35,9 @@ function configure(): { options: ChatOptions; caCerts: string[] } | undefined {
 }
 
 function readCa(path: string): string {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable
-      ? "permission denied"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new UsageError(`chat: --ca ${path}: ${reason}`);
-  }
-  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new UsageError(`chat: --ca ${path}: not a PEM certificate`);
-  }
-  return text;
+  const pem = readPemFile(path, "CERTIFICATE");
+  if ("problem" in pem) throw new UsageError(`chat: --ca ${path}: ${pem.problem}`);
+  return pem.text;
 }
 
 async function main(): Promise<number> {

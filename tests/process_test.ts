@@ -150,6 +150,9 @@ const badConfigurations: { args: string[]; env?: Record<string, string>; mention
   { args: ["--max-queue-bytes=1.5"], mentions: "--max-queue-bytes" },
   { args: ["--colour=blue"], mentions: "colour" },
   { args: ["stray"], mentions: "stray" },
+  { args: ["--", "stray"], mentions: "stray" },
+  { args: ["--port"], mentions: "'--port <value>' argument missing" },
+  { args: ["--help=no"], mentions: "'--help' does not take an argument" },
   { args: [], env: { PORT: "abc" }, mentions: "PORT" },
   { args: [], env: { IDLE_TIMEOUT: "soon" }, mentions: "IDLE_TIMEOUT" },
 ];

@@ -143,9 +143,59 @@ Deno.test("parseOptions refuses bad flags with one line", () => {
     ["--name=bob", "--bogus"],
     ["--name=bob", "stray"],
     ["--name=bob", "--host="],
+    ["--name"],
+    ["--name", "--tls"],
+    ["--name=bob", "--port"],
+    ["--name=bob", "--tls=yes"],
+    ["--name=bob", "--tls", "false"],
+    ["--name=bob", "--no-tls"],
+    ["--no-name=bob"],
+    ["--name=bob", "-h"],
+    ["--name=bob", "--help=yes"],
+    ["--name=bob", "--", "x"],
+    ["--name=bob", "--", "a\nb"],
   ];
   for (const args of bad) {
     const error = assertThrows(() => parseOptions(args), UsageError, undefined, args.join(" "));
     assert(!error.message.includes("\n") && error.message.startsWith("chat: "), error.message);
   }
+});
+
+Deno.test("parseOptions refuses what @std/cli's parseArgs alone would let through, as one line", () => {
+  const refused: [string[], string][] = [
+    [["--name"], "chat: Option '--name <value>' argument missing (see --help)"],
+    [["--name", "-x"], "chat: Option '--name' argument is ambiguous. (see --help)"],
+    [["--name=bob", "--bogus"], "chat: Unknown option '--bogus' (see --help)"],
+    [["--name=bob", "-h"], "chat: Unknown option '-h' (see --help)"],
+    [["--name=bob", "--no-tls"], "chat: Unknown option '--no-tls' (see --help)"],
+    [["--no-name=bob"], "chat: Unknown option '--no-name' (see --help)"],
+    [["--name=bob", "--tls=no"], "chat: Option '--tls' does not take an argument (see --help)"],
+    [["--name=bob", "--help=yes"], "chat: Option '--help' does not take an argument (see --help)"],
+    [
+      ["--name=bob", "--tls", "true"],
+      "chat: Unexpected argument 'true'. This command does not take positional arguments (see --help)",
+    ],
+    [
+      ["--name=bob", "--", "x"],
+      "chat: Unexpected argument 'x'. This command does not take positional arguments (see --help)",
+    ],
+    [
+      ["stray", "--name"],
+      "chat: Unexpected argument 'stray'. This command does not take positional arguments (see --help)",
+    ],
+    [["--name", ""], "chat: --name=<name> is required (see --help)"],
+  ];
+  for (const [args, message] of refused) {
+    assertEquals(assertThrows(() => parseOptions(args), UsageError).message, message);
+  }
+  // Values stay strings, and a repeated flag keeps its last value.
+  const request = parseOptions(["--name", "007", "--name=1e3", "--tls", "--tls", "--port", "5"]);
+  assertEquals(request.kind === "run" && request.options, {
+    name: "1e3",
+    host: "localhost",
+    port: 5,
+    tls: true,
+    ca: undefined,
+    pingSeconds: 20,
+  });
 });

@@ -7,7 +7,7 @@
 import { assertEquals } from "@std/assert";
 import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
-import { SocketReader } from "./socket_reader.ts";
+import { ClientSocket } from "./client_socket.ts";
 
 /** How long a test waits for an expected line before failing. */
 export const DEADLINE_MS = 5000;
@@ -43,6 +43,30 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, message: str
   }
 }
 
+/**
+ * Reads `count` lines from `next` under one deadline: a client's `readLines`,
+ * whatever its framing. Fails if the stream ends first.
+ */
+export async function readLines(
+  next: () => Promise<string | null>,
+  count: number,
+  ms: number,
+): Promise<string[]> {
+  const lines: string[] = [];
+  await withDeadline(
+    (async () => {
+      while (lines.length < count) {
+        const line = await next();
+        if (line === null) throw new Error(`Connection closed after ${lines.length} lines`);
+        lines.push(line);
+      }
+    })(),
+    ms,
+    `waiting for ${count} lines (got ${lines.length})`,
+  );
+  return lines;
+}
+
 /** Where a server listens that a test did not start itself (a container, say). */
 export interface ServerAddress {
   readonly hostname: string;
@@ -53,12 +77,11 @@ export interface ServerAddress {
 export class TestClient {
   readonly conn: Deno.TcpConn;
   #pending = "";
-  #closed = false;
-  readonly #reader: SocketReader;
+  readonly #socket: ClientSocket;
 
   private constructor(conn: Deno.TcpConn) {
     this.conn = conn;
-    this.#reader = new SocketReader(conn);
+    this.#socket = new ClientSocket(conn);
   }
 
   /** Connects to `server`: a server, a port on 127.0.0.1, or an address elsewhere. */
@@ -91,8 +114,7 @@ export class TestClient {
 
   /** Sends bytes as they are. */
   async sendRaw(bytes: Uint8Array | string): Promise<void> {
-    let data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
-    while (data.length > 0) data = data.subarray(await this.conn.write(data));
+    await this.#socket.write(bytes);
   }
 
   /** The next line from the server, without its `\n`; null once the server has closed. */
@@ -108,19 +130,7 @@ export class TestClient {
 
   /** Reads `count` lines. */
   async readLines(count: number, ms = DEADLINE_MS): Promise<string[]> {
-    const lines: string[] = [];
-    await withDeadline(
-      (async () => {
-        while (lines.length < count) {
-          const line = await this.#nextLine();
-          if (line === null) throw new Error(`Connection closed after ${lines.length} lines`);
-          lines.push(line);
-        }
-      })(),
-      ms,
-      `waiting for ${count} lines (got ${lines.length})`,
-    );
-    return lines;
+    return await readLines(() => this.#nextLine(), count, ms);
   }
 
   /** Asserts that the server closes the connection next, with no further line. */
@@ -150,18 +160,12 @@ export class TestClient {
 
   /** Closes the socket; safe to call twice, and after the server closed it. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed.
-    }
+    this.#socket.close();
   }
 
   /** Waits for a pending read to end (after close) so no op outlives the test. */
   async settle(): Promise<void> {
-    await this.#reader.settle();
+    await this.#socket.settle();
   }
 
   /** Closes and settles. */
@@ -182,7 +186,7 @@ export class TestClient {
         this.#pending = this.#pending.slice(lf + 1);
         return line;
       }
-      const bytes = await this.#reader.next();
+      const bytes = await this.#socket.next();
       if (bytes === null) return null;
       this.#pending += decoder.decode(bytes, { stream: true });
     }

@@ -8,8 +8,8 @@
  */
 import { assert, assertEquals, fail } from "@std/assert";
 import type { ChatServer } from "../lib/server.ts";
-import { SocketReader } from "./socket_reader.ts";
-import { DEADLINE_MS, withDeadline } from "./helpers.ts";
+import { ClientSocket } from "./client_socket.ts";
+import { DEADLINE_MS, readLines, withDeadline } from "./helpers.ts";
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -50,15 +50,14 @@ export class IrcClient {
   #pending = new Uint8Array(0);
   /** Where the unread part of {@linkcode #pending} starts: lines are taken without copying the rest. */
   #start = 0;
-  #closed = false;
-  readonly #reader: SocketReader;
+  readonly #socket: ClientSocket;
   #syncs = 0;
   /** Bytes of the last line read, its `\r\n` included. */
   lastLineBytes = 0;
 
   private constructor(conn: Deno.Conn) {
     this.conn = conn;
-    this.#reader = new SocketReader(conn);
+    this.#socket = new ClientSocket(conn);
   }
 
   /** Connects without sending anything. */
@@ -116,8 +115,7 @@ export class IrcClient {
 
   /** Sends bytes as they are. */
   async sendRaw(bytes: Uint8Array | string): Promise<void> {
-    let data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
-    while (data.length > 0) data = data.subarray(await this.conn.write(data));
+    await this.#socket.write(bytes);
   }
 
   /** The next line, without its `\r\n`; null once the server has closed. */
@@ -152,19 +150,7 @@ export class IrcClient {
 
   /** Reads `count` lines. */
   async readLines(count: number, ms = DEADLINE_MS): Promise<string[]> {
-    const lines: string[] = [];
-    await withDeadline(
-      (async () => {
-        while (lines.length < count) {
-          const line = await this.readLine(ms);
-          if (line === null) throw new Error(`Connection closed after ${lines.length} lines`);
-          lines.push(line);
-        }
-      })(),
-      ms,
-      `waiting for ${count} lines (got ${lines.length})`,
-    );
-    return lines;
+    return await readLines(() => this.readLine(ms), count, ms);
   }
 
   /** Sends a `PING` with a fresh token and returns the lines before its `PONG`. */
@@ -194,19 +180,13 @@ export class IrcClient {
 
   /** Closes the socket; safe to call twice, and after the server closed it. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed.
-    }
+    this.#socket.close();
   }
 
   /** Closes, and waits for a pending read to end so that no op outlives the test. */
   async dispose(): Promise<void> {
     this.close();
-    await this.#reader.settle();
+    await this.#socket.settle();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -221,7 +201,7 @@ export class IrcClient {
         this.#start = lf + 1;
         return line;
       }
-      const bytes = await this.#reader.next();
+      const bytes = await this.#socket.next();
       if (bytes === null) return null;
       const rest = this.#pending.subarray(this.#start);
       const joined = new Uint8Array(rest.length + bytes.length);

@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { DEADLINE_MS, withDeadline } from "./helpers.ts";
-import { SocketReader } from "./socket_reader.ts";
+import { ClientSocket } from "./client_socket.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -74,15 +74,14 @@ export class WsClient {
   readonly conn: Deno.Conn;
   readonly #answerPings: boolean;
   #pending: Uint8Array = new Uint8Array(0);
-  #closed = false;
-  readonly #reader: SocketReader;
+  readonly #socket: ClientSocket;
   /** Pings the server sent (each answered unless told not to). */
   pings = 0;
 
   private constructor(conn: Deno.Conn, answerPings: boolean) {
     this.conn = conn;
     this.#answerPings = answerPings;
-    this.#reader = new SocketReader(conn);
+    this.#socket = new ClientSocket(conn);
   }
 
   /** Opens a TCP (or TLS) connection to the web port without sending anything. */
@@ -114,8 +113,7 @@ export class WsClient {
 
   /** Writes bytes as they are. */
   async write(bytes: Uint8Array | string): Promise<void> {
-    let data = typeof bytes === "string" ? encoder.encode(bytes) : bytes;
-    while (data.length > 0) data = data.subarray(await this.conn.write(data));
+    await this.#socket.write(bytes);
   }
 
   /** Sends one line as one masked text frame. */
@@ -213,18 +211,12 @@ export class WsClient {
 
   /** Closes the socket; safe to call twice. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed.
-    }
+    this.#socket.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    await this.#reader.settle();
+    await this.#socket.settle();
   }
 
   async #nextFrame(): Promise<ServerFrame | null> {
@@ -253,7 +245,7 @@ export class WsClient {
 
   /** Reads more; false at the end of the stream. */
   async #fill(): Promise<boolean> {
-    const bytes = await this.#reader.next();
+    const bytes = await this.#socket.next();
     if (bytes === null) return false;
     const count = bytes.length;
     const next = new Uint8Array(this.#pending.length + count);

@@ -14,6 +14,7 @@ import {
   REPLY,
   sanitizeText,
 } from "../lib/protocol.ts";
+import { CLOSING_ERRORS } from "../lib/web/page/closing_errors.js";
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
@@ -221,4 +222,10 @@ Deno.test("closingLine gives the last line for each reason a server closes for, 
     const bytes = closingLine(reason);
     assertEquals(bytes === undefined ? undefined : text(bytes), line, reason);
   }
+  // Both chat clients expect the close after the others; a name lost to another instance
+  // they take as a refused login.
+  const closingCodes = Object.values(expected)
+    .filter((line) => line !== undefined && line !== "ERR username-taken\n")
+    .map((line) => line!.slice("ERR ".length, -1));
+  assertEquals([...CLOSING_ERRORS].sort(), closingCodes.sort());
 });

@@ -3,6 +3,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { parseServerLine } from "../lib/terminal/server_line.ts";
 import { parseInput } from "../lib/terminal/commands.ts";
 import { describeError, formatEvent, isKnownError, nameColour } from "../lib/terminal/format.ts";
+import { CLOSING_ERRORS } from "../lib/web/page/closing_errors.js";
 import { nameHash, nameKey } from "../lib/web/page/name_key.js";
 
 const plain = { colour: false };
@@ -139,12 +140,8 @@ Deno.test("describeError says every ERR code of the protocol in words", () => {
     "user-not-found",
     "line-too-long",
     "cluster-unavailable",
-    "idle-timeout",
-    "slow-consumer",
-    "server-shutdown",
-    "server-full",
-    "too-many-connections",
-    "excess-flood",
+    // The server's closing codes, which tests/protocol_test.ts pins.
+    ...CLOSING_ERRORS,
   ];
   for (const code of codes) {
     assert(isKnownError(code), code);

@@ -8,6 +8,7 @@ import { assertEquals } from "@std/assert";
 import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
 import { ClientSocket } from "./client_socket.ts";
+import { LineReader } from "./line_reader.ts";
 
 /** How long a test waits for an expected line before failing. */
 export const DEADLINE_MS = 5000;
@@ -76,12 +77,16 @@ export interface ServerAddress {
 /** A raw TCP client that reads the server's lines one by one. */
 export class TestClient {
   readonly conn: Deno.TcpConn;
-  #pending = "";
   readonly #socket: ClientSocket;
+  readonly #lines: LineReader;
 
   private constructor(conn: Deno.TcpConn) {
     this.conn = conn;
     this.#socket = new ClientSocket(conn);
+    this.#lines = new LineReader(async () => {
+      const bytes = await this.#socket.next();
+      return bytes === null ? null : decoder.decode(bytes, { stream: true });
+    }, "dropped");
   }
 
   /** Connects to `server`: a server, a port on 127.0.0.1, or an address elsewhere. */
@@ -119,23 +124,23 @@ export class TestClient {
 
   /** The next line from the server, without its `\n`; null once the server has closed. */
   async readLine(ms = DEADLINE_MS): Promise<string | null> {
-    return await withDeadline(this.#nextLine(), ms, "waiting for a line");
+    return await withDeadline(this.#lines.next(), ms, "waiting for a line");
   }
 
   /** Reads one line and asserts it is `expected`. */
   async expect(expected: string, ms = DEADLINE_MS): Promise<void> {
-    const line = await withDeadline(this.#nextLine(), ms, `waiting for "${expected}"`);
+    const line = await withDeadline(this.#lines.next(), ms, `waiting for "${expected}"`);
     assertEquals(line, expected);
   }
 
   /** Reads `count` lines. */
   async readLines(count: number, ms = DEADLINE_MS): Promise<string[]> {
-    return await readLines(() => this.#nextLine(), count, ms);
+    return await readLines(() => this.#lines.next(), count, ms);
   }
 
   /** Asserts that the server closes the connection next, with no further line. */
   async expectClosed(ms = DEADLINE_MS): Promise<void> {
-    const line = await withDeadline(this.#nextLine(), ms, "waiting for the server to close");
+    const line = await withDeadline(this.#lines.next(), ms, "waiting for the server to close");
     assertEquals(line, null, `expected the connection to close, got line ${JSON.stringify(line)}`);
   }
 
@@ -146,7 +151,7 @@ export class TestClient {
     await withDeadline(
       (async () => {
         while (true) {
-          const line = await this.#nextLine();
+          const line = await this.#lines.next();
           if (line === null) throw new Error("Connection closed before PONG");
           if (line === "PONG") return;
           lines.push(line);
@@ -176,20 +181,6 @@ export class TestClient {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
-  }
-
-  async #nextLine(): Promise<string | null> {
-    while (true) {
-      const lf = this.#pending.indexOf("\n");
-      if (lf !== -1) {
-        const line = this.#pending.slice(0, lf);
-        this.#pending = this.#pending.slice(lf + 1);
-        return line;
-      }
-      const bytes = await this.#socket.next();
-      if (bytes === null) return null;
-      this.#pending += decoder.decode(bytes, { stream: true });
-    }
   }
 }
 

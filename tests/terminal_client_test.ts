@@ -7,6 +7,7 @@
 import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
 import { spawnServer, type StartedServer } from "./server_process.ts";
 import { TestClient, withDeadline } from "./helpers.ts";
+import { LineReader } from "./line_reader.ts";
 import { hasTmux, SCREEN_MS, shellQuote, Tmux } from "./tmux.ts";
 
 const root = new URL("../", import.meta.url);
@@ -222,14 +223,17 @@ class PipedChat {
   readonly #stdout: ReadableStreamDefaultReader<string>;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
   readonly #stderr: Promise<string>;
-  #pending = "";
-  #eof = false;
+  readonly #lines: LineReader;
 
   private constructor(child: Deno.ChildProcess) {
     this.child = child;
     this.#stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
     this.#stdin = child.stdin.getWriter();
     this.#stderr = new Response(child.stderr).text();
+    this.#lines = new LineReader(async () => {
+      const { value, done } = await this.#stdout.read();
+      return done ? null : value;
+    }, "kept");
   }
 
   /** Starts the client with the chat task's flags and `args`. */
@@ -256,7 +260,7 @@ class PipedChat {
 
   /** The next line of output; null at its end. */
   async line(): Promise<string | null> {
-    return await withDeadline(this.#nextLine(), SCREEN_MS, "waiting for a line of output");
+    return await withDeadline(this.#lines.next(), SCREEN_MS, "waiting for a line of output");
   }
 
   /** Reads lines until one matches `pattern`; all of them, that one last. */
@@ -265,7 +269,7 @@ class PipedChat {
     await withDeadline(
       (async () => {
         while (true) {
-          const line = await this.#nextLine();
+          const line = await this.#lines.next();
           if (line === null) throw new Error(`output ended before ${pattern}: ${lines.join("\n")}`);
           lines.push(line);
           if (pattern.test(line)) return;
@@ -284,7 +288,7 @@ class PipedChat {
     await withDeadline(
       (async () => {
         let line;
-        while ((line = await this.#nextLine()) !== null) rest.push(line);
+        while ((line = await this.#lines.next()) !== null) rest.push(line);
       })(),
       SCREEN_MS,
       `waiting for the client to exit (got ${JSON.stringify(rest)})`,
@@ -304,21 +308,6 @@ class PipedChat {
     await this.child.status;
     await this.#stdout.cancel().catch(() => {});
     await this.#stderr.catch(() => "");
-  }
-
-  async #nextLine(): Promise<string | null> {
-    while (true) {
-      const lf = this.#pending.indexOf("\n");
-      if (lf !== -1) {
-        const line = this.#pending.slice(0, lf);
-        this.#pending = this.#pending.slice(lf + 1);
-        return line;
-      }
-      if (this.#eof) return this.#pending === "" ? null : this.#pending;
-      const { value, done } = await this.#stdout.read();
-      if (done) this.#eof = true;
-      else this.#pending += value;
-    }
   }
 }
 

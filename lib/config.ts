@@ -299,9 +299,6 @@ export const LIBRARY_ENV_NAMES: readonly string[] = [
   "REDIS_EMIT_DIAGNOSTICS",
 ];
 
-/** The flags that take no value. */
-const SWITCHES = ["help"];
-
 /** Spaces between the longest flag and its text in the usage. */
 const USAGE_GAP = 2;
 
@@ -335,19 +332,14 @@ export function parseConfig(
   args: readonly string[],
   env: (name: string) => string | undefined,
 ): ConfigRequest {
-  const flags = SETTINGS.map((s) => s.flag);
-  const { joined, problem } = joinValues(args, flags, SWITCHES);
-  // parseArgs types only literal lists; these values are strings, booleans or absent. It
-  // refuses an unknown flag or a positional argument before the problem, as it comes first.
-  const values: Record<string, unknown> & { _: unknown[] } = parseArgs(joined, {
-    string: flags,
-    boolean: SWITCHES,
-    unknown: refuseUnknown,
+  const values = parseArgs(args, {
+    string: SETTINGS.map((s) => s.flag),
+    boolean: ["help"],
+    unknown: refuse,
   });
-  if (problem !== undefined) throw refused(problem);
   // What follows `--` lands in `_` without passing through `unknown`.
-  const stray = values._[0];
-  if (stray !== undefined) throw refused(unexpected(String(stray)));
+  const [stray] = values._;
+  if (stray !== undefined) refuse(String(stray));
   if (values.help === true) return { kind: "help" };
 
   const config: Record<string, Config[keyof Config]> = { ...DEFAULT_CONFIG };
@@ -369,59 +361,11 @@ export function parseConfig(
   return { kind: "run", config: config as unknown as Config };
 }
 
-/** Called by parseArgs for every flag it was not told of and every argument not a flag. */
-function refuseUnknown(arg: string, key?: string): never {
-  if (key === undefined) throw refused(unexpected(arg));
-  const flag = arg.startsWith("--") ? arg.replace(/^(--.+?)=.*$/s, "$1") : `-${key}`;
-  throw refused(`Unknown option '${flag}'`);
-}
-
-/**
- * `args` with every flag in its `--flag=value` form, so parseArgs never looks ahead: it would
- * take "" for a missing value, skip a value "", and take a "true" or "false" after a switch as
- * its value. A flag with a value takes the next argument unless there is none or it looks like
- * a flag (a "-" and more); a switch takes none; `--no-<flag>=x`, which parseArgs reads as
- * `--<flag>=x`, is unknown. At the first problem it stops, `joined` holding what came before.
- */
-function joinValues(
-  args: readonly string[],
-  valued: readonly string[],
-  switches: readonly string[],
-): { joined: string[]; problem: string | undefined } {
-  const joined: string[] = [];
-  const stop = (problem: string) => ({ joined, problem });
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") return { joined: [...joined, ...args.slice(i)], problem: undefined };
-    const [, negated, name, inline] = /^--(no-)?([^=]+)(=.*)?$/s.exec(arg) ?? [];
-    const known = name !== undefined && (valued.includes(name) || switches.includes(name));
-    if (known && negated !== undefined && inline !== undefined) {
-      return stop(`Unknown option '--no-${name}'`);
-    }
-    if (!known || negated !== undefined) {
-      joined.push(arg);
-    } else if (switches.includes(name)) {
-      if (inline !== undefined) return stop(`Option '--${name}' does not take an argument`);
-      joined.push(`${arg}=true`);
-    } else if (inline !== undefined) {
-      joined.push(arg);
-    } else {
-      const value = args[++i];
-      if (value === undefined) return stop(`Option '--${name} <value>' argument missing`);
-      if (value.length > 1 && value.startsWith("-")) {
-        return stop(`Option '--${name}' argument is ambiguous.`);
-      }
-      joined.push(`${arg}=${value}`);
-    }
-  }
-  return { joined, problem: undefined };
-}
-
-function unexpected(arg: string): string {
-  return `Unexpected argument '${arg}'. This command does not take positional arguments`;
-}
-
-/** The error for `problem`, cut at a line break an argument brought in, so it stays one line. */
-function refused(problem: string): ConfigError {
-  return new ConfigError(`Cannot start: ${problem.split("\n")[0]}`);
+/** Refuses what parseArgs was not told of: a flag (it has a key) or an argument. */
+function refuse(arg: string, key?: string): never {
+  throw new ConfigError(
+    key === undefined
+      ? `Cannot start: unexpected argument ${JSON.stringify(arg)}`
+      : `Cannot start: unknown flag ${arg.split("=")[0]} (see --help)`,
+  );
 }

@@ -59,20 +59,16 @@ export function usage(): string {
   ].join("\n");
 }
 
-/** The flags that take a value. */
-const VALUED = ["name", "host", "port", "ca", "ping"] as const;
-/** The flags that take none. */
-const SWITCHES = ["tls", "help"] as const;
-
 /** Reads the command line; throws {@linkcode UsageError} for anything it cannot use. */
 export function parseOptions(args: readonly string[]): OptionsRequest {
-  const { joined, problem } = joinValues(args, VALUED, SWITCHES);
-  // parseArgs refuses an unknown flag or a positional argument before the problem: it comes first.
-  const values = parseArgs(joined, { string: VALUED, boolean: SWITCHES, unknown: refuseUnknown });
-  if (problem !== undefined) throw refused(problem);
+  const values = parseArgs(args, {
+    string: ["name", "host", "port", "ca", "ping"],
+    boolean: ["tls", "help"],
+    unknown: refuse,
+  });
   // What follows `--` lands in `_` without passing through `unknown`.
-  const stray = values._[0];
-  if (stray !== undefined) throw refused(unexpected(String(stray)));
+  const [stray] = values._;
+  if (stray !== undefined) refuse(String(stray));
   if (values.help === true) return { kind: "help" };
   const name = values.name?.trim() ?? "";
   if (name === "") throw new UsageError("chat: --name=<name> is required (see --help)");
@@ -96,60 +92,11 @@ export function parseOptions(args: readonly string[]): OptionsRequest {
   return { kind: "run", options: { name, host, port, tls, ca: values.ca, pingSeconds } };
 }
 
-/** Called by parseArgs for every flag it was not told of and every argument not a flag. */
-function refuseUnknown(arg: string, key?: string): never {
-  if (key === undefined) throw refused(unexpected(arg));
-  const flag = arg.startsWith("--") ? arg.replace(/^(--.+?)=.*$/s, "$1") : `-${key}`;
-  throw refused(`Unknown option '${flag}'`);
-}
-
-/**
- * `args` with every flag in its `--flag=value` form, so parseArgs never looks ahead: it would
- * take "" for a missing value, skip a value "", and take a "true" or "false" after a switch as
- * its value. A flag with a value takes the next argument unless there is none or it looks like
- * a flag (a "-" and more); a switch takes none; `--no-<flag>=x`, which parseArgs reads as
- * `--<flag>=x`, is unknown. At the first problem it stops, `joined` holding what came before.
- * (lib/config.ts has the same for the server; the client imports nothing of the server.)
- */
-function joinValues(
-  args: readonly string[],
-  valued: readonly string[],
-  switches: readonly string[],
-): { joined: string[]; problem: string | undefined } {
-  const joined: string[] = [];
-  const stop = (problem: string) => ({ joined, problem });
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") return { joined: [...joined, ...args.slice(i)], problem: undefined };
-    const [, negated, name, inline] = /^--(no-)?([^=]+)(=.*)?$/s.exec(arg) ?? [];
-    const known = name !== undefined && (valued.includes(name) || switches.includes(name));
-    if (known && negated !== undefined && inline !== undefined) {
-      return stop(`Unknown option '--no-${name}'`);
-    }
-    if (!known || negated !== undefined) {
-      joined.push(arg);
-    } else if (switches.includes(name)) {
-      if (inline !== undefined) return stop(`Option '--${name}' does not take an argument`);
-      joined.push(`${arg}=true`);
-    } else if (inline !== undefined) {
-      joined.push(arg);
-    } else {
-      const value = args[++i];
-      if (value === undefined) return stop(`Option '--${name} <value>' argument missing`);
-      if (value.length > 1 && value.startsWith("-")) {
-        return stop(`Option '--${name}' argument is ambiguous.`);
-      }
-      joined.push(`${arg}=${value}`);
-    }
-  }
-  return { joined, problem: undefined };
-}
-
-function unexpected(arg: string): string {
-  return `Unexpected argument '${arg}'. This command does not take positional arguments`;
-}
-
-/** The error for `problem`, cut at a line break an argument brought in, so it stays one line. */
-function refused(problem: string): UsageError {
-  return new UsageError(`chat: ${problem.split("\n")[0]} (see --help)`);
+/** Refuses what parseArgs was not told of: a flag (it has a key) or an argument. */
+function refuse(arg: string, key?: string): never {
+  throw new UsageError(
+    key === undefined
+      ? `chat: unexpected argument ${JSON.stringify(arg)} (see --help)`
+      : `chat: unknown flag ${arg.split("=")[0]} (see --help)`,
+  );
 }

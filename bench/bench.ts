@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "@std/cli/parse-args";
 import type { WorkerCommand, WorkerReport } from "./load_worker.ts";
 import { RedisProcess } from "../tests/redis_process.ts";
 import { spawnServer, type StartedServer } from "../tests/server_process.ts";
@@ -317,34 +317,51 @@ function printTable(summary: Record<string, Record<string, number>>): void {
   }
 }
 
+/** Says what was wrong with the command line, in one line, and exits 2. */
+function usageError(message: string): never {
+  console.error(`bench: ${message} (see --help)`);
+  Deno.exit(2);
+}
+
+/** `text` as a whole number of at least 1, or undefined if it is not one. */
+function count(text: string): number | undefined {
+  const n = Number(text);
+  return text.trim() !== "" && Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      workloads: { type: "string", default: "A,B,D" },
-      reps: { type: "string", default: "3" },
-      workers: { type: "string", default: "2" },
-      instances: { type: "string", default: "1" },
-      help: { type: "boolean" },
-    },
-    strict: true,
+  // @std/cli's parseArgs keeps unknown flags, puts other words in `_` and turns numbers into
+  // numbers unless told otherwise: every flag is listed as a string or a boolean, and anything
+  // else is a usage error, as with node:util's strict mode.
+  const values = parseArgs(Deno.args, {
+    string: ["workloads", "reps", "workers", "instances"],
+    boolean: ["help"],
+    default: { workloads: "A,B,D", reps: "3", workers: "2", instances: "1" },
+    unknown: (arg) =>
+      usageError(arg.startsWith("-") ? `unknown option ${arg}` : `unexpected argument ${arg}`),
   });
+  if (values._.length > 0) usageError(`unexpected argument ${values._[0]}`);
   if (values.help) {
     console.log(
       "Usage: deno task bench [--workloads=A,B,C,D,H] [--reps=3] [--workers=2] [--instances=1,2]\n" +
         "Medians of --reps runs, a fresh server per run; a table, then one JSON line.\n" +
         "--instances: run each workload on 1 lone server, and on N servers joined\n" +
-        "through a throwaway redis-server (needs redis-server), alternating.",
+        "through a throwaway redis-server (needs redis-server), alternating.\n" +
+        "Exits 2 on a usage error.",
     );
     return;
   }
   const workloads = values.workloads.split(",").map((w) => w.trim().toUpperCase());
-  const reps = Number(values.reps);
-  const workerCount = Number(values.workers);
-  const instanceCounts = values.instances.split(",").map((n) => Number(n));
-  if (instanceCounts.some((n) => !Number.isInteger(n) || n < 1)) {
-    throw new Error(`--instances must list whole numbers from 1, got ${values.instances}`);
+  const unknown = workloads.find((w) => FANOUT[w] === undefined && HELD[w] === undefined);
+  if (unknown !== undefined) {
+    usageError(`unknown workload ${JSON.stringify(unknown)} in --workloads (A, B, C, D or H)`);
   }
+  const reps = count(values.reps) ?? usageError(`--reps must be a whole number from 1`);
+  const workerCount = count(values.workers) ??
+    usageError(`--workers must be a whole number from 1`);
+  const instanceCounts = values.instances.split(",").map((n) =>
+    count(n) ?? usageError(`--instances must list whole numbers from 1, got ${values.instances}`)
+  );
   const results: RunResult[] = [];
   for (const workload of workloads) {
     for (let rep = 1; rep <= reps; rep++) {

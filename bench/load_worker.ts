@@ -94,7 +94,16 @@ class Client {
     }
   }
 
-  /** Reads until `onLine` returns false; lines are byte views valid only during the call. */
+  /**
+   * Reads until `onLine` returns false; lines are byte views valid only during the call.
+   *
+   * A hand reader, not `conn.readable` through `TextDecoderStream` and `TextLineStream`: this
+   * is the measured hot path, and the generator is already the bottleneck of workload A. On
+   * the 2-core machine, 100 connections each receiving 20,000 lines of 80 bytes in bursts of
+   * ten: this reader about 1.0-1.4 M lines/s and 63 MB of RSS, the stream pipeline 0.28-0.33
+   * M lines/s and 200-280 MB (a string per line, promises per chunk, 64 KiB per pending read).
+   * `parseMsg` reads the numbers from the bytes, so no line is decoded.
+   */
   async readLines(onLine: (line: Uint8Array) => boolean): Promise<void> {
     while (true) {
       if (this.#held === this.#buffer.length) {

@@ -26,10 +26,11 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs } from "@std/cli/parse-args";
 import { RedisProcess } from "../tests/redis_process.ts";
 import { spawnServer, type StartedServer } from "../tests/server_process.ts";
 import { clientFrame } from "../tests/ws_client.ts";
+import { Progress } from "./progress.ts";
 import {
   chatOf,
   type DoorKind,
@@ -234,7 +235,8 @@ async function logIn(link: Link, name: string): Promise<boolean> {
 }
 
 /** One round: every kind of client, through every door, at once for `seconds`. */
-async function round(n: number, servers: Servers, seconds: number) {
+async function round(n: number, servers: Servers, seconds: number, progress: Progress) {
+  progress.detail("connecting");
   const before = await servers.metrics();
   const deadline = performance.now() + seconds * 1000;
   const running = () => performance.now() < deadline;
@@ -477,23 +479,27 @@ async function round(n: number, servers: Servers, seconds: number) {
     });
   }
 
-  const progress = setInterval(() => {
-    console.error(
-      `round ${n}: ${Math.round((deadline - performance.now()) / 1000)} s left, ` +
-        `${report.chatDeliveries} chat deliveries (${report.crossDoorDeliveries} across doors), ` +
-        `${report.churned} churned`,
+  const showLoad = () =>
+    progress.detail(
+      (running()
+        ? `${Math.round((deadline - performance.now()) / 1000)} s of load left`
+        : "load over, the chatters' last lines") +
+        `, ${report.chatDeliveries} chat deliveries (${report.crossDoorDeliveries} across ` +
+        `doors), ${report.churned} churned`,
     );
-  }, 5000);
+  showLoad();
+  const shown = setInterval(showLoad, 1000);
   try {
     await Promise.all(chatting);
     await Promise.all(tasks);
   } finally {
-    clearInterval(progress);
+    clearInterval(shown);
     ticker.stop();
     report.loopLagMaxMs = Math.round(ticker.lagMaxMs);
   }
 
   // Every departure must be seen: connections back to zero, WHO empty but for the probe.
+  progress.detail("load over: checking that every departure is seen");
   const settleBy = performance.now() + 15_000;
   while (performance.now() < settleBy) {
     report.leftoverConnections = (await servers.metrics()).get("chat_connections") ?? -1;
@@ -518,6 +524,7 @@ async function round(n: number, servers: Servers, seconds: number) {
   report.rssKbAfter = Infinity;
   report.heapKbAfter = Infinity;
   for (let s = 0; s < QUIET_SECONDS; s++) {
+    progress.detail(`quiet, reading memory: ${QUIET_SECONDS - s} s left`);
     await sleep(1000);
     after = await servers.metrics();
     const heapKb = Math.round((after.get("process_heap_used_bytes") ?? 0) / 1024);
@@ -549,7 +556,13 @@ interface RunResult {
 /** One run: fresh servers, `rounds` rounds, the round table and the verdict printed. */
 async function soakRun(
   run: number,
-  { seconds, instances, rounds }: { seconds: number; instances: number; rounds: number },
+  { seconds, instances, rounds, runs }: {
+    seconds: number;
+    instances: number;
+    rounds: number;
+    runs: number;
+  },
+  progress: Progress,
 ): Promise<RunResult> {
   const startedAt = performance.now();
   const redis = instances > 1 ? await RedisProcess.start() : undefined;
@@ -587,8 +600,9 @@ async function soakRun(
     }
     const servers = new Servers(started);
     for (let n = 1; n <= rounds; n++) {
-      const report = await round(n, servers, seconds / rounds);
-      console.error(JSON.stringify(report));
+      progress.step((run - 1) * rounds + n, runs === 1 ? `round ${n}` : `run ${run} round ${n}`);
+      const report = await round(n, servers, seconds / rounds, progress);
+      progress.log(JSON.stringify(report));
       reports.push(report);
     }
   } catch (error) {
@@ -605,9 +619,9 @@ async function soakRun(
         (/ disconnect .*r\d+c\d+/.test(line) && !/reason="?quit/.test(line)) ||
         (named !== null && new RegExp(`r\\d+c${named[1]}\\b`).test(line))
       );
-      for (const line of drops.slice(-8)) console.error(`instance ${i}: ${line}`);
+      for (const line of drops.slice(-8)) progress.log(`instance ${i}: ${line}`);
     }
-    console.error(error);
+    progress.log(error);
     aborted = `round ${reports.length + 1} did not finish: ${
       error instanceof Error ? error.message : String(error)
     }`;
@@ -621,7 +635,7 @@ async function soakRun(
     const events = server.log().split("\n").filter((line) =>
       / cluster (unavailable|rejoined|names out|publish dropped|instance gone)|too late/.test(line)
     );
-    for (const line of events) console.error(`instance ${i}: ${line}`);
+    for (const line of events) progress.log(`instance ${i}: ${line}`);
   }
   const last = reports.at(-1);
   // Growth needs rounds 2 and 3 at least: a run cut short earlier has none to judge.
@@ -647,7 +661,7 @@ async function soakRun(
       );
     }
   }
-  console.log(
+  progress.out(
     [
       `run ${run}:`,
       "round | clients (tcp/ws/irc) | chat msgs | chat deliveries | across doors | lost | reordered | idle timeouts | slow consumers | too long | throttled | churned | left | WHO after | RSS after (KB) | heap after (KB) | soak loop lag (ms)",
@@ -676,14 +690,14 @@ async function soakRun(
     ].join("\n"),
   );
   for (const g of growths) {
-    console.log(
+    progress.out(
       `${g.label} growth after warm-up, round 2 -> ${last!.round} (lowest of each half): ` +
         `${g.growthKb >= 0 ? "+" : ""}${mb(g.growthKb)} ` +
         `(${(g.growthKb / g.baselineKb * 100).toFixed(1)} % of ${mb(g.baselineKb)}), ` +
         `limit ${mb(g.limitKb)}`,
     );
   }
-  console.log(
+  progress.out(
     failures.length === 0 ? `run ${run}: PASS` : `run ${run}: FAIL\n- ${failures.join("\n- ")}`,
   );
   return { run, reports, growths, failures, seconds: (performance.now() - startedAt) / 1000 };
@@ -718,19 +732,24 @@ function runTable(results: readonly RunResult[]): string {
   ].join("\n");
 }
 
+/** Says what was wrong with the command line, in one line, and exits 2. */
+function usageError(message: string): never {
+  console.error(`soak: ${message} (see --help)`);
+  Deno.exit(2);
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      seconds: { type: "string" },
-      instances: { type: "string", default: "1" },
-      rounds: { type: "string", default: String(DEFAULT_ROUNDS) },
-      "round-seconds": { type: "string" },
-      runs: { type: "string", default: "1" },
-      help: { type: "boolean" },
-    },
-    strict: true,
+  // @std/cli's parseArgs keeps unknown flags, puts other words in `_` and turns numbers into
+  // numbers unless told otherwise: every flag is listed as a string or a boolean, and anything
+  // else is a usage error, as with node:util's strict mode.
+  const values = parseArgs(Deno.args, {
+    string: ["seconds", "instances", "rounds", "round-seconds", "runs"],
+    boolean: ["help"],
+    default: { instances: "1", rounds: String(DEFAULT_ROUNDS), runs: "1" },
+    unknown: (arg) =>
+      usageError(arg.startsWith("-") ? `unknown option ${arg}` : `unexpected argument ${arg}`),
   });
+  if (values._.length > 0) usageError(`unexpected argument ${values._[0]}`);
   const usage = `Usage: deno task soak [--seconds=${DEFAULT_SECONDS} | --round-seconds=S] ` +
     `[--rounds=${DEFAULT_ROUNDS}] [--runs=1] [--instances=1]
   --seconds        load time in all, split evenly over the rounds (each round then has
@@ -762,15 +781,19 @@ Exits 1 if any run FAILs, 2 on a usage error.`;
     !Number.isInteger(rounds) || rounds < MIN_ROUNDS || !Number.isInteger(runs) || runs < 1 ||
     (values.seconds !== undefined && values["round-seconds"] !== undefined)
   ) {
-    console.error(
-      `soak: need --seconds > 0 (or --round-seconds, not both), --instances >= 1, ` +
-        `--rounds >= ${MIN_ROUNDS}, --runs >= 1\n${usage}`,
+    usageError(
+      `need --seconds > 0 (or --round-seconds, not both), --instances >= 1, ` +
+        `--rounds >= ${MIN_ROUNDS}, --runs >= 1`,
     );
-    Deno.exit(2);
   }
+  const progress = new Progress(runs * rounds);
   const results: RunResult[] = [];
-  for (let run = 1; run <= runs; run++) {
-    results.push(await soakRun(run, { seconds, instances, rounds }));
+  try {
+    for (let run = 1; run <= runs; run++) {
+      results.push(await soakRun(run, { seconds, instances, rounds, runs }, progress));
+    }
+  } finally {
+    await progress.stop();
   }
   const failed = results.filter((r) => r.failures.length > 0).length;
   console.log(`\n${runTable(results)}`);

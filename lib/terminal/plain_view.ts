@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { TextLineStream } from "@std/streams/text-line-stream";
 import type { ChatClient, ChatView, ConnectionState } from "./client.ts";
 import { type ChatEvent, formatEvent } from "./format.ts";
 
@@ -37,22 +38,13 @@ export class PlainView implements ChatView {
 
   /** Feeds standard input to `client` line by line, then tells it the input ended. */
   async readInput(client: ChatClient): Promise<void> {
-    const decoder = new TextDecoder();
-    const buffer = new Uint8Array(16384);
-    let pending = "";
-    while (true) {
-      const count = await Deno.stdin.read(buffer);
-      if (count === null) break;
-      pending += decoder.decode(buffer.subarray(0, count), { stream: true });
-      let lf: number;
-      while ((lf = pending.indexOf("\n")) !== -1) {
-        client.input(pending.slice(0, pending[lf - 1] === "\r" ? lf - 1 : lf));
-        pending = pending.slice(lf + 1);
-      }
-    }
-    pending += decoder.decode();
-    // A last line without its end is still a line.
-    if (pending !== "") client.input(pending.replace(/\r$/, ""));
+    const lines = Deno.stdin.readable
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new TextLineStream());
+    // TextLineStream drops the CR of a CRLF, and its last line without a line end keeps a CR
+    // that ends it: that one is dropped here too. (A line typed as "text CR CR LF" would lose
+    // both CRs; no one types that.)
+    for await (const line of lines) client.input(line.endsWith("\r") ? line.slice(0, -1) : line);
     client.endOfInput();
   }
 }

@@ -1,7 +1,5 @@
 /** A session's standing: what a claim may hold back, and becoming a member. */
 import { assertEquals } from "@std/assert";
-import { LINE_WIRE } from "../lib/wire.ts";
-import type { ClientLink } from "../lib/client_link.ts";
 import { parseLine } from "../lib/protocol.ts";
 import {
   ANONYMOUS,
@@ -14,18 +12,11 @@ import {
   type Session,
   startClaim,
 } from "../lib/session.ts";
+import { FakeLink } from "./hub_harness.ts";
 
 function anonymousSession(): Session {
-  const link: ClientLink = {
-    remote: "a:1",
-    ip: "192.0.2.1",
-    wire: LINE_WIRE,
-    send: () => true,
-    keepalive: () => {},
-    close: () => {},
-  };
   return {
-    link,
+    link: new FakeLink("a"),
     connectedAt: 5,
     countedIp: undefined,
     lastSeen: 7,

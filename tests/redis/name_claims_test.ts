@@ -1,21 +1,13 @@
 /** This instance's names in Redis: claims, releases, reclaims and the count check, against a fake Redis. */
 import { assertEquals } from "@std/assert";
-import { LINE_WIRE } from "../../lib/wire.ts";
-import type { ClientLink } from "../../lib/client_link.ts";
 import type { ClusterEvent, LocalUser } from "../../lib/cluster.ts";
 import type { WireEvent } from "../../lib/redis/cluster_wire.ts";
 import { NameClaims, type NameClaimsOptions } from "../../lib/redis/name_claims.ts";
 import { CLAIM, REJOIN, RELEASE } from "../../lib/redis/scripts.ts";
+import { FakeLink } from "../hub_harness.ts";
 import { FakeRedis, RecordingLogger, settle, until } from "./fakes.ts";
 
-const link = (label: string): ClientLink => ({
-  remote: `${label}:1`,
-  ip: "192.0.2.1",
-  wire: LINE_WIRE,
-  send: () => true,
-  keepalive: () => {},
-  close: () => {},
-});
+const link = (label: string): FakeLink => new FakeLink(label);
 
 /** NameClaims for instance `i1` over a fake Redis, and everything it told its owner. */
 function rig(overrides: Partial<NameClaimsOptions> = {}) {

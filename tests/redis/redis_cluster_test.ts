@@ -1,21 +1,13 @@
 /** RedisCluster's membership and heartbeat, over fake Redis clients. */
 import { assertEquals, assertMatch } from "@std/assert";
-import { LINE_WIRE } from "../../lib/wire.ts";
-import type { ClientLink } from "../../lib/client_link.ts";
 import type { ClusterEvent } from "../../lib/cluster.ts";
 import { RedisCluster } from "../../lib/redis/redis_cluster.ts";
 import { CLAIM, HEARTBEAT, LEAVE, REJOIN, SWEEP } from "../../lib/redis/scripts.ts";
 import { CLUSTER_TIMING, type ClusterTiming } from "../../lib/redis/timing.ts";
+import { FakeLink } from "../hub_harness.ts";
 import { FakeClient, RecordingLogger, settle, until } from "./fakes.ts";
 
-const link: ClientLink = {
-  remote: "a:1",
-  ip: "192.0.2.1",
-  wire: LINE_WIRE,
-  send: () => true,
-  keepalive: () => {},
-  close: () => {},
-};
+const link = new FakeLink("a");
 
 /** A cluster on database 3 whose clients are fakes; ticks are a minute apart unless asked. */
 function rig(timing: Partial<ClusterTiming> = {}) {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { OutputLog } from "./output_log.ts";
 
 /** Where Debian's `chromium` package puts its launcher. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -304,33 +305,24 @@ export class Chromium {
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let seen = "";
-    let url: string | undefined;
+    const stderr = new OutputLog(child.stderr);
+    const listening = /DevTools listening on (ws:\/\/\S+)/;
+    let url: string;
     try {
-      while (url === undefined) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`chromium exited before DevTools listened: ${seen}`);
-        seen += value;
-        url = seen.match(/DevTools listening on (ws:\/\/\S+)/)?.[1];
-      }
+      const seen = await stderr.until(
+        (text) => listening.test(text),
+        "chromium exited before DevTools listened",
+      );
+      url = seen.match(listening)![1]!;
     } catch (error) {
-      await reader.cancel().catch(() => {});
       child.kill("SIGKILL");
       await child.status;
+      await stderr.closed;
       await Deno.remove(profile, { recursive: true });
       throw error;
     }
-    // The rest of stderr is drained so chromium never blocks on a full pipe.
-    const stderr = (async () => {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) return seen;
-        seen += value;
-      }
-    })();
     const devtools = await DevTools.open(url);
-    return new Chromium(child, profile, devtools, stderr);
+    return new Chromium(child, profile, devtools, stderr.closed);
   }
 
   /** Opens a new tab at `url`, with focus emulated so each tab acts as the focused one. */

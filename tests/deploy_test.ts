@@ -9,6 +9,7 @@ import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert"
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_CONFIG, ENV_NAMES, LIBRARY_ENV_NAMES } from "../lib/config.ts";
 import { TestClient, withDeadline } from "./helpers.ts";
+import { OutputLog } from "./output_log.ts";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
@@ -215,9 +216,8 @@ function freePort(): number {
 /** The server started as the image's `CMD` starts it, with only `env`, its log read as it comes. */
 class AsImage implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
-  readonly #reader: ReadableStreamDefaultReader<string>;
-  /** Everything logged so far. */
-  log = "";
+  /** Its log. */
+  readonly log: OutputLog;
 
   constructor(env: Record<string, string>) {
     this.child = new Deno.Command(Deno.execPath(), {
@@ -229,22 +229,12 @@ class AsImage implements AsyncDisposable {
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    this.#reader = this.child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    this.log = new OutputLog(this.child.stderr);
   }
 
-  /** Reads the log until `until` matches it, within 10 s. */
-  logged(until: RegExp): Promise<void> {
-    return withDeadline(
-      (async () => {
-        while (!until.test(this.log)) {
-          const { value, done } = await this.#reader.read();
-          if (done) throw new Error(`server exited: ${this.log}`);
-          this.log += value;
-        }
-      })(),
-      10_000,
-      String(until),
-    );
+  /** Waits until `until` matches the log, within 10 s. */
+  async logged(until: RegExp): Promise<void> {
+    await withDeadline(this.log.matches(until), 10_000, String(until));
   }
 
   /** Kills it if it still runs, and drains its log. */
@@ -255,7 +245,7 @@ class AsImage implements AsyncDisposable {
       // already exited
     }
     await this.child.status;
-    while (!(await this.#reader.read()).done);
+    await this.log.closed;
   }
 }
 
@@ -299,7 +289,7 @@ Deno.test("the server runs as the image and the binary run it: compose's setting
   await bob.dispose();
   assertEquals((await withDeadline(child.status, 5000, "exit")).code, 0);
   await server.logged(/"msg":"shutdown finished"/);
-  for (const line of server.log.trimEnd().split("\n")) JSON.parse(line);
+  for (const line of server.log.text.trimEnd().split("\n")) JSON.parse(line);
 });
 
 Deno.test("the health check script fails when nothing answers on the port", async () => {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { OutputLog } from "./output_log.ts";
 
 /** Longest wait for haproxy's stats socket to answer after it is started. */
 const START_MS = 10_000;
@@ -73,25 +74,14 @@ export async function validateHaproxyConfig(config: string): Promise<string> {
 export class HaproxyProcess {
   readonly #dir: string;
   readonly #child: Deno.ChildProcess;
-  readonly #waiters = new Set<{ pattern: RegExp; resolve: (seen: string) => void }>();
-  readonly #drained: Promise<unknown>;
-  #stderr = "";
-  #stdout = "";
+  readonly #stderr: OutputLog;
+  readonly #stdout: OutputLog;
 
   private constructor(dir: string, child: Deno.ChildProcess) {
     this.#dir = dir;
     this.#child = child;
-    this.#drained = Promise.all([
-      this.#drain(child.stderr, (text) => {
-        this.#stderr += text;
-        for (const waiter of this.#waiters) {
-          if (!waiter.pattern.test(this.#stderr)) continue;
-          this.#waiters.delete(waiter);
-          waiter.resolve(this.#stderr);
-        }
-      }),
-      this.#drain(child.stdout, (text) => this.#stdout += text),
-    ]);
+    this.#stderr = new OutputLog(child.stderr);
+    this.#stdout = new OutputLog(child.stdout);
   }
 
   /**
@@ -134,14 +124,12 @@ export class HaproxyProcess {
 
   /** Everything haproxy wrote, stderr then stdout, for a failing test's report. */
   output(): string {
-    return `--- haproxy stderr ---\n${this.#stderr}--- haproxy stdout ---\n${this.#stdout}`;
+    return `--- haproxy stderr ---\n${this.#stderr.text}--- haproxy stdout ---\n${this.#stdout.text}`;
   }
 
   /** Resolves with stderr once it matches `pattern` (already, or when the line comes). */
   logged(pattern: RegExp): Promise<string> {
-    return pattern.test(this.#stderr)
-      ? Promise.resolve(this.#stderr)
-      : new Promise((resolve) => this.#waiters.add({ pattern, resolve }));
+    return this.#stderr.matches(pattern);
   }
 
   /** Sends one command to the stats socket and returns the whole answer. */
@@ -203,11 +191,7 @@ export class HaproxyProcess {
       // Already gone.
     }
     await this.#child.status;
-    await this.#drained;
+    await Promise.all([this.#stderr.closed, this.#stdout.closed]);
     await Deno.remove(this.#dir, { recursive: true });
-  }
-
-  async #drain(stream: ReadableStream<Uint8Array>, take: (text: string) => void): Promise<void> {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) take(text);
   }
 }

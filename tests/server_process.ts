@@ -7,6 +7,7 @@
  */
 
 import { withDeadline } from "./helpers.ts";
+import { OutputLog } from "./output_log.ts";
 
 const root = new URL("../", import.meta.url);
 
@@ -61,35 +62,16 @@ export async function spawnServer(
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
+  const log = new OutputLog(child.stderr);
   const wants = [/ listening address=/];
   if (args.includes("--tls-cert")) wants.push(/ listening tls address=/);
   if (args.includes("--metrics-port")) wants.push(/ metrics listening address=/);
   if (args.includes("--web-port")) wants.push(/ listening web address=/);
   if (args.includes("--irc-port")) wants.push(/ listening irc address=/);
-  while (!wants.every((want) => want.test(seen)) || !seen.endsWith("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited before listening: ${seen}`);
-    seen += value;
-  }
-  const waiters = new Set<{ pattern: RegExp; resolve: (log: string) => void }>();
-  const logClosed = (async () => {
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) return seen;
-      seen += value;
-      for (const waiter of waiters) {
-        if (!waiter.pattern.test(seen)) continue;
-        waiters.delete(waiter);
-        waiter.resolve(seen);
-      }
-    }
-  })();
-  const logged = (pattern: RegExp) =>
-    pattern.test(seen)
-      ? Promise.resolve(seen)
-      : new Promise<string>((resolve) => waiters.add({ pattern, resolve }));
+  const seen = await log.until(
+    (text) => wants.every((want) => want.test(text)) && text.endsWith("\n"),
+    "server exited before listening",
+  );
   const portOf = (label: string) => {
     const match = seen.match(new RegExp(` ${label} address="[^"]*:(\\d+)"`));
     return match === null ? undefined : Number(match[1]);
@@ -101,9 +83,9 @@ export async function spawnServer(
     metricsPort: portOf("metrics listening"),
     webPort: portOf("listening web"),
     ircPort: portOf("listening irc"),
-    log: () => seen,
-    logClosed,
-    logged,
+    log: () => log.text,
+    logClosed: log.closed,
+    logged: (pattern) => log.matches(pattern),
   };
 }
 

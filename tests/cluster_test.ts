@@ -254,11 +254,7 @@ Deno.test({
       // WHO is one block in login order, the same from either instance.
       for (const client of [alice, bob]) {
         await client.send("WHO");
-        assertEquals(await client.readLines(3), [
-          "USER alice",
-          "USER bob",
-          "USER Am\u00e9lie",
-        ]);
+        assertEquals(await client.readLines(3), ["USER alice", "USER bob", "USER Am\u00e9lie"]);
       }
 
       // DM reaches a user wherever they are; not found means no instance has them.
@@ -444,12 +440,7 @@ Deno.test({
       await dave.expect("OK");
       await allHear({ alice, bob, carol, dave });
       await alice.send("WHO");
-      assertEquals(await alice.readLines(4), [
-        "USER alice",
-        "USER bob",
-        "USER carol",
-        "USER dave",
-      ]);
+      assertEquals(await alice.readLines(4), ["USER alice", "USER bob", "USER carol", "USER dave"]);
     });
   },
 });

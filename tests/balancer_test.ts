@@ -11,6 +11,7 @@ import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert"
 import { spawnServer, type StartedServer } from "./server_process.ts";
 import { TestClient, withDeadline } from "./helpers.ts";
 import { HaproxyProcess, hasHaproxy, validateHaproxyConfig } from "./haproxy_process.ts";
+import { freeFixedPort } from "./ports.ts";
 import { hasRedisServer, RedisProcess } from "./redis_process.ts";
 import { TcpRelay } from "./tcp_relay.ts";
 
@@ -50,11 +51,6 @@ function testConfig(documented: string, port: number, instances: StartedServer[]
     );
   }
   return config;
-}
-
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
 }
 
 /** A client logged in through the balancer, and where it landed. */
@@ -130,7 +126,8 @@ async function withBalancer(body: (rig: Rig) => Promise<void>): Promise<void> {
   try {
     await startInstance(relay.url, instances);
     await startInstance(redis.url, instances);
-    const port = freePort();
+    // haproxy cannot listen on port 0 and say which port it got.
+    const port = freeFixedPort();
     haproxy = await HaproxyProcess.start(testConfig(config, port, instances));
     const balancer = haproxy;
     await balancer.checked("chat", NOTICE_MS);

@@ -10,6 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { DEFAULT_CONFIG, ENV_NAMES, LIBRARY_ENV_NAMES } from "../lib/config.ts";
 import { TestClient, withDeadline } from "./helpers.ts";
 import { OutputLog } from "./output_log.ts";
+import { freeFixedPort } from "./ports.ts";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
@@ -208,11 +209,6 @@ Deno.test("compose.yaml's cluster profile adds Redis and two instances joined to
   }
 });
 
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
-}
-
 /** The server started as the image's `CMD` starts it, with only `env`, its log read as it comes. */
 class AsImage implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
@@ -237,6 +233,26 @@ class AsImage implements AsyncDisposable {
     await withDeadline(this.log.matches(until), 10_000, String(until));
   }
 
+  /**
+   * `env` with every port it moved to 0 replaced by the one the server logged it
+   * listens on: what a check run beside it is given.
+   */
+  async listening(env: Record<string, string>): Promise<Record<string, string>> {
+    const msgs = {
+      PORT: "listening",
+      METRICS_PORT: "metrics listening",
+      WEB_PORT: "listening web",
+    };
+    const bound = { ...env };
+    for (const [name, msg] of Object.entries(msgs)) {
+      if (env[name] !== "0") continue;
+      const line = new RegExp(`"msg":"${msg}","address":"[^"]*:(\\d+)"`);
+      const text = await withDeadline(this.log.matches(line), 10_000, `the ${msg} line`);
+      bound[name] = text.match(line)![1]!;
+    }
+    return bound;
+  }
+
   /** Kills it if it still runs, and drains its log. */
   async [Symbol.asyncDispose](): Promise<void> {
     try {
@@ -250,14 +266,12 @@ class AsImage implements AsyncDisposable {
 }
 
 Deno.test("the server runs as the image and the binary run it: compose's settings, JSON logs, health, metrics, SIGTERM", async () => {
-  const env: Record<string, string> = { ...compose().services.chat.environment };
-  // Every port compose publishes, moved to a free one: tests run beside other servers.
-  for (const port of ["PORT", "METRICS_PORT", "WEB_PORT", "IRC_PORT"]) {
-    env[port] = String(freePort());
-  }
-  await using server = new AsImage(env);
+  const composed: Record<string, string> = { ...compose().services.chat.environment };
+  // Every port compose publishes, moved to one the server picks: tests run beside other servers.
+  for (const port of ["PORT", "METRICS_PORT", "WEB_PORT", "IRC_PORT"]) composed[port] = "0";
+  await using server = new AsImage(composed);
   const { child } = server;
-  await server.logged(/"msg":"listening"/);
+  const env = await server.listening(composed);
   const port = Number(env.PORT);
   await using alice = await TestClient.login(port, "alice");
   await using bob = await TestClient.login(port, "bob");
@@ -296,7 +310,8 @@ Deno.test("the health check script fails when nothing answers on the port", asyn
   const check = await new Deno.Command(Deno.execPath(), {
     args: dockerfileExec(/^HEALTHCHECK .*?CMD (\[.*\])$/m).slice(1),
     cwd: root,
-    env: { PORT: String(freePort()) },
+    // Below the ephemeral range: no listener gets it meanwhile, and the check cannot meet itself.
+    env: { PORT: String(freeFixedPort()) },
     stdout: "null",
     stderr: "null",
   }).output();
@@ -305,14 +320,13 @@ Deno.test("the health check script fails when nothing answers on the port", asyn
 
 Deno.test("the cluster instances' readiness check fails, saying why, until the instance has joined", async () => {
   // chat-1's settings, with a Redis that is not there: the instance listens, and is not ready.
-  const env: Record<string, string> = { ...compose().services["chat-1"].environment };
-  // Every port compose publishes, moved to a free one: tests run beside other servers.
-  for (const port of ["PORT", "METRICS_PORT", "WEB_PORT", "IRC_PORT"]) {
-    env[port] = String(freePort());
-  }
-  env.REDIS_URL = `redis://127.0.0.1:${freePort()}`;
-  await using server = new AsImage(env);
-  await server.logged(/"msg":"metrics listening"/);
+  const composed: Record<string, string> = { ...compose().services["chat-1"].environment };
+  // Every port compose publishes, moved to one the server picks: tests run beside other servers.
+  for (const port of ["PORT", "METRICS_PORT", "WEB_PORT", "IRC_PORT"]) composed[port] = "0";
+  // Below the ephemeral range: nothing gets it meanwhile, and no reconnection can meet itself.
+  composed.REDIS_URL = `redis://127.0.0.1:${freeFixedPort()}`;
+  await using server = new AsImage(composed);
+  const env = await server.listening(composed);
   const test = compose().services["chat-1"].healthcheck.test;
   assertEquals(await runCheck(test, env), { code: 1, stdout: "503 cluster not joined\n" });
   // Liveness is unchanged: the chat port answers PING.
@@ -323,7 +337,7 @@ Deno.test("the cluster instances' readiness check fails, saying why, until the i
 });
 
 Deno.test("the readiness check fails when nothing answers on the metrics port, or none is set", async () => {
-  for (const env of [{ METRICS_PORT: String(freePort()) }, {}, { METRICS_PORT: "" }]) {
+  for (const env of [{ METRICS_PORT: String(freeFixedPort()) }, {}, { METRICS_PORT: "" }]) {
     const { code, stdout } = await runCheck(READY_CHECK, env);
     assertEquals(code, 1, JSON.stringify(env));
     assertNotEquals(stdout, "", "it says why");

@@ -1,20 +1,17 @@
 /**
  * A throwaway Redis for the cluster tests and the clustered benchmark:
- * Debian's `redis-server` on a free loopback port, with nothing saved, that
+ * Debian's `redis-server` on a free loopback port (below the ephemeral range:
+ * see tests/ports.ts), with nothing saved, that
  * a test can stop, freeze and start again on the same port.
  *
  * @module
  */
+import { freeFixedPort } from "./ports.ts";
 import { hasProgram } from "./programs.ts";
 
 /** True when a `redis-server` binary is on the PATH. */
 export async function hasRedisServer(): Promise<boolean> {
   return await hasProgram("redis-server");
-}
-
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
 }
 
 /** A `redis-server` process; {@linkcode RedisProcess.stop} it before the test ends. */
@@ -35,7 +32,7 @@ export class RedisProcess {
 
   /** Starts Redis on a free port and resolves once it accepts connections. */
   static async start(): Promise<RedisProcess> {
-    const redis = new RedisProcess(freePort());
+    const redis = new RedisProcess(freeFixedPort());
     await redis.restart();
     return redis;
   }

@@ -145,8 +145,9 @@ async function withBalancer(body: (rig: Rig) => Promise<void>): Promise<void> {
         clients.push(client);
         await client.send(`LOGIN ${name}`);
         await client.expect("OK");
+        // Any instance whose log still runs: a stopped one's wait fails at once, its log ended.
         const at = await withDeadline(
-          Promise.race(instances.map((server, i) => {
+          Promise.any(instances.map((server, i) => {
             const again = new RegExp(Array(before[i]! + 1).fill(line).join("[^]*"));
             return server.logged(again).then(() => i);
           })),

@@ -692,19 +692,25 @@ Deno.test({
       const bob = await rig.login(b, "bob");
       await allHear({ flooder, leaver, bob });
       rig.redis.freeze(true);
-      // 150,000 lines of 64 characters: more than the 8 Mi characters that may wait for Redis.
-      const line = `MSG ${"x".repeat(60)}\n`;
-      await flooder.sendRaw(line.repeat(150_000));
+      // Redis stays frozen while a reads the flood: past CLUSTER_TIMING.staleMs (2 s) both instances
+      // would give the connections up and rejoin, and this test would no longer test the cap. Few
+      // long lines (2,500 of 4,000 characters, 10 Mi in all, past the 8 Mi that may wait for Redis)
+      // take a third of the time of 150,000 short ones, the per-line work being the most of it.
+      const text = "x".repeat(4000);
+      await flooder.sendRaw(`MSG ${text}\n`.repeat(2500));
       await flooder.send("PING");
       await flooder.expect("PONG", NOTICE_MS);
       await leaver.send("QUIT");
       await flooder.expect("INFO leaver disconnected");
       const dropped = (await a.clusterMetrics()).chat_cluster_dropped_batches_total!;
       rig.redis.freeze(false);
+      for (const instance of [a, b]) {
+        assert(!/cluster unavailable/.test(instance.server.log()), "Redis was frozen past staleMs");
+      }
       assert(dropped > 0, `dropped ${dropped} batches`);
       const before = await readUntil(bob, "INFO leaver disconnected");
-      assert(before.length < 150_000, `${before.length} lines reached bob before the INFO`);
-      assert(before.every((got) => got === `MSG flooder ${"x".repeat(60)}`));
+      assert(before.length < 2500, `${before.length} lines reached bob before the INFO`);
+      assert(before.every((got) => got === `MSG flooder ${text}`));
       await allHear({ flooder, bob });
       await bob.send("WHO");
       assertEquals(await bob.readLines(2), ["USER flooder", "USER bob"]);

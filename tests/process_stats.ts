@@ -28,7 +28,9 @@ export async function socketInodes(pid: number): Promise<Set<string>> {
     stderr: "piped",
   }).output();
   const complaints = new TextDecoder().decode(stderr).split("\n").filter((line) => line !== "");
-  const closedMeanwhile = /^ls: cannot access '\/proc\/\d+\/fd\/\d+': No such file or directory$/;
+  // ls names itself as it was run: Deno runs it by its full path (`/usr/bin/ls: cannot ...`).
+  const closedMeanwhile =
+    /^(?:\S*\/)?ls: cannot access '\/proc\/\d+\/fd\/\d+': No such file or directory$/;
   const failed = code > 1 || (code === 1 && complaints.length === 0) ||
     complaints.some((line) => !closedMeanwhile.test(line));
   if (failed) {

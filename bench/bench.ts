@@ -332,7 +332,7 @@ function count(text: string): number | undefined {
 async function main(): Promise<void> {
   // @std/cli's parseArgs keeps unknown flags, puts other words in `_` and turns numbers into
   // numbers unless told otherwise: every flag is listed as a string or a boolean, and anything
-  // else is a usage error, as with node:util's strict mode.
+  // else is a usage error.
   const values = parseArgs(Deno.args, {
     string: ["workloads", "reps", "workers", "instances"],
     boolean: ["help"],

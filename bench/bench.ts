@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { parseArgs } from "@std/cli/parse-args";
+import { FlagError, parseFlags } from "../lib/flags.ts";
 import type { WorkerCommand, WorkerReport } from "./load_worker.ts";
 import { RedisProcess } from "../tests/redis_process.ts";
 import { spawnServer, type StartedServer } from "../tests/server_process.ts";
@@ -330,18 +330,24 @@ function count(text: string): number | undefined {
 }
 
 async function main(): Promise<void> {
-  // @std/cli's parseArgs keeps unknown flags, puts other words in `_` and turns numbers into
-  // numbers unless told otherwise: every flag is listed as a string or a boolean, and anything
-  // else is a usage error.
-  const values = parseArgs(Deno.args, {
-    string: ["workloads", "reps", "workers", "instances"],
-    boolean: ["help"],
-    default: { workloads: "A,B,D", reps: "3", workers: "2", instances: "1" },
-    unknown: (arg) =>
-      usageError(arg.startsWith("-") ? `unknown option ${arg}` : `unexpected argument ${arg}`),
-  });
-  if (values._.length > 0) usageError(`unexpected argument ${values._[0]}`);
-  if (values.help) {
+  let flags;
+  try {
+    flags = parseFlags(Deno.args, {
+      values: ["workloads", "reps", "workers", "instances"],
+      switches: ["help"],
+    });
+  } catch (error) {
+    if (error instanceof FlagError) usageError(error.message);
+    throw error;
+  }
+  const given = flags.values;
+  const values = {
+    workloads: given.workloads ?? "A,B,D",
+    reps: given.reps ?? "3",
+    workers: given.workers ?? "2",
+    instances: given.instances ?? "1",
+  };
+  if (flags.switches.help) {
     console.log(
       "Usage: deno task bench [--workloads=A,B,C,D,H] [--reps=3] [--workers=2] [--instances=1,2]\n" +
         "Medians of --reps runs, a fresh server per run; a table, then one JSON line.\n" +

@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { parseArgs } from "@std/cli/parse-args";
+import { FlagError, parseFlags } from "../lib/flags.ts";
 import { RedisProcess } from "../tests/redis_process.ts";
 import { spawnServer, type StartedServer } from "../tests/server_process.ts";
 import { clientFrame } from "../tests/ws_client.ts";
@@ -739,17 +739,23 @@ function usageError(message: string): never {
 }
 
 async function main(): Promise<void> {
-  // @std/cli's parseArgs keeps unknown flags, puts other words in `_` and turns numbers into
-  // numbers unless told otherwise: every flag is listed as a string or a boolean, and anything
-  // else is a usage error.
-  const values = parseArgs(Deno.args, {
-    string: ["seconds", "instances", "rounds", "round-seconds", "runs"],
-    boolean: ["help"],
-    default: { instances: "1", rounds: String(DEFAULT_ROUNDS), runs: "1" },
-    unknown: (arg) =>
-      usageError(arg.startsWith("-") ? `unknown option ${arg}` : `unexpected argument ${arg}`),
-  });
-  if (values._.length > 0) usageError(`unexpected argument ${values._[0]}`);
+  let flags;
+  try {
+    flags = parseFlags(Deno.args, {
+      values: ["seconds", "instances", "rounds", "round-seconds", "runs"],
+      switches: ["help"],
+    });
+  } catch (error) {
+    if (error instanceof FlagError) usageError(error.message);
+    throw error;
+  }
+  const given = flags.values;
+  const values = {
+    ...given,
+    instances: given.instances ?? "1",
+    rounds: given.rounds ?? String(DEFAULT_ROUNDS),
+    runs: given.runs ?? "1",
+  };
   const usage = `Usage: deno task soak [--seconds=${DEFAULT_SECONDS} | --round-seconds=S] ` +
     `[--rounds=${DEFAULT_ROUNDS}] [--runs=1] [--instances=1]
   --seconds        load time in all, split evenly over the rounds (each round then has
@@ -766,7 +772,7 @@ async function main(): Promise<void> {
   --instances      more than one: joined through a throwaway redis-server
 Every round deals each kind of client over the TCP, WebSocket and IRC doors.
 Exits 1 if any run FAILs, 2 on a usage error.`;
-  if (values.help) {
+  if (flags.switches.help) {
     console.log(usage);
     return;
   }

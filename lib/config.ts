@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseArgs } from "@std/cli/parse-args";
+import { FlagError, parseFlags } from "./flags.ts";
 import { CidrList } from "./address.ts";
 import {
   ConfigError,
@@ -332,19 +332,20 @@ export function parseConfig(
   args: readonly string[],
   env: (name: string) => string | undefined,
 ): ConfigRequest {
-  const values = parseArgs(args, {
-    string: SETTINGS.map((s) => s.flag),
-    boolean: ["help"],
-    unknown: refuse,
-  });
-  // What follows `--` lands in `_` without passing through `unknown`.
-  const [stray] = values._;
-  if (stray !== undefined) refuse(String(stray));
-  if (values.help === true) return { kind: "help" };
+  let flags;
+  try {
+    flags = parseFlags(args, { values: SETTINGS.map((s) => s.flag), switches: ["help"] });
+  } catch (error) {
+    if (error instanceof FlagError) {
+      throw new ConfigError(`Cannot start: ${error.message} (see --help)`);
+    }
+    throw error;
+  }
+  if (flags.switches.help) return { kind: "help" };
 
   const config: Record<string, Config[keyof Config]> = { ...DEFAULT_CONFIG };
   for (const s of SETTINGS) {
-    const flagValue = values[s.flag];
+    const flagValue = flags.values[s.flag];
     if (typeof flagValue === "string") {
       config[s.key] = s.parse(flagValue, `--${s.flag}`);
       continue;
@@ -359,13 +360,4 @@ export function parseConfig(
     );
   }
   return { kind: "run", config: config as unknown as Config };
-}
-
-/** Refuses what parseArgs was not told of: a flag (it has a key) or an argument. */
-function refuse(arg: string, key?: string): never {
-  throw new ConfigError(
-    key === undefined
-      ? `Cannot start: unexpected argument ${JSON.stringify(arg)}`
-      : `Cannot start: unknown flag ${arg.split("=")[0]} (see --help)`,
-  );
 }

@@ -1,5 +1,5 @@
 /** Unit tests of configuration: flags over environment over defaults, and clear errors. */
-import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals, assertThrows } from "@std/assert";
 import { CidrList } from "../lib/address.ts";
 import {
   type Config,
@@ -306,17 +306,27 @@ Deno.test("parseConfig refuses bad environment values with a one-line ConfigErro
   assertRefused([], { MAX_QUEUE_BYTES: "-1" }, ["MAX_QUEUE_BYTES"]);
 });
 
-Deno.test("parseConfig refuses an unknown flag, a positional argument and one after --", () => {
+Deno.test("parseConfig refuses an unknown flag, a positional argument, a switch with a value and a flag without one", () => {
   const refused: [string[], string][] = [
-    [["--bogus=1"], "Cannot start: unknown flag --bogus (see --help)"],
-    [["--verbose"], "Cannot start: unknown flag --verbose (see --help)"],
-    [["-h"], "Cannot start: unknown flag -h (see --help)"],
-    [["--no-help"], "Cannot start: unknown flag --no-help (see --help)"],
-    [["--port", "-1"], "Cannot start: unknown flag -1 (see --help)"],
-    [["extra"], 'Cannot start: unexpected argument "extra"'],
-    [["--port=5000", "4000"], 'Cannot start: unexpected argument "4000"'],
-    [["--", "stray"], 'Cannot start: unexpected argument "stray"'],
-    [["--", "a\nb"], 'Cannot start: unexpected argument "a\\nb"'],
+    [["--bogus=1"], 'Cannot start: unknown flag "--bogus" (see --help)'],
+    [["--verbose"], 'Cannot start: unknown flag "--verbose" (see --help)'],
+    [["-h"], 'Cannot start: unknown flag "-h" (see --help)'],
+    [["--no-help"], 'Cannot start: unknown flag "--no-help" (see --help)'],
+    // parseArgs alone reads --no-port=5 as --port=5, and --help=no as --help.
+    [["--no-port=5"], 'Cannot start: unknown flag "--no-port" (see --help)'],
+    [["--help=no"], "Cannot start: --help takes no value (see --help)"],
+    // parseArgs alone gives "" for each of these, and --ip-limit-exempt "" would empty the list.
+    [["--port"], "Cannot start: --port needs a value: --port=<value> (see --help)"],
+    [["--port", "-1"], "Cannot start: --port needs a value: --port=<value> (see --help)"],
+    [["--port", "--host=x"], "Cannot start: --port needs a value: --port=<value> (see --help)"],
+    [
+      ["--ip-limit-exempt", ""],
+      "Cannot start: --ip-limit-exempt needs a value: --ip-limit-exempt=<value> (see --help)",
+    ],
+    [["extra"], 'Cannot start: unexpected argument "extra" (see --help)'],
+    [["--port=5000", "4000"], 'Cannot start: unexpected argument "4000" (see --help)'],
+    [["--", "stray"], 'Cannot start: unexpected argument "stray" (see --help)'],
+    [["--", "a\nb"], 'Cannot start: unexpected argument "a\\nb" (see --help)'],
   ];
   for (const [args, message] of refused) {
     const error = assertThrows(() => parseConfig(args, envOf()), ConfigError);
@@ -324,15 +334,14 @@ Deno.test("parseConfig refuses an unknown flag, a positional argument and one af
   }
 });
 
-Deno.test('parseConfig judges a flag without its value as the value ""', () => {
-  assertRefused(["--port"], {}, ['--port must be a port from 0 to 65535, got ""']);
-  assertRefused(["--port", "--host=x"], {}, ['--port must be a port from 0 to 65535, got ""']);
-  const emptyIsNone = ["--ip-limit-exempt", "--trusted-proxies", "--web-origins"];
-  for (const flag of FLAGS.filter((flag) => !emptyIsNone.includes(flag))) {
-    assertRefused([flag], {}, [flag]);
+Deno.test("parseConfig refuses every flag without its value, and takes an empty list written with =", () => {
+  for (const flag of FLAGS) {
+    assertRefused([flag], {}, [`${flag} needs a value: ${flag}=<value>`]);
+    assertRefused([flag, "--help"], {}, [`${flag} needs a value`]);
   }
-  assertEquals(configOf(["--ip-limit-exempt"]).ipLimitExempt.networks, []);
-  assertEquals(configOf(["--trusted-proxies", "--web-origins"]).webOrigins, []);
+  assertRefused(["--port="], {}, ['--port must be a port from 0 to 65535, got ""']);
+  assertEquals(configOf(["--ip-limit-exempt="]).ipLimitExempt.networks, []);
+  assertEquals(configOf(["--trusted-proxies=", "--web-origins="]).webOrigins, []);
 });
 
 Deno.test("parseConfig returns kind help for --help", () => {
@@ -376,7 +385,7 @@ Deno.test("usage mentions every flag and every environment variable", () => {
 
 Deno.test("usage puts at least two spaces between every flag and its text, in one column", () => {
   const rows = usage().split("\n").filter((line) => line.startsWith("  --"));
-  assertEquals(rows.length, FLAGS.length + 1);
+  assertStrictEquals(rows.length, FLAGS.length + 1);
   const columns = new Set<number>();
   for (const row of rows) {
     const match = /^ {2}(--[a-z-]+(?:=<value>)?) {2,}\S/.exec(row);
@@ -390,8 +399,8 @@ Deno.test("usage puts at least two spaces between every flag and its text, in on
 
 Deno.test("parseConfig treats an empty environment variable as unset", () => {
   const config = configOf([], { HOST: "", PORT: "" });
-  assertEquals(config.host, DEFAULT_CONFIG.host);
-  assertEquals(config.port, DEFAULT_CONFIG.port);
+  assertStrictEquals(config.host, DEFAULT_CONFIG.host);
+  assertStrictEquals(config.port, DEFAULT_CONFIG.port);
 });
 
 Deno.test("parseConfig reads the operator settings and refuses unknown log formats and levels", () => {

@@ -1,5 +1,5 @@
 /** Unit tests of the client's bookkeeping: replies matched to PINGs, reconnect decisions, options. */
-import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals, assertThrows } from "@std/assert";
 import { Replies } from "../lib/terminal/replies.ts";
 import {
   backoffDelay,
@@ -61,7 +61,7 @@ Deno.test("backoffDelay doubles from 0.5 s to 15 s, spread by a quarter either w
   ]);
   assertEquals(backoffDelay(0, () => 0), 375);
   assertEquals(backoffDelay(0, () => 1), 625);
-  assertEquals(backoffDelay(10, () => 1), MAX_DELAY_MS);
+  assertStrictEquals(backoffDelay(10, () => 1), MAX_DELAY_MS);
 });
 
 Deno.test("ReconnectPolicy gives up on a first connection that fails or is refused", () => {
@@ -155,17 +155,20 @@ Deno.test("parseOptions refuses bad flags with one line", () => {
 
 Deno.test("parseOptions names an unknown flag, a stray argument or a flag without its value", () => {
   const refused: [string[], string][] = [
-    [["--name=bob", "--bogus"], "chat: unknown flag --bogus (see --help)"],
-    [["--name=bob", "-h"], "chat: unknown flag -h (see --help)"],
-    [["--name=bob", "--no-tls"], "chat: unknown flag --no-tls (see --help)"],
+    [["--name=bob", "--bogus"], 'chat: unknown flag "--bogus" (see --help)'],
+    [["--name=bob", "-h"], 'chat: unknown flag "-h" (see --help)'],
+    [["--name=bob", "--no-tls"], 'chat: unknown flag "--no-tls" (see --help)'],
+    [["--name=bob", "--no-tls=1"], 'chat: unknown flag "--no-tls" (see --help)'],
+    [["--name=bob", "--tls=no"], "chat: --tls takes no value (see --help)"],
     [["--name=bob", "stray"], 'chat: unexpected argument "stray" (see --help)'],
     [["--name=bob", "--", "x"], 'chat: unexpected argument "x" (see --help)'],
-    [["--name"], "chat: --name=<name> is required (see --help)"],
-    [["--name", "--tls"], "chat: --name=<name> is required (see --help)"],
-    [["--name=bob", "--port"], 'chat: --port must be a port from 1 to 65535, got ""'],
-    [["--name=bob", "--host"], 'chat: --host must be a host name or address, got ""'],
-    [["--name=bob", "--ping"], 'chat: --ping must be a number of seconds above 0, got ""'],
-    [["--name=bob", "--tls", "--ca"], "chat: --ca needs a file name"],
+    [["--name"], "chat: --name needs a value: --name=<value> (see --help)"],
+    [["--name", "--tls"], "chat: --name needs a value: --name=<value> (see --help)"],
+    [["--name=bob", "--port"], "chat: --port needs a value: --port=<value> (see --help)"],
+    [["--name=bob", "--port="], 'chat: --port must be a port from 1 to 65535, got ""'],
+    [["--name=bob", "--host="], 'chat: --host must be a host name or address, got ""'],
+    [["--name=bob", "--ping="], 'chat: --ping must be a number of seconds above 0, got ""'],
+    [["--name=bob", "--tls", "--ca="], "chat: --ca needs a file name"],
   ];
   for (const [args, message] of refused) {
     assertEquals(assertThrows(() => parseOptions(args), UsageError).message, message);

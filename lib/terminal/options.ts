@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { parseArgs } from "@std/cli/parse-args";
+import { FlagError, parseFlags } from "../flags.ts";
 
 /** What the client was asked to do. */
 export interface ChatOptions {
@@ -61,22 +61,25 @@ export function usage(): string {
 
 /** Reads the command line; throws {@linkcode UsageError} for anything it cannot use. */
 export function parseOptions(args: readonly string[]): OptionsRequest {
-  const values = parseArgs(args, {
-    string: ["name", "host", "port", "ca", "ping"],
-    boolean: ["tls", "help"],
-    unknown: refuse,
-  });
-  // What follows `--` lands in `_` without passing through `unknown`.
-  const [stray] = values._;
-  if (stray !== undefined) refuse(String(stray));
-  if (values.help === true) return { kind: "help" };
+  let flags;
+  try {
+    flags = parseFlags(args, {
+      values: ["name", "host", "port", "ca", "ping"],
+      switches: ["tls", "help"],
+    });
+  } catch (error) {
+    if (error instanceof FlagError) throw new UsageError(`chat: ${error.message} (see --help)`);
+    throw error;
+  }
+  const { values, switches } = flags;
+  if (switches.help) return { kind: "help" };
   const name = values.name?.trim() ?? "";
   if (name === "") throw new UsageError("chat: --name=<name> is required (see --help)");
   const host = values.host?.trim() ?? "localhost";
   if (host === "" || /\s/.test(host)) {
     throw new UsageError(`chat: --host must be a host name or address, got "${values.host}"`);
   }
-  const tls = values.tls === true;
+  const tls = switches.tls;
   const port = values.port === undefined ? (tls ? DEFAULT_TLS_PORT : DEFAULT_PORT) : Number(
     /^\d+$/.test(values.port) ? values.port : NaN,
   );
@@ -90,13 +93,4 @@ export function parseOptions(args: readonly string[]): OptionsRequest {
     throw new UsageError(`chat: --ping must be a number of seconds above 0, got "${values.ping}"`);
   }
   return { kind: "run", options: { name, host, port, tls, ca: values.ca, pingSeconds } };
-}
-
-/** Refuses what parseArgs was not told of: a flag (it has a key) or an argument. */
-function refuse(arg: string, key?: string): never {
-  throw new UsageError(
-    key === undefined
-      ? `chat: unexpected argument ${JSON.stringify(arg)} (see --help)`
-      : `chat: unknown flag ${arg.split("=")[0]} (see --help)`,
-  );
 }

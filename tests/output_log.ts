@@ -1,11 +1,12 @@
 /**
  * One output stream of a child process (the server's log, chromium's and
- * haproxy's stderr) read as text as it comes and kept: drained to its end so
+ * haproxy's stderr) read line by line and kept as text: drained to its end so
  * that the child never blocks on a full pipe, and waited on for what the
  * child should say.
  *
  * @module
  */
+import { TextLineStream } from "@std/streams/text-line-stream";
 
 /** A wait for the text to pass a test. */
 interface Waiter {
@@ -15,7 +16,7 @@ interface Waiter {
   readonly reject: (error: Error) => void;
 }
 
-/** A child's output stream, kept as text. */
+/** A child's output stream, kept as text, line by line. */
 export class OutputLog {
   #text = "";
   #ended = false;
@@ -49,8 +50,10 @@ export class OutputLog {
   }
 
   async #drain(stream: ReadableStream<Uint8Array>): Promise<string> {
-    for await (const piece of stream.pipeThrough(new TextDecoderStream())) {
-      this.#text += piece;
+    // Whole lines only: a wait never sees half a line, such as a port number cut short.
+    const lines = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
+    for await (const line of lines) {
+      this.#text += line + "\n";
       for (const waiter of this.#waiters) {
         if (!waiter.test(this.#text)) continue;
         this.#waiters.delete(waiter);

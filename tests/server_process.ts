@@ -69,7 +69,7 @@ export async function spawnServer(
   if (args.includes("--web-port")) wants.push(/ listening web address=/);
   if (args.includes("--irc-port")) wants.push(/ listening irc address=/);
   const seen = await log.until(
-    (text) => wants.every((want) => want.test(text)) && text.endsWith("\n"),
+    (text) => wants.every((want) => want.test(text)),
     "server exited before listening",
   );
   const portOf = (label: string) => {

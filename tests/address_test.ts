@@ -1,5 +1,5 @@
 /** Unit tests of address parsing, CIDR matching and canonical address text. */
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
 import {
   canonicalIp,
   CidrList,
@@ -21,7 +21,9 @@ Deno.test("parseIp reads IPv4, IPv6, brackets and zones, and folds IPv4-mapped I
     ["fe80::1%eth0", "fe80::1"],
     ["0:0:0:0:0:0:0:0", "::"],
   ];
-  for (const [text, canonical] of cases) assertEquals(formatIp(parseIp(text)!), canonical, text);
+  for (const [text, canonical] of cases) {
+    assertStrictEquals(formatIp(parseIp(text)!), canonical, text);
+  }
   for (
     const bad of ["256.1.1.1", "1.2.3", "1.2.3.4.5", "::1::2", "12345::", "a:b:c:d:e:f:g:h", ""]
   ) {

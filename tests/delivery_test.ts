@@ -1,5 +1,5 @@
 /** The hub's way out: replies, shared broadcasts, and the sessions that could not take them. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import { Delivery } from "../lib/delivery.ts";
 import { createLogger } from "../lib/log.ts";
 import { ANONYMOUS, HEARS_CHAT, type MemberSession, type Session } from "../lib/session.ts";
@@ -58,9 +58,9 @@ Deno.test("Delivery remembers who overflowed or threw, goes on with the rest, an
   assert(logged[0]!.includes("send failed") && logged[0]!.includes("b:1"), logged[0]);
   const failures = delivery.takeFailures();
   assertEquals(failures.overflowed.length, 1);
-  assertEquals(failures.overflowed[0], sessions[0]);
+  assertStrictEquals(failures.overflowed[0], sessions[0]);
   assertEquals(failures.faulty.length, 1);
-  assertEquals(failures.faulty[0], sessions[1]);
+  assertStrictEquals(failures.faulty[0], sessions[1]);
   assertEquals(delivery.failed, false);
   assertEquals(delivery.takeFailures(), { overflowed: [], faulty: [] });
   delivery.reply(sessions[0]!, "pong");

@@ -5,7 +5,13 @@
  * checked only this way; tests/compose_test.ts also builds and runs the
  * image, where a container engine is available.
  */
-import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+  assertStrictEquals,
+} from "@std/assert";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_CONFIG, ENV_NAMES, LIBRARY_ENV_NAMES } from "../lib/config.ts";
 import { TestClient, withDeadline } from "./helpers.ts";
@@ -147,7 +153,7 @@ Deno.test("compose.yaml writes out every setting at its default, restarts, and w
     TLS_PORT: String(DEFAULT_CONFIG.tlsPort),
     LOG_LEVEL: DEFAULT_CONFIG.logLevel,
   };
-  for (const [name, value] of Object.entries(defaults)) assertEquals(env[name], value, name);
+  for (const [name, value] of Object.entries(defaults)) assertStrictEquals(env[name], value, name);
   assertEquals(env.REDIS_URL, "", "the lone server joins no cluster");
   assertEquals(Object.keys(env).sort(), [...ENV_NAMES].sort());
   assert(chat.ports.includes("4000:4000"));
@@ -199,7 +205,7 @@ Deno.test("compose.yaml's cluster profile adds Redis and two instances joined to
     assertEquals(instance.environment.REDIS_URL, "redis://redis:6379", name);
     const { REDIS_URL: _joined, ...settings } = instance.environment;
     assertEquals(settings, shared, `${name} runs with the lone server's settings`);
-    assertEquals(instance.build, services.chat.build);
+    assertStrictEquals(instance.build, services.chat.build);
     // Healthy means ready (joined through Redis), checked as often as the lone server's PING.
     const { test, ...timing } = instance.healthcheck;
     const { test: _ping, ...loneTiming } = services.chat.healthcheck;

@@ -1,5 +1,5 @@
 /** Flood control: a client over its rate is slowed, not kicked, and slows nobody else. */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
 import { startServer, TestClient } from "./helpers.ts";
 
 Deno.test("a flooder is held to its rate while others chat past it; every flooder line arrives, in order", async () => {
@@ -32,7 +32,7 @@ Deno.test("a flooder is held to its rate while others chat past it; every floode
     assertEquals(await flooder.sync(10_000), ["MSG pinger hello"]);
     // The pinger got the whole flood too, in order, around its own line.
     const pingerRest = await pinger.sync(10_000);
-    assertEquals(heardBeforePong.length + pingerRest.length, lines);
+    assertStrictEquals(heardBeforePong.length + pingerRest.length, lines);
   } finally {
     await server.shutdown();
   }

@@ -6,7 +6,7 @@
  * with the server's descriptors counted before and after. A failure names its
  * seed, so it can be replayed.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
 import { LineFramer, type LineSink } from "../lib/line_framer.ts";
 import { parseLine, sanitizeText } from "../lib/protocol.ts";
 import type { ChatServer } from "../lib/server.ts";
@@ -129,8 +129,8 @@ for (const seed of SEEDS) {
       framer.commit(size, sink);
       assert(framer.heldBytes <= maxLineBytes + 1, `held ${framer.heldBytes} (seed ${seed})`);
     }
-    assertEquals(sink.heard.length, want.length, `seed ${seed}`);
-    sink.heard.forEach((got, i) => assertEquals(got, want[i], `line ${i} (seed ${seed})`));
+    assertStrictEquals(sink.heard.length, want.length, `seed ${seed}`);
+    sink.heard.forEach((got, i) => assertStrictEquals(got, want[i], `line ${i} (seed ${seed})`));
   });
 }
 
@@ -141,7 +141,7 @@ Deno.test("fuzz: parseLine never throws and its texts carry no control character
     const command = parseLine(line);
     if (command.kind === "msg" || command.kind === "dm") {
       assert(!/[^\P{Cc}\t]/u.test(command.text), JSON.stringify(command.text));
-      assertEquals(sanitizeText(command.text), command.text);
+      assertStrictEquals(sanitizeText(command.text), command.text);
     }
     if (command.kind === "dm") assert(!command.target.includes(" "));
   }
@@ -208,7 +208,7 @@ async function descriptorsSettle(count: number, what: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 25));
     now = await openDescriptors();
   }
-  assertEquals(now, count, `${what}: ${now} descriptors open, expected ${count}`);
+  assertStrictEquals(now, count, `${what}: ${now} descriptors open, expected ${count}`);
 }
 
 /** The metrics page over a raw socket that closes (fetch would keep a pooled descriptor). */

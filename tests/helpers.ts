@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStrictEquals } from "@std/assert";
 import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
 import { ClientSocket } from "./client_socket.ts";
@@ -130,7 +130,7 @@ export class TestClient {
   /** Reads one line and asserts it is `expected`. */
   async expect(expected: string, ms = DEADLINE_MS): Promise<void> {
     const line = await withDeadline(this.#lines.next(), ms, `waiting for "${expected}"`);
-    assertEquals(line, expected);
+    assertStrictEquals(line, expected);
   }
 
   /** Reads `count` lines. */

@@ -2,7 +2,7 @@
  * The hub's rules when users live on other instances too, with a fake
  * cluster that records what the hub asks of it and answers when told.
  */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStrictEquals } from "@std/assert";
 import type { Cluster, ClusterUser, LocalUser, RemoteDelivery } from "../lib/cluster.ts";
 import type { ClientLink } from "../lib/client_link.ts";
 import { MAX_CHARS_WHILE_CLAIMING, MAX_LINES_WHILE_CLAIMING } from "../lib/session.ts";
@@ -53,7 +53,7 @@ function loginAs(harness: Harness, cluster: FakeCluster, name: string, seq: numb
   const link = harness.open(name);
   harness.send(link, `LOGIN ${name}`);
   const claim = cluster.claims.at(-1)!;
-  assertEquals(claim.link, link);
+  assertStrictEquals(claim.link, link);
   harness.hub.apply({ kind: "claimed", link, name: claim.name, key: claim.key, seq });
   assertEquals(link.take(), ["OK"]);
   return link;

@@ -86,12 +86,12 @@ Deno.test("Hub shares one broadcast's bytes and sends them in one call per recei
   for (const [i, bytes] of carol.sent.entries()) {
     const same = bob.sent[i]!;
     assertStrictEquals(bytes.buffer, same.buffer, `broadcast ${i}: same buffer`);
-    assertEquals(bytes.byteOffset, same.byteOffset, `broadcast ${i}: same offset`);
-    assertEquals(bytes.byteLength, same.byteLength, `broadcast ${i}: same length`);
+    assertStrictEquals(bytes.byteOffset, same.byteOffset, `broadcast ${i}: same offset`);
+    assertStrictEquals(bytes.byteLength, same.byteLength, `broadcast ${i}: same length`);
   }
   // Back to back in that memory, so an outbox holding both can write them as one view.
   assertStrictEquals(two!.buffer, one!.buffer);
-  assertEquals(two!.byteOffset, one!.byteOffset + one!.byteLength);
+  assertStrictEquals(two!.byteOffset, one!.byteOffset + one!.byteLength);
 });
 
 Deno.test("Hub ignores MSG and DM whose text is empty or only spaces", () => {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { assert, assertEquals, fail } from "@std/assert";
+import { assert, assertEquals, assertStrictEquals, fail } from "@std/assert";
 import type { ChatServer } from "../lib/server.ts";
 import { ClientSocket } from "./client_socket.ts";
 import { DEADLINE_MS, readLines, withDeadline } from "./helpers.ts";
@@ -140,7 +140,7 @@ export class IrcClient {
 
   /** Reads one line and asserts it is `expected`. */
   async expect(expected: string, ms = DEADLINE_MS): Promise<void> {
-    assertEquals(await this.readLine(ms), expected);
+    assertStrictEquals(await this.readLine(ms), expected);
   }
 
   /** Reads as many lines as `expected` holds and asserts they are those. */

@@ -1,5 +1,5 @@
 /** Names as IRC nicks: the escapes, the round trip, and one nick per name under ASCII case. */
-import { assert, assertEquals, assertMatch, fail } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals, fail } from "@std/assert";
 import { nameOfNick, nickOf, sameNick } from "../lib/irc/irc_nick.ts";
 import { nameKey, validateName } from "../lib/names.ts";
 
@@ -53,8 +53,8 @@ Deno.test("nickOf keeps a valid nick as it is and escapes everything else as |he
     ["\u{10ffff}", "|10ffff|"],
   ];
   for (const [name, nick] of cases) {
-    assertEquals(nickOf(name), nick, name);
-    assertEquals(nameOfNick(nick), name, nick);
+    assertStrictEquals(nickOf(name), nick, name);
+    assertStrictEquals(nameOfNick(nick), name, nick);
   }
 });
 
@@ -70,7 +70,7 @@ Deno.test("nameOfNick(nickOf(name)) is the name, for random Unicode names", () =
   const next = random(2);
   for (let i = 0; i < 5000; i++) {
     const name = randomName(next);
-    assertEquals(nameOfNick(nickOf(name)), name, JSON.stringify(name));
+    assertStrictEquals(nameOfNick(nickOf(name)), name, JSON.stringify(name));
   }
 });
 

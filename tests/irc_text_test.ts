@@ -1,5 +1,5 @@
 /** IRC text: parsing lines, formatting and CTCP, echoed parameters, and the 512-byte cut. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import { chatText, fitLine, ircText, parseIrcLine, shown } from "../lib/irc/irc_text.ts";
 
 const encoder = new TextEncoder();
@@ -40,7 +40,7 @@ Deno.test("chatText strips every IRC formatting code, colours with their digits"
     ["plain text, unchanged", "plain text, unchanged"],
     ["\x02\x02", ""],
   ];
-  for (const [irc, chat] of cases) assertEquals(chatText(irc), chat, JSON.stringify(irc));
+  for (const [irc, chat] of cases) assertStrictEquals(chatText(irc), chat, JSON.stringify(irc));
 });
 
 Deno.test("chatText turns other control characters into U+FFFD, keeping TAB", () => {
@@ -133,5 +133,5 @@ Deno.test("fitLine keeps a cut ACTION's closing \\x01", () => {
 Deno.test("fitLine never cuts the head: behind one that leaves no room, the text keeps 64 bytes", () => {
   const head = `:${"|1f600|".repeat(40)} PRIVMSG ${"|1f600|".repeat(40)} :`;
   const { line } = fitted(head, "é".repeat(100));
-  assertEquals(line, head + "é".repeat(32));
+  assertStrictEquals(line, head + "é".repeat(32));
 });

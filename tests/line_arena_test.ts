@@ -11,7 +11,7 @@ Deno.test("LineArena encodes consecutive lines back to back in one buffer", () =
   assertEquals(decoder.decode(first), "MSG a h\u00e9\n");
   assertEquals(decoder.decode(second), "MSG b x\n");
   assertStrictEquals(first.buffer, second.buffer);
-  assertEquals(first.byteOffset + first.byteLength, second.byteOffset);
+  assertStrictEquals(first.byteOffset + first.byteLength, second.byteOffset);
 });
 
 Deno.test("LineArena starts a fresh buffer when full and never rewrites bytes it handed out", () => {
@@ -24,7 +24,7 @@ Deno.test("LineArena starts a fresh buffer when full and never rewrites bytes it
   const buffers = new Set(views.map((v) => v.buffer));
   assert(buffers.size >= 3, `expected the arena to roll over, got ${buffers.size} buffers`);
   views.forEach((view, i) =>
-    assertEquals(decoder.decode(view), line.replace("someone", `u${i % 10}`))
+    assertStrictEquals(decoder.decode(view), line.replace("someone", `u${i % 10}`))
   );
 });
 
@@ -33,6 +33,6 @@ Deno.test("LineArena gives a long line bytes of its own", () => {
   const small = arena.encode("MSG a b\n");
   const long = arena.encode("MSG a " + "z".repeat(ARENA_BYTES) + "\n");
   assertNotStrictEquals(long.buffer, small.buffer);
-  assertEquals(long.byteLength, ARENA_BYTES + 7);
+  assertStrictEquals(long.byteLength, ARENA_BYTES + 7);
   assertEquals(decoder.decode(arena.encode("MSG c d\n")), "MSG c d\n");
 });

@@ -1,5 +1,5 @@
 /** Unit tests of the line framer: line ends, UTF-8, the line cap and the read buffer's size. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import { LineFramer, type LineSink, MAX_READ_BYTES, MIN_READ_BYTES } from "../lib/line_framer.ts";
 
 /** What a sink heard, in order: a line's text, or one of the two cap events. */
@@ -221,7 +221,7 @@ Deno.test("LineFramer passes a line of exactly maxLineBytes whose \\r and \\n co
   const sink = new RecordingSink();
   feedOneRead(framer, "y".repeat(max) + "\r", sink);
   assertEquals(sink.take(), []);
-  assertEquals(framer.heldBytes, max + 1);
+  assertStrictEquals(framer.heldBytes, max + 1);
   feedOneRead(framer, "\nnext\n", sink);
   assertEquals(sink.take(), [{ line: "y".repeat(max) }, { line: "next" }]);
   assertEquals(framer.heldBytes, 0);
@@ -302,7 +302,7 @@ Deno.test("LineFramer grows its buffer for a long line up to the cap and shrinks
   const max = 100_000; // above MAX_READ_BYTES, so the buffer must grow past it to hold the line
   const framer = new LineFramer(max);
   const sink = new RecordingSink();
-  assertEquals(framer.space().length, MIN_READ_BYTES);
+  assertStrictEquals(framer.space().length, MIN_READ_BYTES);
   let maxBuffer = 0;
   const watch = (): void => {
     maxBuffer = Math.max(maxBuffer, bufferSize(framer));
@@ -310,7 +310,7 @@ Deno.test("LineFramer grows its buffer for a long line up to the cap and shrinks
   const long = "L".repeat(max);
   feed(framer, long, sink, watch);
   assertEquals(sink.take(), []);
-  assertEquals(framer.heldBytes, max);
+  assertStrictEquals(framer.heldBytes, max);
   assert(maxBuffer > max, `the buffer (${maxBuffer} bytes) must hold the whole line`);
   assert(maxBuffer <= max + 2, `the buffer grew to ${maxBuffer} bytes, past the cap`);
   feed(framer, "\r", sink, watch);
@@ -319,7 +319,7 @@ Deno.test("LineFramer grows its buffer for a long line up to the cap and shrinks
   assert(maxBuffer <= max + 2, `the buffer grew to ${maxBuffer} bytes, past the cap`);
   feedOneRead(framer, "PING\n", sink);
   assertEquals(sink.take(), [{ line: "PING" }]);
-  assertEquals(framer.space().length, MIN_READ_BYTES);
+  assertStrictEquals(framer.space().length, MIN_READ_BYTES);
 });
 
 Deno.test("LineFramer grows its buffer for a busy sender, no further than MAX_READ_BYTES, and shrinks it back", () => {
@@ -335,7 +335,7 @@ Deno.test("LineFramer grows its buffer for a busy sender, no further than MAX_RE
   assert(maxBuffer <= MAX_READ_BYTES, `the buffer grew to ${maxBuffer} bytes`);
   feedOneRead(framer, "PING\n", sink);
   assertEquals(sink.take(), [{ line: "PING" }]);
-  assertEquals(framer.space().length, MIN_READ_BYTES);
+  assertStrictEquals(framer.space().length, MIN_READ_BYTES);
 });
 
 /** A small seeded generator, so that a failure can be replayed. */

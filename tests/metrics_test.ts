@@ -1,5 +1,5 @@
 /** Unit tests of /healthz, /readyz and /metrics: the handler over a fake source, without a socket. */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
 import {
   metricsHandler,
   type MetricsSnapshot,
@@ -73,14 +73,14 @@ Deno.test("/metrics renders a joined server's families exactly as the sample scr
   const response = metricsHandler(new FakeSource(sampleSnapshot()))(get("/metrics"));
   assertEquals(response.status, 200);
   assertEquals(response.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
-  assertEquals(await response.text(), await sampleScrape());
+  assertStrictEquals(await response.text(), await sampleScrape());
 });
 
 Deno.test("/metrics of a lone server leaves out the cluster's families; every scrape reads the source anew", async () => {
   const source = new FakeSource({ ...sampleSnapshot(), cluster: undefined });
   const handle = metricsHandler(source);
   const lone = (await sampleScrape()).replace(/^# HELP chat_cluster_[^]*$/m, "");
-  assertEquals(await handle(get("/metrics")).text(), lone);
+  assertStrictEquals(await handle(get("/metrics")).text(), lone);
   source.current.stats.throttled = 3;
   source.current = { ...source.current, users: 0 };
   const next = await handle(get("/metrics")).text();

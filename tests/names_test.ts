@@ -1,5 +1,5 @@
 /** Unit tests of user names: what is valid, and when two names are the same. */
-import { assertEquals, assertNotEquals } from "@std/assert";
+import { assertEquals, assertNotEquals, assertStrictEquals } from "@std/assert";
 import { MAX_NAME_CODE_POINTS, nameKey, validateName } from "../lib/names.ts";
 
 Deno.test("validateName accepts ordinary names and returns them as typed", () => {
@@ -15,7 +15,7 @@ Deno.test("validateName accepts ordinary names and returns them as typed", () =>
       "a@b",
     ]
   ) {
-    assertEquals(validateName(name), name);
+    assertStrictEquals(validateName(name), name);
   }
 });
 
@@ -99,8 +99,8 @@ Deno.test("validateName rejects invisible format characters", () => {
 
 Deno.test("nameKey folds case", () => {
   assertEquals(nameKey("Alice"), "alice");
-  assertEquals(nameKey("ALICE"), nameKey("alice"));
-  assertEquals(nameKey("Naman"), nameKey("naman"));
+  assertStrictEquals(nameKey("ALICE"), nameKey("alice"));
+  assertStrictEquals(nameKey("Naman"), nameKey("naman"));
   assertNotEquals(nameKey("alice"), nameKey("alicia"));
 });
 

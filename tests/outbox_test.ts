@@ -320,8 +320,8 @@ Deno.test("Outbox writes a run of arena lines as one view of the arena, without 
   assertEquals(writer.handed.length, 1);
   const written = writer.handed[0]!;
   assertStrictEquals(written.buffer, views[0]!.buffer, "the write is a view of the arena");
-  assertEquals(written.byteOffset, views[0]!.byteOffset);
-  assertEquals(decoder.decode(written), lines.join(""));
+  assertStrictEquals(written.byteOffset, views[0]!.byteOffset);
+  assertStrictEquals(decoder.decode(written), lines.join(""));
 });
 
 Deno.test("Outbox copies into one write when queued chunks are not contiguous, in order", async () => {

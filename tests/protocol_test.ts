@@ -1,5 +1,5 @@
 /** Unit tests of the wire protocol: parsing client lines, sanitising text, formatting server lines. */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStrictEquals } from "@std/assert";
 import {
   type CloseReason,
   closingLine,
@@ -127,7 +127,11 @@ Deno.test("sanitizeText replaces every C0 control but TAB, DEL and every C1 cont
   for (let code = 0x7f; code <= 0x9f; code++) controls.push(String.fromCharCode(code));
   for (const control of controls) {
     const expected = control === "\t" ? "a\tb" : "a\uFFFDb";
-    assertEquals(sanitizeText(`a${control}b`), expected, `U+${control.charCodeAt(0).toString(16)}`);
+    assertStrictEquals(
+      sanitizeText(`a${control}b`),
+      expected,
+      `U+${control.charCodeAt(0).toString(16)}`,
+    );
   }
   assertEquals(sanitizeText("\r\n\u001b\u0085\u009b\u007f"), "\uFFFD".repeat(6));
   assertEquals(sanitizeText("\u001b[31mred\u001b[0m"), "\uFFFD[31mred\uFFFD[0m");
@@ -149,7 +153,7 @@ Deno.test("sanitizeText keeps TAB, printable ASCII, U+FFFD and other Unicode as 
       "",
     ]
   ) {
-    assertEquals(sanitizeText(kept), kept, JSON.stringify(kept));
+    assertStrictEquals(sanitizeText(kept), kept, JSON.stringify(kept));
   }
 });
 
@@ -220,7 +224,7 @@ Deno.test("closingLine gives the last line for each reason a server closes for, 
   };
   for (const [reason, line] of Object.entries(expected) as [CloseReason, string | undefined][]) {
     const bytes = closingLine(reason);
-    assertEquals(bytes === undefined ? undefined : text(bytes), line, reason);
+    assertStrictEquals(bytes === undefined ? undefined : text(bytes), line, reason);
   }
   // Both chat clients expect the close after the others; a name lost to another instance
   // they take as a refused login.

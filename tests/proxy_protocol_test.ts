@@ -1,5 +1,5 @@
 /** Unit tests of the PROXY protocol: the header parser, and the reader that feeds it from a socket. */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStrictEquals } from "@std/assert";
 import { parseProxyHeader, readProxyHeader } from "../lib/proxy_protocol.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -129,7 +129,7 @@ Deno.test("readProxyHeader reads a header sent a byte at a time, and hands back 
     source: { ip: "203.0.113.7", port: 5555 },
     rest: text("LOGIN x\n"),
   });
-  assertEquals(counter.bytesIn, sent.length);
+  assertStrictEquals(counter.bytesIn, sent.length);
   assertEquals(reader.asked.length, 44, "one read per piece, none after the header");
 });
 

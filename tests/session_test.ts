@@ -1,5 +1,5 @@
 /** A session's standing: what a claim may hold back, and becoming a member. */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStrictEquals } from "@std/assert";
 import { parseLine } from "../lib/protocol.ts";
 import {
   ANONYMOUS,
@@ -48,14 +48,14 @@ Deno.test("holdBack refuses the line past MAX_LINES_WHILE_CLAIMING and holds not
     assertEquals(holdBack(claim, parseLine("PING")), true);
   }
   assertEquals(holdBack(claim, parseLine("PING")), false);
-  assertEquals(claim.waiting.length, MAX_LINES_WHILE_CLAIMING);
+  assertStrictEquals(claim.waiting.length, MAX_LINES_WHILE_CLAIMING);
 });
 
 Deno.test("holdBack takes exactly MAX_CHARS_WHILE_CLAIMING characters, not one more", () => {
   const claim = startClaim("amy");
   assertEquals(holdBack(claim, parseLine(`MSG ${"x".repeat(MAX_CHARS_WHILE_CLAIMING - 1)}`)), true);
   assertEquals(holdBack(claim, parseLine("LOGIN y")), true);
-  assertEquals(claim.chars, MAX_CHARS_WHILE_CLAIMING);
+  assertStrictEquals(claim.chars, MAX_CHARS_WHILE_CLAIMING);
   assertEquals(holdBack(claim, parseLine("MSG z")), false);
   assertEquals(claim.waiting.length, 2);
 });
@@ -71,7 +71,7 @@ Deno.test("makeMember turns the same session into a member, and isMember sees it
   assertEquals(isMember(session), false);
   const user = { name: "Zoé", key: "zoé", seq: 3 };
   const member = makeMember(session, user.name, user.key, user.seq);
-  assertEquals(member, session);
+  assertStrictEquals(member, session);
   assertEquals(isMember(session), true);
   assertEquals(member.state, { kind: "member", ...user });
   assertEquals(ANONYMOUS, { kind: "anonymous" }, "the shared anonymous standing is unchanged");

@@ -4,7 +4,7 @@
  * `/healthz` meanwhile, and give back every descriptor at the head deadline:
  * counted in `/proc/self/fd` (the server runs in this process), not timed.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
 import { METRICS_MAX_CONNECTIONS } from "../lib/metrics.ts";
 import { CidrList } from "../lib/address.ts";
 import type { ChatServer } from "../lib/server.ts";
@@ -165,7 +165,11 @@ Deno.test("300 partial requests on the web port: each gets 408 at the deadline a
     );
     assertMatch(pong, /^PONG\n/);
     const held = await serverDescriptors(port);
-    assertEquals(held, conns.length, "each slow client holds one descriptor until its deadline");
+    assertStrictEquals(
+      held,
+      conns.length,
+      "each slow client holds one descriptor until its deadline",
+    );
     await assertAllReleased(conns, port);
   });
 });

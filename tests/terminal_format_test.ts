@@ -1,5 +1,5 @@
 /** Unit tests of what the terminal client reads and shows: server lines, typed commands, event lines. */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
 import { parseServerLine } from "../lib/terminal/server_line.ts";
 import { parseInput } from "../lib/terminal/commands.ts";
 import { describeError, formatEvent, isKnownError, nameColour } from "../lib/terminal/format.ts";
@@ -112,8 +112,8 @@ Deno.test("formatEvent neutralises control characters in names, texts and unknow
 Deno.test("formatEvent colours names, the same colour for the same name in any case", () => {
   const line = formatEvent({ kind: "message", from: "Alice", text: "hi", own: false }, colour);
   assertEquals(line, `<\x1b[${nameColour("Alice")}mAlice\x1b[0m> hi`);
-  assertEquals(nameColour("Alice"), nameColour("alice"));
-  assertEquals(nameColour("Alice"), nameColour("Alice"));
+  assertStrictEquals(nameColour("Alice"), nameColour("alice"));
+  assertStrictEquals(nameColour("Alice"), nameColour("Alice"));
   const own = formatEvent({ kind: "message", from: "me", text: "hi", own: true }, colour);
   assertEquals(own, `<\x1b[1;${nameColour("me")}mme\x1b[0m> hi`);
   const colours = new Set(["alice", "bob", "carol", "dave", "erin", "frank"].map(nameColour));

@@ -1,5 +1,5 @@
 /** Unit tests of the line editor: keys in, text, cursor and history out. */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStrictEquals } from "@std/assert";
 import type { Key, KeyName } from "../lib/terminal/keys.ts";
 import { HISTORY_LIMIT, LineEditor } from "../lib/terminal/line_editor.ts";
 
@@ -124,6 +124,6 @@ Deno.test("LineEditor leaves blank lines and repeats out of the history, and cap
     editor.apply(type(`line ${i}`));
     editor.apply(press("enter"));
   }
-  assertEquals(editor.history.length, HISTORY_LIMIT);
+  assertStrictEquals(editor.history.length, HISTORY_LIMIT);
   assertEquals(editor.history.at(-1), `line ${HISTORY_LIMIT + 9}`);
 });

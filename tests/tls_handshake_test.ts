@@ -5,7 +5,7 @@
  * `--max-clients` and `--max-clients-per-ip`. The tests count the server's
  * own descriptors from outside.
  */
-import { assert, assertEquals, assertRejects } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStrictEquals } from "@std/assert";
 import { makeCertificate } from "./certificates.ts";
 import { TestClient, withDeadline } from "./helpers.ts";
 import { descriptorCount } from "./process_stats.ts";
@@ -99,7 +99,7 @@ Deno.test("a TLS handshake unfinished at its deadline frees its descriptor while
         5000,
         "the server to hold every silent peer",
       );
-      assertEquals(await metric(server, "chat_tls_handshakes"), SILENT);
+      assertStrictEquals(await metric(server, "chat_tls_handshakes"), SILENT);
       // The deadline is the idle timeout here, 2 s; the peers have not hung up.
       await until(
         async () => await descriptorCount(pid) <= baseline + SLACK,
@@ -108,7 +108,7 @@ Deno.test("a TLS handshake unfinished at its deadline frees its descriptor while
       );
       const reads = await withDeadline(Promise.all(peers.map(firstRead)), 5000, "the closes");
       assert(reads.every((read) => read === null), "every silent peer was hung up on");
-      assertEquals(
+      assertStrictEquals(
         await metric(server, 'chat_tls_handshakes_failed_total{reason="timeout"}'),
         SILENT,
       );
@@ -140,7 +140,7 @@ Deno.test("TLS handshakes under way count against --max-clients-per-ip: the rest
         );
         assert(refused.every((read) => read === null));
         assert(await descriptorCount(pid) <= baseline + perAddress + SLACK);
-        assertEquals(await metric(server, "chat_tls_handshakes"), perAddress);
+        assertStrictEquals(await metric(server, "chat_tls_handshakes"), perAddress);
         assertEquals(
           await metric(server, 'chat_tls_handshakes_failed_total{reason="refused"}'),
           15,
@@ -171,7 +171,7 @@ Deno.test("TLS handshakes under way count against --max-clients", async () => {
           "the refused peers' close",
         );
         assert(refused.every((read) => read === null));
-        assertEquals(await metric(server, "chat_tls_handshakes"), maxClients);
+        assertStrictEquals(await metric(server, "chat_tls_handshakes"), maxClients);
         assertEquals(
           await metric(server, 'chat_tls_handshakes_failed_total{reason="refused"}'),
           20,

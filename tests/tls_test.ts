@@ -1,5 +1,5 @@
 /** TLS beside plaintext: one hub, two transports, real TLS clients. */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
 import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
 import { ChatServer } from "../lib/server.ts";
 import { spawnServer, startTaskArgs } from "./server_process.ts";
@@ -37,7 +37,7 @@ async function tlsClient(port: number, caCert: string) {
         5000,
         `TLS client waiting for ${expected}`,
       );
-      assertEquals(line, expected);
+      assertStrictEquals(line, expected);
     },
   };
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
 import { DEADLINE_MS, withDeadline } from "./helpers.ts";
 import { ClientSocket } from "./client_socket.ts";
 
@@ -168,7 +168,7 @@ export class WsClient {
 
   /** Reads one line and asserts it is `expected`. */
   async expect(expected: string, ms = DEADLINE_MS): Promise<void> {
-    assertEquals(await this.readLine(ms), expected);
+    assertStrictEquals(await this.readLine(ms), expected);
   }
 
   /** Sends `PING` and returns the lines before its `PONG`. */
@@ -205,7 +205,10 @@ export class WsClient {
     const frame = await this.readFrame(ms);
     assert(frame !== null, "expected a close frame, got the end of the stream");
     assertEquals(frame.opcode, 8, `expected a close frame, got opcode ${frame.opcode}`);
-    assertEquals(new DataView(frame.payload.buffer, frame.payload.byteOffset).getUint16(0), code);
+    assertStrictEquals(
+      new DataView(frame.payload.buffer, frame.payload.byteOffset).getUint16(0),
+      code,
+    );
     assertEquals(await this.readFrame(ms), null, "the server hangs up after its close frame");
   }
 

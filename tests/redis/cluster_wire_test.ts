@@ -1,5 +1,5 @@
 /** What instances publish to each other, and how a name's holder is stored. */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStrictEquals } from "@std/assert";
 import {
   decodeBatch,
   decodeHolder,
@@ -21,7 +21,7 @@ Deno.test("a batch of events decodes to what was encoded, texts with spaces and 
     { kind: "left", seq: 41, name: "Amélie" },
   ];
   const payload = encodeBatch("inst-1", events.map(encodeEvent));
-  assertEquals(payload.split("\n").length, events.length + 1);
+  assertStrictEquals(payload.split("\n").length, events.length + 1);
   assertEquals(decodeBatch(payload), { from: "inst-1", events });
 });
 

@@ -1,5 +1,5 @@
 /** The connections to Redis: reconnect pauses, the subscription's states, the probe, and a dropped link. */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStrictEquals } from "@std/assert";
 import { encodeProbe } from "../../lib/redis/cluster_wire.ts";
 import {
   type LinkEvents,
@@ -53,8 +53,8 @@ function rig() {
 
 Deno.test("a link subscribes once its subscriber is ready, and is ready once both clients are and the subscription took", async () => {
   const { pub, sub, link, said } = rig();
-  assertEquals(link.pub, pub);
-  assertEquals(link.sub, sub);
+  assertStrictEquals(link.pub, pub);
+  assertStrictEquals(link.sub, sub);
   assertEquals(link.subscription, { kind: "none" });
   sub.isReady = true;
   sub.emit("ready");

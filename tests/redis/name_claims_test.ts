@@ -1,5 +1,5 @@
 /** This instance's names in Redis: claims, releases, reclaims and the count check, against a fake Redis. */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStrictEquals } from "@std/assert";
 import type { ClusterEvent, LocalUser } from "../../lib/cluster.ts";
 import type { WireEvent } from "../../lib/redis/cluster_wire.ts";
 import { NameClaims, type NameClaimsOptions } from "../../lib/redis/name_claims.ts";
@@ -60,7 +60,7 @@ Deno.test("a claim runs CLAIM on the name's keys, and a grant makes a user, anno
   r.names.claim(ann, "Ann", "ann", true);
   await settle();
   const call = r.redis.take();
-  assertEquals(call.script, CLAIM);
+  assertStrictEquals(call.script, CLAIM);
   assertEquals(call.keys, ["chat:name:ann", "chat:seq", "chat:owned:i1", "chat:alive:i1"]);
   assertEquals(call.arguments, ["i1", "Ann", "7000", "ann"]);
   call.reply.resolve(5);
@@ -133,7 +133,7 @@ Deno.test("a claim that fails with Redis is held back again, within the same wai
   assertEquals(r.posted, []);
   r.names.sendQueued();
   await settle();
-  assertEquals(r.redis.take().script, CLAIM);
+  assertStrictEquals(r.redis.take().script, CLAIM);
   r.names.close();
 });
 
@@ -158,7 +158,7 @@ Deno.test("a release frees the name by its stored value and announces the depart
   const r = rig();
   r.names.release({ name: "Gus", key: "gus", seq: 12 });
   const call = r.redis.take();
-  assertEquals(call.script, RELEASE);
+  assertStrictEquals(call.script, RELEASE);
   assertEquals(call.keys, ["chat:name:gus", "chat:owned:i1"]);
   assertEquals(call.arguments, ["i1 12 Gus", "gus"]);
   assertEquals(r.announced, [{ kind: "left", seq: 12, name: "Gus" }]);
@@ -179,7 +179,7 @@ Deno.test("a reclaim sends every user with their login number, drops names lost,
   r.posted.length = 0;
   const reclaimed = r.names.reclaim();
   const call = r.redis.take();
-  assertEquals(call.script, REJOIN);
+  assertStrictEquals(call.script, REJOIN);
   assertEquals(call.keys, ["chat:alive:i1", "chat:owned:i1", "chat:instances", "chat:seq"]);
   assertEquals(call.arguments, [
     ...["i1", "5000", "chat:name:", "7000"],
@@ -206,7 +206,7 @@ Deno.test("counts compare only at quiet heartbeats; two misses in a row reconcil
   r.names.compare(2, quiet());
   assertEquals(reconciles(), 1);
   assertEquals(r.log.lines[0]!.fields, { held: 2, localUsers: 1 });
-  assertEquals(r.redis.take().script, REJOIN);
+  assertStrictEquals(r.redis.take().script, REJOIN);
   r.setNow(9_999);
   r.names.compare(2, quiet());
   r.names.compare(2, quiet());

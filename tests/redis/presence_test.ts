@@ -1,5 +1,5 @@
 /** Who is on the other instances: presence heard, snapshots, sweeps and the resync after a rejoin. */
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertStrictEquals } from "@std/assert";
 import type { ClusterEvent } from "../../lib/cluster.ts";
 import { Presence } from "../../lib/redis/presence.ts";
 import { SWEEP } from "../../lib/redis/scripts.ts";
@@ -117,7 +117,7 @@ Deno.test("joining merges the snapshot, leaves out this instance's own names, an
   presence.heard(joined("b", 2, "Waits"));
   const learned = presence.learn();
   const call = redis.take();
-  assertEquals(call.script, SWEEP);
+  assertStrictEquals(call.script, SWEEP);
   assertEquals(call.keys, ["chat:instances"]);
   assertEquals(call.arguments, ["chat:", "1"]);
   presence.heard(joined("c", 9, "Late"));
@@ -163,7 +163,7 @@ Deno.test("a sweep announces the users of instances gone, except those heard bac
   presence.sweep(0);
   const call = redis.take();
   assertEquals(redis.calls.length, 0, "one sweep at a time");
-  assertEquals(call.script, SWEEP);
+  assertStrictEquals(call.script, SWEEP);
   assertEquals(call.arguments, ["chat:", "0", "a", "b"]);
   // Instance a had only stalled: it says Xi logged in (again) while the sweep runs.
   presence.heard(joined("a", 1, "Xi"));
@@ -177,7 +177,7 @@ Deno.test("a sweep announces the users of instances gone, except those heard bac
   }]);
   assertEquals(presence.users().map((u) => u.name), ["Xi", "Zo"]);
   presence.sweep(1);
-  assertEquals(redis.take().script, SWEEP, "the next sweep may go");
+  assertStrictEquals(redis.take().script, SWEEP, "the next sweep may go");
 });
 
 Deno.test("after a rejoin the next sweep waits its time, then makes the roster a fresh snapshot", async () => {

@@ -1,5 +1,5 @@
 /** RedisCluster's membership and heartbeat, over fake Redis clients. */
-import { assertEquals, assertMatch } from "@std/assert";
+import { assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
 import type { ClusterEvent } from "../../lib/cluster.ts";
 import { RedisCluster } from "../../lib/redis/redis_cluster.ts";
 import { CLAIM, HEARTBEAT, LEAVE, REJOIN, SWEEP } from "../../lib/redis/scripts.ts";
@@ -73,11 +73,11 @@ async function connect(r: Rig): Promise<void> {
 async function answerJoin(r: Rig, holders: string[] = []): Promise<void> {
   const scripts = r.pub().scripts;
   const rejoin = scripts.take();
-  assertEquals(rejoin.script, REJOIN);
+  assertStrictEquals(rejoin.script, REJOIN);
   rejoin.reply.resolve([[], []]);
   await settle();
   const snapshot = scripts.take();
-  assertEquals(snapshot.script, SWEEP);
+  assertStrictEquals(snapshot.script, SWEEP);
   snapshot.reply.resolve([[], holders]);
   await settle();
 }
@@ -133,7 +133,7 @@ Deno.test("before it has joined, nothing goes elsewhere and logins wait; once jo
     fields: { instance: id, localUsers: 0, remoteUsers: 1, namesLost: 0 },
   });
   const claim = r.pub().scripts.take();
-  assertEquals(claim.script, CLAIM);
+  assertStrictEquals(claim.script, CLAIM);
   claim.reply.resolve(2);
   await settle();
   assertEquals(r.posted, [
@@ -298,7 +298,7 @@ Deno.test("lines from an instance given up for dead are dropped until it announc
   scripts.take().reply.resolve(0);
   await until(() => scripts.calls.length > 0, "the sweep");
   const sweep = scripts.take();
-  assertEquals(sweep.script, SWEEP);
+  assertStrictEquals(sweep.script, SWEEP);
   sweep.reply.resolve([["b"], []]);
   await settle();
   // Instance b had stalled: what its users wrote before it learned so arrives now.
@@ -326,7 +326,7 @@ Deno.test("a name granted here whose holder elsewhere was just heard: that holde
   r.cluster.claim(link, "Dot", "dot");
   await settle();
   const claim = r.pub().scripts.take();
-  assertEquals(claim.script, CLAIM);
+  assertStrictEquals(claim.script, CLAIM);
   // The dead instance's late announcement of its Dot, whose name had expired.
   r.sub().deliver("dead\nJ 1 Dot");
   claim.reply.resolve(7);
@@ -351,7 +351,7 @@ Deno.test("a name lost on rejoin: the hub drops its own user first, then hears o
   await settle();
   const scripts = r.pub().scripts;
   const rejoin = scripts.take();
-  assertEquals(rejoin.script, REJOIN);
+  assertStrictEquals(rejoin.script, REJOIN);
   r.sub().deliver("c\nJ 9 Ann\nM Ann from c");
   rejoin.reply.resolve([["ann"], []]);
   await settle();
@@ -375,14 +375,14 @@ Deno.test("each heartbeat probes the subscription; an instance given up for dead
   const scripts = r.pub().scripts;
   await until(() => scripts.calls.length > 0, "a heartbeat");
   const heartbeat = scripts.take();
-  assertEquals(heartbeat.script, HEARTBEAT);
+  assertStrictEquals(heartbeat.script, HEARTBEAT);
   assertEquals(heartbeat.keys, [`chat:alive:${id}`, `chat:owned:${id}`]);
   assertEquals(heartbeat.arguments, ["5000", "chat:name:", id, "7000"]);
   assertEquals(r.pub().published, [[`chat:3:to:${id}`, `${id}\nP`]]);
   heartbeat.reply.resolve(-1);
   await settle();
   assertEquals(r.log.lines.at(-1)!.fields, { error: "this instance was given up for dead" });
-  assertEquals(scripts.take().script, REJOIN);
+  assertStrictEquals(scripts.take().script, REJOIN);
   await close(r);
 });
 

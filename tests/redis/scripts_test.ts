@@ -1,5 +1,5 @@
 /** The Lua scripts take their key names from the key layout. */
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import { KEY_KINDS, KEYS } from "../../lib/redis/keys.ts";
 import * as scripts from "../../lib/redis/scripts.ts";
 
@@ -19,7 +19,7 @@ Deno.test("the sweep builds other instances' keys exactly as the key layout does
     [KEY_KINDS.owned]: KEYS.owned,
     [KEY_KINDS.name]: KEYS.name,
   };
-  for (const [kind] of built) assertEquals(`chat:${kind}x`, layout[kind]!("chat:", "x"));
+  for (const [kind] of built) assertStrictEquals(`chat:${kind}x`, layout[kind]!("chat:", "x"));
 });
 
 Deno.test("no script spells a key name of its own: they come as KEYS, arguments or the layout's kinds", () => {

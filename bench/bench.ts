@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { FlagError, parseFlags } from "../lib/flags.ts";
+import { parseFlagsOrExit } from "../lib/flags.ts";
 import type { WorkerCommand, WorkerReport } from "./load_worker.ts";
 import { RedisProcess } from "../tests/redis_process.ts";
 import { spawnServer, type StartedServer } from "../tests/server_process.ts";
@@ -170,9 +170,7 @@ async function runFanout(
   rep: number,
   instances: number,
 ) {
-  const server = await ServerProcesses.start(instances);
-  const workers: LoadWorker[] = [];
-  try {
+  return await withLoad(instances, async (server, workers) => {
     const ranges = spread(shape.clients, workerCount, shape.senders + 1);
     for (const [first, count] of ranges) {
       const worker = new LoadWorker();
@@ -214,12 +212,8 @@ async function runFanout(
       p99Ms: percentile(all, 0.99) / 1000,
       serverRssKb: await server.rssKb(),
     };
-    for (const worker of workers) await worker.ask({ cmd: "close" }, "closed");
     return result;
-  } finally {
-    for (const worker of workers) worker.terminate();
-    await server.stop();
-  }
+  });
 }
 
 async function runHeld(
@@ -229,9 +223,7 @@ async function runHeld(
   rep: number,
   instances: number,
 ) {
-  const server = await ServerProcesses.start(instances);
-  const workers: LoadWorker[] = [];
-  try {
+  return await withLoad(instances, async (server, workers) => {
     await settle();
     const before = await server.rssKb();
     const ranges = spread(clients, workerCount + 1, 0).filter(([, count]) => count > 0);
@@ -251,6 +243,22 @@ async function runHeld(
       pongs: pinged.reduce((n, r) => n + r.answered, 0),
       serverRssKb: after,
     };
+    return result;
+  });
+}
+
+/**
+ * Runs `load` against fresh servers; the workers it adds to the list close their clients
+ * after it, and are ended with the servers whatever happens.
+ */
+async function withLoad<T>(
+  instances: number,
+  load: (server: ServerProcesses, workers: LoadWorker[]) => Promise<T>,
+): Promise<T> {
+  const server = await ServerProcesses.start(instances);
+  const workers: LoadWorker[] = [];
+  try {
+    const result = await load(server, workers);
     for (const worker of workers) await worker.ask({ cmd: "close" }, "closed");
     return result;
   } finally {
@@ -330,16 +338,10 @@ function count(text: string): number | undefined {
 }
 
 async function main(): Promise<void> {
-  let flags;
-  try {
-    flags = parseFlags(Deno.args, {
-      values: ["workloads", "reps", "workers", "instances"],
-      switches: ["help"],
-    });
-  } catch (error) {
-    if (error instanceof FlagError) usageError(error.message);
-    throw error;
-  }
+  const flags = parseFlagsOrExit("bench", Deno.args, {
+    values: ["workloads", "reps", "workers", "instances"],
+    switches: ["help"],
+  });
   const given = flags.values;
   const values = {
     workloads: given.workloads ?? "A,B,D",

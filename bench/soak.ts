@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { FlagError, parseFlags } from "../lib/flags.ts";
+import { parseFlagsOrExit } from "../lib/flags.ts";
 import { RedisProcess } from "../tests/redis_process.ts";
 import { spawnServer, type StartedServer } from "../tests/server_process.ts";
 import { clientFrame } from "../tests/ws_client.ts";
@@ -739,16 +739,10 @@ function usageError(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let flags;
-  try {
-    flags = parseFlags(Deno.args, {
-      values: ["seconds", "instances", "rounds", "round-seconds", "runs"],
-      switches: ["help"],
-    });
-  } catch (error) {
-    if (error instanceof FlagError) usageError(error.message);
-    throw error;
-  }
+  const flags = parseFlagsOrExit("soak", Deno.args, {
+    values: ["seconds", "instances", "rounds", "round-seconds", "runs"],
+    switches: ["help"],
+  });
   const given = flags.values;
   const values = {
     ...given,

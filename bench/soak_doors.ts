@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concat } from "@std/bytes/concat";
 import {
   clientFrame,
   type ServerFrame,
@@ -195,10 +196,7 @@ export class Link {
       count = null;
     }
     if (count === null) return false;
-    const next = new Uint8Array(this.#pending.length + count);
-    next.set(this.#pending);
-    next.set(this.#buffer.subarray(0, count), this.#pending.length);
-    this.#pending = next;
+    this.#pending = concat([this.#pending, this.#buffer.subarray(0, count)]);
     return true;
   }
 }

@@ -57,6 +57,24 @@ export function parseFlags<S extends string, B extends string>(
 }
 
 /**
+ * {@linkcode parseFlags} for a tool's own command line: what it refuses is one
+ * line on stderr, `<tool>: <why> (see --help)`, and exit status 2.
+ */
+export function parseFlagsOrExit<S extends string, B extends string>(
+  tool: string,
+  args: readonly string[],
+  spec: FlagSpec<S, B>,
+): Flags<S, B> {
+  try {
+    return parseFlags(args, spec);
+  } catch (error) {
+    if (!(error instanceof FlagError)) throw error;
+    console.error(`${tool}: ${error.message} (see --help)`);
+    return Deno.exit(2);
+  }
+}
+
+/**
  * Refuses, before parseArgs reads them, the arguments it would read loosely:
  * any `--no-…` (no flag here is negatable), a switch given a value, and a flag
  * whose value is missing, empty, or looks like a flag (`--port --host x`).

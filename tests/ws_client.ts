@@ -7,6 +7,7 @@
  * @module
  */
 import { assert, assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
+import { concat } from "@std/bytes/concat";
 import { DEADLINE_MS, withDeadline } from "./helpers.ts";
 import { ClientSocket } from "./client_socket.ts";
 
@@ -250,11 +251,7 @@ export class WsClient {
   async #fill(): Promise<boolean> {
     const bytes = await this.#socket.next();
     if (bytes === null) return false;
-    const count = bytes.length;
-    const next = new Uint8Array(this.#pending.length + count);
-    next.set(this.#pending);
-    next.set(bytes, this.#pending.length);
-    this.#pending = next;
+    this.#pending = concat([this.#pending, bytes]);
     return true;
   }
 }

@@ -114,7 +114,7 @@ function dockerfileStages(): string[] {
   return read("Dockerfile").replace(/\\\n\s*/g, "").split(/^(?=FROM )/m).slice(1);
 }
 
-Deno.test("the image holds every dependency, dynamic imports included, and never the build CA", () => {
+Deno.test("the image holds every dependency, dynamic imports and the vendored std included, and never the build CA", () => {
   const stages = dockerfileStages();
   assertEquals(stages.length, 2, "a stage that fetches, and the image");
   const [deps, image] = stages as [string, string];
@@ -134,6 +134,11 @@ Deno.test("the image holds every dependency, dynamic imports included, and never
   assert(!/certs|COPY [^\n]*\s\.\s/.test(image), "the image copies named files, never certs/");
   assertMatch(image, /^COPY --from=deps --chown=deno:deno \/deno-dir\/ \/deno-dir\/$/m);
   assert(!/DENO_CERT/.test(image));
+  // The standard library resolves from vendor/ through deno.json's links, in both stages.
+  const links: string[] = JSON.parse(read("deno.json")).links;
+  assert(links.length > 0 && links.every((link) => link.startsWith("vendor/std/")), String(links));
+  assertMatch(read(".dockerignore"), /^!vendor\/$/m);
+  assertMatch(image, /^COPY --chown=deno:deno vendor\/ \.\/vendor\/$/m);
 });
 
 Deno.test("compose.yaml writes out every setting at its default, restarts, and waits for shutdown", () => {

@@ -25,7 +25,9 @@ export function validateName(raw: string): string | undefined {
   return name;
 }
 
-/** The key that makes names unique regardless of case and Unicode composition. */
-export function nameKey(name: string): string {
-  return name.normalize("NFC").toLowerCase();
-}
+/**
+ * The key that makes names unique regardless of case and Unicode composition:
+ * the one function the server, the page and the terminal client all compare
+ * names by, kept as plain JavaScript beside the page so the browser loads it too.
+ */
+export { nameKey } from "./web/page/name_key.js";

@@ -1,11 +1,12 @@
 // @ts-check
 /**
- * How both chat clients tell names apart and colour them: a name's
- * comparison key (NFC, lower case, as the server compares names) and a
- * stable hash of that key, so a name gets the same pick from a palette on
- * every screen and every run, in any case. Plain JavaScript with JSDoc types:
- * the browser loads this file as it is, and the terminal client imports the
- * same file, checked as strictly as its TypeScript.
+ * How names are told apart and coloured: a name's comparison key (NFC, lower
+ * case), by which the server keeps names unique (lib/names.ts re-exports it)
+ * and both chat clients match them, and a stable hash of that key, so a name
+ * gets the same pick from a palette on every screen and every run, in any
+ * case. Plain JavaScript with JSDoc types: the browser loads this file as it
+ * is, and the server and the terminal client import the same file, checked as
+ * strictly as their TypeScript.
  *
  * @module
  */

@@ -17,6 +17,7 @@ import {
   parseOrigins,
   parsePath,
   parsePort,
+  parsePositiveDays,
   parsePositiveInteger,
   parsePositiveSeconds,
   parseRate,
@@ -74,6 +75,12 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Redis to join other instances through (`redis://host:port`); undefined: a lone server. */
   readonly redisUrl: string | undefined;
+  /** The directory the server keeps its history in (SQLite); undefined: in memory, or Redis. */
+  readonly dataDir: string | undefined;
+  /** Chat messages kept, the oldest dropped first; 0: no history at all. */
+  readonly historyLines: number;
+  /** Days a message is kept (fractions allowed). */
+  readonly historyDays: number;
 }
 
 /** The settings used when neither a flag nor an environment variable gives one. */
@@ -101,6 +108,9 @@ export const DEFAULT_CONFIG: Config = {
   logFormat: "text",
   logLevel: "info",
   redisUrl: undefined,
+  dataDir: undefined,
+  historyLines: 10000,
+  historyDays: 30,
 };
 
 /** What the command line asks for: run with a config, or print the usage. */
@@ -277,6 +287,27 @@ const SETTINGS: readonly Setting[] = [
     env: "REDIS_URL",
     parse: parseRedisUrl,
     help: "redis:// URL joining instances into one chat (off when unset)",
+  },
+  {
+    key: "dataDir",
+    flag: "data-dir",
+    env: "DATA_DIR",
+    parse: parsePath,
+    help: "directory for the history (SQLite), kept across restarts (memory when unset)",
+  },
+  {
+    key: "historyLines",
+    flag: "history-lines",
+    env: "HISTORY_LINES",
+    parse: parseNonNegativeInteger,
+    help: "chat messages kept, oldest dropped first (0: no history)",
+  },
+  {
+    key: "historyDays",
+    flag: "history-days",
+    env: "HISTORY_DAYS",
+    parse: parsePositiveDays,
+    help: "days a message is kept (fractions allowed)",
   },
 ];
 

@@ -108,16 +108,26 @@ export function oneOf(choices: readonly string[]): Parse {
   };
 }
 
-/** Seconds above 0, fractions allowed. */
-export function parsePositiveSeconds(raw: string, source: string): number {
-  const seconds = /^\s*(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*$/i.test(raw) ? Number(raw) : NaN;
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new ConfigError(
-      `Cannot start: ${source} must be a number of seconds above 0, got "${raw}"`,
-    );
-  }
-  return seconds;
+/** A number above 0, fractions allowed, of `unit`. */
+function positiveAmount(unit: string): (raw: string, source: string) => number {
+  return (raw, source) => {
+    const value = /^\s*(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*$/i.test(raw) ? Number(raw) : NaN;
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new ConfigError(
+        `Cannot start: ${source} must be a number of ${unit} above 0, got "${raw}"`,
+      );
+    }
+    return value;
+  };
 }
+
+/** Seconds above 0, fractions allowed. */
+export const parsePositiveSeconds: (raw: string, source: string) => number = positiveAmount(
+  "seconds",
+);
+
+/** Days above 0, fractions allowed. */
+export const parsePositiveDays: (raw: string, source: string) => number = positiveAmount("days");
 
 /** A whole number above 0. */
 export function parsePositiveInteger(raw: string, source: string): number {

@@ -6,7 +6,8 @@
  */
 import { LineArena } from "./line_arena.ts";
 import type { Logger } from "./log.ts";
-import type { Listing } from "./protocol.ts";
+import type { StoredMessage } from "./history/store.ts";
+import type { HistoryAsk, Listing } from "./protocol.ts";
 import {
   HEARS_DEPARTURES,
   HEARS_MESSAGES,
@@ -15,7 +16,7 @@ import {
   type Session,
 } from "./session.ts";
 import type { Stats } from "./stats.ts";
-import type { Reply } from "./wire.ts";
+import type { Reply, Stamp } from "./wire.ts";
 
 /** Sessions that could not take what they were sent, to be dropped once the event is applied. */
 export interface Failures {
@@ -41,6 +42,8 @@ export class Delivery {
   readonly #watchers: ReadonlySet<Session>;
   readonly #stats: Stats;
   readonly #log: Logger;
+  /** A history reply's bytes at most (half a client's queue), and a hold's. */
+  readonly #maxQueueBytes: number;
   /** Broadcasts are encoded here, back to back, so outboxes can merge them without copying. */
   readonly #arena = new LineArena();
   #overflowed: Session[] = [];
@@ -55,7 +58,9 @@ export class Delivery {
     watchers: ReadonlySet<Session>,
     stats: Stats,
     log: Logger,
+    maxQueueBytes = Infinity,
   ) {
+    this.#maxQueueBytes = maxQueueBytes;
     this.#members = members;
     this.#watchers = watchers;
     this.#stats = stats;
@@ -96,14 +101,50 @@ export class Delivery {
     if (bytes !== undefined) this.#deliver(member, bytes, 1);
   }
 
-  /** `sender`'s message to every member that hears messages but `except`. */
-  broadcastMsg(sender: string, text: string, except: Session | undefined, notice = false): void {
+  /**
+   * Stored messages answering `ask`, as one block: the oldest are left out
+   * rather than pass half the client's queue budget.
+   */
+  history(member: MemberSession, messages: readonly StoredMessage[], ask: HistoryAsk): void {
+    const block = member.link.wire.history(messages, member.state.name, ask);
+    const budget = this.#maxQueueBytes / 2;
+    let bytes = (block.start?.length ?? 0) + (block.end?.length ?? 0);
+    let first = block.lines.length;
+    while (first > 0 && bytes + block.lines[first - 1]!.length <= budget) {
+      bytes += block.lines[--first]!.length;
+    }
+    const reply = new Uint8Array(bytes);
+    let at = 0;
+    for (const part of [block.start, ...block.lines.slice(first), block.end]) {
+      if (part === undefined) continue;
+      reply.set(part, at);
+      at += part.length;
+    }
+    this.#deliver(member, reply, block.lines.length - first + (block.end === undefined ? 0 : 1));
+  }
+
+  /** Lines held back while a history read waited, sent now in their order. */
+  release(session: Session, lines: readonly Uint8Array[]): void {
+    for (const bytes of lines) {
+      if (!this.#send(session, bytes)) return;
+    }
+  }
+
+  /** `sender`'s message to every member that hears messages but `except` (unless its door echoes). */
+  broadcastMsg(
+    sender: string,
+    text: string,
+    except: Session | undefined,
+    notice = false,
+    stamp?: Stamp,
+  ): void {
     const encoded: Encodings = [];
     let delivered = 0;
     for (const session of this.#members.values()) {
-      if (session === except || (session.hears & HEARS_MESSAGES) === 0) continue;
+      if ((session.hears & HEARS_MESSAGES) === 0) continue;
       const wire = session.link.wire;
-      const bytes = encoded[wire.slot] ??= wire.msg(sender, text, notice, this.#arena);
+      if (session === except && wire.echoes !== true) continue;
+      const bytes = encoded[wire.slot] ??= wire.msg(sender, text, notice, this.#arena, stamp);
       if (this.#send(session, bytes)) delivered++;
     }
     this.#stats.linesDelivered += delivered;
@@ -165,6 +206,17 @@ export class Delivery {
 
   /** Hands bytes to one link; an overflow or a throw marks that session alone for dropping. */
   #send(session: Session, bytes: Uint8Array): boolean {
+    const held = session.held;
+    if (held !== undefined) {
+      // Its history reply is on its way: what comes meanwhile waits behind it, within the queue budget.
+      if (held.bytes + bytes.length > this.#maxQueueBytes) {
+        this.#overflowed.push(session);
+        return false;
+      }
+      held.lines.push(bytes);
+      held.bytes += bytes.length;
+      return true;
+    }
     try {
       if (session.link.send(bytes)) return true;
       this.#overflowed.push(session);

@@ -12,49 +12,24 @@ import { AddressCounts } from "./address_counts.ts";
 import type { ClientLink } from "./client_link.ts";
 import { type Cluster, type ClusterEvent, Standalone } from "./cluster.ts";
 import { Delivery } from "./delivery.ts";
+import { ChatHistory, type HistoryRequest } from "./history/chat_history.ts";
+import type { HubEvent, HubOptions } from "./hub_types.ts";
 import { type CommandContext, runCommand } from "./hub_commands.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
-import type { CloseReason, Command } from "./protocol.ts";
+import type { CloseReason, Command, HistoryAsk } from "./protocol.ts";
 import {
   ANONYMOUS,
   HEARS_CHAT,
+  isMember,
   makeMember,
   type MemberSession,
   type Session,
   startClaim,
+  startHold,
 } from "./session.ts";
 import { Stats } from "./stats.ts";
 
-/** Everything that can happen to the hub, in the order it happens. */
-export type HubEvent =
-  | { readonly kind: "open"; readonly link: ClientLink }
-  | { readonly kind: "command"; readonly link: ClientLink; readonly command: Command }
-  | { readonly kind: "line-too-long"; readonly link: ClientLink }
-  | { readonly kind: "closed"; readonly link: ClientLink; readonly reason: CloseReason }
-  /** The idle check; `at` is when its timer fired and `due` when it should have, by the hub's clock. */
-  | { readonly kind: "tick"; readonly at?: number; readonly due?: number }
-  | { readonly kind: "shutdown" }
-  | ClusterEvent;
-
-/** Limits the hub enforces. */
-export interface HubOptions {
-  /** Open connections at most. */
-  readonly maxClients: number;
-  /** Open connections from one address at most; 0: no limit. */
-  readonly maxClientsPerIp?: number;
-  /** True for addresses the per-address limit does not apply to. */
-  readonly ipLimitExempt?: (ip: string) => boolean;
-  /** Milliseconds without a complete line before a client is closed. */
-  readonly idleTimeoutMs: number;
-  /** The clock, in milliseconds; injected so tests can move time. */
-  readonly now: () => number;
-  /** Where logins and disconnects are logged. */
-  readonly log?: Logger;
-  /** Where the hub counts what it does. */
-  readonly stats?: Stats;
-  /** Delivery and presence beyond this process; by default there is none. */
-  readonly cluster?: Cluster;
-}
+export type { HubEvent, HubOptions } from "./hub_types.ts";
 
 /**
  * Applies {@linkcode HubEvent}s. Feed it with {@linkcode Hub.run} (an async
@@ -75,6 +50,7 @@ export class Hub {
   readonly #delivery: Delivery;
   #stopped = false;
   readonly #cluster: Cluster;
+  readonly #history: ChatHistory;
   /** What the command handlers may do here; one object for the hub's life. */
   readonly #commands: CommandContext;
 
@@ -85,11 +61,20 @@ export class Hub {
     this.stats = options.stats ?? new Stats();
     this.#cluster = options.cluster ?? new Standalone();
     this.#addresses = new AddressCounts(options.maxClientsPerIp ?? 0, options.ipLimitExempt);
-    this.#delivery = new Delivery(this.#users, this.#watchers, this.stats, this.#log);
+    this.#history = options.history ?? new ChatHistory({ store: undefined });
+    this.#delivery = new Delivery(
+      this.#users,
+      this.#watchers,
+      this.stats,
+      this.#log,
+      options.maxQueueBytes,
+    );
     this.#commands = {
       users: this.#users,
       cluster: this.#cluster,
       delivery: this.#delivery,
+      history: this.#history,
+      readHistory: (member, request, ask) => this.#readHistory(member, request, ask),
       claim: (session, name, key) => this.#claim(session, name, key),
       disconnect: (session, reason) => this.#disconnect(session, reason),
       watch: (session) => this.#watchers.add(session),
@@ -173,7 +158,13 @@ export class Hub {
         this.#claimAnswered(event);
         break;
       case "remote-msg":
-        this.#delivery.broadcastMsg(event.sender, event.text, undefined);
+        this.#delivery.broadcastMsg(event.sender, event.text, undefined, false, {
+          id: undefined,
+          at: Date.now(),
+        });
+        break;
+      case "history-read":
+        this.#historyRead(event);
         break;
       case "remote-dm": {
         const recipient = this.#users.get(event.target);
@@ -246,6 +237,7 @@ export class Hub {
       lastSeen: now,
       state: ANONYMOUS,
       hears: link.wire.hearsChatAtLogin ? HEARS_CHAT : 0,
+      held: undefined,
     });
   }
 
@@ -295,21 +287,49 @@ export class Hub {
   }
 
   /**
-   * Applies the commands that waited behind a `LOGIN`, in order. Any of them
-   * may end the session or send another `LOGIN` to the cluster, so the
-   * session's state is read afresh before each one.
+   * Applies the commands that waited behind a `LOGIN` or a history read, in
+   * order. Any of them may end the session or wait again (another `LOGIN`
+   * sent to the cluster, another read), so the session is read afresh before each one.
    */
   #replay(session: Session, waiting: readonly Command[]): void {
     for (let i = 0; i < waiting.length; i++) {
       if (!this.#sessions.has(session.link)) return;
       const state = session.state;
-      if (state.kind === "claiming") {
-        // A pipelined LOGIN went to the cluster in turn: the rest waits for that answer.
-        state.waiting.push(...waiting.slice(i));
+      const backlog = state.kind === "claiming" ? state : session.held;
+      if (backlog !== undefined) {
+        // A pipelined LOGIN or read waits in turn: the rest waits behind it.
+        backlog.waiting.push(...waiting.slice(i));
         return;
       }
       runCommand(this.#commands, session, waiting[i]!);
     }
+  }
+
+  /**
+   * Reads at the cut, now. An answer from the store that comes later is
+   * posted back; meanwhile the member's commands and lines wait behind it.
+   */
+  #readHistory(member: MemberSession, request: HistoryRequest, ask: HistoryAsk): void {
+    const answer = this.#history.read(request);
+    if (!(answer instanceof Promise)) {
+      this.#delivery.history(member, answer, ask);
+      return;
+    }
+    member.held = startHold();
+    const link = member.link;
+    const post = this.#options.post ?? ((event: HubEvent) => this.apply(event));
+    void answer.then((messages) => post({ kind: "history-read", link, ask, messages }));
+  }
+
+  /** The store answered: the reply, then what waited behind it. */
+  #historyRead(event: HubEvent & { kind: "history-read" }): void {
+    const session = this.#sessions.get(event.link);
+    const held = session?.held;
+    if (session === undefined || held === undefined || !isMember(session)) return;
+    session.held = undefined;
+    this.#delivery.history(session, event.messages, event.ask);
+    this.#delivery.release(session, held.lines);
+    this.#replay(session, held.waiting);
   }
 
   /**

@@ -10,8 +10,10 @@
  */
 import type { Cluster, ClusterUser } from "./cluster.ts";
 import type { Delivery } from "./delivery.ts";
+import type { ChatHistory, HistoryRequest } from "./history/chat_history.ts";
+import { CHAT } from "./history/store.ts";
 import { nameKey, validateName } from "./names.ts";
-import { type CloseReason, type Command, isBlankText } from "./protocol.ts";
+import { type CloseReason, type Command, type HistoryAsk, isBlankText } from "./protocol.ts";
 import { HEARS_CHAT, holdBack, isMember, type MemberSession, type Session } from "./session.ts";
 
 /** What a command handler may see of the hub, and ask of it. */
@@ -22,6 +24,10 @@ export interface CommandContext {
   readonly cluster: Cluster;
   /** The way out to this instance's clients. */
   readonly delivery: Delivery;
+  /** Where the chat's messages are kept. */
+  readonly history: ChatHistory;
+  /** Answers a history request now, or holds the member's lines until its store answers. */
+  readHistory(member: MemberSession, request: HistoryRequest, ask: HistoryAsk): void;
   /** Claims a valid name no local user holds; the session is a member or claiming after it. */
   claim(session: Session, name: string, key: string): void;
   /** Ends a session for `reason`, telling the others if it was logged in. */
@@ -64,6 +70,7 @@ const COMMANDS: { readonly [K in Command["kind"]]: CommandSpec<K> } = {
   dm: { needsLogin: true, handle: dm },
   join: { needsLogin: true, handle: join },
   part: { needsLogin: true, handle: part },
+  history: { needsLogin: true, handle: history },
 };
 
 /**
@@ -74,9 +81,10 @@ const COMMANDS: { readonly [K in Command["kind"]]: CommandSpec<K> } = {
  */
 export function runCommand(hub: CommandContext, session: Session, command: Command): void {
   const state = session.state;
-  if (state.kind === "claiming") {
-    // Pipelined lines keep their order: they are answered after the LOGIN that went before them.
-    if (!holdBack(state, command)) hub.disconnect(session, "excess-flood");
+  // Pipelined lines keep their order: answered after the LOGIN (or the history read) before them.
+  const backlog = state.kind === "claiming" ? state : session.held;
+  if (backlog !== undefined) {
+    if (!holdBack(backlog, command)) hub.disconnect(session, "excess-flood");
     return;
   }
   dispatch(hub, session, command.kind, command);
@@ -123,8 +131,31 @@ function msg(
 ): void {
   if (isBlankText(text)) return;
   const sender = member.state.name;
-  hub.delivery.broadcastMsg(sender, text, member, notice);
+  // A NOTICE is an automated line: not history, as IRC servers keep it.
+  const id = notice ? undefined : hub.history.record(CHAT, sender, text);
+  hub.delivery.broadcastMsg(sender, text, member, notice, { id, at: Date.now() });
   hub.cluster.broadcast(sender, text);
+}
+
+/** `HISTORY`: malformed is answered at once; a direct-message history needs an account. */
+function history(hub: CommandContext, member: MemberSession, { ask }: CommandOf<"history">): void {
+  if (ask === undefined) hub.delivery.reply(member, "invalidHistory");
+  // Accounts come next: until then nobody is logged in to one.
+  else if (ask.with !== undefined) hub.delivery.reply(member, "accountRequired");
+  else hub.readHistory(member, requestOf(CHAT, ask), ask);
+}
+
+/** What the store is asked, for `ask` about `conversation`. */
+function requestOf(conversation: string, ask: HistoryAsk): HistoryRequest {
+  const { limit, from, before, after, around } = ask;
+  if (around !== undefined) return { conversation, limit, around };
+  return {
+    conversation,
+    limit,
+    from,
+    ...(before === undefined ? {} : { before }),
+    ...(after === undefined ? {} : { after }),
+  };
 }
 
 function who(

@@ -7,6 +7,7 @@
 import { type HttpServer, serveHttp } from "./http_server.ts";
 import type { Logger } from "./log.ts";
 import type { ClusterStatus } from "./cluster.ts";
+import type { HistoryCounts } from "./history/chat_history.ts";
 import type { Stats } from "./stats.ts";
 
 /** What a scrape reads: the counters, and gauges taken at scrape time. */
@@ -23,6 +24,8 @@ export interface MetricsSnapshot {
   readonly cluster?: ClusterStatus | undefined;
   /** TLS handshakes under way on every TLS port, when TLS is on. */
   readonly tlsHandshakes?: number | undefined;
+  /** The history's counters and what waits to be written, when history is on. */
+  readonly history?: (HistoryCounts & { readonly pending: number }) | undefined;
 }
 
 type Sample = readonly [labels: string, value: number];
@@ -117,6 +120,35 @@ function renderMetrics(m: MetricsSnapshot): string {
         "counter",
         "TLS handshakes that did not finish, by why: timeout, refused (too many under way), failed.",
         byLabel("reason", s.tlsHandshakesFailed),
+      ),
+    ]),
+    ...(m.history === undefined ? [] : [
+      family("chat_history_written_total", "counter", "Messages written to the history's store.", [
+        ["", m.history.written],
+      ]),
+      family(
+        "chat_history_pending",
+        "gauge",
+        "Messages delivered and not yet known to be written to the store.",
+        [["", m.history.pending]],
+      ),
+      family(
+        "chat_history_write_failures_total",
+        "counter",
+        "Batches the history's store failed to write (each tried again).",
+        [["", m.history.writeFailures]],
+      ),
+      family(
+        "chat_history_dropped_total",
+        "counter",
+        "Messages dropped unwritten: more waited for a failing or slow store than the bound.",
+        [["", m.history.dropped]],
+      ),
+      family(
+        "chat_history_read_failures_total",
+        "counter",
+        "History reads that failed or timed out, answered from what this instance held.",
+        [["", m.history.readFailures]],
       ),
     ]),
     ...(m.cluster === undefined ? [] : [

@@ -33,7 +33,37 @@ export type Command =
    * made for the session's name then (undefined before login), which only the hub knows.
    */
   | { readonly kind: "answered"; readonly answer: (to: string | undefined) => Uint8Array }
+  /** `HISTORY` (or IRC's `CHATHISTORY`, or its replay on `JOIN`); undefined: malformed. */
+  | { readonly kind: "history"; readonly ask: HistoryAsk | undefined }
   | { readonly kind: "ignored" };
+
+/** How a history reply is worded: v1's `HIST` lines, IRC's replay on `JOIN`, or a `CHATHISTORY` batch. */
+export type HistoryForm = "hist" | "replay" | "chathistory" | "targets";
+
+/** What a history command asks for, as its door parsed it. */
+export interface HistoryAsk {
+  /** The other side of a direct-message conversation, as typed; undefined: the chat. */
+  readonly with?: string;
+  /** Messages at most, 1 to {@linkcode MAX_HISTORY}. */
+  readonly limit: number;
+  /** The latest (paging back) or the earliest (paging forward) within the bounds. */
+  readonly from: "latest" | "earliest";
+  /** Only ids lower than this one. */
+  readonly before?: string;
+  /** Only ids greater than this one. */
+  readonly after?: string;
+  /** Half the messages up to this id, half after it (IRC's `AROUND`); `from` is then unused. */
+  readonly around?: string;
+  /** How the reply is worded. */
+  readonly form: HistoryForm;
+  /** The target as the client wrote it, for doors that echo it (IRC). */
+  readonly target?: string;
+}
+
+/** `HISTORY` without a count: the latest this many. */
+export const DEFAULT_HISTORY = 50;
+/** The most messages one history reply holds; more asked counts as this many. */
+export const MAX_HISTORY = 1000;
 
 /** What a user list answers: `WHO` (v1, or IRC's `WHO`), or IRC's `NAMES`, `JOIN` or `WHOIS`. */
 export type Listing = "who" | "names" | "join" | "whois";
@@ -89,9 +119,59 @@ export function parseLine(line: string): Command {
       return QUIT;
     case "WATCH":
       return WATCH;
+    case "HISTORY":
+      return { kind: "history", ask: parseHistory(rest) };
     default:
       return IGNORED;
   }
+}
+
+const WHOLE_NUMBER = /^\d+$/;
+const MESSAGE_ID = /^(\d{1,16})-(\d{1,16})$/;
+
+/**
+ * `HISTORY`'s arguments: `[@<name>] [<n> [<before>]]`, separated by spaces.
+ * Undefined for anything else: a count that is not a whole number from 1, a
+ * malformed id, an empty name, or more words.
+ */
+export function parseHistory(rest: string): HistoryAsk | undefined {
+  const words = rest.split(" ").filter((word) => word !== "");
+  let with_: string | undefined;
+  if (words[0]?.startsWith("@")) {
+    with_ = words.shift()!.slice(1);
+    if (with_ === "") return undefined;
+  }
+  if (words.length > 2) return undefined;
+  let limit = DEFAULT_HISTORY;
+  if (words.length > 0) {
+    const count = words[0]!;
+    if (!WHOLE_NUMBER.test(count)) return undefined;
+    const value = Number(count);
+    if (value < 1) return undefined;
+    limit = Math.min(value, MAX_HISTORY);
+  }
+  let before: string | undefined;
+  if (words.length > 1) {
+    before = canonicalId(words[1]!);
+    if (before === undefined) return undefined;
+  }
+  return {
+    ...(with_ === undefined ? {} : { with: with_ }),
+    limit,
+    from: "latest",
+    ...(before === undefined ? {} : { before }),
+    form: "hist",
+  };
+}
+
+/** A message id written `<ms>-<seq>` with both parts safe whole numbers, without leading zeros; else undefined. */
+export function canonicalId(text: string): string | undefined {
+  const match = MESSAGE_ID.exec(text);
+  if (match === null) return undefined;
+  const ms = Number(match[1]);
+  const seq = Number(match[2]);
+  if (!Number.isSafeInteger(ms) || !Number.isSafeInteger(seq)) return undefined;
+  return `${ms}-${seq}`;
 }
 
 // Cc but TAB: C0, DEL and C1, anything that could end a line or drive a terminal.
@@ -150,6 +230,14 @@ export function formatUserList(names: readonly string[]): Uint8Array {
   return encoder.encode(text);
 }
 
+/** One `HIST <id> <sender> <text>` line of a history reply. */
+export function formatHist(id: string, sender: string, text: string): string {
+  return `HIST ${id} ${sender} ${text}`;
+}
+
+/** The line that ends a history reply. */
+export const HIST_END = "HIST END";
+
 /** Replies that never change, encoded once. */
 export const REPLY = {
   ok: encodeLine("OK"),
@@ -161,6 +249,8 @@ export const REPLY = {
   userNotFound: encodeLine("ERR user-not-found"),
   lineTooLong: encodeLine("ERR line-too-long"),
   clusterUnavailable: encodeLine("ERR cluster-unavailable"),
+  invalidHistory: encodeLine("ERR invalid-history"),
+  accountRequired: encodeLine("ERR account-required"),
 } as const;
 
 const CLOSING_LINES: Readonly<Record<CloseReason, Uint8Array | undefined>> = {

@@ -9,6 +9,8 @@ import type { Cluster, ClusterEvent } from "./cluster.ts";
 import type { Config } from "./config.ts";
 import { remembered } from "./address.ts";
 import { type ClientSocket, Connection, type ConnectionOptions } from "./connection.ts";
+import type { ChatHistory } from "./history/chat_history.ts";
+import { memoryHistory } from "./history/open_history.ts";
 import { Hub, type HubEvent } from "./hub.ts";
 import { Inbox } from "./inbox.ts";
 import type { Door } from "./door.ts";
@@ -84,6 +86,8 @@ export interface ServerOptions {
   readonly cluster?: (post: (event: ClusterEvent) => void) => Cluster;
   /** The browser client's files, read before the server gave up read access; by default read now. */
   readonly pages?: PageResponses;
+  /** Where messages are kept, its store already open; by default in memory, as `config` bounds it. */
+  readonly history?: ChatHistory;
 }
 
 /** A listener could not be opened; `address` says which, `cause` why. */
@@ -148,6 +152,7 @@ export class ChatServer {
   readonly #hub: Hub;
   readonly #cluster: Cluster | undefined;
   readonly #stats: Stats;
+  readonly #history: ChatHistory;
   readonly #startedAt = performance.now();
   readonly #inbox = new Inbox<HubEvent>();
   readonly #connections = new Set<Connection>();
@@ -178,6 +183,7 @@ export class ChatServer {
     this.#handshakes = handshakes;
     this.#cluster = options.cluster?.((event) => this.#inbox.push(event));
     const now = options.now ?? performance.now.bind(performance);
+    this.#history = options.history ?? memoryHistory(config, this.#log);
     this.#hub = new Hub({
       maxClients: config.maxClients,
       maxClientsPerIp: config.maxClientsPerIp,
@@ -187,6 +193,9 @@ export class ChatServer {
       log: this.#log,
       stats: this.#stats,
       ...(this.#cluster === undefined ? {} : { cluster: this.#cluster }),
+      history: this.#history,
+      maxQueueBytes: config.maxQueueBytes,
+      post: (event) => this.#inbox.push(event),
     });
     this.#hubDone = this.#hub.run(this.#inbox);
     const through = (door: Door): ConnectionOptions => ({
@@ -334,6 +343,8 @@ export class ChatServer {
     await this.#hubDone;
     // The hub has said goodbye for every user; the cluster frees their names (bounded wait).
     await this.#cluster?.close();
+    // What waits to be written is written (or logged with its count), and the store let go.
+    await this.#history.close();
     // Every connection now lingers at most LINGER_MS; any the hub never saw is closed here.
     for (const connection of this.#connections) connection.close("shutdown");
     if (this.#connections.size > 0) {
@@ -375,6 +386,9 @@ export class ChatServer {
       heapUsedBytes: memory.heapUsed,
       cluster: this.#cluster?.status(),
       tlsHandshakes: this.#handshakes?.underway,
+      history: this.#history.enabled
+        ? { ...this.#history.counts, pending: this.#history.pending }
+        : undefined,
     };
   }
 

@@ -21,16 +21,37 @@ export interface Anonymous {
   readonly kind: "anonymous";
 }
 
+/** Commands held back behind one that waits for an answer, applied in order once it comes. */
+export interface Backlog {
+  /** Commands received since, in order. */
+  readonly waiting: Command[];
+  /** The characters of text in {@linkcode Backlog.waiting}. */
+  chars: number;
+}
+
 /** A `LOGIN` waits for the cluster's answer; the lines sent behind it wait with it. */
-export interface Claiming {
+export interface Claiming extends Backlog {
   /** The standing. */
   readonly kind: "claiming";
   /** The name asked for, as typed: a refusal names it. */
   readonly name: string;
-  /** Commands received since the `LOGIN`, applied in order once the answer comes. */
-  readonly waiting: Command[];
-  /** The characters of text in {@linkcode Claiming.waiting}. */
-  chars: number;
+}
+
+/**
+ * A history read waits for its store: the member's later commands wait
+ * behind it, and so do the lines sent to it meanwhile, so that nothing
+ * interleaves the reply and nothing delivered after the read comes before it.
+ */
+export interface Held extends Backlog {
+  /** Lines for the client, in order, to send after the reply. */
+  readonly lines: Uint8Array[];
+  /** Their bytes: past the client's queue budget it is a slow consumer. */
+  bytes: number;
+}
+
+/** A fresh hold: nothing waits yet. */
+export function startHold(): Held {
+  return { waiting: [], chars: 0, lines: [], bytes: 0 };
 }
 
 /**
@@ -62,6 +83,8 @@ export interface Session<S extends SessionState = SessionState> {
   state: S;
   /** What it hears once logged in ({@linkcode HEARS_MESSAGES}, {@linkcode HEARS_DEPARTURES}). */
   hears: number;
+  /** Set while a history read waits for its store; undefined otherwise. */
+  held: Held | undefined;
 }
 
 /** A member hears the chat's messages. */
@@ -101,11 +124,11 @@ export function startClaim(name: string): Claiming {
  * once the client has sent more than a claim may keep waiting: it must be
  * dropped rather than buffered without end.
  */
-export function holdBack(claim: Claiming, command: Command): boolean {
-  claim.chars += commandChars(command);
-  if (claim.waiting.length >= MAX_LINES_WHILE_CLAIMING) return false;
-  if (claim.chars > MAX_CHARS_WHILE_CLAIMING) return false;
-  claim.waiting.push(command);
+export function holdBack(backlog: Backlog, command: Command): boolean {
+  backlog.chars += commandChars(command);
+  if (backlog.waiting.length >= MAX_LINES_WHILE_CLAIMING) return false;
+  if (backlog.chars > MAX_CHARS_WHILE_CLAIMING) return false;
+  backlog.waiting.push(command);
   return true;
 }
 
@@ -118,6 +141,8 @@ function commandChars(command: Command): number {
       return command.text.length;
     case "dm":
       return command.target.length + command.text.length;
+    case "history":
+      return command.ask?.with?.length ?? 0;
     case "who":
     case "ping":
     case "quit":

@@ -30,6 +30,7 @@ export class Stats {
     join: 0,
     part: 0,
     answered: 0,
+    history: 0,
     ignored: 0,
   };
   /** Connections ended, by why. */

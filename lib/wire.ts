@@ -7,14 +7,18 @@
  *
  * @module
  */
+import type { StoredMessage } from "./history/store.ts";
 import type { LineArena } from "./line_arena.ts";
-import type { Listing } from "./protocol.ts";
+import type { HistoryAsk, Listing } from "./protocol.ts";
 import {
+  encodeLine,
   formatConnected,
   formatDisconnected,
   formatDm,
+  formatHist,
   formatMsg,
   formatUserList,
+  HIST_END,
   REPLY,
 } from "./protocol.ts";
 
@@ -23,6 +27,24 @@ export type Reply = keyof typeof REPLY;
 
 /** The largest {@linkcode Wire.slot} plus one: how many kinds of client a broadcast may meet. */
 export const WIRE_SLOTS = 4;
+
+/** What a chat message is, beyond its words: its id (when known as it is delivered) and its time. */
+export interface Stamp {
+  /** The message id; undefined while the store (Redis) has not given it yet. */
+  readonly id: string | undefined;
+  /** When it was delivered, ms since the epoch. */
+  readonly at: number;
+}
+
+/** A history reply in one door's words: its lines, oldest first, between an opening and a closing. */
+export interface HistoryBlock {
+  /** What comes before the lines (IRC's `BATCH +`), if anything. */
+  readonly start?: Uint8Array;
+  /** One entry per message, oldest first: the hub leaves out the oldest to keep the reply within budget. */
+  readonly lines: readonly Uint8Array[];
+  /** What ends the reply (`HIST END`), if anything. */
+  readonly end?: Uint8Array;
+}
 
 /** One kind of client's encoding of every line the hub sends. */
 export interface Wire {
@@ -46,12 +68,32 @@ export interface Wire {
   dm(sender: string, text: string, to: string, notice: boolean): Uint8Array;
   /** The member `to` stopped hearing the chat (IRC's `PART`); undefined where that cannot happen. */
   parted(to: string): Uint8Array | undefined;
-  /** A chat message from `sender`, for every receiver of this kind: encoded in `arena`. */
-  msg(sender: string, text: string, notice: boolean, arena: LineArena): Uint8Array;
+  /**
+   * A chat message from `sender`, for every receiver of this kind: encoded
+   * in `arena`. `stamp` is its id and time, for doors that tag messages.
+   */
+  msg(sender: string, text: string, notice: boolean, arena: LineArena, stamp?: Stamp): Uint8Array;
+  /** Stored messages, oldest first, answering `ask` for the member `to`. */
+  history(messages: readonly StoredMessage[], to: string, ask: HistoryAsk): HistoryBlock;
+  /**
+   * True when a member of this kind hears its own chat messages back (IRC's
+   * `echo-message`); false for the v1 protocol, where a sender never does.
+   */
+  readonly echoes?: boolean;
   /** `name` logged in, for watchers: encoded in `arena`. */
   connected(name: string, arena: LineArena): Uint8Array;
   /** `name` left: encoded in `arena`. */
   disconnected(name: string, arena: LineArena): Uint8Array;
+}
+
+const HIST_END_LINE = encodeLine(HIST_END);
+
+/** A history reply as v1 lines: `HIST <id> <sender> <text>` each, then `HIST END`. */
+function histLines(messages: readonly StoredMessage[]): HistoryBlock {
+  return {
+    lines: messages.map((m) => encodeLine(formatHist(m.id, m.sender, m.text))),
+    end: HIST_END_LINE,
+  };
 }
 
 /** The v1 line protocol: each line ends in `\n`; broadcasts share the arena's bytes. */
@@ -65,4 +107,5 @@ export const LINE_WIRE: Wire = {
   msg: (sender, text, _notice, arena) => formatMsg(sender, text, (line) => arena.encode(line)),
   connected: (name, arena) => formatConnected(name, (line) => arena.encode(line)),
   disconnected: (name, arena) => formatDisconnected(name, (line) => arena.encode(line)),
+  history: histLines,
 };

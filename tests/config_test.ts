@@ -73,6 +73,9 @@ const FLAGS = [
   "--log-format",
   "--log-level",
   "--redis-url",
+  "--data-dir",
+  "--history-lines",
+  "--history-days",
 ];
 
 Deno.test("parseConfig uses the documented defaults when nothing is given", () => {
@@ -100,6 +103,9 @@ Deno.test("parseConfig uses the documented defaults when nothing is given", () =
     logFormat: "text",
     logLevel: "info",
     redisUrl: undefined,
+    dataDir: undefined,
+    historyLines: 10000,
+    historyDays: 30,
   };
   assertEquals(DEFAULT_CONFIG, expected);
   assertEquals(parseConfig([], envOf()), { kind: "run", config: expected });
@@ -130,6 +136,9 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     logFormat: "json",
     logLevel: "debug",
     redisUrl: "redis://:secret@redis.example:6380/2",
+    dataDir: "/var/lib/chat",
+    historyLines: 0,
+    historyDays: 0.5,
   };
   const values = [
     "127.0.0.1",
@@ -155,6 +164,9 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     "json",
     "debug",
     "redis://:secret@redis.example:6380/2",
+    "/var/lib/chat",
+    "0",
+    "0.5",
   ];
   const joined = FLAGS.map((flag, i) => `${flag}=${values[i]}`);
   const separate = FLAGS.flatMap((flag, i) => [flag, values[i]!]);
@@ -187,6 +199,9 @@ Deno.test("parseConfig reads every environment variable", () => {
     LOG_FORMAT: "json",
     LOG_LEVEL: "error",
     REDIS_URL: "rediss://cache.internal",
+    DATA_DIR: "/data",
+    HISTORY_LINES: "500",
+    HISTORY_DAYS: "7",
   });
   assertEquals(config, {
     host: "::1",
@@ -212,6 +227,9 @@ Deno.test("parseConfig reads every environment variable", () => {
     logFormat: "json",
     logLevel: "error",
     redisUrl: "rediss://cache.internal",
+    dataDir: "/data",
+    historyLines: 500,
+    historyDays: 7,
   });
 });
 
@@ -378,6 +396,9 @@ Deno.test("usage mentions every flag and every environment variable", () => {
     "LOG_FORMAT",
     "LOG_LEVEL",
     "REDIS_URL",
+    "DATA_DIR",
+    "HISTORY_LINES",
+    "HISTORY_DAYS",
   ];
   assertEquals([...ENV_NAMES].sort(), [...envNames].sort());
   for (const name of envNames) assert(text.includes(name), `usage lacks ${name}`);

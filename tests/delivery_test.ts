@@ -16,6 +16,7 @@ function setup(...names: string[]) {
     lastSeen: 0,
     state: ANONYMOUS,
     hears: HEARS_CHAT,
+    held: undefined,
   }));
   const members = new Map(sessions.map((session, i) => [names[i]!, session]));
   const watchers = new Set<Session>();

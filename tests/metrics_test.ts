@@ -52,6 +52,7 @@ function sampleSnapshot(): MetricsSnapshot {
     uptimeSeconds: 1.651,
     residentBytes: 80785408,
     heapUsedBytes: 25118352,
+    history: { written: 1, pending: 0, writeFailures: 0, dropped: 0, readFailures: 0 },
     cluster: { available: true, everJoined: true, remoteUsers: 1, droppedBatches: 0 },
   };
 }

@@ -202,6 +202,8 @@ Deno.test("the fixed replies are the exact protocol lines", () => {
       userNotFound: "ERR user-not-found\n",
       lineTooLong: "ERR line-too-long\n",
       clusterUnavailable: "ERR cluster-unavailable\n",
+      invalidHistory: "ERR invalid-history\n",
+      accountRequired: "ERR account-required\n",
     },
   );
 });

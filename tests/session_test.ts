@@ -22,6 +22,7 @@ function anonymousSession(): Session {
     lastSeen: 7,
     state: ANONYMOUS,
     hears: HEARS_CHAT,
+    held: undefined,
   };
 }
 

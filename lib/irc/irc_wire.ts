@@ -72,6 +72,9 @@ export function ircWire({ server, channel }: IrcIdentity): Wire {
     lineTooLong: (to) => numeric("417", to, ":Input line was too long"),
     clusterUnavailable: (to) =>
       `:${server} NOTICE ${target(to)} :The chat cannot reach its other servers; try again\r\n`,
+    invalidHistory: () => `:${server} FAIL CHATHISTORY INVALID_PARAMS :Invalid parameters\r\n`,
+    accountRequired: () =>
+      `:${server} FAIL CHATHISTORY INVALID_TARGET :Direct-message history needs an account\r\n`,
   };
 
   const names = (list: readonly string[], to: string): string => {
@@ -152,9 +155,25 @@ export function ircWire({ server, channel }: IrcIdentity): Wire {
       arena.encode(
         fitLine(`${source(sender)} ${notice ? "NOTICE" : "PRIVMSG"} ${channel} :`, ircText(text)),
       ),
+    history: (messages) => ({
+      // Without tags: the time goes in front of the text, as the protocol says for a replay.
+      lines: messages.map((m) =>
+        bytes(
+          fitLine(
+            `${source(m.sender)} PRIVMSG ${channel} :`,
+            `[${clockOf(m.id)}] ${ircText(m.text)}`,
+          ),
+        )
+      ),
+    }),
     connected: (name, arena) => arena.encode(`${source(name)} JOIN ${channel}\r\n`),
     disconnected: (name, arena) => arena.encode(`${source(name)} QUIT :Quit\r\n`),
   };
+}
+
+/** `HH:MM` (UTC) of a message id's time. */
+function clockOf(id: string): string {
+  return new Date(Number(id.slice(0, id.indexOf("-")))).toISOString().slice(11, 16);
 }
 
 /** What `005` says the server supports: what clients read to know how to talk to it. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { LineArena, WriteHeader } from "../line_arena.ts";
-import { type CloseReason, closingLine, REPLY } from "../protocol.ts";
+import { type CloseReason, closingLine, formatHist, HIST_END, REPLY } from "../protocol.ts";
 import type { Reply, Wire } from "../wire.ts";
 import {
   CLOSE_CODE,
@@ -30,6 +30,8 @@ function framedInArena(arena: LineArena, text: string): Uint8Array {
   return arena.encodeFramed(text, serverHeaderBytes(text.length * 3), writeTextHeader);
 }
 
+const HIST_END_FRAME = textFrame(HIST_END);
+
 /** What the server sends a WebSocket that has been silent: a ping, whose pong counts as activity. */
 export const KEEPALIVE_PING: Uint8Array = frame(OPCODE.ping, new Uint8Array(0));
 
@@ -53,6 +55,10 @@ export const WS_WIRE: Wire = {
   msg: (sender, text, _notice, arena) => framedInArena(arena, `MSG ${sender} ${text}`),
   connected: (name, arena) => framedInArena(arena, `INFO ${name} connected`),
   disconnected: (name, arena) => framedInArena(arena, `INFO ${name} disconnected`),
+  history: (messages) => ({
+    lines: messages.map((m) => textFrame(formatHist(m.id, m.sender, m.text))),
+    end: HIST_END_FRAME,
+  }),
 };
 
 /** The close code that goes with each reason the hub closes a WebSocket for. */

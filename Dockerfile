@@ -41,4 +41,4 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=5s --retries=3 \
 # The image's ENTRYPOINT is ["/tini", "--", "docker-entrypoint.sh"]: tini is PID 1 and
 # forwards SIGTERM to deno, its child. The permission flags are exactly those of
 # `deno task start`; tests/deploy_test.ts keeps the two the same.
-CMD ["run", "--allow-net", "--allow-read", "--allow-env=HOST,PORT,IDLE_TIMEOUT,MAX_LINE_BYTES,MAX_CLIENTS,MAX_QUEUE_BYTES,MAX_CLIENTS_PER_IP,IP_LIMIT_EXEMPT,TRUSTED_PROXIES,RATE,BURST,TLS_CERT,TLS_KEY,TLS_PORT,METRICS_PORT,WEB_PORT,WEB_ORIGINS,IRC_PORT,IRC_TLS_PORT,IRC_CHANNEL,LOG_FORMAT,LOG_LEVEL,REDIS_URL,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS", "--v8-flags=--max-semi-space-size=1", "main.ts"]
+CMD ["run", "--allow-net", "--allow-read", "--allow-env=HOST,PORT,IDLE_TIMEOUT,MAX_LINE_BYTES,MAX_CLIENTS,MAX_QUEUE_BYTES,MAX_CLIENTS_PER_IP,IP_LIMIT_EXEMPT,TRUSTED_PROXIES,RATE,BURST,TLS_CERT,TLS_KEY,TLS_PORT,METRICS_PORT,WEB_PORT,WEB_ORIGINS,IRC_PORT,IRC_TLS_PORT,IRC_CHANNEL,LOG_FORMAT,LOG_LEVEL,REDIS_URL,DATA_DIR,HISTORY_LINES,HISTORY_DAYS,REDIS_DEBUG_MAINTENANCE,REDIS_EMIT_DIAGNOSTICS", "--v8-flags=--max-semi-space-size=1", "main.ts"]

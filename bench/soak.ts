@@ -234,6 +234,39 @@ async function logIn(link: Link, name: string): Promise<boolean> {
   }
 }
 
+/**
+ * Messages each soak server keeps (`--history-lines`): few enough to fill in
+ * a moment, so that round 1 starts with the history full and its memory is
+ * part of the baseline rather than growth that would read as a leak.
+ */
+const SOAK_HISTORY_LINES = 2000;
+/** Messages one filler sends: within the default burst, so filling is never throttled. */
+const FILL_PER_CLIENT = 50;
+/** A filled message's text: about as long as the rounds' chat lines. */
+const FILL_TEXT = "history filler ".repeat(12);
+
+/** Fills every server's history before the first round, and waits until all of it is kept. */
+async function fillHistory(servers: Servers, instances: number): Promise<void> {
+  const fillers = Math.ceil(SOAK_HISTORY_LINES / FILL_PER_CLIENT) * instances;
+  await Promise.all(Array.from({ length: fillers }, async (_, i) => {
+    const link = await servers.open("tcp");
+    try {
+      if (!(await logIn(link, `filler${i}`))) throw new Error(`filler${i} could not log in`);
+      const lines = Array.from({ length: FILL_PER_CLIENT }, (_, j) => `MSG ${j} ${FILL_TEXT}`);
+      await link.sendLines(...lines, "QUIT");
+      await drain(link);
+    } finally {
+      link.close();
+    }
+  }));
+  const wanted = fillers * FILL_PER_CLIENT;
+  const deadline = performance.now() + 30_000;
+  while ((await servers.metrics()).get("chat_history_written_total")! < wanted) {
+    if (performance.now() > deadline) throw new Error(`the history did not fill: ${wanted} wanted`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** One round: every kind of client, through every door, at once for `seconds`. */
 async function round(n: number, servers: Servers, seconds: number, progress: Progress) {
   progress.detail("connecting");
@@ -583,6 +616,8 @@ async function soakRun(
     "262144",
     "--max-clients-per-ip",
     "0",
+    "--history-lines",
+    String(SOAK_HISTORY_LINES),
     // Info, for the "listening" lines this reads its ports from; the rest is drained.
     "--log-level",
     "info",
@@ -599,6 +634,7 @@ async function soakRun(
       if (redis !== undefined) await server.logged(/cluster joined/);
     }
     const servers = new Servers(started);
+    await fillHistory(servers, instances);
     for (let n = 1; n <= rounds; n++) {
       progress.step((run - 1) * rounds + n, runs === 1 ? `round ${n}` : `run ${run} round ${n}`);
       const report = await round(n, servers, seconds / rounds, progress);

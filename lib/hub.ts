@@ -160,7 +160,7 @@ export class Hub {
       case "remote-msg":
         this.#delivery.broadcastMsg(event.sender, event.text, undefined, false, {
           id: undefined,
-          at: Date.now(),
+          at: this.#history.now(),
         });
         break;
       case "history-read":

@@ -132,8 +132,9 @@ function msg(
   if (isBlankText(text)) return;
   const sender = member.state.name;
   // A NOTICE is an automated line: not history, as IRC servers keep it.
-  const id = notice ? undefined : hub.history.record(CHAT, sender, text);
-  hub.delivery.broadcastMsg(sender, text, member, notice, { id, at: Date.now() });
+  const at = hub.history.now();
+  const id = notice ? undefined : hub.history.record(CHAT, sender, text, at);
+  hub.delivery.broadcastMsg(sender, text, member, notice, { id, at });
   hub.cluster.broadcast(sender, text);
 }
 

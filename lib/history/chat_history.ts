@@ -94,6 +94,11 @@ export class ChatHistory {
     this.#cut = options.store?.lastId;
   }
 
+  /** The wall clock ids are made of, in ms since the epoch: what a delivered message is stamped with. */
+  now(): number {
+    return this.#now();
+  }
+
   /** True when messages are kept at all. */
   get enabled(): boolean {
     return this.#store !== undefined;
@@ -105,13 +110,14 @@ export class ChatHistory {
   }
 
   /**
-   * A message delivered now by this instance, to keep: returns its id when
-   * the id is known at once (it is, unless the store gives ids).
+   * A message delivered now by this instance (`at`, by the wall clock, when
+   * the caller has read it already), to keep: returns its id when the id is
+   * known at once (it is, unless the store gives ids).
    */
-  record(conversation: string, sender: string, text: string): string | undefined {
+  record(conversation: string, sender: string, text: string, at?: number): string | undefined {
     const store = this.#store;
     if (store === undefined || this.#closed) return undefined;
-    const id = store.assignsIds ? undefined : this.#clock.next(this.#now());
+    const id = store.assignsIds ? undefined : this.#clock.next(at ?? this.#now());
     const entry: Entry = { conversation, sender, text, id };
     if (id !== undefined) this.#cut = id;
     if (store.kind === "memory") {

@@ -84,7 +84,8 @@ export class MemoryStore implements HistoryStore {
         ring = new Ring(this.#retention.lines);
         this.#rings.set(entry.conversation, ring);
       }
-      ring.push({ id: entry.id, sender: entry.sender, text: entry.text });
+      // The entry itself is kept (its id is set): one object per message, not two.
+      ring.push(entry as StoredMessage);
     }
   }
 

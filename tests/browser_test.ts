@@ -10,202 +10,9 @@
  * @module
  */
 import { assert, assertEquals } from "@std/assert";
-import { Chromium, hasChromium, type Page } from "./chromium.ts";
-import { DEADLINE_MS, TestClient, withDeadline } from "./helpers.ts";
-import { spawnServer, type StartedServer } from "./server_process.ts";
+import { noBrowser as ignore, RECONNECT_MS, Rig } from "./browser_rig.ts";
 
-// CI installs chromium, and fails rather than skips without it.
-const ignore = !(await hasChromium()) && Deno.env.get("CI") !== "true";
 const screenshotPath = Deno.env.get("SCREENSHOT");
-
-/** How long a page may take to come back after the server restarts: the backoff's first steps. */
-const RECONNECT_MS = 15_000;
-
-/** The server process with its chat port and its web port. */
-class WebServer {
-  readonly process: StartedServer;
-  readonly port: number;
-  readonly webPort: number;
-
-  private constructor(process: StartedServer, webPort: number) {
-    this.process = process;
-    this.port = process.port;
-    this.webPort = webPort;
-  }
-
-  /** Starts the server on loopback, on the given ports or free ones. */
-  static async start(port = 0, webPort = 0): Promise<WebServer> {
-    const process = await withDeadline(
-      spawnServer([
-        ...["--host", "127.0.0.1", "--port", String(port), "--web-port", String(webPort)],
-      ]),
-      10_000,
-      "server start",
-    );
-    const log = await withDeadline(
-      process.logged(/ listening web address="[^"]*:\d+"/),
-      DEADLINE_MS,
-      "the web port's listening line",
-    );
-    const web = Number(log.match(/ listening web address="[^"]*:(\d+)"/)![1]);
-    return new WebServer(process, web);
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.webPort}/`;
-  }
-
-  /** Stops the server as an operator would (SIGTERM), once, and waits for it to exit. */
-  async stop(): Promise<void> {
-    try {
-      this.process.child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await this.process.child.status;
-    await this.process.logClosed;
-  }
-}
-
-/** One entry of the conversation, as the page shows it. */
-interface Entry {
-  readonly kind: string;
-  readonly from: string;
-  readonly text: string;
-}
-
-const ENTRIES = `[...document.querySelectorAll("#log > li")].map((li) => ({
-  kind: li.dataset.kind,
-  from: li.dataset.from ?? "",
-  text: li.querySelector(".text").textContent,
-  pending: li.classList.contains("pending"),
-  why: li.querySelector(".why")?.textContent ?? "",
-}))`;
-
-const ONLINE = `[...document.querySelectorAll('ul[aria-label="Online"] > li')]
-  .map((li) => li.textContent)`;
-
-/** A chat page in a tab, with what the tests do and read on it. */
-class ChatPage {
-  readonly page: Page;
-
-  constructor(page: Page) {
-    this.page = page;
-  }
-
-  /** Types `name` in the Name box, presses Enter, and waits until logged in. */
-  async join(name: string): Promise<void> {
-    await this.page.focus("#name");
-    await this.page.type(name);
-    await this.page.press("Enter");
-    await this.page.waitFor(`document.body.classList.contains("joined")`, `${name} to join`);
-  }
-
-  /** Types `text` in the Message box and presses Enter. */
-  async say(text: string): Promise<void> {
-    await this.page.focus("#message");
-    await this.page.type(text);
-    await this.page.press("Enter");
-  }
-
-  /** Waits until the conversation shows `entry`, exactly; resolves with its failure note, if any. */
-  async sees(entry: Entry): Promise<string> {
-    const found = await this.page.waitFor<{ why: string }>(
-      `(${ENTRIES}).find((e) => e.kind === ${JSON.stringify(entry.kind)} &&
-        e.from === ${JSON.stringify(entry.from)} && e.text === ${JSON.stringify(entry.text)} &&
-        !e.pending)`,
-      `the entry ${JSON.stringify(entry)}; entries: ${JSON.stringify(await this.entries())}`,
-    );
-    return found.why;
-  }
-
-  async entries(): Promise<Entry[]> {
-    return await this.page.evaluate(ENTRIES);
-  }
-
-  /** Waits until the Online list holds `names` and no other, in any order. */
-  async online(names: string[]): Promise<void> {
-    await this.page.waitFor(
-      `JSON.stringify(${ONLINE}.sort()) === ${JSON.stringify(JSON.stringify(names.toSorted()))}`,
-      `Online to be ${JSON.stringify(names)}, not ${
-        JSON.stringify(await this.page.evaluate(ONLINE))
-      }`,
-    );
-  }
-
-  /** Waits until the visible connection state's text matches `pattern`. */
-  async status(pattern: RegExp, ms = DEADLINE_MS): Promise<string> {
-    return await this.page.waitFor(
-      `(() => { const text = document.getElementById("status").textContent.trim();
-        return ${pattern}.test(text) && text; })()`,
-      `the connection state to match ${pattern}`,
-      ms,
-    );
-  }
-
-  /** The id of the focused element. */
-  async focused(): Promise<string> {
-    return await this.page.evaluate(`document.activeElement?.id ?? ""`);
-  }
-
-  /** Asserts that the page threw nothing and opened no dialog. */
-  assertClean(): void {
-    assertEquals(this.page.errors, [], "errors in the page");
-    assertEquals(this.page.dialogs, [], "dialogs opened by the page");
-  }
-}
-
-/** A browser, the server, and the TCP clients of one test; disposed in reverse. */
-class Rig {
-  readonly browser: Chromium;
-  server: WebServer;
-  readonly pages: ChatPage[] = [];
-  readonly clients: TestClient[] = [];
-
-  private constructor(browser: Chromium, server: WebServer) {
-    this.browser = browser;
-    this.server = server;
-  }
-
-  static async start(): Promise<Rig> {
-    const server = await WebServer.start();
-    try {
-      return new Rig(await Chromium.launch(), server);
-    } catch (error) {
-      await server.stop();
-      throw error;
-    }
-  }
-
-  /** Opens the page in a new tab, `width` by `height`, and waits until it is connected. */
-  async open(width = 1000, height = 700): Promise<ChatPage> {
-    const page = new ChatPage(await this.browser.newPage());
-    this.pages.push(page);
-    await page.page.setViewport(width, height);
-    await page.page.goto(this.server.url);
-    await page.status(/^Connected$/);
-    return page;
-  }
-
-  /** A raw TCP client logged in as `name`. */
-  async tcp(name: string): Promise<TestClient> {
-    const client = await TestClient.login(this.server.port, name);
-    this.clients.push(client);
-    return client;
-  }
-
-  /** Stops the server and starts it again on the same ports. */
-  async restartServer(): Promise<void> {
-    await this.server.stop();
-    this.server = await WebServer.start(this.server.port, this.server.webPort);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    for (const client of this.clients) await client.dispose();
-    await this.browser.close();
-    await this.server.stop();
-  }
-}
 
 Deno.test({
   name: "Two pages and a TCP client chat in every direction, DMs included, and Online follows",
@@ -448,21 +255,20 @@ Deno.test({
   ignore: ignore || screenshotPath === undefined,
   async fn() {
     await using rig = await Rig.start();
-    const alice = await rig.open(1040, 640);
-    await alice.join("alice");
+    // Before alice comes: what she finds as earlier messages.
     const bob = await rig.open();
     await bob.join("Bob");
-    await bob.say("Morning! Has anyone seen the release notes?");
-    await alice.sees({
-      kind: "msg",
-      from: "Bob",
-      text: "Morning! Has anyone seen the release notes?",
-    });
-    await alice.say("Yes, they went out an hour ago. The page reconnects by itself now.");
     const carol = await rig.tcp("Carol");
-    await alice.sees({ kind: "join", from: "", text: "Carol joined" });
-    await carol.send("MSG hi both, I'm on the terminal");
-    await alice.sees({ kind: "msg", from: "Carol", text: "hi both, I'm on the terminal" });
+    await bob.say("Morning! Has anyone seen the release notes?");
+    await carol.expect("MSG Bob Morning! Has anyone seen the release notes?");
+    await carol.send("MSG not yet, I'm on the terminal today");
+    await bob.sees({ kind: "msg", from: "Carol", text: "not yet, I'm on the terminal today" });
+
+    const alice = await rig.open(1040, 640);
+    await alice.join("alice");
+    await alice.sees({ kind: "separator", from: "", text: "New messages" });
+    await alice.say("They went out an hour ago. The page now shows what you missed.");
+    await carol.expect("MSG alice They went out an hour ago. The page now shows what you missed.");
     await carol.send("DM alice can you look at my pull request after lunch?");
     await alice.sees({
       kind: "dm-in",

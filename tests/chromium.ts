@@ -246,9 +246,16 @@ export class Page {
     });
   }
 
-  /** A PNG of the viewport, with the tab brought to the front (a background tab paints late). */
+  /**
+   * A PNG of the viewport, with the tab brought to the front (a background
+   * tab paints late) and two frames let pass: without them a capture may show
+   * the frame before the page's last change.
+   */
   async screenshot(): Promise<Uint8Array> {
     await this.#send("Page.bringToFront");
+    await this.evaluate(
+      `new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))`,
+    );
     const { data } = await this.#send("Page.captureScreenshot", { format: "png" });
     return Uint8Array.from(atob(data), (char) => char.charCodeAt(0));
   }

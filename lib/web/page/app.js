@@ -5,16 +5,19 @@
  * `INFO`, and reconnects with backoff, logging in again under the same name.
  *
  * Every reply comes back in the order its command was sent, so each `MSG`,
- * `DM` and `WHO` is followed by a `PING`: its `PONG` says the server has
- * handled the command (a sent message stops looking pending, a `WHO` list
- * is complete), and an `ERR` before it belongs to that command.
+ * `DM`, `WHO` and `HISTORY` is followed by a `PING`: its `PONG` says the
+ * server has handled the command (a sent message stops looking pending, a
+ * `WHO` list is complete), and an `ERR` before it belongs to that command.
+ * The conversation's earlier messages are history.js's.
  *
  * User text only ever reaches the page through `textContent`.
  *
  * @module
  */
 import { CLOSING_ERRORS } from "./closing_errors.js";
-import { nameHash, nameKey } from "./name_key.js";
+import { element, makeEntry, nameTag, regroup } from "./entries.js";
+import { ConversationHistory } from "./history.js";
+import { nameKey } from "./name_key.js";
 
 /** First reconnect delay; it doubles after each failed attempt. */
 const RETRY_BASE_MS = 1000;
@@ -30,12 +33,8 @@ const NAME_RETRY_MS = 1000;
 const CLUSTER_RETRY_MS = 3000;
 /** The longest name the server accepts, in code points. */
 const MAX_NAME_CHARS = 32;
-/** Entries kept in the conversation; older ones are dropped. */
-const MAX_ENTRIES = 1000;
 /** Lines sent, kept for the arrow keys. */
-const MAX_HISTORY = 100;
-/** Consecutive messages from one sender within this time share one heading. */
-const GROUP_MS = 3 * 60_000;
+const MAX_RECALLED = 100;
 const STORAGE_KEY = "chat.name";
 
 /** Each `ERR` reason, in words. */
@@ -106,12 +105,16 @@ const state = {
   retryTimer: 0,
   countdownTimer: 0,
   loginTimer: 0,
-  /** One per `PING` sent, oldest first: `{ kind: "send", entry }` or `{ kind: "who", users, after }`. */
+  /**
+   * One per `PING` sent, oldest first: `{ kind: "send", entry }`, `{ kind: "who", users, after }`
+   * or a history request (`{ kind: "history", … }`, see history.js).
+   */
   pending: [],
   /** Online users: the comparison key to the name as its owner typed it. */
   online: new Map(),
-  history: [],
-  historyAt: 0,
+  /** Lines sent, for the arrow keys to recall. */
+  sentLines: [],
+  recalledAt: 0,
   unread: 0,
 };
 
@@ -128,70 +131,27 @@ function splitFirst(text) {
 
 // ---------------------------------------------------------------- the view
 
-/** Hues far enough apart to tell speakers apart. */
-const HUES = [215, 340, 28, 165, 275, 0, 190, 95, 305, 45];
-
-/** A stable colour for a name, so each speaker is easy to follow. */
-function hueOf(name) {
-  return HUES[nameHash(name) % HUES.length];
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function nameTag(name) {
-  const node = element("b", "name", name);
-  node.style.setProperty("--hue", String(hueOf(name)));
-  return node;
-}
+const chatHistory = new ConversationHistory(ui.log, {
+  ask(line, request) {
+    state.pending.push(request);
+    sendLine(line);
+    sendLine("PING");
+  },
+  isMe,
+  showError,
+});
 
 /**
- * Adds one entry to the conversation. `kind` is one of msg, own, dm-in,
- * dm-out, join, leave, error, note; `from` the other party, if any.
+ * Adds one entry to the end of the conversation (see entries.js's `makeEntry`),
+ * following it if the reader was at the end or sent it.
  */
-function addEntry(kind, { from = "", text = "", parts = null } = {}) {
+function addEntry(kind, content = {}) {
   const log = ui.log;
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
-  const now = new Date();
-  const entry = element("li", `entry ${kind}`);
-  entry.dataset.kind = kind;
-  if (from) entry.dataset.from = from;
-  entry.dataset.at = String(now.getTime());
-
-  const previous = log.lastElementChild;
-  if (
-    from && previous && previous.dataset.kind === kind && previous.dataset.from === from &&
-    now.getTime() - Number(previous.dataset.at) < GROUP_MS
-  ) {
-    entry.classList.add("follows");
-  }
-
-  if (kind === "msg" || kind === "own" || kind === "dm-in" || kind === "dm-out") {
-    const meta = element("div", "meta");
-    if (kind === "own") meta.append(element("b", "name me", "You"));
-    else if (kind === "dm-out") meta.append(element("span", "", "You → "), nameTag(from));
-    else meta.append(nameTag(from));
-    if (kind === "dm-in" || kind === "dm-out") meta.append(element("span", "tag", "DM"));
-    const time = element(
-      "time",
-      "",
-      now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
-    );
-    time.dateTime = now.toISOString();
-    meta.append(time);
-    entry.append(meta);
-  }
-  const body = element("span", "text");
-  if (parts) body.append(...parts);
-  else body.textContent = text;
-  entry.append(body);
-
+  const entry = makeEntry(kind, content);
   log.append(entry);
-  while (log.childElementCount > MAX_ENTRIES) log.firstElementChild.remove();
+  regroup(entry);
+  chatHistory.trim(atBottom);
   if (atBottom || kind === "own" || kind === "dm-out") log.scrollTop = log.scrollHeight;
   if (document.hidden && (kind === "msg" || kind === "dm-in")) {
     state.unread += 1;
@@ -315,6 +275,7 @@ function onClosed() {
   state.pending = [];
   state.online.clear();
   renderOnline();
+  chatHistory.reset();
   if (wasLoggedIn) {
     state.rejoin = true;
     state.rejoinRefusedAt = 0;
@@ -360,6 +321,7 @@ function login() {
   state.loggingIn = true;
   renderSession();
   sendLine(`LOGIN ${state.name}`);
+  chatHistory.askLatest();
 }
 
 function requestWho() {
@@ -376,6 +338,7 @@ function onLoggedIn() {
   state.rejoinRefusedAt = 0;
   state.attempts = 0;
   sessionStorage.setItem(STORAGE_KEY, state.name);
+  chatHistory.loggedIn();
   sendLine("WATCH");
   state.online.set(nameKey(state.name), state.name);
   renderOnline();
@@ -433,7 +396,15 @@ function onLoginRefused(reason) {
   askForName(REASONS[reason]);
 }
 
+/** The `ERR`s a `HISTORY` may get, `login-required` behind a refused `LOGIN` included. */
+const HISTORY_ERRORS = new Set(["invalid-history", "account-required", "login-required"]);
+
 function onError(reason) {
+  const head = state.pending[0];
+  if (head?.kind === "history" && HISTORY_ERRORS.has(reason)) {
+    chatHistory.refused(head, reason, state.loggedIn);
+    return;
+  }
   if (
     state.loggingIn &&
     (reason === "username-taken" || reason === "invalid-username" ||
@@ -450,7 +421,6 @@ function onError(reason) {
     state.closeReason = reason;
     return;
   }
-  const head = state.pending[0];
   if (head !== undefined && head.kind === "send") {
     if (reason === "user-not-found" && head.to) {
       markFailed(head.entry, `Not delivered: no one called ${head.to} is online.`);
@@ -494,6 +464,10 @@ function onPong() {
     done.entry.classList.remove("pending");
     return;
   }
+  if (done.kind === "history") {
+    chatHistory.settled(done);
+    return;
+  }
   state.online = new Map(done.users.map((name) => [nameKey(name), name]));
   for (const [name, event] of done.after) {
     if (event === "connected") state.online.set(nameKey(name), name);
@@ -511,6 +485,11 @@ function onLine(line) {
     case "ERR":
       onError(rest);
       break;
+    case "HIST": {
+      const head = state.pending[0];
+      if (head !== undefined && head.kind === "history") chatHistory.line(head, rest);
+      break;
+    }
     case "USER": {
       const head = state.pending[0];
       if (head !== undefined && head.kind === "who") head.users.push(rest);
@@ -544,9 +523,9 @@ function asRelayed(text) {
 }
 
 function remember(raw) {
-  if (state.history.at(-1) !== raw) state.history.push(raw);
-  if (state.history.length > MAX_HISTORY) state.history.shift();
-  state.historyAt = state.history.length;
+  if (state.sentLines.at(-1) !== raw) state.sentLines.push(raw);
+  if (state.sentLines.length > MAX_RECALLED) state.sentLines.shift();
+  state.recalledAt = state.sentLines.length;
 }
 
 /** Sends `MSG` or `DM` and shows it as pending until the server has handled it. */
@@ -668,13 +647,13 @@ ui.form.addEventListener("submit", (event) => {
 
 ui.message.addEventListener("keydown", (event) => {
   if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
-  if (event.isComposing || state.history.length === 0) return;
+  if (event.isComposing || state.sentLines.length === 0) return;
   const step = event.key === "ArrowUp" ? -1 : 1;
-  const at = Math.min(state.history.length, Math.max(0, state.historyAt + step));
-  if (at === state.historyAt) return;
+  const at = Math.min(state.sentLines.length, Math.max(0, state.recalledAt + step));
+  if (at === state.recalledAt) return;
   event.preventDefault();
-  state.historyAt = at;
-  ui.message.value = state.history[at] ?? "";
+  state.recalledAt = at;
+  ui.message.value = state.sentLines[at] ?? "";
 });
 
 ui.retry.addEventListener("click", () => connect());

@@ -14,8 +14,12 @@ export interface ClientLink {
   readonly remote: string;
   /** The client's address alone, canonical (IPv4-mapped IPv6 as IPv4), for per-address limits. */
   readonly ip: string;
-  /** How this client's door encodes what the hub sends. */
-  readonly wire: Wire;
+  /**
+   * How this client's door encodes what the hub sends. A door may change it
+   * (IRC's `CAP REQ`), only ever in the hub's turn, so that no line is
+   * encoded for the old one after the client was told of the new.
+   */
+  wire: Wire;
   /** Queues bytes for the client; false when its outbound budget would be passed (nothing queued). */
   send(bytes: Uint8Array): boolean;
   /**

@@ -78,6 +78,8 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
   #proxied: ProxySource | undefined;
   /** True once the hub has been told of this client (behind a trusted proxy, only once it is named). */
   #joined = false;
+  /** The wire its door chose for it (IRC's capabilities); undefined: the door's own. */
+  #wire: Wire | undefined;
 
   /** Wraps an accepted socket. Nothing is read until {@linkcode run}. */
   constructor(conn: ClientSocket, id: number, options: ConnectionOptions) {
@@ -96,7 +98,12 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
 
   /** Part of {@linkcode ClientLink}: how the hub's lines are encoded for this client. */
   get wire(): Wire {
-    return this.#options.door.wire;
+    return this.#wire ?? this.#options.door.wire;
+  }
+
+  /** Part of {@linkcode ClientLink}: its door changes it, in the hub's turn. */
+  set wire(wire: Wire) {
+    this.#wire = wire;
   }
 
   /** The client's address as `host:port`, for logs (behind a trusted proxy: the real client's). */

@@ -89,6 +89,13 @@ export class Delivery {
     this.#deliver(recipient, bytes, 1);
   }
 
+  /** A member's own `DM` to `target`, back to it where its door echoes (IRC's `echo-message`). */
+  echoDm(member: MemberSession, target: string, text: string, notice: boolean): void {
+    const wire = member.link.wire;
+    if (wire.echoes !== true) return;
+    this.#deliver(member, wire.dm(member.state.name, text, target, notice), 1);
+  }
+
   /** Bytes a door makes for its own client, for its name now, in their turn among the hub's replies. */
   answer(session: Session, answer: (to: string | undefined) => Uint8Array): void {
     const bytes = answer(nameOf(session));
@@ -113,6 +120,8 @@ export class Delivery {
     while (first > 0 && bytes + block.lines[first - 1]!.length <= budget) {
       bytes += block.lines[--first]!.length;
     }
+    // A door that says nothing for nothing found (IRC's replay on JOIN).
+    if (bytes === 0) return;
     const reply = new Uint8Array(bytes);
     let at = 0;
     for (const part of [block.start, ...block.lines.slice(first), block.end]) {

@@ -168,12 +168,18 @@ function who(
   hub.delivery.userList(member, names, listing ?? "who", about);
 }
 
-/** IRC's `JOIN`: the member hears the chat, logins included, and gets the user list. */
+/**
+ * IRC's `JOIN`: the member hears the chat, logins included, and gets the
+ * user list, then the latest messages where its door replays them (read at
+ * the cut, as `HISTORY` is: what comes after is live, never in the replay).
+ */
 function join(hub: CommandContext, member: MemberSession): void {
   member.hears = HEARS_CHAT;
   hub.watch(member);
   const names = chatWideNames(hub.users.values(), hub.cluster.remoteUsers());
   hub.delivery.userList(member, names, "join");
+  const replay = member.link.wire.replay;
+  if (replay !== undefined) hub.readHistory(member, requestOf(CHAT, replay), replay);
 }
 
 /** IRC's `PART`: the member stays logged in, and hears only its DMs. */
@@ -194,9 +200,12 @@ function dm(
   const recipient = hub.users.get(key);
   if (recipient !== undefined) {
     hub.delivery.dm(recipient, sender, text, notice);
+    // A DM to oneself arrives once, echo or not.
+    if (recipient !== member) hub.delivery.echoDm(member, recipient.state.name, text, notice);
     return;
   }
   const delivery = hub.cluster.directMessage(sender, key, text);
+  if (delivery === "sent") hub.delivery.echoDm(member, target, text, notice);
   // A NOTICE is never answered, not even to say it went nowhere.
   if (notice) return;
   switch (delivery) {

@@ -25,8 +25,12 @@ import {
 /** A reply that never changes: `OK`, `PONG`, or one of the `ERR` lines. */
 export type Reply = keyof typeof REPLY;
 
-/** The largest {@linkcode Wire.slot} plus one: how many kinds of client a broadcast may meet. */
-export const WIRE_SLOTS = 4;
+/**
+ * The largest {@linkcode Wire.slot} plus one: how many kinds of client a
+ * broadcast may meet (v1 lines, WebSocket frames, and IRC's four: with or
+ * without `time` tags, with or without `msgid` tags).
+ */
+export const WIRE_SLOTS = 6;
 
 /** What a chat message is, beyond its words: its id (when known as it is delivered) and its time. */
 export interface Stamp {
@@ -80,6 +84,12 @@ export interface Wire {
    * `echo-message`); false for the v1 protocol, where a sender never does.
    */
   readonly echoes?: boolean;
+  /**
+   * What a member of this kind is replayed when it joins the chat (IRC's
+   * latest messages on `JOIN`, for a client that did not negotiate
+   * `draft/chathistory`), after the user list; undefined: nothing.
+   */
+  readonly replay?: HistoryAsk;
   /** `name` logged in, for watchers: encoded in `arena`. */
   connected(name: string, arena: LineArena): Uint8Array;
   /** `name` left: encoded in `arena`. */

@@ -7,7 +7,11 @@
  * @module
  */
 import { assert, assertEquals, assertStrictEquals, fail } from "@std/assert";
-import type { ChatServer } from "../lib/server.ts";
+import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
+import { ChatHistory } from "../lib/history/chat_history.ts";
+import { MemoryStore } from "../lib/history/memory_store.ts";
+import { retentionOf } from "../lib/history/open_history.ts";
+import { ChatServer } from "../lib/server.ts";
 import { ClientSocket } from "./client_socket.ts";
 import { DEADLINE_MS, readLines, withDeadline } from "./helpers.ts";
 
@@ -19,7 +23,11 @@ export const CHANNEL = "#chat";
 
 /** The `005` tokens the server advertises. */
 export const ISUPPORT = "CASEMAPPING=ascii CHANTYPES=# PREFIX=(ov)@+ NICKLEN=256 CHANNELLEN=50 " +
-  "NETWORK=chat CHANMODES=b,,,nt CHANLIMIT=#:1 TARGMAX=PRIVMSG:4,NOTICE:4";
+  "NETWORK=chat CHANMODES=b,,,nt CHANLIMIT=#:1 TARGMAX=PRIVMSG:4,NOTICE:4 CHATHISTORY=1000 " +
+  "MSGREFTYPES=timestamp,msgid";
+
+/** What `CAP LS` offers. */
+export const CAPABILITIES = "server-time message-tags batch echo-message draft/chathistory";
 
 /** The lines that end a registration as `nick`: 001 to 005, then 422. */
 export function welcomeLines(nick: string): string[] {
@@ -31,6 +39,42 @@ export function welcomeLines(nick: string): string[] {
     `:chat 005 ${nick} ${ISUPPORT} :are supported by this server`,
     `:chat 422 ${nick} :MOTD File is missing`,
   ];
+}
+
+/** The clock of a server's history, which the test sets: ids and their times are known in advance. */
+export interface HistoryClock {
+  /** Now, in ms since the epoch, for the history and its store. */
+  now: number;
+}
+
+/** 2026-01-02T03:04:05.678Z: where a {@linkcode HistoryClock} starts. */
+export const CLOCK_START = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+
+/**
+ * Runs `body` against a server with an IRC port whose history (in memory,
+ * bounded as `overrides` say) reads the time from `clock`; always shut down.
+ */
+export async function withClockedServer(
+  overrides: Partial<Config>,
+  body: (server: ChatServer, clock: HistoryClock) => Promise<void>,
+): Promise<void> {
+  const config = {
+    ...DEFAULT_CONFIG,
+    host: "127.0.0.1",
+    port: 0,
+    rate: 0,
+    ircPort: 0,
+    ...overrides,
+  };
+  const clock: HistoryClock = { now: CLOCK_START };
+  const now = () => clock.now;
+  const store = new MemoryStore(retentionOf(config), now);
+  const server = ChatServer.listen(config, { history: new ChatHistory({ store, now }) });
+  try {
+    await body(server, clock);
+  } finally {
+    await server.shutdown();
+  }
 }
 
 /** Where an IRC test client connects: a server's IRC port, or its IRC TLS port with a CA. */
@@ -83,7 +127,7 @@ export class IrcClient {
     const client = await IrcClient.connect(target);
     if (cap) {
       await client.send("CAP LS 302");
-      await client.expect(":chat CAP * LS :");
+      await client.expect(`:chat CAP * LS :${CAPABILITIES}`);
     }
     await client.send(`NICK ${nick}`);
     await client.send(`USER ${nick} 0 * :${nick}`);
@@ -118,13 +162,18 @@ export class IrcClient {
     await this.#socket.write(bytes);
   }
 
-  /** The next line, without its `\r\n`; null once the server has closed. */
+  /**
+   * The next line, without its `\r\n`; null once the server has closed. IRCv3
+   * bounds a line's tags apart: what follows them is at most 512 bytes.
+   */
   async readLine(ms = DEADLINE_MS): Promise<string | null> {
     const bytes = await this.readRawLine(ms);
     if (bytes === null) return null;
+    const tagBytes = bytes[0] === 0x40 ? bytes.indexOf(0x20) + 1 : 0;
+    assert(tagBytes <= 4096, `${tagBytes} bytes of tags: ${strictDecoder.decode(bytes)}`);
     assert(
-      bytes.length <= 512,
-      `a line of ${bytes.length} bytes: ${strictDecoder.decode(bytes)}`,
+      bytes.length - tagBytes <= 512,
+      `a line of ${bytes.length - tagBytes} bytes after its tags: ${strictDecoder.decode(bytes)}`,
     );
     return strictDecoder.decode(bytes.subarray(0, -2));
   }

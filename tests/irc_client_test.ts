@@ -8,6 +8,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { TestClient, withServer } from "./helpers.ts";
+import { CAPABILITIES, withClockedServer } from "./irc_client.ts";
 import { hasTmux, shellQuote, Tmux } from "./tmux.ts";
 import { hasProgram } from "./programs.ts";
 
@@ -50,6 +51,19 @@ const CONFIG = `settings = {
 };
 ignores = ( { level = "CTCPS DCC DCCMSGS"; } );
 `;
+
+/** server-time's form of a time: `YYYY-MM-DDThh:mm:ss.sssZ`. */
+const ISO_TIME = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`;
+
+/** Asserts that each of `expected` (a line, or a pattern for one) is in `raw`, in that order. */
+function assertInOrder(raw: readonly string[], expected: readonly (string | RegExp)[]): void {
+  const at = (line: string | RegExp) =>
+    typeof line === "string" ? raw.indexOf(line) : raw.findIndex((row) => line.test(row));
+  const missing = expected.filter((line) => at(line) === -1).map(String);
+  assertEquals(missing, [], `not in the raw log:\n${raw.join("\n")}`);
+  const positions = expected.map(at);
+  assertEquals(positions, [...positions].sort((a, b) => a - b), raw.join("\n"));
+}
 
 /** irssi connected to `127.0.0.1:port` as `nick`, in tmux, with a home folder of its own. */
 class Irssi {
@@ -170,31 +184,74 @@ Deno.test({
         await irssi.waitFor("[exit 0]");
 
         const raw = (await irssi.rawlog()).split("\n");
-        // In order: CAP answered with an empty list and ended before NICK and the welcome; the JOIN
-        // answered up to the ban list irssi waits for; bob's login as a JOIN; the QUIT.
-        const at = (line: string) => raw.indexOf(line);
-        const order = [
+        // In order: CAP answered with the capabilities, irssi taking server-time, and ended before
+        // NICK and the welcome; the JOIN (its time tagged) answered up to the ban list irssi waits
+        // for; bob's login as a JOIN; the QUIT.
+        assertInOrder(raw, [
           "<< CAP LS 302",
-          ">> :chat CAP * LS :",
+          `>> :chat CAP * LS :${CAPABILITIES}`,
+          "<< CAP REQ :server-time",
+          ">> :chat CAP * ACK :server-time",
           "<< CAP END",
           "<< NICK alice",
           ">> :chat 001 alice :Welcome to the chat network, alice",
           "<< JOIN #chat",
-          ">> :alice!alice@chat JOIN #chat",
+          new RegExp(`^>> @time=${ISO_TIME} :alice!alice@chat JOIN #chat$`),
           ">> :chat 366 alice #chat :End of /NAMES list.",
           ">> :chat 368 alice #chat :End of channel ban list",
-          ">> :bob!bob@chat JOIN #chat",
+          new RegExp(`^>> @time=${ISO_TIME} :bob!bob@chat JOIN #chat$`),
           "<< QUIT :leaving",
-        ];
-        const missing = order.filter((line) => at(line) === -1);
-        assertEquals(missing, [], `not in the raw log:\n${raw.join("\n")}`);
-        const positions = order.map(at);
-        assertEquals(positions, [...positions].sort((a, b) => a - b), raw.join("\n"));
+        ]);
         // Everything irssi sent was a command the server knows.
         assertEquals(raw.filter((line) => / 421 /.test(line)), []);
       } finally {
         await irssi.close();
         await bob?.dispose();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "irssi shows the chat's latest messages on joining, each once, then the chat goes on live",
+  ignore,
+  async fn() {
+    assert(await hasIrssi(), "irssi is not on the PATH (.ci/run installs it)");
+    await withClockedServer({}, async (server, clock) => {
+      await using bob = await TestClient.login(server, "bob");
+      await bob.send("MSG said before alice came");
+      // Applied (the PONG after it came back) before the clock moves on a minute.
+      assertEquals(await bob.sync(), []);
+      clock.now += 60_000;
+      await bob.send("MSG /me waves");
+      assertEquals(await bob.sync(), []);
+      const irssi = await Irssi.start(server.ircAddr!.port, "alice");
+      try {
+        await irssi.waitFor("-!- MOTD File is missing");
+        await irssi.enter(`/rawlog open ${irssi.rawlogPath}`);
+        await irssi.enter("/join #chat");
+        await irssi.waitFor("-!- alice [alice@chat] has joined #chat");
+        // The replay, after the names: irssi took server-time, so each carries its time as a tag.
+        await irssi.waitFor("< bob> said before alice came");
+        await irssi.waitFor(" * bob waves");
+        await irssi.waitFor(/^-!- Irssi: Join to #chat was synced in \d+ secs$/);
+        await bob.send("MSG and now, live");
+        const screen = await irssi.waitFor("< bob> and now, live");
+        // Each message once on the screen: the replay and the live line never overlap.
+        assertEquals(screen.filter((row) => row.includes("said before alice came")).length, 1);
+        assertEquals(screen.filter((row) => row === " * bob waves").length, 1);
+        await irssi.enter("/quit");
+        await irssi.waitFor("[exit 0]");
+        assertInOrder((await irssi.rawlog()).split("\n"), [
+          "<< JOIN #chat",
+          ">> :chat 366 alice #chat :End of /NAMES list.",
+          // Without message-tags, no msgid; the times are the history's clock's.
+          ">> @time=2026-01-02T03:04:05.678Z :bob!bob@chat PRIVMSG #chat :said before alice came",
+          ">> @time=2026-01-02T03:05:05.678Z :bob!bob@chat PRIVMSG #chat :\x01ACTION waves\x01",
+          ">> @time=2026-01-02T03:05:05.678Z :bob!bob@chat PRIVMSG #chat :and now, live",
+        ]);
+      } finally {
+        await irssi.close();
       }
     });
   },

@@ -1,11 +1,19 @@
 /** The IRC wire: the hub's lines as IRC clients read them, byte for byte. */
 import { assert, assertEquals, assertStrictEquals } from "@std/assert";
-import { ircWire } from "../lib/irc/irc_wire.ts";
+import {
+  BATCH,
+  CHATHISTORY,
+  ECHO_MESSAGE,
+  MESSAGE_TAGS,
+  SERVER_TIME,
+} from "../lib/irc/irc_caps.ts";
+import { ircWires } from "../lib/irc/irc_wire.ts";
 import { LineArena } from "../lib/line_arena.ts";
+import type { Stamp } from "../lib/wire.ts";
 import { welcomeLines } from "./irc_client.ts";
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
-const wire = ircWire({ server: "chat", channel: "#chat" });
+const wire = ircWires({ server: "chat", channel: "#chat" })(0);
 
 /** Bytes as their lines, each checked to end in `\r\n` and to be at most 512 bytes. */
 function lines(bytes: Uint8Array): string[] {
@@ -125,7 +133,7 @@ Deno.test("IRC wire: NAMES of many users is split into 353 lines of at most 512 
     const nicks = names.map((name) =>
       name.startsWith("日本") ? `|65e5||672c|${name.slice(2)}` : name
     );
-    const reply = lines(ircWire({ server: "chat", channel }).userList(names, "me", "names"));
+    const reply = lines(ircWires({ server: "chat", channel })(0).userList(names, "me", "names"));
     const head = `:chat 353 me = ${channel} :`;
     assertEquals(reply.at(-1), `:chat 366 me ${channel} :End of /NAMES list.`);
     const body = reply.slice(0, -1);
@@ -148,4 +156,72 @@ Deno.test("IRC wire: a broadcast is encoded once into the arena, the same bytes 
   const second = wire.msg("alice", "hello", false, arena);
   assertStrictEquals(first.buffer, second.buffer, "both in the arena's buffer");
   assertEquals(lines(first), lines(second));
+});
+
+Deno.test("IRC wires: one per capability set; the same tags share a slot; echo and replay as negotiated", () => {
+  const wires = ircWires({ server: "chat", channel: "#chat" });
+  assertStrictEquals(wires(SERVER_TIME), wires(SERVER_TIME));
+  assertEquals(
+    [0, SERVER_TIME, MESSAGE_TAGS, SERVER_TIME | MESSAGE_TAGS].map((caps) => wires(caps).slot),
+    [2, 3, 4, 5],
+  );
+  // Batch, echo and chathistory change no broadcast's bytes: the slot of the same tags.
+  assertEquals(wires(BATCH | ECHO_MESSAGE | CHATHISTORY).slot, 2);
+  assertEquals(wires(SERVER_TIME | ECHO_MESSAGE).slot, 3);
+  assertEquals([wires(0).echoes, wires(ECHO_MESSAGE).echoes], [false, true]);
+  assertEquals(wires(0).replay, { limit: 20, from: "latest", form: "replay", target: "#chat" });
+  assertEquals(wires(CHATHISTORY | BATCH).replay, undefined);
+});
+
+Deno.test("IRC wires: server-time tags a chat message with its id's time, message-tags with its msgid", () => {
+  const wires = ircWires({ server: "chat", channel: "#chat" });
+  const arena = new LineArena();
+  const ms = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+  const stamp = { id: `${ms}-2`, at: ms + 5 };
+  const text = (caps: number, notice = false, at: Stamp = stamp) =>
+    lines(wires(caps).msg("alice", "hi", notice, arena, at));
+  assertEquals(text(0), [":alice!alice@chat PRIVMSG #chat :hi"]);
+  assertEquals(text(SERVER_TIME), [
+    "@time=2026-01-02T03:04:05.678Z :alice!alice@chat PRIVMSG #chat :hi",
+  ]);
+  assertEquals(text(MESSAGE_TAGS), [`@msgid=${ms}-2 :alice!alice@chat PRIVMSG #chat :hi`]);
+  assertEquals(text(SERVER_TIME | MESSAGE_TAGS | BATCH, true), [
+    `@time=2026-01-02T03:04:05.678Z;msgid=${ms}-2 :alice!alice@chat NOTICE #chat :hi`,
+  ]);
+  // Not yet known (through Redis): no msgid, and the time it was delivered.
+  assertEquals(text(SERVER_TIME | MESSAGE_TAGS, false, { id: undefined, at: ms + 5 }), [
+    "@time=2026-01-02T03:04:05.683Z :alice!alice@chat PRIVMSG #chat :hi",
+  ]);
+  // The 512 bytes are the line's after its tags.
+  const long = wires(SERVER_TIME | MESSAGE_TAGS).msg("alice", "x".repeat(600), false, arena, stamp);
+  const [line] = new TextDecoder().decode(long).split("\r\n");
+  assertEquals(new TextEncoder().encode(line!.slice(line!.indexOf(" ") + 1)).length, 510);
+});
+
+Deno.test("IRC wires: with server-time, joins, quits, parts and DMs carry the time they are sent", () => {
+  const wire = ircWires({ server: "chat", channel: "#chat" })(SERVER_TIME | MESSAGE_TAGS);
+  const arena = new LineArena();
+  const before = Date.now();
+  const sent = [
+    ...lines(wire.connected("bob", arena)),
+    ...lines(wire.disconnected("bob", arena)),
+    ...lines(wire.parted("alice")!),
+    ...lines(wire.dm("bob", "psst", "alice", false)),
+    ...lines(wire.userList(["alice"], "alice", "join")).slice(0, 1),
+  ];
+  const after = Date.now();
+  const untimed = sent.map((line) => {
+    const match = /^@time=(\S+) (.*)$/.exec(line);
+    assert(match !== null, line);
+    const at = Date.parse(match[1]!);
+    assert(before <= at && at <= after && new Date(at).toISOString() === match[1], line);
+    return match[2];
+  });
+  assertEquals(untimed, [
+    ":bob!bob@chat JOIN #chat",
+    ":bob!bob@chat QUIT :Quit",
+    ":alice!alice@chat PART #chat",
+    ":bob!bob@chat PRIVMSG alice :psst",
+    ":alice!alice@chat JOIN #chat",
+  ]);
 });

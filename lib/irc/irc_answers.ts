@@ -3,10 +3,11 @@
  * client's own modes, and commands this chat has no use for. An answer is
  * made only once the hub knows who the client is then (its nick, `*` before
  * login, and whether it is logged in), as it goes out in its turn among the
- * hub's replies. Pure.
+ * hub's replies; and the `ERROR` line a client is closed with. Pure.
  *
  * @module
  */
+import type { CloseReason } from "../protocol.ts";
 import { nickOf, sameNick } from "./irc_nick.ts";
 import { shown } from "./irc_text.ts";
 import { type IrcIdentity, USERLEN } from "./irc_wire.ts";
@@ -15,6 +16,33 @@ import { type IrcIdentity, USERLEN } from "./irc_wire.ts";
 export type Answer = (nick: string, member: boolean) => string;
 
 const encoder = new TextEncoder();
+
+/** Words of the `ERROR` line a client is closed with, by reason. */
+const CLOSING_WORDS: Readonly<Record<CloseReason, string | undefined>> = {
+  quit: "Quit",
+  eof: undefined,
+  reset: undefined,
+  error: "Internal error",
+  idle: "Ping timeout",
+  "slow-consumer": "SendQ exceeded",
+  shutdown: "Server shutting down",
+  "server-full": "Server full",
+  "too-many-connections": "Too many connections from your address",
+  "excess-flood": "Excess flood",
+  "name-conflict": "Nickname taken on another server",
+  "protocol-error": "Protocol error",
+  served: undefined,
+};
+
+/** The `ERROR` line a client is closed with, by reason (none where the peer left first). */
+export function closingLines(): Record<CloseReason, Uint8Array | undefined> {
+  return Object.fromEntries(
+    Object.entries(CLOSING_WORDS).map(([reason, words]) => [
+      reason,
+      words === undefined ? undefined : encoder.encode(`ERROR :Closing link: ${words}\r\n`),
+    ]),
+  ) as Record<CloseReason, Uint8Array | undefined>;
+}
 
 /** A numeric to anyone. */
 export function numeric(server: string, code: string, rest: string): Answer {
@@ -25,6 +53,11 @@ export function numeric(server: string, code: string, rest: string): Answer {
 export function memberNumeric(server: string, code: string, rest: string): Answer {
   return (nick, member) =>
     member ? `:${server} ${code} ${nick} ${rest}\r\n` : notRegistered(server, nick);
+}
+
+/** A line without the nick in it (a `FAIL`), for members only: 451 if the hub refused the login. */
+export function memberLine(server: string, line: string): Answer {
+  return (nick, member) => member ? `:${server} ${line}\r\n` : notRegistered(server, nick);
 }
 
 function notRegistered(server: string, nick: string): string {

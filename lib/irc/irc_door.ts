@@ -1,50 +1,46 @@
 /**
- * The IRC listener as a {@linkcode Door}: lines of at most 512 bytes,
- * registration (`CAP`, `NICK`, `USER`) turned into `LOGIN`, and IRC's
- * commands turned into the hub's. What only IRC asks (`CAP`, `MODE`,
- * `TOPIC`, unknown commands) is answered here; everything about users goes
- * through the hub, whose replies the IRC wire words as numerics.
+ * The IRC listener as a {@linkcode Door}: lines of at most 512 bytes
+ * after their IRCv3 tags, registration (`CAP`, `NICK`, `USER`) turned into
+ * `LOGIN`, and IRC's commands turned into the hub's. What only IRC asks
+ * (`CAP`, `MODE`, `TOPIC`, a malformed `CHATHISTORY`, unknown commands) is
+ * answered here; everything about users and history goes through the hub,
+ * whose replies the IRC wire words as numerics, tagged lines and batches.
  *
  * @module
  */
 import type { Door, DoorClient, Framer } from "../door.ts";
+import type { Wire } from "../wire.ts";
 import { LineFramer, type LineSink } from "../line_framer.ts";
 import { validateName } from "../names.ts";
 import { type CloseReason, type Command, IGNORED, sanitizeText } from "../protocol.ts";
-import { type Answer, answerQuery, memberNumeric, numeric, render } from "./irc_answers.ts";
-import { nameOfNick, sameNick } from "./irc_nick.ts";
 import {
-  chatText,
-  fitLine,
-  IRC_LINE_BYTES,
-  type IrcMessage,
-  parseIrcLine,
-  shown,
-} from "./irc_text.ts";
-import { type IrcIdentity, ircWire, MAX_TARGETS, NICKLEN } from "./irc_wire.ts";
+  type Answer,
+  answerQuery,
+  closingLines,
+  memberLine,
+  memberNumeric,
+  numeric,
+  render,
+} from "./irc_answers.ts";
+import {
+  capabilityNames,
+  fitsIrcBounds,
+  MAX_CLIENT_LINE_BYTES,
+  OFFERED,
+  requestCaps,
+} from "./irc_caps.ts";
+import { parseChatHistory } from "./irc_chathistory.ts";
+import { nameOfNick, sameNick } from "./irc_nick.ts";
+import { chatText, fitLine, type IrcMessage, parseIrcLine, shown } from "./irc_text.ts";
+import { type IrcIdentity, ircWires, MAX_TARGETS, NICKLEN } from "./irc_wire.ts";
 
 const encoder = new TextEncoder();
-
-/** Words of the `ERROR` line a client is closed with, by reason. */
-const CLOSING_WORDS: Readonly<Record<CloseReason, string | undefined>> = {
-  quit: "Quit",
-  eof: undefined,
-  reset: undefined,
-  error: "Internal error",
-  idle: "Ping timeout",
-  "slow-consumer": "SendQ exceeded",
-  shutdown: "Server shutting down",
-  "server-full": "Server full",
-  "too-many-connections": "Too many connections from your address",
-  "excess-flood": "Excess flood",
-  "name-conflict": "Nickname taken on another server",
-  "protocol-error": "Protocol error",
-  served: undefined,
-};
 
 /** What every IRC connection of one server shares. */
 interface IrcShared {
   readonly identity: IrcIdentity;
+  /** The wire for a set of capabilities. */
+  readonly wires: (caps: number) => Wire;
   readonly farewells: Readonly<Record<CloseReason, Uint8Array | undefined>>;
   readonly keepalive: Uint8Array;
 }
@@ -61,6 +57,8 @@ class IrcClient extends LineFramer implements Framer, LineSink {
   #userGiven = false;
   /** `CAP LS` or `CAP REQ` came and `CAP END` has not: registration waits. */
   #negotiating = false;
+  /** The capabilities it was acknowledged, as its lines were read (the hub switches wires in turn). */
+  #caps = 0;
   /** Its `NICK` and `USER` went to the hub as a `LOGIN`. */
   #loginSent = false;
   /** It asked to hear the channel (`JOIN`), and has not left it since. */
@@ -72,7 +70,8 @@ class IrcClient extends LineFramer implements Framer, LineSink {
   #answers: Answer[] | undefined;
 
   constructor(client: DoorClient, shared: IrcShared) {
-    super(IRC_LINE_BYTES - 2);
+    // Room for a client's tags in front of its 512 bytes; each part's bound is checked per line.
+    super(MAX_CLIENT_LINE_BYTES - 2);
     this.#client = client;
     this.#shared = shared;
   }
@@ -111,6 +110,10 @@ class IrcClient extends LineFramer implements Framer, LineSink {
   }
 
   line(text: string): boolean {
+    if (!fitsIrcBounds(text)) {
+      this.lineTooLong();
+      return this.tooLongLineEnded();
+    }
     const message = parseIrcLine(text);
     if (message !== undefined) this.#handle(message);
     this.#endAnswers();
@@ -168,6 +171,14 @@ class IrcClient extends LineFramer implements Framer, LineSink {
         return this.#names(params[0]);
       case "WHO":
         return this.#who(params[0]);
+      case "CHATHISTORY":
+        return this.#chatHistory(params);
+      case "TAGMSG":
+        // Only client tags ride on it, and those are not relayed: accepted, and dropped.
+        if (params[0] === undefined || params[0] === "") {
+          return this.#sayMember("461", "TAGMSG :Not enough parameters");
+        }
+        return;
       case "WHOIS":
         // WHOIS [server] <nick>: whether the nick is on is the hub's to say.
         if (params.length === 0) return this.#sayMember("431", ":No nickname given");
@@ -183,22 +194,49 @@ class IrcClient extends LineFramer implements Framer, LineSink {
       case undefined:
         return this.#say("461", "CAP :Not enough parameters");
       case "LS":
-        // No capability is offered; the empty list still holds registration until CAP END.
+        // Registration waits until CAP END.
         if (!this.#loginSent) this.#negotiating = true;
-        return this.#answer((nick) => `:${server} CAP ${nick} LS :\r\n`);
-      case "LIST":
-        return this.#answer((nick) => `:${server} CAP ${nick} LIST :\r\n`);
-      case "REQ": {
-        if (!this.#loginSent) this.#negotiating = true;
-        const asked = sanitizeText(params[1] ?? "");
-        return this.#answer((nick) => fitLine(`:${server} CAP ${nick} NAK :`, asked));
+        return this.#answer((nick) => `:${server} CAP ${nick} LS :${OFFERED}\r\n`);
+      case "LIST": {
+        const names = capabilityNames(this.#caps);
+        return this.#answer((nick) => `:${server} CAP ${nick} LIST :${names}\r\n`);
       }
+      case "REQ":
+        if (!this.#loginSent) this.#negotiating = true;
+        return this.#request(params[1] ?? "");
       case "END":
         this.#negotiating = false;
         return this.#register();
       default:
         return this.#say("410", `${shown(params[0]!)} :Invalid CAP command`);
     }
+  }
+
+  /**
+   * `CAP REQ`: all of it or none. The new wire is taken in the hub's turn,
+   * with the `ACK`: every line after it is encoded for the new set.
+   */
+  #request(asked: string): void {
+    const server = this.#shared.identity.server;
+    const shownAsked = sanitizeText(asked);
+    const caps = requestCaps(this.#caps, asked);
+    if (caps === undefined) {
+      return this.#answer((nick) => fitLine(`:${server} CAP ${nick} NAK :`, shownAsked));
+    }
+    this.#caps = caps;
+    const wire = this.#shared.wires(caps);
+    this.#answer((nick) => {
+      this.#client.wire = wire;
+      return fitLine(`:${server} CAP ${nick} ACK :`, shownAsked);
+    });
+  }
+
+  /** `CHATHISTORY`: a history read for the hub, or a `FAIL` answered here. */
+  #chatHistory(params: readonly string[]): void {
+    const request = parseChatHistory(params, this.#shared.identity.channel);
+    if (request.fail === undefined) return this.#emit({ kind: "history", ask: request.ask });
+    const server = this.#shared.identity.server;
+    this.#answer(memberLine(server, `FAIL CHATHISTORY ${request.fail}`));
   }
 
   #nick(nick: string | undefined): void {
@@ -374,20 +412,16 @@ class IrcClient extends LineFramer implements Framer, LineSink {
 
 /** The IRC door for `identity` (its server name and channel). */
 export function ircDoor(identity: IrcIdentity): Door {
-  const farewells = Object.fromEntries(
-    Object.entries(CLOSING_WORDS).map(([reason, words]) => [
-      reason,
-      words === undefined ? undefined : encoder.encode(`ERROR :Closing link: ${words}\r\n`),
-    ]),
-  ) as Record<CloseReason, Uint8Array | undefined>;
+  const wires = ircWires(identity);
   const shared: IrcShared = {
     identity,
-    farewells,
+    wires,
+    farewells: closingLines(),
     keepalive: encoder.encode(`PING :${identity.server}\r\n`),
   };
   return {
-    maxMessageBytes: IRC_LINE_BYTES,
-    wire: ircWire(identity),
+    maxMessageBytes: MAX_CLIENT_LINE_BYTES,
+    wire: wires(0),
     forwarding: "proxy-header",
     framer: (client) => new IrcClient(client, shared),
   };

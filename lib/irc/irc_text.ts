@@ -83,9 +83,12 @@ export function chatText(text: string): string | undefined {
   return `/me ${body.slice("ACTION ".length).replace(CONTROL, replaceControl)}`;
 }
 
-/** The chat's text as IRC shows it: `/me <text>` as CTCP `ACTION`. */
-export function ircText(text: string): string {
-  return text.startsWith("/me ") ? `\x01ACTION ${text.slice(4)}\x01` : text;
+/**
+ * The chat's text as IRC shows it: `/me <text>` as CTCP `ACTION`. `lead`
+ * goes in front of the words (inside an `ACTION`, so it stays one).
+ */
+export function ircText(text: string, lead = ""): string {
+  return text.startsWith("/me ") ? `\x01ACTION ${lead}${text.slice(4)}\x01` : lead + text;
 }
 
 /** A parameter echoed back (a command, a channel, a nick): controls replaced, at most 64 characters. */

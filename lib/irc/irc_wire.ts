@@ -2,13 +2,18 @@
  * What the hub sends, as IRC: chat messages as channel `PRIVMSG`s, DMs as
  * private ones, logins as `JOIN`s, departures as `QUIT`s, each from
  * `nick!nick@<server>` (never a client's address), and the hub's replies as
- * numerics. Broadcasts are encoded once into the shared arena.
+ * numerics. One wire per set of IRCv3 capabilities: those that negotiated
+ * the same tags share a slot, so a broadcast is encoded once per kind of
+ * tagged line into the shared arena.
  *
  * @module
  */
-import type { Listing } from "../protocol.ts";
-import type { Reply, Wire } from "../wire.ts";
+import { idMs } from "../history/message_id.ts";
+import { type HistoryAsk, type Listing, MAX_HISTORY } from "../protocol.ts";
+import type { Reply, Stamp, Wire } from "../wire.ts";
 import { nameKey } from "../names.ts";
+import { CHATHISTORY, ECHO_MESSAGE, MESSAGE_TAGS, SERVER_TIME, tagsOf } from "./irc_caps.ts";
+import { historyBlock, REPLAY_LINES } from "./irc_chathistory.ts";
 import { nameOfNick, nickOf } from "./irc_nick.ts";
 import { fitLine, IRC_LINE_BYTES, ircText, shown } from "./irc_text.ts";
 
@@ -40,8 +45,23 @@ export function prefixOf(name: string, server: string): string {
   return `${nick}!${nick.length > USERLEN ? nick.slice(0, USERLEN) : nick}@${server}`;
 }
 
-/** The hub's lines for IRC clients of one server. */
-export function ircWire({ server, channel }: IrcIdentity): Wire {
+/** The first slot of IRC wires; the tags a line carries pick one of four from it. */
+const FIRST_SLOT = 2;
+
+/**
+ * The hub's lines for IRC clients of one server, one wire per set of
+ * capabilities (a bit set of `irc_caps.ts`), made when first asked for.
+ */
+export function ircWires(identity: IrcIdentity): (caps: number) => Wire {
+  const wires: Wire[] = [];
+  let batches = 0;
+  // Unique on every connection, so never one in use: batches never nest or overlap.
+  const nextBatch = () => (++batches).toString(36);
+  return (caps) => wires[caps] ??= ircWire(identity, caps, nextBatch);
+}
+
+/** The hub's lines for IRC clients of one server that negotiated `caps`. */
+function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () => string): Wire {
   // Lines come in runs from one sender: its prefix is made once for the run.
   let lastSender = "";
   let lastSource = "";
@@ -57,6 +77,19 @@ export function ircWire({ server, channel }: IrcIdentity): Wire {
     `:${server} ${code} ${target(to)} ${rest}\r\n`;
   const bytes = (text: string) => encoder.encode(text);
   const welcomeTokens = welcome005();
+  // A user's line is tagged with the time it is sent; a chat message with its own (its id's).
+  const tagged = (stamp?: Stamp) => {
+    if ((caps & (SERVER_TIME | MESSAGE_TAGS)) === 0) return "";
+    const at = stamp === undefined
+      ? Date.now()
+      : stamp.id === undefined
+      ? stamp.at
+      : idMs(stamp.id);
+    return tagsOf(caps, at, stamp?.id);
+  };
+  const replay: HistoryAsk | undefined = (caps & CHATHISTORY) !== 0
+    ? undefined
+    : { limit: REPLAY_LINES, from: "latest", form: "replay", target: channel };
 
   const replies: Record<Reply, (to: string | undefined, detail: string | undefined) => string> = {
     ok: (to) => welcome(server, to!, welcomeTokens),
@@ -135,45 +168,36 @@ export function ircWire({ server, channel }: IrcIdentity): Wire {
     names,
     whois,
     // No topic, so nothing about one: modern IRC sends 332 only when there is a topic.
-    join: (list, to) => `${source(to)} JOIN ${channel}\r\n` + names(list, to),
+    join: (list, to) => `${tagged()}${source(to)} JOIN ${channel}\r\n` + names(list, to),
   };
 
+  const wording = { caps, server, channel, source, nextBatch };
   return {
-    slot: 2,
+    // The tags a broadcast carries are all that tells its encodings apart.
+    slot: FIRST_SLOT + (caps & (SERVER_TIME | MESSAGE_TAGS)),
     hearsChatAtLogin: false,
+    echoes: (caps & ECHO_MESSAGE) !== 0,
+    ...(replay === undefined ? {} : { replay }),
     reply: (reply, to, detail) => bytes(replies[reply](to, detail)),
     userList: (list, to, listing, about) => bytes(userLists[listing](list, to, about)),
     dm: (sender, text, to, notice) =>
       bytes(
-        fitLine(
-          `${source(sender)} ${notice ? "NOTICE" : "PRIVMSG"} ${nickOf(to)} :`,
-          ircText(text),
-        ),
-      ),
-    parted: (to) => bytes(`${source(to)} PART ${channel}\r\n`),
-    msg: (sender, text, notice, arena) =>
-      arena.encode(
-        fitLine(`${source(sender)} ${notice ? "NOTICE" : "PRIVMSG"} ${channel} :`, ircText(text)),
-      ),
-    history: (messages) => ({
-      // Without tags: the time goes in front of the text, as the protocol says for a replay.
-      lines: messages.map((m) =>
-        bytes(
+        tagged() +
           fitLine(
-            `${source(m.sender)} PRIVMSG ${channel} :`,
-            `[${clockOf(m.id)}] ${ircText(m.text)}`,
+            `${source(sender)} ${notice ? "NOTICE" : "PRIVMSG"} ${nickOf(to)} :`,
+            ircText(text),
           ),
-        )
       ),
-    }),
-    connected: (name, arena) => arena.encode(`${source(name)} JOIN ${channel}\r\n`),
-    disconnected: (name, arena) => arena.encode(`${source(name)} QUIT :Quit\r\n`),
+    parted: (to) => bytes(`${tagged()}${source(to)} PART ${channel}\r\n`),
+    msg: (sender, text, notice, arena, stamp) =>
+      arena.encode(
+        tagged(stamp) +
+          fitLine(`${source(sender)} ${notice ? "NOTICE" : "PRIVMSG"} ${channel} :`, ircText(text)),
+      ),
+    history: (messages, _to, ask) => historyBlock(messages, ask, wording),
+    connected: (name, arena) => arena.encode(`${tagged()}${source(name)} JOIN ${channel}\r\n`),
+    disconnected: (name, arena) => arena.encode(`${tagged()}${source(name)} QUIT :Quit\r\n`),
   };
-}
-
-/** `HH:MM` (UTC) of a message id's time. */
-function clockOf(id: string): string {
-  return new Date(Number(id.slice(0, id.indexOf("-")))).toISOString().slice(11, 16);
 }
 
 /** What `005` says the server supports: what clients read to know how to talk to it. */
@@ -189,6 +213,8 @@ function welcome005(): string {
     "CHANMODES=b,,,nt",
     "CHANLIMIT=#:1",
     `TARGMAX=PRIVMSG:${MAX_TARGETS},NOTICE:${MAX_TARGETS}`,
+    `CHATHISTORY=${MAX_HISTORY}`,
+    "MSGREFTYPES=timestamp,msgid",
   ].join(" ");
 }
 

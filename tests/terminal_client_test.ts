@@ -118,7 +118,10 @@ Deno.test({
   },
 });
 
-/** A server that speaks just enough protocol to log a client in, then sends `lines` as they are. */
+/**
+ * A server that speaks just enough protocol to log a client in, sends `lines`
+ * as they are, then answers `PING`s.
+ */
 function hostileServer(lines: string[]): { port: number; done: Promise<void>; close: () => void } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let conn: Deno.Conn | undefined;
@@ -133,8 +136,17 @@ function hostileServer(lines: string[]): { port: number; done: Promise<void>; cl
     }
     const encoded = new TextEncoder().encode(["OK", ...lines].join("\n") + "\n");
     await conn.write(encoded);
-    // Read on until the client hangs up.
-    while (await conn.read(buffer).catch(() => null) !== null) { /* discard */ }
+    // Read on until the client hangs up, answering PING as a version 2 server does (it
+    // ignores HISTORY): the live lines held back behind the history on connect come out.
+    let pending = "";
+    while (true) {
+      const count = await conn.read(buffer).catch(() => null);
+      if (count === null) return;
+      const received = (pending + new TextDecoder().decode(buffer.subarray(0, count))).split("\n");
+      pending = received.pop()!;
+      const pongs = received.filter((line) => line === "PING").map(() => "PONG\n").join("");
+      if (pongs !== "") await conn.write(new TextEncoder().encode(pongs)).catch(() => 0);
+    }
   })();
   return {
     port: listener.addr.port,
@@ -207,6 +219,8 @@ Deno.test("terminal client over pipes: plain lines in and out, in order, and EOF
       "! Unknown command /nope; /help lists the commands (// sends a line starting with /).",
       "* /msg <name> <text>  send a private message to one user",
       "* /who                list who is online",
+      "* /history [n]        show the latest n messages again (default 20, at most 1000)",
+      "*                     as [HH:MM] <name> text (local time); the latest 20 show on connect",
       "* /quit               leave (also Ctrl-C, or Ctrl-D on an empty line)",
       "* /help               this list",
       "* Anything else goes to everyone; start it with // to send a line that begins with /.",

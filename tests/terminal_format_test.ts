@@ -33,8 +33,43 @@ Deno.test("parseServerLine reads every line of protocol versions 1 and 2", () =>
   assertEquals(parseServerLine("ERR username-taken"), { kind: "err", code: "username-taken" });
 });
 
+Deno.test("parseServerLine reads version 3's HIST lines: id, sender, text, and HIST END", () => {
+  assertEquals(parseServerLine("HIST 1764999000123-0 a hi  there "), {
+    kind: "hist",
+    id: "1764999000123-0",
+    from: "a",
+    text: "hi  there ",
+  });
+  assertEquals(parseServerLine("HIST 5-12 b END"), {
+    kind: "hist",
+    id: "5-12",
+    from: "b",
+    text: "END",
+  });
+  assertEquals(parseServerLine("HIST END"), { kind: "hist-end" });
+});
+
 Deno.test("parseServerLine leaves lines it does not know as they are", () => {
-  for (const line of ["INFO a renamed", "MSG", "MSG a", "USER", "HELLO there", "", "msg a hi"]) {
+  const malformed = [
+    "HIST",
+    "HIST 1-0",
+    "HIST 1-0 a",
+    "HIST x-0 a hi",
+    "HIST 1 a hi",
+    "HIST END x",
+  ];
+  for (
+    const line of [
+      "INFO a renamed",
+      "MSG",
+      "MSG a",
+      "USER",
+      "HELLO there",
+      "",
+      "msg a hi",
+      ...malformed,
+    ]
+  ) {
     assertEquals(parseServerLine(line), { kind: "unknown", line });
   }
 });
@@ -50,6 +85,22 @@ Deno.test("parseInput reads plain text, /msg, /who, /quit and /help", () => {
     kind: "say",
     text: "/etc/passwd is a path",
   });
+});
+
+Deno.test("parseInput reads /history [n]: 20 by default, 1 to 1000, more asks for 1000", () => {
+  assertEquals(parseInput("/history"), { kind: "history", limit: 20 });
+  assertEquals(parseInput("/HISTORY  "), { kind: "history", limit: 20 });
+  assertEquals(parseInput("/history 5"), { kind: "history", limit: 5 });
+  assertEquals(parseInput("/history  1 "), { kind: "history", limit: 1 });
+  assertEquals(parseInput("/history 1000"), { kind: "history", limit: 1000 });
+  assertEquals(parseInput("/history 1001"), { kind: "history", limit: 1000 });
+  assertEquals(parseInput("/history 99999999999999999999999"), { kind: "history", limit: 1000 });
+  for (const bad of ["/history 0", "/history -1", "/history x", "/history 5 6", "/history 1.5"]) {
+    assertEquals(parseInput(bad), {
+      kind: "misuse",
+      text: "Usage: /history [n], n a whole number from 1 to 1000",
+    }, bad);
+  }
 });
 
 Deno.test("parseInput sends nothing for blank lines, misused or unknown commands", () => {

@@ -5,39 +5,18 @@
  * the PATH the terminal tests are skipped, except in CI (`.ci/run` installs it).
  */
 import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
-import { spawnServer, type StartedServer } from "./server_process.ts";
-import { TestClient, withDeadline } from "./helpers.ts";
-import { LineReader } from "./line_reader.ts";
-import { hasTmux, SCREEN_MS, shellQuote, Tmux } from "./tmux.ts";
-
-const root = new URL("../", import.meta.url);
-
-// CI installs tmux, and fails rather than skips without it.
-const noTmux = !(await hasTmux()) && Deno.env.get("CI") !== "true";
-
-/** The words after `deno` in the `chat` task: `run`, the permission flags, the entry point. */
-async function chatTaskArgs(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
-  return String(config.tasks.chat).split(/\s+/).slice(1);
-}
-
-async function startServer(args: string[] = []): Promise<StartedServer> {
-  return await withDeadline(
-    spawnServer(["--host", "127.0.0.1", "--port", "0", "--rate", "0", ...args]),
-    SCREEN_MS,
-    "server start",
-  );
-}
-
-async function stopServer(server: StartedServer): Promise<void> {
-  try {
-    server.child.kill("SIGTERM");
-  } catch {
-    // Already gone.
-  }
-  await server.child.status;
-  await server.logClosed;
-}
+import type { StartedServer } from "./server_process.ts";
+import { TestClient } from "./helpers.ts";
+import { Tmux } from "./tmux.ts";
+import {
+  clientCommand,
+  has,
+  noTmux,
+  PipedChat,
+  root,
+  startServer,
+  stopServer,
+} from "./terminal_harness.ts";
 
 Deno.test("deno task chat runs deno with network access and read access only, never -A or env", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
@@ -50,17 +29,6 @@ Deno.test("deno task chat runs deno with network access and read access only, ne
     "lib/terminal/chat.ts",
   ]);
 });
-
-/** The tmux command that runs the client, then shows its exit status and the terminal's mode. */
-async function clientCommand(args: string[]): Promise<string> {
-  const words = [Deno.execPath(), ...await chatTaskArgs(), ...args].map(shellQuote).join(" ");
-  // env -u NO_COLOR: the test sees the coloured client, whatever the runner's environment.
-  return `cd ${shellQuote(root.pathname)} && env -u NO_COLOR ${words}; echo "[exit $?]"; ` +
-    `echo "[stty $(stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' ')]"; ` +
-    "sleep 600";
-}
-
-const has = (text: string) => (screen: string[]) => screen.some((line) => line === text);
 
 Deno.test({
   name:
@@ -150,7 +118,10 @@ Deno.test({
   },
 });
 
-/** A server that speaks just enough protocol to log a client in, then sends `lines` as they are. */
+/**
+ * A server that speaks just enough protocol to log a client in, sends `lines`
+ * as they are, then answers `PING`s.
+ */
 function hostileServer(lines: string[]): { port: number; done: Promise<void>; close: () => void } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let conn: Deno.Conn | undefined;
@@ -165,8 +136,17 @@ function hostileServer(lines: string[]): { port: number; done: Promise<void>; cl
     }
     const encoded = new TextEncoder().encode(["OK", ...lines].join("\n") + "\n");
     await conn.write(encoded);
-    // Read on until the client hangs up.
-    while (await conn.read(buffer).catch(() => null) !== null) { /* discard */ }
+    // Read on until the client hangs up, answering PING as a version 2 server does (it
+    // ignores HISTORY): the live lines held back behind the history on connect come out.
+    let pending = "";
+    while (true) {
+      const count = await conn.read(buffer).catch(() => null);
+      if (count === null) return;
+      const received = (pending + new TextDecoder().decode(buffer.subarray(0, count))).split("\n");
+      pending = received.pop()!;
+      const pongs = received.filter((line) => line === "PING").map(() => "PONG\n").join("");
+      if (pongs !== "") await conn.write(new TextEncoder().encode(pongs)).catch(() => 0);
+    }
   })();
   return {
     port: listener.addr.port,
@@ -217,100 +197,6 @@ Deno.test({
   },
 });
 
-/** The client with piped standard input and output, read line by line. */
-class PipedChat {
-  readonly child: Deno.ChildProcess;
-  readonly #stdout: ReadableStreamDefaultReader<string>;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #stderr: Promise<string>;
-  readonly #lines: LineReader;
-
-  private constructor(child: Deno.ChildProcess) {
-    this.child = child;
-    this.#stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    this.#stdin = child.stdin.getWriter();
-    this.#stderr = new Response(child.stderr).text();
-    this.#lines = new LineReader(async () => {
-      const { value, done } = await this.#stdout.read();
-      return done ? null : value;
-    }, "kept");
-  }
-
-  /** Starts the client with the chat task's flags and `args`. */
-  static async start(args: string[]): Promise<PipedChat> {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [...await chatTaskArgs(), ...args],
-      cwd: root,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    return new PipedChat(child);
-  }
-
-  /** Writes `text` to the client's standard input. */
-  async write(text: string): Promise<void> {
-    await this.#stdin.write(new TextEncoder().encode(text));
-  }
-
-  /** Closes the client's standard input. */
-  async endInput(): Promise<void> {
-    await this.#stdin.close().catch(() => {});
-  }
-
-  /** The next line of output; null at its end. */
-  async line(): Promise<string | null> {
-    return await withDeadline(this.#lines.next(), SCREEN_MS, "waiting for a line of output");
-  }
-
-  /** Reads lines until one matches `pattern`; all of them, that one last. */
-  async until(pattern: RegExp): Promise<string[]> {
-    const lines: string[] = [];
-    await withDeadline(
-      (async () => {
-        while (true) {
-          const line = await this.#lines.next();
-          if (line === null) throw new Error(`output ended before ${pattern}: ${lines.join("\n")}`);
-          lines.push(line);
-          if (pattern.test(line)) return;
-        }
-      })(),
-      SCREEN_MS,
-      `waiting for ${pattern} (got ${JSON.stringify(lines)})`,
-    );
-    return lines;
-  }
-
-  /** Ends its input, reads the rest of its output, and waits for it to exit. */
-  async finish(): Promise<{ code: number; rest: string[]; stderr: string }> {
-    await this.endInput();
-    const rest: string[] = [];
-    await withDeadline(
-      (async () => {
-        let line;
-        while ((line = await this.#lines.next()) !== null) rest.push(line);
-      })(),
-      SCREEN_MS,
-      `waiting for the client to exit (got ${JSON.stringify(rest)})`,
-    );
-    const { code } = await this.child.status;
-    return { code, rest, stderr: await this.#stderr };
-  }
-
-  /** Stops the client if a test failed before it exited. */
-  async dispose(): Promise<void> {
-    await this.endInput();
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // Exited already.
-    }
-    await this.child.status;
-    await this.#stdout.cancel().catch(() => {});
-    await this.#stderr.catch(() => "");
-  }
-}
-
 Deno.test("terminal client over pipes: plain lines in and out, in order, and EOF quits with status 0", async () => {
   const server = await startServer();
   const bob = await TestClient.login(server.port, "bob");
@@ -333,6 +219,8 @@ Deno.test("terminal client over pipes: plain lines in and out, in order, and EOF
       "! Unknown command /nope; /help lists the commands (// sends a line starting with /).",
       "* /msg <name> <text>  send a private message to one user",
       "* /who                list who is online",
+      "* /history [n]        show the latest n messages again (default 20, at most 1000)",
+      "*                     as [HH:MM] <name> text (local time); the latest 20 show on connect",
       "* /quit               leave (also Ctrl-C, or Ctrl-D on an empty line)",
       "* /help               this list",
       "* Anything else goes to everyone; start it with // to send a line that begins with /.",

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { type Action, HELP, parseInput } from "./commands.ts";
+import { type Action, DEFAULT_HISTORY, HELP, parseInput } from "./commands.ts";
 import { ConnectError, ServerConnection, type Target } from "./connection.ts";
+import { Earlier } from "./earlier.ts";
 import { type ChatEvent, describeError } from "./format.ts";
 import { CLOSING_ERRORS } from "../web/page/closing_errors.js";
 import { ReconnectPolicy } from "./reconnect.ts";
@@ -21,6 +22,8 @@ export type ConnectionState = "connecting" | "online" | "offline";
 export interface ChatView {
   /** Shows one event. */
   show(event: ChatEvent): void;
+  /** Shows events together (a history reply), in order. */
+  showAll(events: readonly ChatEvent[]): void;
   /** The connection's state changed. */
   state(state: ConnectionState): void;
 }
@@ -48,6 +51,12 @@ export const LOGIN_TIMEOUT_MS = 10_000;
 /** How long a `QUIT` may take to be honoured before the client closes the connection itself. */
 export const QUIT_GRACE_MS = 2_000;
 
+/**
+ * How long live lines wait behind the history asked on connect (the server
+ * answers within about a second) before they are shown without it.
+ */
+export const HISTORY_WAIT_MS = 3_000;
+
 /** Lines typed while offline that are kept to send later; more are refused. */
 export const MAX_QUEUED = 1000;
 
@@ -62,6 +71,8 @@ export class ChatClient {
   readonly #view: ChatView;
   readonly #policy: ReconnectPolicy;
   readonly #replies = new Replies();
+  /** History replies, and the live events held back while the one asked on connect comes. */
+  readonly #earlier: Earlier;
   /** Sends waiting for the connection (or for a WHO or DM to be answered). */
   readonly #queue: Action[] = [];
   #conn: ServerConnection | undefined;
@@ -77,6 +88,7 @@ export class ChatClient {
     this.#options = options;
     this.#view = view;
     this.#policy = new ReconnectPolicy(options.random);
+    this.#earlier = new Earlier((events) => view.showAll(events));
   }
 
   /** A line the user typed: a command, or text for everyone. */
@@ -102,6 +114,7 @@ export class ChatClient {
       case "say":
       case "dm":
       case "who":
+      case "history":
         if (this.#queue.length >= MAX_QUEUED) {
           this.#view.show({
             kind: "warning",
@@ -184,6 +197,8 @@ export class ChatClient {
         break;
       }
       const end = await this.#session(conn);
+      // The input has ended and all of it went out: nothing is left to come back for.
+      if (this.#inputEnded && this.#queue.length === 0 && this.#policy.everOnline) this.quit();
       if (this.#quitting) break;
       this.#view.state("offline");
       const decision = end.kind === "refused"
@@ -223,6 +238,7 @@ export class ChatClient {
       conn.close();
     }, LOGIN_TIMEOUT_MS);
     let keepalive: ReturnType<typeof setInterval> | undefined;
+    let historyWait: ReturnType<typeof setTimeout> | undefined;
     // The keepalive notes when it pings; a ping with no line at all from the server
     // before the next one means the connection is dead (a server gone without a FIN).
     let heard = true;
@@ -247,6 +263,7 @@ export class ChatClient {
             conn.send("PING");
             this.#replies.sent({ kind: "keepalive" });
           }, this.#options.pingMs);
+          historyWait = setTimeout(() => this.#earlier.release(), HISTORY_WAIT_MS);
           this.#loggedIn(conn);
         } else if (parsed.kind === "err") {
           if (CLOSING_ERRORS.has(parsed.code)) {
@@ -262,10 +279,12 @@ export class ChatClient {
     } finally {
       clearTimeout(loginTimer);
       clearInterval(keepalive);
+      clearTimeout(historyWait);
       clearTimeout(this.#quitTimer);
       conn.close();
       this.#conn = undefined;
       this.#online = false;
+      this.#earlier.reset();
       for (const warning of this.#replies.reset()) this.#view.show(warning);
     }
     return refusal === undefined
@@ -287,40 +306,64 @@ export class ChatClient {
         ? `reconnected as ${name}`
         : `connected to ${target.host}:${target.port} as ${name}`,
     });
+    // The latest messages (on a reconnect, those not shown yet) before anything live or typed.
+    this.#askHistory(conn, DEFAULT_HISTORY, true);
     this.#pump();
+  }
+
+  /**
+   * Sends `HISTORY limit` and a `PING`: the reply ends at `HIST END`, and a
+   * server before version 3, which ignores the command, answers just `PONG`.
+   */
+  #askHistory(conn: ServerConnection, limit: number, onConnect: boolean): void {
+    conn.send(`HISTORY ${limit}`);
+    conn.send("PING");
+    this.#replies.sent({ kind: "history" });
+    this.#earlier.asked(onConnect);
   }
 
   /** A server line while logged in. */
   #handle(line: ServerLine): void {
     switch (line.kind) {
       case "msg":
-        this.#view.show({ kind: "message", from: line.from, text: line.text, own: false });
+        this.#earlier.event({ kind: "message", from: line.from, text: line.text, own: false });
         return;
       case "dm":
-        this.#view.show({ kind: "dm-in", from: line.from, text: line.text });
+        this.#earlier.event({ kind: "dm-in", from: line.from, text: line.text });
         return;
       case "joined":
       case "left":
-        this.#view.show(line);
+        this.#earlier.event(line);
+        return;
+      case "hist":
+        if (!this.#earlier.hist(line)) {
+          const raw = `HIST ${line.id} ${line.from} ${line.text}`;
+          this.#earlier.event({ kind: "unknown", line: raw });
+        }
+        return;
+      case "hist-end":
+        if (!this.#earlier.end()) this.#earlier.event({ kind: "unknown", line: "HIST END" });
         return;
       case "user":
         this.#replies.user(line.name);
         return;
       case "pong": {
+        const history = this.#replies.head?.kind === "history";
         const event = this.#replies.pong();
-        if (event !== undefined) this.#view.show(event);
+        if (history) this.#earlier.answered();
+        if (event !== undefined) this.#earlier.event(event);
         this.#pump();
         return;
       }
       case "err":
-        this.#view.show(
+        this.#earlier.event(
           line.code === "user-not-found"
             ? this.#replies.userNotFound()
             : { kind: "error", code: line.code },
         );
         return;
       case "unknown":
-        this.#view.show(line);
+        this.#earlier.event(line);
         return;
       case "ok":
         return;
@@ -339,7 +382,7 @@ export class ChatClient {
       const action = this.#queue.shift()!;
       if (action.kind === "say") {
         conn.send(`MSG ${action.text}`);
-        this.#view.show({
+        this.#earlier.event({
           kind: "message",
           from: this.#options.name,
           text: action.text,
@@ -353,6 +396,8 @@ export class ChatClient {
         conn.send("WHO");
         conn.send("PING");
         this.#replies.sent({ kind: "who" });
+      } else if (action.kind === "history") {
+        this.#askHistory(conn, action.limit, false);
       } else if (action.kind === "quit") {
         this.quit();
         return;

@@ -10,6 +10,8 @@ export type Action =
   | { readonly kind: "say"; readonly text: string }
   | { readonly kind: "dm"; readonly to: string; readonly text: string }
   | { readonly kind: "who" }
+  /** `/history [n]`: the latest `limit` chat messages again. */
+  | { readonly kind: "history"; readonly limit: number }
   | { readonly kind: "quit" }
   | { readonly kind: "help" }
   /** A command used wrongly: show `text`, send nothing. */
@@ -17,10 +19,18 @@ export type Action =
   /** A blank line: nothing to do. */
   | { readonly kind: "none" };
 
+/** Chat messages shown on connect, and by `/history` without a count. */
+export const DEFAULT_HISTORY = 20;
+
+/** The most `/history` asks for (the server's cap); a larger count asks for this many. */
+export const MAX_HISTORY = 1000;
+
 /** The commands, for `/help`: one line each. */
 export const HELP: readonly string[] = [
   "/msg <name> <text>  send a private message to one user",
   "/who                list who is online",
+  `/history [n]        show the latest n messages again (default ${DEFAULT_HISTORY}, at most ${MAX_HISTORY})`,
+  `                    as [HH:MM] <name> text (local time); the latest ${DEFAULT_HISTORY} show on connect`,
   "/quit               leave (also Ctrl-C, or Ctrl-D on an empty line)",
   "/help               this list",
   "Anything else goes to everyone; start it with // to send a line that begins with /.",
@@ -48,6 +58,8 @@ export function parseInput(line: string): Action {
     }
     case "/who":
       return { kind: "who" };
+    case "/history":
+      return historyAction(rest.trim());
     case "/quit":
       return { kind: "quit" };
     case "/help":
@@ -59,4 +71,16 @@ export function parseInput(line: string): Action {
           `Unknown command ${command}; /help lists the commands (// sends a line starting with /).`,
       };
   }
+}
+
+const HISTORY_USAGE: Action = {
+  kind: "misuse",
+  text: `Usage: /history [n], n a whole number from 1 to ${MAX_HISTORY}`,
+};
+
+/** `/history`'s count: none for the default, a whole number from 1 (more than the cap asks for the cap). */
+function historyAction(count: string): Action {
+  if (count === "") return { kind: "history", limit: DEFAULT_HISTORY };
+  if (!/^\d+$/.test(count) || Number(count) < 1) return HISTORY_USAGE;
+  return { kind: "history", limit: Math.min(Number(count), MAX_HISTORY) };
 }

@@ -17,6 +17,13 @@ export type ChatEvent =
     readonly text: string;
     readonly own: boolean;
   }
+  /** A message from the history, sent at `time` (`HH:MM`, local): shown dimmed. */
+  | {
+    readonly kind: "earlier";
+    readonly time: string;
+    readonly from: string;
+    readonly text: string;
+  }
   | { readonly kind: "dm-in"; readonly from: string; readonly text: string }
   /** A DM this client sent, once the server took it. */
   | { readonly kind: "dm-out"; readonly to: string; readonly text: string }
@@ -50,6 +57,8 @@ const ERROR_WORDS: Readonly<Record<string, string>> = {
   "server-full": "The server is full.",
   "too-many-connections": "Too many connections from your address.",
   "excess-flood": "The server dropped the connection: you sent too much too fast.",
+  "invalid-history": "The server did not understand that history request.",
+  "account-required": "That needs an account: log in to one first.",
 };
 
 /** An `ERR` code in words; `target` names the user of a DM that could not be delivered. */
@@ -91,15 +100,36 @@ function name(style: Style, raw: string, own = false): string {
   return sgr(style, own ? `1;${nameColour(raw)}` : String(nameColour(raw)), safe);
 }
 
+/** `HH:MM` of the instant `ms` (since the Unix epoch) on a clock `offsetMinutes` behind UTC (`Date`'s sign). */
+export function clockTime(ms: number, offsetMinutes: number): string {
+  const minutes = Math.floor((ms - offsetMinutes * 60_000) / 60_000);
+  const ofDay = ((minutes % 1440) + 1440) % 1440;
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(Math.floor(ofDay / 60))}:${two(ofDay % 60)}`;
+}
+
+/** `HH:MM` of the instant `ms` in this machine's time zone (`TZ`). */
+export function localTime(ms: number): string {
+  return clockTime(ms, new Date(ms).getTimezoneOffset());
+}
+
 /**
  * One event as one line, without its line end. Plain style makes lines a
- * script can match: `<a> hi`, `[DM from a] hi`, `[DM to a] hi`, `* a joined`,
+ * script can match: `<a> hi`, `[12:34] <a> hi` for a message from the history,
+ * `[DM from a] hi`, `[DM to a] hi`, `* a joined`,
  * `* a left`, `* online: a, b`, `! words` for errors, `* words` for notices.
  */
 export function formatEvent(event: ChatEvent, style: Style): string {
   switch (event.kind) {
     case "message":
       return `<${name(style, event.from, event.own)}> ${neutralize(event.text)}`;
+    case "earlier": {
+      // Dim throughout; the name keeps its colour (39 ends the colour, not the dimming).
+      const from = style.colour
+        ? `\x1b[${nameColour(event.from)}m${neutralize(event.from)}\x1b[39m`
+        : neutralize(event.from);
+      return sgr(style, "2", `[${event.time}] <${from}> ${neutralize(event.text)}`);
+    }
     case "dm-in":
       return `${sgr(style, "1", "[DM from ")}${name(style, event.from)}${sgr(style, "1", "]")} ${
         neutralize(event.text)

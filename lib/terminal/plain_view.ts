@@ -10,6 +10,7 @@ import type { ChatClient, ChatView, ConnectionState } from "./client.ts";
 import { type ChatEvent, formatEvent } from "./format.ts";
 
 const encoder = new TextEncoder();
+const PLAIN = { colour: false };
 
 /** Writes all of `text` to standard output, synchronously, so that it is out before an exit. */
 export function writeOut(text: string): void {
@@ -23,9 +24,14 @@ export class PlainView implements ChatView {
 
   /** Writes the event as one plain line. */
   show(event: ChatEvent): void {
-    if (this.#closed) return;
+    this.showAll([event]);
+  }
+
+  /** Writes the events as plain lines, in one write. */
+  showAll(events: readonly ChatEvent[]): void {
+    if (this.#closed || events.length === 0) return;
     try {
-      writeOut(formatEvent(event, { colour: false }) + "\n");
+      writeOut(events.map((event) => formatEvent(event, PLAIN) + "\n").join(""));
     } catch (error) {
       // Whoever read our output has gone: nothing more to say to anyone.
       if (!(error instanceof Deno.errors.BrokenPipe)) throw error;

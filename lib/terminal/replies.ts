@@ -3,7 +3,9 @@
  * end to a `WHO` list and no reply to a `DM` that worked, but replies come in
  * the order asked, so the client sends `PING` after `WHO` and after each `DM`:
  * its `PONG` ends the list, or says the DM went through (an
- * `ERR user-not-found` before it says it did not). Pure.
+ * `ERR user-not-found` before it says it did not). It sends one after
+ * `HISTORY` too: a server older than version 3 ignores the command, so a
+ * `PONG` with no `HIST END` before it says there is no history. Pure.
  *
  * @module
  */
@@ -16,7 +18,9 @@ export type Awaited =
   /** The end of a `WHO` list. */
   | { readonly kind: "who" }
   /** The outcome of a `DM`. */
-  | { readonly kind: "dm"; readonly to: string; readonly text: string };
+  | { readonly kind: "dm"; readonly to: string; readonly text: string }
+  /** The end of a `HISTORY` reply, or the sign that the server keeps none (no `HIST END` before it). */
+  | { readonly kind: "history" };
 
 /** The `PING`s in flight on one connection, oldest first, and what they end. */
 export class Replies {
@@ -36,6 +40,11 @@ export class Replies {
    */
   get busy(): boolean {
     return this.#awaited.some((a) => a.kind !== "keepalive");
+  }
+
+  /** What the next `PONG` ends, if anything is in flight. */
+  get head(): Awaited | undefined {
+    return this.#awaited[0];
   }
 
   /** A `USER <name>` line arrived. */

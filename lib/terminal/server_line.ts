@@ -1,6 +1,7 @@
 /**
  * Lines from the server, as the client reads them: version 1's replies and
- * events, and version 2's `INFO <name> connected`. Pure.
+ * events, version 2's `INFO <name> connected` and version 3's `HIST` lines.
+ * Pure.
  *
  * @module
  */
@@ -15,6 +16,10 @@ export type ServerLine =
   | { readonly kind: "left"; readonly name: string }
   | { readonly kind: "user"; readonly name: string }
   | { readonly kind: "err"; readonly code: string }
+  /** One message of a history reply: `HIST <id> <sender> <text>`. */
+  | { readonly kind: "hist"; readonly id: string; readonly from: string; readonly text: string }
+  /** The end of a history reply: `HIST END`. */
+  | { readonly kind: "hist-end" }
   /** Anything else (a newer server's line): shown as it is, never acted on. */
   | { readonly kind: "unknown"; readonly line: string };
 
@@ -23,6 +28,9 @@ function nameAndText(rest: string): [string, string] | undefined {
   const space = rest.indexOf(" ");
   return space <= 0 ? undefined : [rest.slice(0, space), rest.slice(space + 1)];
 }
+
+// `<ms>-<seq>`, as the server writes ids (the client reads the time from `<ms>`).
+const MESSAGE_ID = /^\d{1,16}-\d{1,16}$/;
 
 /** Parses one server line (its `\n`, and a `\r` before it, already removed). */
 export function parseServerLine(line: string): ServerLine {
@@ -51,6 +59,14 @@ export function parseServerLine(line: string): ServerLine {
       break;
     case "ERR":
       return { kind: "err", code: rest };
+    case "HIST": {
+      if (rest === "END") return { kind: "hist-end" };
+      const space = rest.indexOf(" ");
+      const id = rest.slice(0, space);
+      const parts = nameAndText(rest.slice(space + 1));
+      if (space === -1 || !MESSAGE_ID.test(id) || parts === undefined) break;
+      return { kind: "hist", id, from: parts[0], text: parts[1] };
+    }
   }
   return { kind: "unknown", line };
 }

@@ -81,8 +81,14 @@ export class TerminalView implements ChatView {
 
   /** Prints the event above the input line, then redraws the input line as it was. */
   show(event: ChatEvent): void {
-    if (!this.#open) return;
-    this.#write(printAbove([formatEvent(event, this.#style)]) + this.#input());
+    this.showAll([event]);
+  }
+
+  /** Prints the events above the input line in one write, then redraws the input line as it was. */
+  showAll(events: readonly ChatEvent[]): void {
+    if (!this.#open || events.length === 0) return;
+    const lines = events.map((event) => formatEvent(event, this.#style));
+    this.#write(printAbove(lines) + this.#input());
   }
 
   /** Shows the connection's state in the prompt. */

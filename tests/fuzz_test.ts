@@ -30,7 +30,23 @@ const SEEDS = [1, 2, 3, 42, 1337, 20261125];
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-const WORDS = ["LOGIN", "MSG", "WHO", "DM", "PING", "QUIT", "PROXY", "msg", "", "LOGIN ", "DM  x"];
+const WORDS = [
+  "LOGIN",
+  "MSG",
+  "WHO",
+  "DM",
+  "PING",
+  "QUIT",
+  "PROXY",
+  "msg",
+  "",
+  "LOGIN ",
+  "DM  x",
+  "HISTORY",
+  "HISTORY 1000",
+  "HISTORY 5 1-0",
+  "HISTORY @",
+];
 const PIECES = [
   "alice",
   " ",
@@ -357,6 +373,8 @@ const IRC_COMMANDS = [
   "USERHOST",
   "ISON",
   "OPER",
+  "CHATHISTORY",
+  "TAGMSG",
   "privmsg",
   "QUIT",
   "",
@@ -384,7 +402,18 @@ const IRC_PARAMS = [
   ":\x03999,999",
   "LS",
   "REQ :message-tags",
+  "REQ :server-time batch echo-message draft/chathistory",
   "END",
+  "LATEST",
+  "BEFORE",
+  "AROUND",
+  "BETWEEN",
+  "TARGETS",
+  "msgid=1-0",
+  "timestamp=2026-12-06T10:00:00.000Z",
+  "timestamp=x",
+  "1000",
+  "99999999999",
   "@time=x",
   "a,b,c,d,e,f",
   "\u{1F600}",

@@ -85,9 +85,8 @@ function prepareFile(dataDir: string): string {
   return path;
 }
 
-/** Why opening failed, in a few words. */
+/** Why opening failed, in a few words: the system's reason without its error number and call. */
 function reasonOf(error: unknown): string {
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.NotADirectory || error instanceof Deno.errors.AlreadyExists) {
     return "not a directory";
   }
@@ -95,5 +94,9 @@ function reasonOf(error: unknown): string {
   if (error instanceof Deno.errors.NotCapable) {
     return `the server's runtime flags do not allow it (${error.message})`;
   }
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  // "Permission denied (os error 13): mkdir '/x'" says "permission denied".
+  const system = message.match(/^(.+?) \(os error \d+\)/);
+  if (system === null) return message;
+  return system[1]!.charAt(0).toLowerCase() + system[1]!.slice(1);
 }

@@ -454,3 +454,81 @@ Deno.test("the store keeps writing, reading and checkpointing after read and wri
   assertEquals(db.prepare("SELECT count(*) AS n FROM messages").get(), { n: 6000 });
   db.close();
 });
+
+/** Runs `mount`/`umount` with `args`; true when it worked. */
+async function mountCommand(command: "mount" | "umount", args: string[]): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command(command, { args, stderr: "null" }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+/** A small tmpfs at `path` that the caller fills and unmounts: a disk that can run full. */
+async function smallDisk(path: string): Promise<boolean> {
+  return await mountCommand("mount", ["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", path]);
+}
+
+/** Whether this machine lets the tests mount a tmpfs (root, with the right to mount). */
+const canMount = await (async () => {
+  const probe = await Deno.makeTempDir({ prefix: "chat-mount-probe-" });
+  try {
+    return await smallDisk(probe) && await mountCommand("umount", [probe]);
+  } finally {
+    await Deno.remove(probe, { recursive: true });
+  }
+})();
+
+/** Writes to `path` until the disk is full; returns how many bytes it took. */
+async function fillDisk(path: string): Promise<number> {
+  using file = await Deno.open(path, { write: true, create: true });
+  let written = 0;
+  for (const size of [65536, 4096, 1]) {
+    const chunk = new Uint8Array(size);
+    while (true) {
+      try {
+        written += await file.write(chunk);
+      } catch {
+        break; // full, at this chunk size
+      }
+    }
+  }
+  return written;
+}
+
+Deno.test({
+  name:
+    "a store whose disk fills at run time: chat goes on, the failure is counted and logged, and nothing is lost once there is room",
+  // Mounting a small tmpfs needs root and the right to mount, as on CI's machines.
+  ignore: !canMount,
+  async fn() {
+    await using dir = await tempDir("chat-full-disk-");
+    assert(await smallDisk(dir.path), "mount a 1 MiB tmpfs");
+    try {
+      const server = await startWith(dir.path);
+      await using alice = await TestClient.login(server.port, "alice");
+      await using bob = await TestClient.login(server.port, "bob");
+      await chat(alice, bob, ["before"]);
+      await metricReaches(server, "chat_history_written_total", (n) => n === 1);
+      assert(await fillDisk(`${dir.path}/filler`) > 0);
+      const during = Array.from({ length: 20 }, (_, i) => `during ${i} ${"x".repeat(200)}`);
+      await chat(alice, bob, during);
+      await server.logged(/ error history write failed; retrying .*database or disk is full/);
+      assert(await metric(server, "chat_history_write_failures_total") >= 1);
+      assertEquals(await metric(server, "chat_history_pending"), during.length);
+      await Deno.remove(`${dir.path}/filler`);
+      await metricReaches(server, "chat_history_pending", (n) => n === 0);
+      assertEquals(await metric(server, "chat_history_written_total"), 1 + during.length);
+      await alice.dispose();
+      await bob.dispose();
+      await stopServer(server);
+      assertEquals(await historyAfterRestart(dir.path), [
+        "alice before",
+        ...during.map((text) => `alice ${text}`),
+      ]);
+    } finally {
+      assert(await mountCommand("umount", [dir.path]), "unmount the tmpfs");
+    }
+  },
+});

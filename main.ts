@@ -7,7 +7,9 @@
 import type { ClusterEvent } from "./lib/cluster.ts";
 import { type Config, ConfigError, parseConfig, usage } from "./lib/config.ts";
 import { installProcessGuards } from "./lib/guard.ts";
-import { createLogger, type Logger } from "./lib/log.ts";
+import type { ChatHistory } from "./lib/history/chat_history.ts";
+import { HistoryOpenError, openHistory } from "./lib/history/open_history.ts";
+import { createLogger, type LogFields, type Logger } from "./lib/log.ts";
 import { ChatServer, ListenError, type ServerOptions } from "./lib/server.ts";
 import { readTlsMaterial, TlsFileError, type TlsMaterial } from "./lib/tls.ts";
 import { loadPage, type PageResponses } from "./lib/web/page_files.ts";
@@ -21,6 +23,11 @@ type ClusterModule = typeof import("./lib/redis/redis_cluster.ts");
 
 interface Setup {
   readonly config: Config;
+  readonly log: Logger;
+  /** The history, its store open (the SQLite file and the worker's module read already). */
+  readonly history: ChatHistory;
+  /** What the startup `history` line says of it. */
+  readonly historyFields: LogFields;
   readonly tls: TlsMaterial | undefined;
   /** The Redis adapter, loaded only when asked for: a lone server runs no Redis code at all. */
   readonly clusterModule: ClusterModule | undefined;
@@ -28,12 +35,16 @@ interface Setup {
   readonly pages: PageResponses | undefined;
 }
 
-/** The configuration, TLS files and cluster code, or one line and exit 2. */
+/** The configuration, TLS files, history store and cluster code, or one line and exit 2. */
 async function configure(): Promise<Setup | undefined> {
   try {
     const request = parseConfig(Deno.args, (name) => Deno.env.get(name));
     if (request.kind === "help") return undefined;
     const { config } = request;
+    const log = createLogger({ format: config.logFormat, level: config.logLevel });
+    // Opened before anything listens, and before read and write access are revoked: the
+    // worker's module and the database file are opened now, and kept open.
+    const { history, fields: historyFields } = await openHistory(config, log);
     const tls = config.tlsCert !== undefined && config.tlsKey !== undefined
       ? readTlsMaterial(config.tlsCert, config.tlsKey)
       : undefined;
@@ -43,25 +54,35 @@ async function configure(): Promise<Setup | undefined> {
     const clusterModule = config.redisUrl === undefined
       ? undefined
       : await import("./lib/redis/redis_cluster.ts");
-    return { config, tls, clusterModule, pages };
+    return { config, log, history, historyFields, tls, clusterModule, pages };
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof TlsFileError) fail(error.message, 2);
+    if (
+      error instanceof ConfigError || error instanceof TlsFileError ||
+      error instanceof HistoryOpenError
+    ) {
+      fail(error.message, 2);
+    }
     // A variable or file the runtime flags do not allow: a packaging mistake, said in one line.
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
       fail(`Cannot start: ${error.message}`, 2);
     }
     throw error;
   } finally {
-    // Files are read only here, at startup: the running server keeps no read access at all.
+    // Files are read and opened only here, at startup: the running server keeps no read or
+    // write access at all. The history's worker shares these permissions (a worker that
+    // inherits them shares them in Deno 2.9) and goes on through the file it holds open:
+    // SQLite opens its -wal and -shm files itself, outside Deno's checks.
     Deno.permissions.revokeSync({ name: "read" });
+    Deno.permissions.revokeSync({ name: "write" });
   }
 }
 
-function serverOptions(setup: Setup, log: Logger): ServerOptions {
-  const { config, tls, clusterModule, pages } = setup;
+function serverOptions(setup: Setup): ServerOptions {
+  const { config, log, history, tls, clusterModule, pages } = setup;
   const url = config.redisUrl;
   return {
     log,
+    history,
     ...(tls === undefined ? {} : { tls }),
     ...(pages === undefined ? {} : { pages }),
     ...(clusterModule === undefined || url === undefined ? {} : {
@@ -80,8 +101,7 @@ async function main(): Promise<void> {
     console.log(usage());
     return;
   }
-  const { config } = setup;
-  const log = createLogger({ format: config.logFormat, level: config.logLevel });
+  const { config, log } = setup;
   installProcessGuards(log);
 
   // Signals are watched before the "listening" line, so a supervisor that
@@ -95,11 +115,17 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   try {
-    server = ChatServer.listen(config, serverOptions(setup, log));
+    server = ChatServer.listen(config, serverOptions(setup));
   } catch (error) {
-    if (error instanceof ListenError) fail(error.message, 1);
+    if (error instanceof ListenError) {
+      // Nothing was written yet; the file is closed cleanly before the exit all the same.
+      await setup.history.close();
+      fail(error.message, 1);
+    }
     throw error;
   }
+  // After the listening lines: a port that cannot be had is still the one line on stderr.
+  log.info("history", setup.historyFields);
   if (stopRequested) server.shutdown();
   await server.finished;
   Deno.removeSignalListener("SIGINT", stop);

@@ -211,6 +211,46 @@ Deno.test({
       );
 
       await t.step(
+        "the lone server's history outlives `docker compose down` and `up`, in its volume",
+        async () => {
+          await compose("up", "-d", "chat");
+          const before = await containerId("chat");
+          await logged(before, /"msg":"history","store":"sqlite","path":"\/data\/chat\.db"/);
+          await using alice = await TestClient.login(4000, "alice");
+          await using bob = await TestClient.login(4000, "bob");
+          const sent = ["first words", "kept in a volume", "across down and up"];
+          for (const text of sent) {
+            await alice.send(`MSG ${text}`);
+            await bob.expect(`MSG alice ${text}`);
+          }
+          const stopping = compose("down");
+          await alice.expect("ERR server-shutdown");
+          await bob.expect("ERR server-shutdown");
+          await alice.dispose();
+          await bob.dispose();
+          await stopping;
+
+          await compose("up", "-d", "chat");
+          const after = await containerId("chat");
+          assert(after !== before, "a new container");
+          await logged(after, /"msg":"metrics listening"/);
+          await using carol = await TestClient.login(4000, "carol");
+          await carol.send("HISTORY");
+          // The step before's message too: same volume, a container stopped before this one.
+          const reply = await carol.readLines(sent.length + 2);
+          assertEquals(reply.map((line) => line.replace(/^HIST \d+-\d+ /, "")), [
+            "alice hello from the container",
+            ...sent.map((text) => `alice ${text}`),
+            "HIST END",
+          ]);
+          const stopped = compose("stop", "chat");
+          await carol.expect("ERR server-shutdown");
+          await carol.dispose();
+          await stopped;
+        },
+      );
+
+      await t.step(
         "the cluster profile starts with no route to any registry and is one chat",
         async () => {
           assertPortsFree([4010, 4012, 9465, 9466]);

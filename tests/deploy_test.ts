@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG, ENV_NAMES, LIBRARY_ENV_NAMES } from "../lib/config.ts";
 import { TestClient, withDeadline } from "./helpers.ts";
 import { OutputLog } from "./output_log.ts";
 import { freeFixedPort } from "./ports.ts";
+import { tempDir } from "./temp_dir.ts";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
@@ -71,7 +72,10 @@ async function runCheck(
   return { code: output.code, stdout: decoder.decode(output.stdout) };
 }
 
-Deno.test("the image, the binary and `deno task start` run main.ts with the same runtime flags", () => {
+/** Where the image keeps the history: the one directory its server may write. */
+const IMAGE_DATA_DIR = "/data";
+
+Deno.test("the image, the binary and `deno task start` run main.ts with the same runtime flags, but the image writes only /data", () => {
   const start = taskWords("start");
   const compile = taskWords("compile");
   const image = dockerfileExec(/^CMD (\[.*\])$/m);
@@ -83,7 +87,13 @@ Deno.test("the image, the binary and `deno task start` run main.ts with the same
   assert(flags.includes("--allow-net"));
   assert(!flags.includes("-A") && !flags.some((f) => f.startsWith("--allow-all")));
   assertEquals(runtimeFlags(compile), flags);
-  assertEquals(runtimeFlags(image), flags);
+  // --data-dir is chosen at run time, and Deno cannot scope a permission to it then: the task
+  // and the binary may write anywhere; the image knows its directory, and writes only there.
+  assert(flags.includes("--allow-write"), "the task can write its --data-dir");
+  assertEquals(
+    runtimeFlags(image),
+    flags.map((f) => f === "--allow-write" ? `--allow-write=${IMAGE_DATA_DIR}` : f),
+  );
   // Every environment variable the server reads is allowed, and nothing else.
   const allowEnv = flags.find((f) => f.startsWith("--allow-env="))!;
   assertEquals(
@@ -99,12 +109,28 @@ Deno.test("the image, the binary and `deno task start` run main.ts with the same
   assertMatch(read(".gitignore"), /^dist\/$/m);
 });
 
+Deno.test("the binary embeds the history store's worker module, which main.ts's graph does not import", () => {
+  const compile = taskWords("compile");
+  const included = compile.flatMap((w, i) => compile[i - 1] === "--include" ? [w] : []);
+  const workers = [
+    ...read("lib/history/sqlite_store.ts").matchAll(/new Worker\(new URL\("\.\/([^"]+)"/g),
+  ].map((m) => `lib/history/${m[1]}`);
+  assertEquals(workers, ["lib/history/sqlite_worker.ts"]);
+  for (const worker of workers) assert(included.includes(worker), `--include ${worker}`);
+});
+
 Deno.test("the Dockerfile pins Deno 2.9.6, runs as the deno user, exposes 4000 and checks health", () => {
   const text = read("Dockerfile");
   assertMatch(text, /^FROM denoland\/deno:2\.9\.6$/m);
   assertMatch(text, /^USER deno$/m);
   assertMatch(text, /^EXPOSE 4000$/m);
   assert(!/^ENTRYPOINT/m.test(text), "keep the image's tini entry point");
+  // The history's directory, the deno user's before it takes over: a named volume mounted
+  // there starts as a copy of it; one owned by root would be unwritable (exit 2).
+  const image = dockerfileStages()[1]!;
+  const made = image.search(/^RUN mkdir \/data && chown deno:deno \/data && chmod 700 \/data$/m);
+  assert(made > 0, "the image makes /data, the deno user's");
+  assert(made < image.search(/^USER deno$/m), "as root, before USER deno");
   const health = dockerfileExec(/^HEALTHCHECK .*?CMD (\[.*\])$/m);
   assertEquals(health, compose().services.chat.healthcheck.test.slice(1));
 });
@@ -160,6 +186,12 @@ Deno.test("compose.yaml writes out every setting at its default, restarts, and w
   };
   for (const [name, value] of Object.entries(defaults)) assertStrictEquals(env[name], value, name);
   assertEquals(env.REDIS_URL, "", "the lone server joins no cluster");
+  // Its history in the image's /data, a named volume: `down` and `up` keep it.
+  assertEquals(env.DATA_DIR, IMAGE_DATA_DIR);
+  assertEquals(env.HISTORY_LINES, String(DEFAULT_CONFIG.historyLines));
+  assertEquals(env.HISTORY_DAYS, String(DEFAULT_CONFIG.historyDays));
+  assertEquals(chat.volumes, [`chat-data:${IMAGE_DATA_DIR}`]);
+  assert("chat-data" in compose().volumes, "a named volume, not a directory of the host");
   assertEquals(Object.keys(env).sort(), [...ENV_NAMES].sort());
   assert(chat.ports.includes("4000:4000"));
   assert(chat.ports.includes(`${env.METRICS_PORT}:${env.METRICS_PORT}`));
@@ -202,14 +234,24 @@ Deno.test({
 Deno.test("compose.yaml's cluster profile adds Redis and two instances joined to it", () => {
   const { services } = compose();
   assertEquals(services.redis.profiles, ["cluster"]);
+  // Redis keeps the history: an append-only file synced every second, in a named volume.
+  const command: string[] = services.redis.command;
+  const option = (name: string) => command[command.indexOf(name) + 1];
+  assertEquals([option("--appendonly"), option("--appendfsync")], ["yes", "everysec"]);
+  assertEquals(services.redis.volumes, ["redis-data:/data"]);
+  assert("redis-data" in compose().volumes);
   assertEquals(services.chat.profiles, undefined, "a plain `up` still starts the lone server");
   const { REDIS_URL: _lone, ...shared } = services.chat.environment;
   for (const [name, port] of [["chat-1", "4010"], ["chat-2", "4012"]] as const) {
     const instance = services[name];
     assertEquals(instance.profiles, ["cluster"], name);
     assertEquals(instance.environment.REDIS_URL, "redis://redis:6379", name);
-    const { REDIS_URL: _joined, ...settings } = instance.environment;
-    assertEquals(settings, shared, `${name} runs with the lone server's settings`);
+    const { REDIS_URL: _joined, DATA_DIR: dataDir, ...settings } = instance.environment;
+    const { DATA_DIR: _file, ...sharedSettings } = shared;
+    assertEquals(settings, sharedSettings, `${name} runs with the lone server's settings`);
+    // Its history is in Redis: no file, and not the lone server's volume.
+    assertEquals(dataDir, "", name);
+    assertEquals(instance.volumes, [], name);
     assertStrictEquals(instance.build, services.chat.build);
     // Healthy means ready (joined through Redis), checked as often as the lone server's PING.
     const { test, ...timing } = instance.healthcheck;
@@ -220,17 +262,25 @@ Deno.test("compose.yaml's cluster profile adds Redis and two instances joined to
   }
 });
 
-/** The server started as the image's `CMD` starts it, with only `env`, its log read as it comes. */
+/**
+ * The server started as the image's `CMD` starts it, with only `env`, its log
+ * read as it comes. Given `volume`, the image's /data is that directory
+ * instead, as if the volume were mounted there: the write permission and a
+ * `DATA_DIR` of /data follow it.
+ */
 class AsImage implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   /** Its log. */
   readonly log: OutputLog;
 
-  constructor(env: Record<string, string>) {
+  constructor(env: Record<string, string>, volume?: string) {
+    const cmd = dockerfileExec(/^CMD (\[.*\])$/m);
+    const moved = (value: string, prefix: string) =>
+      volume !== undefined && value === `${prefix}${IMAGE_DATA_DIR}` ? `${prefix}${volume}` : value;
     this.child = new Deno.Command(Deno.execPath(), {
-      args: dockerfileExec(/^CMD (\[.*\])$/m),
+      args: cmd.map((word) => moved(word, "--allow-write=")),
       cwd: root,
-      env,
+      env: { ...env, ...(env.DATA_DIR === undefined ? {} : { DATA_DIR: moved(env.DATA_DIR, "") }) },
       clearEnv: true,
       stdin: "null",
       stdout: "null",
@@ -276,11 +326,18 @@ class AsImage implements AsyncDisposable {
   }
 }
 
-Deno.test("the server runs as the image and the binary run it: compose's settings, JSON logs, health, metrics, SIGTERM", async () => {
-  const composed: Record<string, string> = { ...compose().services.chat.environment };
-  // Every port compose publishes, moved to one the server picks: tests run beside other servers.
+/** compose.yaml's settings for `service`, every port it publishes moved to one the server picks. */
+function composedEnv(service: string): Record<string, string> {
+  const composed: Record<string, string> = { ...compose().services[service].environment };
+  // Tests run beside other servers.
   for (const port of ["PORT", "METRICS_PORT", "WEB_PORT", "IRC_PORT"]) composed[port] = "0";
-  await using server = new AsImage(composed);
+  return composed;
+}
+
+Deno.test("the server runs as the image and the binary run it: compose's settings, JSON logs, health, metrics, SIGTERM", async () => {
+  const composed = composedEnv("chat");
+  await using volume = await tempDir("chat-image-data-");
+  await using server = new AsImage(composed, volume.path);
   const { child } = server;
   const env = await server.listening(composed);
   const port = Number(env.PORT);
@@ -315,6 +372,38 @@ Deno.test("the server runs as the image and the binary run it: compose's setting
   assertEquals((await withDeadline(child.status, 5000, "exit")).code, 0);
   await server.logged(/"msg":"shutdown finished"/);
   for (const line of server.log.text.trimEnd().split("\n")) JSON.parse(line);
+  // The history went where the volume is, in the one file, and nowhere else.
+  assertMatch(server.log.text, /"msg":"history","store":"sqlite","path":"[^"]*\/chat\.db"/);
+  assertEquals([...Deno.readDirSync(volume.path)].map((entry) => entry.name), ["chat.db"]);
+
+  // Started again on the same volume, it remembers.
+  await using again = new AsImage(composed, volume.path);
+  const port2 = Number((await again.listening(composed)).PORT);
+  await using carol = await TestClient.login(port2, "carol");
+  await carol.send("HISTORY");
+  const [hist, end] = await carol.readLines(2);
+  assertMatch(hist!, /^HIST \d+-\d+ alice hi from the container$/);
+  assertEquals(end, "HIST END");
+  again.child.kill("SIGTERM");
+  await carol.expect("ERR server-shutdown");
+  assertEquals((await withDeadline(again.child.status, 5000, "exit")).code, 0);
+});
+
+Deno.test("the image's server refuses a DATA_DIR outside /data: one line on stderr, exit 2, nothing listening", async () => {
+  await using elsewhere = await tempDir("chat-not-data-");
+  const composed = { ...composedEnv("chat"), DATA_DIR: `${elsewhere.path}/history` };
+  // Not moved: the image may write /data only.
+  await using server = new AsImage(composed);
+  assertEquals((await withDeadline(server.child.status, 10_000, "exit")).code, 2);
+  const lines = (await server.log.closed).trimEnd().split("\n");
+  assertEquals(lines.length, 1, lines.join("\n"));
+  assertMatch(
+    lines[0]!,
+    new RegExp(
+      `^Cannot start: --data-dir ${composed.DATA_DIR}: the server's runtime flags do not allow it`,
+    ),
+  );
+  assertEquals([...Deno.readDirSync(elsewhere.path)], [], "nothing was made");
 });
 
 Deno.test("the health check script fails when nothing answers on the port", async () => {
@@ -331,9 +420,7 @@ Deno.test("the health check script fails when nothing answers on the port", asyn
 
 Deno.test("the cluster instances' readiness check fails, saying why, until the instance has joined", async () => {
   // chat-1's settings, with a Redis that is not there: the instance listens, and is not ready.
-  const composed: Record<string, string> = { ...compose().services["chat-1"].environment };
-  // Every port compose publishes, moved to one the server picks: tests run beside other servers.
-  for (const port of ["PORT", "METRICS_PORT", "WEB_PORT", "IRC_PORT"]) composed[port] = "0";
+  const composed = composedEnv("chat-1");
   // Below the ephemeral range: nothing gets it meanwhile, and no reconnection can meet itself.
   composed.REDIS_URL = `redis://127.0.0.1:${freeFixedPort()}`;
   await using server = new AsImage(composed);

@@ -19,6 +19,8 @@ Deno.test("deno task start runs deno with scoped permissions, never -A", async (
     "run",
     "--allow-net",
     "--allow-read",
+    // The --data-dir given at run time: Deno cannot scope a permission to it in advance.
+    "--allow-write",
     `--allow-env=${[...ENV_NAMES, ...LIBRARY_ENV_NAMES].join(",")}`,
     "--v8-flags=--max-semi-space-size=1",
     "main.ts",

@@ -6,10 +6,14 @@
  * @module
  */
 import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
+import type { LogFields, Logger } from "../log.ts";
 import { ChatHistory } from "./chat_history.ts";
 import { MemoryStore } from "./memory_store.ts";
+import { SqliteStore } from "./sqlite_store.ts";
 import type { Retention } from "./store.ts";
+
+/** The history's file in `--data-dir`. */
+export const HISTORY_FILE = "chat.db";
 
 /** What `config` keeps: `--history-lines` and `--history-days`. */
 export function retentionOf(config: Config): Retention {
@@ -20,4 +24,79 @@ export function retentionOf(config: Config): Retention {
 export function memoryHistory(config: Config, log?: Logger): ChatHistory {
   const store = config.historyLines === 0 ? undefined : new MemoryStore(retentionOf(config));
   return new ChatHistory({ store, ...(log === undefined ? {} : { log }) });
+}
+
+/** `--data-dir` cannot be created, written or opened: the server must not start. */
+export class HistoryOpenError extends Error {
+  override name = "HistoryOpenError";
+
+  /** Says which directory and why, in the one line the server exits with. */
+  constructor(dataDir: string, cause: unknown) {
+    super(`Cannot start: --data-dir ${dataDir}: ${reasonOf(cause)}`, { cause });
+  }
+}
+
+/** A history opened by {@linkcode openHistory}, and what its startup log line says of it. */
+export interface OpenedHistory {
+  readonly history: ChatHistory;
+  /** The `history` line's fields: the store's kind, its file, `lines` and `days`. */
+  readonly fields: LogFields;
+}
+
+/**
+ * The history `config` asks for, its store open. Rejects with a
+ * {@linkcode HistoryOpenError} when `--data-dir` cannot be used. Call it
+ * while the process may still read and write files: the store's worker
+ * module and its file are opened here.
+ */
+export async function openHistory(config: Config, log: Logger): Promise<OpenedHistory> {
+  const lines = config.historyLines;
+  const days = config.historyDays;
+  if (lines === 0) return { history: memoryHistory(config, log), fields: { store: "none" } };
+  // With --redis-url, history belongs in Redis, whether or not --data-dir is given (the
+  // protocol's "Where state lives"). Until the Redis store lands here, it is kept in memory.
+  if (config.dataDir === undefined || config.redisUrl !== undefined) {
+    return { history: memoryHistory(config, log), fields: { store: "memory", lines, days } };
+  }
+  const dataDir = config.dataDir;
+  let store: SqliteStore;
+  try {
+    store = await SqliteStore.open(prepareFile(dataDir), retentionOf(config));
+  } catch (error) {
+    throw new HistoryOpenError(dataDir, error);
+  }
+  return {
+    history: new ChatHistory({ store, log }),
+    fields: { store: store.kind, path: store.path, lines, days },
+  };
+}
+
+/**
+ * Makes `dataDir` if it is missing (for this user alone) and the history
+ * file in it if it is missing (0600: SQLite gives its `-wal` and `-shm`
+ * files the same mode); returns the file's path. Throws if either cannot
+ * be made or written.
+ */
+function prepareFile(dataDir: string): string {
+  Deno.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (!Deno.statSync(dataDir).isDirectory) throw new Deno.errors.NotADirectory();
+  const path = `${dataDir.replace(/\/+$/, "")}/${HISTORY_FILE}`;
+  Deno.openSync(path, { write: true, create: true, mode: 0o600 }).close();
+  return path;
+}
+
+/** Why opening failed, in a few words: the system's reason without its error number and call. */
+function reasonOf(error: unknown): string {
+  if (error instanceof Deno.errors.NotADirectory || error instanceof Deno.errors.AlreadyExists) {
+    return "not a directory";
+  }
+  if (error instanceof Deno.errors.IsADirectory) return `${HISTORY_FILE} is a directory`;
+  if (error instanceof Deno.errors.NotCapable) {
+    return `the server's runtime flags do not allow it (${error.message})`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  // "Permission denied (os error 13): mkdir '/x'" says "permission denied".
+  const system = message.match(/^(.+?) \(os error \d+\)/);
+  if (system === null) return message;
+  return system[1]!.charAt(0).toLowerCase() + system[1]!.slice(1);
 }

@@ -4,9 +4,12 @@
  * requests, and the exactly-once rule raced by many writers.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import type { Config } from "../lib/config.ts";
-import type { ChatServer } from "../lib/server.ts";
+import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
+import { openHistory } from "../lib/history/open_history.ts";
+import { SILENT_LOGGER } from "../lib/log.ts";
+import { ChatServer } from "../lib/server.ts";
 import { TestClient, withServer } from "./helpers.ts";
+import { tempDir } from "./temp_dir.ts";
 import { WsClient } from "./ws_client.ts";
 
 const ID = /^\d{13}-\d+$/;
@@ -208,43 +211,67 @@ async function readWhileWritten(
   return view;
 }
 
-Deno.test("exactly once: readers paging back while ten writers send see every message once, in a reply or live", async () => {
-  const writers = 10;
-  const each = 150;
-  await withServer({}, async (server) => {
-    const clients = await Promise.all(
-      Array.from({ length: writers }, (_, i) => TestClient.login(server, `w${i}`)),
-    );
-    // Readers log in a third and two thirds of the way through the writing.
-    const third = Promise.withResolvers<void>();
-    const twoThirds = Promise.withResolvers<void>();
-    const writing = Promise.all(clients.map(async (client, i) => {
-      for (let j = 0; j < each; j += 10) {
-        let batch = "";
-        for (let k = j; k < j + 10; k++) batch += `MSG ${i}:${k}\n`;
-        await client.sendRaw(batch);
-        // Paced by a round trip, so that the readers arrive in the middle of the stream.
-        await client.sync(10_000);
-        if (i === 0 && j === each / 3) third.resolve();
-        if (i === 0 && j === (2 * each) / 3) twoThirds.resolve();
+/** Runs `body` against a server whose history is in memory, or in SQLite in a fresh --data-dir. */
+async function withStore(
+  store: "memory" | "sqlite",
+  body: (server: ChatServer) => Promise<void>,
+): Promise<void> {
+  await using dir = await tempDir("chat-history-");
+  const config: Config = {
+    ...DEFAULT_CONFIG,
+    host: "127.0.0.1",
+    port: 0,
+    rate: 0,
+    dataDir: store === "sqlite" ? dir.path : undefined,
+  };
+  const { history } = await openHistory(config, SILENT_LOGGER);
+  const server = ChatServer.listen(config, { history });
+  try {
+    await body(server);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+for (const store of ["memory", "sqlite"] as const) {
+  Deno.test(`exactly once (${store}): readers paging back while ten writers send see every message once, in a reply or live`, async () => {
+    const writers = 10;
+    const each = 150;
+    await withStore(store, async (server) => {
+      const clients = await Promise.all(
+        Array.from({ length: writers }, (_, i) => TestClient.login(server, `w${i}`)),
+      );
+      // Readers log in a third and two thirds of the way through the writing.
+      const third = Promise.withResolvers<void>();
+      const twoThirds = Promise.withResolvers<void>();
+      const writing = Promise.all(clients.map(async (client, i) => {
+        for (let j = 0; j < each; j += 10) {
+          let batch = "";
+          for (let k = j; k < j + 10; k++) batch += `MSG ${i}:${k}\n`;
+          await client.sendRaw(batch);
+          // Paced by a round trip, so that the readers arrive in the middle of the stream.
+          await client.sync(10_000);
+          if (i === 0 && j === each / 3) third.resolve();
+          if (i === 0 && j === (2 * each) / 3) twoThirds.resolve();
+        }
+      }));
+      const total = writers * each;
+      const views = await Promise.all([
+        third.promise.then(() => readWhileWritten(server, "early", 25, total)),
+        twoThirds.promise.then(() => readWhileWritten(server, "late", 40, total)),
+      ]);
+      await writing;
+      const expected = Array.from(
+        { length: writers },
+        (_, i) => Array.from({ length: each }, (_, k) => `w${i} ${i}:${k}`),
+      ).flat().sort();
+      for (const view of views) {
+        const seen = [...view.fromHistory, ...view.live].sort();
+        assertEquals(seen.length, total);
+        assertEquals(seen, expected);
+        assert(view.fromHistory.length > 0 && view.live.length > 0, "both paths were raced");
       }
-    }));
-    const total = writers * each;
-    const views = await Promise.all([
-      third.promise.then(() => readWhileWritten(server, "early", 25, total)),
-      twoThirds.promise.then(() => readWhileWritten(server, "late", 40, total)),
-    ]);
-    await writing;
-    const expected = Array.from(
-      { length: writers },
-      (_, i) => Array.from({ length: each }, (_, k) => `w${i} ${i}:${k}`),
-    ).flat().sort();
-    for (const view of views) {
-      const seen = [...view.fromHistory, ...view.live].sort();
-      assertEquals(seen.length, total);
-      assertEquals(seen, expected);
-      assert(view.fromHistory.length > 0 && view.live.length > 0, "both paths were raced");
-    }
-    for (const client of clients) await client.dispose();
+      for (const client of clients) await client.dispose();
+    });
   });
-});
+}

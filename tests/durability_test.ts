@@ -403,23 +403,6 @@ for (const { label, make, says } of badDataDirs) {
   });
 }
 
-Deno.test({
-  name: "--data-dir: a directory this user cannot write is one line on stderr and exit 2",
-  // Root writes whatever the mode says: the check is made by an ordinary user only.
-  ignore: Deno.uid() === 0,
-  async fn() {
-    await using dir = await tempDir("chat-bad-data-");
-    await Deno.chmod(dir.path, 0o500);
-    try {
-      const { code, stderr } = await runToExit(["--data-dir", dir.path]);
-      assertEquals(code, 2);
-      assertEquals(stderr, `Cannot start: --data-dir ${dir.path}: permission denied\n`);
-    } finally {
-      await Deno.chmod(dir.path, 0o700);
-    }
-  },
-});
-
 Deno.test("the store keeps writing, reading and checkpointing after read and write access are revoked", async () => {
   await using dir = await tempDir("chat-revoked-");
   const path = `${dir.path}/chat.db`;
@@ -529,6 +512,45 @@ Deno.test({
       ]);
     } finally {
       assert(await mountCommand("umount", [dir.path]), "unmount the tmpfs");
+    }
+  },
+});
+
+/** True when a directory's mode binds this user; root writes whatever the mode says. */
+const modeBinds = (() => {
+  const probe = Deno.makeTempDirSync({ prefix: "chat-mode-probe-" });
+  try {
+    Deno.chmodSync(probe, 0o500);
+    Deno.writeTextFileSync(`${probe}/x`, "");
+    return false;
+  } catch {
+    return true;
+  } finally {
+    Deno.chmodSync(probe, 0o700);
+    Deno.removeSync(probe, { recursive: true });
+  }
+})();
+
+Deno.test({
+  name: "--data-dir: a directory the server cannot write is one line on stderr and exit 2",
+  // An ordinary user is kept out by the directory's mode; root only by a read-only file system.
+  ignore: !modeBinds && !canMount,
+  async fn() {
+    await using dir = await tempDir("chat-bad-data-");
+    if (modeBinds) {
+      await Deno.chmod(dir.path, 0o500);
+    } else {
+      const readOnly = ["-t", "tmpfs", "-o", "ro,size=1m,mode=0755", "tmpfs", dir.path];
+      assert(await mountCommand("mount", readOnly), "mount a read-only tmpfs");
+    }
+    try {
+      const { code, stderr } = await runToExit(["--data-dir", dir.path]);
+      assertEquals(code, 2);
+      const reason = modeBinds ? "permission denied" : "read-only file system";
+      assertEquals(stderr, `Cannot start: --data-dir ${dir.path}: ${reason}\n`);
+    } finally {
+      if (modeBinds) await Deno.chmod(dir.path, 0o700);
+      else assert(await mountCommand("umount", [dir.path]), "unmount the tmpfs");
     }
   },
 });

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { formatId, parseId } from "./history/message_id.ts";
 
 /** What one client line asks for. `ignored` lines only count as activity. */
 export type Command =
@@ -127,7 +128,6 @@ export function parseLine(line: string): Command {
 }
 
 const WHOLE_NUMBER = /^\d+$/;
-const MESSAGE_ID = /^(\d{1,16})-(\d{1,16})$/;
 
 /**
  * `HISTORY`'s arguments: `[@<name>] [<n> [<before>]]`, separated by spaces.
@@ -166,12 +166,8 @@ export function parseHistory(rest: string): HistoryAsk | undefined {
 
 /** A message id written `<ms>-<seq>` with both parts safe whole numbers, without leading zeros; else undefined. */
 export function canonicalId(text: string): string | undefined {
-  const match = MESSAGE_ID.exec(text);
-  if (match === null) return undefined;
-  const ms = Number(match[1]);
-  const seq = Number(match[2]);
-  if (!Number.isSafeInteger(ms) || !Number.isSafeInteger(seq)) return undefined;
-  return `${ms}-${seq}`;
+  const parts = parseId(text);
+  return parts === undefined ? undefined : formatId(parts);
 }
 
 // Cc but TAB: C0, DEL and C1, anything that could end a line or drive a terminal.

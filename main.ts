@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { ClusterEvent } from "./lib/cluster.ts";
 import { type Config, ConfigError, parseConfig, usage } from "./lib/config.ts";
 import { installProcessGuards } from "./lib/guard.ts";
+import { redisHistory, retentionOf } from "./lib/history/open_history.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { ChatServer, ListenError, type ServerOptions } from "./lib/server.ts";
 import { readTlsMaterial, TlsFileError, type TlsMaterial } from "./lib/tls.ts";
@@ -17,7 +17,7 @@ function fail(message: string, status: number): never {
   Deno.exit(status);
 }
 
-type ClusterModule = typeof import("./lib/redis/redis_cluster.ts");
+type ClusterModule = typeof import("./lib/redis/redis_chat.ts");
 
 interface Setup {
   readonly config: Config;
@@ -42,7 +42,7 @@ async function configure(): Promise<Setup | undefined> {
     // Loaded before read access is revoked: the module's files are read now.
     const clusterModule = config.redisUrl === undefined
       ? undefined
-      : await import("./lib/redis/redis_cluster.ts");
+      : await import("./lib/redis/redis_chat.ts");
     return { config, tls, clusterModule, pages };
   } catch (error) {
     if (error instanceof ConfigError || error instanceof TlsFileError) fail(error.message, 2);
@@ -60,16 +60,21 @@ async function configure(): Promise<Setup | undefined> {
 function serverOptions(setup: Setup, log: Logger): ServerOptions {
   const { config, tls, clusterModule, pages } = setup;
   const url = config.redisUrl;
+  // With Redis, the history lives there too, through the cluster's connections.
+  const redis = clusterModule === undefined || url === undefined
+    ? undefined
+    : clusterModule.openRedisChat({
+      url,
+      log,
+      retention: config.historyLines === 0 ? undefined : retentionOf(config),
+    });
   return {
     log,
     ...(tls === undefined ? {} : { tls }),
     ...(pages === undefined ? {} : { pages }),
-    ...(clusterModule === undefined || url === undefined ? {} : {
-      cluster: (post: (event: ClusterEvent) => void) => {
-        const cluster = new clusterModule.RedisCluster({ url, post, log });
-        cluster.start();
-        return cluster;
-      },
+    ...(redis === undefined ? {} : {
+      cluster: (post) => redis.start(post),
+      history: redisHistory(redis.store, log),
     }),
   };
 }

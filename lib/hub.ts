@@ -158,10 +158,15 @@ export class Hub {
         this.#claimAnswered(event);
         break;
       case "remote-msg":
+        // Delivered now, so from now on a history read includes it (and every id before it).
+        if (event.id !== undefined) this.#history.observe(event.id);
         this.#delivery.broadcastMsg(event.sender, event.text, undefined, false, {
-          id: undefined,
+          id: event.id,
           at: Date.now(),
         });
+        break;
+      case "observed":
+        this.#history.observe(event.id);
         break;
       case "history-read":
         this.#historyRead(event);

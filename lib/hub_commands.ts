@@ -132,9 +132,10 @@ function msg(
   if (isBlankText(text)) return;
   const sender = member.state.name;
   // A NOTICE is an automated line: not history, as IRC servers keep it.
-  const id = notice ? undefined : hub.history.record(CHAT, sender, text);
+  const kept = !notice && hub.history.enabled;
+  const id = kept ? hub.history.record(CHAT, sender, text) : undefined;
   hub.delivery.broadcastMsg(sender, text, member, notice, { id, at: Date.now() });
-  hub.cluster.broadcast(sender, text);
+  hub.cluster.broadcast(sender, text, kept);
 }
 
 /** `HISTORY`: malformed is answered at once; a direct-message history needs an account. */

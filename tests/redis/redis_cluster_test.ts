@@ -55,6 +55,8 @@ function notices(r: Rig): string[] {
         return `refused ${event.refusal}`;
       case "name-lost":
         return `name-lost ${event.key}`;
+      case "observed":
+        return `observed ${event.id}`;
     }
   });
 }
@@ -107,7 +109,7 @@ Deno.test("before it has joined, nothing goes elsewhere and logins wait; once jo
     droppedBatches: 0,
   });
   assertEquals(r.cluster.directMessage("ann", "bob", "hi"), "unavailable");
-  r.cluster.broadcast("ann", "hi");
+  r.cluster.broadcast("ann", "hi", false);
   r.cluster.claim(link, "Ann", "ann");
   await connect(r);
   assertEquals(r.sub().subscribes[0]!.channels, ["chat:3:all", `chat:3:to:${id}`]);

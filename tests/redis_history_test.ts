@@ -1,0 +1,484 @@
+/**
+ * The chat's history in Redis, on a real `redis-server`: the scripts that
+ * write, publish and read the stream (bounds enforced exactly, a write sent
+ * again not made twice, ids never going back), and the persistence check.
+ * Skipped without `redis-server`, except in CI.
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { compareIds } from "../lib/history/message_id.ts";
+import { ChatStream } from "../lib/redis/chat_stream.ts";
+import { openRedisClient, type RedisClient } from "../lib/redis/connections.ts";
+import { APPEND_PUBLISH, BACKFILL, MARK, READ } from "../lib/redis/history_scripts.ts";
+import { DEFAULT_PREFIX, KEYS } from "../lib/redis/keys.ts";
+import { ignore, NOTICE_MS, withCluster } from "./cluster_rig.ts";
+import { TestClient, withDeadline } from "./helpers.ts";
+import { RedisProcess } from "./redis_process.ts";
+import { RecordingLogger } from "./redis/fakes.ts";
+
+const STREAM = KEYS.history(DEFAULT_PREFIX, "chat");
+const ACKS = KEYS.historyAcks(DEFAULT_PREFIX, "i1");
+const DAY_MS = 86_400_000;
+
+/** Runs `body` with a fresh Redis and a connected client; stops both after. */
+async function withRedis(
+  body: (client: RedisClient, redis: RedisProcess) => Promise<void>,
+): Promise<void> {
+  const redis = await RedisProcess.start();
+  const client = openRedisClient(redis.url);
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await body(client, redis);
+  } finally {
+    client.destroy();
+    await redis.stop();
+  }
+}
+
+/** What a subscription to `channel` hears: a wait for its first `count` messages. */
+type Heard = (count: number) => Promise<string[]>;
+
+/** Runs `body` while subscribed to `channel` on `redis`; unsubscribes after. */
+async function hearing(
+  redis: RedisProcess,
+  channel: string,
+  body: (first: Heard) => Promise<void>,
+): Promise<void> {
+  const subscriber = openRedisClient(redis.url);
+  subscriber.on("error", () => {});
+  try {
+    await subscriber.connect();
+    const heard: string[] = [];
+    let wanted: { count: number; done: () => void } | undefined;
+    await subscriber.subscribe([channel], (message) => {
+      heard.push(message);
+      if (wanted !== undefined && heard.length >= wanted.count) wanted.done();
+    });
+    await body(async (count) => {
+      if (heard.length < count) {
+        const arrived = Promise.withResolvers<void>();
+        wanted = { count, done: arrived.resolve };
+        await withDeadline(arrived.promise, 5000, `${count} messages on ${channel}`);
+      }
+      return heard.slice(0, count);
+    });
+  } finally {
+    subscriber.destroy();
+  }
+}
+
+/** XRANGE of the whole stream as [id, sender, text]. */
+async function everything(client: RedisClient): Promise<string[][]> {
+  const entries = await client.sendCommand(["XRANGE", STREAM, "-", "+"]) as [string, string[]][];
+  return entries.map(([id, fields]) => [id, fields[1]!, fields[3]!]);
+}
+
+/** READ's answer as [id, sender, text] triples. */
+async function read(
+  client: RedisClient,
+  options: { lines: number; maxAgeMs?: number; from?: string; after?: string; before?: string },
+  limit = 1000,
+): Promise<string[][]> {
+  const flat = await client.eval(READ, {
+    keys: [STREAM],
+    arguments: [
+      String(options.lines),
+      String(options.maxAgeMs ?? DAY_MS),
+      options.from ?? "latest",
+      options.after ?? "",
+      options.before ?? "",
+      String(limit),
+    ],
+  }) as string[];
+  const triples: string[][] = [];
+  for (let i = 0; i < flat.length; i += 3) triples.push(flat.slice(i, i + 3));
+  return triples;
+}
+
+/** Adds `count` messages `m0`, `m1`, ... by `ann`, in one pipeline, without any trimming. */
+async function fill(client: RedisClient, count: number, first = 0): Promise<void> {
+  const adds: Promise<unknown>[] = [];
+  for (let i = first; i < first + count; i++) {
+    adds.push(client.sendCommand(["XADD", STREAM, "*", "s", "ann", "t", `m${i}`]));
+  }
+  await Promise.all(adds);
+}
+
+Deno.test({
+  name:
+    "history script: a batch's kept messages are written and published with their ids, in one step",
+  ignore,
+  async fn() {
+    await withRedis(async (client, redis) => {
+      await hearing(redis, "chat:0:all", async (first) => {
+        const ids = await client.eval(APPEND_PUBLISH, {
+          keys: [STREAM, ACKS],
+          arguments: [
+            ...["chat:0:all", "100", "0", "1", "60000", "i1", "LHLH"],
+            ...["J 4 ann", "7", "ann", "one two", "D bo ann psst", "8", "ann", "three"],
+          ],
+        }) as string[];
+        assertEquals(ids.length, 2);
+        assert(compareIds(ids[0]!, ids[1]!) < 0);
+        assertEquals(await first(1), [
+          `i1\nJ 4 ann\nH ${ids[0]} ann one two\nD bo ann psst\nH ${ids[1]} ann three`,
+        ]);
+        assertEquals(await everything(client), [
+          [ids[0]!, "ann", "one two"],
+          [ids[1]!, "ann", "three"],
+        ]);
+        assertEquals(await client.sendCommand(["LRANGE", ACKS, "0", "-1"]), [
+          `1 7 ${ids[0]} 8 ${ids[1]}`,
+        ]);
+      });
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "history script: reads give exactly --history-lines, whatever the stream holds, and page by id",
+  ignore,
+  async fn() {
+    await withRedis(async (client) => {
+      await fill(client, 180);
+      const ids = (await everything(client)).map(([id]) => id!);
+      const texts = async (...args: Parameters<typeof read>) =>
+        (await read(...args)).map(([, , text]) => text);
+      assertEquals(await texts(client, { lines: 100 }), range(80, 180));
+      // Paging back stops at the bound: nothing older than the 100th latest, ever.
+      assertEquals(await texts(client, { lines: 100, before: ids[90]! }, 50), range(80, 90));
+      assertEquals(await texts(client, { lines: 100, from: "earliest" }, 3), range(80, 83));
+      const after = await texts(client, { lines: 100, from: "earliest", after: ids[150]! }, 2);
+      assertEquals(after, ["m151", "m152"]);
+      assertEquals(await texts(client, { lines: 100, after: ids[179]! }), []);
+      assertEquals(Number(await client.sendCommand(["XLEN", STREAM])), 180, "reads wrote nothing");
+      // A bound lowered far below what the stream holds: trimmed about, then cut exactly.
+      assertEquals(await texts(client, { lines: 7 }), range(173, 180));
+      const left = Number(await client.sendCommand(["XLEN", STREAM]));
+      assert(left < 180 && left >= 7, `${left} left after the trim`);
+    });
+  },
+});
+
+Deno.test({
+  name: "history script: messages older than --history-days are never read, by Redis's clock",
+  ignore,
+  async fn() {
+    await withRedis(async (client) => {
+      const now = Date.now();
+      // Two messages stored 40 and 2 days ago (ids are their times), then two now.
+      await client.sendCommand(["XADD", STREAM, `${now - 40 * DAY_MS}-0`, "s", "ann", "t", "old"]);
+      await client.sendCommand([
+        "XADD",
+        STREAM,
+        `${now - 2 * DAY_MS}-0`,
+        "s",
+        "ann",
+        "t",
+        "recent",
+      ]);
+      await fill(client, 2);
+      const texts = async (maxAgeMs: number) =>
+        (await read(client, { lines: 10, maxAgeMs })).map(([, , text]) => text);
+      assertEquals(await texts(30 * DAY_MS), ["recent", "m0", "m1"]);
+      assertEquals(await texts(DAY_MS), ["m0", "m1"]);
+      assertEquals(await texts(0.5 * DAY_MS), ["m0", "m1"], "fractions of a day");
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "history script: a write sent again after its answer was lost keeps the ids it got; the rest are written once",
+  ignore,
+  async fn() {
+    await withRedis(async (client) => {
+      const first = await client.eval(APPEND_PUBLISH, {
+        keys: [STREAM, ACKS],
+        arguments: [
+          "chat:0:all",
+          "100",
+          "0",
+          "1",
+          "60000",
+          "i1",
+          "HH",
+          "1",
+          "ann",
+          "a",
+          "2",
+          "ann",
+          "b",
+        ],
+      }) as string[];
+      // Its answer "lost": run 2 is sent as if run 1 had not been heard of.
+      const again = await client.eval(BACKFILL, {
+        keys: [STREAM, ACKS],
+        arguments: [
+          "100",
+          "0",
+          "2",
+          "60000",
+          "",
+          "1",
+          "ann",
+          "a",
+          "2",
+          "ann",
+          "b",
+          "3",
+          "ann",
+          "c",
+        ],
+      }) as string[];
+      assertEquals(again.slice(0, 2), first);
+      assertEquals((await everything(client)).map(([, , text]) => text), ["a", "b", "c"]);
+      // Once run 2's answer is heard, the next run forgets runs 1 and 2.
+      await client.eval(BACKFILL, {
+        keys: [STREAM, ACKS],
+        arguments: ["100", "2", "3", "60000", "", "4", "ann", "d"],
+      });
+      const acks = await client.sendCommand(["LRANGE", ACKS, "0", "-1"]) as string[];
+      assertEquals(acks.length, 1);
+      assertMatch(acks[0]!, /^3 4 \d+-\d+$/);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "history script: after Redis lost the stream, ids start above the last one seen, and the mark says where",
+  ignore,
+  async fn() {
+    await withRedis(async (client, redis) => {
+      await hearing(redis, "chat:0:to:i1", async (first) => {
+        const floor = `${Date.now() + 3_600_000}-5`;
+        const mark = (last: string) =>
+          client.eval(MARK, { keys: [STREAM], arguments: [last, "chat:0:to:i1", "i1"] });
+        assertEquals(await mark(floor), floor, "a missing stream is made again at the floor");
+        assertEquals(await client.sendCommand(["XLEN", STREAM]), 0);
+        const [ms, seq] = floor.split("-").map(Number);
+        const added = await client.sendCommand(["XADD", STREAM, "*", "s", "a", "t", "x"]);
+        assertEquals(added, `${ms}-${seq! + 1}`);
+        const higher = `${ms! + 10}-0`;
+        assertEquals(await mark(higher), higher, "an existing stream below the floor is raised");
+        assertEquals(await first(2), [`i1\nS ${floor}`, `i1\nS ${higher}`]);
+        assertEquals(await mark(""), higher, "no floor: where it stands");
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "history: joining warns when Redis persists nothing, and not when it saves snapshots",
+  ignore,
+  async fn() {
+    await withRedis(async (client, redis) => {
+      const join = async (instance: string) => {
+        const log = new RecordingLogger();
+        const stream = new ChatStream({
+          instance,
+          prefix: DEFAULT_PREFIX,
+          ownChannel: `chat:0:to:${instance}`,
+          retention: { lines: 100, maxAgeMs: DAY_MS },
+          log,
+          run: (script, args) => client.eval(script, args),
+          command: (args) => client.sendCommand(args),
+          flush: () => {},
+        });
+        await stream.join();
+        // The check's two answers come after the join's; a PING after them proves they are in.
+        await client.sendCommand(["PING"]);
+        await stream.close();
+        return log;
+      };
+      assertEquals((await join("i1")).messages("warn"), [
+        "Redis persists nothing: the chat's history is lost when it restarts",
+      ]);
+      // Snapshots on (set back before Redis stops, or it would write one on its way out).
+      assertEquals(await redis.command("CONFIG", "SET", "save", "3600 1"), "+OK");
+      assertEquals((await join("i2")).lines, []);
+      assertEquals(await redis.command("CONFIG", "SET", "save", ""), "+OK");
+    });
+  },
+});
+
+/** `m<from>` to `m<to - 1>`. */
+function range(from: number, to: number): string[] {
+  return Array.from({ length: to - from }, (_, i) => `m${from + i}`);
+}
+
+// ---- Instances joined through Redis, keeping their history there ----
+
+/** One `HIST` line, parsed. */
+interface Hist {
+  readonly id: string;
+  /** `<sender> <text>`, as a `MSG` line after its verb. */
+  readonly key: string;
+}
+
+/** Sends `request` and reads up to its `HIST END`: the reply's lines, after any live line before them. */
+async function history(client: TestClient, request: string, live?: string[]): Promise<Hist[]> {
+  await client.send(request);
+  const lines: Hist[] = [];
+  while (true) {
+    const line = await client.readLine(NOTICE_MS);
+    if (line === null) throw new Error(`closed before the reply to ${request}`);
+    if (line === "HIST END") return lines;
+    const hist = line.match(/^HIST (\d+-\d+) (.*)$/);
+    if (hist !== null) lines.push({ id: hist[1]!, key: hist[2]! });
+    else if (live !== undefined && lines.length === 0 && line.startsWith("MSG ")) {
+      live.push(line.slice(4));
+    } else throw new Error(`unexpected line ${JSON.stringify(line)} in the reply to ${request}`);
+  }
+}
+
+/** Every message of the chat's history, oldest first, paging back 1000 at a time. */
+async function wholeHistory(client: TestClient): Promise<Hist[]> {
+  let all: Hist[] = [];
+  let page = await history(client, "HISTORY 1000");
+  while (page.length > 0) {
+    all = [...page, ...all];
+    if (page.length < 1000) break;
+    page = await history(client, `HISTORY 1000 ${page[0]!.id}`);
+  }
+  return all;
+}
+
+Deno.test({
+  name:
+    "history across instances: the same messages, ids and order on every instance, and on one started later",
+  ignore,
+  async fn() {
+    await withCluster(2, async ([a, b], rig) => {
+      const alice = await rig.login(a!, "alice");
+      const bob = await rig.login(b!, "bob");
+      for (let i = 0; i < 5; i++) {
+        await alice.send(`MSG from a ${i}`);
+        await bob.send(`MSG from b ${i}`);
+      }
+      const heardByBob = await bob.readLines(5);
+      const heardByAlice = await alice.readLines(5);
+      assertEquals(heardByBob, range(0, 5).map((m) => `MSG alice from a ${m.slice(1)}`));
+      assertEquals(heardByAlice, range(0, 5).map((m) => `MSG bob from b ${m.slice(1)}`));
+      const onA = await history(alice, "HISTORY");
+      const onB = await history(bob, "HISTORY");
+      assertEquals(onA.length, 10);
+      assertEquals(onB, onA, "one order, the same ids, on both");
+      assert(onA.every((m, i) => i === 0 || compareIds(onA[i - 1]!.id, m.id) < 0));
+      // Each sender's lines keep their order in the history too.
+      for (const who of ["alice from a", "bob from b"]) {
+        const mine = onA.filter((m) => m.key.startsWith(who)).map((m) => m.key);
+        assertEquals(mine, [0, 1, 2, 3, 4].map((i) => `${who} ${i}`));
+      }
+      const c = await rig.start(rig.redis.url);
+      const carol = await rig.login(c, "carol");
+      assertEquals(await history(carol, "HISTORY"), onA, "a new instance serves all of it");
+      assertEquals(await history(carol, `HISTORY 3 ${onA[5]!.id}`), onA.slice(2, 5));
+    });
+  },
+});
+
+/** What a reader saw, in the order it saw it: live messages, and history replies. */
+type Seen =
+  | { readonly kind: "live"; readonly key: string }
+  | { readonly kind: "reply"; readonly before: string | undefined; readonly lines: Hist[] };
+
+/** Asks for `HISTORY <n> [before]` and logs what comes: live lines first, then the reply. */
+async function logReply(
+  client: TestClient,
+  seen: Seen[],
+  n: number,
+  before?: string,
+): Promise<Hist[]> {
+  const live: string[] = [];
+  const lines = await history(
+    client,
+    `HISTORY ${n}${before === undefined ? "" : ` ${before}`}`,
+    live,
+  );
+  for (const key of live) seen.push({ kind: "live", key });
+  seen.push({ kind: "reply", before, lines });
+  return lines;
+}
+
+Deno.test({
+  name:
+    "history across instances, exactly once: readers paging back while writers on two instances write, every reply exact at its cut",
+  ignore,
+  async fn() {
+    await withCluster(2, async (instances, rig) => {
+      const WRITERS = 3;
+      const MESSAGES = 200;
+      const CHUNK = 5;
+      const PAGE = 40;
+      const readers = [
+        await rig.login(instances[0]!, "reader0"),
+        await rig.login(instances[1]!, "reader1"),
+      ];
+      const writers: TestClient[] = [];
+      for (let w = 0; w < 2 * WRITERS; w++) {
+        writers.push(await rig.login(instances[w % 2]!, `w${w}`));
+      }
+      const total = writers.length * MESSAGES;
+      let writing = true;
+      // Each writer sends a few lines at a time, at the server's pace (a PING answered each time).
+      const written = Promise.all(writers.map(async (writer) => {
+        for (let k = 0; k < MESSAGES; k += CHUNK) {
+          const lines = Array.from({ length: CHUNK }, (_, j) => `MSG m${k + j}\n`);
+          await writer.sendRaw(lines.join(""));
+          await writer.sync();
+        }
+      })).finally(() => writing = false);
+      const logs = await Promise.all(readers.map(async (reader) => {
+        const seen: Seen[] = [];
+        let replies = 0;
+        // Asks while the writers write: the latest page, then two pages back from it.
+        while (writing || replies < 3) {
+          let page = await logReply(reader, seen, PAGE);
+          replies++;
+          for (let back = 0; back < 2 && page.length > 0; back++) {
+            page = await logReply(reader, seen, PAGE, page[0]!.id);
+          }
+        }
+        // Then everything else live: a reader logged in throughout hears every message.
+        const heard = seen.filter((s) => s.kind === "live").length;
+        for (const line of await reader.readLines(total - heard, NOTICE_MS)) {
+          assert(line.startsWith("MSG "), line);
+          seen.push({ kind: "live", key: line.slice(4) });
+        }
+        return seen;
+      }));
+      await written;
+      const all = await wholeHistory(readers[0]!);
+      assertEquals(all.length, total);
+      assertEquals(await wholeHistory(readers[1]!), all, "the same history on both instances");
+      const idOf = new Map(all.map((m) => [m.key, m.id]));
+      for (const [r, seen] of logs.entries()) {
+        const live = seen.filter((s) => s.kind === "live").map((s) => s.key);
+        assertEquals(live.length, total, `reader${r} heard each message once`);
+        assertEquals(new Set(live).size, total);
+        const before: string[] = [];
+        let checked = 0;
+        for (const entry of seen) {
+          if (entry.kind === "live") {
+            before.push(entry.key);
+            continue;
+          }
+          // Exactly the latest messages delivered before the reply (below `before`): none
+          // delivered after it, none missing.
+          const wanted = before
+            .map((key) => ({ key, id: idOf.get(key)! }))
+            .filter((m) => entry.before === undefined || compareIds(m.id, entry.before) < 0)
+            .sort((x, y) => compareIds(x.id, y.id))
+            .slice(-PAGE);
+          assertEquals(entry.lines, wanted, `reader${r}, reply ${checked}`);
+          checked++;
+        }
+        console.log(`  reader${r}: ${checked} replies checked against ${total} messages`);
+        assert(checked >= 3);
+      }
+    });
+  },
+});

@@ -10,7 +10,7 @@ import { ChatStream } from "../lib/redis/chat_stream.ts";
 import { openRedisClient, type RedisClient } from "../lib/redis/connections.ts";
 import { APPEND_PUBLISH, BACKFILL, MARK, READ } from "../lib/redis/history_scripts.ts";
 import { DEFAULT_PREFIX, KEYS } from "../lib/redis/keys.ts";
-import { ignore, NOTICE_MS, withCluster } from "./cluster_rig.ts";
+import { ignore, NOTICE_MS, withCluster, withRig } from "./cluster_rig.ts";
 import { TestClient, withDeadline } from "./helpers.ts";
 import { RedisProcess } from "./redis_process.ts";
 import { RecordingLogger } from "./redis/fakes.ts";
@@ -193,55 +193,36 @@ Deno.test({
     "history script: a write sent again after its answer was lost keeps the ids it got; the rest are written once",
   ignore,
   async fn() {
-    await withRedis(async (client) => {
-      const first = await client.eval(APPEND_PUBLISH, {
-        keys: [STREAM, ACKS],
-        arguments: [
-          "chat:0:all",
-          "100",
-          "0",
-          "1",
-          "60000",
-          "i1",
-          "HH",
-          "1",
-          "ann",
-          "a",
-          "2",
-          "ann",
-          "b",
-        ],
-      }) as string[];
-      // Its answer "lost": run 2 is sent as if run 1 had not been heard of.
-      const again = await client.eval(BACKFILL, {
-        keys: [STREAM, ACKS],
-        arguments: [
-          "100",
-          "0",
-          "2",
-          "60000",
-          "",
-          "1",
-          "ann",
-          "a",
-          "2",
-          "ann",
-          "b",
-          "3",
-          "ann",
-          "c",
-        ],
-      }) as string[];
-      assertEquals(again.slice(0, 2), first);
-      assertEquals((await everything(client)).map(([, , text]) => text), ["a", "b", "c"]);
-      // Once run 2's answer is heard, the next run forgets runs 1 and 2.
-      await client.eval(BACKFILL, {
-        keys: [STREAM, ACKS],
-        arguments: ["100", "2", "3", "60000", "", "4", "ann", "d"],
+    await withRedis(async (client, redis) => {
+      await hearing(redis, "chat:0:all", async (heard) => {
+        const first = await client.eval(APPEND_PUBLISH, {
+          keys: [STREAM, ACKS],
+          arguments: [
+            ...["chat:0:all", "100", "0", "1", "60000", "i1", "HH"],
+            ...["1", "ann", "a", "2", "ann", "b"],
+          ],
+        }) as string[];
+        // Its answer "lost": run 2 is sent as if run 1 had not been heard of.
+        const again = await client.eval(BACKFILL, {
+          keys: [STREAM, ACKS],
+          arguments: [
+            ...["100", "0", "2", "60000", "", "chat:0:all", "i1"],
+            ...["1", "ann", "a", "2", "ann", "b", "3", "ann", "c"],
+          ],
+        }) as string[];
+        assertEquals(again.slice(0, 2), first);
+        assertEquals((await everything(client)).map(([, , text]) => text), ["a", "b", "c"]);
+        const published = await heard(2);
+        assertEquals(published[1], `i1\nS ${again[2]}`, "every instance's reads reach past them");
+        // Once run 2's answer is heard, the next run forgets runs 1 and 2.
+        await client.eval(BACKFILL, {
+          keys: [STREAM, ACKS],
+          arguments: ["100", "2", "3", "60000", "", "", "i1", "4", "ann", "d"],
+        });
+        const acks = await client.sendCommand(["LRANGE", ACKS, "0", "-1"]) as string[];
+        assertEquals(acks.length, 1);
+        assertMatch(acks[0]!, /^3 4 \d+-\d+$/);
       });
-      const acks = await client.sendCommand(["LRANGE", ACKS, "0", "-1"]) as string[];
-      assertEquals(acks.length, 1);
-      assertMatch(acks[0]!, /^3 4 \d+-\d+$/);
     });
   },
 });
@@ -281,6 +262,7 @@ Deno.test({
           instance,
           prefix: DEFAULT_PREFIX,
           ownChannel: `chat:0:to:${instance}`,
+          everyone: "chat:0:all",
           retention: { lines: 100, maxAgeMs: DAY_MS },
           log,
           run: (script, args) => client.eval(script, args),
@@ -479,6 +461,136 @@ Deno.test({
         console.log(`  reader${r}: ${checked} replies checked against ${total} messages`);
         assert(checked >= 3);
       }
+    });
+  },
+});
+
+/**
+ * Waits until `holds()` answers true, asking every 50 ms within the notice
+ * deadline: for what the server shows nowhere but in `/metrics` (a write
+ * retried on its own timer).
+ */
+async function eventually(holds: () => Promise<boolean>, what: string): Promise<void> {
+  await withDeadline(
+    (async () => {
+      while (!(await holds())) await new Promise((resolve) => setTimeout(resolve, 50));
+    })(),
+    NOTICE_MS,
+    what,
+  );
+}
+
+/** `HISTORY`, timed: the reply and how long it took, in ms. */
+async function timedHistory(client: TestClient): Promise<{ lines: Hist[]; ms: number }> {
+  const asked = performance.now();
+  const lines = await history(client, "HISTORY");
+  return { lines, ms: performance.now() - asked };
+}
+
+Deno.test({
+  name:
+    "history with Redis stopped: HISTORY answers at once; after Redis restarts empty, ids keep growing, what was sent meanwhile is written, and chat goes on",
+  ignore,
+  async fn() {
+    await withRig(async (rig) => {
+      // Ids an hour ahead of the clock: after a restart, Redis's own clock alone would go back.
+      const ahead = `${Date.now() + 3_600_000}-0`;
+      const stream = KEYS.history(DEFAULT_PREFIX, "chat");
+      await rig.redis.command("XADD", stream, ahead, "s", "zed", "t", "from the future");
+      const a = await rig.start(rig.redis.url);
+      const b = await rig.start(rig.redis.url);
+      const alice = await rig.login(a, "alice");
+      const carol = await rig.login(a, "carol");
+      const bob = await rig.login(b, "bob");
+      await alice.send("MSG one");
+      await bob.expect("MSG alice one");
+      await carol.expect("MSG alice one");
+      const before = await history(bob, "HISTORY");
+      assertEquals(before.map((m) => m.key), ["zed from the future", "alice one"]);
+      const last = before[1]!.id;
+
+      await rig.redis.stop();
+      await a.logged(/cluster unavailable/);
+      await b.logged(/cluster unavailable/);
+      const away = await timedHistory(carol);
+      console.log(`  HISTORY answered in ${Math.round(away.ms)} ms with Redis stopped`);
+      assert(away.ms < 1000, `${away.ms} ms`);
+      for (const text of ["during 1", "during 2"]) {
+        await alice.send(`MSG ${text}`);
+        await carol.expect(`MSG alice ${text}`);
+      }
+
+      await rig.redis.restart();
+      await a.logged(/cluster rejoined/);
+      await b.logged(/cluster rejoined/);
+      await alice.send("MSG after");
+      await bob.expect("MSG alice after");
+      await eventually(
+        async () => (await a.metrics("chat_history_pending")).chat_history_pending === 0,
+        "what alice sent while Redis was away, written",
+      );
+      const after = await history(bob, "HISTORY");
+      const keys = after.map((m) => m.key);
+      assertEquals(keys.toSorted(), ["alice after", "alice during 1", "alice during 2"]);
+      assert(keys.indexOf("alice during 1") < keys.indexOf("alice during 2"));
+      for (const m of after) assert(compareIds(m.id, last) > 0, `${m.id} after ${last}`);
+      assertEquals(await history(alice, "HISTORY"), after, "the same on both instances");
+      assertEquals(await bob.sync(), [], "what was sent meanwhile is not delivered late");
+    });
+  },
+});
+
+Deno.test({
+  name: "history with Redis frozen: HISTORY answers within a second, from what this instance holds",
+  ignore,
+  async fn() {
+    await withCluster(2, async ([a, b], rig) => {
+      const alice = await rig.login(a!, "alice");
+      const bob = await rig.login(b!, "bob");
+      await alice.send("MSG one");
+      await bob.expect("MSG alice one");
+      rig.redis.freeze(true);
+      await alice.send("MSG frozen");
+      const frozen = await timedHistory(alice);
+      console.log(`  HISTORY answered in ${Math.round(frozen.ms)} ms with Redis frozen`);
+      assert(frozen.ms < 1500, `${frozen.ms} ms`);
+      assert(frozen.ms >= 900, "it waited for Redis first");
+      rig.redis.freeze(false);
+      await bob.expect("MSG alice frozen");
+      const thawed = await history(alice, "HISTORY");
+      assertEquals(thawed.map((m) => m.key), ["alice one", "alice frozen"]);
+      assertEquals(await history(bob, "HISTORY"), thawed);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "history retention: each instance reads exactly its --history-lines and --history-days, whatever the stream keeps",
+  ignore,
+  async fn() {
+    await withRig(async (rig) => {
+      const stream = KEYS.history(DEFAULT_PREFIX, "chat");
+      const fortyDaysAgo = `${Date.now() - 40 * DAY_MS}-0`;
+      await rig.redis.command("XADD", stream, fortyDaysAgo, "s", "zed", "t", "old");
+      // A recent message in the same node of the stream: an approximate trim by age keeps both.
+      await rig.redis.command("XADD", stream, "*", "s", "zed", "t", "recent");
+      const thirty = await rig.start(rig.redis.url, { args: ["--history-lines", "100"] });
+      const fifty = await rig.start(rig.redis.url, { args: ["--history-days", "50"] });
+      const five = await rig.start(rig.redis.url, { args: ["--history-lines", "5"] });
+      const ann = await rig.login(thirty, "ann");
+      const bo = await rig.login(fifty, "bo");
+      const cy = await rig.login(five, "cy");
+      for (let i = 0; i < 8; i++) await ann.send(`MSG m${i}`);
+      assertEquals(await bo.readLines(8), range(0, 8).map((m) => `MSG ann ${m}`));
+      assertEquals(await cy.readLines(8), range(0, 8).map((m) => `MSG ann ${m}`));
+      const texts = async (client: TestClient) =>
+        (await history(client, "HISTORY")).map((m) => m.key);
+      const sent = range(0, 8).map((m) => `ann ${m}`);
+      assertEquals(await texts(ann), ["zed recent", ...sent], "30 days: not the old one");
+      assertEquals(await texts(bo), ["zed old", "zed recent", ...sent], "50 days: the old one too");
+      assertEquals(await texts(cy), sent.slice(3), "5 lines: exactly the latest 5");
+      assertEquals(await rig.redis.command("XLEN", stream), ":10", "the stream keeps more");
     });
   },
 });

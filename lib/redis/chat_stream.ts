@@ -30,8 +30,10 @@ export interface ChatStreamOptions {
   readonly instance: string;
   /** Key prefix. */
   readonly prefix: string;
-  /** This instance's own channel, where its mark goes. */
+  /** This instance's own channel, where its mark goes when it joins. */
   readonly ownChannel: string;
+  /** The channel every instance hears: where a mark goes after messages written unpublished. */
+  readonly everyone: string;
   /** `--history-lines` and `--history-days`. */
   readonly retention: Retention;
   /** Where a failed check or trim is logged, and the persistence warning. */
@@ -128,14 +130,18 @@ export class ChatStream {
       if (group === undefined) byConversation.set(conversation, [slot]);
       else group.push(slot);
     }
+    const { retention, instance, everyone } = this.#options;
     await Promise.all([...byConversation].map(([conversation, group]) => {
       const run = ++this.#runs;
       const args = [
-        String(this.#options.retention.lines),
+        String(retention.lines),
         String(this.#acked),
         String(run),
         String(ACKS_TTL_MS),
         this.#floor(),
+        // The chat's order moves past them on every instance; a direct conversation has none.
+        conversation === CHAT ? everyone : "",
+        instance,
       ];
       for (const slot of group) args.push(String(slot.seq), slot.sender, slot.text);
       return this.#run(BACKFILL, [this.#key(conversation), this.#acks], args)

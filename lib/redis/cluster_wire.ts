@@ -27,7 +27,12 @@ export type WireEvent =
   /** A user logged in on the sending instance, with their login number. */
   | { readonly kind: "joined"; readonly seq: number; readonly name: string }
   /** A user of the sending instance left. */
-  | { readonly kind: "left"; readonly seq: number; readonly name: string };
+  | { readonly kind: "left"; readonly seq: number; readonly name: string }
+  /**
+   * The chat's history has reached `id`: the sending instance wrote messages
+   * there without publishing them (they were held while Redis was away).
+   */
+  | { readonly kind: "mark"; readonly id: string };
 
 /** A batch of events from one instance. */
 export interface WireBatch {
@@ -39,8 +44,9 @@ export interface WireBatch {
 
 /**
  * The first character of each event's line. `kept`: a `MSG` with its history
- * id (`H <id> <sender> <text>`). `mark`: where the chat's order stood, which
- * an instance publishes to itself when it joins (`S <id>`).
+ * id (`H <id> <sender> <text>`). `mark`: how far the chat's history has come
+ * (`S <id>`), which an instance publishes to itself when it joins, and to
+ * all after writing messages unpublished.
  */
 export const TAG = { msg: "M", kept: "H", dm: "D", joined: "J", left: "L", mark: "S" } as const;
 
@@ -60,6 +66,8 @@ export function encodeEvent(event: WireEvent): string {
       return `${TAG.joined} ${event.seq} ${event.name}`;
     case "left":
       return `${TAG.left} ${event.seq} ${event.name}`;
+    case "mark":
+      return `${TAG.mark} ${event.id}`;
   }
 }
 
@@ -140,6 +148,8 @@ function decodeEvent(line: string): WireEvent | undefined {
         ? undefined
         : { kind: "dm", target: target!, sender: sender!, text };
     }
+    case TAG.mark:
+      return ID.test(body) ? { kind: "mark", id: body } : undefined;
     case TAG.joined:
     case TAG.left: {
       const [seqText, name] = fields(body, 1);

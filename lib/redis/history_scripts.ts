@@ -104,9 +104,11 @@ return ids
 /**
  * Writes messages without publishing them (accepted while Redis was away,
  * or dropped from live delivery while it lagged): each one an earlier run
- * is known to have written keeps that id. KEYS: stream, acks. ARGV: max
- * length, acked run, this run, acks ttl ms, floor, then (tag, sender, text)
- * for each message. Returns their ids, in order.
+ * is known to have written keeps that id. Then, unless the channel is '',
+ * publishes a mark of the highest id (`<instance>\nS <id>`), so that every
+ * instance's reads reach past them. KEYS: stream, acks. ARGV: max length,
+ * acked run, this run, acks ttl ms, floor, channel, the instance, then
+ * (tag, sender, text) for each message. Returns their ids, in order.
  */
 export const BACKFILL = `${IDS}${RAISE}${ACKS}
 local stream, acks = KEYS[1], KEYS[2]
@@ -119,16 +121,18 @@ for _, element in ipairs(redis.call('LRANGE', acks, 0, -1)) do
     if tag == nil then tag = word else known[tag] = word; tag = nil end
   end
 end
-local ids, written = {}, {}
-for i = 6, #ARGV, 3 do
+local ids, written, top = {}, {}, nil
+for i = 8, #ARGV, 3 do
   local id = known[ARGV[i]]
   if not id then
     id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 's', ARGV[i + 1], 't', ARGV[i + 2])
   end
   ids[#ids + 1] = id
   written[#written + 1] = ARGV[i] .. ' ' .. id
+  if top == nil or below(top, id) then top = id end
 end
 record(acks, ARGV[3], written, ARGV[4])
+if ARGV[6] ~= '' and top then redis.call('PUBLISH', ARGV[6], ARGV[7] .. '\\nS ' .. top) end
 return ids
 `;
 

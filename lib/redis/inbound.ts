@@ -69,6 +69,11 @@ export class Inbound {
           if (check && !presence.announces(batch.from, event.sender)) break;
           post({ kind: "remote-dm", target: event.target, sender: event.sender, text: event.text });
           break;
+        case "mark":
+          // Messages written unpublished, up to here: reads may include them from now on.
+          stream?.seen(event.id);
+          post({ kind: "observed", id: event.id });
+          break;
         case "joined":
         case "left":
           presence.heard({

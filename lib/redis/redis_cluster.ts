@@ -122,6 +122,7 @@ export class RedisCluster implements Cluster {
       instance,
       prefix,
       ownChannel: KEYS.inbox(this.#channels, instance),
+      everyone: this.#everyone,
       retention: options.history,
       log,
       run,

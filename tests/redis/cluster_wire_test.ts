@@ -20,6 +20,7 @@ Deno.test("a batch of events decodes to what was encoded, texts with spaces and 
     { kind: "dm", target: "bob", sender: "Amélie", text: "DM bob nested words" },
     { kind: "msg", sender: "x", text: "" },
     { kind: "msg", sender: "x", text: "kept with its id", id: "1764999000123-7" },
+    { kind: "mark", id: "1764999000124-0" },
     { kind: "left", seq: 41, name: "Amélie" },
   ];
   const payload = encodeBatch("inst-1", events.map(encodeEvent));
@@ -39,6 +40,7 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
     "",
     "H 12-x ann no-id",
     "H 12-0 ann",
+    "S 12",
     "M ok fine",
   ].join("\n");
   assertEquals(decodeBatch(payload), {

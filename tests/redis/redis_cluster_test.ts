@@ -1,6 +1,8 @@
 /** RedisCluster's membership and heartbeat, over fake Redis clients. */
 import { assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
 import type { ClusterEvent } from "../../lib/cluster.ts";
+import type { Retention } from "../../lib/history/store.ts";
+import { APPEND_PUBLISH, MARK } from "../../lib/redis/history_scripts.ts";
 import { RedisCluster } from "../../lib/redis/redis_cluster.ts";
 import { CLAIM, HEARTBEAT, LEAVE, REJOIN, SWEEP } from "../../lib/redis/scripts.ts";
 import { CLUSTER_TIMING, type ClusterTiming } from "../../lib/redis/timing.ts";
@@ -9,8 +11,11 @@ import { FakeClient, RecordingLogger, settle, until } from "./fakes.ts";
 
 const link = new FakeLink("a");
 
-/** A cluster on database 3 whose clients are fakes; ticks are a minute apart unless asked. */
-function rig(timing: Partial<ClusterTiming> = {}) {
+/**
+ * A cluster on database 3 whose clients are fakes; ticks are a minute apart
+ * unless asked; with `history`, keeping the chat's history.
+ */
+function rig(timing: Partial<ClusterTiming> = {}, history?: Retention) {
   const clients: FakeClient[] = [];
   const posted: ClusterEvent[] = [];
   const log = new RecordingLogger();
@@ -24,6 +29,7 @@ function rig(timing: Partial<ClusterTiming> = {}) {
       clients.push(client);
       return client;
     },
+    ...(history === undefined ? {} : { history }),
   });
   return {
     cluster,
@@ -402,4 +408,51 @@ Deno.test("a heartbeat left unanswered past the stale time replaces both connect
   await settle();
   assertEquals(r.pub().scripts.calls.length, 0, "the old link is heard no more");
   await close(r);
+});
+
+Deno.test("with history: a kept MSG goes out in the history's script, in order; ids seen come back to the hub", async () => {
+  const r = rig({}, { lines: 50, maxAgeMs: 60_000 });
+  const id = r.cluster.id;
+  r.cluster.start();
+  r.cluster.broadcast("ann", "while away", true);
+  assertEquals(r.cluster.stream!.slots.openCount, 1, "kept, for the store to write later");
+  r.pub().commandReply = (args) => Promise.resolve({ [args[2]!]: args[2] === "save" ? "" : "no" });
+  await connect(r);
+  await answerJoin(r, ["b 1 Bob"]);
+  const mark = r.pub().scripts.take();
+  assertStrictEquals(mark.script, MARK);
+  assertEquals(mark.keys, ["chat:history:chat"]);
+  assertEquals(mark.arguments, ["", `chat:3:to:${id}`, id]);
+  assertEquals(r.cluster.status().available, false, "joined only once the mark is out");
+  mark.reply.resolve("5-0");
+  await settle();
+  assertEquals(r.cluster.status().available, true);
+  assertEquals(r.pub().commands, [["CONFIG", "GET", "appendonly"], ["CONFIG", "GET", "save"]]);
+  assertEquals(r.log.messages("warn"), [
+    "Redis persists nothing: the chat's history is lost when it restarts",
+  ]);
+  r.posted.length = 0;
+  r.sub().deliver(`${id}\nS 5-0`);
+  r.cluster.broadcast("ann", "kept", true);
+  r.cluster.broadcast("ann", "a notice", false);
+  await settle();
+  const write = r.pub().scripts.take();
+  assertStrictEquals(write.script, APPEND_PUBLISH);
+  assertEquals(write.keys, ["chat:history:chat", `chat:history-acks:${id}`]);
+  assertEquals(write.arguments.slice(0, 2), ["chat:3:all", "50"]);
+  assertEquals(write.arguments.slice(5), [id, "HL", "2", "ann", "kept", "M ann a notice"]);
+  write.reply.resolve(["6-0"]);
+  r.sub().deliver(`${id}\nH 6-0 ann kept\nM ann a notice`);
+  r.sub().deliver("b\nH 7-0 Bob hi\nM Bob not kept");
+  r.sub().deliver("b\nS 8-0");
+  assertEquals(r.posted, [
+    { kind: "observed", id: "5-0" },
+    { kind: "observed", id: "6-0" },
+    { kind: "remote-msg", sender: "Bob", text: "hi", id: "7-0" },
+    { kind: "remote-msg", sender: "Bob", text: "not kept" },
+    { kind: "observed", id: "8-0" },
+  ]);
+  assertEquals(r.cluster.stream!.lastSeen, "8-0");
+  await close(r);
+  await r.cluster.stream!.close();
 });

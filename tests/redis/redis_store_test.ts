@@ -28,6 +28,7 @@ function rig() {
     instance: "i1",
     prefix: "chat:",
     ownChannel: "chat:0:to:i1",
+    everyone: "chat:0:all",
     retention: { lines: 100, maxAgeMs: 86_400_000 },
     log,
     run: redis.run,
@@ -76,7 +77,10 @@ Deno.test("messages not published (Redis away) are written later, unpublished, a
   await settle();
   const backfill = redis.take();
   assertEquals(backfill.script, BACKFILL);
-  assertEquals(backfill.arguments, ["100", "0", "1", "86400000", "9-3", "1", "ann", "while away"]);
+  assertEquals(backfill.arguments, [
+    ...["100", "0", "1", "86400000", "9-3", "chat:0:all", "i1"],
+    ...["1", "ann", "while away"],
+  ]);
   backfill.reply.reject(new Error("Redis is away"));
   await settle();
   assertEquals(history.counts.writeFailures, 1);
@@ -84,7 +88,7 @@ Deno.test("messages not published (Redis away) are written later, unpublished, a
   const closed = history.close();
   await settle();
   const again = redis.take();
-  assertEquals(again.arguments.slice(5), ["1", "ann", "while away"]);
+  assertEquals(again.arguments.slice(7), ["1", "ann", "while away"]);
   again.reply.resolve(["10-0"]);
   await closed;
   assertEquals(history.counts.written, 1);
@@ -104,7 +108,7 @@ Deno.test("a write whose answer was lost is written again by tag, after the writ
   assertEquals(backfill.script, BACKFILL);
   // Run 2's answer was heard: Redis may forget runs up to it, not run 1's, which it is asked about.
   assertEquals(backfill.arguments.slice(1, 3), ["2", "3"]);
-  assertEquals(backfill.arguments.slice(5), ["1", "ann", "lost"]);
+  assertEquals(backfill.arguments.slice(7), ["1", "ann", "lost"]);
   backfill.reply.resolve(["6-0"]);
   await settle();
   const reply = history.read(LATEST) as Promise<unknown>;

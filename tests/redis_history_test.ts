@@ -16,7 +16,6 @@ import { RedisProcess } from "./redis_process.ts";
 import { RecordingLogger } from "./redis/fakes.ts";
 
 const STREAM = KEYS.history(DEFAULT_PREFIX, "chat");
-const ACKS = KEYS.historyAcks(DEFAULT_PREFIX, "i1");
 const DAY_MS = 86_400_000;
 
 /** Runs `body` with a fresh Redis and a connected client; stops both after. */
@@ -112,10 +111,10 @@ Deno.test({
     await withRedis(async (client, redis) => {
       await hearing(redis, "chat:0:all", async (first) => {
         const ids = await client.eval(APPEND_PUBLISH, {
-          keys: [STREAM, ACKS],
+          keys: [STREAM],
           arguments: [
-            ...["chat:0:all", "100", "0", "1", "60000", "i1", "LHLH"],
-            ...["J 4 ann", "7", "ann", "one two", "D bo ann psst", "8", "ann", "three"],
+            ...["chat:0:all", "100", "i1", "LHLH"],
+            ...["J 4 ann", "i1:7", "ann", "one two", "D bo ann psst", "i1:8", "ann", "three"],
           ],
         }) as string[];
         assertEquals(ids.length, 2);
@@ -127,9 +126,15 @@ Deno.test({
           [ids[0]!, "ann", "one two"],
           [ids[1]!, "ann", "three"],
         ]);
-        assertEquals(await client.sendCommand(["LRANGE", ACKS, "0", "-1"]), [
-          `1 7 ${ids[0]} 8 ${ids[1]}`,
-        ]);
+        const origins = await client.sendCommand(["XRANGE", STREAM, "-", "+"]) as [
+          string,
+          string[],
+        ][];
+        assertEquals(
+          origins.map(([, fields]) => fields[5]),
+          ["i1:7", "i1:8"],
+          "each entry's origin",
+        );
       });
     });
   },
@@ -195,33 +200,32 @@ Deno.test({
   async fn() {
     await withRedis(async (client, redis) => {
       await hearing(redis, "chat:0:all", async (heard) => {
+        await fill(client, 2);
+        const [, since] = (await everything(client)).map(([id]) => id!);
         const first = await client.eval(APPEND_PUBLISH, {
-          keys: [STREAM, ACKS],
-          arguments: [
-            ...["chat:0:all", "100", "0", "1", "60000", "i1", "HH"],
-            ...["1", "ann", "a", "2", "ann", "b"],
-          ],
+          keys: [STREAM],
+          arguments: ["chat:0:all", "100", "i1", "HH", "i1:1", "ann", "a", "i1:2", "ann", "b"],
         }) as string[];
-        // Its answer "lost": run 2 is sent as if run 1 had not been heard of.
+        await fill(client, 1, 2);
+        // Its answer "lost": sent again, with what had been seen when it first went out.
         const again = await client.eval(BACKFILL, {
-          keys: [STREAM, ACKS],
+          keys: [STREAM],
           arguments: [
-            ...["100", "0", "2", "60000", "", "chat:0:all", "i1"],
-            ...["1", "ann", "a", "2", "ann", "b", "3", "ann", "c"],
+            ...["100", "", "chat:0:all", "i1", since!],
+            ...["i1:1", "ann", "a", "i1:2", "ann", "b", "i1:3", "ann", "c"],
           ],
         }) as string[];
         assertEquals(again.slice(0, 2), first);
-        assertEquals((await everything(client)).map(([, , text]) => text), ["a", "b", "c"]);
+        const texts = (await everything(client)).map(([, , text]) => text);
+        assertEquals(texts, ["m0", "m1", "a", "b", "m2", "c"]);
         const published = await heard(2);
         assertEquals(published[1], `i1\nS ${again[2]}`, "every instance's reads reach past them");
-        // Once run 2's answer is heard, the next run forgets runs 1 and 2.
-        await client.eval(BACKFILL, {
-          keys: [STREAM, ACKS],
-          arguments: ["100", "2", "3", "60000", "", "", "i1", "4", "ann", "d"],
-        });
-        const acks = await client.sendCommand(["LRANGE", ACKS, "0", "-1"]) as string[];
-        assertEquals(acks.length, 1);
-        assertMatch(acks[0]!, /^3 4 \d+-\d+$/);
+        // Looked up only after `since`: an origin before it is another write (here: written anew).
+        const before = await client.eval(BACKFILL, {
+          keys: [STREAM],
+          arguments: ["100", "", "", "i1", again[2]!, "i1:1", "ann", "a"],
+        }) as string[];
+        assert(compareIds(before[0]!, again[2]!) > 0);
       });
     });
   },

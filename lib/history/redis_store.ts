@@ -87,9 +87,14 @@ export class RedisHistoryStore implements HistoryStore {
       });
       this.#mismatchesLogged = slots.mismatches;
     }
-    await slots.settled(paired);
-    const unwritten = paired.filter((slot) => slot.state !== "written");
-    if (unwritten.length > 0) await this.#stream.backfill(unwritten);
+    try {
+      await slots.settled(paired);
+      const unwritten = paired.filter((slot) => slot.state !== "written");
+      if (unwritten.length > 0) await this.#stream.backfill(unwritten);
+    } catch (error) {
+      slots.failed(paired);
+      throw error;
+    }
     return paired.map((slot) => slot.id!);
   }
 }

@@ -17,8 +17,6 @@ import { APPEND_PUBLISH, BACKFILL, MARK, READ, TRIM } from "./history_scripts.ts
 import { type Slot, SlotBook } from "./history_slots.ts";
 import { KEYS } from "./keys.ts";
 
-/** How long Redis keeps what an instance's writes gave, for a write sent again after a lost answer. */
-const ACKS_TTL_MS = 24 * 3600 * 1000;
 /** Between two trims of the stream by age (reads enforce the age bound exactly meanwhile). */
 const TRIM_INTERVAL_MS = 60_000;
 /** Longest the connections outlive the cluster's leaving, for the history's last writes. */
@@ -40,7 +38,7 @@ export interface ChatStreamOptions {
   readonly log: Logger;
   /** Runs a script on the current publishing connection. */
   readonly run: RunScript;
-  /** Sends one command on the same connection (`CONFIG GET`). */
+  /** Sends one command on the same connection (`CONFIG GET`, `SCRIPT LOAD`, `EVALSHA`). */
   readonly command: (args: string[]) => Promise<unknown>;
   /** Publishes what the publisher holds, now: a read must follow the writes before it. */
   readonly flush: () => void;
@@ -53,13 +51,11 @@ export class ChatStream {
   /** This instance's messages between the hub and Redis. */
   readonly slots: SlotBook = new SlotBook();
   readonly #options: ChatStreamOptions;
-  readonly #acks: string;
   /** The highest id seen (written, published, read): ids never go below it, even after Redis loses them. */
   #lastSeen: string | undefined;
-  /** Writing runs sent, and the latest whose answer came (answers come in order). */
-  #runs = 0;
-  #acked = 0;
   #joins = 0;
+  /** The hash of the write-and-publish script, once loaded in this Redis (at each join). */
+  #appendSha: string | undefined;
   #lastTrim = -Infinity;
   #drop: (() => void) | undefined;
   #dropTimer: ReturnType<typeof setTimeout> | undefined;
@@ -68,7 +64,6 @@ export class ChatStream {
   /** A stream for `options.instance`; nothing is sent until used. */
   constructor(options: ChatStreamOptions) {
     this.#options = options;
-    this.#acks = KEYS.historyAcks(options.prefix, options.instance);
   }
 
   /** The highest id this instance has seen, if any. */
@@ -87,7 +82,6 @@ export class ChatStream {
    * Settles when Redis has answered; the slots settle with it.
    */
   publish(channel: string, items: readonly (string | Slot)[]): Promise<unknown> {
-    const run = ++this.#runs;
     const { retention, instance } = this.#options;
     let kinds = "";
     const lines: string[] = [];
@@ -98,23 +92,24 @@ export class ChatStream {
         lines.push(item);
       } else {
         kinds += "H";
-        lines.push(String(item.seq), item.sender, item.text);
+        lines.push(this.#origin(item), item.sender, item.text);
         kept.push(item);
       }
     }
-    const reply = this.#run(APPEND_PUBLISH, [this.#key(CHAT), this.#acks], [
-      channel,
-      String(retention.lines),
-      String(this.#acked),
-      String(run),
-      String(ACKS_TTL_MS),
-      instance,
-      kinds,
-      ...lines,
-    ]);
+    const key = this.#key(CHAT);
+    const args = [channel, String(retention.lines), instance, kinds, ...lines];
+    // By its hash once loaded: the script's text is not sent, nor hashed by Redis, every batch.
+    const sha = this.#appendSha;
+    const reply = sha === undefined
+      ? this.#run(APPEND_PUBLISH, [key], args)
+      : this.#send(["EVALSHA", sha, "1", key, ...args]);
     reply.then(
-      (ids) => this.#written(run, kept, ids),
-      () => {
+      (ids) => this.#written(kept, ids),
+      (error: unknown) => {
+        // Redis forgot its scripts (SCRIPT FLUSH): by its text until the next join loads it again.
+        if (String(error).includes("NOSCRIPT") && this.#appendSha === sha) {
+          this.#appendSha = undefined;
+        }
         for (const slot of kept) this.slots.unwritten(slot);
       },
     ).catch((error: unknown) => this.#options.log.error("history write", { error: String(error) }));
@@ -132,20 +127,24 @@ export class ChatStream {
     }
     const { retention, instance, everyone } = this.#options;
     await Promise.all([...byConversation].map(([conversation, group]) => {
-      const run = ++this.#runs;
+      // Written before, if at all, after the earliest id seen when one of them went out.
+      let since: string | undefined;
+      for (const { sentAfter } of group) {
+        if (sentAfter !== undefined && (since === undefined || compareIds(sentAfter, since) < 0)) {
+          since = sentAfter;
+        }
+      }
       const args = [
         String(retention.lines),
-        String(this.#acked),
-        String(run),
-        String(ACKS_TTL_MS),
         this.#floor(),
         // The chat's order moves past them on every instance; a direct conversation has none.
         conversation === CHAT ? everyone : "",
         instance,
+        since ?? "",
       ];
-      for (const slot of group) args.push(String(slot.seq), slot.sender, slot.text);
-      return this.#run(BACKFILL, [this.#key(conversation), this.#acks], args)
-        .then((ids) => this.#written(run, group, ids));
+      for (const slot of group) args.push(this.#origin(slot), slot.sender, slot.text);
+      return this.#run(BACKFILL, [this.#key(conversation)], args)
+        .then((ids) => this.#written(group, ids));
     }));
   }
 
@@ -180,7 +179,12 @@ export class ChatStream {
    */
   async join(): Promise<void> {
     const { instance, ownChannel } = this.#options;
-    const last = await this.#run(MARK, [this.#key(CHAT)], [this.#floor(), ownChannel, instance]);
+    // Redis may have restarted since the last join, its scripts gone with it.
+    const [sha, last] = await Promise.all([
+      this.#send(["SCRIPT", "LOAD", APPEND_PUBLISH]),
+      this.#run(MARK, [this.#key(CHAT)], [this.#floor(), ownChannel, instance]),
+    ]);
+    this.#appendSha = typeof sha === "string" ? sha : undefined;
     if (typeof last === "string") this.seen(last);
     if (this.#joins++ === 0) void this.#checkPersistence();
   }
@@ -242,8 +246,22 @@ export class ChatStream {
     }
   }
 
-  #written(run: number, slots: readonly Slot[], reply: unknown): void {
-    if (run > this.#acked) this.#acked = run;
+  /** A command whose failure to even start is a rejection too. */
+  #send(args: string[]): Promise<unknown> {
+    try {
+      return this.#options.command(args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** `<instance>:<seq>`, noting what had been seen when its first write went out. */
+  #origin(slot: Slot): string {
+    slot.sentAfter ??= this.#lastSeen ?? "0-0";
+    return `${this.#options.instance}:${slot.seq}`;
+  }
+
+  #written(slots: readonly Slot[], reply: unknown): void {
     if (!Array.isArray(reply) || reply.length !== slots.length) {
       // Not what the script returns: nothing is known of these writes.
       for (const slot of slots) this.slots.unwritten(slot);
@@ -257,8 +275,8 @@ export class ChatStream {
     const log = this.#options.log;
     try {
       const [appendonly, save] = (await Promise.all([
-        this.#options.command(["CONFIG", "GET", "appendonly"]),
-        this.#options.command(["CONFIG", "GET", "save"]),
+        this.#send(["CONFIG", "GET", "appendonly"]),
+        this.#send(["CONFIG", "GET", "save"]),
       ])).map(configValue);
       if (appendonly === undefined || save === undefined) throw new Error("unexpected reply");
       if (appendonly === "no" && save === "") {

@@ -3,12 +3,11 @@
  * atomically: the one that writes a batch of messages also publishes it, so
  * the stream's order is the order in which every instance receives them.
  *
- * Writes record what they gave in the instance's acknowledgement list (its
- * `historyAcks` key): one element per script run, `<run> <tag> <id> <tag>
- * <id> ...`, where a tag is the instance's own number for a message. Every
- * run first forgets the elements of runs whose answers the instance has
- * heard (`acked`); a write sent again after its answer was lost finds its
- * ids there instead of writing the messages twice.
+ * Each entry holds `s` (the sender), `t` (the text) and `o`, its origin:
+ * `<instance>:<seq>`, the writing instance's own number for the message. A
+ * write sent again after its answer was lost looks its messages up by
+ * origin among the entries after the last id the instance had seen when it
+ * first sent them, instead of writing them twice.
  *
  * Numbers written into ids go through `%.0f`: Lua's numbers are doubles,
  * which `..` would write as `1.7e+12`.
@@ -54,85 +53,66 @@ local function raise(stream, floor)
 end
 `;
 
-/** The acknowledgement list's upkeep: forget what was heard, record a run's writes. */
-const ACKS = `
-local function forget(acks, acked)
-  while true do
-    local head = redis.call('LINDEX', acks, 0)
-    if not head or tonumber(string.match(head, '^%d+')) > acked then return end
-    redis.call('LPOP', acks)
-  end
-end
-local function record(acks, run, written, ttl)
-  if #written == 0 then return end
-  redis.call('RPUSH', acks, run .. ' ' .. table.concat(written, ' '))
-  redis.call('PEXPIRE', acks, ttl)
-end
-`;
-
 /**
  * Writes a batch's kept messages and publishes the batch with their ids, at
- * once. KEYS: stream, acks. ARGV: channel, max length (approximate), acked
- * run, this run, acks ttl ms, the batch's first line (the instance), kinds
- * (one letter per line: `H` a kept message, taking three arguments: tag,
- * sender, text; `L` any other line, taking one: the line as published).
- * Returns the kept messages' ids, in order.
+ * once. KEYS: stream. ARGV: channel, max length (approximate), the batch's
+ * first line (the instance), kinds (one letter per line: `H` a kept
+ * message, taking three arguments: origin, sender, text; `L` any other
+ * line, taking one: the line as published). Returns the kept messages' ids,
+ * in order.
  */
-export const APPEND_PUBLISH = `${ACKS}
-local stream, acks = KEYS[1], KEYS[2]
-local kinds = ARGV[7]
-forget(acks, tonumber(ARGV[3]))
-local out, ids, written = {ARGV[6]}, {}, {}
-local i = 8
+export const APPEND_PUBLISH = `
+local stream, kinds = KEYS[1], ARGV[4]
+local out, ids = {ARGV[3]}, {}
+local i = 5
 for k = 1, #kinds do
   if string.sub(kinds, k, k) == 'H' then
-    local id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], '*', 's', ARGV[i + 1], 't', ARGV[i + 2])
-    out[#out + 1] = 'H ' .. id .. ' ' .. ARGV[i + 1] .. ' ' .. ARGV[i + 2]
+    local sender, text = ARGV[i + 1], ARGV[i + 2]
+    local id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], '*', 's', sender, 't', text, 'o', ARGV[i])
+    out[#out + 1] = 'H ' .. id .. ' ' .. sender .. ' ' .. text
     ids[#ids + 1] = id
-    written[#written + 1] = ARGV[i] .. ' ' .. id
     i = i + 3
   else
     out[#out + 1] = ARGV[i]
     i = i + 1
   end
 end
-record(acks, ARGV[4], written, ARGV[5])
 redis.call('PUBLISH', ARGV[1], table.concat(out, '\\n'))
 return ids
 `;
 
 /**
  * Writes messages without publishing them (accepted while Redis was away,
- * or dropped from live delivery while it lagged): each one an earlier run
- * is known to have written keeps that id. Then, unless the channel is '',
- * publishes a mark of the highest id (`<instance>\nS <id>`), so that every
- * instance's reads reach past them. KEYS: stream, acks. ARGV: max length,
- * acked run, this run, acks ttl ms, floor, channel, the instance, then
- * (tag, sender, text) for each message. Returns their ids, in order.
+ * or dropped from live delivery while it lagged). With a `since` id, a
+ * message already in the stream after it (its earlier write's answer was
+ * lost) keeps its id and is not written again. Then, unless the channel is
+ * '', publishes a mark of the highest id (`<instance>\nS <id>`), so that
+ * every instance's reads reach past them. KEYS: stream. ARGV: max length,
+ * floor, channel, the instance, since ('' or an id), then (origin, sender,
+ * text) for each message. Returns their ids, in order.
  */
-export const BACKFILL = `${IDS}${RAISE}${ACKS}
-local stream, acks = KEYS[1], KEYS[2]
-forget(acks, tonumber(ARGV[2]))
-raise(stream, ARGV[5])
+export const BACKFILL = `${IDS}${RAISE}
+local stream = KEYS[1]
+raise(stream, ARGV[2])
 local known = {}
-for _, element in ipairs(redis.call('LRANGE', acks, 0, -1)) do
-  local tag
-  for word in string.gmatch(string.match(element, '^%d+ (.*)$') or '', '%S+') do
-    if tag == nil then tag = word else known[tag] = word; tag = nil end
+if ARGV[5] ~= '' then
+  for _, entry in ipairs(redis.call('XRANGE', stream, '(' .. ARGV[5], '+')) do
+    local fields = entry[2]
+    for f = 1, #fields, 2 do
+      if fields[f] == 'o' then known[fields[f + 1]] = entry[1] end
+    end
   end
 end
-local ids, written, top = {}, {}, nil
-for i = 8, #ARGV, 3 do
+local ids, top = {}, nil
+for i = 6, #ARGV, 3 do
   local id = known[ARGV[i]]
   if not id then
-    id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 's', ARGV[i + 1], 't', ARGV[i + 2])
+    id = redis.call('XADD', stream, 'MAXLEN', '~', ARGV[1], '*', 's', ARGV[i + 1], 't', ARGV[i + 2], 'o', ARGV[i])
   end
   ids[#ids + 1] = id
-  written[#written + 1] = ARGV[i] .. ' ' .. id
   if top == nil or below(top, id) then top = id end
 end
-record(acks, ARGV[3], written, ARGV[4])
-if ARGV[6] ~= '' and top then redis.call('PUBLISH', ARGV[6], ARGV[7] .. '\\nS ' .. top) end
+if ARGV[3] ~= '' and top then redis.call('PUBLISH', ARGV[3], ARGV[4] .. '\\nS ' .. top) end
 return ids
 `;
 

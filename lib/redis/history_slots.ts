@@ -28,7 +28,7 @@ export type SlotState = "pending" | "written" | "unwritten";
 
 /** One message of this instance on its way into the stream. */
 export interface Slot {
-  /** Opening order; also the tag its write is recorded under in Redis (see `history_scripts.ts`). */
+  /** Opening order; also this instance's number for it in its entry's origin (see `history_scripts.ts`). */
   readonly seq: number;
   /** The sender's name as shown. */
   readonly sender: string;
@@ -40,6 +40,11 @@ export interface Slot {
   id: string | undefined;
   /** The history's entry for it, once `ChatHistory` has handed it over. */
   entry: Entry | undefined;
+  /**
+   * The highest id this instance had seen when its write first went out:
+   * if that write's answer was lost, it is among the entries after this one.
+   */
+  sentAfter?: string;
 }
 
 /** Open slots kept at most: beyond it the oldest go (only entries `ChatHistory` dropped get that far). */
@@ -52,7 +57,8 @@ export class SlotBook {
   #open: Slot[] = [];
   /** Paired slots whose write is still on its way. */
   readonly #pairedPending = new Set<Slot>();
-  readonly #slotOf = new WeakMap<Entry, Slot>();
+  /** The entries of the batch that failed last, with their slots: the next batch starts with them. */
+  #retry = new Map<Entry, Slot>();
   #changed: PromiseWithResolvers<void> | undefined;
   readonly #maxOpen: number;
   /** Entries that met an open slot of another message: a broken pairing, counted (a bug if ever > 0). */
@@ -100,12 +106,17 @@ export class SlotBook {
 
   /**
    * The slot of each entry of a batch `ChatHistory` hands over, in order:
-   * the one it had (a batch tried again), the open slot of the same message
-   * for a chat entry new to the store, or a new `unwritten` slot (a
-   * direct-message entry, or one no open slot matches).
+   * the one it had (a batch tried again: see {@linkcode failed}), the open
+   * slot of the same message for a chat entry new to the store, or a new
+   * `unwritten` slot (a direct-message entry, or one no open slot matches).
    */
   pair(entries: readonly Entry[]): Slot[] {
-    const slots: (Slot | undefined)[] = entries.map((entry) => this.#slotOf.get(entry));
+    const retry = this.#retry;
+    const slots: (Slot | undefined)[] = retry.size === 0
+      ? new Array<Slot | undefined>(entries.length).fill(undefined)
+      : entries.map((entry) => retry.get(entry));
+    // A failed batch's entries not in this one were dropped: they will never be handed over again.
+    if (retry.size > 0) this.#retry = new Map();
     const fresh: number[] = [];
     for (let i = 0; i < entries.length; i++) {
       if (slots[i] === undefined && entries[i]!.conversation === CHAT) fresh.push(i);
@@ -127,24 +138,21 @@ export class SlotBook {
       slot.entry = entry;
       if (slot.id !== undefined) entry.id = slot.id;
       if (slot.state === "pending") this.#pairedPending.add(slot);
-      this.#slotOf.set(entry, slot);
     }
-    const paired = slots.map((slot, i) => {
-      if (slot !== undefined) return slot;
-      const entry = entries[i]!;
-      const own: Slot = {
-        seq: this.#next++,
-        sender: entry.sender,
-        text: entry.text,
-        state: "unwritten",
-        id: undefined,
-        entry,
-      };
-      this.#slotOf.set(entry, own);
-      return own;
-    });
+    const paired = slots.map((slot, i) => slot ?? this.#own(entries[i]!));
     this.notify();
     return paired;
+  }
+
+  /** A slot for an entry no published message matches: written by the store. */
+  #own(entry: Entry): Slot {
+    const { sender, text } = entry;
+    return { seq: this.#next++, sender, text, state: "unwritten", id: undefined, entry };
+  }
+
+  /** A batch failed: `ChatHistory` hands its entries over again, first in its next batch. */
+  failed(slots: readonly Slot[]): void {
+    for (const slot of slots) if (slot.entry !== undefined) this.#retry.set(slot.entry, slot);
   }
 
   /** Resolves once none of `slots` is `pending`. */

@@ -56,11 +56,12 @@ export class Inbound {
     // not announced here is dropped, as lines published during an outage are. Once joined, this
     // costs one lookup per batch and none per line.
     const check = !this.#options.joined() || !presence.announcesAny(batch.from);
+    let last: string | undefined;
     for (const event of batch.events) {
       switch (event.kind) {
         case "msg": {
           const { sender, text, id } = event;
-          if (id !== undefined) stream?.seen(id);
+          if (id !== undefined) last = id;
           if (check && !presence.announces(batch.from, sender)) break;
           post({ kind: "remote-msg", sender, text, ...(id === undefined ? {} : { id }) });
           break;
@@ -71,7 +72,7 @@ export class Inbound {
           break;
         case "mark":
           // Messages written unpublished, up to here: reads may include them from now on.
-          stream?.seen(event.id);
+          last = event.id;
           post({ kind: "observed", id: event.id });
           break;
         case "joined":
@@ -83,5 +84,7 @@ export class Inbound {
           break;
       }
     }
+    // Ids only grow within a batch: the last one is the highest.
+    if (last !== undefined) stream?.seen(last);
   }
 }

@@ -41,11 +41,6 @@ export const KEYS = {
   inbox: (prefix: string, instance: string): string => `${prefix}to:${instance}`,
   /** One conversation's history: a stream whose ids are the message ids (`chat` is the chat's). */
   history: (prefix: string, conversation: string): string => `${prefix}history:${conversation}`,
-  /**
-   * What an instance's history writes gave, by tag, until it has heard the
-   * answers: a write sent again after an answer was lost is not made twice.
-   */
-  historyAcks: (prefix: string, instance: string): string => `${prefix}history-acks:${instance}`,
 };
 
 /**

@@ -37,8 +37,8 @@ Deno.test("open slots older than a batch's new entries belong to entries dropped
 Deno.test("a batch tried again keeps its slots, and its new entries come after", () => {
   const book = new SlotBook();
   const a = book.open("ann", "a", "pending");
-  const first = [entry("a")];
-  book.pair(first);
+  const first = [entry("a"), entry("dropped later", "dm:ann:bo")];
+  book.failed(book.pair(first));
   book.unwritten(a);
   const b = book.open("ann", "b", "pending");
   const again = [first[0]!, entry("b")];
@@ -46,6 +46,8 @@ Deno.test("a batch tried again keeps its slots, and its new entries come after",
   assertStrictEquals(slots[0], a, "the entry handed over before keeps its slot");
   assertStrictEquals(slots[1], b);
   assertEquals(a.state, "unwritten");
+  const dm = first[1]!;
+  assertEquals(book.pair([dm])[0]!.seq, 4, "not in the batch after the failed one: forgotten");
 });
 
 Deno.test("a direct-message entry, or one no slot matches, gets a slot of its own, unwritten", () => {
@@ -59,6 +61,7 @@ Deno.test("a direct-message entry, or one no slot matches, gets a slot of its ow
     ["not what was published", "unwritten"],
   ]);
   assertEquals(book.mismatches, 1, "a chat entry meeting another message's slot is counted");
+  book.failed(slots);
   assertStrictEquals(book.pair([dm])[0], slots[0], "and keeps its slot when tried again");
   const extra = book.pair([entry("never published")]);
   assertEquals(extra[0]!.state, "unwritten");

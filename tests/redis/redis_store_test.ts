@@ -78,23 +78,23 @@ Deno.test("messages not published (Redis away) are written later, unpublished, a
   const backfill = redis.take();
   assertEquals(backfill.script, BACKFILL);
   assertEquals(backfill.arguments, [
-    ...["100", "0", "1", "86400000", "9-3", "chat:0:all", "i1"],
-    ...["1", "ann", "while away"],
-  ]);
+    ...["100", "9-3", "chat:0:all", "i1", ""],
+    ...["i1:1", "ann", "while away"],
+  ], "never sent: nothing to look up");
   backfill.reply.reject(new Error("Redis is away"));
   await settle();
   assertEquals(history.counts.writeFailures, 1);
-  // Tried again (here by the close), with the same tag: a write made before a lost answer is not made twice.
+  // Tried again (here by the close): if the first try was written, it is after 9-3, by its origin.
   const closed = history.close();
   await settle();
   const again = redis.take();
-  assertEquals(again.arguments.slice(7), ["1", "ann", "while away"]);
+  assertEquals(again.arguments.slice(4), ["9-3", "i1:1", "ann", "while away"]);
   again.reply.resolve(["10-0"]);
   await closed;
   assertEquals(history.counts.written, 1);
 });
 
-Deno.test("a write whose answer was lost is written again by tag, after the writes answered since", async () => {
+Deno.test("a write whose answer was lost is written again by origin, after the writes answered since", async () => {
   const { redis, history, send } = rig();
   send("lost");
   const lost = redis.take();
@@ -106,9 +106,17 @@ Deno.test("a write whose answer was lost is written again by tag, after the writ
   await settle();
   const backfill = redis.take();
   assertEquals(backfill.script, BACKFILL);
-  // Run 2's answer was heard: Redis may forget runs up to it, not run 1's, which it is asked about.
-  assertEquals(backfill.arguments.slice(1, 3), ["2", "3"]);
-  assertEquals(backfill.arguments.slice(7), ["1", "ann", "lost"]);
+  // Sent when nothing had been seen: looked up among every entry, by its origin.
+  assertEquals(backfill.arguments, [
+    "100",
+    "7-0",
+    "chat:0:all",
+    "i1",
+    "0-0",
+    "i1:1",
+    "ann",
+    "lost",
+  ]);
   backfill.reply.resolve(["6-0"]);
   await settle();
   const reply = history.read(LATEST) as Promise<unknown>;

@@ -582,19 +582,26 @@ Deno.test({
       const thirty = await rig.start(rig.redis.url, { args: ["--history-lines", "100"] });
       const fifty = await rig.start(rig.redis.url, { args: ["--history-days", "50"] });
       const five = await rig.start(rig.redis.url, { args: ["--history-lines", "5"] });
+      const none = await rig.start(rig.redis.url, { args: ["--history-lines", "0"] });
       const ann = await rig.login(thirty, "ann");
       const bo = await rig.login(fifty, "bo");
       const cy = await rig.login(five, "cy");
+      const di = await rig.login(none, "di");
       for (let i = 0; i < 8; i++) await ann.send(`MSG m${i}`);
       assertEquals(await bo.readLines(8), range(0, 8).map((m) => `MSG ann ${m}`));
       assertEquals(await cy.readLines(8), range(0, 8).map((m) => `MSG ann ${m}`));
+      assertEquals(await di.readLines(8), range(0, 8).map((m) => `MSG ann ${m}`));
       const texts = async (client: TestClient) =>
         (await history(client, "HISTORY")).map((m) => m.key);
       const sent = range(0, 8).map((m) => `ann ${m}`);
       assertEquals(await texts(ann), ["zed recent", ...sent], "30 days: not the old one");
       assertEquals(await texts(bo), ["zed old", "zed recent", ...sent], "50 days: the old one too");
       assertEquals(await texts(cy), sent.slice(3), "5 lines: exactly the latest 5");
+      assertEquals(await texts(di), [], "0 lines: no history at all");
+      await di.send("MSG not kept");
+      await ann.expect("MSG di not kept");
       assertEquals(await rig.redis.command("XLEN", stream), ":10", "the stream keeps more");
+      assertEquals(await texts(ann), ["zed recent", ...sent], "and nothing from the lone one");
     });
   },
 });

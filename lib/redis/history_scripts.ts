@@ -84,8 +84,8 @@ return ids
 /**
  * Writes messages without publishing them (accepted while Redis was away,
  * or dropped from live delivery while it lagged). With a `since` id, a
- * message already in the stream after it (its earlier write's answer was
- * lost) keeps its id and is not written again. Then, unless the channel is
+ * message already among the 10,000 entries after it (its earlier write's
+ * answer was lost) keeps its id and is not written again. Then, unless the channel is
  * '', publishes a mark of the highest id (`<instance>\nS <id>`), so that
  * every instance's reads reach past them. KEYS: stream. ARGV: max length,
  * floor, channel, the instance, since ('' or an id), then (origin, sender,
@@ -96,7 +96,8 @@ local stream = KEYS[1]
 raise(stream, ARGV[2])
 local known = {}
 if ARGV[5] ~= '' then
-  for _, entry in ipairs(redis.call('XRANGE', stream, '(' .. ARGV[5], '+')) do
+  -- A lost write ran right after it was sent: among the entries that follow, not the whole stream.
+  for _, entry in ipairs(redis.call('XRANGE', stream, '(' .. ARGV[5], '+', 'COUNT', 10000)) do
     local fields = entry[2]
     for f = 1, #fields, 2 do
       if fields[f] == 'o' then known[fields[f + 1]] = entry[1] end

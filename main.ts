@@ -17,7 +17,7 @@ function fail(message: string, status: number): never {
   Deno.exit(status);
 }
 
-type ClusterModule = typeof import("./lib/redis/redis_chat.ts");
+type ClusterModule = typeof import("./lib/redis/redis_cluster.ts");
 
 interface Setup {
   readonly config: Config;
@@ -42,7 +42,7 @@ async function configure(): Promise<Setup | undefined> {
     // Loaded before read access is revoked: the module's files are read now.
     const clusterModule = config.redisUrl === undefined
       ? undefined
-      : await import("./lib/redis/redis_chat.ts");
+      : await import("./lib/redis/redis_cluster.ts");
     return { config, tls, clusterModule, pages };
   } catch (error) {
     if (error instanceof ConfigError || error instanceof TlsFileError) fail(error.message, 2);

@@ -20,6 +20,7 @@ import type {
   RemoteDelivery,
 } from "../cluster.ts";
 import type { ClientLink } from "../client_link.ts";
+import { RedisHistoryStore } from "../history/redis_store.ts";
 import type { Retention } from "../history/store.ts";
 import type { Logger } from "../log.ts";
 import { ChatStream } from "./chat_stream.ts";
@@ -38,11 +39,9 @@ import { Presence } from "./presence.ts";
 import type { Slot } from "./history_slots.ts";
 import { Inbound } from "./inbound.ts";
 import { Publisher } from "./publisher.ts";
-import { HEARTBEAT, LEAVE } from "./scripts.ts";
+import { HEARTBEAT } from "./scripts.ts";
 import { CLUSTER_TIMING, type ClusterTiming } from "./timing.ts";
 
-/** Longest wait for Redis while leaving at shutdown. */
-const LEAVE_TIMEOUT_MS = 1000;
 /** Characters of a random UUID that make an instance id: its first two groups. */
 const INSTANCE_ID_CHARS = 13;
 /** What the heartbeat script answers for an instance that Redis has given up for dead. */
@@ -243,18 +242,8 @@ export class RedisCluster implements Cluster {
     this.#membership = CLOSED;
     clearInterval(this.#timer);
     this.#names.close();
-    const p = this.#prefix;
     const link = this.#link;
-    const leave = link.pub.isReady
-      ? link.pub.eval(LEAVE, {
-        keys: [KEYS.alive(p, this.id), KEYS.owned(p, this.id), KEYS.instances(p)],
-        arguments: [KEYS.name(p, ""), this.id],
-      })
-      : Promise.resolve();
-    const left = leave.then(() => {}, (error: unknown) => {
-      this.#options.log.debug("cluster leave failed", { error: String(error) });
-    });
-    await withTimeout(left, LEAVE_TIMEOUT_MS);
+    await this.#names.leaveAll(link.pub.isReady);
     // The history's last writes go through these connections, after the hub's last turn.
     if (this.#stream === undefined) link.drop();
     else this.#stream.leave(() => link.drop());
@@ -423,8 +412,36 @@ export class RedisCluster implements Cluster {
   }
 }
 
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** What {@linkcode openRedisChat} needs: a cluster's options, less where it posts. */
+export interface RedisChatOptions extends Omit<RedisClusterOptions, "post" | "history"> {
+  /** What the history keeps; undefined with `--history-lines 0` (no history at all). */
+  readonly retention: Retention | undefined;
+}
+
+/** A cluster not yet started, and the history store that shares its connections. */
+export interface RedisChat {
+  /** The chat's history in Redis; undefined without history. */
+  readonly store: RedisHistoryStore | undefined;
+  /** Starts the cluster, posting its events through `post` (the server's inbox). */
+  start(post: (event: ClusterEvent) => void): RedisCluster;
+}
+
+/** The cluster and its history store, made together for `main.ts`; nothing connects until `start`. */
+export function openRedisChat(options: RedisChatOptions): RedisChat {
+  const { retention, ...rest } = options;
+  let post: (event: ClusterEvent) => void = () => {};
+  const cluster = new RedisCluster({
+    ...rest,
+    post: (event) => post(event),
+    ...(retention === undefined ? {} : { history: retention }),
+  });
+  const stream = cluster.stream;
+  return {
+    store: stream === undefined ? undefined : new RedisHistoryStore(stream, options.log),
+    start(to) {
+      post = to;
+      cluster.start();
+      return cluster;
+    },
+  };
 }

@@ -179,9 +179,10 @@ export class ChatStream {
    */
   async join(): Promise<void> {
     const { instance, ownChannel } = this.#options;
-    // Redis may have restarted since the last join, its scripts gone with it.
+    // Redis may have restarted since the last join, its scripts gone with it. A Redis that refuses
+    // SCRIPT (an ACL) still runs the script by its text.
     const [sha, last] = await Promise.all([
-      this.#send(["SCRIPT", "LOAD", APPEND_PUBLISH]),
+      this.#send(["SCRIPT", "LOAD", APPEND_PUBLISH]).catch(() => undefined),
       this.#run(MARK, [this.#key(CHAT)], [this.#floor(), ownChannel, instance]),
     ]);
     this.#appendSha = typeof sha === "string" ? sha : undefined;

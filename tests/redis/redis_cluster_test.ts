@@ -466,3 +466,40 @@ Deno.test("with history: a kept MSG goes out in the history's script, in order; 
   await close(r);
   await r.cluster.stream!.close();
 });
+
+Deno.test("with history: a script Redis forgot (or never let load) goes by its text; that batch is left to the store", async () => {
+  const r = rig({}, { lines: 50, maxAgeMs: 60_000 });
+  r.cluster.start();
+  let evalsha: PromiseWithResolvers<unknown> | undefined;
+  r.pub().commandReply = (args) => {
+    if (args[0] === "SCRIPT") return Promise.resolve("sha1");
+    if (args[0] !== "EVALSHA") return Promise.resolve(null);
+    evalsha = Promise.withResolvers<unknown>();
+    return evalsha.promise;
+  };
+  await connect(r);
+  await answerJoin(r);
+  r.pub().scripts.take().reply.resolve("5-0");
+  await settle();
+  r.cluster.broadcast("ann", "forgotten", true);
+  await settle();
+  evalsha!.reject(new Error("NOSCRIPT No matching script. Please use EVAL."));
+  await settle();
+  r.cluster.broadcast("ann", "by its text", true);
+  await settle();
+  const write = r.pub().scripts.take();
+  assertStrictEquals(write.script, APPEND_PUBLISH);
+  write.reply.resolve(["6-0"]);
+  await settle();
+  const slots = r.cluster.stream!.slots;
+  assertEquals(slots.openCount, 2);
+  assertEquals(
+    slots.pair([
+      { conversation: "chat", sender: "ann", text: "forgotten", id: undefined },
+      { conversation: "chat", sender: "ann", text: "by its text", id: undefined },
+    ]).map((slot) => [slot.state, slot.id]),
+    [["unwritten", undefined], ["written", "6-0"]],
+  );
+  await close(r);
+  await r.cluster.stream!.close();
+});

@@ -112,7 +112,9 @@ export class ChatStream {
         }
         for (const slot of kept) this.slots.unwritten(slot);
       },
-    ).catch((error: unknown) => this.#options.log.error("history write", { error: String(error) }));
+    ).catch((error: unknown) =>
+      this.#options.log.error("history write answer not understood", { error: String(error) })
+    );
     return reply;
   }
 

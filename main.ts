@@ -4,11 +4,15 @@
  *
  * @module
  */
-import type { ClusterEvent } from "./lib/cluster.ts";
 import { type Config, ConfigError, parseConfig, usage } from "./lib/config.ts";
 import { installProcessGuards } from "./lib/guard.ts";
 import type { ChatHistory } from "./lib/history/chat_history.ts";
-import { HistoryOpenError, openHistory } from "./lib/history/open_history.ts";
+import {
+  HistoryOpenError,
+  openHistory,
+  redisHistory,
+  retentionOf,
+} from "./lib/history/open_history.ts";
 import { createLogger, type LogFields, type Logger } from "./lib/log.ts";
 import { ChatServer, ListenError, type ServerOptions } from "./lib/server.ts";
 import { readTlsMaterial, TlsFileError, type TlsMaterial } from "./lib/tls.ts";
@@ -24,8 +28,8 @@ type ClusterModule = typeof import("./lib/redis/redis_cluster.ts");
 interface Setup {
   readonly config: Config;
   readonly log: Logger;
-  /** The history, its store open (the SQLite file and the worker's module read already). */
-  readonly history: ChatHistory;
+  /** The history, its store open (the SQLite file and the worker's module read already); with Redis, made with the cluster. */
+  readonly history: ChatHistory | undefined;
   /** What the startup `history` line says of it. */
   readonly historyFields: LogFields;
   readonly tls: TlsMaterial | undefined;
@@ -80,17 +84,22 @@ async function configure(): Promise<Setup | undefined> {
 function serverOptions(setup: Setup): ServerOptions {
   const { config, log, history, tls, clusterModule, pages } = setup;
   const url = config.redisUrl;
+  // With Redis, the history lives there too, through the cluster's connections.
+  const redis = clusterModule === undefined || url === undefined
+    ? undefined
+    : clusterModule.openRedisChat({
+      url,
+      log,
+      retention: config.historyLines === 0 ? undefined : retentionOf(config),
+    });
   return {
     log,
-    history,
+    ...(history === undefined ? {} : { history }),
     ...(tls === undefined ? {} : { tls }),
     ...(pages === undefined ? {} : { pages }),
-    ...(clusterModule === undefined || url === undefined ? {} : {
-      cluster: (post: (event: ClusterEvent) => void) => {
-        const cluster = new clusterModule.RedisCluster({ url, post, log });
-        cluster.start();
-        return cluster;
-      },
+    ...(redis === undefined ? {} : {
+      cluster: (post) => redis.start(post),
+      history: redisHistory(redis.store, log),
     }),
   };
 }
@@ -119,7 +128,7 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof ListenError) {
       // Nothing was written yet; the file is closed cleanly before the exit all the same.
-      await setup.history.close();
+      await setup.history?.close();
       fail(error.message, 1);
     }
     throw error;

@@ -55,8 +55,23 @@ export type ClusterEvent =
     readonly seq: number;
   }
   | { readonly kind: "claim-refused"; readonly link: ClientLink; readonly refusal: ClaimRefusal }
-  /** A `MSG` sent by a user of another instance. */
-  | { readonly kind: "remote-msg"; readonly sender: string; readonly text: string }
+  /**
+   * A `MSG` sent by a user of another instance; `id` when it is kept in the
+   * chat's history: its place in the chat's one order, which this instance
+   * has now reached (a history read's cut passes it).
+   */
+  | {
+    readonly kind: "remote-msg";
+    readonly sender: string;
+    readonly text: string;
+    readonly id?: string;
+  }
+  /**
+   * This instance has reached `id` in the chat's one order without a message
+   * to deliver: its own messages, coming back in that order, or where the
+   * order stood when it joined.
+   */
+  | { readonly kind: "observed"; readonly id: string }
   /** A `DM` from a user of another instance to `target` (a name key), here if still online. */
   | {
     readonly kind: "remote-dm";
@@ -85,8 +100,13 @@ export interface Cluster {
   claim(link: ClientLink, name: string, key: string): number | undefined;
   /** A local user left (or was claimed for a client that has gone): free the name, tell the others. */
   leave(user: LocalUser): void;
-  /** A local user's `MSG`, already delivered here: deliver it everywhere else. */
-  broadcast(sender: string, text: string): void;
+  /**
+   * A local user's `MSG`, already delivered here: deliver it everywhere else.
+   * `kept`: the hub has just recorded it in its history (a `MSG`, not a
+   * `NOTICE`), in the order of these calls; a cluster whose history store
+   * is shared writes it there too.
+   */
+  broadcast(sender: string, text: string, kept: boolean): void;
   /** A `DM` to `target` (a name key) that no local user holds. */
   directMessage(sender: string, target: string, text: string): RemoteDelivery;
   /** The users of other instances, in login order; empty when they cannot be reached. */

@@ -13,6 +13,7 @@ import type { ClientLink } from "./client_link.ts";
 import { type Cluster, type ClusterEvent, Standalone } from "./cluster.ts";
 import { Delivery } from "./delivery.ts";
 import { ChatHistory, type HistoryRequest } from "./history/chat_history.ts";
+import { idMs } from "./history/message_id.ts";
 import type { HubEvent, HubOptions } from "./hub_types.ts";
 import { type CommandContext, runCommand } from "./hub_commands.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
@@ -158,10 +159,15 @@ export class Hub {
         this.#claimAnswered(event);
         break;
       case "remote-msg":
+        // Delivered now, so from now on a history read includes it (and every id before it).
+        if (event.id !== undefined) this.#history.observe(event.id);
         this.#delivery.broadcastMsg(event.sender, event.text, undefined, false, {
-          id: undefined,
-          at: this.#history.now(),
+          id: event.id,
+          at: event.id === undefined ? this.#history.now() : idMs(event.id),
         });
+        break;
+      case "observed":
+        this.#history.observe(event.id);
         break;
       case "history-read":
         this.#historyRead(event);

@@ -132,10 +132,11 @@ function msg(
   if (isBlankText(text)) return;
   const sender = member.state.name;
   // A NOTICE is an automated line: not history, as IRC servers keep it.
+  const kept = !notice && hub.history.enabled;
   const at = hub.history.now();
-  const id = notice ? undefined : hub.history.record(CHAT, sender, text, at);
+  const id = kept ? hub.history.record(CHAT, sender, text, at) : undefined;
   hub.delivery.broadcastMsg(sender, text, member, notice, { id, at });
-  hub.cluster.broadcast(sender, text);
+  hub.cluster.broadcast(sender, text, kept);
 }
 
 /** `HISTORY`: malformed is answered at once; a direct-message history needs an account. */

@@ -225,7 +225,7 @@ async function withStore(
     dataDir: store === "sqlite" ? dir.path : undefined,
   };
   const { history } = await openHistory(config, SILENT_LOGGER);
-  const server = ChatServer.listen(config, { history });
+  const server = ChatServer.listen(config, { history: history! });
   try {
     await body(server);
   } finally {

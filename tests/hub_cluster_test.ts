@@ -5,6 +5,9 @@
 import { assertEquals, assertStrictEquals } from "@std/assert";
 import type { Cluster, ClusterUser, LocalUser, RemoteDelivery } from "../lib/cluster.ts";
 import type { ClientLink } from "../lib/client_link.ts";
+import { ChatHistory } from "../lib/history/chat_history.ts";
+import type { Entry, HistoryStore, Range, StoredMessage } from "../lib/history/store.ts";
+import { LINE_WIRE, type Stamp } from "../lib/wire.ts";
 import { MAX_CHARS_WHILE_CLAIMING, MAX_LINES_WHILE_CLAIMING } from "../lib/session.ts";
 import { type FakeLink, Harness } from "./hub_harness.ts";
 
@@ -25,8 +28,8 @@ class FakeCluster implements Cluster {
     // What the cluster may read of it: the hub may hand over a richer object.
     this.left.push({ name: user.name, key: user.key, seq: user.seq });
   }
-  broadcast(sender: string, text: string): void {
-    this.broadcasts.push(`${sender} ${text}`);
+  broadcast(sender: string, text: string, kept: boolean): void {
+    this.broadcasts.push(`${sender} ${text}${kept ? "" : " (not kept)"}`);
   }
   directMessage(sender: string, target: string, text: string): RemoteDelivery {
     this.dms.push(`${sender}>${target} ${text}`);
@@ -43,9 +46,28 @@ class FakeCluster implements Cluster {
   }
 }
 
-function setup(): { cluster: FakeCluster; harness: Harness } {
+/** A store that gives ids, as Redis does, and records the ranges it is asked for. */
+class IdGivingStore implements HistoryStore {
+  readonly kind = "redis";
+  readonly assignsIds = true;
+  readonly lastId = "0-0";
+  readonly ranges: Range[] = [];
+  stored: StoredMessage[] = [];
+  append(entries: readonly Entry[]): Promise<readonly string[]> {
+    return Promise.resolve(entries.map((_, i) => `100-${i}`));
+  }
+  read(range: Range): readonly StoredMessage[] {
+    this.ranges.push(range);
+    return this.stored;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function setup(history?: ChatHistory): { cluster: FakeCluster; harness: Harness } {
   const cluster = new FakeCluster();
-  return { cluster, harness: new Harness({ cluster }) };
+  return { cluster, harness: new Harness({ cluster, ...(history ? { history } : {}) }) };
 }
 
 /** Logs `name` in, granting its claim with login number `seq`. */
@@ -77,7 +99,7 @@ Deno.test("hub: lines sent behind a LOGIN wait for the cluster's answer and keep
     "ERR already-logged-in",
   ]);
   assertEquals(other.take(), ["MSG Amy hello"]);
-  assertEquals(cluster.broadcasts, ["Amy hello"]);
+  assertEquals(cluster.broadcasts, ["Amy hello (not kept)"], "no history here");
 });
 
 Deno.test("hub: a refused claim answers its LOGIN, and a pipelined LOGIN claims again", () => {
@@ -184,4 +206,31 @@ Deno.test("hub: leaving, and shutting down, tell the cluster which users went", 
   const late = harness.open("late");
   harness.hub.apply({ kind: "claimed", link: late, name: "late", key: "late", seq: 3 });
   assertEquals(cluster.left.at(-1)!.name, "late", "a claim answered after shutdown is given back");
+});
+
+Deno.test("hub: a remote MSG moves the history's cut to its id before it is delivered, with the id in its stamp", async () => {
+  const store = new IdGivingStore();
+  const history = new ChatHistory({ store });
+  const { cluster, harness } = setup(history);
+  const a = loginAs(harness, cluster, "a", 1);
+  const stamps: (Stamp | undefined)[] = [];
+  a.wire = {
+    ...LINE_WIRE,
+    msg: (sender, text, notice, arena, stamp) => {
+      stamps.push(stamp);
+      return LINE_WIRE.msg(sender, text, notice, arena, stamp);
+    },
+  };
+  harness.send(a, "HISTORY");
+  assertEquals(store.ranges.at(-1)!.before, "0-1", "nothing stored is read before the first id");
+  harness.hub.apply({ kind: "remote-msg", sender: "far", text: "hello", id: "7-3" });
+  assertEquals(stamps.map((stamp) => stamp?.id), ["7-3"]);
+  harness.send(a, "HISTORY");
+  assertEquals(store.ranges.at(-1)!.before, "7-4", "the read includes it, and nothing after it");
+  harness.hub.apply({ kind: "observed", id: "9-0" });
+  harness.send(a, "HISTORY 5");
+  assertEquals(store.ranges.at(-1)!.before, "9-1");
+  harness.send(a, "MSG mine");
+  assertEquals(cluster.broadcasts, ["a mine"], "recorded, so kept in the cluster's history too");
+  await history.close();
 });

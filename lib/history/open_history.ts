@@ -10,7 +10,7 @@ import type { LogFields, Logger } from "../log.ts";
 import { ChatHistory } from "./chat_history.ts";
 import { MemoryStore } from "./memory_store.ts";
 import { SqliteStore } from "./sqlite_store.ts";
-import type { Retention } from "./store.ts";
+import type { HistoryStore, Retention } from "./store.ts";
 
 /** The history's file in `--data-dir`. */
 export const HISTORY_FILE = "chat.db";
@@ -38,7 +38,8 @@ export class HistoryOpenError extends Error {
 
 /** A history opened by {@linkcode openHistory}, and what its startup log line says of it. */
 export interface OpenedHistory {
-  readonly history: ChatHistory;
+  /** Undefined with `--redis-url`: the history is made with the cluster ({@linkcode redisHistory}). */
+  readonly history: ChatHistory | undefined;
   /** The `history` line's fields: the store's kind, its file, `lines` and `days`. */
   readonly fields: LogFields;
 }
@@ -54,8 +55,11 @@ export async function openHistory(config: Config, log: Logger): Promise<OpenedHi
   const days = config.historyDays;
   if (lines === 0) return { history: memoryHistory(config, log), fields: { store: "none" } };
   // With --redis-url, history belongs in Redis, whether or not --data-dir is given (the
-  // protocol's "Where state lives"). Until the Redis store lands here, it is kept in memory.
-  if (config.dataDir === undefined || config.redisUrl !== undefined) {
+  // protocol's "Where state lives"): no file is opened here.
+  if (config.redisUrl !== undefined) {
+    return { history: undefined, fields: { store: "redis", lines, days } };
+  }
+  if (config.dataDir === undefined) {
     return { history: memoryHistory(config, log), fields: { store: "memory", lines, days } };
   }
   const dataDir = config.dataDir;
@@ -99,4 +103,13 @@ function reasonOf(error: unknown): string {
   const system = message.match(/^(.+?) \(os error \d+\)/);
   if (system === null) return message;
   return system[1]!.charAt(0).toLowerCase() + system[1]!.slice(1);
+}
+
+/**
+ * The history of an instance joined through Redis: `store` is the one made
+ * with its cluster (`openRedisChat` in lib/redis/redis_cluster.ts, loaded only
+ * with `--redis-url`), undefined with `--history-lines 0`.
+ */
+export function redisHistory(store: HistoryStore | undefined, log?: Logger): ChatHistory {
+  return new ChatHistory({ store, ...(log === undefined ? {} : { log }) });
 }

@@ -12,8 +12,11 @@
 
 /** One event that an instance publishes for the others. */
 export type WireEvent =
-  /** A user's `MSG`. */
-  | { readonly kind: "msg"; readonly sender: string; readonly text: string }
+  /**
+   * A user's `MSG`; `id` when it is also in the chat's history (the history's
+   * script writes that line, with the id Redis gave it).
+   */
+  | { readonly kind: "msg"; readonly sender: string; readonly text: string; readonly id?: string }
   /** A user's `DM` to `target` (a name key), sent only to the instance that has them. */
   | {
     readonly kind: "dm";
@@ -24,7 +27,12 @@ export type WireEvent =
   /** A user logged in on the sending instance, with their login number. */
   | { readonly kind: "joined"; readonly seq: number; readonly name: string }
   /** A user of the sending instance left. */
-  | { readonly kind: "left"; readonly seq: number; readonly name: string };
+  | { readonly kind: "left"; readonly seq: number; readonly name: string }
+  /**
+   * The chat's history has reached `id`: the sending instance wrote messages
+   * there without publishing them (they were held while Redis was away).
+   */
+  | { readonly kind: "mark"; readonly id: string };
 
 /** A batch of events from one instance. */
 export interface WireBatch {
@@ -34,20 +42,32 @@ export interface WireBatch {
   readonly events: readonly WireEvent[];
 }
 
-/** The first character of each event's line. */
-const TAG = { msg: "M", dm: "D", joined: "J", left: "L" } as const;
+/**
+ * The first character of each event's line. `kept`: a `MSG` with its history
+ * id (`H <id> <sender> <text>`). `mark`: how far the chat's history has come
+ * (`S <id>`), which an instance publishes to itself when it joins, and to
+ * all after writing messages unpublished.
+ */
+export const TAG = { msg: "M", kept: "H", dm: "D", joined: "J", left: "L", mark: "S" } as const;
+
+/** A history id as Redis writes it. */
+const ID = /^\d{1,16}-\d{1,16}$/;
 
 /** One event as a line of a batch. */
 export function encodeEvent(event: WireEvent): string {
   switch (event.kind) {
     case "msg":
-      return `${TAG.msg} ${event.sender} ${event.text}`;
+      return event.id === undefined
+        ? `${TAG.msg} ${event.sender} ${event.text}`
+        : `${TAG.kept} ${event.id} ${event.sender} ${event.text}`;
     case "dm":
       return `${TAG.dm} ${event.target} ${event.sender} ${event.text}`;
     case "joined":
       return `${TAG.joined} ${event.seq} ${event.name}`;
     case "left":
       return `${TAG.left} ${event.seq} ${event.name}`;
+    case "mark":
+      return `${TAG.mark} ${event.id}`;
   }
 }
 
@@ -79,6 +99,25 @@ export function encodeProbe(from: string): string {
   return `${from}\nP`;
 }
 
+/**
+ * The last history id in a batch this instance published (its kept `MSG`s,
+ * or the mark it publishes to itself when joining), found from the end
+ * without decoding the batch; undefined when there is none.
+ */
+export function lastOrderMark(payload: string): string | undefined {
+  const at = Math.max(
+    payload.lastIndexOf(`\n${TAG.kept} `),
+    payload.lastIndexOf(`\n${TAG.mark} `),
+  );
+  if (at === -1) return undefined;
+  const start = at + 3;
+  const end = payload.indexOf(" ", start);
+  const lineEnd = payload.indexOf("\n", start);
+  const stop = end === -1 || (lineEnd !== -1 && lineEnd < end) ? lineEnd : end;
+  const id = payload.slice(start, stop === -1 ? undefined : stop);
+  return ID.test(id) ? id : undefined;
+}
+
 /** The events of a batch; lines that make no sense (from a newer or foreign publisher) are skipped. */
 export function decodeBatch(payload: string): WireBatch {
   const lines = payload.split("\n");
@@ -98,12 +137,19 @@ function decodeEvent(line: string): WireEvent | undefined {
       const [sender, text] = fields(body, 1);
       return text === undefined ? undefined : { kind: "msg", sender: sender!, text };
     }
+    case TAG.kept: {
+      const [id, sender, text] = fields(body, 2);
+      if (text === undefined || !ID.test(id!)) return undefined;
+      return { kind: "msg", sender: sender!, text, id: id! };
+    }
     case TAG.dm: {
       const [target, sender, text] = fields(body, 2);
       return text === undefined
         ? undefined
         : { kind: "dm", target: target!, sender: sender!, text };
     }
+    case TAG.mark:
+      return ID.test(body) ? { kind: "mark", id: body } : undefined;
     case TAG.joined:
     case TAG.left: {
       const [seqText, name] = fields(body, 1);

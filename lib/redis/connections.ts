@@ -50,6 +50,8 @@ export interface RedisClient {
   publish(channel: string, message: string): Promise<unknown>;
   /** Runs a Lua script. */
   eval(script: string, args: ScriptArgs): Promise<unknown>;
+  /** Sends one command as it is (`CONFIG GET save`). */
+  sendCommand(args: string[]): Promise<unknown>;
   /** Forgets every `on` listener. */
   removeAllListeners(): unknown;
   /** Closes at once, failing whatever is pending; throws when it never connected. */

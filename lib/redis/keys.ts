@@ -39,6 +39,8 @@ export const KEYS = {
   everyone: (prefix: string): string => `${prefix}all`,
   /** Where `DM`s for one instance's users are published. */
   inbox: (prefix: string, instance: string): string => `${prefix}to:${instance}`,
+  /** One conversation's history: a stream whose ids are the message ids (`chat` is the chat's). */
+  history: (prefix: string, conversation: string): string => `${prefix}history:${conversation}`,
 };
 
 /**

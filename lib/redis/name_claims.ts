@@ -11,9 +11,11 @@ import type { Logger } from "../log.ts";
 import { decodeHolder, encodeHolder, type WireEvent } from "./cluster_wire.ts";
 import type { RunScript } from "./connections.ts";
 import { KEYS } from "./keys.ts";
-import { CLAIM, REJOIN, RELEASE } from "./scripts.ts";
+import { CLAIM, LEAVE, REJOIN, RELEASE } from "./scripts.ts";
 import type { ClusterTiming } from "./timing.ts";
 
+/** Longest wait for Redis while leaving at shutdown. */
+const LEAVE_TIMEOUT_MS = 1000;
 /** Least time between two reconciliations of the names held here with those Redis counts. */
 const RECONCILE_INTERVAL_MS = 10_000;
 /** Quiet heartbeats in a row with a count out of step before a reconcile. */
@@ -218,6 +220,25 @@ export class NameClaims {
     for (const timer of this.#waiting.values()) clearTimeout(timer);
     this.#waiting.clear();
     this.#queued.clear();
+  }
+
+  /**
+   * Leaves for good (shutdown): frees every name this instance holds and
+   * forgets it in Redis, waiting at most a second; nothing to do unless
+   * `connected`.
+   */
+  async leaveAll(connected: boolean): Promise<void> {
+    if (!connected) return;
+    const { instance, prefix: p, run, log } = this.#options;
+    const left = run(LEAVE, {
+      keys: [KEYS.alive(p, instance), KEYS.owned(p, instance), KEYS.instances(p)],
+      arguments: [KEYS.name(p, ""), instance],
+    }).then(() => {}, (error: unknown) => {
+      log.debug("cluster leave failed", { error: String(error) });
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, LEAVE_TIMEOUT_MS));
+    await Promise.race([left, timeout]).finally(() => clearTimeout(timer));
   }
 
   #outOfStepNow(held: number, mark: CountMark): boolean {

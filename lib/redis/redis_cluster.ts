@@ -20,8 +20,11 @@ import type {
   RemoteDelivery,
 } from "../cluster.ts";
 import type { ClientLink } from "../client_link.ts";
+import { RedisHistoryStore } from "../history/redis_store.ts";
+import type { Retention } from "../history/store.ts";
 import type { Logger } from "../log.ts";
-import { decodeBatch, isBatchFrom, type WireEvent } from "./cluster_wire.ts";
+import { ChatStream } from "./chat_stream.ts";
+import type { WireEvent } from "./cluster_wire.ts";
 import {
   openRedisClient,
   redactUrl,
@@ -33,12 +36,12 @@ import {
 import { channelPrefix, DEFAULT_PREFIX, KEYS } from "./keys.ts";
 import { NameClaims, refused } from "./name_claims.ts";
 import { Presence } from "./presence.ts";
+import type { Slot } from "./history_slots.ts";
+import { Inbound } from "./inbound.ts";
 import { Publisher } from "./publisher.ts";
-import { HEARTBEAT, LEAVE } from "./scripts.ts";
+import { HEARTBEAT } from "./scripts.ts";
 import { CLUSTER_TIMING, type ClusterTiming } from "./timing.ts";
 
-/** Longest wait for Redis while leaving at shutdown. */
-const LEAVE_TIMEOUT_MS = 1000;
 /** Characters of a random UUID that make an instance id: its first two groups. */
 const INSTANCE_ID_CHARS = 13;
 /** What the heartbeat script answers for an instance that Redis has given up for dead. */
@@ -58,6 +61,8 @@ export interface RedisClusterOptions {
   readonly timing?: ClusterTiming;
   /** Makes a client for `url`: node-redis's, unless a test fakes it. */
   readonly open?: (url: string) => RedisClient;
+  /** What the chat's history keeps, when it is kept (in a stream: see `chat_stream.ts`). */
+  readonly history?: Retention;
 }
 
 /** Where this instance stands with the others. */
@@ -93,7 +98,9 @@ export class RedisCluster implements Cluster {
   readonly #everyone: string;
   readonly #names: NameClaims;
   readonly #presence: Presence;
-  readonly #publisher: Publisher;
+  readonly #publisher: Publisher<Slot>;
+  readonly #stream: ChatStream | undefined;
+  readonly #inbound: Inbound;
   #link!: RedisLink;
   #membership: Membership = AWAY;
   #everJoined = false;
@@ -110,10 +117,25 @@ export class RedisCluster implements Cluster {
     const { post, log } = options;
     const instance = this.id;
     const run: RunScript = (script, args) => this.#link.pub.eval(script, args);
-    this.#publisher = new Publisher({
+    const stream = this.#stream = options.history === undefined ? undefined : new ChatStream({
+      instance,
+      prefix,
+      ownChannel: KEYS.inbox(this.#channels, instance),
+      everyone: this.#everyone,
+      retention: options.history,
+      log,
+      run,
+      command: (args) => this.#link.pub.sendCommand(args),
+      flush: () => this.#publisher.flush(),
+    });
+    this.#publisher = new Publisher<Slot>({
       from: instance,
       publish: (channel, payload) => this.#link.pub.publish(channel, payload),
       log,
+      ...(stream === undefined ? {} : {
+        publishKept: (channel, items) => stream.publish(channel, items),
+        unpublished: (slot) => stream.slots.unwritten(slot),
+      }),
     });
     this.#presence = new Presence({
       instance,
@@ -138,6 +160,18 @@ export class RedisCluster implements Cluster {
       },
       giveBack: (user) => this.leave(user),
     });
+    this.#inbound = new Inbound({
+      instance,
+      joined: () => this.#membership.kind === "joined",
+      presence: this.#presence,
+      stream,
+      post,
+    });
+  }
+
+  /** The chat's history in Redis, when it is kept: what the history store writes and reads through. */
+  get stream(): ChatStream | undefined {
+    return this.#stream;
   }
 
   /** Connects in the background: the server serves its own users meanwhile, and joins once Redis answers. */
@@ -170,8 +204,14 @@ export class RedisCluster implements Cluster {
     if (kind === "joined" || kind === "joining") this.#names.release(user);
   }
 
-  broadcast(sender: string, text: string): void {
-    if (this.#membership.kind === "joined") this.#announce({ kind: "msg", sender, text });
+  broadcast(sender: string, text: string, kept: boolean): void {
+    const joined = this.#membership.kind === "joined";
+    const stream = this.#stream;
+    if (kept && stream !== undefined) {
+      // Written with its batch, or (Redis away) later, by the history store, unpublished.
+      const slot = stream.slots.open(sender, text, joined ? "pending" : "unwritten");
+      if (joined) this.#publisher.appendKept(this.#everyone, slot);
+    } else if (joined) this.#announce({ kind: "msg", sender, text });
   }
 
   directMessage(sender: string, target: string, text: string): RemoteDelivery {
@@ -202,19 +242,11 @@ export class RedisCluster implements Cluster {
     this.#membership = CLOSED;
     clearInterval(this.#timer);
     this.#names.close();
-    const p = this.#prefix;
     const link = this.#link;
-    const leave = link.pub.isReady
-      ? link.pub.eval(LEAVE, {
-        keys: [KEYS.alive(p, this.id), KEYS.owned(p, this.id), KEYS.instances(p)],
-        arguments: [KEYS.name(p, ""), this.id],
-      })
-      : Promise.resolve();
-    const left = leave.then(() => {}, (error: unknown) => {
-      this.#options.log.debug("cluster leave failed", { error: String(error) });
-    });
-    await withTimeout(left, LEAVE_TIMEOUT_MS);
-    link.drop();
+    await this.#names.leaveAll(link.pub.isReady);
+    // The history's last writes go through these connections, after the hub's last turn.
+    if (this.#stream === undefined) link.drop();
+    else this.#stream.leave(() => link.drop());
     this.#options.log.info("cluster left", { instance: this.id });
   }
 
@@ -228,7 +260,9 @@ export class RedisCluster implements Cluster {
       events: {
         ready: () => this.#ready(),
         lost: (error) => this.#lost(error),
-        message: (message) => this.#receive(message),
+        message: (message) => {
+          if (this.#membership.kind !== "closed") this.#inbound.receive(message);
+        },
       },
       log: this.#options.log,
     });
@@ -279,6 +313,7 @@ export class RedisCluster implements Cluster {
         this.#announce({ kind: "joined", seq: user.seq, name: user.name });
       }
       await this.#presence.learn();
+      await this.#stream?.join();
       // Left meanwhile (shutdown): nothing more to join.
       if (this.#membership !== joining) return;
       this.#membership = JOINED;
@@ -321,7 +356,10 @@ export class RedisCluster implements Cluster {
       return;
     }
     // Heard back on this instance's own channel: proof that the subscription still delivers.
-    if (kind === "joined") this.#link.probe(now);
+    if (kind === "joined") {
+      this.#link.probe(now);
+      this.#stream?.tick();
+    }
     this.#heartbeat(now);
   }
 
@@ -368,52 +406,42 @@ export class RedisCluster implements Cluster {
     });
   }
 
-  #receive(message: string): void {
-    // Every instance hears its own batches on the shared channel: skip them before any parsing.
-    if (this.#membership.kind === "closed" || isBatchFrom(message, this.id)) return;
-    const batch = decodeBatch(message);
-    // A user's login is published before their lines, on the one connection that publishes, and
-    // read here in that order on the one subscription (a DM's channel included), so the hub hears
-    // of them first. Not so where this instance has not announced the sender's instance: before
-    // the join's snapshot is in, and for an instance given up for dead whose users' lines, written
-    // during its stall, arrive now. There each line's sender is checked, and a line from a user
-    // not announced here is dropped, as lines published during an outage are. Once joined, this
-    // costs one lookup per batch and none per line.
-    const check = this.#membership.kind !== "joined" || !this.#presence.announcesAny(batch.from);
-    for (const event of batch.events) {
-      switch (event.kind) {
-        case "msg":
-          if (check && !this.#presence.announces(batch.from, event.sender)) break;
-          this.#options.post({ kind: "remote-msg", sender: event.sender, text: event.text });
-          break;
-        case "dm":
-          if (check && !this.#presence.announces(batch.from, event.sender)) break;
-          this.#options.post({
-            kind: "remote-dm",
-            target: event.target,
-            sender: event.sender,
-            text: event.text,
-          });
-          break;
-        case "joined":
-        case "left":
-          this.#presence.heard({
-            joined: event.kind === "joined",
-            holder: { instance: batch.from, seq: event.seq, name: event.name },
-          });
-          break;
-      }
-    }
-  }
-
   /** Queues an event for every instance. */
   #announce(event: WireEvent): void {
     this.#publisher.append(this.#everyone, event);
   }
 }
 
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** What {@linkcode openRedisChat} needs: a cluster's options, less where it posts. */
+export interface RedisChatOptions extends Omit<RedisClusterOptions, "post" | "history"> {
+  /** What the history keeps; undefined with `--history-lines 0` (no history at all). */
+  readonly retention: Retention | undefined;
+}
+
+/** A cluster not yet started, and the history store that shares its connections. */
+export interface RedisChat {
+  /** The chat's history in Redis; undefined without history. */
+  readonly store: RedisHistoryStore | undefined;
+  /** Starts the cluster, posting its events through `post` (the server's inbox). */
+  start(post: (event: ClusterEvent) => void): RedisCluster;
+}
+
+/** The cluster and its history store, made together for `main.ts`; nothing connects until `start`. */
+export function openRedisChat(options: RedisChatOptions): RedisChat {
+  const { retention, ...rest } = options;
+  let post: (event: ClusterEvent) => void = () => {};
+  const cluster = new RedisCluster({
+    ...rest,
+    post: (event) => post(event),
+    ...(retention === undefined ? {} : { history: retention }),
+  });
+  const stream = cluster.stream;
+  return {
+    store: stream === undefined ? undefined : new RedisHistoryStore(stream, options.log),
+    start(to) {
+      post = to;
+      cluster.start();
+      return cluster;
+    },
+  };
 }

@@ -9,6 +9,7 @@ import {
   encodeProbe,
   isBatchFrom,
   isPresenceLine,
+  lastOrderMark,
   type WireEvent,
 } from "../../lib/redis/cluster_wire.ts";
 
@@ -18,6 +19,8 @@ Deno.test("a batch of events decodes to what was encoded, texts with spaces and 
     { kind: "msg", sender: "Amélie", text: "  two  spaces, a\ttab and \uFFFD " },
     { kind: "dm", target: "bob", sender: "Amélie", text: "DM bob nested words" },
     { kind: "msg", sender: "x", text: "" },
+    { kind: "msg", sender: "x", text: "kept with its id", id: "1764999000123-7" },
+    { kind: "mark", id: "1764999000124-0" },
     { kind: "left", seq: 41, name: "Amélie" },
   ];
   const payload = encodeBatch("inst-1", events.map(encodeEvent));
@@ -35,6 +38,9 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
     "Lx 5 name",
     "Z what",
     "",
+    "H 12-x ann no-id",
+    "H 12-0 ann",
+    "S 12",
     "M ok fine",
   ].join("\n");
   assertEquals(decodeBatch(payload), {
@@ -70,4 +76,22 @@ Deno.test("an instance knows its own batches without parsing them, and its probe
   assertEquals(isBatchFrom("inst-1", "inst-1"), false, "no header line");
   assertEquals(encodeProbe("inst-1"), "inst-1\nP");
   assertEquals(decodeBatch(encodeProbe("inst-1")), { from: "inst-1", events: [] });
+});
+
+Deno.test("an instance finds the last history id of its own batch from the end, without decoding it", () => {
+  const kept = (id: string, text: string) => encodeEvent({ kind: "msg", sender: "a", text, id });
+  const batch = (lines: string[]) => encodeBatch("inst-1", lines);
+  assertEquals(kept("5-0", "x"), "H 5-0 a x");
+  assertEquals(lastOrderMark(batch([kept("5-0", "H 9-9 a"), kept("5-1", "S 8-0")])), "5-1");
+  assertEquals(
+    lastOrderMark(batch([kept("6-0", "x"), encodeEvent({ kind: "left", seq: 1, name: "a" })])),
+    "6-0",
+    "presence after the kept lines",
+  );
+  assertEquals(lastOrderMark("inst-1\nS 1764999000123-4"), "1764999000123-4", "a join's mark");
+  assertEquals(
+    lastOrderMark(batch([encodeEvent({ kind: "msg", sender: "a", text: "x" })])),
+    undefined,
+  );
+  assertEquals(lastOrderMark("inst-1\nS nonsense"), undefined);
 });

@@ -107,6 +107,15 @@ export class FakeClient implements RedisClient {
     return this.scripts.run(script, args);
   }
 
+  /** Commands sent as they are, in order, each answered by `commandReply`. */
+  readonly commands: string[][] = [];
+  commandReply: (args: string[]) => Promise<unknown> = () => Promise.resolve(null);
+
+  sendCommand(args: string[]): Promise<unknown> {
+    this.commands.push(args);
+    return this.commandReply(args);
+  }
+
   removeAllListeners(): void {
     this.listeners.clear();
   }

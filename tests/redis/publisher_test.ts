@@ -118,3 +118,62 @@ Deno.test("a closed publisher sends what it had, then nothing", async () => {
   await settle();
   assertEquals(sent.length, 1);
 });
+
+/** A publisher whose batches holding kept messages go to `kept`, and whose unpublished ones are listed. */
+function keptRig(maxUnackedChars?: number) {
+  const sent: [string, string][] = [];
+  const kept: [string, (string | { sender: string; text: string })[]][] = [];
+  const unpublished: string[] = [];
+  const acks: PromiseWithResolvers<unknown>[] = [];
+  const publisher = new Publisher<{ sender: string; text: string }>({
+    from: "i1",
+    publish: (channel, payload) => {
+      sent.push([channel, payload]);
+      return Promise.resolve(1);
+    },
+    publishKept: (channel, items) => {
+      kept.push([channel, [...items]]);
+      const ack = Promise.withResolvers<unknown>();
+      acks.push(ack);
+      return ack.promise;
+    },
+    unpublished: (message) => unpublished.push(message.text),
+    log: new RecordingLogger(),
+    ...(maxUnackedChars === undefined ? {} : { maxUnackedChars }),
+  });
+  return { publisher, sent, kept, unpublished, acks };
+}
+
+Deno.test("a batch holding kept messages goes out through the history's script, in order with the rest", async () => {
+  const { publisher, sent, kept } = keptRig();
+  const one = { sender: "Ann", text: "one" };
+  publisher.append("all", { kind: "joined", seq: 3, name: "Ann" });
+  publisher.appendKept("all", one);
+  publisher.append("to:i2", { kind: "dm", target: "bo", sender: "Ann", text: "two" });
+  publisher.append("all", { kind: "msg", sender: "Ann", text: "a notice, not kept" });
+  await settle();
+  assertEquals(kept, [["all", ["J 3 Ann", one]]]);
+  assertEquals(sent, [["to:i2", "i1\nD bo Ann two"], ["all", "i1\nM Ann a notice, not kept"]]);
+  publisher.close();
+});
+
+Deno.test("past the cap kept messages are handed back unpublished, and a closed publisher hands them back too", () => {
+  const { publisher, kept, sent, unpublished, acks } = keptRig(10);
+  publisher.appendKept("all", { sender: "a", text: "first" });
+  publisher.flush();
+  assertEquals(
+    publisher.unackedChars,
+    "i1".length + 1 + 1 + 5 + 28,
+    "counted as a line with its id",
+  );
+  publisher.appendKept("all", { sender: "a", text: "lagging" });
+  publisher.append("all", { kind: "left", seq: 2, name: "bo" });
+  publisher.flush();
+  assertEquals(kept.length, 1);
+  assertEquals(sent, [["all", "i1\nL 2 bo"]], "presence still goes, as a plain publish");
+  assertEquals(unpublished, ["lagging"]);
+  acks[0]!.resolve(["1-0"]);
+  publisher.close();
+  publisher.appendKept("all", { sender: "a", text: "after close" });
+  assertEquals(unpublished, ["lagging", "after close"]);
+});

@@ -1,6 +1,8 @@
 /** RedisCluster's membership and heartbeat, over fake Redis clients. */
 import { assertEquals, assertMatch, assertStrictEquals } from "@std/assert";
 import type { ClusterEvent } from "../../lib/cluster.ts";
+import type { Retention } from "../../lib/history/store.ts";
+import { APPEND_PUBLISH, MARK } from "../../lib/redis/history_scripts.ts";
 import { RedisCluster } from "../../lib/redis/redis_cluster.ts";
 import { CLAIM, HEARTBEAT, LEAVE, REJOIN, SWEEP } from "../../lib/redis/scripts.ts";
 import { CLUSTER_TIMING, type ClusterTiming } from "../../lib/redis/timing.ts";
@@ -9,8 +11,11 @@ import { FakeClient, RecordingLogger, settle, until } from "./fakes.ts";
 
 const link = new FakeLink("a");
 
-/** A cluster on database 3 whose clients are fakes; ticks are a minute apart unless asked. */
-function rig(timing: Partial<ClusterTiming> = {}) {
+/**
+ * A cluster on database 3 whose clients are fakes; ticks are a minute apart
+ * unless asked; with `history`, keeping the chat's history.
+ */
+function rig(timing: Partial<ClusterTiming> = {}, history?: Retention) {
   const clients: FakeClient[] = [];
   const posted: ClusterEvent[] = [];
   const log = new RecordingLogger();
@@ -24,6 +29,7 @@ function rig(timing: Partial<ClusterTiming> = {}) {
       clients.push(client);
       return client;
     },
+    ...(history === undefined ? {} : { history }),
   });
   return {
     cluster,
@@ -55,6 +61,8 @@ function notices(r: Rig): string[] {
         return `refused ${event.refusal}`;
       case "name-lost":
         return `name-lost ${event.key}`;
+      case "observed":
+        return `observed ${event.id}`;
     }
   });
 }
@@ -107,7 +115,7 @@ Deno.test("before it has joined, nothing goes elsewhere and logins wait; once jo
     droppedBatches: 0,
   });
   assertEquals(r.cluster.directMessage("ann", "bob", "hi"), "unavailable");
-  r.cluster.broadcast("ann", "hi");
+  r.cluster.broadcast("ann", "hi", false);
   r.cluster.claim(link, "Ann", "ann");
   await connect(r);
   assertEquals(r.sub().subscribes[0]!.channels, ["chat:3:all", `chat:3:to:${id}`]);
@@ -400,4 +408,98 @@ Deno.test("a heartbeat left unanswered past the stale time replaces both connect
   await settle();
   assertEquals(r.pub().scripts.calls.length, 0, "the old link is heard no more");
   await close(r);
+});
+
+Deno.test("with history: a kept MSG goes out in the history's script, in order; ids seen come back to the hub", async () => {
+  const r = rig({}, { lines: 50, maxAgeMs: 60_000 });
+  const id = r.cluster.id;
+  r.cluster.start();
+  r.cluster.broadcast("ann", "while away", true);
+  assertEquals(r.cluster.stream!.slots.openCount, 1, "kept, for the store to write later");
+  const replies: Record<string, unknown> = {
+    "CONFIG GET appendonly": { appendonly: "no" },
+    "CONFIG GET save": { save: "" },
+    "SCRIPT LOAD": "sha1",
+    "EVALSHA sha1": ["6-0"],
+  };
+  r.pub().commandReply = (args) =>
+    Promise.resolve(replies[args.slice(0, args[0] === "CONFIG" ? 3 : 2).join(" ")]);
+  await connect(r);
+  await answerJoin(r, ["b 1 Bob"]);
+  const mark = r.pub().scripts.take();
+  assertStrictEquals(mark.script, MARK);
+  assertEquals(mark.keys, ["chat:history:chat"]);
+  assertEquals(mark.arguments, ["", `chat:3:to:${id}`, id]);
+  assertEquals(r.cluster.status().available, false, "joined only once the mark is out");
+  mark.reply.resolve("5-0");
+  await settle();
+  assertEquals(r.cluster.status().available, true);
+  assertEquals(r.pub().commands.splice(0).map((command) => command.slice(0, 3).join(" ")), [
+    `SCRIPT LOAD ${APPEND_PUBLISH}`,
+    "CONFIG GET appendonly",
+    "CONFIG GET save",
+  ]);
+  assertEquals(r.log.messages("warn"), [
+    "Redis persists nothing: the chat's history is lost when it restarts",
+  ]);
+  r.posted.length = 0;
+  r.sub().deliver(`${id}\nS 5-0`);
+  r.cluster.broadcast("ann", "kept", true);
+  r.cluster.broadcast("ann", "a notice", false);
+  await settle();
+  assertEquals(r.pub().commands, [[
+    ...["EVALSHA", "sha1", "1", "chat:history:chat"],
+    ...["chat:3:all", "50", id, "HL", `${id}:2`, "ann", "kept", "M ann a notice"],
+  ]], "the script loaded at the join, by its hash");
+  r.sub().deliver(`${id}\nH 6-0 ann kept\nM ann a notice`);
+  r.sub().deliver("b\nH 7-0 Bob hi\nM Bob not kept");
+  r.sub().deliver("b\nS 8-0");
+  assertEquals(r.posted, [
+    { kind: "observed", id: "5-0" },
+    { kind: "observed", id: "6-0" },
+    { kind: "remote-msg", sender: "Bob", text: "hi", id: "7-0" },
+    { kind: "remote-msg", sender: "Bob", text: "not kept" },
+    { kind: "observed", id: "8-0" },
+  ]);
+  assertEquals(r.cluster.stream!.lastSeen, "8-0");
+  assertEquals(r.cluster.stream!.slots.openCount, 2, "written, for the history's next batch");
+  await close(r);
+  await r.cluster.stream!.close();
+});
+
+Deno.test("with history: a script Redis forgot (or never let load) goes by its text; that batch is left to the store", async () => {
+  const r = rig({}, { lines: 50, maxAgeMs: 60_000 });
+  r.cluster.start();
+  let evalsha: PromiseWithResolvers<unknown> | undefined;
+  r.pub().commandReply = (args) => {
+    if (args[0] === "SCRIPT") return Promise.resolve("sha1");
+    if (args[0] !== "EVALSHA") return Promise.resolve(null);
+    evalsha = Promise.withResolvers<unknown>();
+    return evalsha.promise;
+  };
+  await connect(r);
+  await answerJoin(r);
+  r.pub().scripts.take().reply.resolve("5-0");
+  await settle();
+  r.cluster.broadcast("ann", "forgotten", true);
+  await settle();
+  evalsha!.reject(new Error("NOSCRIPT No matching script. Please use EVAL."));
+  await settle();
+  r.cluster.broadcast("ann", "by its text", true);
+  await settle();
+  const write = r.pub().scripts.take();
+  assertStrictEquals(write.script, APPEND_PUBLISH);
+  write.reply.resolve(["6-0"]);
+  await settle();
+  const slots = r.cluster.stream!.slots;
+  assertEquals(slots.openCount, 2);
+  assertEquals(
+    slots.pair([
+      { conversation: "chat", sender: "ann", text: "forgotten", id: undefined },
+      { conversation: "chat", sender: "ann", text: "by its text", id: undefined },
+    ]).map((slot) => [slot.state, slot.id]),
+    [["unwritten", undefined], ["written", "6-0"]],
+  );
+  await close(r);
+  await r.cluster.stream!.close();
 });

@@ -1,0 +1,195 @@
+/**
+ * `HISTORY` latency from a Redis stream of many messages: a throwaway
+ * `redis-server` filled through a pipeline (not through the chat), one
+ * instance joined to it keeping as many lines, and `HISTORY <n>` asked one
+ * after the other by a logged-in client, each timed to its `HIST END`. With
+ * `--load`, workload B of `bench/chatload` (build it first: see README.md)
+ * runs against the same instance meanwhile. Talks only to 127.0.0.1; needs
+ * `redis-server`.
+ *
+ *   deno run --allow-all bench/redis_history.ts [--messages=1000000] [--asks=300] [--n=1000] [--load]
+ *
+ * @module
+ */
+import { createClient } from "redis";
+import { parseFlagsOrExit } from "../lib/flags.ts";
+import { KEYS } from "../lib/redis/keys.ts";
+import { RedisProcess } from "../tests/redis_process.ts";
+import { spawnServer, stopServer } from "../tests/server_process.ts";
+
+/** Commands in flight at once while filling. */
+const FILL_WINDOW = 5000;
+
+function whole(text: string | undefined, fallback: number, flag: string): number {
+  const n = Number(text ?? fallback);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`redis_history: --${flag} must be a whole number from 1 (see --help)`);
+    Deno.exit(2);
+  }
+  return n;
+}
+
+/** Adds `count` messages of 64 characters to the chat's stream, `FILL_WINDOW` at a time. */
+async function fill(url: string, count: number): Promise<void> {
+  const client = createClient({ url });
+  await client.connect();
+  const stream = KEYS.history("chat:", "chat");
+  const text = "x".repeat(64);
+  const inFlight = new Set<Promise<unknown>>();
+  for (let i = 0; i < count; i++) {
+    const add = client.sendCommand([
+      "XADD",
+      stream,
+      "*",
+      "s",
+      `u${i % 100}`,
+      "t",
+      text,
+      "o",
+      `f:${i}`,
+    ]);
+    inFlight.add(add);
+    void add.finally(() => inFlight.delete(add));
+    if (inFlight.size >= FILL_WINDOW) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  client.destroy();
+}
+
+/**
+ * A logged-in client that times replies by their bytes: it reads whole
+ * chunks and looks for `HIST END`, so that the measure is the server's,
+ * not a line reader's.
+ */
+class Reader {
+  readonly #conn: Deno.TcpConn;
+  readonly #buffer = new Uint8Array(1 << 20);
+  #text = "";
+
+  private constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+  }
+
+  static async login(port: number): Promise<Reader> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true);
+    const reader = new Reader(conn);
+    await reader.#write("LOGIN reader\n");
+    await reader.#until("OK\n");
+    return reader;
+  }
+
+  /** Asks `HISTORY <n>` and reads up to its end; returns how many `HIST` lines came. */
+  async history(n: number): Promise<number> {
+    await this.#write(`HISTORY ${n}\n`);
+    const reply = await this.#until("HIST END\n");
+    return reply.split("\nHIST ").length - (reply.startsWith("HIST ") ? 0 : 1) - 1;
+  }
+
+  close(): void {
+    this.#conn.close();
+  }
+
+  async #write(text: string): Promise<void> {
+    let bytes = new TextEncoder().encode(text);
+    while (bytes.length > 0) bytes = bytes.subarray(await this.#conn.write(bytes));
+  }
+
+  /** Reads until `end` has come; returns everything up to it (live lines before the reply too). */
+  async #until(end: string): Promise<string> {
+    const decoder = new TextDecoder();
+    while (!this.#text.includes(end)) {
+      const count = await this.#conn.read(this.#buffer);
+      if (count === null) throw new Error(`closed before ${JSON.stringify(end)}`);
+      this.#text += decoder.decode(this.#buffer.subarray(0, count), { stream: true });
+    }
+    const at = this.#text.indexOf(end) + end.length;
+    const got = this.#text.slice(0, at);
+    this.#text = this.#text.slice(at);
+    return got;
+  }
+}
+
+/** The `p`th percentile of sorted `values`. */
+function percentile(values: readonly number[], p: number): number {
+  return values[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlagsOrExit("redis_history", Deno.args, {
+    values: ["messages", "asks", "n"],
+    switches: ["help", "load"],
+  });
+  if (flags.switches.help) {
+    console.log(
+      "Usage: deno run --allow-all bench/redis_history.ts [--messages=1000000] [--asks=300]\n" +
+        "         [--n=1000] [--load]\n" +
+        "HISTORY <n> latency from a Redis stream of --messages messages; --load runs\n" +
+        "chatload's workload B against the instance meanwhile. Exits 2 on a usage error.",
+    );
+    return;
+  }
+  const messages = whole(flags.values.messages, 1_000_000, "messages");
+  const asks = whole(flags.values.asks, 300, "asks");
+  const n = whole(flags.values.n, 1000, "n");
+  const redis = await RedisProcess.start();
+  try {
+    const filled = performance.now();
+    await fill(redis.url, messages);
+    const memory = await redis.command(
+      "MEMORY",
+      "USAGE",
+      KEYS.history("chat:", "chat"),
+      "SAMPLES",
+      "0",
+    );
+    console.error(
+      `filled ${messages} messages in ${Math.round(performance.now() - filled)} ms; ` +
+        `stream ${memory.slice(1)} bytes`,
+    );
+    const server = await spawnServer([
+      ...["--host", "127.0.0.1", "--port", "0", "--rate", "0"],
+      ...["--redis-url", redis.url, "--history-lines", String(messages)],
+    ]);
+    await server.logged(/cluster joined/);
+    const load = flags.switches.load
+      ? new Deno.Command(new URL("chatload", import.meta.url), {
+        args: [
+          ...["--proto", "seed", "--port", String(server.port), "--clients", "100"],
+          ...["--senders", "10", "--messages", "1000", "--rate", "100", "--payload", "64"],
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn()
+      : undefined;
+    const reader = await Reader.login(server.port);
+    const times: number[] = [];
+    for (let i = 0; i < asks; i++) {
+      const asked = performance.now();
+      const lines = await reader.history(n);
+      times.push(performance.now() - asked);
+      if (lines !== Math.min(n, messages)) throw new Error(`HISTORY ${n} gave ${lines} lines`);
+    }
+    reader.close();
+    const loadReport = load === undefined
+      ? undefined
+      : new TextDecoder().decode((await load.output()).stdout).trim().split("\n").at(-1);
+    await stopServer(server);
+    times.sort((a, b) => a - b);
+    const report = {
+      messages,
+      n,
+      asks,
+      load: load !== undefined,
+      p50Ms: Math.round(percentile(times, 0.5) * 100) / 100,
+      p99Ms: Math.round(percentile(times, 0.99) * 100) / 100,
+      maxMs: Math.round(times.at(-1)! * 100) / 100,
+      ...(loadReport === undefined ? {} : { chatload: JSON.parse(loadReport) }),
+    };
+    console.log(JSON.stringify(report));
+  } finally {
+    await redis.stop();
+  }
+}
+
+if (import.meta.main) await main();

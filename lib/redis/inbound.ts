@@ -1,0 +1,90 @@
+/**
+ * What the subscription brings, turned into the hub's events: another
+ * instance's batch decoded (presence to the roster, lines to the hub, each
+ * with its history id when it has one), and this instance's own batch,
+ * coming back, reduced to where it stands in the chat's one order.
+ *
+ * @module
+ */
+import type { ClusterEvent } from "../cluster.ts";
+import type { ChatStream } from "./chat_stream.ts";
+import { decodeBatch, isBatchFrom, lastOrderMark } from "./cluster_wire.ts";
+import type { Presence } from "./presence.ts";
+
+/** What an {@linkcode Inbound} needs. */
+export interface InboundOptions {
+  /** This instance's id. */
+  readonly instance: string;
+  /** Whether this instance has joined (and so announced every instance it hears lines from). */
+  readonly joined: () => boolean;
+  /** Who is elsewhere: told of presence, asked who is announced. */
+  readonly presence: Pick<Presence, "announces" | "announcesAny" | "heard">;
+  /** The chat's history, when it is kept: told of every id seen. */
+  readonly stream: ChatStream | undefined;
+  /** Hands an event to the hub. */
+  readonly post: (event: ClusterEvent) => void;
+}
+
+/** Reads each message of the subscription, in order. */
+export class Inbound {
+  readonly #options: InboundOptions;
+
+  /** A reader for `options.instance`. */
+  constructor(options: InboundOptions) {
+    this.#options = options;
+  }
+
+  /** One message of the subscription (the probe excepted). */
+  receive(message: string): void {
+    const { instance, presence, stream, post } = this.#options;
+    // Every instance hears its own batches on the shared channel: they are not delivered again, but
+    // mark where it stands in the chat's one order (a read's cut), found without decoding the batch.
+    if (isBatchFrom(message, instance)) {
+      const id = stream === undefined ? undefined : lastOrderMark(message);
+      if (id !== undefined) {
+        stream!.seen(id);
+        post({ kind: "observed", id });
+      }
+      return;
+    }
+    const batch = decodeBatch(message);
+    // A user's login is published before their lines, on the one connection that publishes, and
+    // read here in that order on the one subscription (a DM's channel included), so the hub hears
+    // of them first. Not so where this instance has not announced the sender's instance: before
+    // the join's snapshot is in, and for an instance given up for dead whose users' lines, written
+    // during its stall, arrive now. There each line's sender is checked, and a line from a user
+    // not announced here is dropped, as lines published during an outage are. Once joined, this
+    // costs one lookup per batch and none per line.
+    const check = !this.#options.joined() || !presence.announcesAny(batch.from);
+    let last: string | undefined;
+    for (const event of batch.events) {
+      switch (event.kind) {
+        case "msg": {
+          const { sender, text, id } = event;
+          if (id !== undefined) last = id;
+          if (check && !presence.announces(batch.from, sender)) break;
+          post({ kind: "remote-msg", sender, text, ...(id === undefined ? {} : { id }) });
+          break;
+        }
+        case "dm":
+          if (check && !presence.announces(batch.from, event.sender)) break;
+          post({ kind: "remote-dm", target: event.target, sender: event.sender, text: event.text });
+          break;
+        case "mark":
+          // Messages written unpublished, up to here: reads may include them from now on.
+          last = event.id;
+          post({ kind: "observed", id: event.id });
+          break;
+        case "joined":
+        case "left":
+          presence.heard({
+            joined: event.kind === "joined",
+            holder: { instance: batch.from, seq: event.seq, name: event.name },
+          });
+          break;
+      }
+    }
+    // Ids only grow within a batch: the last one is the highest.
+    if (last !== undefined) stream?.seen(last);
+  }
+}

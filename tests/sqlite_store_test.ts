@@ -13,7 +13,7 @@ import {
   unpackEntries,
   unpackMessages,
 } from "../lib/history/packed_entries.ts";
-import { batchRows, type Key } from "../lib/history/sqlite_batches.ts";
+import { batchRows, type Key, packedRows } from "../lib/history/sqlite_batches.ts";
 import { MAX_ROW_MESSAGES } from "../lib/history/sqlite_file.ts";
 import { SCHEMA_VERSION } from "../lib/history/sqlite_schema.ts";
 import { MAX_CHUNK_ENTRIES, SqliteStore } from "../lib/history/sqlite_store.ts";
@@ -507,4 +507,30 @@ Deno.test("SqliteStore upgrades a version-1 file (one row a message) to rows of 
   // Rows of at most 1000, in id order: 2502 old chat messages in 3, the dm in 1, the new one in 1.
   assertEquals(rowsInFile(path), { [CHAT]: 4, "alice\nbob": 1 });
   assertEquals(messagesInFile(path), { [CHAT]: 2503, "alice\nbob": 1 });
+});
+
+Deno.test("packedRows cuts a one-conversation batch in id order into the rows batchRows makes, and leaves any other batch to it", () => {
+  const newest = (conversation: string): Key | undefined =>
+    conversation === "a\tb" ? [T0 + 1, 0] : undefined;
+  const same = (entries: Entry[], maxCount: number) => {
+    const packed = packEntries(entries);
+    const rows = packedRows(packed, newest, maxCount);
+    assertEquals(rows, batchRows(unpackEntries(packed), newest, maxCount));
+    return rows;
+  };
+  const tabs = series(7).map((e, i) => ({ ...e, text: i === 2 ? "" : `t\t${i} chat\t🎉` }));
+  assertEquals(same(tabs, 3)?.map((row) => row.count), [3, 3, 1]);
+  assertEquals(same(tabs, 7)?.length, 1);
+  assertEquals(same([], 3), []);
+  // The conversation escaped in the packing, and the ids at or below its newest stored left out.
+  assertEquals(same(series(4, T0, "a\tb"), 10)?.map((row) => row.count), [2]);
+  assertEquals(same(series(2, T0, "a\tb"), 10), []);
+  // Two conversations, ids out of order or twice, an id not well-formed: batchRows' work.
+  const left = (entries: Entry[]) =>
+    assertEquals(packedRows(packEntries(entries), newest, 10), undefined);
+  left([...series(2), entry(`${T0 + 5}-0`, "dm", "alice\nbob")]);
+  left([entry(`${T0 + 1}-0`, "b"), entry(`${T0}-0`, "a")]);
+  left([entry(`${T0}-0`, "a"), entry(`${T0}-0`, "a")]);
+  left([entry(`${T0}-x`, "a")]);
+  left([entry(`${"9".repeat(17)}-0`, "a")]);
 });

@@ -48,7 +48,8 @@ function unescapeOne(_: string, hex: string): string {
   return hex === "09" ? "\t" : hex === "0A" ? "\n" : "%";
 }
 
-function conversationOf(packed: string): string {
+/** A conversation's key as {@linkcode packEntries} wrote it, unescaped. */
+export function conversationOf(packed: string): string {
   return packed.includes("%") ? packed.replace(ESCAPED_ALL, unescapeOne) : packed;
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { unpackMessages } from "./packed_entries.ts";
+import { unpackEntries, unpackMessages } from "./packed_entries.ts";
 import {
   batchRows,
   compareKeys,
@@ -19,10 +19,11 @@ import {
   later,
   messagesWithin,
   ordered,
+  packedRows,
   TOP,
 } from "./sqlite_batches.ts";
 import { upgradeSchema } from "./sqlite_schema.ts";
-import type { Entry, Range, Retention, StoredMessage } from "./store.ts";
+import type { Range, Retention, StoredMessage } from "./store.ts";
 
 /**
  * How long a write waits for another process's lock on the file (a
@@ -153,16 +154,18 @@ export class HistoryFile {
   }
 
   /**
-   * Writes `entries` (ids given) in one transaction, durable when it
-   * returns: one row per conversation (per {@linkcode MAX_ROW_MESSAGES}).
-   * An id at or below its conversation's newest stored one was written
-   * already (a retried batch) and is left out. Then trims what passed the
-   * retention.
+   * Writes the entries `packed` (see `packed_entries.ts`) in one
+   * transaction, durable when it returns: one row per conversation (per
+   * {@linkcode MAX_ROW_MESSAGES}). An id at or below its conversation's
+   * newest stored one was written already (a retried batch) and is left
+   * out. Then trims what passed the retention.
    */
-  append(entries: readonly Entry[], nowMs: number): void {
+  append(packed: string, nowMs: number): void {
     const added = new Map<string, { count: number; last: Key }>();
     this.#transaction(() => {
-      const rows = batchRows(entries, (c) => this.#newestOf(c), MAX_ROW_MESSAGES);
+      const newest = (conversation: string) => this.#newestOf(conversation);
+      const rows = packedRows(packed, newest, MAX_ROW_MESSAGES) ??
+        batchRows(unpackEntries(packed), newest, MAX_ROW_MESSAGES);
       let last: Key | undefined;
       for (const row of rows) {
         const { changes } = this.#insert.run(

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { unpackEntries } from "./packed_entries.ts";
 import { HistoryFile } from "./sqlite_file.ts";
 import type { Range, Retention } from "./store.ts";
 
@@ -46,7 +45,7 @@ function apply(request: WorkerRequest): unknown {
       file = new HistoryFile(request.path, request.retention, request.nowMs);
       return file.lastId;
     case "append":
-      opened().append(unpackEntries(request.entries), request.nowMs);
+      opened().append(request.entries, request.nowMs);
       return undefined;
     case "read":
       return opened().read(request.range, request.nowMs);

@@ -14,7 +14,11 @@ import {
   unpackMessages,
 } from "../lib/history/packed_entries.ts";
 import { batchRows, type Key, packedRows } from "../lib/history/sqlite_batches.ts";
-import { MAX_ROW_MESSAGES } from "../lib/history/sqlite_file.ts";
+import {
+  MAX_ROW_MESSAGES,
+  SMALL_ROW_MESSAGES,
+  SMALL_ROW_SPAN_MS,
+} from "../lib/history/sqlite_file.ts";
 import { SCHEMA_VERSION } from "../lib/history/sqlite_schema.ts";
 import { MAX_CHUNK_ENTRIES, SqliteStore } from "../lib/history/sqlite_store.ts";
 import { CHAT, type Entry, type Range, type Retention } from "../lib/history/store.ts";
@@ -29,10 +33,16 @@ function entry(id: string, text: string, conversation = CHAT, sender = "alice"):
   return { conversation, sender, text, id };
 }
 
-/** `count` chat messages from `firstMs` on, one a millisecond, texts `m0`, `m1`, … */
-function series(count: number, firstMs = T0, conversation = CHAT): Entry[] {
-  return Array.from({ length: count }, (_, i) => entry(`${firstMs + i}-0`, `m${i}`, conversation));
+/** `count` chat messages from `firstMs` on, one each `stepMs`, texts `m0`, `m1`, … */
+function series(count: number, firstMs = T0, conversation = CHAT, stepMs = 1): Entry[] {
+  return Array.from(
+    { length: count },
+    (_, i) => entry(`${firstMs + i * stepMs}-0`, `m${i}`, conversation),
+  );
 }
+
+/** Apart enough that no row takes the next one's messages: appended one by one, one row each. */
+const M = SMALL_ROW_SPAN_MS;
 
 const texts = (messages: readonly { text: string }[]) => messages.map((m) => m.text);
 
@@ -130,8 +140,8 @@ Deno.test("SqliteStore keeps each conversation's latest `lines` exactly on read,
   await using store = await openStore(path, { lines: 10, maxAgeMs: 30 * DAY_MS });
   const latest = () => store.read({ conversation: CHAT, limit: 100, from: "latest" }).then(texts);
   // 11 is within the slack: the file holds 11, a read still shows 10. One batch a message,
-  // so one row each: trimming drops whole rows.
-  await appendEach(store, series(11));
+  // a minute apart, so one row each: trimming drops whole rows.
+  await appendEach(store, series(11, T0, CHAT, M));
   assertEquals(rowsInFile(path), { [CHAT]: 11 });
   assertEquals(await latest(), series(11).slice(1).map((e) => e.text));
   assertEquals(
@@ -139,15 +149,15 @@ Deno.test("SqliteStore keeps each conversation's latest `lines` exactly on read,
     ["m1", "m2", "m3"],
   );
   // One more passes it: the file is trimmed back to 10, right after the commit.
-  await store.append([entry(`${T0 + 11}-0`, "m11")]);
+  await store.append([entry(`${T0 + 11 * M}-0`, "m11")]);
   assertEquals(messagesInFile(path), { [CHAT]: 10 });
   assertEquals(await latest(), series(12).slice(2).map((e) => e.text));
   // Another conversation has its own 10.
-  await store.append(series(3, T0 + 20, "alice\nbob"));
+  await store.append(series(3, T0 + 20 * M, "alice\nbob"));
   assertEquals(messagesInFile(path), { [CHAT]: 10, "alice\nbob": 3 });
   // A batch of 15 is one row: kept whole (a row goes only once all its messages are past the
   // bound), the older rows dropped; reads still show exactly 10, from inside that row.
-  await store.append(series(15, T0 + 30));
+  await store.append(series(15, T0 + 30 * M));
   assertEquals(messagesInFile(path), { [CHAT]: 15, "alice\nbob": 3 });
   assertEquals(rowsInFile(path), { [CHAT]: 1, "alice\nbob": 1 });
   assertEquals(await latest(), series(15).slice(5).map((e) => e.text));
@@ -156,10 +166,10 @@ Deno.test("SqliteStore keeps each conversation's latest `lines` exactly on read,
     ["m5", "m6"],
   );
   // The next one a message passes 10 + 1 with the 15 dropped whole: 1 left, the new one.
-  await appendEach(store, series(2, T0 + 50));
+  await appendEach(store, series(2, T0 + 50 * M, CHAT, M));
   assertEquals(messagesInFile(path), { [CHAT]: 17, "alice\nbob": 3 });
   // A row of 10 after them: every older row goes, the 10 stay.
-  await store.append(series(10, T0 + 60));
+  await store.append(series(10, T0 + 60 * M));
   assertEquals(messagesInFile(path), { [CHAT]: 10, "alice\nbob": 3 });
   assertEquals(await latest(), texts(series(10)));
 });
@@ -208,7 +218,7 @@ Deno.test("SqliteStore reopens with its messages and its last id, even after all
   // Reopened with fewer lines, each conversation is cut to them at once.
   {
     await using store = await openStore(path);
-    await appendEach(store, series(20, T0 + 100));
+    await appendEach(store, series(20, T0 + 100 * M, CHAT, M));
   }
   {
     await using _store = await openStore(path, { lines: 4, maxAgeMs: 30 * DAY_MS });
@@ -383,7 +393,7 @@ Deno.test("SqliteStore writes a failed batch retried with newer entries once, it
   await store.append(all.slice(0, 3));
   await store.append(all.slice(0, 6));
   assertEquals(messagesInFile(path), { [CHAT]: 6 });
-  assertEquals(rowsInFile(path), { [CHAT]: 2 });
+  assertEquals(rowsInFile(path), { [CHAT]: 1 });
   await store.append(all.slice(3));
   assertEquals(messagesInFile(path), { [CHAT]: 8 });
   const latest = await store.read({ conversation: CHAT, limit: 100, from: "latest" });
@@ -533,4 +543,27 @@ Deno.test("packedRows cuts a one-conversation batch in id order into the rows ba
   left([entry(`${T0}-0`, "a"), entry(`${T0}-0`, "a")]);
   left([entry(`${T0}-x`, "a")]);
   left([entry(`${"9".repeat(17)}-0`, "a")]);
+});
+
+Deno.test("SqliteStore adds small batches to the newest row while it is small and recent", async () => {
+  await using dir = await tempDir("chat-sqlite-");
+  const path = `${dir.path}/chat.db`;
+  await using store = await openStore(path);
+  assertEquals(SMALL_ROW_MESSAGES, 32);
+  // One message a batch, a millisecond apart (a quiet chat): rows of 32, not 70 rows.
+  const all = series(70);
+  await appendEach(store, all);
+  assertEquals(rowsInFile(path), { [CHAT]: 3 });
+  assertEquals(messagesInFile(path), { [CHAT]: 70 });
+  // A minute after the newest row's first message (m64): a row of its own, so trimming by age
+  // never keeps a row's old messages for long.
+  const late = entry(`${T0 + 64 + M}-0`, "late");
+  await store.append([late]);
+  assertEquals(rowsInFile(path), { [CHAT]: 4 });
+  const read = await store.read({ conversation: CHAT, limit: 50, from: "latest" });
+  assertEquals(texts(read), texts([...all, late].slice(-50)));
+  const ids = (await store.read({ conversation: CHAT, limit: 100, from: "earliest" })).map((m) =>
+    m.id
+  );
+  assertEquals(ids, [...all, late].map((e) => e.id));
 });

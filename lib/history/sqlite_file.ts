@@ -12,6 +12,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { unpackEntries, unpackMessages } from "./packed_entries.ts";
 import {
+  type BatchRow,
   batchRows,
   compareKeys,
   type Key,
@@ -41,6 +42,27 @@ const AGE_TRIM_INTERVAL_MS = 60_000;
 /** The write-ahead log is cut back to this size after a checkpoint, however large a batch made it. */
 const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A conversation's newest row takes the next batch's messages while it
+ * holds fewer than this: at a few messages a second each batch is one
+ * message, and `HISTORY 1000` would walk a thousand rows. About a page
+ * (4 KB) of messages, so a commit writes no more pages than a new row would.
+ */
+export const SMALL_ROW_MESSAGES = 32;
+/**
+ * ... and while its first message is less than this older than the new
+ * ones: rows are trimmed by age whole, so a row kept open longer would keep
+ * its old messages in the file past the age (reads drop them anyway).
+ */
+export const SMALL_ROW_SPAN_MS = 60_000;
+
+/** A conversation's newest row: its first and last ids and how many messages it holds. */
+interface Tail {
+  readonly first: Key;
+  readonly last: Key;
+  readonly count: number;
+}
+
 /** A row's keys and size, without its body. */
 interface RowHead {
   first_ms: number;
@@ -68,11 +90,12 @@ export class HistoryFile {
   readonly #retention: Retention;
   /** Messages each conversation holds (the sum of its rows' counts), as far as known. */
   readonly #counts = new Map<string, number>();
-  /** Each conversation's newest stored id: an entry at or below it was written already. */
-  readonly #newest = new Map<string, Key>();
+  /** Each conversation's newest row: an entry at or below its id was written already. */
+  readonly #tails = new Map<string, Tail>();
   /** The oldest id within each conversation's `lines`, as far as known since its last write. */
   readonly #boundaries = new Map<string, Key>();
   readonly #insert: StatementSync;
+  readonly #extend: StatementSync;
   readonly #setLast: StatementSync;
   readonly #count: StatementSync;
   readonly #newestRow: StatementSync;
@@ -109,6 +132,10 @@ export class HistoryFile {
       this.#insert = db.prepare(
         `INSERT OR IGNORE INTO batches (conversation, last_ms, last_seq, first_ms, first_seq, count, body)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      this.#extend = db.prepare(
+        `UPDATE batches SET last_ms = ?, last_seq = ?, count = count + ?, body = body || ?
+         WHERE conversation = ? AND last_ms = ? AND last_seq = ?`,
       );
       this.#setLast = db.prepare(
         `INSERT INTO state (id, last_ms, last_seq) VALUES (1, ?, ?)
@@ -156,38 +183,32 @@ export class HistoryFile {
   /**
    * Writes the entries `packed` (see `packed_entries.ts`) in one
    * transaction, durable when it returns: one row per conversation (per
-   * {@linkcode MAX_ROW_MESSAGES}). An id at or below its conversation's
-   * newest stored one was written already (a retried batch) and is left
-   * out. Then trims what passed the retention.
+   * {@linkcode MAX_ROW_MESSAGES}), or added to the conversation's newest
+   * row while that is small and recent. An id at or below its conversation's newest
+   * stored one was written already (a retried batch) and is left out. Then
+   * trims what passed the retention.
    */
   append(packed: string, nowMs: number): void {
-    const added = new Map<string, { count: number; last: Key }>();
+    const added = new Map<string, { count: number; tail: Tail }>();
     this.#transaction(() => {
-      const newest = (conversation: string) => this.#newestOf(conversation);
+      const newest = (conversation: string) => this.#tailOf(conversation)?.last;
       const rows = packedRows(packed, newest, MAX_ROW_MESSAGES) ??
         batchRows(unpackEntries(packed), newest, MAX_ROW_MESSAGES);
       let last: Key | undefined;
       for (const row of rows) {
-        const { changes } = this.#insert.run(
-          row.conversation,
-          row.last[0],
-          row.last[1],
-          row.first[0],
-          row.first[1],
-          row.count,
-          row.body,
-        );
-        if (Number(changes) > 0) {
-          const count = (added.get(row.conversation)?.count ?? 0) + row.count;
-          added.set(row.conversation, { count, last: row.last });
+        const before = added.get(row.conversation);
+        const tail = before?.tail ?? this.#tailOf(row.conversation);
+        const written = this.#write(row, tail);
+        if (written !== undefined) {
+          added.set(row.conversation, { count: (before?.count ?? 0) + row.count, tail: written });
         }
         last = last === undefined ? row.last : later(last, row.last);
       }
       if (last !== undefined) this.#setLast.run(last[0], last[1]);
     });
     // After the commit: trimming is housekeeping, and reads hold the bounds meanwhile.
-    for (const [conversation, { count, last }] of added) {
-      this.#newest.set(conversation, last);
+    for (const [conversation, { count, tail }] of added) {
+      this.#tails.set(conversation, tail);
       this.#boundaries.delete(conversation);
       const known = this.#counts.get(conversation);
       if (known !== undefined) this.#counts.set(conversation, known + count);
@@ -343,15 +364,56 @@ export class HistoryFile {
     return count;
   }
 
-  #newestOf(conversation: string): Key | undefined {
-    let newest = this.#newest.get(conversation);
-    if (newest === undefined) {
+  /**
+   * Writes `row`: added to the conversation's newest row (`tail`) while
+   * that holds fewer than {@linkcode SMALL_ROW_MESSAGES} within
+   * {@linkcode SMALL_ROW_SPAN_MS}, else a row of its own. Returns the
+   * conversation's newest row after, or undefined when nothing was written.
+   */
+  #write(row: BatchRow, tail: Tail | undefined): Tail | undefined {
+    const { conversation, first, last, count, body } = row;
+    if (
+      tail !== undefined && tail.count < SMALL_ROW_MESSAGES &&
+      last[0] - tail.first[0] < SMALL_ROW_SPAN_MS
+    ) {
+      const at = tail.last;
+      const { changes } = this.#extend.run(
+        last[0],
+        last[1],
+        count,
+        body,
+        conversation,
+        at[0],
+        at[1],
+      );
+      // Gone (aged out since): the row is written on its own.
+      if (Number(changes) > 0) return { first: tail.first, last, count: tail.count + count };
+    }
+    const { changes } = this.#insert.run(
+      conversation,
+      last[0],
+      last[1],
+      first[0],
+      first[1],
+      count,
+      body,
+    );
+    return Number(changes) > 0 ? { first, last, count } : undefined;
+  }
+
+  #tailOf(conversation: string): Tail | undefined {
+    let tail = this.#tails.get(conversation);
+    if (tail === undefined) {
       const row = this.#newestRow.get(conversation) as RowHead | undefined;
       if (row === undefined) return undefined;
-      newest = [row.last_ms, row.last_seq];
-      this.#newest.set(conversation, newest);
+      tail = {
+        first: [row.first_ms, row.first_seq],
+        last: [row.last_ms, row.last_seq],
+        count: row.count,
+      };
+      this.#tails.set(conversation, tail);
     }
-    return newest;
+    return tail;
   }
 
   /** Runs `work` in one write transaction: all of it is committed, or none. */
@@ -364,7 +426,7 @@ export class HistoryFile {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       // What the failed transaction did to the caches is unknown: read them afresh.
       this.#counts.clear();
-      this.#newest.clear();
+      this.#tails.clear();
       this.#boundaries.clear();
       throw error;
     }

@@ -425,8 +425,9 @@ Deno.test("the store keeps writing, reading and checkpointing after read and wri
     writeGranted: false,
     mismatches: 0,
   });
-  // Still open: only a checkpoint, made after the revocation, puts pages in the file itself.
-  assert((await Deno.stat(path)).size > 4_000_000, "the log was checkpointed into the file");
+  // Still open: only a checkpoint, made after the revocation, puts pages in the file itself (it
+  // holds a few KB of schema before; the first checkpoint, at 1000 pages of log, about 3.5 MB).
+  assert((await Deno.stat(path)).size > 2_000_000, "the log was checkpointed into the file");
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode("close\n"));
   await writer.close();
@@ -434,7 +435,7 @@ Deno.test("the store keeps writing, reading and checkpointing after read and wri
   reader.releaseLock();
   await lines.cancel();
   const db = new DatabaseSync(path, { readOnly: true });
-  assertEquals(db.prepare("SELECT count(*) AS n FROM messages").get(), { n: 6000 });
+  assertEquals(db.prepare("SELECT sum(count) AS n FROM batches").get(), { n: 6000 });
   db.close();
 });
 

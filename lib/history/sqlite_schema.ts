@@ -31,6 +31,36 @@ const UPGRADES: readonly string[] = [
      last_ms INTEGER NOT NULL,
      last_seq INTEGER NOT NULL
    );`,
+  // 1 → 2. One row per batch of one conversation instead of one per message: a write of a
+  // hub turn's messages costs one row and one index entry, not one each (at full speed the
+  // worker took a third of a core). A row's key is its last message's id; its body holds
+  // the messages as lines (see packed_entries.ts). The old rows become rows of up to 1000.
+  `CREATE TABLE batches (
+     conversation TEXT NOT NULL,
+     last_ms INTEGER NOT NULL,
+     last_seq INTEGER NOT NULL,
+     first_ms INTEGER NOT NULL,
+     first_seq INTEGER NOT NULL,
+     count INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     PRIMARY KEY (conversation, last_ms, last_seq)
+   ) WITHOUT ROWID;
+   CREATE INDEX batches_by_time ON batches (last_ms);
+   INSERT INTO batches (conversation, last_ms, last_seq, first_ms, first_seq, count, body)
+     SELECT conversation,
+       CAST(substr(max(k), 1, 16) AS INTEGER), CAST(substr(max(k), 17) AS INTEGER),
+       CAST(substr(min(k), 1, 16) AS INTEGER), CAST(substr(min(k), 17) AS INTEGER),
+       count(*),
+       group_concat(
+         ms || '-' || seq || char(9) || sender || char(9) || replace(text, char(10), ' ')
+           || char(10),
+         '' ORDER BY ms, seq)
+     FROM (
+       SELECT conversation, ms, seq, sender, text, printf('%016d%016d', ms, seq) AS k,
+         (row_number() OVER (PARTITION BY conversation ORDER BY ms, seq) - 1) / 1000 AS part
+       FROM messages)
+     GROUP BY conversation, part;
+   DROP TABLE messages;`,
 ];
 
 /** The version this server writes: a file is upgraded to it, and one above it is refused. */

@@ -6,11 +6,16 @@
  *
  * @module
  */
+import { packEntries } from "./packed_entries.ts";
 import type { Entry, HistoryStore, Range, Retention, StoredMessage } from "./store.ts";
 import type { Numbered, WorkerReply, WorkerRequest } from "./sqlite_worker.ts";
 
-/** Entries in one message to the worker, and so in one transaction, at most. */
-export const MAX_CHUNK_ENTRIES = 1000;
+/**
+ * Entries in one message to the worker, and so in one transaction, at most:
+ * a backlog that waited for a failing store (up to 100,000) is written in a
+ * few transactions, so a read waits behind none for long.
+ */
+export const MAX_CHUNK_ENTRIES = 20_000;
 /** Longest wait for the worker to checkpoint and close the file before it is stopped anyway. */
 const CLOSE_TIMEOUT_MS = 2000;
 
@@ -118,8 +123,9 @@ export class SqliteStore implements HistoryStore {
   /**
    * Writes `entries`, in transactions of at most {@linkcode MAX_CHUNK_ENTRIES}
    * (a backlog that waited for a failing store is not one huge transaction);
-   * resolves once all are durable. A retry after a failure writes each
-   * message once: ids already stored are left alone.
+   * resolves once all are durable. Each goes as one string (see
+   * `packed_entries.ts`). A retry after a failure writes each message once:
+   * ids already stored are left alone.
    */
   append(entries: readonly Entry[]): Promise<void> {
     const nowMs = this.#now();
@@ -128,7 +134,7 @@ export class SqliteStore implements HistoryStore {
       const chunk = entries.length <= MAX_CHUNK_ENTRIES
         ? entries
         : entries.slice(start, start + MAX_CHUNK_ENTRIES);
-      writes.push(this.#link.call({ op: "append", entries: chunk, nowMs }));
+      writes.push(this.#link.call({ op: "append", entries: packEntries(chunk), nowMs }));
     }
     return Promise.all(writes).then(() => undefined);
   }

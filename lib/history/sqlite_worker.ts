@@ -7,7 +7,7 @@
  * @module
  */
 import { HistoryFile } from "./sqlite_file.ts";
-import type { Entry, Range, Retention } from "./store.ts";
+import type { Range, Retention } from "./store.ts";
 
 /** What the store asks of its worker; `nowMs` is the store's clock, which ages messages. */
 export type WorkerRequest =
@@ -17,7 +17,8 @@ export type WorkerRequest =
     readonly retention: Retention;
     readonly nowMs: number;
   }
-  | { readonly op: "append"; readonly entries: readonly Entry[]; readonly nowMs: number }
+  /** `entries`: the batch as `packEntries` wrote it, one string, cheap to post. */
+  | { readonly op: "append"; readonly entries: string; readonly nowMs: number }
   | { readonly op: "read"; readonly range: Range; readonly nowMs: number }
   | { readonly op: "close" };
 

@@ -55,6 +55,8 @@ export interface ChatHistoryOptions {
   readonly maxPending?: number;
   /** Longest wait for a read; tests make it short. */
   readonly readTimeoutMs?: number;
+  /** Least time between the starts of two batches (0: each turn's batch at once). */
+  readonly minBatchIntervalMs?: number;
 }
 
 /** Assigns ids, writes in batches off the hub's turn, and reads with the merge that makes replies exact. */
@@ -73,6 +75,10 @@ export class ChatHistory {
   /** The batch being written, if any. */
   #writing: readonly Entry[] | undefined;
   #flushQueued = false;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last batch began (`performance.now()`). */
+  #lastBatchAt = -Infinity;
+  readonly #minBatchIntervalMs: number;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** The latest id of the one order this instance has delivered up to: the cut of a read. */
   #cut: string | undefined;
@@ -90,6 +96,7 @@ export class ChatHistory {
     this.#log = options.log ?? SILENT_LOGGER;
     this.#maxPending = options.maxPending ?? MAX_PENDING_ENTRIES;
     this.#readTimeoutMs = options.readTimeoutMs ?? READ_TIMEOUT_MS;
+    this.#minBatchIntervalMs = options.minBatchIntervalMs ?? 0;
     this.#clock = new IdClock(options.store?.lastId);
     this.#cut = options.store?.lastId;
   }
@@ -132,11 +139,7 @@ export class ChatHistory {
       if (this.#queue.shift() !== undefined) this.counts.dropped++;
     }
     this.#queue.push(entry);
-    if (!this.#flushQueued && this.#writing === undefined && this.#retryTimer === undefined) {
-      this.#flushQueued = true;
-      // After the hub's current turn: one batch carries the whole turn's messages.
-      queueMicrotask(() => this.#flush());
-    }
+    this.#schedule();
     return id;
   }
 
@@ -181,6 +184,8 @@ export class ChatHistory {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     this.#retryTimer = undefined;
     await this.#written;
     if (this.#queue.length > 0) {
@@ -232,8 +237,29 @@ export class ChatHistory {
     return entries;
   }
 
+  /**
+   * Flushes after the hub's current turn (one batch carries the whole turn's
+   * messages), and no sooner than `minBatchIntervalMs` after the last batch
+   * began: a store that writes a transaction per batch then writes fewer,
+   * larger ones under load.
+   */
+  #schedule(): void {
+    if (this.#flushQueued || this.#writing !== undefined || this.#retryTimer !== undefined) return;
+    this.#flushQueued = true;
+    const wait = this.#lastBatchAt + this.#minBatchIntervalMs - performance.now();
+    if (wait <= 0) {
+      queueMicrotask(() => this.#flush());
+      return;
+    }
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flush();
+    }, wait);
+  }
+
   #flush(): void {
     this.#flushQueued = false;
+    this.#lastBatchAt = performance.now();
     if (this.#writing !== undefined || this.#queue.length === 0 || this.#closed) return;
     const batch = this.#queue;
     this.#queue = [];
@@ -265,7 +291,7 @@ export class ChatHistory {
     }
     this.counts.written += batch.length;
     this.#writing = undefined;
-    if (this.#queue.length > 0) this.#flush();
+    if (this.#queue.length > 0) this.#schedule();
   }
 
   #batchFailed(batch: readonly Entry[], error: unknown): void {

@@ -12,6 +12,14 @@ import { MemoryStore } from "./memory_store.ts";
 import { SqliteStore } from "./sqlite_store.ts";
 import type { HistoryStore, Retention } from "./store.ts";
 
+/**
+ * Least time between two SQLite transactions: under load the worker then
+ * commits (and syncs) 50 times a second at most, in batches of thousands,
+ * instead of once per hub turn; well inside the second of messages a crash
+ * may lose.
+ */
+const SQLITE_BATCH_INTERVAL_MS = 20;
+
 /** The history's file in `--data-dir`. */
 export const HISTORY_FILE = "chat.db";
 
@@ -70,7 +78,7 @@ export async function openHistory(config: Config, log: Logger): Promise<OpenedHi
     throw new HistoryOpenError(dataDir, error);
   }
   return {
-    history: new ChatHistory({ store, log }),
+    history: new ChatHistory({ store, log, minBatchIntervalMs: SQLITE_BATCH_INTERVAL_MS }),
     fields: { store: store.kind, path: store.path, lines, days },
   };
 }

@@ -83,10 +83,21 @@ export function parseRedisUrl(raw: string, source: string): string {
   }
   if (url === undefined || !["redis:", "rediss:"].includes(url.protocol) || url.hostname === "") {
     throw new ConfigError(
-      `Cannot start: ${source} must be a redis:// or rediss:// URL with a host, got "${raw}"`,
+      `Cannot start: ${source} must be a redis:// or rediss:// URL with a host, got "${
+        withoutCredentials(raw)
+      }"`,
     );
   }
   return text;
+}
+
+/** `raw` with whatever stands before an `@` hidden: a refused URL may still carry a password. */
+function withoutCredentials(raw: string): string {
+  const at = raw.lastIndexOf("@");
+  if (at === -1) return raw;
+  const scheme = raw.indexOf("//");
+  const start = scheme !== -1 && scheme < at ? scheme + 2 : 0;
+  return `${raw.slice(0, start)}***${raw.slice(at)}`;
 }
 
 /** A file path, not empty. */

@@ -482,5 +482,18 @@ Deno.test("parseConfig refuses a Redis URL that is not redis:// or rediss:// wit
       `Cannot start: --redis-url must be a redis:// or rediss:// URL with a host, got "${raw}"`,
     );
   }
+  // A refused URL's password never reaches the line on stderr.
+  for (
+    const [raw, shown] of [["http://:s3cret@redis", "http://***@redis"], [
+      "redis://u:s3cret@",
+      "redis://***@",
+    ], ["u:s3cret@host", "***@host"]]
+  ) {
+    const error = assertThrows(() => parseConfig([`--redis-url=${raw}`], envOf()), ConfigError);
+    assertEquals(
+      error.message,
+      `Cannot start: --redis-url must be a redis:// or rediss:// URL with a host, got "${shown}"`,
+    );
+  }
   assertEquals(configOf([], { REDIS_URL: "" }).redisUrl, undefined);
 });

@@ -8,6 +8,26 @@ import { Harness } from "./hub_harness.ts";
 
 const RETENTION = { lines: 100, maxAgeMs: 1e15 };
 
+/** A `post` for the hub, and the next event it posts, awaited rather than slept for. */
+function posts(): { post: (event: HubEvent) => void; next: () => Promise<HubEvent> } {
+  const waiting: PromiseWithResolvers<HubEvent>[] = [];
+  const early: HubEvent[] = [];
+  return {
+    post: (event) => {
+      const first = waiting.shift();
+      if (first === undefined) early.push(event);
+      else first.resolve(event);
+    },
+    next: () => {
+      const event = early.shift();
+      if (event !== undefined) return Promise.resolve(event);
+      const waiter = Promise.withResolvers<HubEvent>();
+      waiting.push(waiter);
+      return waiter.promise;
+    },
+  };
+}
+
 /** A hub whose history is in memory, its ids made at ms 1000, 1001, … */
 function memoryHarness(options: { maxQueueBytes?: number } = {}) {
   let ms = 1000;
@@ -104,9 +124,9 @@ class LateStore implements HistoryStore {
 Deno.test("A late HISTORY reply comes before the lines and commands that followed it, in order", async () => {
   const store = new LateStore();
   let ms = 1000;
-  const posted: HubEvent[] = [];
+  const { post, next } = posts();
   const history = new ChatHistory({ store, now: () => ms++ });
-  const t = new Harness({ history, post: (event) => posted.push(event) });
+  const t = new Harness({ history, post });
   const alice = t.login("alice");
   const bob = t.login("bob");
   t.send(bob, "MSG before");
@@ -119,9 +139,7 @@ Deno.test("A late HISTORY reply comes before the lines and commands that followe
   assertEquals(alice.take(), ["MSG bob before"], "nothing after the HISTORY yet");
   assertEquals(bob.take(), [], "alice's MSG waits behind her HISTORY");
   store.reads.shift()!();
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  assertEquals(posted.length, 1);
-  t.hub.apply(posted.shift()!);
+  t.hub.apply(await next());
   assertEquals(alice.take(), [
     "HIST 1000-0 bob before",
     "HIST END",
@@ -135,17 +153,16 @@ Deno.test("A late HISTORY reply comes before the lines and commands that followe
 
 Deno.test("A client that leaves while its HISTORY waits is forgotten; the late answer is dropped", async () => {
   const store = new LateStore();
-  const posted: HubEvent[] = [];
+  const { post, next } = posts();
   const history = new ChatHistory({ store });
-  const t = new Harness({ history, post: (event) => posted.push(event) });
+  const t = new Harness({ history, post });
   const alice = t.login("alice");
   t.send(alice, "HISTORY");
   t.send(alice, "QUIT");
   t.hub.apply({ kind: "closed", link: alice, reason: "eof" });
   assertEquals(alice.closes, ["eof"]);
   store.reads.shift()!();
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  t.hub.apply(posted.shift()!);
+  t.hub.apply(await next());
   assertEquals(alice.take(), []);
   assertEquals(t.hub.userNames, []);
 });
@@ -153,7 +170,8 @@ Deno.test("A client that leaves while its HISTORY waits is forgotten; the late a
 Deno.test("Lines held behind a late reply count against the queue budget: past it, a slow consumer", async () => {
   const store = new LateStore();
   const history = new ChatHistory({ store });
-  const t = new Harness({ history, maxQueueBytes: 100, post: () => {} });
+  const { post, next } = posts();
+  const t = new Harness({ history, maxQueueBytes: 100, post });
   const alice = t.login("alice");
   const bob = t.login("bob");
   t.send(alice, "HISTORY");
@@ -161,5 +179,8 @@ Deno.test("Lines held behind a late reply count against the queue budget: past i
   assertEquals(alice.closes, ["slow-consumer"]);
   assertEquals(bob.take(), ["INFO alice disconnected"]);
   store.reads.shift()!();
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  // The late answer finds the session gone and changes nothing.
+  t.hub.apply(await next());
+  assertEquals(alice.take(), []);
+  assertEquals(alice.closes, ["slow-consumer"]);
 });

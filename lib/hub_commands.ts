@@ -12,9 +12,12 @@ import type { Cluster, ClusterUser } from "./cluster.ts";
 import type { Delivery } from "./delivery.ts";
 import type { ChatHistory, HistoryRequest } from "./history/chat_history.ts";
 import { CHAT } from "./history/store.ts";
-import { nameKey, validateName } from "./names.ts";
+import { nameKey, RESERVED_NAMES, validateName } from "./names.ts";
 import { type CloseReason, type Command, type HistoryAsk, isBlankText } from "./protocol.ts";
 import { HEARS_CHAT, holdBack, isMember, type MemberSession, type Session } from "./session.ts";
+
+/** The reserved names' keys: always taken, as if their services were logged in. */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(RESERVED_NAMES.map(nameKey));
 
 /** What a command handler may see of the hub, and ask of it. */
 export interface CommandContext {
@@ -117,7 +120,7 @@ function login(hub: CommandContext, session: Session, { name: raw }: CommandOf<"
     return;
   }
   const key = nameKey(name);
-  if (hub.users.has(key)) {
+  if (hub.users.has(key) || RESERVED_KEYS.has(key)) {
     hub.delivery.reply(session, "usernameTaken", name);
     return;
   }

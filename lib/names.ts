@@ -26,6 +26,13 @@ export function validateName(raw: string): string | undefined {
 }
 
 /**
+ * The services' names, which nobody may log in as, on any door: IRC users
+ * write to `NickServ` (registering a nick, for one), and a user called so
+ * would receive what they meant for the server.
+ */
+export const RESERVED_NAMES: readonly string[] = ["NickServ", "ChanServ"];
+
+/**
  * The key that makes names unique regardless of case and Unicode composition:
  * the one function the server, the page and the terminal client all compare
  * names by, kept as plain JavaScript beside the page so the browser loads it too.

@@ -149,6 +149,21 @@ Deno.test("IRC 433 for a name held on any door, ASCII case and escapes aside; th
   });
 });
 
+Deno.test("IRC 433 for the services' names: nobody is NickServ or ChanServ on any door", async () => {
+  await withServer({ ...IRC, webPort: 0 }, async (server) => {
+    await using irc = await IrcClient.connect(server);
+    await irc.send("USER x 0 * :X");
+    for (const nick of ["NickServ", "chanserv"]) await irc.send(`NICK ${nick}`);
+    assertEquals(await irc.sync(), [
+      ":chat 433 * NickServ :Nickname is already in use",
+      ":chat 433 * chanserv :Nickname is already in use",
+    ]);
+    await using web = await WsClient.open(server.webAddr!.port);
+    await web.send("LOGIN ChanServ");
+    await web.expect("ERR username-taken");
+  });
+});
+
 Deno.test("IRC a JOIN behind a refused registration is refused too, and the JOIN after the next login works", async () => {
   await withServer(IRC, async (server) => {
     await using _tcp = await TestClient.login(server, "alice");

@@ -26,6 +26,18 @@ Deno.test("LOGIN refuses a name taken regardless of case and Unicode composition
   });
 });
 
+Deno.test("LOGIN refuses the services' names, NickServ and ChanServ, in any case, as taken", async () => {
+  await withServer({}, async (server) => {
+    await using client = await TestClient.connect(server);
+    for (const name of ["NickServ", "nickserv", "CHANSERV", "ChanServ"]) {
+      await client.send(`LOGIN ${name}`);
+      await client.expect("ERR username-taken");
+    }
+    await client.send("LOGIN NickServ2");
+    await client.expect("OK");
+  });
+});
+
 Deno.test("LOGIN refuses invalid names and leaves the connection open for another try", async () => {
   await withServer({}, async (server) => {
     await using client = await TestClient.connect(server);

@@ -14,12 +14,12 @@ COPY --chown=deno:deno . ./
 USER deno
 
 # Every npm package of deno.lock (--frozen: exactly those), then the module
-# graph of each entry point. lib/redis/redis_cluster.ts is one of them:
+# graph of each entry point. lib/redis/redis_chat.ts is one of them:
 # main.ts imports it dynamically, and `deno cache main.ts` alone does not
 # fetch the npm packages behind a dynamic import.
 RUN if [ -f certs/build-ca.pem ]; then export DENO_CERT="$PWD/certs/build-ca.pem"; fi \
   && deno install --frozen \
-  && deno cache --frozen main.ts healthcheck.ts lib/redis/redis_cluster.ts
+  && deno cache --frozen main.ts healthcheck.ts lib/redis/redis_chat.ts
 
 FROM denoland/deno:2.9.6
 

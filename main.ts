@@ -23,7 +23,7 @@ function fail(message: string, status: number): never {
   Deno.exit(status);
 }
 
-type ClusterModule = typeof import("./lib/redis/redis_cluster.ts");
+type ClusterModule = typeof import("./lib/redis/redis_chat.ts");
 
 interface Setup {
   readonly config: Config;
@@ -57,7 +57,7 @@ async function configure(): Promise<Setup | undefined> {
     // Loaded before read access is revoked: the module's files are read now.
     const clusterModule = config.redisUrl === undefined
       ? undefined
-      : await import("./lib/redis/redis_cluster.ts");
+      : await import("./lib/redis/redis_chat.ts");
     return { config, log, history, historyFields, tls, clusterModule, pages };
   } catch (error) {
     if (

@@ -151,7 +151,7 @@ Deno.test("the image holds every dependency, dynamic imports and the vendored st
   assertMatch(run, /deno install --frozen( |$)/);
   const cached = run.match(/deno cache --frozen ([^&]*)/)?.[1]?.trim().split(/\s+/) ?? [];
   const dynamic = [...read("main.ts").matchAll(/await import\("\.\/([^"]+)"\)/g)].map((m) => m[1]!);
-  assert(dynamic.includes("lib/redis/redis_cluster.ts"));
+  assert(dynamic.includes("lib/redis/redis_chat.ts"));
   assertEquals(cached, ["main.ts", "healthcheck.ts", ...dynamic]);
   // A CA given for the build is trusted while fetching, and only there.
   assertMatch(run, /DENO_CERT="\$PWD\/certs\/build-ca\.pem"/);

@@ -115,7 +115,7 @@ function reasonOf(error: unknown): string {
 
 /**
  * The history of an instance joined through Redis: `store` is the one made
- * with its cluster (`openRedisChat` in lib/redis/redis_cluster.ts, loaded only
+ * with its cluster (`openRedisChat` in lib/redis/redis_chat.ts, loaded only
  * with `--redis-url`), undefined with `--history-lines 0`.
  */
 export function redisHistory(store: HistoryStore | undefined, log?: Logger): ChatHistory {

@@ -20,7 +20,6 @@ import type {
   RemoteDelivery,
 } from "../cluster.ts";
 import type { ClientLink } from "../client_link.ts";
-import { RedisHistoryStore } from "../history/redis_store.ts";
 import type { Retention } from "../history/store.ts";
 import type { Logger } from "../log.ts";
 import { ChatStream } from "./chat_stream.ts";
@@ -410,38 +409,4 @@ export class RedisCluster implements Cluster {
   #announce(event: WireEvent): void {
     this.#publisher.append(this.#everyone, event);
   }
-}
-
-/** What {@linkcode openRedisChat} needs: a cluster's options, less where it posts. */
-export interface RedisChatOptions extends Omit<RedisClusterOptions, "post" | "history"> {
-  /** What the history keeps; undefined with `--history-lines 0` (no history at all). */
-  readonly retention: Retention | undefined;
-}
-
-/** A cluster not yet started, and the history store that shares its connections. */
-export interface RedisChat {
-  /** The chat's history in Redis; undefined without history. */
-  readonly store: RedisHistoryStore | undefined;
-  /** Starts the cluster, posting its events through `post` (the server's inbox). */
-  start(post: (event: ClusterEvent) => void): RedisCluster;
-}
-
-/** The cluster and its history store, made together for `main.ts`; nothing connects until `start`. */
-export function openRedisChat(options: RedisChatOptions): RedisChat {
-  const { retention, ...rest } = options;
-  let post: (event: ClusterEvent) => void = () => {};
-  const cluster = new RedisCluster({
-    ...rest,
-    post: (event) => post(event),
-    ...(retention === undefined ? {} : { history: retention }),
-  });
-  const stream = cluster.stream;
-  return {
-    store: stream === undefined ? undefined : new RedisHistoryStore(stream, options.log),
-    start(to) {
-      post = to;
-      cluster.start();
-      return cluster;
-    },
-  };
 }

@@ -10,13 +10,15 @@
  * every instance receives them, which is what makes a read's cut exact (see
  * docs/protocol.md). A batch `ChatHistory` hands over is paired with those
  * writes, and its messages that were not published (Redis was away or
- * lagging) are written now, unpublished.
+ * lagging) are written now, unpublished. Reads of recent chat history are
+ * answered from the messages the stream holds in memory when those are
+ * whole (`RecentChat`), the others by Redis.
  *
  * @module
  */
 import type { Logger } from "../log.ts";
 import type { ChatStream } from "../redis/chat_stream.ts";
-import type { Entry, HistoryStore, Range, StoredMessage } from "./store.ts";
+import { CHAT, type Entry, type HistoryStore, type Range, type StoredMessage } from "./store.ts";
 
 /** Writes through the cluster's stream; reads wait for this instance's own writes before them. */
 export class RedisHistoryStore implements HistoryStore {
@@ -63,12 +65,21 @@ export class RedisHistoryStore implements HistoryStore {
    * The messages of `range`, oldest first, once this instance's own
    * messages delivered before the call have their ids: their writes went out
    * before the read on the same connection, so their answers come first.
+   * From memory when the recent messages hold the whole range.
    */
   read(range: Range): Promise<readonly StoredMessage[]> {
     const slots = this.#stream.slots;
     const mark = slots.next;
+    const recent = this.#stream.recent;
+    if (range.conversation === CHAT && recent.coveredAfter !== undefined) {
+      // Recent messages are answered here once this instance's own before the read are in (their
+      // ids come with their answers); the rest, and whatever is not whole here, from Redis.
+      return this.#ownWritten(mark).then(() =>
+        recent.answer(range, Date.now()) ?? this.#stream.read(range)
+      );
+    }
     return this.#stream.read(range).then(async (messages) => {
-      while (slots.blocks(mark, this.#appending > 0)) await slots.changed();
+      await this.#ownWritten(mark);
       return messages;
     });
   }
@@ -76,6 +87,12 @@ export class RedisHistoryStore implements HistoryStore {
   /** The cluster's connections may go now. */
   close(): Promise<void> {
     return this.#stream.close();
+  }
+
+  /** Resolves once this instance's messages delivered before `mark` was the next slot have ids. */
+  async #ownWritten(mark: number): Promise<void> {
+    const slots = this.#stream.slots;
+    while (slots.blocks(mark, this.#appending > 0)) await slots.changed();
   }
 
   async #append(entries: readonly Entry[]): Promise<readonly string[]> {

@@ -16,6 +16,7 @@ import type { RunScript } from "./connections.ts";
 import { APPEND_PUBLISH, BACKFILL, MARK, READ, TRIM } from "./history_scripts.ts";
 import { type Slot, SlotBook } from "./history_slots.ts";
 import { KEYS } from "./keys.ts";
+import { RecentChat } from "./recent_chat.ts";
 
 /** Between two trims of the stream by age (reads enforce the age bound exactly meanwhile). */
 const TRIM_INTERVAL_MS = 60_000;
@@ -50,6 +51,8 @@ export interface ChatStreamOptions {
 export class ChatStream {
   /** This instance's messages between the hub and Redis. */
   readonly slots: SlotBook = new SlotBook();
+  /** The chat's latest messages, for reads that need not go to Redis. */
+  readonly recent: RecentChat;
   readonly #options: ChatStreamOptions;
   /** The highest id seen (written, published, read): ids never go below it, even after Redis loses them. */
   #lastSeen: string | undefined;
@@ -64,6 +67,7 @@ export class ChatStream {
   /** A stream for `options.instance`; nothing is sent until used. */
   constructor(options: ChatStreamOptions) {
     this.#options = options;
+    this.recent = new RecentChat(options.retention);
   }
 
   /** The highest id this instance has seen, if any. */
@@ -104,7 +108,7 @@ export class ChatStream {
       ? this.#run(APPEND_PUBLISH, [key], args)
       : this.#send(["EVALSHA", sha, "1", key, ...args]);
     reply.then(
-      (ids) => this.#written(kept, ids),
+      (ids) => this.#written(kept, ids, true),
       (error: unknown) => {
         // Redis forgot its scripts (SCRIPT FLUSH): by its text until the next join loads it again.
         if (String(error).includes("NOSCRIPT") && this.#appendSha === sha) {
@@ -146,7 +150,7 @@ export class ChatStream {
       ];
       for (const slot of group) args.push(this.#origin(slot), slot.sender, slot.text);
       return this.#run(BACKFILL, [this.#key(conversation)], args)
-        .then((ids) => this.#written(group, ids));
+        .then((ids) => this.#written(group, ids, conversation === CHAT));
     }));
   }
 
@@ -181,6 +185,8 @@ export class ChatStream {
    */
   async join(): Promise<void> {
     const { instance, ownChannel } = this.#options;
+    // Whole again from the mark, which comes on the subscription after whatever came before it.
+    this.recent.uncover();
     // Redis may have restarted since the last join, its scripts gone with it. A Redis that refuses
     // SCRIPT (an ACL) still runs the script by its text.
     const [sha, last] = await Promise.all([
@@ -264,13 +270,18 @@ export class ChatStream {
     return `${this.#options.instance}:${slot.seq}`;
   }
 
-  #written(slots: readonly Slot[], reply: unknown): void {
+  #written(slots: readonly Slot[], reply: unknown, chat: boolean): void {
     if (!Array.isArray(reply) || reply.length !== slots.length) {
       // Not what the script returns: nothing is known of these writes.
       for (const slot of slots) this.slots.unwritten(slot);
       throw new Error(`Cannot read the history's ids: ${JSON.stringify(reply)}`);
     }
-    for (let i = 0; i < slots.length; i++) this.slots.written(slots[i]!, String(reply[i]));
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      const id = String(reply[i]);
+      this.slots.written(slot, id);
+      if (chat) this.recent.add(id, slot.sender, slot.text);
+    }
     if (reply.length > 0) this.seen(String(reply.at(-1)));
   }
 

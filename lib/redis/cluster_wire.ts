@@ -118,6 +118,19 @@ export function lastOrderMark(payload: string): string | undefined {
   return ID.test(id) ? id : undefined;
 }
 
+/**
+ * The id of a batch `from` published that holds only a mark (`<from>\nS <id>`):
+ * where the stream stood at its join, or after messages it wrote unpublished.
+ */
+export function markOnly(payload: string, from: string): string | undefined {
+  const start = from.length + 3;
+  if (!payload.startsWith(`\n${TAG.mark} `, from.length) || !isBatchFrom(payload, from)) {
+    return undefined;
+  }
+  const id = payload.slice(start);
+  return ID.test(id) ? id : undefined;
+}
+
 /** The events of a batch; lines that make no sense (from a newer or foreign publisher) are skipped. */
 export function decodeBatch(payload: string): WireBatch {
   const lines = payload.split("\n");

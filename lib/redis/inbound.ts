@@ -8,7 +8,7 @@
  */
 import type { ClusterEvent } from "../cluster.ts";
 import type { ChatStream } from "./chat_stream.ts";
-import { decodeBatch, isBatchFrom, lastOrderMark } from "./cluster_wire.ts";
+import { decodeBatch, isBatchFrom, lastOrderMark, markOnly } from "./cluster_wire.ts";
 import type { Presence } from "./presence.ts";
 
 /** What an {@linkcode Inbound} needs. */
@@ -43,6 +43,10 @@ export class Inbound {
       const id = stream === undefined ? undefined : lastOrderMark(message);
       if (id !== undefined) {
         stream!.seen(id);
+        // Its join's mark (or its own, after writing unpublished): the recent messages are whole
+        // from there, for all that comes later comes after it.
+        const mark = markOnly(message, instance);
+        if (mark !== undefined) stream!.recent.reset(mark);
         post({ kind: "observed", id });
       }
       return;
@@ -61,7 +65,11 @@ export class Inbound {
       switch (event.kind) {
         case "msg": {
           const { sender, text, id } = event;
-          if (id !== undefined) last = id;
+          if (id !== undefined) {
+            last = id;
+            // Kept even when not delivered below: it is in the stream all the same.
+            stream?.recent.add(id, sender, text);
+          }
           if (check && !presence.announces(batch.from, sender)) break;
           post({ kind: "remote-msg", sender, text, ...(id === undefined ? {} : { id }) });
           break;
@@ -73,6 +81,8 @@ export class Inbound {
         case "mark":
           // Messages written unpublished, up to here: reads may include them from now on.
           last = event.id;
+          // Those messages never came here: what is recent is whole only after them.
+          stream?.recent.reset(event.id);
           post({ kind: "observed", id: event.id });
           break;
         case "joined":

@@ -283,9 +283,10 @@ export class RedisCluster implements Cluster {
   }
 
   #lost(error: string): void {
+    if (this.#membership.kind === "closed") return;
+    // Messages go by unseen until the next join's mark.
+    this.#stream?.recent.uncover();
     switch (this.#membership.kind) {
-      case "closed":
-        return;
       case "joined":
         this.#options.log.warn("cluster unavailable: serving local users only", { error });
         this.#membership = AWAY;

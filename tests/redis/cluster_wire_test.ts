@@ -10,6 +10,7 @@ import {
   isBatchFrom,
   isPresenceLine,
   lastOrderMark,
+  markOnly,
   type WireEvent,
 } from "../../lib/redis/cluster_wire.ts";
 
@@ -94,4 +95,14 @@ Deno.test("an instance finds the last history id of its own batch from the end, 
     undefined,
   );
   assertEquals(lastOrderMark("inst-1\nS nonsense"), undefined);
+});
+
+Deno.test("a batch that holds only a mark gives its id; any other batch, none", () => {
+  assertEquals(markOnly("inst-1\nS 1764999000123-4", "inst-1"), "1764999000123-4");
+  assertEquals(markOnly("inst-1\nS 0-0", "inst-1"), "0-0");
+  assertStrictEquals(markOnly("inst-10\nS 5-0", "inst-1"), undefined, "another instance's");
+  assertStrictEquals(markOnly("inst-1\nS 5-0\nH 6-0 a x", "inst-1"), undefined, "and a message");
+  assertStrictEquals(markOnly("inst-1\nH 6-0 a x", "inst-1"), undefined);
+  assertStrictEquals(markOnly("inst-1\nS nonsense", "inst-1"), undefined);
+  assertStrictEquals(markOnly("inst-1", "inst-1"), undefined);
 });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { AccountStore } from "../accounts/account_store.ts";
 import type { Config } from "../config.ts";
 import type { LogFields, Logger } from "../log.ts";
 import { ChatHistory } from "./chat_history.ts";
@@ -48,6 +49,12 @@ export class HistoryOpenError extends Error {
 export interface OpenedHistory {
   /** Undefined with `--redis-url`: the history is made with the cluster ({@linkcode redisHistory}). */
   readonly history: ChatHistory | undefined;
+  /**
+   * The accounts, with `--data-dir` (in the history's file, through its
+   * worker: `SqliteStore.accounts`); undefined otherwise: accounts are off
+   * without a store, and with `--redis-url` they will live in Redis.
+   */
+  readonly accounts?: AccountStore;
   /** The `history` line's fields: the store's kind, its file, `lines` and `days`. */
   readonly fields: LogFields;
 }
@@ -79,6 +86,7 @@ export async function openHistory(config: Config, log: Logger): Promise<OpenedHi
   }
   return {
     history: new ChatHistory({ store, log, minBatchIntervalMs: SQLITE_BATCH_INTERVAL_MS }),
+    accounts: store.accounts,
     fields: { store: store.kind, path: store.path, lines, days },
   };
 }

@@ -23,6 +23,7 @@ import {
   packedRows,
   TOP,
 } from "./sqlite_batches.ts";
+import { AccountsTable } from "./accounts_table.ts";
 import { upgradeSchema } from "./sqlite_schema.ts";
 import type { Range, Retention, StoredMessage } from "./store.ts";
 
@@ -86,6 +87,8 @@ function slackOf(lines: number): number {
 export class HistoryFile {
   /** The latest id ever stored here when the file was opened; undefined for a new file. */
   readonly lastId: string | undefined;
+  /** The file's accounts, on the same connection: one writer, no lock taken from each other. */
+  readonly accounts: AccountsTable;
   readonly #db: DatabaseSync;
   readonly #retention: Retention;
   /** Messages each conversation holds (the sum of its rows' counts), as far as known. */
@@ -172,6 +175,7 @@ export class HistoryFile {
         `SELECT ${head}, body FROM batches WHERE conversation = ? AND (last_ms, last_seq) >= (?, ?)
          ORDER BY last_ms, last_seq`,
       );
+      this.accounts = new AccountsTable(db);
       this.lastId = this.#readLastId();
       this.#trimAll(nowMs);
     } catch (error) {

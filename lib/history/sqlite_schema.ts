@@ -61,6 +61,17 @@ const UPGRADES: readonly string[] = [
        FROM messages)
      GROUP BY conversation, part;
    DROP TABLE messages;`,
+  // 2 → 3. Accounts (lib/accounts/): the key (the name's comparison key) is UNIQUE, so two
+  // registrations of one name cannot both succeed, whatever their timing. AUTOINCREMENT:
+  // an id is never given again after a delete, so whatever is stored under an id (direct
+  // messages) can never pass to a later account of the same name.
+  `CREATE TABLE accounts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     key TEXT NOT NULL UNIQUE,
+     name TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     created_ms INTEGER NOT NULL
+   );`,
 ];
 
 /** The version this server writes: a file is upgraded to it, and one above it is refused. */
@@ -78,11 +89,12 @@ export function schemaVersion(db: DatabaseSync): number {
 }
 
 /**
- * Brings the file to {@linkcode SCHEMA_VERSION}, one step and one
+ * Brings the file to {@linkcode SCHEMA_VERSION} (or `target`, below it:
+ * tests make the files an older server made), one step and one
  * transaction at a time; returns the version it found. Throws a
  * {@linkcode SchemaError} for a file newer than this server.
  */
-export function upgradeSchema(db: DatabaseSync): number {
+export function upgradeSchema(db: DatabaseSync, target: number = SCHEMA_VERSION): number {
   const found = schemaVersion(db);
   if (found > SCHEMA_VERSION) {
     throw new SchemaError(
@@ -90,7 +102,7 @@ export function upgradeSchema(db: DatabaseSync): number {
         "run the newer server, or restore a backup made for this one",
     );
   }
-  for (let version = found; version < SCHEMA_VERSION; version++) {
+  for (let version = found; version < Math.min(target, SCHEMA_VERSION); version++) {
     db.exec("BEGIN IMMEDIATE");
     try {
       db.exec(UPGRADES[version]!);

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import type { AccountStore } from "../accounts/account_store.ts";
+import { SqliteAccountStore } from "../accounts/sqlite_account_store.ts";
 import { packEntries } from "./packed_entries.ts";
 import type { Entry, HistoryStore, Range, Retention, StoredMessage } from "./store.ts";
 import type { Numbered, WorkerReply, WorkerRequest } from "./sqlite_worker.ts";
@@ -83,6 +85,12 @@ export class SqliteStore implements HistoryStore {
   readonly lastId: string | undefined;
   /** The database file. */
   readonly path: string;
+  /**
+   * The accounts in the same file, through the same worker, in the order
+   * of all its requests. Closing this store ends it too (its calls then
+   * reject); its own `close()` only refuses later calls.
+   */
+  readonly accounts: AccountStore;
   readonly #link: WorkerLink;
   readonly #now: () => number;
   #closing: Promise<void> | undefined;
@@ -97,6 +105,7 @@ export class SqliteStore implements HistoryStore {
     this.#link = link;
     this.lastId = lastId;
     this.#now = now;
+    this.accounts = new SqliteAccountStore((request) => link.call({ op: "account", request }));
   }
 
   /**

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { AccountCall } from "./accounts_table.ts";
 import { HistoryFile } from "./sqlite_file.ts";
 import type { Range, Retention } from "./store.ts";
 
@@ -20,6 +21,8 @@ export type WorkerRequest =
   /** `entries`: the batch as `packEntries` wrote it, one string, cheap to post. */
   | { readonly op: "append"; readonly entries: string; readonly nowMs: number }
   | { readonly op: "read"; readonly range: Range; readonly nowMs: number }
+  /** For the account store (lib/accounts/sqlite_account_store.ts), in the same order as the rest. */
+  | { readonly op: "account"; readonly request: AccountCall }
   | { readonly op: "close" };
 
 /** A request as posted: numbered, so its answer finds it. */
@@ -49,6 +52,8 @@ function apply(request: WorkerRequest): unknown {
       return undefined;
     case "read":
       return opened().read(request.range, request.nowMs);
+    case "account":
+      return opened().accounts.apply(request.request);
     case "close":
       file?.close();
       file = undefined;

@@ -13,6 +13,7 @@ import {
   redisHistory,
   retentionOf,
 } from "./lib/history/open_history.ts";
+import type { AccountStore } from "./lib/accounts/account_store.ts";
 import { createLogger, type LogFields, type Logger } from "./lib/log.ts";
 import { ChatServer, ListenError, type ServerOptions } from "./lib/server.ts";
 import { readTlsMaterial, TlsFileError, type TlsMaterial } from "./lib/tls.ts";
@@ -30,6 +31,8 @@ interface Setup {
   readonly log: Logger;
   /** The history, its store open (the SQLite file and the worker's module read already); with Redis, made with the cluster. */
   readonly history: ChatHistory | undefined;
+  /** The accounts, with `--data-dir` (in the history's file); undefined: accounts are off. */
+  readonly accounts: AccountStore | undefined;
   /** What the startup `history` line says of it. */
   readonly historyFields: LogFields;
   readonly tls: TlsMaterial | undefined;
@@ -48,7 +51,7 @@ async function configure(): Promise<Setup | undefined> {
     const log = createLogger({ format: config.logFormat, level: config.logLevel });
     // Opened before anything listens, and before read and write access are revoked: the
     // worker's module and the database file are opened now, and kept open.
-    const { history, fields: historyFields } = await openHistory(config, log);
+    const { history, accounts, fields: historyFields } = await openHistory(config, log);
     const tls = config.tlsCert !== undefined && config.tlsKey !== undefined
       ? readTlsMaterial(config.tlsCert, config.tlsKey)
       : undefined;
@@ -58,7 +61,7 @@ async function configure(): Promise<Setup | undefined> {
     const clusterModule = config.redisUrl === undefined
       ? undefined
       : await import("./lib/redis/redis_chat.ts");
-    return { config, log, history, historyFields, tls, clusterModule, pages };
+    return { config, log, history, accounts, historyFields, tls, clusterModule, pages };
   } catch (error) {
     if (
       error instanceof ConfigError || error instanceof TlsFileError ||
@@ -82,7 +85,7 @@ async function configure(): Promise<Setup | undefined> {
 }
 
 function serverOptions(setup: Setup): ServerOptions {
-  const { config, log, history, tls, clusterModule, pages } = setup;
+  const { config, log, history, accounts, tls, clusterModule, pages } = setup;
   const url = config.redisUrl;
   // With Redis, the history lives there too, through the cluster's connections.
   const redis = clusterModule === undefined || url === undefined
@@ -95,6 +98,7 @@ function serverOptions(setup: Setup): ServerOptions {
   return {
     log,
     ...(history === undefined ? {} : { history }),
+    ...(accounts === undefined ? {} : { accounts }),
     ...(tls === undefined ? {} : { tls }),
     ...(pages === undefined ? {} : { pages }),
     ...(redis === undefined ? {} : {

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { type AccountAnswer, accountAnswered } from "./accounts/account_commands.ts";
 import { AddressCounts } from "./address_counts.ts";
 import type { ClientLink } from "./client_link.ts";
 import { type Cluster, type ClusterEvent, Standalone } from "./cluster.ts";
@@ -54,6 +55,8 @@ export class Hub {
   readonly #history: ChatHistory;
   /** What the command handlers may do here; one object for the hub's life. */
   readonly #commands: CommandContext;
+  /** Hands an answer from elsewhere (a store, a password check) back to the hub's loop. */
+  readonly #post: (event: HubEvent) => void;
 
   /** A hub enforcing `options`. */
   constructor(options: HubOptions) {
@@ -70,13 +73,16 @@ export class Hub {
       this.#log,
       options.maxQueueBytes,
     );
+    this.#post = options.post ?? ((event: HubEvent) => this.apply(event));
     this.#commands = {
+      desk: options.accounts,
+      wait: (session, work) => this.#wait(session, work),
       users: this.#users,
       cluster: this.#cluster,
       delivery: this.#delivery,
       history: this.#history,
       readHistory: (member, request, ask) => this.#readHistory(member, request, ask),
-      claim: (session, name, key) => this.#claim(session, name, key),
+      claim: (session, name, key, account) => this.#claim(session, name, key, account),
       disconnect: (session, reason) => this.#disconnect(session, reason),
       watch: (session) => this.#watchers.add(session),
       unwatch: (session) => this.#watchers.delete(session),
@@ -172,6 +178,9 @@ export class Hub {
       case "history-read":
         this.#historyRead(event);
         break;
+      case "account-answer":
+        this.#accountAnswered(event.link, event.answer);
+        break;
       case "remote-dm": {
         const recipient = this.#users.get(event.target);
         if (recipient !== undefined) this.#delivery.dm(recipient, event.sender, event.text);
@@ -257,14 +266,14 @@ export class Hub {
   }
 
   /** Claims a name for an anonymous session: it logs in now, or once the cluster answers. */
-  #claim(session: Session, name: string, key: string): void {
+  #claim(session: Session, name: string, key: string, account: number | undefined): void {
     const seq = this.#cluster.claim(session.link, name, key);
-    if (seq === undefined) session.state = startClaim(name);
-    else this.#logIn(session, name, key, seq);
+    if (seq === undefined) session.state = startClaim(name, account);
+    else this.#logIn(session, name, key, seq, account);
   }
 
-  #logIn(session: Session, name: string, key: string, seq: number): void {
-    const member = makeMember(session, name, key, seq);
+  #logIn(session: Session, name: string, key: string, seq: number, account?: number): void {
+    const member = makeMember(session, name, key, seq, account);
     this.#users.set(key, member);
     this.#delivery.reply(member, "ok");
     this.#delivery.broadcastConnected(name, member);
@@ -280,7 +289,7 @@ export class Hub {
       return;
     }
     if (event.kind === "claimed") {
-      this.#logIn(session, event.name, event.key, event.seq);
+      this.#logIn(session, event.name, event.key, event.seq, claim.account);
     } else {
       session.state = ANONYMOUS;
       this.#delivery.reply(
@@ -323,8 +332,25 @@ export class Hub {
     }
     member.held = startHold();
     const link = member.link;
-    const post = this.#options.post ?? ((event: HubEvent) => this.apply(event));
-    void answer.then((messages) => post({ kind: "history-read", link, ask, messages }));
+    void answer.then((messages) => this.#post({ kind: "history-read", link, ask, messages }));
+  }
+
+  /** Account work started: the session's later commands and lines wait for its answer. */
+  #wait(session: Session, work: Promise<AccountAnswer>): void {
+    session.held = startHold();
+    const link = session.link;
+    void work.then((answer) => this.#post({ kind: "account-answer", link, answer }));
+  }
+
+  /** The answer (settled even for a session gone meanwhile), then what waited behind it. */
+  #accountAnswered(link: ClientLink, answer: AccountAnswer): void {
+    const session = this.#sessions.get(link);
+    const held = session?.held;
+    if (session !== undefined) session.held = undefined;
+    accountAnswered(this.#commands, session, answer);
+    if (session === undefined || held === undefined) return;
+    this.#delivery.release(session, held.lines);
+    this.#replay(session, held.waiting);
   }
 
   /** The store answered: the reply, then what waited behind it. */

@@ -8,19 +8,23 @@
  *
  * @module
  */
+import {
+  type AccountContext,
+  accountLogin,
+  changePassword,
+  register,
+  unregister,
+} from "./accounts/account_commands.ts";
 import type { Cluster, ClusterUser } from "./cluster.ts";
 import type { Delivery } from "./delivery.ts";
 import type { ChatHistory, HistoryRequest } from "./history/chat_history.ts";
 import { CHAT } from "./history/store.ts";
-import { nameKey, RESERVED_NAMES, validateName } from "./names.ts";
+import { nameKey, RESERVED_KEYS, validateName } from "./names.ts";
 import { type CloseReason, type Command, type HistoryAsk, isBlankText } from "./protocol.ts";
 import { HEARS_CHAT, holdBack, isMember, type MemberSession, type Session } from "./session.ts";
 
-/** The reserved names' keys: always taken, as if their services were logged in. */
-const RESERVED_KEYS: ReadonlySet<string> = new Set(RESERVED_NAMES.map(nameKey));
-
 /** What a command handler may see of the hub, and ask of it. */
-export interface CommandContext {
+export interface CommandContext extends AccountContext {
   /** This instance's logged-in sessions by name key; insertion order is login order. */
   readonly users: ReadonlyMap<string, MemberSession>;
   /** Users elsewhere. */
@@ -31,8 +35,8 @@ export interface CommandContext {
   readonly history: ChatHistory;
   /** Answers a history request now, or holds the member's lines until its store answers. */
   readHistory(member: MemberSession, request: HistoryRequest, ask: HistoryAsk): void;
-  /** Claims a valid name no local user holds; the session is a member or claiming after it. */
-  claim(session: Session, name: string, key: string): void;
+  /** Claims a valid name no local user holds (for `account`, or a guest); the session is a member or claiming after it. */
+  claim(session: Session, name: string, key: string, account?: number): void;
   /** Ends a session for `reason`, telling the others if it was logged in. */
   disconnect(session: Session, reason: CloseReason): void;
   /** From now on `session` hears of every login, and of departures even before it logs in. */
@@ -74,6 +78,9 @@ const COMMANDS: { readonly [K in Command["kind"]]: CommandSpec<K> } = {
   join: { needsLogin: true, handle: join },
   part: { needsLogin: true, handle: part },
   history: { needsLogin: true, handle: history },
+  register: { needsLogin: true, handle: register },
+  password: { needsLogin: true, handle: changePassword },
+  unregister: { needsLogin: true, handle: unregister },
 };
 
 /**
@@ -112,6 +119,11 @@ function dispatch<K extends Command["kind"]>(
 function login(hub: CommandContext, session: Session, { name: raw }: CommandOf<"login">): void {
   if (session.state.kind === "member") {
     hub.delivery.reply(session, "alreadyLoggedIn");
+    return;
+  }
+  // With accounts on, the rest is a name and perhaps a password: see account_commands.ts.
+  if (hub.desk !== undefined) {
+    accountLogin(hub, hub.desk, session, raw);
     return;
   }
   const name = validateName(raw);

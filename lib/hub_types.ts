@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { AccountAnswer } from "./accounts/account_commands.ts";
+import type { AccountDesk } from "./accounts/account_desk.ts";
 import type { ChatHistory } from "./history/chat_history.ts";
 import type { StoredMessage } from "./history/store.ts";
 import type { ClientLink } from "./client_link.ts";
@@ -28,6 +30,8 @@ export type HubEvent =
     readonly ask: HistoryAsk;
     readonly messages: readonly StoredMessage[];
   }
+  /** Account work's answer (a lookup, a password check), for the session on `link`. */
+  | { readonly kind: "account-answer"; readonly link: ClientLink; readonly answer: AccountAnswer }
   | ClusterEvent;
 
 /** Limits the hub enforces. */
@@ -50,6 +54,8 @@ export interface HubOptions {
   readonly cluster?: Cluster;
   /** Where messages are kept; by default nothing is (`--history-lines 0`). */
   readonly history?: ChatHistory;
+  /** Where account work is done; by default accounts are off. */
+  readonly accounts?: AccountDesk;
   /** Bytes held for one client at most: a history reply stays within half of it. */
   readonly maxQueueBytes?: number;
   /** Hands an event back to the hub's loop: how an answer from elsewhere (a store) comes in. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { nameKey } from "./web/page/name_key.js";
 
 /** Longest name, in Unicode code points, after trimming and NFC normalisation. */
 export const MAX_NAME_CODE_POINTS = 32;
@@ -37,4 +38,7 @@ export const RESERVED_NAMES: readonly string[] = ["NickServ", "ChanServ"];
  * the one function the server, the page and the terminal client all compare
  * names by, kept as plain JavaScript beside the page so the browser loads it too.
  */
-export { nameKey } from "./web/page/name_key.js";
+export { nameKey };
+
+/** The reserved names' keys: always taken, as if their services were logged in. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(RESERVED_NAMES.map(nameKey));

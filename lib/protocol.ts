@@ -36,6 +36,12 @@ export type Command =
   | { readonly kind: "answered"; readonly answer: (to: string | undefined) => Uint8Array }
   /** `HISTORY` (or IRC's `CHATHISTORY`, or its replay on `JOIN`); undefined: malformed. */
   | { readonly kind: "history"; readonly ask: HistoryAsk | undefined }
+  /** `REGISTER <password>`: the guest's name becomes an account. */
+  | { readonly kind: "register"; readonly password: string }
+  /** `PASSWORD <old> <new>`; `next` is everything after the old one's first run of spaces. */
+  | { readonly kind: "password"; readonly old: string; readonly next: string }
+  /** `UNREGISTER <password>`: the account is deleted, its holder stays on as a guest. */
+  | { readonly kind: "unregister"; readonly password: string }
   | { readonly kind: "ignored" };
 
 /** How a history reply is worded: v1's `HIST` lines, IRC's replay on `JOIN`, or a `CHATHISTORY` batch. */
@@ -83,6 +89,7 @@ export type CloseReason =
   | "name-conflict"
   | "protocol-error"
   | "served"
+  | "session-replaced"
   | "error";
 
 const WHO: Command = { kind: "who" };
@@ -122,9 +129,28 @@ export function parseLine(line: string): Command {
       return WATCH;
     case "HISTORY":
       return { kind: "history", ask: parseHistory(rest) };
+    case "REGISTER":
+      return { kind: "register", password: rest.trim() };
+    case "PASSWORD": {
+      const [old, next] = splitFirst(rest);
+      return { kind: "password", old, next };
+    }
+    case "UNREGISTER":
+      return { kind: "unregister", password: rest.trim() };
     default:
       return IGNORED;
   }
+}
+
+/**
+ * `text` trimmed and split at its first run of spaces: the word before and
+ * everything after (empty when there is no space). `LOGIN`'s rest with accounts on, and `PASSWORD`'s.
+ */
+export function splitFirst(text: string): [string, string] {
+  const trimmed = text.trim();
+  const gap = trimmed.indexOf(" ");
+  if (gap === -1) return [trimmed, ""];
+  return [trimmed.slice(0, gap), trimmed.slice(gap).trimStart()];
 }
 
 const WHOLE_NUMBER = /^\d+$/;
@@ -247,6 +273,16 @@ export const REPLY = {
   clusterUnavailable: encodeLine("ERR cluster-unavailable"),
   invalidHistory: encodeLine("ERR invalid-history"),
   accountRequired: encodeLine("ERR account-required"),
+  registered: encodeLine("OK registered"),
+  passwordChanged: encodeLine("OK password-changed"),
+  unregistered: encodeLine("OK unregistered"),
+  accountsOff: encodeLine("ERR accounts-off"),
+  alreadyRegistered: encodeLine("ERR already-registered"),
+  weakPassword: encodeLine("ERR weak-password"),
+  badPassword: encodeLine("ERR bad-password"),
+  unknownAccount: encodeLine("ERR unknown-account"),
+  loginThrottled: encodeLine("ERR login-throttled"),
+  passwordRequired: encodeLine("ERR password-required"),
 } as const;
 
 const CLOSING_LINES: Readonly<Record<CloseReason, Uint8Array | undefined>> = {
@@ -262,6 +298,8 @@ const CLOSING_LINES: Readonly<Record<CloseReason, Uint8Array | undefined>> = {
   "excess-flood": encodeLine("ERR excess-flood"),
   // Another instance's user holds the name now (it was freed during a partition): as if taken.
   "name-conflict": encodeLine("ERR username-taken"),
+  // The account's holder logged in again elsewhere, with its password.
+  "session-replaced": encodeLine("ERR session-replaced"),
   // Only the web door ends connections for these, in its own words.
   "protocol-error": undefined,
   served: undefined,

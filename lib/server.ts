@@ -21,9 +21,15 @@ import { LogThrottle } from "./log_throttle.ts";
 import { type MetricsSnapshot, readinessOf, serveMetrics } from "./metrics.ts";
 import { Stats } from "./stats.ts";
 import type { TlsMaterial } from "./tls.ts";
+import { ListenError, peerGaveUp } from "./listen_errors.ts";
+import type { AccountStore } from "./accounts/account_store.ts";
+import { AccountDesk } from "./accounts/account_desk.ts";
+import { PasswordChecks, type PasswordHasher } from "./accounts/password_checks.ts";
 import { HandshakeLimits, TlsHandshakes } from "./tls_handshakes.ts";
 import { loadPage, type PageResponses } from "./web/page_files.ts";
 import { HEAD_TIMEOUT_MS, webDoor } from "./web/web_door.ts";
+
+export { ListenError } from "./listen_errors.ts";
 
 /** The IRC server's name: the source of its numerics and the host of every user's prefix. */
 const IRC_SERVER_NAME = "chat";
@@ -88,31 +94,10 @@ export interface ServerOptions {
   readonly pages?: PageResponses;
   /** Where messages are kept, its store already open; by default in memory, as `config` bounds it. */
   readonly history?: ChatHistory;
-}
-
-/** A listener could not be opened; `address` says which, `cause` why. */
-export class ListenError extends Error {
-  override name = "ListenError";
-  /** The `host:port` that could not be listened on. */
-  readonly address: string;
-
-  /** Wraps what `Deno.listen` or `Deno.serve` threw for `address`. */
-  constructor(address: string, cause: unknown) {
-    const reason = cause instanceof Deno.errors.AddrInUse
-      ? "address already in use"
-      : cause instanceof Error
-      ? cause.message
-      : String(cause);
-    super(`Cannot listen on ${address}: ${reason}`, { cause });
-    this.address = address;
-  }
-}
-
-/** True for accept errors caused by one peer (it reset or vanished first), not by the server. */
-function peerGaveUp(error: unknown): boolean {
-  return error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted ||
-    error instanceof Deno.errors.NotConnected;
+  /** Where accounts are kept (`--data-dir`); by default, and always with a cluster, accounts are off. */
+  readonly accounts?: AccountStore;
+  /** What hashes passwords; for tests only (a cheaper scrypt), never an operator's setting. */
+  readonly hasher?: PasswordHasher;
 }
 
 /** Sends each write at once: chat lines are small and should not wait for more. */
@@ -153,6 +138,7 @@ export class ChatServer {
   readonly #cluster: Cluster | undefined;
   readonly #stats: Stats;
   readonly #history: ChatHistory;
+  readonly #desk: AccountDesk | undefined;
   readonly #startedAt = performance.now();
   readonly #inbox = new Inbox<HubEvent>();
   readonly #connections = new Set<Connection>();
@@ -184,6 +170,14 @@ export class ChatServer {
     this.#cluster = options.cluster?.((event) => this.#inbox.push(event));
     const now = options.now ?? performance.now.bind(performance);
     this.#history = options.history ?? memoryHistory(config, this.#log);
+    // Accounts across instances need a shared store (Redis accounts come later): off meanwhile.
+    this.#desk = options.accounts === undefined || this.#cluster !== undefined
+      ? undefined
+      : new AccountDesk(
+        options.accounts,
+        new PasswordChecks(options.hasher && { hasher: options.hasher }),
+        this.#log,
+      );
     this.#hub = new Hub({
       maxClients: config.maxClients,
       maxClientsPerIp: config.maxClientsPerIp,
@@ -194,6 +188,7 @@ export class ChatServer {
       stats: this.#stats,
       ...(this.#cluster === undefined ? {} : { cluster: this.#cluster }),
       history: this.#history,
+      ...(this.#desk === undefined ? {} : { accounts: this.#desk }),
       maxQueueBytes: config.maxQueueBytes,
       post: (event) => this.#inbox.push(event),
     });
@@ -343,6 +338,8 @@ export class ChatServer {
     await this.#hubDone;
     // The hub has said goodbye for every user; the cluster frees their names (bounded wait).
     await this.#cluster?.close();
+    // Checks waiting are refused, the running one ends (under a second); then the store goes.
+    await this.#desk?.close();
     // What waits to be written is written (or logged with its count), and the store let go.
     await this.#history.close();
     // Every connection now lingers at most LINGER_MS; any the hub never saw is closed here.

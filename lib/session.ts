@@ -35,6 +35,8 @@ export interface Claiming extends Backlog {
   readonly kind: "claiming";
   /** The name asked for, as typed: a refusal names it. */
   readonly name: string;
+  /** The account logged in to, once the name is had; undefined for a guest. */
+  readonly account: number | undefined;
 }
 
 /**
@@ -61,6 +63,8 @@ export function startHold(): Held {
 export interface Member extends LocalUser {
   /** The standing. */
   readonly kind: "member";
+  /** The id of the account it is logged in to; undefined for a guest (`REGISTER` and `UNREGISTER` change it). */
+  account: number | undefined;
 }
 
 /** Where a session stands with its login. */
@@ -102,21 +106,25 @@ export function isMember(session: Session): session is MemberSession {
   return session.state.kind === "member";
 }
 
-/** Makes `session` the member `name` (`key`, login number `seq`): the same object, typed as what it now is. */
+/**
+ * Makes `session` the member `name` (`key`, login number `seq`, logged in to
+ * `account` or a guest): the same object, typed as what it now is.
+ */
 export function makeMember(
   session: Session,
   name: string,
   key: string,
   seq: number,
+  account?: number,
 ): MemberSession {
-  const state: Member = { kind: "member", name, key, seq };
+  const state: Member = { kind: "member", name, key, seq, account };
   // Object.assign rather than a cast: its type shows the compiler that the state is a Member now.
   return Object.assign(session, { state });
 }
 
-/** Starts a claim: the lines that follow wait for its answer. */
-export function startClaim(name: string): Claiming {
-  return { kind: "claiming", name, waiting: [], chars: 0 };
+/** Starts a claim (for `account`, or a guest): the lines that follow wait for its answer. */
+export function startClaim(name: string, account?: number): Claiming {
+  return { kind: "claiming", name, account, waiting: [], chars: 0 };
 }
 
 /**
@@ -143,6 +151,11 @@ function commandChars(command: Command): number {
       return command.target.length + command.text.length;
     case "history":
       return command.ask?.with?.length ?? 0;
+    case "register":
+    case "unregister":
+      return command.password.length;
+    case "password":
+      return command.old.length + command.next.length;
     case "who":
     case "ping":
     case "quit":

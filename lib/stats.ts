@@ -31,6 +31,9 @@ export class Stats {
     part: 0,
     answered: 0,
     history: 0,
+    register: 0,
+    password: 0,
+    unregister: 0,
     ignored: 0,
   };
   /** Connections ended, by why. */
@@ -45,6 +48,7 @@ export class Stats {
     "too-many-connections": 0,
     "excess-flood": 0,
     "name-conflict": 0,
+    "session-replaced": 0,
     "protocol-error": 0,
     served: 0,
     error: 0,

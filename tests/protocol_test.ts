@@ -204,6 +204,16 @@ Deno.test("the fixed replies are the exact protocol lines", () => {
       clusterUnavailable: "ERR cluster-unavailable\n",
       invalidHistory: "ERR invalid-history\n",
       accountRequired: "ERR account-required\n",
+      registered: "OK registered\n",
+      passwordChanged: "OK password-changed\n",
+      unregistered: "OK unregistered\n",
+      accountsOff: "ERR accounts-off\n",
+      alreadyRegistered: "ERR already-registered\n",
+      weakPassword: "ERR weak-password\n",
+      badPassword: "ERR bad-password\n",
+      unknownAccount: "ERR unknown-account\n",
+      loginThrottled: "ERR login-throttled\n",
+      passwordRequired: "ERR password-required\n",
     },
   );
 });
@@ -223,6 +233,7 @@ Deno.test("closingLine gives the last line for each reason a server closes for, 
     "protocol-error": undefined,
     served: undefined,
     "name-conflict": "ERR username-taken\n",
+    "session-replaced": "ERR session-replaced\n",
   };
   for (const [reason, line] of Object.entries(expected) as [CloseReason, string | undefined][]) {
     const bytes = closingLine(reason);

@@ -64,7 +64,13 @@ Deno.test("holdBack takes exactly MAX_CHARS_WHILE_CLAIMING characters, not one m
 Deno.test("startClaim starts every claim with an empty queue of its own", () => {
   const first = startClaim("amy");
   holdBack(first, parseLine("PING"));
-  assertEquals(startClaim("amy"), { kind: "claiming", name: "amy", waiting: [], chars: 0 });
+  assertEquals(startClaim("amy"), {
+    kind: "claiming",
+    name: "amy",
+    account: undefined,
+    waiting: [],
+    chars: 0,
+  });
 });
 
 Deno.test("makeMember turns the same session into a member, and isMember sees it", () => {
@@ -74,6 +80,6 @@ Deno.test("makeMember turns the same session into a member, and isMember sees it
   const member = makeMember(session, user.name, user.key, user.seq);
   assertStrictEquals(member, session);
   assertEquals(isMember(session), true);
-  assertEquals(member.state, { kind: "member", ...user });
+  assertEquals(member.state, { kind: "member", ...user, account: undefined });
   assertEquals(ANONYMOUS, { kind: "anonymous" }, "the shared anonymous standing is unchanged");
 });

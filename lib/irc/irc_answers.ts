@@ -30,6 +30,7 @@ const CLOSING_WORDS: Readonly<Record<CloseReason, string | undefined>> = {
   "too-many-connections": "Too many connections from your address",
   "excess-flood": "Excess flood",
   "name-conflict": "Nickname taken on another server",
+  "session-replaced": "Logged in again elsewhere",
   "protocol-error": "Protocol error",
   served: undefined,
 };

@@ -91,6 +91,8 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     ? undefined
     : { limit: REPLAY_LINES, from: "latest", form: "replay", target: channel };
 
+  const notice = (to: string | undefined, text: string): string =>
+    `:${server} NOTICE ${target(to)} :${text}\r\n`;
   const replies: Record<Reply, (to: string | undefined, detail: string | undefined) => string> = {
     ok: (to) => welcome(server, to!, welcomeTokens),
     pong: (_to, token) => fitLine(`:${server} PONG ${server} :`, token ?? server),
@@ -108,6 +110,19 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     invalidHistory: () => `:${server} FAIL CHATHISTORY INVALID_PARAMS :Invalid parameters\r\n`,
     accountRequired: () =>
       `:${server} FAIL CHATHISTORY INVALID_TARGET :Direct-message history needs an account\r\n`,
+    // Accounts over IRC (SASL, PASS, NickServ) come later; until then these are only seen by a
+    // NICK that needs a password, or a login that could not be checked now.
+    passwordRequired: (to, name) =>
+      numeric("433", to, `${nickOf(name ?? "")} :Nickname is registered to an account`),
+    loginThrottled: (to) => notice(to, "Too many login attempts; try again later"),
+    registered: (to) => notice(to, "Registered"),
+    passwordChanged: (to) => notice(to, "Password changed"),
+    unregistered: (to) => notice(to, "Unregistered"),
+    accountsOff: (to) => notice(to, "Accounts are off on this server"),
+    alreadyRegistered: (to) => notice(to, "This nick is already registered"),
+    weakPassword: (to) => notice(to, "Passwords are 8 to 128 characters, without spaces"),
+    badPassword: (to) => notice(to, "Wrong password"),
+    unknownAccount: (to) => notice(to, "No such account"),
   };
 
   const names = (list: readonly string[], to: string): string => {

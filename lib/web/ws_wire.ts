@@ -68,6 +68,7 @@ export const CLOSE_CODES: Readonly<Record<CloseReason, number>> = {
   reset: CLOSE_CODE.normal,
   served: CLOSE_CODE.normal,
   "name-conflict": CLOSE_CODE.normal,
+  "session-replaced": CLOSE_CODE.normal,
   shutdown: CLOSE_CODE.goingAway,
   idle: CLOSE_CODE.policyViolation,
   "slow-consumer": CLOSE_CODE.policyViolation,

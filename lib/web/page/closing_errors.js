@@ -20,4 +20,5 @@ export const CLOSING_ERRORS = new Set([
   "server-full",
   "too-many-connections",
   "excess-flood",
+  "session-replaced",
 ]);

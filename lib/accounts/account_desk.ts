@@ -1,0 +1,154 @@
+/**
+ * The slow half of the account commands: store lookups and password work,
+ * each a promise that never rejects and settles with what the hub needs to
+ * answer. The hub starts them in its turn and hears back through an event;
+ * nothing here touches a session. A store failure is logged (without any
+ * password) and answered `unavailable`.
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import { type Account, type AccountStore, ALREADY_REGISTERED } from "./account_store.ts";
+import { LoginThrottle } from "./login_throttle.ts";
+import { PasswordChecks } from "./password_checks.ts";
+
+/**
+ * How a password check ended, for the throttle: it matched, it did not, there
+ * is no such account, or nothing was checked (refused, store away).
+ */
+export type Check = "match" | "mismatch" | "unknown" | "unchecked";
+
+/** `LOGIN <name> <password>`'s work: the check, and the account when it matched. */
+export interface LoginWork {
+  readonly check: Check;
+  /** Set when `check` is `"match"`. */
+  readonly account?: Account;
+}
+
+/** What `REGISTER`'s work came to. */
+export type RegisterWork = Account | typeof ALREADY_REGISTERED | "unavailable";
+
+/** What `PASSWORD`'s and `UNREGISTER`'s work came to: the check, then the change. */
+export interface ChangeWork {
+  readonly check: Check;
+  /** `done` once the new hash is stored (or the account deleted); `gone`: the account was deleted meanwhile. */
+  readonly result: "done" | "gone" | "unavailable";
+}
+
+/** Starts account work off the hub's turn; owns the store, the password checks and the throttle. */
+export class AccountDesk {
+  /** Counts login tries; synchronous, called in the hub's turn only. */
+  readonly throttle: LoginThrottle;
+  readonly #store: AccountStore;
+  readonly #checks: PasswordChecks;
+  readonly #log: Logger;
+  readonly #nowMs: () => number;
+
+  /** Work on `store` through `checks`, throttled by `throttle`; store failures logged to `log`. */
+  constructor(
+    store: AccountStore,
+    checks: PasswordChecks,
+    log: Logger,
+    throttle = new LoginThrottle(),
+    nowMs: () => number = Date.now,
+  ) {
+    this.#store = store;
+    this.#checks = checks;
+    this.#log = log;
+    this.throttle = throttle;
+    this.#nowMs = nowMs;
+  }
+
+  /** True when `key` has an account; undefined when the store could not say. */
+  async exists(key: string): Promise<boolean | undefined> {
+    const account = await this.#find(key);
+    return account === "unavailable" ? undefined : account !== undefined;
+  }
+
+  /** Checks `password` against the account of `key`. */
+  async login(key: string, password: string): Promise<LoginWork> {
+    const account = await this.#find(key);
+    if (account === "unavailable") return { check: "unchecked" };
+    if (account === undefined) return { check: "unknown" };
+    const check = await this.#verify(password, account);
+    return check === "match" ? { check, account } : { check };
+  }
+
+  /** Registers `name` (key `key`) with a new hash of `password`. */
+  async register(name: string, key: string, password: string): Promise<RegisterWork> {
+    const hashed = await this.#checks.hash(password);
+    if (hashed.kind === "refused") return "unavailable";
+    try {
+      return await this.#store.create(name, key, hashed.hash, this.#nowMs());
+    } catch (error) {
+      this.#failed("create", error);
+      return "unavailable";
+    }
+  }
+
+  /** Replaces account `id`'s password once `old` checks out. */
+  change(id: number, key: string, old: string, next: string): Promise<ChangeWork> {
+    return this.#afterCheck(id, key, old, async () => {
+      const hashed = await this.#checks.hash(next);
+      if (hashed.kind === "refused") return "unavailable";
+      return await this.#store.setHash(id, hashed.hash) ? "done" : "gone";
+    });
+  }
+
+  /** Deletes account `id` once `password` checks out. */
+  unregister(id: number, key: string, password: string): Promise<ChangeWork> {
+    return this.#afterCheck(
+      id,
+      key,
+      password,
+      async () => await this.#store.remove(id) ? "done" : "gone",
+    );
+  }
+
+  /** Refuses every check waiting and every later one; resolves once those running are done. */
+  close(): Promise<void> {
+    return this.#checks.close();
+  }
+
+  async #afterCheck(
+    id: number,
+    key: string,
+    password: string,
+    then: () => Promise<ChangeWork["result"]>,
+  ): Promise<ChangeWork> {
+    const account = await this.#find(key);
+    if (account === "unavailable") return { check: "unchecked", result: "unavailable" };
+    // Deleted (and perhaps registered anew by someone else) since this session logged in.
+    if (account === undefined || account.id !== id) return { check: "unchecked", result: "gone" };
+    const check = await this.#verify(password, account);
+    if (check !== "match") return { check, result: "unavailable" };
+    try {
+      return { check, result: await then() };
+    } catch (error) {
+      this.#failed("change", error);
+      return { check, result: "unavailable" };
+    }
+  }
+
+  async #find(key: string): Promise<Account | undefined | "unavailable"> {
+    try {
+      return await this.#store.find(key);
+    } catch (error) {
+      this.#failed("find", error);
+      return "unavailable";
+    }
+  }
+
+  async #verify(password: string, account: Account): Promise<Check> {
+    const outcome = await this.#checks.verify(password, account.hash);
+    return outcome.kind === "refused" ? "unchecked" : outcome.kind;
+  }
+
+  #failed(operation: string, error: unknown): void {
+    // The store's errors carry SQL or worker text, never a password: only hashes reach it.
+    this.#log.warn("account store failed", {
+      operation,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}

@@ -17,48 +17,13 @@ import { verifyPassword } from "../lib/accounts/password_hash.ts";
 import { SqliteStore } from "../lib/history/sqlite_store.ts";
 import { CHAT } from "../lib/history/store.ts";
 import { nameKey } from "../lib/names.ts";
+import { type Ran, runTask } from "./account_task_rig.ts";
 import { TestClient, withDeadline } from "./helpers.ts";
 import { spawnServer, stopServer } from "./server_process.ts";
 import { tempDir } from "./temp_dir.ts";
 
-const root = new URL("../", import.meta.url);
 const T0 = 1_764_999_000_000;
 const KEEP_ALL = { lines: 1000, maxAgeMs: 1e12 };
-
-/** What a run of the task printed, and how it ended. */
-interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The words after `deno` in the `account` task. */
-async function taskArgs(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
-  return String(config.tasks.account).split(/\s+/).slice(1);
-}
-
-/** Runs the task with `args`, `stdin` piped to it (closed at once when undefined). */
-async function runTask(args: string[], stdin = ""): Promise<Ran> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...await taskArgs(), ...args],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
-  const output = await withDeadline(child.output(), 20_000, `task ${args.join(" ")}`);
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 /** Makes `dir/chat.db` with an account for each name, through the server's store. */
 async function seed(dir: string, ...names: string[]): Promise<void> {

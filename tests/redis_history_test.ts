@@ -7,32 +7,17 @@
 import { assert, assertEquals } from "@std/assert";
 import { compareIds } from "../lib/history/message_id.ts";
 import { ChatStream } from "../lib/redis/chat_stream.ts";
-import { openRedisClient, type RedisClient } from "../lib/redis/connections.ts";
+import type { RedisClient } from "../lib/redis/connections.ts";
 import { APPEND_PUBLISH, BACKFILL, MARK, READ } from "../lib/redis/history_scripts.ts";
 import { DEFAULT_PREFIX, KEYS } from "../lib/redis/keys.ts";
 import { ignore, type Instance, NOTICE_MS, type Rig, withCluster, withRig } from "./cluster_rig.ts";
 import { TestClient, withDeadline } from "./helpers.ts";
-import { RedisProcess } from "./redis_process.ts";
+import { withClient, withRedis } from "./redis_client.ts";
+import type { RedisProcess } from "./redis_process.ts";
 import { RecordingLogger } from "./redis/fakes.ts";
 
 const STREAM = KEYS.history(DEFAULT_PREFIX, "chat");
 const DAY_MS = 86_400_000;
-
-/** Runs `body` with a fresh Redis and a connected client; stops both after. */
-async function withRedis(
-  body: (client: RedisClient, redis: RedisProcess) => Promise<void>,
-): Promise<void> {
-  const redis = await RedisProcess.start();
-  const client = openRedisClient(redis.url);
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    await body(client, redis);
-  } finally {
-    client.destroy();
-    await redis.stop();
-  }
-}
 
 /** What a subscription to `channel` hears: a wait for its first `count` messages. */
 type Heard = (count: number) => Promise<string[]>;
@@ -43,10 +28,7 @@ async function hearing(
   channel: string,
   body: (first: Heard) => Promise<void>,
 ): Promise<void> {
-  const subscriber = openRedisClient(redis.url);
-  subscriber.on("error", () => {});
-  try {
-    await subscriber.connect();
+  await withClient(redis, async (subscriber) => {
     const heard: string[] = [];
     let wanted: { count: number; done: () => void } | undefined;
     await subscriber.subscribe([channel], (message) => {
@@ -61,9 +43,7 @@ async function hearing(
       }
       return heard.slice(0, count);
     });
-  } finally {
-    subscriber.destroy();
-  }
+  });
 }
 
 /** XRANGE of the whole stream as [id, sender, text]. */

@@ -68,6 +68,19 @@ export function openRedisClient(url: string): RedisClient {
   });
 }
 
+/**
+ * A node-redis client for a short job (the operator's task): it connects
+ * once, within the connect timeout, and never reconnects, so a Redis that
+ * is away is an error at once rather than a wait.
+ */
+export function openOneShotClient(url: string): RedisClient {
+  return createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: { reconnectStrategy: false, connectTimeout: CONNECT_TIMEOUT_MS },
+  });
+}
+
 /** The URL with its password hidden, for logs. */
 export function redactUrl(url: string): string {
   try {

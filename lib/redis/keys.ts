@@ -41,6 +41,12 @@ export const KEYS = {
   inbox: (prefix: string, instance: string): string => `${prefix}to:${instance}`,
   /** One conversation's history: a stream whose ids are the message ids (`chat` is the chat's). */
   history: (prefix: string, conversation: string): string => `${prefix}history:${conversation}`,
+  /** A name key's account: a hash of `id`, `name` (as registered), `hash` and `created` (ms). */
+  account: (prefix: string, key: string): string => `${prefix}account:${key}`,
+  /** The last account id given (`INCR`): ids are never given twice. */
+  accountIds: (prefix: string): string => `${prefix}account-ids`,
+  /** Every account: a hash of id → name key, for lookups by id and the operator's list. */
+  accountKeys: (prefix: string): string => `${prefix}account-keys`,
 };
 
 /**

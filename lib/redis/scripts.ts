@@ -21,14 +21,22 @@ const OWNED = lua(KEY_KINDS.owned);
 const NAME = lua(KEY_KINDS.name);
 
 /**
- * Claims a free name. KEYS: name, seq, owned, alive. ARGV: instance, name,
- * name ttl ms, name key. Returns the login number, nil when the name is
- * taken, or -1 when this instance is not (or no longer) registered as alive:
- * Redis lost its data, or gave the instance up for dead, and names it does
- * not know about may still be held elsewhere until every instance rejoins.
+ * Claims a free name. KEYS: name, seq, owned, alive[, account]. ARGV:
+ * instance, name, name ttl ms, name key[, account id]. Returns the login
+ * number, nil when the name is taken, or -1 when this instance is not (or no
+ * longer) registered as alive: Redis lost its data, or gave the instance up
+ * for dead, and names it does not know about may still be held elsewhere
+ * until every instance rejoins. With the name's account key (see
+ * `account_scripts.ts`), -2 when that account exists and its id is not the
+ * account id given (a guest gives ''): a registration and a guest's claim
+ * are one order in Redis. Without it, the claim is what it always was.
  */
 export const CLAIM = `
 if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
+if KEYS[5] then
+  local id = redis.call('HGET', KEYS[5], 'id')
+  if id and id ~= ARGV[5] then return -2 end
+end
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local seq = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[2], 'PX', ARGV[3])

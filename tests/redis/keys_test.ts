@@ -10,6 +10,11 @@ Deno.test("every key and channel has its documented name under the prefix", () =
   assertEquals(KEYS.instances(p), "chat:instances");
   assertEquals(KEYS.alive(p, "ab12"), "chat:alive:ab12");
   assertEquals(KEYS.owned(p, "ab12"), "chat:owned:ab12");
+  assertEquals(KEYS.account(p, "zo\u00eb"), "chat:account:zo\u00eb");
+  assertEquals(KEYS.accountIds(p), "chat:account-ids");
+  assertEquals(KEYS.accountKeys(p), "chat:account-keys");
+  // The account key prefix that scripts get as an argument is the account key of the empty key.
+  assertEquals(KEYS.account(p, ""), "chat:account:");
   const channels = channelPrefix(p, 2);
   assertEquals(channels, "chat:2:");
   assertEquals(KEYS.everyone(channels), "chat:2:all");

@@ -83,9 +83,15 @@ export class Delivery {
     this.#deliver(member, bytes, names.length);
   }
 
-  /** A `DM` from `sender` to one member. */
-  dm(recipient: MemberSession, sender: string, text: string, notice = false): void {
-    const bytes = recipient.link.wire.dm(sender, text, recipient.state.name, notice);
+  /** A `DM` from `sender` (`account`: logged in to an account) to one member. */
+  dm(
+    recipient: MemberSession,
+    sender: string,
+    text: string,
+    notice = false,
+    account = false,
+  ): void {
+    const bytes = recipient.link.wire.dm(sender, text, recipient.state.name, notice, account);
     this.#deliver(recipient, bytes, 1);
   }
 
@@ -93,7 +99,8 @@ export class Delivery {
   echoDm(member: MemberSession, target: string, text: string, notice: boolean): void {
     const wire = member.link.wire;
     if (wire.echoes !== true) return;
-    this.#deliver(member, wire.dm(member.state.name, text, target, notice), 1);
+    const account = member.state.account !== undefined;
+    this.#deliver(member, wire.dm(member.state.name, text, target, notice, account), 1);
   }
 
   /** Bytes a door makes for its own client, for its name now, in their turn among the hub's replies. */

@@ -150,7 +150,8 @@ function msg(
   const kept = !notice && hub.history.enabled;
   const at = hub.history.now();
   const id = kept ? hub.history.record(CHAT, sender, text, at) : undefined;
-  hub.delivery.broadcastMsg(sender, text, member, notice, { id, at });
+  const account = member.state.account !== undefined;
+  hub.delivery.broadcastMsg(sender, text, member, notice, { id, at, account });
   hub.cluster.broadcast(sender, text, kept);
 }
 
@@ -215,7 +216,7 @@ function dm(
   const key = nameKey(target);
   const recipient = hub.users.get(key);
   if (recipient !== undefined) {
-    hub.delivery.dm(recipient, sender, text, notice);
+    hub.delivery.dm(recipient, sender, text, notice, member.state.account !== undefined);
     // A DM to oneself arrives once, echo or not.
     if (recipient !== member) hub.delivery.echoDm(member, recipient.state.name, text, notice);
     return;

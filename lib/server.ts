@@ -212,9 +212,10 @@ export class ChatServer {
       log: this.#log,
     });
     const chat = through(lineDoor(config.maxLineBytes));
-    const irc = this.ircAddr === undefined
-      ? chat
-      : through(ircDoor({ server: IRC_SERVER_NAME, channel: config.ircChannel }));
+    const irc = this.ircAddr === undefined ? chat : through(ircDoor(
+      { server: IRC_SERVER_NAME, channel: config.ircChannel },
+      this.#desk !== undefined,
+    ));
     this.#connectionOptions = {
       chat,
       tls: chat,

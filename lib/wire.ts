@@ -27,10 +27,10 @@ export type Reply = keyof typeof REPLY;
 
 /**
  * The largest {@linkcode Wire.slot} plus one: how many kinds of client a
- * broadcast may meet (v1 lines, WebSocket frames, and IRC's four: with or
- * without `time` tags, with or without `msgid` tags).
+ * broadcast may meet (v1 lines, WebSocket frames, and IRC's eight: with or
+ * without `time` tags, `msgid` tags, `account` tags).
  */
-export const WIRE_SLOTS = 6;
+export const WIRE_SLOTS = 10;
 
 /** What a chat message is, beyond its words: its id (when known as it is delivered) and its time. */
 export interface Stamp {
@@ -38,6 +38,8 @@ export interface Stamp {
   readonly id: string | undefined;
   /** When it was delivered, ms since the epoch. */
   readonly at: number;
+  /** True when its sender is logged in to an account (its name is the account's): IRC's `account` tag. */
+  readonly account?: boolean;
 }
 
 /** A history reply in one door's words: its lines, oldest first, between an opening and a closing. */
@@ -68,8 +70,11 @@ export interface Wire {
    * `about` is the one nick an IRC `WHO` or `WHOIS` asked about.
    */
   userList(names: readonly string[], to: string, listing: Listing, about?: string): Uint8Array;
-  /** A `DM` from `sender` to the member `to` (an IRC `NOTICE` when `notice`). */
-  dm(sender: string, text: string, to: string, notice: boolean): Uint8Array;
+  /**
+   * A `DM` from `sender` to the member `to` (an IRC `NOTICE` when
+   * `notice`); `account`: the sender is logged in to an account.
+   */
+  dm(sender: string, text: string, to: string, notice: boolean, account?: boolean): Uint8Array;
   /** The member `to` stopped hearing the chat (IRC's `PART`); undefined where that cannot happen. */
   parted(to: string): Uint8Array | undefined;
   /**

@@ -1,14 +1,17 @@
 /** IRCv3 capabilities and tags, pure: what CAP REQ gives, the tags a line carries, the size bounds. */
 import { assertEquals } from "@std/assert";
 import {
+  ACCOUNT_TAG,
+  ALL_CAPS,
   BATCH,
   capabilityNames,
   CHATHISTORY,
   ECHO_MESSAGE,
   fitsIrcBounds,
   MESSAGE_TAGS,
-  OFFERED,
+  offered,
   requestCaps,
+  SASL,
   SERVER_TIME,
   tagsOf,
 } from "../lib/irc/irc_caps.ts";
@@ -16,10 +19,38 @@ import {
 const ALL = SERVER_TIME | MESSAGE_TAGS | BATCH | ECHO_MESSAGE | CHATHISTORY;
 
 Deno.test("CAP LS offers five capabilities; CAP LIST names those a set holds, in that order", () => {
-  assertEquals(OFFERED, "server-time message-tags batch echo-message draft/chathistory");
+  const five = "server-time message-tags batch echo-message draft/chathistory";
+  assertEquals(offered(ALL, true), five);
+  assertEquals(offered(ALL, false), five);
   assertEquals(capabilityNames(0), "");
-  assertEquals(capabilityNames(ALL), OFFERED);
+  assertEquals(capabilityNames(ALL), five);
   assertEquals(capabilityNames(CHATHISTORY | SERVER_TIME), "server-time draft/chathistory");
+});
+
+Deno.test("with accounts on, CAP LS offers sasl (=PLAIN for 302) and account-tag, last", () => {
+  const five = "server-time message-tags batch echo-message draft/chathistory";
+  assertEquals(offered(ALL_CAPS, true), `${five} sasl=PLAIN account-tag`);
+  assertEquals(offered(ALL_CAPS, false), `${five} sasl account-tag`);
+  assertEquals(capabilityNames(SASL | ACCOUNT_TAG), "sasl account-tag");
+  assertEquals(requestCaps(0, "sasl account-tag"), SASL | ACCOUNT_TAG);
+  // Not offered where accounts are off: refused whole.
+  assertEquals(requestCaps(0, "server-time sasl", ALL), undefined);
+  assertEquals(requestCaps(0, "account-tag", ALL), undefined);
+  assertEquals(requestCaps(0, "sasl=PLAIN"), undefined);
+});
+
+Deno.test("tagsOf: account only with account-tag and a sender that has one, after the others", () => {
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
+  assertEquals(tagsOf(ACCOUNT_TAG, at, "1-0"), "");
+  assertEquals(tagsOf(ACCOUNT_TAG, at, "1-0", undefined, "alice"), "@account=alice ");
+  assertEquals(
+    tagsOf(ALL, at, "1-0", undefined, "alice"),
+    "@time=2026-01-02T03:04:05.006Z;msgid=1-0 ",
+  );
+  assertEquals(
+    tagsOf(ALL | ACCOUNT_TAG, at, "1-0", "7", "alice"),
+    "@batch=7;time=2026-01-02T03:04:05.006Z;msgid=1-0;account=alice ",
+  );
 });
 
 Deno.test("CAP REQ turns names on and -names off, all of them or, for one unknown name, none", () => {
@@ -29,7 +60,7 @@ Deno.test("CAP REQ turns names on and -names off, all of them or, for one unknow
   assertEquals(requestCaps(SERVER_TIME, "-echo-message"), SERVER_TIME);
   assertEquals(requestCaps(SERVER_TIME, ""), SERVER_TIME);
   // Names are case-sensitive; values, unknown names and what no server offers are refused whole.
-  assertEquals(requestCaps(0, "server-time sasl"), undefined);
+  assertEquals(requestCaps(0, "server-time sasl2"), undefined);
   assertEquals(requestCaps(0, "Server-Time"), undefined);
   assertEquals(requestCaps(0, "server-time=1"), undefined);
   assertEquals(requestCaps(0, "chathistory"), undefined);

@@ -7,6 +7,7 @@
  * except in CI (`.ci/run` installs both).
  */
 import { assert, assertEquals } from "@std/assert";
+import { withAccounts } from "./accounts_rig.ts";
 import { TestClient, withServer } from "./helpers.ts";
 import { CAPABILITIES, withClockedServer } from "./irc_client.ts";
 import { hasTmux, shellQuote, Tmux } from "./tmux.ts";
@@ -75,11 +76,31 @@ class Irssi {
     this.#home = home;
   }
 
-  static async start(port: number, nick: string): Promise<Irssi> {
+  /** Started as `nick`; with `sasl`, it logs in to that account with SASL PLAIN, as irssi's users set it up. */
+  static async start(
+    port: number,
+    nick: string,
+    sasl?: { readonly account: string; readonly password: string },
+  ): Promise<Irssi> {
     const home = await Deno.makeTempDir({ prefix: "chat-irssi-" });
     try {
-      await Deno.writeTextFile(`${home}/config`, CONFIG);
-      const words = ["irssi", `--home=${home}`, "-n", nick, "-c", "127.0.0.1", "-p", `${port}`];
+      await Deno.writeTextFile(
+        `${home}/config`,
+        sasl === undefined ? CONFIG : CONFIG + `
+chatnets = {
+  chat = {
+    type = "IRC";
+    sasl_mechanism = "PLAIN";
+    sasl_username = "${sasl.account}";
+    sasl_password = "${sasl.password}";
+  };
+};
+servers = ( { address = "127.0.0.1"; chatnet = "chat"; port = "${port}"; use_tls = "no"; autoconnect = "yes"; } );
+`,
+      );
+      // With SASL, the server in the configuration connects by itself.
+      const server = sasl === undefined ? ["-c", "127.0.0.1", "-p", `${port}`] : [];
+      const words = ["irssi", `--home=${home}`, "-n", nick, ...server];
       // The window stays after irssi ends, to show how it ended.
       const command = `${words.map(shellQuote).join(" ")}; echo "[exit $?]"; sleep 600`;
       return new Irssi(await Tmux.start(command, 100, 40), home);
@@ -249,6 +270,49 @@ Deno.test({
           ">> @time=2026-01-02T03:04:05.678Z :bob!bob@chat PRIVMSG #chat :said before alice came",
           ">> @time=2026-01-02T03:05:05.678Z :bob!bob@chat PRIVMSG #chat :\x01ACTION waves\x01",
           ">> @time=2026-01-02T03:05:05.678Z :bob!bob@chat PRIVMSG #chat :and now, live",
+        ]);
+      } finally {
+        await irssi.close();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "irssi logs in to an account with SASL PLAIN, under the account's nick, and chats",
+  ignore,
+  async fn() {
+    assert(await hasIrssi(), "irssi is not on the PATH (.ci/run installs it)");
+    await withAccounts({ overrides: { ircPort: 0 } }, async (server) => {
+      await using owner = await TestClient.login(server, "alice");
+      await owner.send("REGISTER password1");
+      await owner.expect("OK registered");
+      await owner.send("QUIT");
+      await owner.expectClosed();
+      await using bob = await TestClient.login(server, "bob");
+      const irssi = await Irssi.start(server.ircAddr!.port, "zed", {
+        account: "alice",
+        password: "password1",
+      });
+      try {
+        await irssi.waitFor("-!- Welcome to the chat network, alice");
+        await irssi.enter(`/rawlog open ${irssi.rawlogPath}`);
+        await irssi.enter("/join #chat");
+        await irssi.waitFor("-!- alice [alice@chat] has joined #chat");
+        await irssi.enter("hello from an account");
+        await bob.expect("MSG alice hello from an account");
+        await irssi.enter("/quit");
+        await irssi.waitFor("[exit 0]");
+        assertInOrder((await irssi.rawlog()).split("\n"), [
+          "<< CAP LS 302",
+          `>> :chat CAP * LS :${CAPABILITIES} sasl=PLAIN account-tag`,
+          /^<< CAP REQ :.*sasl/,
+          "<< AUTHENTICATE PLAIN",
+          ">> AUTHENTICATE +",
+          ">> :chat 900 alice alice!alice@chat alice :You are now logged in as alice",
+          ">> :chat 903 alice :SASL authentication successful",
+          "<< CAP END",
+          ">> :chat 001 alice :Welcome to the chat network, alice",
         ]);
       } finally {
         await irssi.close();

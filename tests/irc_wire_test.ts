@@ -1,12 +1,14 @@
 /** The IRC wire: the hub's lines as IRC clients read them, byte for byte. */
 import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import {
+  ACCOUNT_TAG,
   BATCH,
   CHATHISTORY,
   ECHO_MESSAGE,
   MESSAGE_TAGS,
   SERVER_TIME,
 } from "../lib/irc/irc_caps.ts";
+import { NICKSERV_PHASE, SASL_PHASE } from "../lib/irc/irc_account_replies.ts";
 import { ircWires } from "../lib/irc/irc_wire.ts";
 import { LineArena } from "../lib/line_arena.ts";
 import type { Stamp } from "../lib/wire.ts";
@@ -224,4 +226,50 @@ Deno.test("IRC wires: with server-time, joins, quits, parts and DMs carry the ti
     ":bob!bob@chat PRIVMSG alice :psst",
     ":alice!alice@chat JOIN #chat",
   ]);
+});
+
+Deno.test("IRC wire: account-tag on an account holder's message and DM, its nick's \\ escaped; a slot of its own", () => {
+  const wires = ircWires({ server: "chat", channel: "#chat" });
+  const tagged = wires(ACCOUNT_TAG);
+  const arena = new LineArena();
+  const stamp: Stamp = { id: "5-0", at: 5, account: true };
+  assertEquals(lines(tagged.msg("a\\b", "hi", false, arena, stamp)), [
+    "@account=a\\\\b :a\\b!a\\b@chat PRIVMSG #chat :hi",
+  ]);
+  assertEquals(lines(tagged.msg("guest", "hi", false, arena, { id: "6-0", at: 6 })), [
+    ":guest!guest@chat PRIVMSG #chat :hi",
+  ]);
+  assertEquals(lines(tagged.dm("alice", "psst", "bob", false, true)), [
+    "@account=alice :alice!alice@chat PRIVMSG bob :psst",
+  ]);
+  assertEquals(lines(tagged.dm("carol", "psst", "bob", false)), [
+    ":carol!carol@chat PRIVMSG bob :psst",
+  ]);
+  assertEquals(lines(wires(0).msg("alice", "hi", false, arena, stamp)), [
+    ":alice!alice@chat PRIVMSG #chat :hi",
+  ]);
+  assertEquals(tagged.slot, wires(0).slot + 4);
+  assertEquals(wires(ACCOUNT_TAG | SERVER_TIME | MESSAGE_TAGS).slot, 9);
+});
+
+Deno.test("IRC wire: the phases' words for account replies; broadcasts the same bytes in the same slot", () => {
+  const wires = ircWires({ server: "chat", channel: "#chat" });
+  const text = (bytes: Uint8Array) => strictDecoder.decode(bytes);
+  assertEquals(
+    text(wires(0).reply("badPassword", undefined)),
+    ":chat 464 * :Password incorrect\r\n",
+  );
+  assertEquals(
+    text(wires(SASL_PHASE).reply("badPassword", undefined)),
+    ":chat 904 * :SASL authentication failed\r\n",
+  );
+  assertEquals(
+    text(wires(NICKSERV_PHASE).reply("badPassword", "eve")),
+    ":NickServ!NickServ@services NOTICE eve :Wrong password\r\n",
+  );
+  assertEquals(
+    text(wires(NICKSERV_PHASE).reply("registered", "eve")),
+    ":NickServ!NickServ@services NOTICE eve :eve is registered to you now; log in with SASL or PASS\r\n",
+  );
+  assertEquals(wires(SASL_PHASE | SERVER_TIME).slot, wires(SERVER_TIME).slot);
 });

@@ -2,7 +2,7 @@
  * IRCv3 capabilities and message tags: the capabilities this server offers
  * (`CAP LS`), what a `CAP REQ` asks for (all of it or none), the tags a
  * line carries for a client that negotiated them (`time`, `msgid`,
- * `batch`), and the size rule for a client's own tags. A client's set of
+ * `batch`, `account`), and the size rule for a client's own tags. A client's set of
  * capabilities is a bit set: each combination is one kind of IRC client,
  * with one wire. Pure.
  *
@@ -20,6 +20,10 @@ export const BATCH = 4;
 export const ECHO_MESSAGE = 8;
 /** `CHATHISTORY` is the client's to ask: no replay on `JOIN`. */
 export const CHATHISTORY = 16;
+/** `AUTHENTICATE PLAIN` is offered (it is answered without it too, as IRC servers do). */
+export const SASL = 32;
+/** `@account=` on the messages of users logged in to an account. */
+export const ACCOUNT_TAG = 64;
 
 /** Every capability offered, by name, in the order `CAP LS` lists them. */
 const CAPABILITIES: ReadonlyMap<string, number> = new Map([
@@ -28,13 +32,25 @@ const CAPABILITIES: ReadonlyMap<string, number> = new Map([
   ["batch", BATCH],
   ["echo-message", ECHO_MESSAGE],
   ["draft/chathistory", CHATHISTORY],
+  ["sasl", SASL],
+  ["account-tag", ACCOUNT_TAG],
 ]);
 
-/** One more than the largest set: how many kinds of IRC client there can be. */
-export const CAPABILITY_SETS = 32;
+/** Every capability's bit. */
+export const ALL_CAPS = [...CAPABILITIES.values()].reduce((all, bit) => all | bit, 0);
+/** The capabilities offered only where accounts are on. */
+export const ACCOUNT_CAPS = SASL | ACCOUNT_TAG;
 
-/** What `CAP LS` offers: every capability, none with a value. */
-export const OFFERED = [...CAPABILITIES.keys()].join(" ");
+/**
+ * What `CAP LS` offers of `allowed`, in order: `sasl` with its mechanisms
+ * as a value for `CAP LS 302` (`v302`), none with a value before it.
+ */
+export function offered(allowed: number, v302: boolean): string {
+  return [...CAPABILITIES]
+    .filter(([, bit]) => (allowed & bit) !== 0)
+    .map(([name, bit]) => bit === SASL && v302 ? "sasl=PLAIN" : name)
+    .join(" ");
+}
 
 /** The names of the capabilities in `caps`, as `CAP LIST` says them. */
 export function capabilityNames(caps: number): string {
@@ -43,16 +59,16 @@ export function capabilityNames(caps: number): string {
 
 /**
  * The set after `CAP REQ :<asked>` on `caps`: each name turns its
- * capability on, `-name` off. Undefined when any name is not offered (the
- * whole request is refused, as the specification asks: `NAK`).
+ * capability on, `-name` off. Undefined when any name is not offered (in
+ * `allowed`): the whole request is refused, as the specification asks (`NAK`).
  */
-export function requestCaps(caps: number, asked: string): number | undefined {
+export function requestCaps(caps: number, asked: string, allowed = ALL_CAPS): number | undefined {
   let next = caps;
   for (const word of asked.split(" ")) {
     if (word === "") continue;
     const off = word.startsWith("-");
     const bit = CAPABILITIES.get(off ? word.slice(1) : word);
-    if (bit === undefined) return undefined;
+    if (bit === undefined || (bit & allowed) === 0) return undefined;
     next = off ? next & ~bit : next | bit;
   }
   return next;
@@ -67,14 +83,25 @@ export function isoTime(ms: number): string {
  * The tags a line carries for a client with `caps`, `@…;…` and a space, or
  * nothing: `batch` (with {@linkcode BATCH}), `time` (with
  * {@linkcode SERVER_TIME}), `msgid` (with {@linkcode MESSAGE_TAGS}, when
- * the id is known). Ids and batch references need no escaping.
+ * the id is known), `account` (with {@linkcode ACCOUNT_TAG}, when the
+ * sender has one: its nick, names being accounts). Ids, batch references
+ * and nicks need no escaping.
  */
-export function tagsOf(caps: number, ms: number, id?: string, batch?: string): string {
+export function tagsOf(
+  caps: number,
+  ms: number,
+  id?: string,
+  batch?: string,
+  account?: string,
+): string {
   let tags = "";
   if (batch !== undefined && (caps & BATCH) !== 0) tags = `batch=${batch}`;
   if ((caps & SERVER_TIME) !== 0) tags += `${tags === "" ? "" : ";"}time=${isoTime(ms)}`;
   if (id !== undefined && (caps & MESSAGE_TAGS) !== 0) {
     tags += `${tags === "" ? "" : ";"}msgid=${id}`;
+  }
+  if (account !== undefined && (caps & ACCOUNT_TAG) !== 0) {
+    tags += `${tags === "" ? "" : ";"}account=${account}`;
   }
   return tags === "" ? "" : `@${tags} `;
 }

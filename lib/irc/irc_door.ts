@@ -1,7 +1,8 @@
 /**
  * The IRC listener as a {@linkcode Door}: lines of at most 512 bytes
- * after their IRCv3 tags, registration (`CAP`, `NICK`, `USER`) turned into
- * `LOGIN`, and IRC's commands turned into the hub's. What only IRC asks
+ * after their IRCv3 tags, registration (`CAP`, `NICK`, `USER`, and `PASS`
+ * or SASL for an account) turned into `LOGIN`, and IRC's commands turned
+ * into the hub's. What only IRC asks
  * (`CAP`, `MODE`, `TOPIC`, a malformed `CHATHISTORY`, unknown commands) is
  * answered here; everything about users and history goes through the hub,
  * whose replies the IRC wire words as numerics, tagged lines and batches.
@@ -13,26 +14,31 @@ import type { Wire } from "../wire.ts";
 import { LineFramer, type LineSink } from "../line_framer.ts";
 import { validateName } from "../names.ts";
 import { type CloseReason, type Command, IGNORED, sanitizeText } from "../protocol.ts";
+import { NICKSERV_PHASE, REGISTER_PHASE, SASL_PHASE } from "./irc_account_replies.ts";
 import {
   type Answer,
   answerQuery,
   closingLines,
   memberLine,
-  memberNumeric,
   numeric,
   render,
 } from "./irc_answers.ts";
 import {
+  ACCOUNT_CAPS,
+  ALL_CAPS,
   capabilityNames,
   fitsIrcBounds,
   MAX_CLIENT_LINE_BYTES,
-  OFFERED,
+  offered,
   requestCaps,
 } from "./irc_caps.ts";
 import { parseChatHistory } from "./irc_chathistory.ts";
-import { nameOfNick, sameNick } from "./irc_nick.ts";
-import { chatText, fitLine, type IrcMessage, parseIrcLine, shown } from "./irc_text.ts";
-import { type IrcIdentity, ircWires, MAX_TARGETS, NICKLEN } from "./irc_wire.ts";
+import { nameOfNick } from "./irc_nick.ts";
+import { nickServ } from "./irc_nickserv.ts";
+import { saslAfterRegistration, SaslExchange } from "./irc_sasl.ts";
+import { type IrcOut, isOurs, message, names, sayMember, who } from "./irc_targets.ts";
+import { fitLine, type IrcMessage, parseIrcLine, shown } from "./irc_text.ts";
+import { type IrcIdentity, ircWires, NICKLEN } from "./irc_wire.ts";
 
 const encoder = new TextEncoder();
 
@@ -43,17 +49,23 @@ interface IrcShared {
   readonly wires: (caps: number) => Wire;
   readonly farewells: Readonly<Record<CloseReason, Uint8Array | undefined>>;
   readonly keepalive: Uint8Array;
+  /** The capabilities offered: all of them, or all but the accounts' where accounts are off. */
+  readonly allowed: number;
 }
 
 /**
  * One IRC client: its lines, and where it is with registration. It extends
  * the line framer, as the v1 client does, so an idle one is one object.
  */
-class IrcClient extends LineFramer implements Framer, LineSink {
+class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
   readonly #client: DoorClient;
   readonly #shared: IrcShared;
   /** The name its last valid `NICK` before registration asked for. */
   #name: string | undefined;
+  /** Its `PASS`: the password of the nick's account, tried at every login of registration. */
+  #pass: string | undefined;
+  /** Made at its first `AUTHENTICATE`. */
+  #sasl: SaslExchange | undefined;
   #userGiven = false;
   /** `CAP LS` or `CAP REQ` came and `CAP END` has not: registration waits. */
   #negotiating = false;
@@ -74,6 +86,10 @@ class IrcClient extends LineFramer implements Framer, LineSink {
     super(MAX_CLIENT_LINE_BYTES - 2);
     this.#client = client;
     this.#shared = shared;
+  }
+
+  get identity(): IrcIdentity {
+    return this.#shared.identity;
   }
 
   override commit(count: number): void {
@@ -136,6 +152,9 @@ class IrcClient extends LineFramer implements Framer, LineSink {
       case "CAP":
         return this.#cap(params);
       case "PASS":
+        return this.#password(params[0]);
+      case "AUTHENTICATE":
+        return this.#authenticate(params[0]);
       case "PONG":
         return;
       case "NICK":
@@ -145,9 +164,9 @@ class IrcClient extends LineFramer implements Framer, LineSink {
       case "PING":
         if (params[0] === undefined) return this.#say("461", "PING :Not enough parameters");
         if (params[0] === "") return this.#say("409", ":No origin specified");
-        return this.#emit({ kind: "ping", token: sanitizeText(params[0]) });
+        return this.emit({ kind: "ping", token: sanitizeText(params[0]) });
       case "QUIT":
-        return this.#emit({ kind: "quit" });
+        return this.emit({ kind: "quit" });
     }
     if (!this.#loginSent) {
       // Not even a NOTICE before registration is answered.
@@ -162,29 +181,29 @@ class IrcClient extends LineFramer implements Framer, LineSink {
     switch (command) {
       case "PRIVMSG":
       case "NOTICE":
-        return this.#message(command === "NOTICE", params);
+        return message(this, command === "NOTICE", params, this.#joined);
       case "JOIN":
         return this.#join(params[0]);
       case "PART":
         return this.#part(params[0]);
       case "NAMES":
-        return this.#names(params[0]);
+        return names(this, params[0]);
       case "WHO":
-        return this.#who(params[0]);
+        return who(this, params[0]);
       case "CHATHISTORY":
         return this.#chatHistory(params);
       case "TAGMSG":
         // Only client tags ride on it, and those are not relayed: accepted, and dropped.
         if (params[0] === undefined || params[0] === "") {
-          return this.#sayMember("461", "TAGMSG :Not enough parameters");
+          return sayMember(this, "461", "TAGMSG :Not enough parameters");
         }
         return;
       case "WHOIS":
         // WHOIS [server] <nick>: whether the nick is on is the hub's to say.
-        if (params.length === 0) return this.#sayMember("431", ":No nickname given");
-        return this.#emit({ kind: "who", listing: "whois", about: params.at(-1)! });
+        if (params.length === 0) return sayMember(this, "431", ":No nickname given");
+        return this.emit({ kind: "who", listing: "whois", about: params.at(-1)! });
       default:
-        return this.#answer(answerQuery(this.#shared.identity, command, params));
+        return this.answer(answerQuery(this.#shared.identity, command, params));
     }
   }
 
@@ -196,10 +215,13 @@ class IrcClient extends LineFramer implements Framer, LineSink {
       case "LS":
         // Registration waits until CAP END.
         if (!this.#loginSent) this.#negotiating = true;
-        return this.#answer((nick) => `:${server} CAP ${nick} LS :${OFFERED}\r\n`);
+        return this.answer((nick) => {
+          const caps = offered(this.#shared.allowed, Number(params[1]) >= 302);
+          return `:${server} CAP ${nick} LS :${caps}\r\n`;
+        });
       case "LIST": {
         const names = capabilityNames(this.#caps);
-        return this.#answer((nick) => `:${server} CAP ${nick} LIST :${names}\r\n`);
+        return this.answer((nick) => `:${server} CAP ${nick} LIST :${names}\r\n`);
       }
       case "REQ":
         if (!this.#loginSent) this.#negotiating = true;
@@ -219,13 +241,13 @@ class IrcClient extends LineFramer implements Framer, LineSink {
   #request(asked: string): void {
     const server = this.#shared.identity.server;
     const shownAsked = sanitizeText(asked);
-    const caps = requestCaps(this.#caps, asked);
+    const caps = requestCaps(this.#caps, asked, this.#shared.allowed);
     if (caps === undefined) {
-      return this.#answer((nick) => fitLine(`:${server} CAP ${nick} NAK :`, shownAsked));
+      return this.answer((nick) => fitLine(`:${server} CAP ${nick} NAK :`, shownAsked));
     }
     this.#caps = caps;
     const wire = this.#shared.wires(caps);
-    this.#answer((nick) => {
+    this.answer((nick) => {
       this.#client.wire = wire;
       return fitLine(`:${server} CAP ${nick} ACK :`, shownAsked);
     });
@@ -234,9 +256,9 @@ class IrcClient extends LineFramer implements Framer, LineSink {
   /** `CHATHISTORY`: a history read for the hub, or a `FAIL` answered here. */
   #chatHistory(params: readonly string[]): void {
     const request = parseChatHistory(params, this.#shared.identity.channel);
-    if (request.fail === undefined) return this.#emit({ kind: "history", ask: request.ask });
+    if (request.fail === undefined) return this.emit({ kind: "history", ask: request.ask });
     const server = this.#shared.identity.server;
-    this.#answer(memberLine(server, `FAIL CHATHISTORY ${request.fail}`));
+    this.answer(memberLine(server, `FAIL CHATHISTORY ${request.fail}`));
   }
 
   #nick(nick: string | undefined): void {
@@ -247,9 +269,67 @@ class IrcClient extends LineFramer implements Framer, LineSink {
       return this.#say("432", `${shown(nick)} :Erroneous nickname`);
     }
     // Again after a refusal, a new try; after a login, the hub refuses it in words IRC clients show.
-    if (this.#loginSent) return this.#emit({ kind: "login", name });
+    if (this.#loginSent) return this.emit({ kind: "login", name: this.#withPass(name) });
     this.#name = name;
     this.#register();
+  }
+
+  /** `PASS`, before registration only; ignored where accounts are off, as servers without a password do. */
+  #password(pass: string | undefined): void {
+    if (this.#loginSent) return this.#say("462", ":You may not reregister");
+    if (pass === undefined || pass === "") return this.#say("461", "PASS :Not enough parameters");
+    if (this.#shared.allowed === ALL_CAPS) this.#pass = pass;
+  }
+
+  /** `LOGIN`'s rest for `name`: with the `PASS` password after it, if one came. */
+  #withPass(name: string): string {
+    return this.#pass === undefined ? name : `${name} ${this.#pass}`;
+  }
+
+  /** `AUTHENTICATE`: a step of SASL PLAIN before registration; 907 or 904 after it. */
+  #authenticate(param: string | undefined): void {
+    const server = this.#shared.identity.server;
+    if (this.#shared.allowed !== ALL_CAPS) return this.#say("904", ":SASL authentication failed");
+    if (this.#loginSent) return this.answer(saslAfterRegistration(server, this.#sasl));
+    const sasl = this.#sasl ??= new SaslExchange(server);
+    const step = sasl.step(param);
+    if (step.kind === "answer") {
+      return step.answer === undefined ? undefined : this.answer(step.answer);
+    }
+    this.#inPhase(
+      SASL_PHASE,
+      { kind: "login", name: `${step.account} ${step.password}` },
+      (in_) => {
+        sasl.settle(in_);
+      },
+    );
+  }
+
+  /** Text for NickServ: an account command for the hub, answered in NickServ's words, or its answer. */
+  nickServ(text: string): void {
+    const work = nickServ(text);
+    if ("answer" in work) return this.answer(work.answer);
+    this.#inPhase(NICKSERV_PHASE, work.command);
+  }
+
+  /**
+   * `command` with the wire of `phase`, whose replies it alone gets: the hub
+   * holds later commands until an account command's answer, so the wire is
+   * switched back, and `after` told whether the client is logged in, once it came.
+   */
+  #inPhase(phase: number, command: Command, after?: (member: boolean) => void): void {
+    const wires = this.#shared.wires;
+    const caps = this.#caps;
+    this.answer(() => {
+      this.#client.wire = wires(caps | phase);
+      return "";
+    });
+    this.emit(command);
+    this.answer((_nick, member) => {
+      this.#client.wire = wires(caps);
+      after?.(member);
+      return "";
+    });
   }
 
   #user(params: readonly string[]): void {
@@ -265,24 +345,29 @@ class IrcClient extends LineFramer implements Framer, LineSink {
       return;
     }
     this.#loginSent = true;
-    this.#emit({ kind: "login", name: this.#name });
+    const aborted = this.#sasl?.end();
+    if (aborted !== undefined) this.answer(aborted);
+    const login: Command = { kind: "login", name: this.#withPass(this.#name) };
+    // After a SASL login, this one gets "already logged in", which this phase words as the welcome.
+    if (this.#sasl?.tried === true) this.#inPhase(REGISTER_PHASE, login);
+    else this.emit(login);
   }
 
   #join(channels: string | undefined): void {
     if (channels === undefined || channels === "") {
-      return this.#sayMember("461", "JOIN :Not enough parameters");
+      return sayMember(this, "461", "JOIN :Not enough parameters");
     }
     // JOIN 0 leaves every channel.
     if (channels === "0") return this.#joined ? this.#leave() : undefined;
     for (const channel of channels.split(",")) {
-      if (!this.#isOurs(channel)) this.#sayMember("403", `${shown(channel)} :No such channel`);
+      if (!isOurs(this, channel)) sayMember(this, "403", `${shown(channel)} :No such channel`);
       else if (!this.#joined) {
         // Joining again what it is on is no news: IRC servers say nothing.
         this.#joined = true;
-        this.#emit({ kind: "join" });
+        this.emit({ kind: "join" });
         // Made in the hub's turn, this tells whether the JOIN took (a refused login: 451), so a
         // JOIN after the next login is not taken for a second one.
-        this.#answer((_nick, member) => {
+        this.answer((_nick, member) => {
           if (!member) this.#joined = false;
           return "";
         });
@@ -292,105 +377,33 @@ class IrcClient extends LineFramer implements Framer, LineSink {
 
   #part(channels: string | undefined): void {
     if (channels === undefined || channels === "") {
-      return this.#sayMember("461", "PART :Not enough parameters");
+      return sayMember(this, "461", "PART :Not enough parameters");
     }
     for (const channel of channels.split(",")) {
-      if (!this.#isOurs(channel)) this.#sayMember("403", `${shown(channel)} :No such channel`);
+      if (!isOurs(this, channel)) sayMember(this, "403", `${shown(channel)} :No such channel`);
       else if (!this.#joined) {
-        this.#sayMember("442", `${this.#shared.identity.channel} :You're not on that channel`);
+        sayMember(this, "442", `${this.#shared.identity.channel} :You're not on that channel`);
       } else this.#leave();
     }
   }
 
   #leave(): void {
     this.#joined = false;
-    this.#emit({ kind: "part" });
-  }
-
-  #names(channels: string | undefined): void {
-    if (channels === undefined || channels === "") {
-      return this.#emit({ kind: "who", listing: "names" });
-    }
-    let listed = false;
-    for (const channel of channels.split(",")) {
-      if (!this.#isOurs(channel)) this.#sayMember("366", `${shown(channel)} :End of /NAMES list.`);
-      else if (!listed) {
-        listed = true;
-        this.#emit({ kind: "who", listing: "names" });
-      }
-    }
-  }
-
-  #who(mask: string | undefined): void {
-    // Another channel has nobody; a nick is that user alone; our channel, `*` or none, everyone.
-    if (mask !== undefined && mask.startsWith("#") && !this.#isOurs(mask)) {
-      return this.#sayMember("315", `${shown(mask)} :End of /WHO list.`);
-    }
-    const everyone = mask === undefined || mask === "*" || mask === "0" || this.#isOurs(mask);
-    this.#emit(
-      everyone ? { kind: "who", listing: "who" } : { kind: "who", listing: "who", about: mask },
-    );
-  }
-
-  #message(notice: boolean, params: readonly string[]): void {
-    const targets = params[0];
-    if (targets === undefined || targets === "") {
-      return this.#fail(notice, "411", `:No recipient given (${notice ? "NOTICE" : "PRIVMSG"})`);
-    }
-    const raw = params[1];
-    if (raw === undefined || raw === "") return this.#fail(notice, "412", ":No text to send");
-    const text = chatText(raw);
-    // Other CTCP messages are dropped rather than relayed as replacement characters.
-    if (text === undefined) return;
-    if (!targets.includes(",")) return this.#messageTo(targets, text, notice);
-    const list = targets.split(",");
-    for (let i = 0; i < list.length; i++) {
-      if (i === MAX_TARGETS) {
-        return this.#fail(notice, "407", `${shown(list[i]!)} :Too many targets`);
-      }
-      this.#messageTo(list[i]!, text, notice);
-    }
-  }
-
-  #messageTo(target: string, text: string, notice: boolean): void {
-    if (this.#isOurs(target)) {
-      if (this.#joined) return this.#emit({ kind: "msg", text, notice });
-      return this.#fail(notice, "404", `${this.#shared.identity.channel} :Cannot send to channel`);
-    }
-    // Any other channel, or what is no nick, is nobody: only a name's own nick reaches it.
-    const name = target.length <= NICKLEN ? nameOfNick(target) : undefined;
-    if (name === undefined) {
-      return this.#fail(notice, "401", `${shown(target)} :No such nick/channel`);
-    }
-    this.#emit({ kind: "dm", target: name, text, notice });
-  }
-
-  /** A `NOTICE` is never answered, not even with an error. */
-  #fail(notice: boolean, code: string, rest: string): void {
-    if (!notice) this.#sayMember(code, rest);
-  }
-
-  /** Same channel name, ASCII case aside (`CASEMAPPING=ascii`). */
-  #isOurs(channel: string): boolean {
-    return sameNick(channel, this.#shared.identity.channel);
+    this.emit({ kind: "part" });
   }
 
   /** A numeric answered here, to this client. */
   #say(code: string, rest: string): void {
-    this.#answer(numeric(this.#shared.identity.server, code, rest));
+    this.answer(numeric(this.#shared.identity.server, code, rest));
   }
 
-  /** A numeric answered here to a member (451 if the hub refused its login). */
-  #sayMember(code: string, rest: string): void {
-    this.#answer(memberNumeric(this.#shared.identity.server, code, rest));
-  }
-
-  #answer(answer: Answer): void {
+  /** Lines answered here, to go out in their turn among the hub's replies. */
+  answer(answer: Answer): void {
     (this.#answers ??= []).push(answer);
   }
 
   /** A command for the hub, after what was answered here before it. */
-  #emit(command: Command): void {
+  emit(command: Command): void {
     this.#endAnswers();
     if (this.#first === undefined) this.#first = command;
     else (this.#more ??= []).push(command);
@@ -401,7 +414,7 @@ class IrcClient extends LineFramer implements Framer, LineSink {
     const answers = this.#answers;
     if (answers === undefined) return;
     this.#answers = undefined;
-    this.#emit({ kind: "answered", answer: render(answers) });
+    this.emit({ kind: "answered", answer: render(answers) });
   }
 
   /** Every line costs a token and counts as activity, answered here or not. */
@@ -410,14 +423,15 @@ class IrcClient extends LineFramer implements Framer, LineSink {
   }
 }
 
-/** The IRC door for `identity` (its server name and channel). */
-export function ircDoor(identity: IrcIdentity): Door {
+/** The IRC door for `identity` (its server name and channel); `accounts`: accounts are on. */
+export function ircDoor(identity: IrcIdentity, accounts = false): Door {
   const wires = ircWires(identity);
   const shared: IrcShared = {
     identity,
     wires,
     farewells: closingLines(),
     keepalive: encoder.encode(`PING :${identity.server}\r\n`),
+    allowed: accounts ? ALL_CAPS : ALL_CAPS & ~ACCOUNT_CAPS,
   };
   return {
     maxMessageBytes: MAX_CLIENT_LINE_BYTES,

@@ -10,9 +10,17 @@
  */
 import { idMs } from "../history/message_id.ts";
 import { type HistoryAsk, type Listing, MAX_HISTORY } from "../protocol.ts";
-import type { Reply, Stamp, Wire } from "../wire.ts";
+import type { Stamp, Wire } from "../wire.ts";
 import { nameKey } from "../names.ts";
-import { CHATHISTORY, ECHO_MESSAGE, MESSAGE_TAGS, SERVER_TIME, tagsOf } from "./irc_caps.ts";
+import { phaseReplies, PHASES, type ReplyWords } from "./irc_account_replies.ts";
+import {
+  ACCOUNT_TAG,
+  CHATHISTORY,
+  ECHO_MESSAGE,
+  MESSAGE_TAGS,
+  SERVER_TIME,
+  tagsOf,
+} from "./irc_caps.ts";
 import { historyBlock, REPLAY_LINES } from "./irc_chathistory.ts";
 import { nameOfNick, nickOf } from "./irc_nick.ts";
 import { fitLine, IRC_LINE_BYTES, ircText, shown } from "./irc_text.ts";
@@ -45,12 +53,13 @@ export function prefixOf(name: string, server: string): string {
   return `${nick}!${nick.length > USERLEN ? nick.slice(0, USERLEN) : nick}@${server}`;
 }
 
-/** The first slot of IRC wires; the tags a line carries pick one of four from it. */
+/** The first slot of IRC wires; the tags a line carries pick one of eight from it. */
 const FIRST_SLOT = 2;
 
 /**
  * The hub's lines for IRC clients of one server, one wire per set of
- * capabilities (a bit set of `irc_caps.ts`), made when first asked for.
+ * capabilities (a bit set of `irc_caps.ts`, with at most one phase bit of
+ * `irc_account_replies.ts`), made when first asked for.
  */
 export function ircWires(identity: IrcIdentity): (caps: number) => Wire {
   const wires: Wire[] = [];
@@ -78,14 +87,18 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
   const bytes = (text: string) => encoder.encode(text);
   const welcomeTokens = welcome005();
   // A user's line is tagged with the time it is sent; a chat message with its own (its id's).
-  const tagged = (stamp?: Stamp) => {
-    if ((caps & (SERVER_TIME | MESSAGE_TAGS)) === 0) return "";
+  const tagged = (stamp?: Stamp, sender?: string) => {
+    if ((caps & (SERVER_TIME | MESSAGE_TAGS | ACCOUNT_TAG)) === 0) return "";
     const at = stamp === undefined
       ? Date.now()
       : stamp.id === undefined
       ? stamp.at
       : idMs(stamp.id);
-    return tagsOf(caps, at, stamp?.id);
+    // A tag value escapes `\`, which a nick may hold (`;` and spaces it cannot).
+    const account = stamp?.account === true && sender !== undefined
+      ? nickOf(sender).replaceAll("\\", "\\\\")
+      : undefined;
+    return tagsOf(caps, at, stamp?.id, undefined, account);
   };
   const replay: HistoryAsk | undefined = (caps & CHATHISTORY) !== 0
     ? undefined
@@ -93,7 +106,7 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
 
   const notice = (to: string | undefined, text: string): string =>
     `:${server} NOTICE ${target(to)} :${text}\r\n`;
-  const replies: Record<Reply, (to: string | undefined, detail: string | undefined) => string> = {
+  const base: ReplyWords = {
     ok: (to) => welcome(server, to!, welcomeTokens),
     pong: (_to, token) => fitLine(`:${server} PONG ${server} :`, token ?? server),
     usernameTaken: (to, name) =>
@@ -110,8 +123,7 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     invalidHistory: () => `:${server} FAIL CHATHISTORY INVALID_PARAMS :Invalid parameters\r\n`,
     accountRequired: () =>
       `:${server} FAIL CHATHISTORY INVALID_TARGET :Direct-message history needs an account\r\n`,
-    // Accounts over IRC (SASL, PASS, NickServ) come later; until then these are only seen by a
-    // NICK that needs a password, or a login that could not be checked now.
+    // Outside a phase (irc_account_replies.ts), these answer registration's login (PASS).
     passwordRequired: (to, name) =>
       numeric("433", to, `${nickOf(name ?? "")} :Nickname is registered to an account`),
     loginThrottled: (to) => notice(to, "Too many login attempts; try again later"),
@@ -121,9 +133,10 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     accountsOff: (to) => notice(to, "Accounts are off on this server"),
     alreadyRegistered: (to) => notice(to, "This nick is already registered"),
     weakPassword: (to) => notice(to, "Passwords are 8 to 128 characters, without spaces"),
-    badPassword: (to) => notice(to, "Wrong password"),
-    unknownAccount: (to) => notice(to, "No such account"),
+    badPassword: (to) => numeric("464", to, ":Password incorrect"),
+    unknownAccount: (to) => numeric("464", to, ":Password incorrect: no account has this nick"),
   };
+  const replies = phaseReplies(server, caps & PHASES, base, (name) => prefixOf(name, server));
 
   const names = (list: readonly string[], to: string): string => {
     const nick = nickOf(to);
@@ -189,15 +202,15 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
   const wording = { caps, server, channel, source, nextBatch };
   return {
     // The tags a broadcast carries are all that tells its encodings apart.
-    slot: FIRST_SLOT + (caps & (SERVER_TIME | MESSAGE_TAGS)),
+    slot: FIRST_SLOT + (caps & (SERVER_TIME | MESSAGE_TAGS)) + ((caps & ACCOUNT_TAG) === 0 ? 0 : 4),
     hearsChatAtLogin: false,
     echoes: (caps & ECHO_MESSAGE) !== 0,
     ...(replay === undefined ? {} : { replay }),
     reply: (reply, to, detail) => bytes(replies[reply](to, detail)),
     userList: (list, to, listing, about) => bytes(userLists[listing](list, to, about)),
-    dm: (sender, text, to, notice) =>
+    dm: (sender, text, to, notice, account) =>
       bytes(
-        tagged() +
+        tagged(account === true ? { id: undefined, at: Date.now(), account } : undefined, sender) +
           fitLine(
             `${source(sender)} ${notice ? "NOTICE" : "PRIVMSG"} ${nickOf(to)} :`,
             ircText(text),
@@ -206,7 +219,7 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     parted: (to) => bytes(`${tagged()}${source(to)} PART ${channel}\r\n`),
     msg: (sender, text, notice, arena, stamp) =>
       arena.encode(
-        tagged(stamp) +
+        tagged(stamp, sender) +
           fitLine(`${source(sender)} ${notice ? "NOTICE" : "PRIVMSG"} ${channel} :`, ircText(text)),
       ),
     history: (messages, _to, ask) => historyBlock(messages, ask, wording),

@@ -172,3 +172,35 @@ Deno.test("terminal client over pipes: --password-stdin logs in; without it a re
     await stopServer(server);
   }
 });
+
+Deno.test("terminal client over pipes: /register, /password and /unregister take their answers from the next lines", async () => {
+  await using dir = await tempDir("chat-term-accounts-");
+  const server = await startServer(["--data-dir", dir.path]);
+  const chat = await PipedChat.start(["--name=dave", "--host=127.0.0.1", `--port=${server.port}`]);
+  const NEW = "N3wSecretPW";
+  try {
+    assertEquals(await chat.line(), `* connected to 127.0.0.1:${server.port} as dave`);
+    await chat.write(`/register\n${SECRET}\n${SECRET}\n/register\n${SECRET}\n${SECRET}\n`);
+    assertEquals(
+      await chat.line(),
+      "* Registered: dave is now your account; its password is asked at each login.",
+    );
+    assertEquals(await chat.line(), "! dave is already an account; dave is not registered.");
+    await chat.write(`/password\n${WRONG}\n${NEW}\n${NEW}\n/password\n${SECRET}\n${NEW}\n${NEW}\n`);
+    assertEquals(await chat.line(), "! Wrong password; the password is unchanged.");
+    assertEquals(await chat.line(), "* Password changed.");
+    await chat.write(`/unregister\n${SECRET}\n/unregister\n${NEW}\nstill here\n`);
+    const { code, rest, stderr } = await chat.finish();
+    assertEquals(rest, [
+      "! Wrong password; the account is not deleted.",
+      "* The account dave is deleted; you stay here as a guest under the same name.",
+      "<dave> still here",
+    ]);
+    assertEquals(code, 0);
+    assertEquals(stderr, "");
+    for (const secret of [SECRET, WRONG, NEW]) assert(!server.log().includes(secret));
+  } finally {
+    await chat.dispose();
+    await stopServer(server);
+  }
+});

@@ -139,17 +139,13 @@ export class ChatClient {
   /** Queues something to send, and sends it now if it can go. */
   #enqueue(queued: Queued): void {
     if (this.#queue.length >= MAX_QUEUED) {
-      this.#view.show({
+      return this.#view.show({
         kind: "warning",
         text: "Too many lines waiting to be sent; not sent.",
       });
-      return;
     }
     if (this.#reconnecting) {
-      this.#view.show({
-        kind: "notice",
-        text: "Not connected: this will be sent on reconnect.",
-      });
+      this.#view.show({ kind: "notice", text: "Not connected: this will be sent on reconnect." });
     }
     this.#queue.push(queued);
     this.#pump();
@@ -209,6 +205,8 @@ export class ChatClient {
         break;
       }
       const end = await this.#session(conn);
+      // Said even if the user was leaving meanwhile: once the name is taken over, that is the news.
+      if (end.kind === "replaced") return { code: 1, message: giveUpMessage(end, name, where) };
       // The input has ended and all of it went out: nothing is left to come back for.
       if (this.#inputEnded && this.#queue.length === 0 && this.#policy.everOnline) this.quit();
       if (this.#quitting) break;

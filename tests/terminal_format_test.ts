@@ -19,7 +19,8 @@ const SGR = new RegExp(String.raw`\x1b\[[0-9;]*m`, "g");
 const colour = { colour: true };
 
 Deno.test("parseServerLine reads every line of protocol versions 1 and 2", () => {
-  assertEquals(parseServerLine("OK"), { kind: "ok" });
+  assertEquals(parseServerLine("OK"), { kind: "ok", text: "" });
+  assertEquals(parseServerLine("OK registered"), { kind: "ok", text: "registered" });
   assertEquals(parseServerLine("PONG"), { kind: "pong" });
   assertEquals(parseServerLine("MSG a hi  there "), {
     kind: "msg",

@@ -109,6 +109,7 @@ Deno.test("parseOptions reads the flags, with the server's ports as defaults", (
       tls: false,
       ca: undefined,
       pingSeconds: 20,
+      passwordStdin: false,
     },
   });
   assertEquals(
@@ -122,6 +123,7 @@ Deno.test("parseOptions reads the flags, with the server's ports as defaults", (
         tls: true,
         ca: "ca.pem",
         pingSeconds: 0.5,
+        passwordStdin: false,
       },
     },
   );
@@ -185,5 +187,6 @@ Deno.test("parseOptions takes --flag value as --flag=value", () => {
     tls: false,
     ca: undefined,
     pingSeconds: 2,
+    passwordStdin: false,
   });
 });

@@ -2,14 +2,15 @@
  * Entry point of the terminal chat client (`deno task chat --name=<name>`):
  * the command line, the CA file read once, then the client until the user
  * quits. On a terminal (standard input and output both) it edits the bottom
- * line in raw mode; otherwise it reads and writes plain lines.
+ * line in raw mode; otherwise it reads and writes plain lines. With
+ * `--password-stdin` the first line of standard input is the password.
  *
  * @module
  */
 import { readPemFile } from "../pem_file.ts";
 import { ChatClient, type Ending } from "./client.ts";
 import { type ChatOptions, parseOptions, usage, UsageError } from "./options.ts";
-import { PlainView } from "./plain_view.ts";
+import { PlainView, stdinLines } from "./plain_view.ts";
 import { TerminalView } from "./terminal_view.ts";
 
 function fail(message: string, status: number): never {
@@ -40,6 +41,24 @@ function readCa(path: string): string {
   return pem.text;
 }
 
+/** The password on standard input's first line (`--password-stdin`), and the lines after it. */
+async function readPassword(): Promise<{ password: string; rest: AsyncGenerator<string> }> {
+  // Typed on a terminal it would be echoed: there the client asks, without echo, instead.
+  if (Deno.stdin.isTerminal()) {
+    fail(
+      "chat: --password-stdin reads a pipe; on a terminal leave it out and type the password when asked",
+      2,
+    );
+  }
+  const rest = stdinLines();
+  const first = await rest.next();
+  const password = first.done ? "" : first.value.trim();
+  if (password === "") {
+    fail("chat: --password-stdin: standard input has no password on its first line", 2);
+  }
+  return { password, rest };
+}
+
 async function main(): Promise<number> {
   const setup = configure();
   if (setup === undefined) {
@@ -47,6 +66,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const { options, caCerts } = setup;
+  const given = options.passwordStdin ? await readPassword() : undefined;
   const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
   const terminal = interactive ? new TerminalView(options.name, !Deno.noColor) : undefined;
   const view = terminal ?? new PlainView();
@@ -54,6 +74,8 @@ async function main(): Promise<number> {
     target: { host: options.host, port: options.port, tls: options.tls, caCerts },
     name: options.name,
     pingMs: options.pingSeconds * 1000,
+    password: given?.password,
+    promptLogin: interactive,
   }, view);
   // A signal asks to leave as /quit does; the terminal is restored on the way out below.
   const leave = () => client.quit();
@@ -68,7 +90,9 @@ async function main(): Promise<number> {
   try {
     terminal?.open();
     // Input is read while the client runs; the client's end ends the process, not the input's.
-    (terminal ?? (view as PlainView)).readInput(client).catch((error) => {
+    const reading = terminal?.readInput(client) ??
+      (view as PlainView).readInput(client, given?.rest);
+    reading.catch((error) => {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     });
     ending = await client.run();

@@ -6,22 +6,23 @@
  *
  * @module
  */
+import { AccountLogin, type LoginLink, type SecretAsker } from "./account_login.ts";
+import { accountAnswer, type AccountRequest, askAccount, requestLine } from "./account_prompts.ts";
 import { type Action, DEFAULT_HISTORY, HELP, parseInput } from "./commands.ts";
+import { ConnectionWatch } from "./connection_watch.ts";
 import { ConnectError, ServerConnection, type Target } from "./connection.ts";
 import { Earlier } from "./earlier.ts";
 import { type ChatEvent, describeError } from "./format.ts";
 import { CLOSING_ERRORS } from "../web/page/closing_errors.js";
-import { ReconnectPolicy } from "./reconnect.ts";
-import { Replies } from "./replies.ts";
+import { giveUpMessage, ReconnectPolicy, retryReason, type SessionEnd } from "./reconnect.ts";
+import { type Awaited, Replies } from "./replies.ts";
 import { parseServerLine, type ServerLine } from "./server_line.ts";
 
 /** Where the connection stands, for a view that shows it (the terminal's prompt). */
 export type ConnectionState = "connecting" | "online" | "offline";
 
-/** Where a client shows things. */
-export interface ChatView {
-  /** Shows one event. */
-  show(event: ChatEvent): void;
+/** Where a client shows things, and asks for passwords. */
+export interface ChatView extends SecretAsker {
   /** Shows events together (a history reply), in order. */
   showAll(events: readonly ChatEvent[]): void;
   /** The connection's state changed. */
@@ -37,6 +38,10 @@ export interface ClientOptions {
   readonly pingMs: number;
   /** Randomness for the reconnect jitter (tests pass their own). */
   readonly random?: () => number;
+  /** A password given up front (`--password-stdin`), used if the name turns out to be an account. */
+  readonly password?: string | undefined;
+  /** Whether the view may ask for the login's password (a terminal, not pipes). */
+  readonly promptLogin?: boolean;
 }
 
 /** How {@linkcode ChatClient.run} ended: the exit status, and why when it failed. */
@@ -44,9 +49,6 @@ export interface Ending {
   readonly code: number;
   readonly message?: string;
 }
-
-/** How long the server may take to answer `LOGIN` (it waits up to 3 s for Redis) before the try counts as failed. */
-export const LOGIN_TIMEOUT_MS = 10_000;
 
 /** How long a `QUIT` may take to be honoured before the client closes the connection itself. */
 export const QUIT_GRACE_MS = 2_000;
@@ -60,10 +62,10 @@ export const HISTORY_WAIT_MS = 3_000;
 /** Lines typed while offline that are kept to send later; more are refused. */
 export const MAX_QUEUED = 1000;
 
-/** How one connection ended. */
-type SessionEnd =
-  | { readonly kind: "refused"; readonly code: string }
-  | { readonly kind: "lost"; readonly wasOnline: boolean; readonly why: string | undefined };
+/** What waits to be sent: a typed line's action, or an account command with its passwords. */
+type Queued =
+  | Exclude<Action, { kind: "account" }>
+  | { readonly kind: "account-request"; readonly request: AccountRequest };
 
 /** A chat client for one user name. */
 export class ChatClient {
@@ -74,7 +76,8 @@ export class ChatClient {
   /** History replies, and the live events held back while the one asked on connect comes. */
   readonly #earlier: Earlier;
   /** Sends waiting for the connection (or for a WHO or DM to be answered). */
-  readonly #queue: Action[] = [];
+  readonly #queue: Queued[] = [];
+  readonly #login: AccountLogin;
   #conn: ServerConnection | undefined;
   #online = false;
   #quitting = false;
@@ -89,6 +92,10 @@ export class ChatClient {
     this.#view = view;
     this.#policy = new ReconnectPolicy(options.random);
     this.#earlier = new Earlier((events) => view.showAll(events));
+    this.#login = new AccountLogin(options.name, view, {
+      password: options.password,
+      prompt: options.promptLogin ?? false,
+    });
   }
 
   /** A line the user typed: a command, or text for everyone. */
@@ -111,31 +118,37 @@ export class ChatClient {
           this.quit();
         }
         return;
+      case "account":
+        askAccount(action.command, this.#view, (request) => {
+          this.#enqueue({ kind: "account-request", request });
+        });
+        return;
       case "say":
       case "dm":
       case "who":
       case "history":
-        if (this.#queue.length >= MAX_QUEUED) {
-          this.#view.show({
-            kind: "warning",
-            text: "Too many lines waiting to be sent; not sent.",
-          });
-          return;
-        }
-        if (this.#reconnecting) {
-          this.#view.show({
-            kind: "notice",
-            text: "Not connected: this will be sent on reconnect.",
-          });
-        }
-        this.#queue.push(action);
-        this.#pump();
+        this.#enqueue(action);
         return;
       default: {
         const unhandled: never = action;
         return unhandled;
       }
     }
+  }
+
+  /** Queues something to send, and sends it now if it can go. */
+  #enqueue(queued: Queued): void {
+    if (this.#queue.length >= MAX_QUEUED) {
+      return this.#view.show({
+        kind: "warning",
+        text: "Too many lines waiting to be sent; not sent.",
+      });
+    }
+    if (this.#reconnecting) {
+      this.#view.show({ kind: "notice", text: "Not connected: this will be sent on reconnect." });
+    }
+    this.#queue.push(queued);
+    this.#pump();
   }
 
   /**
@@ -184,12 +197,7 @@ export class ChatClient {
         if (this.#quitting) break;
         const decision = this.#policy.failed();
         if (decision.kind === "give-up") return { code: 1, message: error.message };
-        this.#view.state("offline");
-        this.#view.show({
-          kind: "warning",
-          text: `${error.message}; ${retrying(decision.delayMs)}`,
-        });
-        await this.#sleep(decision.delayMs);
+        await this.#retry(error.message, decision.delayMs);
         continue;
       }
       if (this.#quitting) {
@@ -197,31 +205,15 @@ export class ChatClient {
         break;
       }
       const end = await this.#session(conn);
+      // Said even if the user was leaving meanwhile: once the name is taken over, that is the news.
+      if (end.kind === "replaced") return { code: 1, message: giveUpMessage(end, name, where) };
       // The input has ended and all of it went out: nothing is left to come back for.
       if (this.#inputEnded && this.#queue.length === 0 && this.#policy.everOnline) this.quit();
       if (this.#quitting) break;
       this.#view.state("offline");
-      const decision = end.kind === "refused"
-        ? this.#policy.refused(end.code, Date.now())
-        : this.#policy.failed();
-      if (decision.kind === "give-up") {
-        if (end.kind === "lost") {
-          return { code: 1, message: end.why ?? `The server at ${where} closed the connection.` };
-        }
-        const hint = end.code === "username-taken" || end.code === "invalid-username"
-          ? " Choose another with --name."
-          : "";
-        return { code: 1, message: `Cannot log in as ${name}: ${describeError(end.code)}${hint}` };
-      }
-      const reason = end.kind === "refused" && end.code === "username-taken"
-        ? `The name ${name} is still taken (the old connection may not be given up yet)`
-        : end.kind === "refused"
-        ? describeError(end.code).replace(/\.$/, "")
-        : end.wasOnline
-        ? (end.why ?? "Connection lost").replace(/\.$/, "")
-        : (end.why ?? "The server closed the connection").replace(/\.$/, "");
-      this.#view.show({ kind: "warning", text: `${reason}; ${retrying(decision.delayMs)}` });
-      await this.#sleep(decision.delayMs);
+      const decision = this.#policy.after(end, Date.now());
+      if (decision.kind === "give-up") return { code: 1, message: giveUpMessage(end, name, where) };
+      await this.#retry(retryReason(end, name), decision.delayMs);
     }
     return { code: 0 };
   }
@@ -229,56 +221,57 @@ export class ChatClient {
   /** One connection, from `LOGIN` to its end. */
   async #session(conn: ServerConnection): Promise<SessionEnd> {
     this.#conn = conn;
-    conn.send(`LOGIN ${this.#options.name}`);
     let why: string | undefined;
     let refusal: string | undefined;
+    let replaced = false;
     let wasOnline = false;
-    const loginTimer = setTimeout(() => {
-      why = "The server did not answer the login.";
-      conn.close();
-    }, LOGIN_TIMEOUT_MS);
-    let keepalive: ReturnType<typeof setInterval> | undefined;
+    const watch = new ConnectionWatch({
+      ping: () => this.#ask(conn, undefined, { kind: "keepalive" }),
+      close: () => conn.close(),
+    }, this.#options.pingMs);
+    const link: LoginLink = {
+      send: (line) => {
+        conn.send(line);
+        watch.awaitLogin();
+      },
+      asking: () => watch.loginAnswered(),
+      cancelled: () => this.quit(),
+    };
     let historyWait: ReturnType<typeof setTimeout> | undefined;
-    // The keepalive notes when it pings; a ping with no line at all from the server
-    // before the next one means the connection is dead (a server gone without a FIN).
-    let heard = true;
     try {
+      this.#login.start(link);
       for await (const line of conn.lines()) {
-        heard = true;
+        watch.heard();
         const parsed = parseServerLine(line);
         if (this.#online) {
+          if (parsed.kind === "err" && parsed.code === "session-replaced") replaced = true;
           this.#handle(parsed);
           continue;
         }
         if (parsed.kind === "ok") {
-          clearTimeout(loginTimer);
+          watch.loginAnswered();
+          this.#login.ok();
           wasOnline = true;
-          keepalive = setInterval(() => {
-            if (!heard) {
-              why = "The server stopped answering.";
-              conn.close();
-              return;
-            }
-            heard = false;
-            conn.send("PING");
-            this.#replies.sent({ kind: "keepalive" });
-          }, this.#options.pingMs);
           historyWait = setTimeout(() => this.#earlier.release(), HISTORY_WAIT_MS);
           this.#loggedIn(conn);
+        } else if (parsed.kind === "pong") {
+          this.#replies.pong();
         } else if (parsed.kind === "err") {
           if (CLOSING_ERRORS.has(parsed.code)) {
             why = describeError(parsed.code);
             continue;
           }
-          refusal = parsed.code;
+          const step = this.#login.error(parsed.code);
+          if (step.kind === "continue") continue;
+          refusal = step.code;
           break;
         }
       }
     } catch (error) {
       why = `Connection failed: ${error instanceof Error ? error.message : String(error)}`;
     } finally {
-      clearTimeout(loginTimer);
-      clearInterval(keepalive);
+      this.#login.end();
+      watch.stop();
       clearTimeout(historyWait);
       clearTimeout(this.#quitTimer);
       conn.close();
@@ -287,8 +280,9 @@ export class ChatClient {
       this.#earlier.reset();
       for (const warning of this.#replies.reset()) this.#view.show(warning);
     }
+    if (replaced) return { kind: "replaced" };
     return refusal === undefined
-      ? { kind: "lost", wasOnline, why }
+      ? { kind: "lost", wasOnline, why: why ?? watch.why }
       : { kind: "refused", code: refusal };
   }
 
@@ -316,10 +310,15 @@ export class ChatClient {
    * server before version 3, which ignores the command, answers just `PONG`.
    */
   #askHistory(conn: ServerConnection, limit: number, onConnect: boolean): void {
-    conn.send(`HISTORY ${limit}`);
-    conn.send("PING");
-    this.#replies.sent({ kind: "history" });
+    this.#ask(conn, `HISTORY ${limit}`, { kind: "history" });
     this.#earlier.asked(onConnect);
+  }
+
+  /** Sends `line` (if any) and a `PING`, whose `PONG` ends its answer. */
+  #ask(conn: ServerConnection, line: string | undefined, awaited: Awaited): void {
+    if (line !== undefined) conn.send(line);
+    conn.send("PING");
+    this.#replies.sent(awaited);
   }
 
   /** A server line while logged in. */
@@ -356,6 +355,7 @@ export class ChatClient {
         return;
       }
       case "err":
+        if (this.#accountAnswer(line)) return;
         this.#earlier.event(
           line.code === "user-not-found"
             ? this.#replies.userNotFound()
@@ -366,6 +366,7 @@ export class ChatClient {
         this.#earlier.event(line);
         return;
       case "ok":
+        this.#accountAnswer(line);
         return;
       default: {
         const unhandled: never = line;
@@ -389,13 +390,11 @@ export class ChatClient {
           own: true,
         });
       } else if (action.kind === "dm") {
-        conn.send(`DM ${action.to} ${action.text}`);
-        conn.send("PING");
-        this.#replies.sent({ kind: "dm", to: action.to, text: action.text });
+        this.#ask(conn, `DM ${action.to} ${action.text}`, action);
       } else if (action.kind === "who") {
-        conn.send("WHO");
-        conn.send("PING");
-        this.#replies.sent({ kind: "who" });
+        this.#ask(conn, "WHO", action);
+      } else if (action.kind === "account-request") {
+        this.#ask(conn, requestLine(action.request), { kind: "account", request: action.request });
       } else if (action.kind === "history") {
         this.#askHistory(conn, action.limit, false);
       } else if (action.kind === "quit") {
@@ -408,7 +407,19 @@ export class ChatClient {
     if (this.#inputEnded && this.#queue.length === 0 && !this.#replies.busy) this.quit();
   }
 
-  #showLocal(action: Action): void {
+  /** Takes `line` as the answer to the account command in flight, if it is one; true if so. */
+  #accountAnswer(line: { kind: "ok"; text: string } | { kind: "err"; code: string }): boolean {
+    const head = this.#replies.head;
+    if (head?.kind !== "account") return false;
+    const answer = accountAnswer(head.request, line, this.#options.name);
+    if (answer === undefined) return false;
+    if (answer.done && head.request.kind === "unregister") this.#login.forget();
+    else if (answer.done) this.#login.keep(head.request.password);
+    this.#earlier.event(answer.event);
+    return true;
+  }
+
+  #showLocal(action: Queued): void {
     if (action.kind === "help") {
       for (const text of HELP) this.#view.show({ kind: "notice", text });
     } else if (action.kind === "misuse") {
@@ -416,8 +427,13 @@ export class ChatClient {
     }
   }
 
-  /** Waits `ms`, or less if the user quits meanwhile. */
-  async #sleep(ms: number): Promise<void> {
+  /** Says `why` the client is offline, then waits `ms` (less if the user quits meanwhile). */
+  async #retry(why: string, ms: number): Promise<void> {
+    this.#view.state("offline");
+    this.#view.show({
+      kind: "warning",
+      text: `${why}; trying again in ${(ms / 1000).toFixed(1)} s`,
+    });
     let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve) => {
       timer = setTimeout(resolve, ms);
@@ -426,8 +442,4 @@ export class ChatClient {
     clearTimeout(timer);
     this.#wake = undefined;
   }
-}
-
-function retrying(ms: number): string {
-  return `trying again in ${(ms / 1000).toFixed(1)} s`;
 }

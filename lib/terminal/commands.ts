@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { AccountCommand } from "./account_prompts.ts";
 
 /** What one typed line asks for. */
 export type Action =
@@ -12,6 +13,8 @@ export type Action =
   | { readonly kind: "who" }
   /** `/history [n]`: the latest `limit` chat messages again. */
   | { readonly kind: "history"; readonly limit: number }
+  /** `/register`, `/password`, `/unregister`: the client asks for the passwords. */
+  | { readonly kind: "account"; readonly command: AccountCommand }
   | { readonly kind: "quit" }
   | { readonly kind: "help" }
   /** A command used wrongly: show `text`, send nothing. */
@@ -31,6 +34,10 @@ export const HELP: readonly string[] = [
   "/who                list who is online",
   `/history [n]        show the latest n messages again (default ${DEFAULT_HISTORY}, at most ${MAX_HISTORY})`,
   `                    as [HH:MM] <name> text (local time); the latest ${DEFAULT_HISTORY} show on connect`,
+  "/register           make your name an account: asks for a new password, twice",
+  "/password           change the account's password: asks for the current one, then the new",
+  "/unregister         delete your account (you stay, as a guest): asks for its password",
+  "                    passwords are typed at a prompt that shows nothing",
   "/quit               leave (also Ctrl-C, or Ctrl-D on an empty line)",
   "/help               this list",
   "Anything else goes to everyone; start it with // to send a line that begins with /.",
@@ -60,6 +67,19 @@ export function parseInput(line: string): Action {
       return { kind: "who" };
     case "/history":
       return historyAction(rest.trim());
+    case "/register":
+    case "/password":
+    case "/unregister":
+      // A password typed on the line would be on screen: only the prompt takes it, and the
+      // words typed after the command are not repeated back.
+      if (rest.trim() !== "") {
+        return {
+          kind: "misuse",
+          text:
+            `Usage: ${command}, alone; the client then asks for the password. Nothing was sent.`,
+        };
+      }
+      return { kind: "account", command: command.slice(1) as AccountCommand };
     case "/quit":
       return { kind: "quit" };
     case "/help":

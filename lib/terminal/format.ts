@@ -60,6 +60,15 @@ const ERROR_WORDS: Readonly<Record<string, string>> = {
   "session-replaced": "Your account logged in again elsewhere, so this connection was closed.",
   "invalid-history": "The server did not understand that history request.",
   "account-required": "That needs an account: log in to one first.",
+  "password-required": "That name is an account: its password is needed.",
+  "bad-password": "Wrong password.",
+  "unknown-account": "There is no account of that name.",
+  "login-throttled": "Too many failed logins: wait 10 seconds, then try again.",
+  "weak-password": "The server refused that password: use 8 to 128 characters, without spaces.",
+  "already-registered": "That name is already an account.",
+  "accounts-off": "This server keeps no accounts.",
+  "session-replaced":
+    "Another session logged in to this account with its password; this one was closed.",
 };
 
 /** An `ERR` code in words; `target` names the user of a DM that could not be delivered. */

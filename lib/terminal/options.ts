@@ -17,6 +17,8 @@ export interface ChatOptions {
   readonly ca: string | undefined;
   /** Seconds between keepalive pings. */
   readonly pingSeconds: number;
+  /** Read the password from the first line of standard input (there is no flag that takes one). */
+  readonly passwordStdin: boolean;
 }
 
 /** Run with options, or print the usage. */
@@ -54,6 +56,8 @@ export function usage(): string {
     "  --tls             connect with TLS",
     "  --ca=<file>       also trust this PEM CA certificate (with --tls)",
     `  --ping=<seconds>  seconds between keepalive pings (default ${DEFAULT_PING_SECONDS})`,
+    "  --password-stdin  read the account's password from the first line of standard input",
+    "                    (for scripts; on a terminal the client asks, without echo)",
     "  --help            print this help and exit",
     "",
   ].join("\n");
@@ -65,7 +69,7 @@ export function parseOptions(args: readonly string[]): OptionsRequest {
   try {
     flags = parseFlags(args, {
       values: ["name", "host", "port", "ca", "ping"],
-      switches: ["tls", "help"],
+      switches: ["tls", "help", "password-stdin"],
     });
   } catch (error) {
     if (error instanceof FlagError) throw new UsageError(`chat: ${error.message} (see --help)`);
@@ -92,5 +96,9 @@ export function parseOptions(args: readonly string[]): OptionsRequest {
   if (!Number.isFinite(pingSeconds) || pingSeconds <= 0 || values.ping?.trim() === "") {
     throw new UsageError(`chat: --ping must be a number of seconds above 0, got "${values.ping}"`);
   }
-  return { kind: "run", options: { name, host, port, tls, ca: values.ca, pingSeconds } };
+  const passwordStdin = switches["password-stdin"];
+  return {
+    kind: "run",
+    options: { name, host, port, tls, ca: values.ca, pingSeconds, passwordStdin },
+  };
 }

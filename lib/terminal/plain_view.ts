@@ -18,9 +18,24 @@ export function writeOut(text: string): void {
   while (bytes.length > 0) bytes = bytes.subarray(Deno.stdout.writeSync(bytes));
 }
 
-/** Plain lines in and out. */
+/**
+ * Standard input's lines, without their line ends. TextLineStream drops the
+ * CR of a CRLF, and its last line without a line end keeps a CR that ends it:
+ * that one is dropped here too. (A line typed as "text CR CR LF" would lose
+ * both CRs; no one types that.)
+ */
+export async function* stdinLines(): AsyncGenerator<string, void, undefined> {
+  const lines = Deno.stdin.readable
+    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(new TextLineStream());
+  for await (const line of lines) yield line.endsWith("\r") ? line.slice(0, -1) : line;
+}
+
+/** Plain lines in and out; a password asked for is the next line of input. */
 export class PlainView implements ChatView {
   #closed = false;
+  /** Takes the next input line when a password was asked for. */
+  #asking: ((secret: string | undefined) => void) | undefined;
 
   /** Writes the event as one plain line. */
   show(event: ChatEvent): void {
@@ -42,15 +57,35 @@ export class PlainView implements ChatView {
   /** Plain output tells the state through the client's notices; nothing to redraw. */
   state(_state: ConnectionState): void {}
 
-  /** Feeds standard input to `client` line by line, then tells it the input ended. */
-  async readInput(client: ChatClient): Promise<void> {
-    const lines = Deno.stdin.readable
-      .pipeThrough(new TextDecoderStream())
-      .pipeThrough(new TextLineStream());
-    // TextLineStream drops the CR of a CRLF, and its last line without a line end keeps a CR
-    // that ends it: that one is dropped here too. (A line typed as "text CR CR LF" would lose
-    // both CRs; no one types that.)
-    for await (const line of lines) client.input(line.endsWith("\r") ? line.slice(0, -1) : line);
+  /**
+   * Takes the next input line as the answer, never shown. Not from a
+   * terminal: there the line would be echoed as it is typed.
+   */
+  askSecret(_label: string, answer: (secret: string | undefined) => void): boolean {
+    if (Deno.stdin.isTerminal()) return false;
+    this.#asking = answer;
+    return true;
+  }
+
+  /** The next input line is an ordinary one again. */
+  cancelSecret(): void {
+    this.#asking = undefined;
+  }
+
+  /**
+   * Feeds `lines` (standard input's by default) to `client` one by one, or to
+   * a password asked for, then tells it the input ended.
+   */
+  async readInput(client: ChatClient, lines: AsyncIterable<string> = stdinLines()): Promise<void> {
+    for await (const line of lines) {
+      const asking = this.#asking;
+      this.#asking = undefined;
+      if (asking === undefined) client.input(line);
+      else asking(line);
+    }
+    const asking = this.#asking;
+    this.#asking = undefined;
+    asking?.(undefined);
     client.endOfInput();
   }
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { describeError } from "./format.ts";
 
 /** The first wait before reconnecting. */
 export const FIRST_DELAY_MS = 500;
@@ -85,7 +86,55 @@ export class ReconnectPolicy {
     return now - this.#refusedSince < patience ? this.#retry() : { kind: "give-up" };
   }
 
+  /** What to do after a connection ended as `end` at time `now` (ms): a replaced session never comes back. */
+  after(end: SessionEnd, now: number): Decision {
+    if (end.kind === "refused") return this.refused(end.code, now);
+    return end.kind === "replaced" ? { kind: "give-up" } : this.failed();
+  }
+
   #retry(): Decision {
     return { kind: "retry", delayMs: backoffDelay(this.#attempt++, this.#random) };
   }
+}
+
+/** How one connection ended. */
+export type SessionEnd =
+  /** The login was refused with `ERR <code>`. */
+  | { readonly kind: "refused"; readonly code: string }
+  /** The connection closed; `why` when the client knows. */
+  | { readonly kind: "lost"; readonly wasOnline: boolean; readonly why: string | undefined }
+  /** Another session took the account (`ERR session-replaced`): never fought back. */
+  | { readonly kind: "replaced" };
+
+/** The last words when the client gives up after `end`, logged in (or trying to) as `name` at `where`. */
+export function giveUpMessage(end: SessionEnd, name: string, where: string): string {
+  switch (end.kind) {
+    case "lost":
+      return end.why ?? `The server at ${where} closed the connection.`;
+    case "replaced":
+      return `Another session logged in to the account ${name} with its password, ` +
+        "so this one was closed. Not reconnecting: that would take the name back from it.";
+    case "refused": {
+      const hint = end.code === "username-taken" || end.code === "invalid-username"
+        ? " Choose another with --name."
+        : end.code === "password-required"
+        ? " Over pipes, give it with --password-stdin."
+        : "";
+      return `Cannot log in as ${name}: ${describeError(end.code)}${hint}`;
+    }
+  }
+}
+
+/** Why the client is about to try again after `end`, without a final full stop. */
+export function retryReason(end: SessionEnd, name: string): string {
+  const words = end.kind === "refused" && end.code === "username-taken"
+    ? `The name ${name} is still taken (the old connection may not be given up yet)`
+    : end.kind === "refused"
+    ? describeError(end.code)
+    : end.kind === "lost" && end.wasOnline
+    ? (end.why ?? "Connection lost")
+    : end.kind === "lost"
+    ? (end.why ?? "The server closed the connection")
+    : "Replaced";
+  return words.replace(/\.$/, "");
 }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { AccountRequest } from "./account_prompts.ts";
 import type { ChatEvent } from "./format.ts";
 
 /** What a `PING` the client sent stands for. */
@@ -20,7 +21,9 @@ export type Awaited =
   /** The outcome of a `DM`. */
   | { readonly kind: "dm"; readonly to: string; readonly text: string }
   /** The end of a `HISTORY` reply, or the sign that the server keeps none (no `HIST END` before it). */
-  | { readonly kind: "history" };
+  | { readonly kind: "history" }
+  /** The end of an account command's answer (`OK …` or `ERR …` before it). */
+  | { readonly kind: "account"; readonly request: AccountRequest };
 
 /** The `PING`s in flight on one connection, oldest first, and what they end. */
 export class Replies {
@@ -82,14 +85,15 @@ export class Replies {
    * for each DM whose fate is unknown (the server may have delivered it).
    */
   reset(): ChatEvent[] {
-    const unknown = this.#awaited.filter((a) => a.kind === "dm");
+    const unknown = this.#awaited.filter((a) => a.kind === "dm" || a.kind === "account");
     this.#awaited.length = 0;
     this.#users = [];
     this.#dmFailed = false;
-    return unknown.map((dm) => ({
+    return unknown.map((a) => ({
       kind: "warning",
-      text:
-        `The connection was lost before ${dm.to} was known to have your DM; it may not have arrived.`,
+      text: a.kind === "dm"
+        ? `The connection was lost before ${a.to} was known to have your DM; it may not have arrived.`
+        : `The connection was lost before the server answered /${a.request.kind}; it may or may not be done.`,
     }));
   }
 }

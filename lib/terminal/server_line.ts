@@ -8,7 +8,8 @@
 
 /** One line from the server, understood. */
 export type ServerLine =
-  | { readonly kind: "ok" }
+  /** `OK`, and what follows it (`registered`, `password-changed`…), empty for a plain `OK`. */
+  | { readonly kind: "ok"; readonly text: string }
   | { readonly kind: "pong" }
   | { readonly kind: "msg"; readonly from: string; readonly text: string }
   | { readonly kind: "dm"; readonly from: string; readonly text: string }
@@ -39,7 +40,7 @@ export function parseServerLine(line: string): ServerLine {
   const rest = space === -1 ? "" : line.slice(space + 1);
   switch (word) {
     case "OK":
-      return { kind: "ok" };
+      return { kind: "ok", text: rest };
     case "PONG":
       return { kind: "pong" };
     case "MSG":

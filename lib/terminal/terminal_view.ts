@@ -25,6 +25,14 @@ const STATE_LABEL: Readonly<Record<ConnectionState, string>> = {
   offline: "[offline] ",
 };
 
+/** A question whose answer is typed unseen: the input line shows only its label. */
+interface Secret {
+  readonly label: string;
+  /** An editor of its own: the line being typed, and the sent lines' history, stay out of it. */
+  readonly editor: LineEditor;
+  readonly answer: (secret: string | undefined) => void;
+}
+
 /** A raw-mode terminal with an input line at the bottom. */
 export class TerminalView implements ChatView {
   readonly #name: string;
@@ -37,6 +45,7 @@ export class TerminalView implements ChatView {
   #scroll = 0;
   #open = false;
   #escapeTimer: ReturnType<typeof setTimeout> | undefined;
+  #secret: Secret | undefined;
   readonly #resized = () => this.#redraw(true);
 
   /** A view for the user `name`; colours unless `colour` is false (`NO_COLOR`). */
@@ -98,6 +107,25 @@ export class TerminalView implements ChatView {
     this.#redraw(false);
   }
 
+  /**
+   * Asks on the input line: it shows `label` and nothing of what is typed (as
+   * sudo and ssh do), until Enter answers or Ctrl-C or Ctrl-D cancels. The
+   * line that was being typed comes back afterwards.
+   */
+  askSecret(label: string, answer: (secret: string | undefined) => void): boolean {
+    if (!this.#open) return false;
+    this.#secret = { label, editor: new LineEditor(), answer };
+    this.#write(this.#input());
+    return true;
+  }
+
+  /** Withdraws the question: the input line is the chat's again. */
+  cancelSecret(): void {
+    if (this.#secret === undefined) return;
+    this.#secret = undefined;
+    this.#redraw(false);
+  }
+
   /** Reads keys until the terminal's input ends, handing finished lines to `client`. */
   async readInput(client: ChatClient): Promise<void> {
     const buffer = new Uint8Array(4096);
@@ -119,7 +147,9 @@ export class TerminalView implements ChatView {
   #apply(client: ChatClient, keys: ReturnType<KeyDecoder["feed"]>): void {
     let dirty = false;
     for (const key of keys) {
-      const result = this.#editor.apply(key);
+      // Looked up for each key: an answer may ask the next question at once (a password twice).
+      const secret = this.#secret;
+      const result = (secret?.editor ?? this.#editor).apply(key);
       switch (result.kind) {
         case "changed":
           dirty = true;
@@ -131,12 +161,26 @@ export class TerminalView implements ChatView {
           dirty = true;
           break;
         case "submit":
+          if (secret !== undefined) {
+            this.#secret = undefined;
+            this.#write(this.#input());
+            dirty = false;
+            secret.answer(result.line);
+            break;
+          }
           // Draw the emptied line first: the client may show the sent line at once.
           this.#write(this.#input());
           dirty = false;
           client.input(result.line);
           break;
         case "quit":
+          if (secret !== undefined) {
+            this.#secret = undefined;
+            this.#write(this.#input());
+            dirty = false;
+            secret.answer(undefined);
+            break;
+          }
           client.quit();
           return;
         default: {
@@ -157,6 +201,17 @@ export class TerminalView implements ChatView {
 
   /** The bytes that draw the input line: state, prompt, the visible text, the cursor. */
   #input(): string {
+    if (this.#secret !== undefined) {
+      const { label } = this.#secret;
+      return drawInput({
+        prompt: this.#style.colour ? `\x1b[1m${neutralize(label)}\x1b[0m` : neutralize(label),
+        promptWidth: displayWidth(neutralize(label)),
+        text: "",
+        cursor: 0,
+        start: 0,
+        columns: this.#columns,
+      }).bytes;
+    }
     const label = STATE_LABEL[this.#state];
     const name = neutralize(this.#name);
     const coloured = this.#style.colour

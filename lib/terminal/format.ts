@@ -57,7 +57,6 @@ const ERROR_WORDS: Readonly<Record<string, string>> = {
   "server-full": "The server is full.",
   "too-many-connections": "Too many connections from your address.",
   "excess-flood": "The server dropped the connection: you sent too much too fast.",
-  "session-replaced": "Your account logged in again elsewhere, so this connection was closed.",
   "invalid-history": "The server did not understand that history request.",
   "account-required": "That needs an account: log in to one first.",
   "password-required": "That name is an account: its password is needed.",

@@ -26,6 +26,10 @@ const CHEAP_HASHER: PasswordHasher = {
 
 const PASSWORD = "correct-horse-42";
 
+const PLAIN_HTTP_WARNING = "This page is not encrypted (http, not https): anyone on the " +
+  "network between you and the server could read your password. " +
+  "Press the button again to send it anyway.";
+
 /** The chat server in this process, with accounts in `dataDir` (none: accounts off). */
 async function startServer(
   dataDir: string | undefined,
@@ -256,6 +260,42 @@ Deno.test({
         [true, true],
       );
       dave.assertClean();
+    } finally {
+      await server.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "Over plain HTTP to a host that is not loopback's name, the page warns before a password",
+  ignore,
+  async fn() {
+    await using dir = await tempDir("chat-page-accounts-");
+    // 127.0.0.2 is this machine too, but not a name the page trusts as local.
+    const server = await startServer(dir.path, "127.0.0.2");
+    await using browser = await Chromium.launch();
+    try {
+      const erin = await open(browser, pageUrl(server));
+      await erin.join("erin");
+      await keepName(erin, PASSWORD);
+      await formSays(erin, "keep", PLAIN_HTTP_WARNING);
+      assertEquals(
+        await erin.page.evaluate(`document.querySelector("#keep button[type=submit]").textContent`),
+        "Send anyway",
+      );
+      // Nothing was sent: the name has no account yet.
+      await using other = await TestClient.connect(server.addr);
+      await other.send("LOGIN erin");
+      await other.expect("ERR username-taken");
+      await erin.page.press("Enter");
+      await erin.sees({
+        kind: "note",
+        from: "",
+        text: "The name erin is yours now: it asks for your password next time.",
+      });
+      await other.send("LOGIN erin");
+      await other.expect("ERR password-required");
+      erin.assertClean();
     } finally {
       await server.shutdown();
     }

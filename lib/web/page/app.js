@@ -14,10 +14,14 @@
  *
  * @module
  */
+import { AccountForms } from "./account_forms.js";
 import { CLOSING_ERRORS } from "./closing_errors.js";
+import { asRelayed, readComposed, splitFirst } from "./composer_text.js";
 import { element, makeEntry, nameTag, regroup } from "./entries.js";
 import { ConversationHistory } from "./history.js";
 import { nameKey } from "./name_key.js";
+import { MAX_NAME_CHARS, REASONS } from "./reasons.js";
+import { StatusLine } from "./status_line.js";
 
 /** First reconnect delay; it doubles after each failed attempt. */
 const RETRY_BASE_MS = 1000;
@@ -31,33 +35,9 @@ const NAME_WAIT_MS = 10_000;
 const NAME_RETRY_MS = 1000;
 /** Between two `LOGIN`s while the cluster cannot check names. */
 const CLUSTER_RETRY_MS = 3000;
-/** The longest name the server accepts, in code points. */
-const MAX_NAME_CHARS = 32;
 /** Lines sent, kept for the arrow keys. */
 const MAX_RECALLED = 100;
 const STORAGE_KEY = "chat.name";
-
-/** Each `ERR` reason, in words. */
-const REASONS = {
-  "username-taken": "That name is taken. Choose another one.",
-  "invalid-username": `A name is 1 to ${MAX_NAME_CHARS} characters, ` +
-    "without spaces or invisible characters.",
-  "already-logged-in": "You are already in the chat.",
-  "login-required": "Join the chat first: choose a name.",
-  "user-not-found": "No one by that name is online.",
-  "line-too-long": "That message is too long to send.",
-  "cluster-unavailable": "The chat cannot check names right now. Trying again…",
-  "idle-timeout": "The server closed the connection after a long silence.",
-  "slow-consumer": "The connection could not keep up with the chat, so the server closed it.",
-  "server-shutdown": "The server is restarting.",
-  "server-full": "The server is full right now.",
-  "too-many-connections": "There are too many connections from your network.",
-  "excess-flood": "Messages were sent too quickly, so the server closed the connection.",
-};
-
-/** Control characters other than TAB: the server turns each into U+FFFD. */
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
 
 const byId = (id) => document.getElementById(id);
 const ui = {
@@ -85,6 +65,19 @@ const state = {
   loggedIn: false,
   /** A `LOGIN` is on its way and has no reply yet. */
   loggingIn: false,
+  /**
+   * The account's password, for logging in again after a drop: in memory
+   * only, never stored, so a reload asks for it again.
+   */
+  password: "",
+  /** Logged in to an account (with the password above, or since `OK registered`). */
+  registered: false,
+  /** A `REGISTER` is on its way: the password it carries, until its reply. */
+  registering: null,
+  /** The server said `ERR accounts-off`: no more offering to keep the name. */
+  accountsOff: false,
+  /** The name was taken over elsewhere (`ERR session-replaced`): no reconnecting on our own. */
+  replaced: false,
   /** The name was ours before the connection dropped: `username-taken` may be our old session. */
   rejoin: false,
   /** When the first `username-taken` of this rejoin came. */
@@ -103,7 +96,6 @@ const state = {
   openedAt: 0,
   retryAt: 0,
   retryTimer: 0,
-  countdownTimer: 0,
   loginTimer: 0,
   /**
    * One per `PING` sent, oldest first: `{ kind: "send", entry }`, `{ kind: "who", users, after }`
@@ -121,12 +113,6 @@ const state = {
 /** `name` is the one this page logs in as, compared as the server compares names. */
 function isMe(name) {
   return state.name !== "" && nameKey(name) === nameKey(state.name);
-}
-
-/** Splits `text` at its first space. */
-function splitFirst(text) {
-  const space = text.indexOf(" ");
-  return space === -1 ? [text, ""] : [text.slice(0, space), text.slice(space + 1)];
 }
 
 // ---------------------------------------------------------------- the view
@@ -183,29 +169,11 @@ function renderOnline() {
   ui.onlineCount.textContent = names.length > 0 ? String(names.length) : "";
 }
 
+const statusLine = new StatusLine(ui);
+
 function setPhase(phase) {
   state.phase = phase;
-  clearInterval(state.countdownTimer);
-  state.countdownTimer = 0;
-  ui.status.dataset.state = phase;
-  ui.retry.hidden = phase !== "waiting";
-  ui.statusCount.textContent = "";
-  if (phase === "waiting") {
-    // Only "Reconnecting" is announced; the countdown is for the eye.
-    ui.statusText.textContent = "Reconnecting";
-    const tick = () => {
-      const seconds = Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000));
-      ui.statusCount.textContent = ` in ${seconds} s`;
-    };
-    tick();
-    state.countdownTimer = setInterval(tick, 250);
-  } else {
-    ui.statusText.textContent = {
-      connecting: "Connecting…",
-      connected: "Connected",
-      offline: "Offline",
-    }[phase];
-  }
+  statusLine.show(phase, state.retryAt);
 }
 
 /** Shows whether the name box is a choice still to make or the name in use. */
@@ -245,6 +213,7 @@ function clearTimers() {
 function connect() {
   clearTimers();
   state.leaving = false;
+  state.replaced = false;
   setPhase("connecting");
   const socket = new WebSocket(socketUrl());
   state.socket = socket;
@@ -282,6 +251,20 @@ function onClosed() {
   }
   const reason = state.closeReason;
   state.closeReason = "";
+  if (state.registering !== null) {
+    state.registering = null;
+    accountForms.keepFailed("The connection was lost before the name was kept. Try again.");
+  }
+  offerKeep();
+  if (reason === "session-replaced") {
+    // Reconnecting would take the name back from the other window, which would take it back…
+    state.replaced = true;
+    state.lossReported = true;
+    showError(REASONS[reason]);
+    setPhase("offline");
+    renderSession();
+    return;
+  }
 
   if (state.leaving) {
     state.leaving = false;
@@ -320,7 +303,7 @@ function login() {
   if (!isOpen() || state.name === "" || state.loggedIn) return;
   state.loggingIn = true;
   renderSession();
-  sendLine(`LOGIN ${state.name}`);
+  sendLine(state.password === "" ? `LOGIN ${state.name}` : `LOGIN ${state.name} ${state.password}`);
   chatHistory.askLatest();
 }
 
@@ -337,7 +320,11 @@ function onLoggedIn() {
   state.rejoin = false;
   state.rejoinRefusedAt = 0;
   state.attempts = 0;
+  state.registered = state.password !== "";
+  // The name only: the password stays in memory (see `state.password`).
   sessionStorage.setItem(STORAGE_KEY, state.name);
+  accountForms.hideSignIn();
+  offerKeep();
   chatHistory.loggedIn();
   sendLine("WATCH");
   state.online.set(nameKey(state.name), state.name);
@@ -358,12 +345,13 @@ function onLoggedIn() {
 
 /** Gives up the name: the user chooses another. */
 function askForName(why) {
+  forgetAccount();
   state.name = "";
   state.rejoin = false;
   state.sendOnJoin = false;
   sessionStorage.removeItem(STORAGE_KEY);
   renderSession();
-  showError(why);
+  if (why) showError(why);
   ui.name.focus();
   ui.name.select();
 }
@@ -396,6 +384,102 @@ function onLoginRefused(reason) {
   askForName(REASONS[reason]);
 }
 
+// ----------------------------------------------------------- accounts
+
+/** The `ERR`s a `LOGIN` with or for a password may get. */
+const LOGIN_REFUSALS = new Set([
+  "password-required",
+  "bad-password",
+  "unknown-account",
+  "login-throttled",
+]);
+/** The `ERR`s a `REGISTER` may get. */
+const REGISTER_REFUSALS = new Set([
+  "accounts-off",
+  "already-registered",
+  "weak-password",
+  "login-throttled",
+  "login-required",
+]);
+
+const accountForms = new AccountForms({
+  signIn(name, password) {
+    state.name = name;
+    ui.name.value = name;
+    state.password = password;
+    state.rejoin = false;
+    state.left = false;
+    if (isOpen()) login();
+    else if (state.socket === null) connect();
+  },
+  register(password) {
+    if (!state.loggedIn) {
+      accountForms.keepFailed("Not connected right now: try again once back in the chat.");
+      return;
+    }
+    state.registering = password;
+    sendLine(`REGISTER ${password}`);
+  },
+  otherName: () => askForName(""),
+  closed: () => ui.message.focus(),
+});
+
+/** Offers "Keep this name" to a guest logged in, while the server may keep accounts. */
+function offerKeep() {
+  const guest = state.loggedIn && !state.registered && !state.accountsOff;
+  accountForms.offerKeep(guest ? state.name : "");
+}
+
+/** Drops the password and closes the account forms (the name is given up). */
+function forgetAccount() {
+  state.password = "";
+  state.registered = false;
+  state.registering = null;
+  accountForms.hideSignIn();
+  accountForms.offerKeep("");
+}
+
+function onPasswordRefused(reason) {
+  state.loggingIn = false;
+  const typed = accountForms.askingPassword || state.password === "";
+  if (reason === "login-throttled" && !typed) {
+    // A login again after a drop, with the password kept: the check could not be made now.
+    showError(REASONS[reason]);
+    state.loginTimer = setTimeout(login, CLUSTER_RETRY_MS);
+    return;
+  }
+  state.password = "";
+  accountForms.askPassword(state.name, reason === "password-required" ? "" : REASONS[reason]);
+  renderSession();
+}
+
+function onRegistered() {
+  state.password = state.registering;
+  state.registering = null;
+  state.registered = true;
+  accountForms.hideKeep();
+  offerKeep();
+  addEntry("note", {
+    parts: [
+      "The name ",
+      nameTag(state.name),
+      " is yours now: it asks for your password next time.",
+    ],
+  });
+  ui.message.focus();
+}
+
+function onRegisterRefused(reason) {
+  state.registering = null;
+  if (reason === "accounts-off") {
+    state.accountsOff = true;
+    offerKeep();
+    showError(REASONS[reason]);
+    return;
+  }
+  accountForms.keepFailed(REASONS[reason]);
+}
+
 /** The `ERR`s a `HISTORY` may get, `login-required` behind a refused `LOGIN` included. */
 const HISTORY_ERRORS = new Set(["invalid-history", "account-required", "login-required"]);
 
@@ -415,6 +499,14 @@ function onError(reason) {
   }
   if (reason === "already-logged-in") {
     state.loggingIn = false;
+    return;
+  }
+  if (state.loggingIn && LOGIN_REFUSALS.has(reason)) {
+    onPasswordRefused(reason);
+    return;
+  }
+  if (state.registering !== null && REGISTER_REFUSALS.has(reason)) {
+    onRegisterRefused(reason);
     return;
   }
   if (CLOSING_ERRORS.has(reason)) {
@@ -480,7 +572,8 @@ function onLine(line) {
   const [word, rest] = splitFirst(line);
   switch (word) {
     case "OK":
-      if (state.loggingIn) onLoggedIn();
+      if (rest === "registered" && state.registering !== null) onRegistered();
+      else if (state.loggingIn) onLoggedIn();
       break;
     case "ERR":
       onError(rest);
@@ -517,11 +610,6 @@ function onLine(line) {
   }
 }
 
-/** The message box's text, as the server will relay it. */
-function asRelayed(text) {
-  return text.replace(CONTROL, "\uFFFD");
-}
-
 function remember(raw) {
   if (state.sentLines.at(-1) !== raw) state.sentLines.push(raw);
   if (state.sentLines.length > MAX_RECALLED) state.sentLines.shift();
@@ -539,10 +627,6 @@ function deliver(to, text) {
   sendLine("PING");
 }
 
-const HELP = "Write a message and press Enter to send it to everyone. " +
-  "/msg name text sends a direct message only that person sees. " +
-  "Start a message with // to send one that begins with /.";
-
 function sendMessage() {
   const raw = ui.message.value;
   if (raw.trim() === "") return;
@@ -550,37 +634,19 @@ function sendMessage() {
     note("Not connected yet: your message stays in the box until you can send it.");
     return;
   }
-  let to = "";
-  let text = raw;
-  if (raw.startsWith("//")) {
-    text = raw.slice(1);
-  } else if (raw.startsWith("/")) {
-    const [command, rest] = splitFirst(raw);
-    switch (command.toLowerCase()) {
-      case "/msg": {
-        const [target, body] = splitFirst(rest.trimStart());
-        if (target === "" || body.trim() === "") {
-          showError("To send a direct message, write /msg, a name, and your message.");
-          return;
-        }
-        to = target;
-        text = body;
-        break;
-      }
-      case "/help":
-        note(HELP);
-        ui.message.value = "";
-        return;
-      case "/me":
-        break;
-      default:
-        showError(`There is no command ${command}. ${HELP}`);
-        return;
-    }
+  const composed = readComposed(raw);
+  if ("error" in composed) {
+    showError(composed.error);
+    return;
+  }
+  if ("help" in composed) {
+    note(composed.help);
+    ui.message.value = "";
+    return;
   }
   remember(raw);
   ui.message.value = "";
-  deliver(to, text);
+  deliver(composed.to, composed.text);
 }
 
 function join() {
@@ -609,6 +675,7 @@ function leave() {
   state.rejoin = false;
   state.sendOnJoin = false;
   state.left = true;
+  forgetAccount();
   sessionStorage.removeItem(STORAGE_KEY);
   if (name !== "") note("You left the chat.");
   if (state.socket !== null) {
@@ -660,7 +727,7 @@ ui.retry.addEventListener("click", () => connect());
 ui.leave.addEventListener("click", () => leave());
 
 globalThis.addEventListener("online", () => {
-  if (state.socket === null && !state.left) connect();
+  if (state.socket === null && !state.left && !state.replaced) connect();
 });
 
 document.addEventListener("visibilitychange", () => {

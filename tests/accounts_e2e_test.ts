@@ -297,3 +297,20 @@ Deno.test("accounts at the real scrypt cost; a check under way does not hold shu
     assert(seconds < 5, `shutdown took ${seconds} s`);
   });
 });
+
+Deno.test("accounts: an address starts at most 10 registrations an hour; then ERR login-throttled", async () => {
+  await withAccounts({}, async (server) => {
+    const answers: (string | null)[] = [];
+    for (let i = 0; i < 12; i++) {
+      await using client = await TestClient.login(server, `squatter${i}`);
+      // A weak password is refused before anything starts: it does not count.
+      await client.send(i === 0 ? "REGISTER short" : "REGISTER password1");
+      answers.push(await client.readLine());
+    }
+    assertEquals(answers, [
+      "ERR weak-password",
+      ...Array.from({ length: 10 }, () => "OK registered"),
+      "ERR login-throttled",
+    ]);
+  });
+});

@@ -108,6 +108,8 @@ export function register(
   if (desk === undefined) hub.delivery.reply(member, "accountsOff");
   else if (member.state.account !== undefined) hub.delivery.reply(member, "alreadyRegistered");
   else if (passwordProblem(password) !== undefined) hub.delivery.reply(member, "weakPassword");
+  // Counted when it starts, as a login try is: a refused or failed registration counts too.
+  else if (!desk.registrations.allow(member.link.ip)) hub.delivery.reply(member, "loginThrottled");
   else {
     const { name, key } = member.state;
     hub.wait(

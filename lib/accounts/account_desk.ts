@@ -11,6 +11,7 @@ import type { Logger } from "../log.ts";
 import { type Account, type AccountStore, ALREADY_REGISTERED } from "./account_store.ts";
 import { LoginThrottle } from "./login_throttle.ts";
 import { PasswordChecks } from "./password_checks.ts";
+import { RegistrationLimit } from "./registration_limit.ts";
 
 /**
  * How a password check ended, for the throttle: it matched, it did not, there
@@ -39,6 +40,8 @@ export interface ChangeWork {
 export class AccountDesk {
   /** Counts login tries; synchronous, called in the hub's turn only. */
   readonly throttle: LoginThrottle;
+  /** Counts registrations per address; synchronous, called in the hub's turn only. */
+  readonly registrations: RegistrationLimit;
   readonly #store: AccountStore;
   readonly #checks: PasswordChecks;
   readonly #log: Logger;
@@ -51,7 +54,9 @@ export class AccountDesk {
     log: Logger,
     throttle = new LoginThrottle(),
     nowMs: () => number = Date.now,
+    registrations = new RegistrationLimit(nowMs),
   ) {
+    this.registrations = registrations;
     this.#store = store;
     this.#checks = checks;
     this.#log = log;

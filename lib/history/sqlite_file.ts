@@ -175,7 +175,8 @@ export class HistoryFile {
         `SELECT ${head}, body FROM batches WHERE conversation = ? AND (last_ms, last_seq) >= (?, ?)
          ORDER BY last_ms, last_seq`,
       );
-      this.accounts = new AccountsTable(db);
+      // A removed account's cached counts and rows are gone from the file: read them afresh.
+      this.accounts = new AccountsTable(db, () => this.#forgetCaches());
       this.lastId = this.#readLastId();
       this.#trimAll(nowMs);
     } catch (error) {
@@ -200,6 +201,7 @@ export class HistoryFile {
         batchRows(unpackEntries(packed), newest, MAX_ROW_MESSAGES);
       let last: Key | undefined;
       for (const row of rows) {
+        if (!this.accounts.keeps(row.conversation)) continue;
         const before = added.get(row.conversation);
         const tail = before?.tail ?? this.#tailOf(row.conversation);
         const written = this.#write(row, tail);
@@ -429,10 +431,14 @@ export class HistoryFile {
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       // What the failed transaction did to the caches is unknown: read them afresh.
-      this.#counts.clear();
-      this.#tails.clear();
-      this.#boundaries.clear();
+      this.#forgetCaches();
       throw error;
     }
+  }
+
+  #forgetCaches(): void {
+    this.#counts.clear();
+    this.#tails.clear();
+    this.#boundaries.clear();
   }
 }

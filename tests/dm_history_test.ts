@@ -167,6 +167,12 @@ Deno.test("DM history: --history-lines bounds each conversation, as stored acros
     await using carol = await TestClient.login(server, "carol");
     for (let i = 1; i <= 7; i++) await dm(alice, "alice", bob, "bob", `b${i}`);
     await dm(carol, "carol", alice, "alice", "c1");
+    // At once, some maybe still waiting to be written: the bound holds all the same.
+    assertEquals((await historyOf(alice, "HISTORY @bob 1000")).lines, [
+      "alice b5",
+      "alice b6",
+      "alice b7",
+    ]);
   });
   await serve(dir.path, { historyLines: 3 }, async (server) => {
     await using alice = await account(server, "alice", "password-a");

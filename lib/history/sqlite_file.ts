@@ -236,7 +236,7 @@ export class HistoryFile {
   read(range: Range, nowMs: number): StoredMessage[] {
     const { conversation, limit } = range;
     let low: Key = [Math.max(0, Math.ceil(nowMs - this.#retention.maxAgeMs)), 0];
-    const boundary = this.#boundaryOf(conversation);
+    const boundary = this.#boundaryOf(conversation, range.keep);
     if (boundary !== undefined) low = later(low, boundary);
     const after = range.after === undefined ? undefined : keyOf(range.after);
     if (after !== undefined) low = later(low, [after[0], after[1] + 1]);
@@ -337,10 +337,12 @@ export class HistoryFile {
    * The oldest id of a conversation's `lines` latest, when it holds more:
    * found by walking its oldest rows and parsing the one that holds it.
    */
-  #boundaryOf(conversation: string): Key | undefined {
-    const excess = this.#countOf(conversation) - this.#retention.lines;
+  #boundaryOf(conversation: string, keep?: number): Key | undefined {
+    const lines = Math.min(this.#retention.lines, keep ?? Infinity);
+    const excess = this.#countOf(conversation) - lines;
     if (excess <= 0) return undefined;
-    const known = this.#boundaries.get(conversation);
+    // Only the boundary of the retention's `lines` is kept: a `keep` changes with each read.
+    const known = keep === undefined ? this.#boundaries.get(conversation) : undefined;
     if (known !== undefined) return known;
     let skipped = 0;
     let boundary: Key | undefined;
@@ -357,7 +359,7 @@ export class HistoryFile {
       }
       skipped += head.count;
     }
-    if (boundary !== undefined) this.#boundaries.set(conversation, boundary);
+    if (boundary !== undefined && keep === undefined) this.#boundaries.set(conversation, boundary);
     return boundary;
   }
 

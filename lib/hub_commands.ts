@@ -162,7 +162,7 @@ function history(hub: CommandContext, member: MemberSession, { ask }: CommandOf<
   if (ask === undefined) hub.delivery.reply(member, "invalidHistory");
   else if (ask.with === undefined) hub.readHistory(member, requestOf(CHAT, ask), ask);
   // A guest's direct messages are kept nowhere.
-  else if (account === undefined) hub.delivery.reply(member, "accountRequired");
+  else if (account === undefined) hub.delivery.reply(member, "accountRequired", ask.refusal);
   else hub.readHistory(member, requestOf(dmHistoryOf(account, ask.with), ask), ask);
 }
 

@@ -15,6 +15,7 @@ import { SILENT_LOGGER } from "../lib/log.ts";
 import { ChatServer } from "../lib/server.ts";
 import { CHEAP_HASHER, withAccounts } from "./accounts_rig.ts";
 import { TestClient } from "./helpers.ts";
+import { CAPABILITIES, IrcClient, registerWith } from "./irc_client.ts";
 import { tempDir } from "./temp_dir.ts";
 
 const ID = /^\d{13}-\d+$/;
@@ -240,5 +241,47 @@ Deno.test("DM history: kept across a restart; the operator's delete removes only
     await using alice = await account(server, "alice", "password-z", true);
     assertEquals((await historyOf(alice, "HISTORY @bob")).lines, []);
     assertEquals((await historyOf(alice, "HISTORY @carol")).lines, []);
+  });
+});
+
+/** An IRC client as `nick` with `caps`, its nick then registered with NickServ: an account holder. */
+async function ircAccount(server: ChatServer, nick: string, caps: string): Promise<IrcClient> {
+  const irc = await registerWith(server, nick, caps, `${CAPABILITIES} sasl=PLAIN account-tag`);
+  await irc.send("PRIVMSG NickServ :REGISTER password-i");
+  await irc.expect(
+    `:NickServ!NickServ@services NOTICE ${nick} :${nick} is registered to you now; log in with SASL or PASS`,
+  );
+  return irc;
+}
+
+/** The lines before `PONG`, each `[HH:MM] ` taken out (the wall clock's). */
+async function untimed(irc: IrcClient): Promise<string[]> {
+  return (await irc.sync()).map((line) => line.replace(/:\[\d\d:\d\d\] /, ":"));
+}
+
+Deno.test("DM history over IRC: CHATHISTORY with a nick answers the account's conversation, each line to its receiver", async () => {
+  await withAccounts({ overrides: { ircPort: 0 } }, async (server) => {
+    await using alice = await account(server, "alice", "password-a", true);
+    await using bob = await ircAccount(server, "bob", "draft/chathistory");
+    await alice.send("DM bob hi bob");
+    await bob.expect(":alice!alice@chat PRIVMSG bob :hi bob");
+    await bob.send("PRIVMSG alice :hi alice");
+    await alice.expect("DM bob hi alice");
+    await bob.send("CHATHISTORY LATEST ALICE * 10");
+    assertEquals(await untimed(bob), [
+      ":alice!alice@chat PRIVMSG bob :hi bob",
+      ":bob!bob@chat PRIVMSG ALICE :hi alice",
+    ]);
+    await bob.send("CHATHISTORY BEFORE alice timestamp=2000-01-01T00:00:00.000Z 10");
+    assertEquals(await bob.sync(), []);
+    assertEquals((await historyOf(alice, "HISTORY @bob")).lines, ["alice hi bob", "bob hi alice"]);
+    // A guest's is refused as any other target is; `*` (every conversation) is not kept.
+    await using carol = await IrcClient.register(server, "carol", { join: false });
+    await carol.send("CHATHISTORY LATEST alice * 5");
+    await bob.send("CHATHISTORY LATEST * * 5");
+    const invalid = (target: string) =>
+      `:chat FAIL CHATHISTORY INVALID_TARGET LATEST ${target} :Messages could not be retrieved`;
+    assertEquals(await carol.sync(), [invalid("alice")]);
+    assertEquals(await bob.sync(), [invalid("*")]);
   });
 });

@@ -18,6 +18,7 @@ import {
 import type { Cluster, ClusterUser } from "./cluster.ts";
 import type { Delivery } from "./delivery.ts";
 import type { ChatHistory, HistoryRequest } from "./history/chat_history.ts";
+import { dmHistoryOf, recordDm } from "./history/dm_history.ts";
 import { CHAT } from "./history/store.ts";
 import { nameKey, RESERVED_KEYS, validateName } from "./names.ts";
 import { type CloseReason, type Command, type HistoryAsk, isBlankText } from "./protocol.ts";
@@ -157,10 +158,12 @@ function msg(
 
 /** `HISTORY`: malformed is answered at once; a direct-message history needs an account. */
 function history(hub: CommandContext, member: MemberSession, { ask }: CommandOf<"history">): void {
+  const account = member.state.account;
   if (ask === undefined) hub.delivery.reply(member, "invalidHistory");
-  // Accounts come next: until then nobody is logged in to one.
-  else if (ask.with !== undefined) hub.delivery.reply(member, "accountRequired");
-  else hub.readHistory(member, requestOf(CHAT, ask), ask);
+  else if (ask.with === undefined) hub.readHistory(member, requestOf(CHAT, ask), ask);
+  // A guest's direct messages are kept nowhere.
+  else if (account === undefined) hub.delivery.reply(member, "accountRequired", ask.refusal);
+  else hub.readHistory(member, requestOf(dmHistoryOf(account, ask.with), ask), ask);
 }
 
 /** What the store is asked, for `ask` about `conversation`. */
@@ -219,6 +222,8 @@ function dm(
     hub.delivery.dm(recipient, sender, text, notice, member.state.account !== undefined);
     // A DM to oneself arrives once, echo or not.
     if (recipient !== member) hub.delivery.echoDm(member, recipient.state.name, text, notice);
+    // As for the chat, a NOTICE is not history. Accounts are off in a cluster: only local DMs are kept.
+    if (!notice) recordDm(hub.history, member.state, recipient.state, text);
     return;
   }
   const delivery = hub.cluster.directMessage(sender, key, text);

@@ -65,6 +65,8 @@ export interface HistoryAsk {
   readonly form: HistoryForm;
   /** The target as the client wrote it, for doors that echo it (IRC). */
   readonly target?: string;
+  /** A door's own words for `ERR account-required` to this ask (IRC's `FAIL` echoes it). */
+  readonly refusal?: string;
 }
 
 /** `HISTORY` without a count: the latest this many. */

@@ -121,7 +121,8 @@ Deno.test("CHATHISTORY malformed: UNKNOWN_COMMAND, INVALID_PARAMS with what was 
       ["TARGETS", "msgid=5-0", `timestamp=${T}`, "5"],
       "INVALID_PARAMS TARGETS msgid=5-0 :Invalid message reference",
     ],
-    [["LATEST", "bob", "*", "5"], "INVALID_TARGET LATEST bob :Messages could not be retrieved"],
+    [["LATEST", "#bob", "*", "5"], "INVALID_TARGET LATEST #bob :Messages could not be retrieved"],
+    [["LATEST", "|61|", "*", "5"], "INVALID_TARGET LATEST |61| :Messages could not be retrieved"],
     [["LATEST", "*", "*", "5"], "INVALID_TARGET LATEST * :Messages could not be retrieved"],
     [
       ["BEFORE", "#other", "msgid=1-0", "5"],
@@ -135,6 +136,19 @@ Deno.test("CHATHISTORY malformed: UNKNOWN_COMMAND, INVALID_PARAMS with what was 
   for (const [params, fail] of fails) {
     assertEquals(parseChatHistory(params, "#chat"), { fail }, params.join(" "));
   }
+});
+
+Deno.test("CHATHISTORY with a nick: the direct messages with its name, the refusal a guest gets", () => {
+  assertEquals(parse("LATEST Bob * 5"), {
+    ask: {
+      limit: 5,
+      from: "latest",
+      with: "Bob",
+      form: "chathistory",
+      target: "Bob",
+      refusal: "INVALID_TARGET LATEST Bob :Messages could not be retrieved",
+    },
+  });
 });
 
 const decoder = new TextDecoder();
@@ -212,5 +226,17 @@ Deno.test("IRC history: TARGETS names the channel with its latest message's time
     start: undefined,
     lines: [],
     end: undefined,
+  });
+});
+
+Deno.test("IRC history of a conversation with a nick: a batch named after it, each PRIVMSG to its receiver", () => {
+  const dm: HistoryAsk = { ...CHAT_ASK, with: "bob", target: "Bob" };
+  assertEquals(textOf(historyBlock(MESSAGES, dm, wording(BATCH), "alice")), {
+    start: ":chat BATCH +b1 chathistory Bob\r\n",
+    lines: [
+      "@batch=b1 :alice!alice@chat PRIVMSG Bob :[03:04] hello\r\n",
+      "@batch=b1 :bob!bob@chat PRIVMSG alice :\x01ACTION [03:05] waves\x01\r\n",
+    ],
+    end: ":chat BATCH -b1\r\n",
   });
 });

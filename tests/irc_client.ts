@@ -261,3 +261,28 @@ export class IrcClient {
     }
   }
 }
+
+/**
+ * Connects and registers `nick` having asked for `caps` (all acknowledged)
+ * before `CAP END`; `offered` is the `CAP LS` the server answers (with
+ * accounts on, `sasl=PLAIN account-tag` follow).
+ */
+export async function registerWith(
+  server: ChatServer,
+  nick: string,
+  caps: string,
+  offered = CAPABILITIES,
+): Promise<IrcClient> {
+  const irc = await IrcClient.connect(server);
+  await irc.send("CAP LS 302");
+  await irc.send(`CAP REQ :${caps}`);
+  await irc.send(`NICK ${nick}`);
+  await irc.send(`USER ${nick} 0 * :${nick}`);
+  await irc.send("CAP END");
+  await irc.expectLines([
+    `:chat CAP * LS :${offered}`,
+    `:chat CAP * ACK :${caps}`,
+    ...welcomeLines(nick),
+  ]);
+  return irc;
+}

@@ -17,32 +17,15 @@ import { ChatServer } from "../lib/server.ts";
 import { TestClient, withServer } from "./helpers.ts";
 import { Harness } from "./hub_harness.ts";
 import {
-  CAPABILITIES,
   CLOCK_START,
   type HistoryClock,
   IrcClient,
-  welcomeLines,
+  registerWith,
   withClockedServer,
 } from "./irc_client.ts";
 
 const MS = CLOCK_START;
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** Connects and registers `nick` having asked for `caps` (all acknowledged) before `CAP END`. */
-async function registerWith(server: ChatServer, nick: string, caps: string): Promise<IrcClient> {
-  const irc = await IrcClient.connect(server);
-  await irc.send("CAP LS 302");
-  await irc.send(`CAP REQ :${caps}`);
-  await irc.send(`NICK ${nick}`);
-  await irc.send(`USER ${nick} 0 * :${nick}`);
-  await irc.send("CAP END");
-  await irc.expectLines([
-    `:chat CAP * LS :${CAPABILITIES}`,
-    `:chat CAP * ACK :${caps}`,
-    ...welcomeLines(nick),
-  ]);
-  return irc;
-}
 
 const TIME_TAG = /time=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)/;
 
@@ -322,7 +305,7 @@ Deno.test("IRC CHATHISTORY: every subcommand, msgid and timestamp references, ex
   });
 });
 
-Deno.test("IRC CHATHISTORY errors: UNKNOWN_COMMAND, INVALID_PARAMS, INVALID_TARGET for a nick until accounts, 451 before login", async () => {
+Deno.test("IRC CHATHISTORY errors: UNKNOWN_COMMAND, INVALID_PARAMS, INVALID_TARGET for a guest's nick, 451 before login", async () => {
   await withServer({ ircPort: 0 }, async (server) => {
     await using _alice = await TestClient.login(server, "alice");
     await using bob = await registerWith(server, "bob", FULL);

@@ -9,6 +9,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type Account, ALREADY_REGISTERED } from "../accounts/account_store.ts";
+import { dmAccount, dmRange } from "./dm_keys.ts";
 import { upgradeSchema } from "./sqlite_schema.ts";
 
 /** An account request, as the store posts it to its worker (see `sqlite_worker.ts`). */
@@ -50,10 +51,17 @@ export class AccountsTable {
   readonly #setHash: StatementSync;
   readonly #remove: StatementSync;
   readonly #list: StatementSync;
+  readonly #removeDms: StatementSync;
+  readonly #exists: StatementSync;
+  readonly #onRemoved: (id: number) => void;
 
-  /** Prepares the statements on `db`, a file at schema version 3 or above. */
-  constructor(db: DatabaseSync) {
+  /**
+   * Prepares the statements on `db`, a file at schema version 3 or above;
+   * `onRemoved` hears of each account removed (its messages gone with it).
+   */
+  constructor(db: DatabaseSync, onRemoved: (id: number) => void = () => {}) {
     this.#db = db;
+    this.#onRemoved = onRemoved;
     this.#find = db.prepare(`SELECT ${COLUMNS} FROM accounts WHERE key = ?`);
     // The UNIQUE key decides, inside SQLite: no read before the write that a race could pass.
     // Not `ON CONFLICT DO NOTHING`: that takes an id from AUTOINCREMENT for each refusal.
@@ -63,6 +71,11 @@ export class AccountsTable {
     this.#setHash = db.prepare("UPDATE accounts SET hash = ? WHERE id = ?");
     this.#remove = db.prepare("DELETE FROM accounts WHERE id = ?");
     this.#list = db.prepare(`SELECT ${COLUMNS} FROM accounts ORDER BY id`);
+    // One range of the messages' primary key: every conversation of the account.
+    this.#removeDms = db.prepare(
+      "DELETE FROM batches WHERE conversation >= ? AND conversation < ?",
+    );
+    this.#exists = db.prepare("SELECT 1 AS one FROM accounts WHERE id = ?");
   }
 
   /** The account whose key is `key`. */
@@ -98,15 +111,27 @@ export class AccountsTable {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const removed = Number(this.#remove.run(id).changes) > 0;
-      // DIRECT MESSAGES OF THE ACCOUNT: once they are stored (under the account's id, in this
-      // file), delete them here, in this transaction, so that an account never goes without
-      // its history going too, nor the history without the account.
+      // In the same transaction: an account never goes without its direct messages going
+      // too, nor its messages without the account.
+      const { low, high } = dmRange(id);
+      this.#removeDms.run(low, high);
       this.#db.exec("COMMIT");
+      this.#onRemoved(id);
       return removed;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
+  }
+
+  /**
+   * False for the conversation of an account that no longer exists: a DM
+   * delivered while its account was being removed (here, or by the
+   * operator's task) must not be written after the removal.
+   */
+  keeps(conversation: string): boolean {
+    const account = dmAccount(conversation);
+    return account === undefined || this.#exists.get(account) !== undefined;
   }
 
   /** Every account, oldest first: for the operator's task. */

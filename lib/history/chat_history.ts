@@ -57,6 +57,12 @@ export interface ChatHistoryOptions {
   readonly readTimeoutMs?: number;
   /** Least time between the starts of two batches (0: each turn's batch at once). */
   readonly minBatchIntervalMs?: number;
+  /**
+   * The store's `--history-lines`, for a store that does not give ids and
+   * keeps messages waiting (SQLite): a read then counts those waiting
+   * within each conversation's lines.
+   */
+  readonly lines?: number;
 }
 
 /** Assigns ids, writes in batches off the hub's turn, and reads with the merge that makes replies exact. */
@@ -79,6 +85,7 @@ export class ChatHistory {
   /** When the last batch began (`performance.now()`). */
   #lastBatchAt = -Infinity;
   readonly #minBatchIntervalMs: number;
+  readonly #lines: number | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** The latest id of the one order this instance has delivered up to: the cut of a read. */
   #cut: string | undefined;
@@ -97,6 +104,7 @@ export class ChatHistory {
     this.#maxPending = options.maxPending ?? MAX_PENDING_ENTRIES;
     this.#readTimeoutMs = options.readTimeoutMs ?? READ_TIMEOUT_MS;
     this.#minBatchIntervalMs = options.minBatchIntervalMs ?? 0;
+    this.#lines = options.store?.assignsIds ? undefined : options.lines;
     this.#clock = new IdClock(options.store?.lastId);
     this.#cut = options.store?.lastId;
   }
@@ -165,9 +173,18 @@ export class ChatHistory {
     if (store === undefined || request.limit < 1) return [];
     if ("around" in request) return this.#readAround(request);
     const cut = this.#cut;
-    const range = cutRange(request, cut);
+    let range = cutRange(request, cut);
     if (range === undefined) return [];
-    const extra = this.#unwritten(request.conversation);
+    let extra = this.#unwritten(request.conversation);
+    const lines = this.#lines;
+    if (lines !== undefined && extra.length > 0) {
+      // The waiting messages are the conversation's newest: the latest of its `lines` are
+      // theirs, and the store may give only the rest (those being written it counts itself).
+      extra = extra.slice(-lines);
+      const keep = lines - this.#queued(request.conversation);
+      if (keep <= 0) return merge([], extra, request);
+      range = { ...range, keep };
+    }
     let stored: ReturnType<HistoryStore["read"]>;
     try {
       stored = store.read(range);
@@ -236,6 +253,13 @@ export class ChatHistory {
     }
     for (const entry of this.#queue) if (entry.conversation === conversation) entries.push(entry);
     return entries;
+  }
+
+  /** Entries of `conversation` not yet handed to the store. */
+  #queued(conversation: string): number {
+    let count = 0;
+    for (const entry of this.#queue) if (entry.conversation === conversation) count++;
+    return count;
   }
 
   /**

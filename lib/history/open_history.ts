@@ -85,7 +85,7 @@ export async function openHistory(config: Config, log: Logger): Promise<OpenedHi
     throw new HistoryOpenError(dataDir, error);
   }
   return {
-    history: new ChatHistory({ store, log, minBatchIntervalMs: SQLITE_BATCH_INTERVAL_MS }),
+    history: new ChatHistory({ store, log, minBatchIntervalMs: SQLITE_BATCH_INTERVAL_MS, lines }),
     accounts: store.accounts,
     fields: { store: store.kind, path: store.path, lines, days },
   };

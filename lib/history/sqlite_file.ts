@@ -175,7 +175,8 @@ export class HistoryFile {
         `SELECT ${head}, body FROM batches WHERE conversation = ? AND (last_ms, last_seq) >= (?, ?)
          ORDER BY last_ms, last_seq`,
       );
-      this.accounts = new AccountsTable(db);
+      // A removed account's cached counts and rows are gone from the file: read them afresh.
+      this.accounts = new AccountsTable(db, () => this.#forgetCaches());
       this.lastId = this.#readLastId();
       this.#trimAll(nowMs);
     } catch (error) {
@@ -200,6 +201,7 @@ export class HistoryFile {
         batchRows(unpackEntries(packed), newest, MAX_ROW_MESSAGES);
       let last: Key | undefined;
       for (const row of rows) {
+        if (!this.accounts.keeps(row.conversation)) continue;
         const before = added.get(row.conversation);
         const tail = before?.tail ?? this.#tailOf(row.conversation);
         const written = this.#write(row, tail);
@@ -234,7 +236,7 @@ export class HistoryFile {
   read(range: Range, nowMs: number): StoredMessage[] {
     const { conversation, limit } = range;
     let low: Key = [Math.max(0, Math.ceil(nowMs - this.#retention.maxAgeMs)), 0];
-    const boundary = this.#boundaryOf(conversation);
+    const boundary = this.#boundaryOf(conversation, range.keep);
     if (boundary !== undefined) low = later(low, boundary);
     const after = range.after === undefined ? undefined : keyOf(range.after);
     if (after !== undefined) low = later(low, [after[0], after[1] + 1]);
@@ -335,10 +337,12 @@ export class HistoryFile {
    * The oldest id of a conversation's `lines` latest, when it holds more:
    * found by walking its oldest rows and parsing the one that holds it.
    */
-  #boundaryOf(conversation: string): Key | undefined {
-    const excess = this.#countOf(conversation) - this.#retention.lines;
+  #boundaryOf(conversation: string, keep?: number): Key | undefined {
+    const lines = Math.min(this.#retention.lines, keep ?? Infinity);
+    const excess = this.#countOf(conversation) - lines;
     if (excess <= 0) return undefined;
-    const known = this.#boundaries.get(conversation);
+    // Only the boundary of the retention's `lines` is kept: a `keep` changes with each read.
+    const known = keep === undefined ? this.#boundaries.get(conversation) : undefined;
     if (known !== undefined) return known;
     let skipped = 0;
     let boundary: Key | undefined;
@@ -355,7 +359,7 @@ export class HistoryFile {
       }
       skipped += head.count;
     }
-    if (boundary !== undefined) this.#boundaries.set(conversation, boundary);
+    if (boundary !== undefined && keep === undefined) this.#boundaries.set(conversation, boundary);
     return boundary;
   }
 
@@ -429,10 +433,14 @@ export class HistoryFile {
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       // What the failed transaction did to the caches is unknown: read them afresh.
-      this.#counts.clear();
-      this.#tails.clear();
-      this.#boundaries.clear();
+      this.#forgetCaches();
       throw error;
     }
+  }
+
+  #forgetCaches(): void {
+    this.#counts.clear();
+    this.#tails.clear();
+    this.#boundaries.clear();
   }
 }

@@ -46,6 +46,12 @@ export interface Range {
   readonly after?: string;
   /** Only ids lower than this one. */
   readonly before?: string;
+  /**
+   * Only the conversation's latest `keep` stored messages, when fewer than
+   * its `lines`: the rest of its lines are newer ones still waiting to be
+   * written. Set only for a store that does not give ids.
+   */
+  readonly keep?: number;
 }
 
 /** How much history a store keeps: the protocol's `--history-lines` and `--history-days`. */

@@ -16,7 +16,8 @@ import type { StoredMessage } from "../history/store.ts";
 import { canonicalId, type HistoryAsk, MAX_HISTORY } from "../protocol.ts";
 import type { HistoryBlock } from "../wire.ts";
 import { BATCH, isoTime, SERVER_TIME, tagsOf } from "./irc_caps.ts";
-import { sameNick } from "./irc_nick.ts";
+import { nameOfNick, nickOf, sameNick } from "./irc_nick.ts";
+import { nameKey } from "../names.ts";
 import { fitLine, ircText, shown } from "./irc_text.ts";
 
 /** What `CHATHISTORY` asked for, or the `FAIL CHATHISTORY …` words that refuse it. */
@@ -48,7 +49,10 @@ const ARITY: Readonly<Record<string, number>> = {
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z$/;
 
-/** `CHATHISTORY <subcommand> …` for the one channel `channel`; `params` are the command's. */
+/**
+ * `CHATHISTORY <subcommand> …` for the one channel `channel`, or a nick (the
+ * direct messages with it, for an account); `params` are the command's.
+ */
 export function parseChatHistory(params: readonly string[], channel: string): ChatHistoryRequest {
   if (params.length === 0) return { fail: "INVALID_PARAMS :Insufficient parameters" };
   const sub = params[0]!.toUpperCase();
@@ -76,11 +80,23 @@ export function parseChatHistory(params: readonly string[], channel: string): Ch
   const count = Math.min(limit, MAX_HISTORY);
   if (sub === "TARGETS") return { ask: targetsAsk(refs[0]!, refs[1]!, channel) };
   const target = rest[0]!;
-  // Direct messages (a nick, or `*` for all of them) are history only with an account.
-  if (!sameNick(target, channel)) {
-    return { fail: `INVALID_TARGET ${sub} ${safe(target)} :Messages could not be retrieved` };
+  const invalid = `INVALID_TARGET ${sub} ${safe(target)} :Messages could not be retrieved`;
+  if (sameNick(target, channel)) {
+    return { ask: { ...rangeOf(sub, refs, count), form: "chathistory", target: channel } };
   }
-  return { ask: { ...rangeOf(sub, refs, count), form: "chathistory", target: channel } };
+  // A nick: the direct messages with it, kept only for an account (a guest gets `invalid`).
+  // `*` (every conversation) and other channels are not kept.
+  const peer = target.startsWith("#") ? undefined : nameOfNick(target);
+  if (peer === undefined) return { fail: invalid };
+  return {
+    ask: {
+      ...rangeOf(sub, refs, count),
+      with: peer,
+      form: "chathistory",
+      target,
+      refusal: invalid,
+    },
+  };
 }
 
 function parseRef(word: string): Ref | undefined {
@@ -198,6 +214,7 @@ export function historyBlock(
   messages: readonly StoredMessage[],
   ask: HistoryAsk,
   wording: HistoryWording,
+  to?: string,
 ): HistoryBlock {
   const { caps, server, channel, source } = wording;
   // Nothing to replay on JOIN is nothing at all; an empty batch answers only a question asked.
@@ -218,14 +235,19 @@ export function historyBlock(
     return { ...frame("draft/chathistory-targets"), lines: line };
   }
   const timed = (caps & SERVER_TIME) !== 0;
+  // A direct-message conversation: each line to whoever received it, as it was delivered.
+  const peer = ask.with === undefined ? undefined : ask.target!;
+  const mine = to === undefined ? "" : nameKey(to);
+  const me = to === undefined ? "*" : nickOf(to);
+  const receiver = (sender: string) =>
+    peer === undefined ? channel : nameKey(sender) === mine ? peer : me;
   return {
-    ...frame(`chathistory ${channel}`),
+    ...frame(`chathistory ${peer ?? channel}`),
     lines: messages.map((m) => {
       const ms = idMs(m.id);
       const text = timed ? ircText(m.text) : ircText(m.text, `[${isoTime(ms).slice(11, 16)}] `);
-      return encode(
-        tagsOf(caps, ms, m.id, batch) + fitLine(`${source(m.sender)} PRIVMSG ${channel} :`, text),
-      );
+      const line = `${source(m.sender)} PRIVMSG ${receiver(m.sender)} :`;
+      return encode(tagsOf(caps, ms, m.id, batch) + fitLine(line, text));
     }),
   };
 }

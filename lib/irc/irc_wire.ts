@@ -121,8 +121,11 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     clusterUnavailable: (to) =>
       `:${server} NOTICE ${target(to)} :The chat cannot reach its other servers; try again\r\n`,
     invalidHistory: () => `:${server} FAIL CHATHISTORY INVALID_PARAMS :Invalid parameters\r\n`,
-    accountRequired: () =>
-      `:${server} FAIL CHATHISTORY INVALID_TARGET :Direct-message history needs an account\r\n`,
+    // With `refusal`, a guest's CHATHISTORY of a nick: the FAIL it would get for any other target.
+    accountRequired: (_to, refusal) =>
+      `:${server} FAIL CHATHISTORY ${
+        refusal ?? "INVALID_TARGET :Direct-message history needs an account"
+      }\r\n`,
     // Outside a phase (irc_account_replies.ts), these answer registration's login (PASS).
     passwordRequired: (to, name) =>
       numeric("433", to, `${nickOf(name ?? "")} :Nickname is registered to an account`),
@@ -222,7 +225,7 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
         tagged(stamp, sender) +
           fitLine(`${source(sender)} ${notice ? "NOTICE" : "PRIVMSG"} ${channel} :`, ircText(text)),
       ),
-    history: (messages, _to, ask) => historyBlock(messages, ask, wording),
+    history: (messages, to, ask) => historyBlock(messages, ask, wording, to),
     connected: (name, arena) => arena.encode(`${tagged()}${source(name)} JOIN ${channel}\r\n`),
     disconnected: (name, arena) => arena.encode(`${tagged()}${source(name)} QUIT :Quit\r\n`),
   };

@@ -8,7 +8,8 @@
  * `DM`, `WHO` and `HISTORY` is followed by a `PING`: its `PONG` says the
  * server has handled the command (a sent message stops looking pending, a
  * `WHO` list is complete), and an `ERR` before it belongs to that command.
- * The conversation's earlier messages are history.js's.
+ * The conversation's earlier messages are history.js's; the direct ones an
+ * account sees again after a reload, dm_history.js's.
  *
  * User text only ever reaches the page through `textContent`.
  *
@@ -17,6 +18,7 @@
 import { AccountForms } from "./account_forms.js";
 import { CLOSING_ERRORS } from "./closing_errors.js";
 import { asRelayed, readComposed, splitFirst } from "./composer_text.js";
+import { DirectHistory } from "./dm_history.js";
 import { element, makeEntry, nameTag, regroup } from "./entries.js";
 import { ConversationHistory } from "./history.js";
 import { nameKey } from "./name_key.js";
@@ -117,15 +119,15 @@ function isMe(name) {
 
 // ---------------------------------------------------------------- the view
 
-const chatHistory = new ConversationHistory(ui.log, {
-  ask(line, request) {
-    state.pending.push(request);
-    sendLine(line);
-    sendLine("PING");
-  },
-  isMe,
-  showError,
-});
+/** Sends a history request's line and a `PING` after it; its reply goes to `request`. */
+function askHistory(line, request) {
+  state.pending.push(request);
+  sendLine(line);
+  sendLine("PING");
+}
+
+const chatHistory = new ConversationHistory(ui.log, { ask: askHistory, isMe, showError });
+const dmHistory = new DirectHistory(ui.log, { ask: askHistory, isMe });
 
 /**
  * Adds one entry to the end of the conversation (see entries.js's `makeEntry`),
@@ -326,6 +328,7 @@ function onLoggedIn() {
   accountForms.hideSignIn();
   offerKeep();
   chatHistory.loggedIn();
+  if (state.registered) dmHistory.loggedIn(state.name);
   sendLine("WATCH");
   state.online.set(nameKey(state.name), state.name);
   renderOnline();
@@ -486,7 +489,9 @@ const HISTORY_ERRORS = new Set(["invalid-history", "account-required", "login-re
 function onError(reason) {
   const head = state.pending[0];
   if (head?.kind === "history" && HISTORY_ERRORS.has(reason)) {
-    chatHistory.refused(head, reason, state.loggedIn);
+    // A direct conversation refused: the account is gone; nothing to say, nothing to draw.
+    if (head.dm !== undefined) dmHistory.settled(head);
+    else chatHistory.refused(head, reason, state.loggedIn);
     return;
   }
   if (
@@ -557,7 +562,8 @@ function onPong() {
     return;
   }
   if (done.kind === "history") {
-    chatHistory.settled(done);
+    if (done.dm !== undefined) dmHistory.settled(done);
+    else chatHistory.settled(done);
     return;
   }
   state.online = new Map(done.users.map((name) => [nameKey(name), name]));
@@ -580,7 +586,9 @@ function onLine(line) {
       break;
     case "HIST": {
       const head = state.pending[0];
-      if (head !== undefined && head.kind === "history") chatHistory.line(head, rest);
+      if (head?.kind === "history") {
+        (head.dm === undefined ? chatHistory : dmHistory).line(head, rest);
+      }
       break;
     }
     case "USER": {
@@ -595,6 +603,7 @@ function onLine(line) {
     }
     case "DM": {
       const [from, text] = splitFirst(rest);
+      if (state.registered) dmHistory.remember(state.name, from);
       addEntry("dm-in", { from, text });
       break;
     }
@@ -622,6 +631,7 @@ function deliver(to, text) {
     ? addEntry("own", { from: state.name, text: asRelayed(text) })
     : addEntry("dm-out", { from: to, text: asRelayed(text) });
   entry.classList.add("pending");
+  if (to !== "" && state.registered) dmHistory.remember(state.name, to);
   state.pending.push({ kind: "send", entry, to });
   sendLine(to === "" ? `MSG ${text}` : `DM ${to} ${text}`);
   sendLine("PING");
@@ -677,6 +687,7 @@ function leave() {
   state.left = true;
   forgetAccount();
   sessionStorage.removeItem(STORAGE_KEY);
+  dmHistory.forget();
   if (name !== "") note("You left the chat.");
   if (state.socket !== null) {
     state.leaving = true;

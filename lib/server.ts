@@ -74,7 +74,7 @@ export interface ServerOptions {
   readonly pages?: PageResponses;
   /** Where messages are kept, its store already open; by default in memory, as `config` bounds it. */
   readonly history?: ChatHistory;
-  /** Where accounts are kept (`--data-dir`); by default, and always with a cluster, accounts are off. */
+  /** Where accounts are kept (`--data-dir`, or Redis with a cluster); by default accounts are off. */
   readonly accounts?: AccountStore;
   /** What hashes passwords; for tests only (a cheaper scrypt), never an operator's setting. */
   readonly hasher?: PasswordHasher;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Cluster } from "../cluster.ts";
 import type { Delivery } from "../delivery.ts";
 import { nameKey, RESERVED_KEYS, validateName } from "../names.ts";
 import { type CloseReason, type Command, splitFirst } from "../protocol.ts";
@@ -55,6 +56,8 @@ export interface AccountContext {
   readonly users: ReadonlyMap<string, MemberSession>;
   /** The way out to this instance's clients. */
   readonly delivery: Delivery;
+  /** Told when a member's account changes: a rejoin reclaims the name with the right id. */
+  readonly cluster: Pick<Cluster, "accountChanged">;
   /** Where account work is done; undefined: accounts are off. */
   readonly desk: AccountDesk | undefined;
   /** Claims a valid name no local user holds, as a guest or for `account`. */
@@ -244,6 +247,7 @@ function registered(hub: AccountContext, member: MemberSession, work: RegisterWo
   else if (work === "unavailable") hub.delivery.reply(member, "loginThrottled");
   else {
     member.state.account = work.id;
+    hub.cluster.accountChanged(member.state.key, work.id);
     hub.delivery.reply(member, "registered");
   }
 }
@@ -259,10 +263,12 @@ function changed(
   else if (work.result === "gone") {
     // Deleted meanwhile (the operator's task): the member is a guest now.
     member.state.account = undefined;
+    hub.cluster.accountChanged(member.state.key, undefined);
     hub.delivery.reply(member, "accountRequired");
   } else if (how === "password") hub.delivery.reply(member, "passwordChanged");
   else {
     member.state.account = undefined;
+    hub.cluster.accountChanged(member.state.key, undefined);
     hub.delivery.reply(member, "unregistered");
   }
 }

@@ -101,6 +101,10 @@ export class RedisCluster implements Cluster {
   readonly #stream: ChatStream | undefined;
   readonly #inbound: Inbound;
   #link!: RedisLink;
+  /** Runs a script on the current publishing connection: the account store's way to Redis too. */
+  readonly run: RunScript = (script, args) => this.#link.pub.eval(script, args);
+  /** Sends one command on the current publishing connection. */
+  readonly command = (args: string[]): Promise<unknown> => this.#link.pub.sendCommand(args);
   #membership: Membership = AWAY;
   #everJoined = false;
   #heartbeatSentAt: number | undefined;
@@ -115,7 +119,7 @@ export class RedisCluster implements Cluster {
     this.#everyone = KEYS.everyone(this.#channels);
     const { post, log } = options;
     const instance = this.id;
-    const run: RunScript = (script, args) => this.#link.pub.eval(script, args);
+    const run = this.run;
     const stream = this.#stream = options.history === undefined ? undefined : new ChatStream({
       instance,
       prefix,
@@ -124,7 +128,7 @@ export class RedisCluster implements Cluster {
       retention: options.history,
       log,
       run,
-      command: (args) => this.#link.pub.sendCommand(args),
+      command: this.command,
       flush: () => this.#publisher.flush(),
     });
     this.#publisher = new Publisher<Slot>({
@@ -168,6 +172,11 @@ export class RedisCluster implements Cluster {
     });
   }
 
+  /** Key prefix, already per database: where the account store keeps its keys too. */
+  get prefix(): string {
+    return this.#prefix;
+  }
+
   /** The chat's history in Redis, when it is kept: what the history store writes and reads through. */
   get stream(): ChatStream | undefined {
     return this.#stream;
@@ -181,14 +190,14 @@ export class RedisCluster implements Cluster {
     this.#connect();
   }
 
-  claim(link: ClientLink, name: string, key: string): undefined {
+  claim(link: ClientLink, name: string, key: string, account?: number): undefined {
     if (this.#presence.holder(key) !== undefined) {
       // Held elsewhere, as far as this instance knows; after Redis lost its data, the
       // holder may not have reclaimed it yet.
       this.#options.post(refused(link, "username-taken"));
       return undefined;
     }
-    this.#names.claim(link, name, key, this.#membership.kind === "joined");
+    this.#names.claim(link, name, key, this.#membership.kind === "joined", account);
     return undefined;
   }
 
@@ -201,6 +210,10 @@ export class RedisCluster implements Cluster {
     // During a rejoin it is released now: the rejoin's own reclaim went out before this.
     const { kind } = this.#membership;
     if (kind === "joined" || kind === "joining") this.#names.release(user);
+  }
+
+  accountChanged(key: string, account: number | undefined): void {
+    this.#names.accountChanged(key, account);
   }
 
   broadcast(sender: string, text: string, kept: boolean): void {

@@ -110,3 +110,46 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "cluster accounts: two instances register one name at the same moment (a stall made both hold it): one account, the other refused",
+  ignore,
+  async fn() {
+    await withCluster(2, async ([first, second], rig) => {
+      const a = first!;
+      const b = second!;
+      const zed = await rig.login(a, "zed");
+      const bob = await rig.login(b, "bob");
+      await allHear({ zed, bob });
+      // A stalls past its ttl: B gives it up for dead and frees "zed", which a user of B takes.
+      a.server.child.kill("SIGSTOP");
+      let other: TestClient;
+      try {
+        await bob.expect("INFO zed disconnected", NOTICE_MS);
+        other = await rig.login(b, "Zed");
+        // Both send REGISTER at once; A reads its own as soon as it runs again.
+        await Promise.all([zed.send("REGISTER password1"), other.send("REGISTER password2")]);
+        await other.expect("OK registered");
+      } finally {
+        a.server.child.kill("SIGCONT");
+      }
+      // A's user never gets the account: refused as registered, or dropped first by the rejoin.
+      const heard: string[] = [];
+      for (let line = await zed.readLine(); line !== null; line = await zed.readLine()) {
+        heard.push(line);
+      }
+      console.log(`  A's zed heard: ${heard.join(" | ")}`);
+      const refusal = heard.filter((line) => line !== "ERR username-taken");
+      assertEquals(heard.at(-1), "ERR username-taken", `A's zed heard ${heard}`);
+      assertEquals(refusal.every((line) => line === "ERR already-registered"), true, `${heard}`);
+      const check = await rig.connect(b);
+      await check.send("LOGIN zed password1");
+      await check.expect("ERR bad-password");
+      await check.send("LOGIN Zed password2");
+      await check.expect("OK");
+      await other.expect("ERR session-replaced");
+      await other.expectClosed();
+    });
+  },
+});

@@ -223,8 +223,10 @@ function nameChecked(
   { name, key, exists }: AccountAnswer & { kind: "name-checked" },
 ): void {
   // A name that cannot be looked up now is not handed out as a guest's: it may be an account's.
-  if (exists === undefined) hub.delivery.reply(session, "loginThrottled");
-  else if (exists) hub.delivery.reply(session, "passwordRequired", name);
+  // Unless the claim checks that itself (Redis): it waits for Redis as any claim does.
+  if (exists === undefined && hub.desk?.claimsCheckAccounts !== true) {
+    hub.delivery.reply(session, "loginThrottled");
+  } else if (exists) hub.delivery.reply(session, "passwordRequired", name);
   else if (hub.users.has(key)) hub.delivery.reply(session, "usernameTaken", name);
   else hub.claim(session, name, key);
 }

@@ -99,8 +99,12 @@ export type ClusterEvent =
   | { readonly kind: "remote-joined"; readonly name: string }
   /** A user of another instance left: `INFO <name> disconnected` for everyone here. */
   | { readonly kind: "remote-left"; readonly name: string }
-  /** A local user's name now belongs to a user elsewhere (freed during a partition). */
-  | { readonly kind: "name-lost"; readonly key: string };
+  /**
+   * A local user's name now belongs to a user elsewhere (freed during a
+   * partition), or (`session-replaced`) its account's password was given on
+   * another instance, which takes it over.
+   */
+  | { readonly kind: "name-lost"; readonly key: string; readonly reason?: "session-replaced" };
 
 /** Delivery and presence beyond this instance. */
 export interface Cluster {

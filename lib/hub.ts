@@ -194,7 +194,7 @@ export class Hub {
         break;
       case "name-lost": {
         const holder = this.#users.get(event.key);
-        if (holder !== undefined) this.#disconnect(holder, "name-conflict");
+        if (holder !== undefined) this.#disconnect(holder, event.reason ?? "name-conflict");
         break;
       }
       default:

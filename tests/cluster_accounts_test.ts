@@ -4,17 +4,28 @@
  * sockets, and the real scrypt cost. Skipped without `redis-server`, except in CI.
  */
 import { assertEquals } from "@std/assert";
-import { allHear, ignore, NOTICE_MS, withCluster, withRig } from "./cluster_rig.ts";
+import {
+  allHear,
+  ignore,
+  type Instance,
+  NOTICE_MS,
+  type Rig,
+  withCluster,
+  withRig,
+} from "./cluster_rig.ts";
 import { TestClient } from "./helpers.ts";
+
+/** Runs `body` with Redis and two instances joined to it. */
+function withTwo(body: (a: Instance, b: Instance, rig: Rig) => Promise<void>): Promise<void> {
+  return withCluster(2, ([a, b], rig) => body(a!, b!, rig));
+}
 
 Deno.test({
   name:
     "cluster accounts: registered on A, the name asks for its password on B, which logs in there",
   ignore,
   async fn() {
-    await withCluster(2, async ([first, second], rig) => {
-      const a = first!;
-      const b = second!;
+    await withTwo(async (a, b, rig) => {
       const zed = await rig.login(a, "Zed");
       const watcher = await rig.login(b, "watcher");
       await allHear({ Zed: zed, watcher });
@@ -48,6 +59,38 @@ Deno.test({
       await other.send("REGISTER password2");
       await other.expect("OK registered");
       assertEquals(await other.sync(), []);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "cluster accounts: a guest's LOGIN that B cannot look up waits for the claim, which Redis refuses: ERR password-required",
+  ignore,
+  async fn() {
+    await withRig(async (rig) => {
+      const a = await rig.start(rig.redis.url);
+      const b = await rig.start(rig.relay.url);
+      const zed = await rig.login(a, "zed");
+      const bob = await rig.login(b, "bob");
+      await allHear({ zed, bob });
+      await zed.send("REGISTER password1");
+      await zed.expect("OK registered");
+      await zed.send("QUIT");
+      await zed.expectClosed();
+      await bob.expect("INFO zed disconnected");
+      rig.relay.cut();
+      await b.logged(/cluster unavailable/);
+      const guest = await rig.connect(b);
+      // B's lookup fails at once (Redis away); the claim waits for the rejoin and carries no account.
+      await guest.send("LOGIN zed");
+      await guest.send("PING");
+      await b.logged(/account store failed/);
+      rig.relay.restore();
+      await guest.expect("ERR password-required", NOTICE_MS);
+      await guest.expect("PONG");
+      await guest.send("LOGIN zed password1");
+      await guest.expect("OK");
     });
   },
 });
@@ -116,9 +159,7 @@ Deno.test({
     "cluster accounts: two instances register one name at the same moment (a stall made both hold it): one account, the other refused",
   ignore,
   async fn() {
-    await withCluster(2, async ([first, second], rig) => {
-      const a = first!;
-      const b = second!;
+    await withTwo(async (a, b, rig) => {
       const zed = await rig.login(a, "zed");
       const bob = await rig.login(b, "bob");
       await allHear({ zed, bob });
@@ -150,6 +191,44 @@ Deno.test({
       await check.expect("OK");
       await other.expect("ERR session-replaced");
       await other.expectClosed();
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "cluster accounts: the right password on B takes over a name held on A; A's session gets ERR session-replaced",
+  ignore,
+  async fn() {
+    await withTwo(async (a, b, rig) => {
+      const zed = await rig.login(a, "Zed");
+      const carol = await rig.login(a, "carol");
+      const bob = await rig.login(b, "bob");
+      await allHear({ Zed: zed, carol, bob });
+      await carol.send("WATCH");
+      await zed.send("REGISTER password1");
+      await zed.expect("OK registered");
+
+      const phone = await rig.connect(b);
+      await phone.send("LOGIN zed wrong-password");
+      await phone.expect("ERR bad-password");
+      assertEquals(await zed.sync(), [], "a wrong password takes nothing over");
+      const asked = performance.now();
+      await phone.send("LOGIN zed password1");
+      await phone.expect("OK");
+      console.log(`  takeover across instances: ${Math.round(performance.now() - asked)} ms`);
+      await zed.expect("ERR session-replaced");
+      await zed.expectClosed();
+      await carol.expect("INFO Zed disconnected");
+      await carol.expect("INFO Zed connected");
+      await bob.expect("INFO Zed disconnected");
+      await allHear({ Zed: phone, carol, bob });
+      await phone.send("WHO");
+      assertEquals(await phone.readLines(3), ["USER carol", "USER bob", "USER Zed"]);
+      // Still the account's: a guest gets no further on either instance.
+      const guest = await rig.connect(a);
+      await guest.send("LOGIN zed");
+      await guest.expect("ERR password-required");
     });
   },
 });

@@ -129,6 +129,23 @@ export class NameClaims {
     else this.#queued.add(claim);
   }
 
+  /**
+   * Claims `name` for the holder of `account` once the returned function is
+   * called (a takeover: the holder elsewhere lets go first), within the
+   * login wait; a holder that never lets go is `username-taken`.
+   */
+  claimAfter(link: ClientLink, name: string, key: string, account: number): () => void {
+    const claim: PendingClaim = { link, name, key, account };
+    const timer = setTimeout(
+      () => this.#settle(claim, refused(link, "username-taken")),
+      this.#options.timing.loginWaitMs,
+    );
+    this.#waiting.set(claim, timer);
+    return () => {
+      if (this.#waiting.has(claim)) this.#send(claim);
+    };
+  }
+
   /** Sends every claim held back; called once this instance has joined. */
   sendQueued(): void {
     for (const claim of this.#queued) this.#send(claim);

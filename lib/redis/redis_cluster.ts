@@ -38,6 +38,7 @@ import { Presence } from "./presence.ts";
 import type { Slot } from "./history_slots.ts";
 import { Inbound } from "./inbound.ts";
 import { Publisher } from "./publisher.ts";
+import { Takeovers } from "./takeovers.ts";
 import { HEARTBEAT } from "./scripts.ts";
 import { CLUSTER_TIMING, type ClusterTiming } from "./timing.ts";
 
@@ -100,6 +101,7 @@ export class RedisCluster implements Cluster {
   readonly #publisher: Publisher<Slot>;
   readonly #stream: ChatStream | undefined;
   readonly #inbound: Inbound;
+  readonly #takeovers: Takeovers;
   #link!: RedisLink;
   /** Runs a script on the current publishing connection: the account store's way to Redis too. */
   readonly run: RunScript = (script, args) => this.#link.pub.eval(script, args);
@@ -163,12 +165,18 @@ export class RedisCluster implements Cluster {
       },
       giveBack: (user) => this.leave(user),
     });
+    this.#takeovers = new Takeovers({
+      names: this.#names,
+      sendTo: (to, event) => this.#publisher.append(KEYS.inbox(this.#channels, to), event),
+      post,
+    });
     this.#inbound = new Inbound({
       instance,
       joined: () => this.#membership.kind === "joined",
       presence: this.#presence,
       stream,
       post,
+      takeover: (step, key, from) => this.#takeovers.heard(step, key, from),
     });
   }
 
@@ -191,7 +199,13 @@ export class RedisCluster implements Cluster {
   }
 
   claim(link: ClientLink, name: string, key: string, account?: number): undefined {
-    if (this.#presence.holder(key) !== undefined) {
+    const holder = this.#presence.holder(key);
+    if (holder !== undefined && account !== undefined && this.#membership.kind === "joined") {
+      // The account's password was checked here: its holder there is asked to let go first.
+      this.#takeovers.ask(link, name, key, account, holder.instance);
+      return undefined;
+    }
+    if (holder !== undefined) {
       // Held elsewhere, as far as this instance knows; after Redis lost its data, the
       // holder may not have reclaimed it yet.
       this.#options.post(refused(link, "username-taken"));
@@ -210,6 +224,7 @@ export class RedisCluster implements Cluster {
     // During a rejoin it is released now: the rejoin's own reclaim went out before this.
     const { kind } = this.#membership;
     if (kind === "joined" || kind === "joining") this.#names.release(user);
+    this.#takeovers.left(user.key);
   }
 
   accountChanged(key: string, account: number | undefined): void {

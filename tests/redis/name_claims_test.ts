@@ -120,6 +120,24 @@ Deno.test("a reclaim carries each user's account as it is now: registered, or go
   r.names.close();
 });
 
+Deno.test("a takeover's claim goes only when told; a holder that never lets go is username-taken", async () => {
+  const r = rig({ timing: { loginWaitMs: 5, nameTtlMs: 7000, instanceTtlMs: 5000 } });
+  const go = r.names.claimAfter(link("zed"), "Zed", "zed", 4);
+  await settle();
+  assertEquals(r.redis.calls.length, 0, "nothing before the go");
+  go();
+  await settle();
+  assertEquals(r.redis.take().arguments, ["i1", "Zed", "7000", "zed", "4"]);
+  const stuck = link("amy");
+  const never = r.names.claimAfter(stuck, "Amy", "amy", 5);
+  await until(() => r.posted.length > 1, "the refusal after the login wait");
+  assertEquals(r.posted.at(-1), { kind: "claim-refused", link: stuck, refusal: "username-taken" });
+  never();
+  await settle();
+  assertEquals(r.redis.calls.length, 0, "a go after the wait sends nothing");
+  r.names.close();
+});
+
 Deno.test("a taken name is refused, and nothing is announced", async () => {
   const r = rig();
   const bo = link("bo");

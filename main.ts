@@ -31,7 +31,7 @@ interface Setup {
   readonly log: Logger;
   /** The history, its store open (the SQLite file and the worker's module read already); with Redis, made with the cluster. */
   readonly history: ChatHistory | undefined;
-  /** The accounts, with `--data-dir` (in the history's file); undefined: accounts are off. */
+  /** The accounts, with `--data-dir` alone (in the history's file); with Redis, made with the cluster. */
   readonly accounts: AccountStore | undefined;
   /** What the startup `history` line says of it. */
   readonly historyFields: LogFields;
@@ -104,6 +104,8 @@ function serverOptions(setup: Setup): ServerOptions {
     ...(redis === undefined ? {} : {
       cluster: (post) => redis.start(post),
       history: redisHistory(redis.store, log),
+      // Accounts live in Redis too, whatever --data-dir says: every instance sees one registration.
+      accounts: redis.accounts,
     }),
   };
 }

@@ -25,6 +25,8 @@ export interface ClusterUser {
 export interface LocalUser extends ClusterUser {
   /** The name's key (see `nameKey`). */
   readonly key: string;
+  /** The account the user logged in to; undefined for a guest. */
+  readonly account?: number | undefined;
 }
 
 /** How a cluster is doing, for `/metrics` and `/readyz`. */
@@ -39,8 +41,18 @@ export interface ClusterStatus {
   readonly droppedBatches: number;
 }
 
-/** Why a claim was not granted. */
-export type ClaimRefusal = "username-taken" | "cluster-unavailable";
+/**
+ * Why a claim was not granted; `password-required`: the name has an account
+ * the claimer is not logged in to (registered on another instance).
+ */
+export type ClaimRefusal = "username-taken" | "cluster-unavailable" | "password-required";
+
+/** The reply that answers a refused `LOGIN`, by refusal. */
+export const REFUSAL_REPLIES = {
+  "username-taken": "usernameTaken",
+  "cluster-unavailable": "clusterUnavailable",
+  "password-required": "passwordRequired",
+} as const satisfies Record<ClaimRefusal, string>;
 
 /** What became of a `DM` to a user who is not on this instance. */
 export type RemoteDelivery = "sent" | "not-found" | "unavailable";
@@ -87,19 +99,29 @@ export type ClusterEvent =
   | { readonly kind: "remote-joined"; readonly name: string }
   /** A user of another instance left: `INFO <name> disconnected` for everyone here. */
   | { readonly kind: "remote-left"; readonly name: string }
-  /** A local user's name now belongs to a user elsewhere (freed during a partition). */
-  | { readonly kind: "name-lost"; readonly key: string };
+  /**
+   * A local user's name now belongs to a user elsewhere (freed during a
+   * partition), or (`session-replaced`) its account's password was given on
+   * another instance, which takes it over.
+   */
+  | { readonly kind: "name-lost"; readonly key: string; readonly reason?: "session-replaced" };
 
 /** Delivery and presence beyond this instance. */
 export interface Cluster {
   /**
-   * Claims a name that no local user holds, for the client on `link`.
-   * Returns the login number when the answer is known at once; otherwise
-   * returns undefined and posts `claimed` or `claim-refused` later.
+   * Claims a name that no local user holds, for the client on `link`, as a
+   * guest or (`account`) for the holder of that account id. Returns the
+   * login number when the answer is known at once; otherwise returns
+   * undefined and posts `claimed` or `claim-refused` later.
    */
-  claim(link: ClientLink, name: string, key: string): number | undefined;
+  claim(link: ClientLink, name: string, key: string, account?: number): number | undefined;
   /** A local user left (or was claimed for a client that has gone): free the name, tell the others. */
   leave(user: LocalUser): void;
+  /**
+   * A local user's account changed: it registered its name (`account`), or
+   * the account went (undefined). What a rejoin says the user holds.
+   */
+  accountChanged(key: string, account: number | undefined): void;
   /**
    * A local user's `MSG`, already delivered here: deliver it everywhere else.
    * `kept`: the hub has just recorded it in its history (a `MSG`, not a
@@ -130,6 +152,9 @@ export class Standalone implements Cluster {
 
   /** Nothing to tell anyone. */
   leave(): void {}
+
+  /** Nothing to reclaim, ever. */
+  accountChanged(): void {}
 
   /** Nobody else to deliver to. */
   broadcast(): void {}

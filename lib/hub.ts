@@ -11,7 +11,7 @@
 import { type AccountAnswer, accountAnswered } from "./accounts/account_commands.ts";
 import { AddressCounts } from "./address_counts.ts";
 import type { ClientLink } from "./client_link.ts";
-import { type Cluster, type ClusterEvent, Standalone } from "./cluster.ts";
+import { type Cluster, type ClusterEvent, REFUSAL_REPLIES, Standalone } from "./cluster.ts";
 import { Delivery } from "./delivery.ts";
 import { ChatHistory, type HistoryRequest } from "./history/chat_history.ts";
 import { idMs } from "./history/message_id.ts";
@@ -194,7 +194,7 @@ export class Hub {
         break;
       case "name-lost": {
         const holder = this.#users.get(event.key);
-        if (holder !== undefined) this.#disconnect(holder, "name-conflict");
+        if (holder !== undefined) this.#disconnect(holder, event.reason ?? "name-conflict");
         break;
       }
       default:
@@ -267,7 +267,7 @@ export class Hub {
 
   /** Claims a name for an anonymous session: it logs in now, or once the cluster answers. */
   #claim(session: Session, name: string, key: string, account: number | undefined): void {
-    const seq = this.#cluster.claim(session.link, name, key);
+    const seq = this.#cluster.claim(session.link, name, key, account);
     if (seq === undefined) session.state = startClaim(name, account);
     else this.#logIn(session, name, key, seq, account);
   }
@@ -292,11 +292,7 @@ export class Hub {
       this.#logIn(session, event.name, event.key, event.seq, claim.account);
     } else {
       session.state = ANONYMOUS;
-      this.#delivery.reply(
-        session,
-        event.refusal === "username-taken" ? "usernameTaken" : "clusterUnavailable",
-        claim.name,
-      );
+      this.#delivery.reply(session, REFUSAL_REPLIES[event.refusal], claim.name);
     }
     this.#replay(session, claim.waiting);
   }

@@ -22,6 +22,14 @@ import { type MetricsSnapshot, readinessOf, serveMetrics } from "./metrics.ts";
 import { Stats } from "./stats.ts";
 import type { TlsMaterial } from "./tls.ts";
 import { ListenError, peerGaveUp } from "./listen_errors.ts";
+import {
+  type ConnListener,
+  type Entrance,
+  idleCheckIntervalMs,
+  type ListenerRole,
+  type Listening,
+  setNoDelay,
+} from "./entrances.ts";
 import type { AccountStore } from "./accounts/account_store.ts";
 import { AccountDesk } from "./accounts/account_desk.ts";
 import { PasswordChecks, type PasswordHasher } from "./accounts/password_checks.ts";
@@ -30,6 +38,7 @@ import { loadPage, type PageResponses } from "./web/page_files.ts";
 import { HEAD_TIMEOUT_MS, webDoor } from "./web/web_door.ts";
 
 export { ListenError } from "./listen_errors.ts";
+export type { ConnListener } from "./entrances.ts";
 
 /** The IRC server's name: the source of its numerics and the host of every user's prefix. */
 const IRC_SERVER_NAME = "chat";
@@ -48,35 +57,6 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Addresses whose exemption from the per-address limit is remembered before the memo starts over. */
 const EXEMPT_MEMO_ENTRIES = 4096;
 
-/** What the server needs of a listener: plain TCP, TLS, or a test's wrapper. */
-export interface ConnListener {
-  readonly addr: Deno.Addr;
-  accept(): Promise<Deno.Conn>;
-  close(): void;
-}
-
-/** What a listener is for: the chat (plain or TLS) or the web. */
-type ListenerRole = "chat" | "tls" | "web" | "irc" | "irc-tls";
-
-/** A listener and the door its connections come in by. */
-interface Entrance {
-  readonly role: ListenerRole;
-  readonly listener: ConnListener;
-  /** True for a TLS port: its connections go through a handshake first. */
-  readonly secure: boolean;
-}
-
-/** What {@linkcode ChatServer.listen} opened, for the server it makes. */
-interface Listening {
-  readonly entrances: Entrance[];
-  /** The TLS ports' handshakes, when TLS is on. */
-  readonly handshakes: TlsHandshakes | undefined;
-  /** True for addresses exempt from the per-address limit. */
-  readonly exempt: (ip: string) => boolean;
-  /** The counters, shared with the TLS handshakes, which are made before the server. */
-  readonly stats: Stats;
-}
-
 /** Collaborators of a server, all optional. */
 export interface ServerOptions {
   readonly log?: Logger;
@@ -94,25 +74,10 @@ export interface ServerOptions {
   readonly pages?: PageResponses;
   /** Where messages are kept, its store already open; by default in memory, as `config` bounds it. */
   readonly history?: ChatHistory;
-  /** Where accounts are kept (`--data-dir`); by default, and always with a cluster, accounts are off. */
+  /** Where accounts are kept (`--data-dir`, or Redis with a cluster); by default accounts are off. */
   readonly accounts?: AccountStore;
   /** What hashes passwords; for tests only (a cheaper scrypt), never an operator's setting. */
   readonly hasher?: PasswordHasher;
-}
-
-/** Sends each write at once: chat lines are small and should not wait for more. */
-function setNoDelay(conn: ClientSocket): void {
-  if (!("setNoDelay" in conn)) return;
-  try {
-    (conn as Deno.TcpConn).setNoDelay(true);
-  } catch {
-    // The peer is already gone; the read loop will see it.
-  }
-}
-
-/** The room between idle checks: at most 10 s, and a quarter of the timeout. */
-function idleCheckIntervalMs(idleTimeoutSeconds: number): number {
-  return Math.min(10_000, (idleTimeoutSeconds * 1000) / 4);
 }
 
 /** A running chat server. Start it with {@linkcode ChatServer.listen}. */
@@ -170,14 +135,12 @@ export class ChatServer {
     this.#cluster = options.cluster?.((event) => this.#inbox.push(event));
     const now = options.now ?? performance.now.bind(performance);
     this.#history = options.history ?? memoryHistory(config, this.#log);
-    // Accounts across instances need a shared store (Redis accounts come later): off meanwhile.
-    this.#desk = options.accounts === undefined || this.#cluster !== undefined
-      ? undefined
-      : new AccountDesk(
-        options.accounts,
-        new PasswordChecks(options.hasher && { hasher: options.hasher }),
-        this.#log,
-      );
+    // With a cluster, the store must be one every instance shares (Redis's: see main.ts).
+    this.#desk = options.accounts === undefined ? undefined : new AccountDesk(
+      options.accounts,
+      new PasswordChecks(options.hasher && { hasher: options.hasher }),
+      this.#log,
+    );
     this.#hub = new Hub({
       maxClients: config.maxClients,
       maxClientsPerIp: config.maxClientsPerIp,

@@ -9,7 +9,9 @@ import { assertEquals } from "@std/assert";
 import { dmAccount, dmConversation, dmRange } from "../lib/history/dm_keys.ts";
 import { packEntries } from "../lib/history/packed_entries.ts";
 import { HistoryFile } from "../lib/history/sqlite_file.ts";
-import { CHAT, type Entry, type Range } from "../lib/history/store.ts";
+import { CHAT, type Entry, type HistoryStore, type Range } from "../lib/history/store.ts";
+import { ChatHistory } from "../lib/history/chat_history.ts";
+import { recordDm } from "../lib/history/dm_history.ts";
 import { tempDir } from "./temp_dir.ts";
 
 Deno.test("dm keys: one conversation per account and peer key; the account read back", () => {
@@ -87,4 +89,26 @@ Deno.test("HistoryFile: removing an account deletes its DMs alone; a later write
   } finally {
     file.close();
   }
+});
+
+Deno.test("recordDm keeps a copy per account party, and none with Redis, which cannot delete them yet", () => {
+  const appended: Entry[] = [];
+  const store = (kind: string): HistoryStore => ({
+    kind,
+    assignsIds: kind === "redis",
+    lastId: undefined,
+    append: (entries) => void appended.push(...entries),
+    read: () => [],
+    close: () => Promise.resolve(),
+  });
+  const memory = new ChatHistory({ store: store("memory") });
+  assertEquals(recordDm(memory, { name: "ann", account: 1 }, { name: "Bob", account: 2 }, "hi"), 2);
+  assertEquals(recordDm(memory, { name: "ann", account: 1 }, { name: "guest" }, "hi"), 1);
+  assertEquals(appended.map((entry) => entry.conversation), [
+    dmConversation(1, "bob"),
+    dmConversation(2, "ann"),
+    dmConversation(1, "guest"),
+  ]);
+  const redis = new ChatHistory({ store: store("redis") });
+  assertEquals(recordDm(redis, { name: "ann", account: 1 }, { name: "bob", account: 2 }, "hi"), 0);
 });

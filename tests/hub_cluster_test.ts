@@ -28,6 +28,7 @@ class FakeCluster implements Cluster {
     // What the cluster may read of it: the hub may hand over a richer object.
     this.left.push({ name: user.name, key: user.key, seq: user.seq });
   }
+  accountChanged(): void {}
   broadcast(sender: string, text: string, kept: boolean): void {
     this.broadcasts.push(`${sender} ${text}${kept ? "" : " (not kept)"}`);
   }
@@ -114,6 +115,16 @@ Deno.test("hub: a refused claim answers its LOGIN, and a pipelined LOGIN claims 
   assertEquals(cluster.claims.at(-1)!.name, "second");
   harness.hub.apply({ kind: "claim-refused", link, refusal: "cluster-unavailable" });
   assertEquals(link.take(), ["ERR cluster-unavailable", "PONG"]);
+});
+
+Deno.test("hub: a claim refused for a name registered elsewhere answers ERR password-required", () => {
+  const { cluster, harness } = setup();
+  const link = harness.open("x");
+  harness.send(link, "LOGIN Zed");
+  harness.send(link, "PING");
+  harness.hub.apply({ kind: "claim-refused", link, refusal: "password-required" });
+  assertEquals(link.take(), ["ERR password-required", "PONG"]);
+  assertEquals(cluster.claims.map((c) => c.name), ["Zed"]);
 });
 
 Deno.test("hub: a name granted to a client that has left goes straight back", () => {

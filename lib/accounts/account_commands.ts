@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Cluster } from "../cluster.ts";
 import type { Delivery } from "../delivery.ts";
 import { nameKey, RESERVED_KEYS, validateName } from "../names.ts";
 import { type CloseReason, type Command, splitFirst } from "../protocol.ts";
@@ -55,6 +56,8 @@ export interface AccountContext {
   readonly users: ReadonlyMap<string, MemberSession>;
   /** The way out to this instance's clients. */
   readonly delivery: Delivery;
+  /** Told when a member's account changes: a rejoin reclaims the name with the right id. */
+  readonly cluster: Pick<Cluster, "accountChanged">;
   /** Where account work is done; undefined: accounts are off. */
   readonly desk: AccountDesk | undefined;
   /** Claims a valid name no local user holds, as a guest or for `account`. */
@@ -222,8 +225,10 @@ function nameChecked(
   { name, key, exists }: AccountAnswer & { kind: "name-checked" },
 ): void {
   // A name that cannot be looked up now is not handed out as a guest's: it may be an account's.
-  if (exists === undefined) hub.delivery.reply(session, "loginThrottled");
-  else if (exists) hub.delivery.reply(session, "passwordRequired", name);
+  // Unless the claim checks that itself (Redis): it waits for Redis as any claim does.
+  if (exists === undefined && hub.desk?.claimsCheckAccounts !== true) {
+    hub.delivery.reply(session, "loginThrottled");
+  } else if (exists) hub.delivery.reply(session, "passwordRequired", name);
   else if (hub.users.has(key)) hub.delivery.reply(session, "usernameTaken", name);
   else hub.claim(session, name, key);
 }
@@ -246,6 +251,7 @@ function registered(hub: AccountContext, member: MemberSession, work: RegisterWo
   else if (work === "unavailable") hub.delivery.reply(member, "loginThrottled");
   else {
     member.state.account = work.id;
+    hub.cluster.accountChanged(member.state.key, work.id);
     hub.delivery.reply(member, "registered");
   }
 }
@@ -261,10 +267,12 @@ function changed(
   else if (work.result === "gone") {
     // Deleted meanwhile (the operator's task): the member is a guest now.
     member.state.account = undefined;
+    hub.cluster.accountChanged(member.state.key, undefined);
     hub.delivery.reply(member, "accountRequired");
   } else if (how === "password") hub.delivery.reply(member, "passwordChanged");
   else {
     member.state.account = undefined;
+    hub.cluster.accountChanged(member.state.key, undefined);
     hub.delivery.reply(member, "unregistered");
   }
 }

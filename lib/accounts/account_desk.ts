@@ -64,6 +64,11 @@ export class AccountDesk {
     this.#nowMs = nowMs;
   }
 
+  /** True when the name claim refuses a guest a registered name by itself (see `AccountStore`). */
+  get claimsCheckAccounts(): boolean {
+    return this.#store.claimsCheckAccounts === true;
+  }
+
   /** True when `key` has an account; undefined when the store could not say. */
   async exists(key: string): Promise<boolean | undefined> {
     const account = await this.#find(key);

@@ -30,6 +30,13 @@ export const ALREADY_REGISTERED = "already-registered";
  * fails; the answers a user can cause are values.
  */
 export interface AccountStore {
+  /**
+   * True when the name claim itself refuses a guest a registered name (Redis:
+   * the claim and the accounts are one store), so a `LOGIN <name>` whose
+   * lookup fails may go on to the claim, which waits for the store as any
+   * claim does.
+   */
+  readonly claimsCheckAccounts?: boolean;
   /** The account whose key is `key`, or undefined when there is none. */
   find(key: string): Promise<Account | undefined>;
   /**

@@ -33,6 +33,8 @@ export interface RedisAccountStoreOptions {
 
 /** The account store of a server with `--redis-url`. */
 export class RedisAccountStore implements AccountStore {
+  /** The cluster's claim script checks the name's account (`accountClaim`) in the same step. */
+  readonly claimsCheckAccounts = true;
   readonly #options: RedisAccountStoreOptions;
   #closed = false;
 

@@ -114,6 +114,11 @@ export class ChatHistory {
     return this.#now();
   }
 
+  /** The store's kind (`memory`, `sqlite`, `redis`), or undefined when nothing is kept. */
+  get storeKind(): string | undefined {
+    return this.#store?.kind;
+  }
+
   /** True when messages are kept at all. */
   get enabled(): boolean {
     return this.#store !== undefined;

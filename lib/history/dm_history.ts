@@ -30,7 +30,9 @@ export function recordDm(
   recipient: DmParty,
   text: string,
 ): number {
-  if (!history.enabled) return 0;
+  // Not in Redis yet: direct messages between instances would be missing, and UNREGISTER does not
+  // yet delete an account's conversations there. Kept nowhere rather than kept half.
+  if (!history.enabled || history.storeKind === "redis") return 0;
   const at = history.now();
   let kept = 0;
   if (sender.account !== undefined) {

@@ -32,7 +32,15 @@ export type WireEvent =
    * The chat's history has reached `id`: the sending instance wrote messages
    * there without publishing them (they were held while Redis was away).
    */
-  | { readonly kind: "mark"; readonly id: string };
+  | { readonly kind: "mark"; readonly id: string }
+  /**
+   * A takeover: the sending instance has checked an account's password for
+   * the name key `key`, which the receiving instance holds; it ends its
+   * session there (`ERR session-replaced`) and answers `freed`.
+   */
+  | { readonly kind: "replace"; readonly key: string }
+  /** The name key `key` that the receiving instance asked to `replace` is free in Redis now. */
+  | { readonly kind: "freed"; readonly key: string };
 
 /** A batch of events from one instance. */
 export interface WireBatch {
@@ -48,7 +56,16 @@ export interface WireBatch {
  * (`S <id>`), which an instance publishes to itself when it joins, and to
  * all after writing messages unpublished.
  */
-export const TAG = { msg: "M", kept: "H", dm: "D", joined: "J", left: "L", mark: "S" } as const;
+export const TAG = {
+  msg: "M",
+  kept: "H",
+  dm: "D",
+  joined: "J",
+  left: "L",
+  mark: "S",
+  replace: "R",
+  freed: "F",
+} as const;
 
 /** A history id as Redis writes it. */
 const ID = /^\d{1,16}-\d{1,16}$/;
@@ -68,15 +85,27 @@ export function encodeEvent(event: WireEvent): string {
       return `${TAG.left} ${event.seq} ${event.name}`;
     case "mark":
       return `${TAG.mark} ${event.id}`;
+    case "replace":
+    case "freed":
+      return `${TAG[event.kind]} ${event.key}`;
   }
 }
 
+/** The tags of the lines that must reach the other instances even when chat lines are dropped. */
+const PRESENCE_TAGS: ReadonlySet<string> = new Set([
+  TAG.joined,
+  TAG.left,
+  TAG.replace,
+  TAG.freed,
+]);
+
 /**
- * True when a line made by {@linkcode encodeEvent} is a login or a departure:
- * what must reach the other instances even when chat lines are dropped.
+ * True when a line made by {@linkcode encodeEvent} is a login, a departure
+ * or a takeover's step: what must reach the other instances even when chat
+ * lines are dropped.
  */
 export function isPresenceLine(line: string): boolean {
-  return line[0] === TAG.joined || line[0] === TAG.left;
+  return PRESENCE_TAGS.has(line[0]!);
 }
 
 /** A batch from lines made by {@linkcode encodeEvent}. */
@@ -163,6 +192,10 @@ function decodeEvent(line: string): WireEvent | undefined {
     }
     case TAG.mark:
       return ID.test(body) ? { kind: "mark", id: body } : undefined;
+    case TAG.replace:
+      return body === "" || body.includes(" ") ? undefined : { kind: "replace", key: body };
+    case TAG.freed:
+      return body === "" || body.includes(" ") ? undefined : { kind: "freed", key: body };
     case TAG.joined:
     case TAG.left: {
       const [seqText, name] = fields(body, 1);

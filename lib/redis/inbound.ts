@@ -23,6 +23,8 @@ export interface InboundOptions {
   readonly stream: ChatStream | undefined;
   /** Hands an event to the hub. */
   readonly post: (event: ClusterEvent) => void;
+  /** Another instance (`from`) asks for the name key `key` (a takeover), or says it is `freed`. */
+  readonly takeover: (step: "replace" | "freed", key: string, from: string) => void;
 }
 
 /** Reads each message of the subscription, in order. */
@@ -84,6 +86,10 @@ export class Inbound {
           // Those messages never came here: what is recent is whole only after them.
           stream?.recent.reset(event.id);
           post({ kind: "observed", id: event.id });
+          break;
+        case "replace":
+        case "freed":
+          this.#options.takeover(event.kind, event.key, batch.from);
           break;
         case "joined":
         case "left":

@@ -8,6 +8,7 @@
 import type { ClaimRefusal, ClusterEvent, LocalUser } from "../cluster.ts";
 import type { ClientLink } from "../client_link.ts";
 import type { Logger } from "../log.ts";
+import { accountClaim, CLAIM_REFUSED_ACCOUNT } from "./account_scripts.ts";
 import { decodeHolder, encodeHolder, type WireEvent } from "./cluster_wire.ts";
 import type { RunScript } from "./connections.ts";
 import { KEYS } from "./keys.ts";
@@ -52,6 +53,8 @@ interface PendingClaim {
   readonly link: ClientLink;
   readonly name: string;
   readonly key: string;
+  /** The claimer's account id; undefined for a guest. */
+  readonly account: number | undefined;
 }
 
 /**
@@ -111,11 +114,12 @@ export class NameClaims {
   }
 
   /**
-   * Claims `name` for the client on `link`, at once when `send`, else once
-   * {@linkcode sendQueued} runs; either way the answer is posted, within the login wait.
+   * Claims `name` for the client on `link` (a guest, or the holder of
+   * `account`), at once when `send`, else once {@linkcode sendQueued} runs;
+   * either way the answer is posted, within the login wait.
    */
-  claim(link: ClientLink, name: string, key: string, send: boolean): void {
-    const claim: PendingClaim = { link, name, key };
+  claim(link: ClientLink, name: string, key: string, send: boolean, account?: number): void {
+    const claim: PendingClaim = { link, name, key, account };
     const timer = setTimeout(
       () => this.#settle(claim, refused(link, "cluster-unavailable")),
       this.#options.timing.loginWaitMs,
@@ -123,6 +127,23 @@ export class NameClaims {
     this.#waiting.set(claim, timer);
     if (send) this.#send(claim);
     else this.#queued.add(claim);
+  }
+
+  /**
+   * Claims `name` for the holder of `account` once the returned function is
+   * called (a takeover: the holder elsewhere lets go first), within the
+   * login wait; a holder that never lets go is `username-taken`.
+   */
+  claimAfter(link: ClientLink, name: string, key: string, account: number): () => void {
+    const claim: PendingClaim = { link, name, key, account };
+    const timer = setTimeout(
+      () => this.#settle(claim, refused(link, "username-taken")),
+      this.#options.timing.loginWaitMs,
+    );
+    this.#waiting.set(claim, timer);
+    return () => {
+      if (this.#waiting.has(claim)) this.#send(claim);
+    };
   }
 
   /** Sends every claim held back; called once this instance has joined. */
@@ -134,6 +155,17 @@ export class NameClaims {
   /** Resolves once no claim is in flight (a granted claim not yet answered is not a user yet). */
   async whenSettled(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight.values()]);
+  }
+
+  /**
+   * A user of this instance registered its name, or its account went
+   * (`account` undefined): what a rejoin's reclaim will say of them.
+   */
+  accountChanged(key: string, account: number | undefined): void {
+    const user = this.#local.get(key);
+    if (user === undefined) return;
+    const { account: _, ...rest } = user;
+    this.#local.set(key, account === undefined ? rest : { ...rest, account });
   }
 
   /** Forgets a user of this instance; their name stays in Redis until released or reclaimed. */
@@ -158,9 +190,10 @@ export class NameClaims {
   /**
    * Claims this instance's users' names again (a no-op where held), frees
    * the rest it held, and marks it alive; the script goes out before this
-   * returns its promise. Local users whose names went elsewhere are dropped
-   * (the hub hears `name-lost`); freed names are announced gone. Resolves with
-   * the keys lost.
+   * returns its promise. Local users whose names went elsewhere, or whose
+   * names got an account they do not hold (registered elsewhere during a
+   * partition), are dropped (the hub hears `name-lost`); freed names are
+   * announced gone. Resolves with the keys lost.
    */
   async reclaim(): Promise<string[]> {
     const { instance, prefix: p, timing } = this.#options;
@@ -169,8 +202,16 @@ export class NameClaims {
       String(timing.instanceTtlMs),
       KEYS.name(p, ""),
       String(timing.nameTtlMs),
+      KEYS.account(p, ""),
     ];
-    for (const user of this.#local.values()) args.push(user.key, user.name, String(user.seq));
+    for (const user of this.#local.values()) {
+      args.push(
+        user.key,
+        user.name,
+        String(user.seq),
+        accountClaim(p, user.key, user.account).argument,
+      );
+    }
     const [lost, freed] = await this.#options.run(REJOIN, {
       keys: [KEYS.alive(p, instance), KEYS.owned(p, instance), KEYS.instances(p), KEYS.seq(p)],
       arguments: args,
@@ -263,6 +304,7 @@ export class NameClaims {
     this.#ops++;
     this.#opsInFlight++;
     const earlier = this.#inFlight.get(claim.key) ?? Promise.resolve();
+    const account = accountClaim(p, claim.key, claim.account);
     const attempt = earlier.then(() =>
       this.#options.run(CLAIM, {
         keys: [
@@ -270,8 +312,9 @@ export class NameClaims {
           KEYS.seq(p),
           KEYS.owned(p, instance),
           KEYS.alive(p, instance),
+          account.key,
         ],
-        arguments: [instance, claim.name, String(timing.nameTtlMs), claim.key],
+        arguments: [instance, claim.name, String(timing.nameTtlMs), claim.key, account.argument],
       })
     ).then((reply) => this.#answered(claim, reply), () => {
       // Redis went away mid-claim: wait for it again, within the same bound.
@@ -289,13 +332,23 @@ export class NameClaims {
       this.#settle(claim, refused(claim.link, "username-taken"));
       return;
     }
+    if (reply === CLAIM_REFUSED_ACCOUNT) {
+      // Registered (on any instance) and this claimer is not logged in to it: a guest's claim.
+      this.#settle(claim, refused(claim.link, "password-required"));
+      return;
+    }
     if (reply === -1) {
       // Not registered as alive: Redis lost its data or gave this instance up. Rejoin first.
       if (this.#waiting.has(claim)) this.#queued.add(claim);
       this.#options.unregistered();
       return;
     }
-    const user: LocalUser = { name: claim.name, key: claim.key, seq: Number(reply) };
+    const user: LocalUser = {
+      name: claim.name,
+      key: claim.key,
+      seq: Number(reply),
+      ...(claim.account === undefined ? {} : { account: claim.account }),
+    };
     this.#local.set(user.key, user);
     if (!this.#waiting.has(claim)) {
       this.#options.log.info("login claim granted too late; name released", { name: user.name });
@@ -304,7 +357,8 @@ export class NameClaims {
     }
     this.#options.displace(user.key);
     this.#options.announce({ kind: "joined", seq: user.seq, name: user.name });
-    this.#settle(claim, { kind: "claimed", link: claim.link, ...user });
+    const { name, key, seq } = user;
+    this.#settle(claim, { kind: "claimed", link: claim.link, name, key, seq });
   }
 
   #settle(claim: PendingClaim, event: ClusterEvent): void {

@@ -1,10 +1,11 @@
 /**
  * The Redis side of a clustered server, made for `main.ts` (which loads this
  * module only with `--redis-url`): the cluster and the history store that
- * shares its connections.
+ * shares its connections, and the account store that does too.
  *
  * @module
  */
+import { RedisAccountStore } from "../accounts/redis_account_store.ts";
 import type { ClusterEvent } from "../cluster.ts";
 import { RedisHistoryStore } from "../history/redis_store.ts";
 import type { Retention } from "../history/store.ts";
@@ -20,11 +21,13 @@ export interface RedisChatOptions extends Omit<RedisClusterOptions, "post" | "hi
 export interface RedisChat {
   /** The chat's history in Redis; undefined without history. */
   readonly store: RedisHistoryStore | undefined;
+  /** The accounts in Redis, on the cluster's publishing connection: the server's account store. */
+  readonly accounts: RedisAccountStore;
   /** Starts the cluster, posting its events through `post` (the server's inbox). */
   start(post: (event: ClusterEvent) => void): RedisCluster;
 }
 
-/** The cluster and its history store, made together for `main.ts`; nothing connects until `start`. */
+/** The cluster and its history and account stores, made together for `main.ts`; nothing connects until `start`. */
 export function openRedisChat(options: RedisChatOptions): RedisChat {
   const { retention, ...rest } = options;
   let post: (event: ClusterEvent) => void = () => {};
@@ -36,6 +39,13 @@ export function openRedisChat(options: RedisChatOptions): RedisChat {
   const stream = cluster.stream;
   return {
     store: stream === undefined ? undefined : new RedisHistoryStore(stream, options.log),
+    accounts: new RedisAccountStore({
+      prefix: cluster.prefix,
+      run: cluster.run,
+      command: cluster.command,
+      // Registering refuses a name another instance holds: its user there is a guest.
+      instance: cluster.id,
+    }),
     start(to) {
       post = to;
       cluster.start();

@@ -38,6 +38,7 @@ import { Presence } from "./presence.ts";
 import type { Slot } from "./history_slots.ts";
 import { Inbound } from "./inbound.ts";
 import { Publisher } from "./publisher.ts";
+import { Takeovers } from "./takeovers.ts";
 import { HEARTBEAT } from "./scripts.ts";
 import { CLUSTER_TIMING, type ClusterTiming } from "./timing.ts";
 
@@ -100,7 +101,12 @@ export class RedisCluster implements Cluster {
   readonly #publisher: Publisher<Slot>;
   readonly #stream: ChatStream | undefined;
   readonly #inbound: Inbound;
+  readonly #takeovers: Takeovers;
   #link!: RedisLink;
+  /** Runs a script on the current publishing connection: the account store's way to Redis too. */
+  readonly run: RunScript = (script, args) => this.#link.pub.eval(script, args);
+  /** Sends one command on the current publishing connection. */
+  readonly command = (args: string[]): Promise<unknown> => this.#link.pub.sendCommand(args);
   #membership: Membership = AWAY;
   #everJoined = false;
   #heartbeatSentAt: number | undefined;
@@ -115,7 +121,7 @@ export class RedisCluster implements Cluster {
     this.#everyone = KEYS.everyone(this.#channels);
     const { post, log } = options;
     const instance = this.id;
-    const run: RunScript = (script, args) => this.#link.pub.eval(script, args);
+    const run = this.run;
     const stream = this.#stream = options.history === undefined ? undefined : new ChatStream({
       instance,
       prefix,
@@ -124,7 +130,7 @@ export class RedisCluster implements Cluster {
       retention: options.history,
       log,
       run,
-      command: (args) => this.#link.pub.sendCommand(args),
+      command: this.command,
       flush: () => this.#publisher.flush(),
     });
     this.#publisher = new Publisher<Slot>({
@@ -159,13 +165,24 @@ export class RedisCluster implements Cluster {
       },
       giveBack: (user) => this.leave(user),
     });
+    this.#takeovers = new Takeovers({
+      names: this.#names,
+      sendTo: (to, event) => this.#publisher.append(KEYS.inbox(this.#channels, to), event),
+      post,
+    });
     this.#inbound = new Inbound({
       instance,
       joined: () => this.#membership.kind === "joined",
       presence: this.#presence,
       stream,
       post,
+      takeover: (step, key, from) => this.#takeovers.heard(step, key, from),
     });
+  }
+
+  /** Key prefix, already per database: where the account store keeps its keys too. */
+  get prefix(): string {
+    return this.#prefix;
   }
 
   /** The chat's history in Redis, when it is kept: what the history store writes and reads through. */
@@ -181,14 +198,20 @@ export class RedisCluster implements Cluster {
     this.#connect();
   }
 
-  claim(link: ClientLink, name: string, key: string): undefined {
-    if (this.#presence.holder(key) !== undefined) {
+  claim(link: ClientLink, name: string, key: string, account?: number): undefined {
+    const holder = this.#presence.holder(key);
+    if (holder !== undefined && account !== undefined && this.#membership.kind === "joined") {
+      // The account's password was checked here: its holder there is asked to let go first.
+      this.#takeovers.ask(link, name, key, account, holder.instance);
+      return undefined;
+    }
+    if (holder !== undefined) {
       // Held elsewhere, as far as this instance knows; after Redis lost its data, the
       // holder may not have reclaimed it yet.
       this.#options.post(refused(link, "username-taken"));
       return undefined;
     }
-    this.#names.claim(link, name, key, this.#membership.kind === "joined");
+    this.#names.claim(link, name, key, this.#membership.kind === "joined", account);
     return undefined;
   }
 
@@ -201,6 +224,11 @@ export class RedisCluster implements Cluster {
     // During a rejoin it is released now: the rejoin's own reclaim went out before this.
     const { kind } = this.#membership;
     if (kind === "joined" || kind === "joining") this.#names.release(user);
+    this.#takeovers.left(user.key);
+  }
+
+  accountChanged(key: string, account: number | undefined): void {
+    this.#names.accountChanged(key, account);
   }
 
   broadcast(sender: string, text: string, kept: boolean): void {

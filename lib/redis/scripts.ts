@@ -76,16 +76,23 @@ return redis.call('SCARD', KEYS[2])
  * held for users who left while it was cut off, raises the login counter past
  * every reclaimed number, and marks the instance alive. KEYS: alive, owned,
  * instances, seq. ARGV: instance, instance ttl ms, name key prefix, name ttl
- * ms, then (name key, name, seq) for each local user. Returns { name keys
- * now held elsewhere, values freed }.
+ * ms, account key prefix, then (name key, name, seq, account id or '' for a
+ * guest) for each local user. A user whose name has an account of another id
+ * (registered elsewhere during a partition) is lost, and its name freed if
+ * this instance held it. Returns { name keys now held elsewhere or
+ * refused, values freed }.
  */
 export const REJOIN = `
 local mine = ARGV[1] .. ' '
 local keep, lost, freed, top = {}, {}, {}, 0
-for i = 5, #ARGV, 3 do
+for i = 6, #ARGV, 4 do
   local k, value = ARGV[i], mine .. ARGV[i + 2] .. ' ' .. ARGV[i + 1]
   local v = redis.call('GET', ARGV[3] .. k)
-  if v == false or v == value then
+  local id = redis.call('HGET', ARGV[5] .. k, 'id')
+  if id and id ~= ARGV[i + 3] then
+    if v == value then redis.call('DEL', ARGV[3] .. k) end
+    table.insert(lost, k)
+  elseif v == false or v == value then
     redis.call('SET', ARGV[3] .. k, value, 'PX', ARGV[4])
     keep[k] = true
     top = math.max(top, tonumber(ARGV[i + 2]))

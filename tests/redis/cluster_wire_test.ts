@@ -22,6 +22,8 @@ Deno.test("a batch of events decodes to what was encoded, texts with spaces and 
     { kind: "msg", sender: "x", text: "" },
     { kind: "msg", sender: "x", text: "kept with its id", id: "1764999000123-7" },
     { kind: "mark", id: "1764999000124-0" },
+    { kind: "replace", key: "amélie" },
+    { kind: "freed", key: "amélie" },
     { kind: "left", seq: 41, name: "Amélie" },
   ];
   const payload = encodeBatch("inst-1", events.map(encodeEvent));
@@ -42,6 +44,8 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
     "H 12-x ann no-id",
     "H 12-0 ann",
     "S 12",
+    "R ",
+    "F two keys",
     "M ok fine",
   ].join("\n");
   assertEquals(decodeBatch(payload), {
@@ -65,8 +69,10 @@ Deno.test("logins and departures are told apart from chat lines by the wire modu
     encodeEvent({ kind: "left", seq: 1, name: "Mia" }),
     encodeEvent({ kind: "msg", sender: "Lou", text: "J 1 not a login" }),
     encodeEvent({ kind: "dm", target: "lou", sender: "Lou", text: "L" }),
+    encodeEvent({ kind: "replace", key: "mia" }),
+    encodeEvent({ kind: "freed", key: "mia" }),
   ];
-  assertEquals(lines.map(isPresenceLine), [true, true, false, false]);
+  assertEquals(lines.map(isPresenceLine), [true, true, false, false, true, true]);
 });
 
 Deno.test("an instance knows its own batches without parsing them, and its probe decodes to nothing", () => {

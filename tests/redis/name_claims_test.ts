@@ -61,14 +61,80 @@ Deno.test("a claim runs CLAIM on the name's keys, and a grant makes a user, anno
   await settle();
   const call = r.redis.take();
   assertStrictEquals(call.script, CLAIM);
-  assertEquals(call.keys, ["chat:name:ann", "chat:seq", "chat:owned:i1", "chat:alive:i1"]);
-  assertEquals(call.arguments, ["i1", "Ann", "7000", "ann"]);
+  assertEquals(call.keys, [
+    ...["chat:name:ann", "chat:seq", "chat:owned:i1", "chat:alive:i1"],
+    "chat:account:ann",
+  ]);
+  assertEquals(call.arguments, ["i1", "Ann", "7000", "ann", ""], "a guest's claim: no account id");
   call.reply.resolve(5);
   await settle();
   assertEquals(r.posted, [{ kind: "claimed", link: ann, name: "Ann", key: "ann", seq: 5 }]);
   assertEquals(r.announced, [{ kind: "joined", seq: 5, name: "Ann" }]);
   assertEquals(r.displaced, ["ann"]);
   assertEquals([...r.names.users()], [{ name: "Ann", key: "ann", seq: 5 }]);
+  r.names.close();
+});
+
+Deno.test("an account holder's claim carries its id; -2 (a guest, a registered name) is ERR password-required", async () => {
+  const r = rig();
+  const zed = link("zed");
+  r.names.claim(zed, "Zed", "zed", true, 12);
+  await settle();
+  const call = r.redis.take();
+  assertEquals(call.keys.at(-1), "chat:account:zed");
+  assertEquals(call.arguments, ["i1", "Zed", "7000", "zed", "12"]);
+  call.reply.resolve(3);
+  const guest = link("guest");
+  r.names.claim(guest, "Yan", "yan", true);
+  await settle();
+  r.redis.take().reply.resolve(-2);
+  await settle();
+  assertEquals(r.posted, [
+    { kind: "claimed", link: zed, name: "Zed", key: "zed", seq: 3 },
+    { kind: "claim-refused", link: guest, refusal: "password-required" },
+  ]);
+  assertEquals(
+    r.announced,
+    [{ kind: "joined", seq: 3, name: "Zed" }],
+    "a refusal is not announced",
+  );
+  assertEquals([...r.names.users()], [{ name: "Zed", key: "zed", seq: 3, account: 12 }]);
+  r.names.close();
+});
+
+Deno.test("a reclaim carries each user's account as it is now: registered, or gone", async () => {
+  const r = rig();
+  await grant(r, "Kai", 1);
+  r.names.claim(link("lee"), "Lee", "lee", true, 8);
+  await settle();
+  r.redis.take().reply.resolve(2);
+  await settle();
+  r.names.accountChanged("kai", 31);
+  r.names.accountChanged("lee", undefined);
+  r.names.accountChanged("nobody", 5);
+  const reclaimed = r.names.reclaim();
+  const call = r.redis.take();
+  assertEquals(call.arguments.slice(5), ["kai", "Kai", "1", "31", "lee", "Lee", "2", ""]);
+  call.reply.resolve([[], []]);
+  assertEquals(await reclaimed, []);
+  r.names.close();
+});
+
+Deno.test("a takeover's claim goes only when told; a holder that never lets go is username-taken", async () => {
+  const r = rig({ timing: { loginWaitMs: 5, nameTtlMs: 7000, instanceTtlMs: 5000 } });
+  const go = r.names.claimAfter(link("zed"), "Zed", "zed", 4);
+  await settle();
+  assertEquals(r.redis.calls.length, 0, "nothing before the go");
+  go();
+  await settle();
+  assertEquals(r.redis.take().arguments, ["i1", "Zed", "7000", "zed", "4"]);
+  const stuck = link("amy");
+  const never = r.names.claimAfter(stuck, "Amy", "amy", 5);
+  await until(() => r.posted.length > 1, "the refusal after the login wait");
+  assertEquals(r.posted.at(-1), { kind: "claim-refused", link: stuck, refusal: "username-taken" });
+  never();
+  await settle();
+  assertEquals(r.redis.calls.length, 0, "a go after the wait sends nothing");
   r.names.close();
 });
 
@@ -182,8 +248,8 @@ Deno.test("a reclaim sends every user with their login number, drops names lost,
   assertStrictEquals(call.script, REJOIN);
   assertEquals(call.keys, ["chat:alive:i1", "chat:owned:i1", "chat:instances", "chat:seq"]);
   assertEquals(call.arguments, [
-    ...["i1", "5000", "chat:name:", "7000"],
-    ...["hal", "Hal", "3", "ida", "Ida", "4"],
+    ...["i1", "5000", "chat:name:", "7000", "chat:account:"],
+    ...["hal", "Hal", "3", "", "ida", "Ida", "4", ""],
   ]);
   call.reply.resolve([["hal"], ["i1 2 Old", "not a holder"]]);
   assertEquals(await reclaimed, ["hal"]);

@@ -126,7 +126,7 @@ Deno.test("before it has joined, nothing goes elsewhere and logins wait; once jo
     "chat:instances",
     "chat:seq",
   ]);
-  assertEquals(rejoin.arguments, [id, "5000", "chat:name:", "7000"]);
+  assertEquals(rejoin.arguments, [id, "5000", "chat:name:", "7000", "chat:account:"]);
   await answerJoin(r, ["b 1 Bob"]);
   assertEquals(r.cluster.status(), {
     available: true,

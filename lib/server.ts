@@ -76,7 +76,7 @@ export interface ServerOptions {
   readonly history?: ChatHistory;
   /** Where accounts are kept (`--data-dir`, or Redis with a cluster); by default accounts are off. */
   readonly accounts?: AccountStore;
-  /** What hashes passwords; for tests only (a cheaper scrypt), never an operator's setting. */
+  /** What hashes passwords; for tests only (a cheaper hash), never an operator's setting. */
   readonly hasher?: PasswordHasher;
 }
 

@@ -84,7 +84,7 @@ Deno.test({
         stderr: "set-password: password set for alice (id 1)\n",
       });
       const hash = (await storeOn(client).find("alice"))!.hash;
-      assert(hash.startsWith("scrypt$17$8$1$"), hash);
+      assert(hash.startsWith("pbkdf2-sha256$600000$"), hash);
       assert(await verifyPassword(secret, hash));
       assertEquals((await storeOn(client).find("bob"))?.hash, "hash-of-bob");
       assertEquals(await runTask(args, "short\n"), {

@@ -1,7 +1,7 @@
 /**
- * Password hashing: scrypt at the real cost once (a hash costs about half a
- * second), the rest at a test-only cheap cost through `hashPassword`'s
- * explicit parameters.
+ * Password hashing: PBKDF2 and scrypt at their real cost once each (a tenth
+ * of a second and more than half a second), the rest at a test-only cheap
+ * cost through `hashPassword`'s explicit parameters.
  */
 import { assert, assertEquals, assertMatch, assertNotEquals } from "@std/assert";
 import {
@@ -30,13 +30,50 @@ Deno.test("hashPassword at the real cost: parameters in the string, a round trip
   }
   // A hash run on this thread would let no timer fire until it had returned.
   assert(ticksDuringHash >= 2, `timer ticks while hashing: ${ticksDuringHash}`);
-  assertMatch(hash, /^scrypt\$17\$8\$1\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$/);
+  assertMatch(hash, /^pbkdf2-sha256\$600000\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$/);
   const parsed = parseHash(hash)!;
   assertEquals(parsed.params, CURRENT_PARAMS);
+  assertEquals(CURRENT_PARAMS, { iterations: 600_000 });
   assertEquals([parsed.salt.length, parsed.key.length], [16, 32]);
   assertEquals(needsRehash(hash), false);
   assertEquals(await verifyPassword("correct-horse-battery", hash), true);
   assertEquals(await verifyPassword("correct-horse-batterY", hash), false);
+});
+
+Deno.test("a scrypt hash at OWASP's cost verifies, off this thread, and asks to be made again", async () => {
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  let hash: string;
+  try {
+    hash = await hashPassword("correct-horse-battery", { logN: 17, r: 8, p: 1 });
+  } finally {
+    clearInterval(timer);
+  }
+  assert(ticks >= 2, `timer ticks while hashing: ${ticks}`);
+  assertMatch(hash, /^scrypt\$17\$8\$1\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$/);
+  assertEquals(await verifyPassword("correct-horse-battery", hash), true);
+  assertEquals(needsRehash(hash), true, "new hashes are PBKDF2's");
+});
+
+Deno.test("PBKDF2 hashes below the current iterations verify and ask to be made again", async () => {
+  const hash = await hashPassword("hunter22!", { iterations: 1000 });
+  assertMatch(hash, /^pbkdf2-sha256\$1000\$/);
+  assertEquals(await verifyPassword("hunter22!", hash), true);
+  assertEquals(await verifyPassword("hunter22?", hash), false);
+  assertEquals(needsRehash(hash), true);
+  const [, , salt, key] = hash.split("$");
+  for (
+    const stored of [
+      `pbkdf2-sha256$999$${salt}$${key}`, // too few to be a real hash
+      `pbkdf2-sha256$20000000$${salt}$${key}`, // minutes of work: refused unrun
+      `pbkdf2-sha256$01000$${salt}$${key}`,
+      `pbkdf2-sha512$1000$${salt}$${key}`,
+      `pbkdf2-sha256$1000$${salt}`,
+    ]
+  ) {
+    assertEquals(parseHash(stored), undefined, stored);
+    assertEquals(await verifyPassword("hunter22!", stored), false, stored);
+  }
 });
 
 Deno.test("hashPassword salts each hash anew; verifyPassword tells right from wrong", async () => {

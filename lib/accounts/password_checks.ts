@@ -1,7 +1,8 @@
 /**
  * Password hashes and checks, a bounded number at once behind a bounded
- * queue: each scrypt holds 128 MiB and a core for about half a second, so
- * a burst of `LOGIN`s must wait its turn or be refused, never pile up.
+ * queue: each holds a core for a tenth of a second (PBKDF2; an old scrypt
+ * hash, 128 MiB and most of a second), so a burst of `LOGIN`s must wait its
+ * turn or be refused, never pile up.
  *
  * @module
  */
@@ -109,7 +110,7 @@ export class PasswordChecks {
 
   /**
    * Refuses every request still waiting and every later one, then resolves
-   * once those running have finished (a scrypt under way cannot be
+   * once those running have finished (a hash under way cannot be
    * stopped). Idempotent.
    */
   async close(): Promise<void> {

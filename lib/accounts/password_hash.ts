@@ -1,12 +1,15 @@
 /**
- * Passwords as slow salted hashes: scrypt from `node:crypto`, at OWASP's
- * minimum cost (N=2^17, r=8, p=1), stored as one self-describing string so
- * the cost can be raised later and old hashes still verify.
+ * Passwords as slow salted hashes, stored as one self-describing string so
+ * the cost can be raised later and old hashes still verify. New hashes are
+ * PBKDF2-HMAC-SHA256 at OWASP's minimum of 600,000 iterations (WebCrypto);
+ * scrypt (`node:crypto`, OWASP's N=2^17, r=8, p=1) hashes verify too. Why
+ * PBKDF2: on a 2-core machine scrypt's 0.7 s of a core per check, one login
+ * a second, cost workload B 2.6 times its p99; PBKDF2 costs about 80 ms
+ * (docs/operations.md, "Passwords").
  *
- * Deno's async `scrypt` runs on a thread of the runtime's blocking pool, not
- * on the calling thread (measured: docs/operations.md, "Passwords"), so
- * nothing here blocks the hub; how many run at once is bounded by
- * `password_checks.ts`, since each holds 128 MiB while it runs.
+ * Both run off the calling thread (WebCrypto's and Node's async hashes go to
+ * the runtime's blocking pool: measured), so nothing here blocks the hub; how
+ * many run at once is bounded by `password_checks.ts`.
  *
  * @module
  */
@@ -19,8 +22,19 @@ export interface ScryptParams {
   readonly p: number;
 }
 
-/** What a new hash costs: OWASP's Password Storage Cheat Sheet minimum for scrypt. */
-export const CURRENT_PARAMS: ScryptParams = { logN: 17, r: 8, p: 1 };
+/** PBKDF2-HMAC-SHA256's cost: its iterations. */
+export interface Pbkdf2Params {
+  readonly iterations: number;
+}
+
+/** Either hash's cost; which one, the fields say. */
+export type HashParams = ScryptParams | Pbkdf2Params;
+
+/** What a new hash costs: OWASP's Password Storage Cheat Sheet minimum for PBKDF2-HMAC-SHA256. */
+export const CURRENT_PARAMS: Pbkdf2Params = { iterations: 600_000 };
+
+/** The most iterations a stored PBKDF2 hash may ask for: a hostile string must not cost minutes. */
+const MAX_ITERATIONS = 10_000_000;
 
 /** Fewest and most code points in a password, as the protocol says. */
 export const MIN_PASSWORD_CHARS = 8;
@@ -58,11 +72,13 @@ function memoryFor(params: ScryptParams): number {
  * password typed on systems that compose accents differently is the same
  * password.
  */
-function derive(password: string, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
+function derive(password: string, salt: Uint8Array, params: HashParams): Promise<Uint8Array> {
+  const normalized = password.normalize("NFKC");
+  if ("iterations" in params) return pbkdf2(normalized, salt, params.iterations);
   const { logN, r, p } = params;
   const options = { N: 2 ** logN, r, p, maxmem: memoryFor(params) };
   return new Promise((resolve, reject) => {
-    scrypt(password.normalize("NFKC"), salt, KEY_BYTES, options, (error, key) => {
+    scrypt(normalized, salt, KEY_BYTES, options, (error, key) => {
       // Node's scrypt errors name parameters, never the password; the caller drops them anyway.
       if (error !== null) reject(error);
       else resolve(key);
@@ -70,24 +86,42 @@ function derive(password: string, salt: Uint8Array, params: ScryptParams): Promi
   });
 }
 
+async function pbkdf2(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+  const material = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(password),
+    "PBKDF2",
+    false,
+    ["deriveBits"],
+  );
+  const bits = await crypto.subtle.deriveBits(
+    { name: "PBKDF2", hash: "SHA-256", salt: new Uint8Array(salt), iterations },
+    material,
+    KEY_BYTES * 8,
+  );
+  return new Uint8Array(bits);
+}
+
 /**
- * A new hash of `password`, as `scrypt$<logN>$<r>$<p>$<salt>$<key>` (salt and
- * key in base64). `params` other than {@linkcode CURRENT_PARAMS} are for
- * tests, where each real hash would cost half a second.
+ * A new hash of `password`: `pbkdf2-sha256$<iterations>$<salt>$<key>`, or
+ * with scrypt params `scrypt$<logN>$<r>$<p>$<salt>$<key>` (salt and key in
+ * base64). `params` other than {@linkcode CURRENT_PARAMS} are for tests,
+ * where each real hash would cost a tenth of a second or more.
  */
 export async function hashPassword(
   password: string,
-  params: ScryptParams = CURRENT_PARAMS,
+  params: HashParams = CURRENT_PARAMS,
 ): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
   const key = await derive(password, salt, params);
   const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+  if ("iterations" in params) return `pbkdf2-sha256$${params.iterations}$${b64(salt)}$${b64(key)}`;
   return `scrypt$${params.logN}$${params.r}$${params.p}$${b64(salt)}$${b64(key)}`;
 }
 
 /** A stored hash taken apart, or `undefined` when it is not one this module wrote. */
 export interface ParsedHash {
-  readonly params: ScryptParams;
+  readonly params: HashParams;
   readonly salt: Uint8Array;
   readonly key: Uint8Array;
 }
@@ -95,13 +129,23 @@ export interface ParsedHash {
 /** Takes a stored hash apart; `undefined` for anything malformed or too costly to check. */
 export function parseHash(stored: string): ParsedHash | undefined {
   const parts = stored.split("$");
-  if (parts.length !== 6 || parts[0] !== "scrypt") return undefined;
-  const [logN, r, p] = parts.slice(1, 4).map((part) => DIGITS.test(part) ? Number(part) : NaN);
-  const params = { logN: logN!, r: r!, p: p! };
-  if (!(params.logN >= 1 && params.logN <= 24 && params.r >= 1 && params.p >= 1)) return undefined;
-  if (memoryFor(params) > MAX_MEMORY_BYTES || params.p > 16) return undefined;
-  const salt = fromBase64(parts[4]!);
-  const key = fromBase64(parts[5]!);
+  let params: HashParams;
+  if (parts.length === 4 && parts[0] === "pbkdf2-sha256") {
+    const iterations = /^[1-9]\d{0,7}$/.test(parts[1]!) ? Number(parts[1]) : NaN;
+    if (!(iterations >= 1000 && iterations <= MAX_ITERATIONS)) return undefined;
+    params = { iterations };
+  } else if (parts.length === 6 && parts[0] === "scrypt") {
+    const [logN, r, p] = parts.slice(1, 4).map((part) => DIGITS.test(part) ? Number(part) : NaN);
+    const scryptParams = { logN: logN!, r: r!, p: p! };
+    const { logN: n, r: blocks, p: lanes } = scryptParams;
+    if (!(n >= 1 && n <= 24 && blocks >= 1 && lanes >= 1)) return undefined;
+    if (memoryFor(scryptParams) > MAX_MEMORY_BYTES || lanes > 16) return undefined;
+    params = scryptParams;
+  } else {
+    return undefined;
+  }
+  const salt = fromBase64(parts.at(-2)!);
+  const key = fromBase64(parts.at(-1)!);
   if (salt === undefined || key === undefined || salt.length < 8 || key.length < 16) {
     return undefined;
   }
@@ -130,13 +174,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /**
- * True when `stored` was made at a lower cost than {@linkcode CURRENT_PARAMS}
- * (or is malformed): after a successful login, hash the password again and
- * store the new hash.
+ * True when `stored` was not made as {@linkcode CURRENT_PARAMS} make new
+ * hashes (another function, fewer iterations, or malformed): after a
+ * successful login, hash the password again and store the new hash.
  */
 export function needsRehash(stored: string): boolean {
   const parsed = parseHash(stored);
-  if (parsed === undefined) return true;
-  const { logN, r, p } = parsed.params;
-  return logN < CURRENT_PARAMS.logN || r < CURRENT_PARAMS.r || p < CURRENT_PARAMS.p;
+  if (parsed === undefined || !("iterations" in parsed.params)) return true;
+  return parsed.params.iterations < CURRENT_PARAMS.iterations;
 }

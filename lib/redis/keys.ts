@@ -47,6 +47,15 @@ export const KEYS = {
   accountIds: (prefix: string): string => `${prefix}account-ids`,
   /** Every account: a hash of id → name key, for lookups by id and the operator's list. */
   accountKeys: (prefix: string): string => `${prefix}account-keys`,
+  /** Login failures in a row for one account from one address (its `addressKey`): a hash, expiring. */
+  throttleRun: (prefix: string, account: string, address: string): string =>
+    `${prefix}throttle-run:${address} ${account}`,
+  /** An account's login failures, leaking: a hash, expiring once empty. */
+  throttleAccount: (prefix: string, account: string): string =>
+    `${prefix}throttle-account:${account}`,
+  /** An address's login failures over all accounts, leaking: a hash, expiring once empty. */
+  throttleAddress: (prefix: string, address: string): string =>
+    `${prefix}throttle-address:${address}`,
 };
 
 /**

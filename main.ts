@@ -106,6 +106,8 @@ function serverOptions(setup: Setup): ServerOptions {
       history: redisHistory(redis.store, log),
       // Accounts live in Redis too, whatever --data-dir says: every instance sees one registration.
       accounts: redis.accounts,
+      // So is the login throttle: a guesser spread over the instances gets one instance's tries.
+      loginThrottle: redis.throttle,
     }),
   };
 }

@@ -31,7 +31,7 @@ import {
   setNoDelay,
 } from "./entrances.ts";
 import type { AccountStore } from "./accounts/account_store.ts";
-import { AccountDesk } from "./accounts/account_desk.ts";
+import { AccountDesk, type Throttle } from "./accounts/account_desk.ts";
 import { PasswordChecks, type PasswordHasher } from "./accounts/password_checks.ts";
 import { HandshakeLimits, TlsHandshakes } from "./tls_handshakes.ts";
 import { loadPage, type PageResponses } from "./web/page_files.ts";
@@ -76,6 +76,8 @@ export interface ServerOptions {
   readonly history?: ChatHistory;
   /** Where accounts are kept (`--data-dir`, or Redis with a cluster); by default accounts are off. */
   readonly accounts?: AccountStore;
+  /** Counts login tries (Redis's with a cluster); by default, in this process. */
+  readonly loginThrottle?: Throttle;
   /** What hashes passwords; for tests only (a cheaper hash), never an operator's setting. */
   readonly hasher?: PasswordHasher;
 }
@@ -140,6 +142,7 @@ export class ChatServer {
       options.accounts,
       new PasswordChecks(options.hasher && { hasher: options.hasher }),
       this.#log,
+      options.loginThrottle,
     );
     this.#hub = new Hub({
       maxClients: config.maxClients,

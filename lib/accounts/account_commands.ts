@@ -39,6 +39,8 @@ export type AccountAnswer =
     readonly key: string;
     readonly exists: boolean | undefined;
   }
+  /** A try the throttle refused after answering asynchronously (Redis): nothing to settle. */
+  | { readonly kind: "throttled" }
   /** `LOGIN <name> <password>`. */
   | { readonly kind: "login"; readonly tried: Tried; readonly work: LoginWork }
   /** `REGISTER <password>`. */
@@ -94,11 +96,34 @@ export function accountLogin(
     return;
   }
   const tried = { key, address: session.link.ip };
-  if (desk.throttle.begin(key, tried.address) === "throttled") {
-    hub.delivery.reply(session, "loginThrottled");
-    return;
+  afterThrottle(
+    hub,
+    desk,
+    session,
+    tried,
+    () => desk.login(key, password).then((work) => ({ kind: "login", tried, work })),
+  );
+}
+
+/**
+ * Starts `work` once the throttle lets the try go. An in-process throttle
+ * answers at once; Redis's answer is awaited as the work is, the session's
+ * later lines waiting behind it, the hub never.
+ */
+function afterThrottle(
+  hub: AccountContext,
+  desk: AccountDesk,
+  session: Session,
+  { key, address }: Tried,
+  work: () => Promise<AccountAnswer>,
+): void {
+  const decision = desk.throttle.begin(key, address);
+  if (decision === "throttled") hub.delivery.reply(session, "loginThrottled");
+  else if (decision === "go") hub.wait(session, work());
+  else {
+    const throttled: AccountAnswer = { kind: "throttled" };
+    hub.wait(session, decision.then((now) => now === "go" ? work() : throttled));
   }
-  hub.wait(session, desk.login(key, password).then((work) => ({ kind: "login", tried, work })));
 }
 
 /** `REGISTER <password>`: the member's name becomes an account. */
@@ -128,13 +153,7 @@ export function changePassword(
   member: MemberSession,
   { old, next }: CommandOf<"password">,
 ): void {
-  const id = accountOf(hub, member, next);
-  const desk = hub.desk;
-  if (id === undefined || desk === undefined) return;
-  const tried = begin(hub, desk, member);
-  if (tried === undefined) return;
-  const work = desk.change(id, tried.key, old, next);
-  hub.wait(member, work.then((work) => ({ kind: "password", tried, work })));
+  ownCheck(hub, member, "password", next, (desk, id, key) => desk.change(id, key, old, next));
 }
 
 /** `UNREGISTER <password>`. */
@@ -143,13 +162,34 @@ export function unregister(
   member: MemberSession,
   { password }: CommandOf<"unregister">,
 ): void {
-  const id = accountOf(hub, member);
+  ownCheck(
+    hub,
+    member,
+    "unregister",
+    undefined,
+    (desk, id, key) => desk.unregister(id, key, password),
+  );
+}
+
+/** A check of the member's own password, throttled as a login try is, then `work`. */
+function ownCheck(
+  hub: AccountContext,
+  member: MemberSession,
+  kind: "password" | "unregister",
+  next: string | undefined,
+  work: (desk: AccountDesk, id: number, key: string) => Promise<ChangeWork>,
+): void {
+  const id = accountOf(hub, member, next);
   const desk = hub.desk;
   if (id === undefined || desk === undefined) return;
-  const tried = begin(hub, desk, member);
-  if (tried === undefined) return;
-  const work = desk.unregister(id, tried.key, password);
-  hub.wait(member, work.then((work) => ({ kind: "unregister", tried, work })));
+  const tried = { key: member.state.key, address: member.link.ip };
+  afterThrottle(
+    hub,
+    desk,
+    member,
+    tried,
+    () => work(desk, id, tried.key).then((work) => ({ kind, tried, work })),
+  );
 }
 
 /** The member's account id, or undefined once it has been told why there is none (or why `next` will not do). */
@@ -159,14 +199,6 @@ function accountOf(hub: AccountContext, member: MemberSession, next?: string): n
   else if (next !== undefined && passwordProblem(next) !== undefined) {
     hub.delivery.reply(member, "weakPassword");
   } else return member.state.account;
-  return undefined;
-}
-
-/** A password check for the member's own account starts, as a login try does; undefined when throttled. */
-function begin(hub: AccountContext, desk: AccountDesk, member: MemberSession): Tried | undefined {
-  const tried = { key: member.state.key, address: member.link.ip };
-  if (desk.throttle.begin(tried.key, tried.address) === "go") return tried;
-  hub.delivery.reply(member, "loginThrottled");
   return undefined;
 }
 
@@ -186,6 +218,9 @@ export function accountAnswered(
   switch (answer.kind) {
     case "name-checked":
       nameChecked(hub, session, answer);
+      return;
+    case "throttled":
+      hub.delivery.reply(session, "loginThrottled");
       return;
     case "login":
       loggedIn(hub, session, answer.work);

@@ -36,10 +36,28 @@ export interface ChangeWork {
   readonly result: "done" | "gone" | "unavailable";
 }
 
+/**
+ * A login throttle: the in-process {@linkcode LoginThrottle} (synchronous)
+ * or the Redis one (`begin` a promise that never rejects). Settling is
+ * fire-and-forget either way.
+ */
+export interface Throttle {
+  /** A try starts: `"go"` (check it, then settle it) or `"throttled"` (settle nothing). */
+  begin(account: string, address: string): "go" | "throttled" | Promise<"go" | "throttled">;
+  /** The right password. */
+  succeeded(account: string, address: string): void;
+  /** A wrong password. */
+  failed(account: string, address: string): void;
+  /** No such account. */
+  unknownAccount(account: string, address: string): void;
+  /** Not checked after all. */
+  abandoned(account: string, address: string): void;
+}
+
 /** Starts account work off the hub's turn; owns the store, the password checks and the throttle. */
 export class AccountDesk {
-  /** Counts login tries; synchronous, called in the hub's turn only. */
-  readonly throttle: LoginThrottle;
+  /** Counts login tries; called in the hub's turn only (`begin` may answer later: see `account_commands.ts`). */
+  readonly throttle: Throttle;
   /** Counts registrations per address; synchronous, called in the hub's turn only. */
   readonly registrations: RegistrationLimit;
   readonly #store: AccountStore;
@@ -52,7 +70,7 @@ export class AccountDesk {
     store: AccountStore,
     checks: PasswordChecks,
     log: Logger,
-    throttle = new LoginThrottle(),
+    throttle: Throttle = new LoginThrottle(),
     nowMs: () => number = Date.now,
     registrations = new RegistrationLimit(nowMs),
   ) {

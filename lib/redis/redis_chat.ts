@@ -6,6 +6,7 @@
  * @module
  */
 import { RedisAccountStore } from "../accounts/redis_account_store.ts";
+import { RedisLoginThrottle } from "../accounts/redis_login_throttle.ts";
 import type { ClusterEvent } from "../cluster.ts";
 import { RedisHistoryStore } from "../history/redis_store.ts";
 import type { Retention } from "../history/store.ts";
@@ -23,6 +24,8 @@ export interface RedisChat {
   readonly store: RedisHistoryStore | undefined;
   /** The accounts in Redis, on the cluster's publishing connection: the server's account store. */
   readonly accounts: RedisAccountStore;
+  /** The login throttle every instance shares, on the same connection. */
+  readonly throttle: RedisLoginThrottle;
   /** Starts the cluster, posting its events through `post` (the server's inbox). */
   start(post: (event: ClusterEvent) => void): RedisCluster;
 }
@@ -45,6 +48,11 @@ export function openRedisChat(options: RedisChatOptions): RedisChat {
       command: cluster.command,
       // Registering refuses a name another instance holds: its user there is a guest.
       instance: cluster.id,
+    }),
+    throttle: new RedisLoginThrottle({
+      prefix: cluster.prefix,
+      run: cluster.run,
+      log: options.log,
     }),
     start(to) {
       post = to;

@@ -6,8 +6,6 @@
  * @module
  */
 import { assert, assertEquals } from "@std/assert";
-import { DatabaseSync } from "node:sqlite";
-import { hashPassword, verifyPassword } from "../lib/accounts/password_hash.ts";
 import { Standalone } from "../lib/cluster.ts";
 import { createLogger } from "../lib/log.ts";
 import { ChatServer, type ServerOptions } from "../lib/server.ts";
@@ -314,45 +312,5 @@ Deno.test("accounts: an address starts at most 10 registrations an hour; then ER
       ...Array.from({ length: 10 }, () => "OK registered"),
       "ERR login-throttled",
     ]);
-  });
-});
-
-Deno.test("accounts: a right password for an older hash stores a new one; a wrong one changes nothing", async () => {
-  // This test's "current" hash: PBKDF2 at 1,000 iterations; anything else is older.
-  const current = (stored: string) => stored.startsWith("pbkdf2-sha256$1000$");
-  const hasher = {
-    hash: (password: string) => hashPassword(password, { iterations: 1000 }),
-    verify: verifyPassword,
-    needsRehash: (stored: string) => !current(stored),
-  };
-  await withAccounts({ hasher }, async (server, dataDir) => {
-    await using owner = await TestClient.login(server, "gus");
-    await exchange(owner, [["REGISTER password1", "OK registered"]]);
-    const stored = () => {
-      const db = new DatabaseSync(`${dataDir}/chat.db`, { readOnly: true });
-      try {
-        return (db.prepare("SELECT hash FROM accounts WHERE key = 'gus'").get() as { hash: string })
-          .hash;
-      } finally {
-        db.close();
-      }
-    };
-    assert(current(stored()));
-    // As an older server would have stored it: scrypt.
-    const old = await hashPassword("password1", { logN: 10, r: 8, p: 1 });
-    const db = new DatabaseSync(`${dataDir}/chat.db`);
-    db.prepare("UPDATE accounts SET hash = ? WHERE key = 'gus'").run(old);
-    db.close();
-    await using wrong = await TestClient.connect(server);
-    await exchange(wrong, [["LOGIN gus password2", "ERR bad-password"]]);
-    assertEquals(stored(), old);
-    await using right = await TestClient.connect(server);
-    await exchange(right, [["LOGIN gus password1", "OK"]]);
-    const deadline = Date.now() + 5000;
-    while (!current(stored())) {
-      assert(Date.now() < deadline, "the hash was not made again");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    assert(await verifyPassword("password1", stored()));
   });
 });

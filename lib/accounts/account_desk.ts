@@ -99,10 +99,7 @@ export class AccountDesk {
     if (account === "unavailable") return { check: "unchecked" };
     if (account === undefined) return { check: "unknown" };
     const check = await this.#verify(password, account);
-    if (check !== "match") return { check };
-    // An older or cheaper hash (scrypt, fewer iterations) is made again now the password is known.
-    if (this.#checks.needsRehash(account.hash)) void this.#rehash(account.id, password);
-    return { check, account };
+    return check === "match" ? { check, account } : { check };
   }
 
   /** Registers `name` (key `key`) with a new hash of `password`. */
@@ -158,17 +155,6 @@ export class AccountDesk {
     } catch (error) {
       this.#failed("change", error);
       return { check, result: "unavailable" };
-    }
-  }
-
-  /** Stores a new hash of `password` for account `id`; a refusal or a failure leaves the old one. */
-  async #rehash(id: number, password: string): Promise<void> {
-    const hashed = await this.#checks.hash(password);
-    if (hashed.kind === "refused") return;
-    try {
-      await this.#store.setHash(id, hashed.hash);
-    } catch (error) {
-      this.#failed("rehash", error);
     }
   }
 

@@ -28,6 +28,8 @@ Deno.test("accounts: every command and error on the line door, in order", async 
       ["REGISTER password1", "ERR login-required"],
       ["PASSWORD password1 password2", "ERR login-required"],
       ["UNREGISTER password1", "ERR login-required"],
+      // The services' names are taken with a password too, before any lookup or throttle.
+      ["LOGIN NickServ password1", "ERR username-taken"],
       ["LOGIN alice", "OK"],
       ["PASSWORD password1 password2", "ERR account-required"],
       ["UNREGISTER password1", "ERR account-required"],

@@ -86,13 +86,17 @@ export function accountLogin(
     return;
   }
   const key = nameKey(name);
+  // The services' names are taken, with or without a password, and cost no throttle try.
+  if (RESERVED_KEYS.has(key)) {
+    hub.delivery.reply(session, "usernameTaken", name);
+    return;
+  }
   if (password === "") {
-    if (RESERVED_KEYS.has(key)) hub.delivery.reply(session, "usernameTaken", name);
     // Even a name online here is looked up: its holder may be a guest or an account's.
-    else {hub.wait(
-        session,
-        desk.exists(key).then((exists) => ({ kind: "name-checked", name, key, exists })),
-      );}
+    hub.wait(
+      session,
+      desk.exists(key).then((exists) => ({ kind: "name-checked", name, key, exists })),
+    );
     return;
   }
   const tried = { key, address: session.link.ip };

@@ -129,15 +129,12 @@ export function encodeProbe(from: string): string {
 }
 
 /**
- * The last history id in a batch this instance published (its kept `MSG`s,
- * or the mark it publishes to itself when joining), found from the end
- * without decoding the batch; undefined when there is none.
+ * The last history id in a batch of kept `MSG`s this instance published,
+ * found from the end without decoding the batch; undefined when there is
+ * none. A mark is published alone (see {@linkcode markOnly}), never among them.
  */
 export function lastOrderMark(payload: string): string | undefined {
-  const at = Math.max(
-    payload.lastIndexOf(`\n${TAG.kept} `),
-    payload.lastIndexOf(`\n${TAG.mark} `),
-  );
+  const at = payload.lastIndexOf(`\n${TAG.kept} `);
   if (at === -1) return undefined;
   const start = at + 3;
   const end = payload.indexOf(" ", start);

@@ -42,13 +42,14 @@ export class Inbound {
     // Every instance hears its own batches on the shared channel: they are not delivered again, but
     // mark where it stands in the chat's one order (a read's cut), found without decoding the batch.
     if (isBatchFrom(message, instance)) {
-      const id = stream === undefined ? undefined : lastOrderMark(message);
+      if (stream === undefined) return;
+      // Its join's mark (or its own, after writing unpublished), published alone: the recent
+      // messages are whole from there, for all that comes later comes after it.
+      const mark = markOnly(message, instance);
+      if (mark !== undefined) stream.recent.reset(mark);
+      const id = mark ?? lastOrderMark(message);
       if (id !== undefined) {
-        stream!.seen(id);
-        // Its join's mark (or its own, after writing unpublished): the recent messages are whole
-        // from there, for all that comes later comes after it.
-        const mark = markOnly(message, instance);
-        if (mark !== undefined) stream!.recent.reset(mark);
+        stream.seen(id);
         post({ kind: "observed", id });
       }
       return;

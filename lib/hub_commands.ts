@@ -222,7 +222,7 @@ function dm(
     hub.delivery.dm(recipient, sender, text, notice, member.state.account !== undefined);
     // A DM to oneself arrives once, echo or not.
     if (recipient !== member) hub.delivery.echoDm(member, recipient.state.name, text, notice);
-    // As for the chat, a NOTICE is not history. Accounts are off in a cluster: only local DMs are kept.
+    // As for the chat, a NOTICE is not history. Kept only without Redis (see recordDm).
     if (!notice) recordDm(hub.history, member.state, recipient.state, text);
     return;
   }

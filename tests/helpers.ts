@@ -44,6 +44,41 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, message: str
   }
 }
 
+/** What `pollUntil` may be told besides what it waits for. */
+export interface PollOptions<T> {
+  /** How long to keep asking before failing (default `DEADLINE_MS`). */
+  readonly ms?: number;
+  /** Between two asks (default 50 ms). */
+  readonly everyMs?: number;
+  /** The last value in the failure message (default JSON). */
+  readonly show?: (value: T) => string;
+}
+
+/**
+ * Asks `probe` until `done` holds for its answer, and returns that answer; after `ms` fails
+ * naming `what` and the last answer. Only for what has no event to await (/proc, /metrics, a
+ * screen): anything a socket says is awaited, never polled.
+ */
+export async function pollUntil<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  done: (value: T) => boolean = Boolean,
+  { ms = DEADLINE_MS, everyMs = 50, show = (value: T) => JSON.stringify(value) }: PollOptions<T> =
+    {},
+): Promise<T> {
+  const giveUpAt = performance.now() + ms;
+  while (true) {
+    // A probe that hangs fails too; one that answers late is still heard, as a last look.
+    const value = await withDeadline(Promise.resolve(probe()), ms, `${what}: a probe's answer`);
+    if (done(value)) return value;
+    const left = giveUpAt - performance.now();
+    if (left <= 0) {
+      throw new Error(`Timed out after ${ms} ms waiting for ${what}; last: ${show(value)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(everyMs, left)));
+  }
+}
+
 /**
  * Reads `count` lines from `next` under one deadline: a client's `readLines`,
  * whatever its framing. Fails if the stream ends first.

@@ -497,9 +497,10 @@ Deno.test({
       await b.logged(/cluster unavailable/);
       const away = await timedHistory(carol);
       console.log(`  HISTORY answered in ${Math.round(away.ms)} ms with Redis stopped`);
-      // At once: the store said no without waiting out its read timeout (a hang would not answer
-      // within history()'s NOTICE_MS at all). No elapsed-time bound: that is a benchmark's job.
-      await a.logged(/history read failed store="redis" failures=1 error="The client is offline"/);
+      // At once: the store said no (the client is offline, say) rather than its read timeout
+      // running out (a hang would not answer within history()'s NOTICE_MS at all). No elapsed-time
+      // bound: speed is a benchmark's business.
+      await a.logged(/history read failed store="redis" failures=\d+ error="(?!no answer within)/);
       assertEquals(await a.metrics("chat_history_read_failures"), {
         chat_history_read_failures_total: 1,
       });
@@ -555,7 +556,7 @@ Deno.test({
       // Redis is still frozen, so the reply is the read given up after its wait (a hang would not
       // answer within history()'s NOTICE_MS); the lower bound is the wait itself, never flaky.
       await a!.logged(
-        /history read failed store="redis" failures=1 error="no answer within 1000 ms"/,
+        /history read failed store="redis" failures=\d+ error="no answer within 1000 ms"/,
       );
       assertEquals(await a!.metrics("chat_history_read_failures"), {
         chat_history_read_failures_total: 1,

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { pollUntil } from "./helpers.ts";
 import { OutputLog } from "./output_log.ts";
 
 /** Where Debian's `chromium` package puts its launcher. */
@@ -184,18 +185,10 @@ export class Page {
    * after `ms`, fails with `what` and the last value seen.
    */
   async waitFor<T = Json>(expression: string, what: string, ms = DEADLINE_MS): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last: unknown;
-    while (true) {
-      last = await this.evaluate(expression);
-      if (last) return last as T;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `Timed out after ${ms} ms waiting for ${what}; last value: ${JSON.stringify(last)}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+    return await pollUntil(what, () => this.evaluate<T>(expression), Boolean, {
+      ms,
+      everyMs: POLL_MS,
+    });
   }
 
   /** Types `text` into the focused element, as an input method would. */

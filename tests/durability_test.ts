@@ -11,7 +11,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { TextLineStream } from "@std/streams/text-line-stream";
 import { DatabaseSync } from "node:sqlite";
 import { SCHEMA_VERSION } from "../lib/history/sqlite_schema.ts";
-import { TestClient, withDeadline } from "./helpers.ts";
+import { pollUntil, TestClient, withDeadline } from "./helpers.ts";
 import { spawnServer, type StartedServer, startTaskArgs, stopServer } from "./server_process.ts";
 import { tempDir } from "./temp_dir.ts";
 
@@ -50,17 +50,10 @@ async function metricReaches(
   name: string,
   wanted: (value: number) => boolean,
 ): Promise<number> {
-  return await withDeadline(
-    (async () => {
-      while (true) {
-        const value = await metric(server, name);
-        if (wanted(value)) return value;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })(),
-    10_000,
-    `${name} to reach the value wanted`,
-  );
+  return await pollUntil(`${name} to reach the value wanted`, () => metric(server, name), wanted, {
+    ms: 10_000,
+    everyMs: 20,
+  });
 }
 
 /**

@@ -91,22 +91,13 @@ Deno.test("a flooder that hangs up while held back leaves at once; its held-back
 });
 
 Deno.test("a flooder whose backlog stays full is dropped with ERR excess-flood; everyone hears it left", async () => {
-  const { ChatServer } = await import("../lib/server.ts");
-  const { DEFAULT_CONFIG } = await import("../lib/config.ts");
-  const server = ChatServer.listen(
-    { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, rate: 50, burst: 1 },
-    { excessFloodMs: 200 },
-  );
+  const server = startServer({ rate: 50, burst: 1 }, { excessFloodMs: 200 });
   try {
     await using observer = await TestClient.login(server, "observer");
     await using flooder = await TestClient.login(server, "flooder");
     // Far more than the 64 KiB backlog, sent without waiting; the writes block once the kernel is full.
     const writing = flooder.sendRaw("MSG x\n".repeat(200_000)).catch(() => {});
-    let last: string | null = null;
-    for (let line = await flooder.readLine(); line !== null; line = await flooder.readLine()) {
-      last = line;
-    }
-    assertEquals(last, "ERR excess-flood");
+    assertEquals(await flooder.lastLineBeforeClose(), "ERR excess-flood");
     const heard = await observer.sync();
     assertEquals(heard.at(-1), "INFO flooder disconnected");
     assert(heard.slice(0, -1).every((line) => line === "MSG flooder x"));
@@ -118,21 +109,12 @@ Deno.test("a flooder whose backlog stays full is dropped with ERR excess-flood; 
 });
 
 Deno.test("excess flood is caught on time even when --rate refills are far apart", async () => {
-  const { ChatServer } = await import("../lib/server.ts");
-  const { DEFAULT_CONFIG } = await import("../lib/config.ts");
   // One token every 20 s: without its own timer, the check would wait for the next refill.
-  const server = ChatServer.listen(
-    { ...DEFAULT_CONFIG, host: "127.0.0.1", port: 0, rate: 0.05, burst: 1 },
-    { excessFloodMs: 300 },
-  );
+  const server = startServer({ rate: 0.05, burst: 1 }, { excessFloodMs: 300 });
   try {
     await using flooder = await TestClient.login(server, "slowpoke");
     const writing = flooder.sendRaw("MSG x\n".repeat(100_000)).catch(() => {});
-    let last: string | null = null;
-    for (let line = await flooder.readLine(); line !== null; line = await flooder.readLine()) {
-      last = line;
-    }
-    assertEquals(last, "ERR excess-flood");
+    assertEquals(await flooder.lastLineBeforeClose(), "ERR excess-flood");
     await flooder.dispose();
     await writing;
   } finally {

@@ -10,7 +10,7 @@ import { assert, assertEquals, assertMatch, assertStrictEquals } from "@std/asse
 import { LineFramer, type LineSink } from "../lib/line_framer.ts";
 import { parseLine, sanitizeText } from "../lib/protocol.ts";
 import type { ChatServer } from "../lib/server.ts";
-import { DEADLINE_MS, startServer, TestClient } from "./helpers.ts";
+import { pollUntil, startServer, TestClient } from "./helpers.ts";
 import { IrcClient } from "./irc_client.ts";
 import { clientFrame, upgradeRequest, WsClient } from "./ws_client.ts";
 
@@ -218,13 +218,9 @@ async function openDescriptors(): Promise<number> {
 
 /** Waits (polling, under a deadline) until this process holds `count` descriptors. */
 async function descriptorsSettle(count: number, what: string): Promise<void> {
-  const deadline = performance.now() + DEADLINE_MS;
-  let now = await openDescriptors();
-  while (now !== count && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    now = await openDescriptors();
-  }
-  assertStrictEquals(now, count, `${what}: ${now} descriptors open, expected ${count}`);
+  await pollUntil(`${what}: ${count} descriptors open`, openDescriptors, (now) => now === count, {
+    everyMs: 25,
+  });
 }
 
 /** The metrics page over a raw socket that closes (fetch would keep a pooled descriptor). */

@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertStrictEquals } from "@std/assert";
 import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
-import { ChatServer } from "../lib/server.ts";
+import { ChatServer, type ServerOptions } from "../lib/server.ts";
 import { ClientSocket } from "./client_socket.ts";
 import { LineReader } from "./line_reader.ts";
 
@@ -15,17 +15,21 @@ export const DEADLINE_MS = 5000;
 
 /**
  * A server on 127.0.0.1 with a free port, with `overrides` applied to the
- * defaults. Flood control is off unless a test asks for it: tests send lines
+ * defaults (and the server's test-only `options`, such as a shorter excess-flood
+ * window). Flood control is off unless a test asks for it: tests send lines
  * far faster than a person would.
  */
-export function startServer(overrides: Partial<Config> = {}): ChatServer {
+export function startServer(
+  overrides: Partial<Config> = {},
+  options: ServerOptions = {},
+): ChatServer {
   return ChatServer.listen({
     ...DEFAULT_CONFIG,
     host: "127.0.0.1",
     port: 0,
     rate: 0,
     ...overrides,
-  });
+  }, options);
 }
 
 const encoder = new TextEncoder();
@@ -41,6 +45,41 @@ export async function withDeadline<T>(work: Promise<T>, ms: number, message: str
     return await Promise.race([work, deadline]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** What `pollUntil` may be told besides what it waits for. */
+export interface PollOptions<T> {
+  /** How long to keep asking before failing (default `DEADLINE_MS`). */
+  readonly ms?: number;
+  /** Between two asks (default 50 ms). */
+  readonly everyMs?: number;
+  /** The last value in the failure message (default JSON). */
+  readonly show?: (value: T) => string;
+}
+
+/**
+ * Asks `probe` until `done` holds for its answer, and returns that answer; after `ms` fails
+ * naming `what` and the last answer. Only for what has no event to await (/proc, /metrics, a
+ * screen): anything a socket says is awaited, never polled.
+ */
+export async function pollUntil<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  done: (value: T) => boolean = Boolean,
+  { ms = DEADLINE_MS, everyMs = 50, show = (value: T) => JSON.stringify(value) }: PollOptions<T> =
+    {},
+): Promise<T> {
+  const giveUpAt = performance.now() + ms;
+  while (true) {
+    // A probe that hangs fails too; one that answers late is still heard, as a last look.
+    const value = await withDeadline(Promise.resolve(probe()), ms, `${what}: a probe's answer`);
+    if (done(value)) return value;
+    const left = giveUpAt - performance.now();
+    if (left <= 0) {
+      throw new Error(`Timed out after ${ms} ms waiting for ${what}; last: ${show(value)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(everyMs, left)));
   }
 }
 
@@ -142,6 +181,15 @@ export class TestClient {
   async expectClosed(ms = DEADLINE_MS): Promise<void> {
     const line = await withDeadline(this.#lines.next(), ms, "waiting for the server to close");
     assertEquals(line, null, `expected the connection to close, got line ${JSON.stringify(line)}`);
+  }
+
+  /** Reads until the server closes, each line under `ms`: the last line before the close. */
+  async lastLineBeforeClose(ms = DEADLINE_MS): Promise<string | null> {
+    let last: string | null = null;
+    for (let line = await this.readLine(ms); line !== null; line = await this.readLine(ms)) {
+      last = line;
+    }
+    return last;
   }
 
   /** Sends `PING` and reads up to its `PONG`, returning the lines before it. */

@@ -10,13 +10,13 @@ const MAX_LIB_LINES = 450;
 
 const root = new URL("../", import.meta.url);
 
-/** Every `.ts` file under `dir` (relative to the repository), recursively. */
+/** Every `.ts` and `.js` file under `dir` (relative to the repository), recursively: the page's too. */
 function listModules(dir: string): string[] {
   const found: string[] = [];
   for (const entry of Deno.readDirSync(new URL(dir, root))) {
     const path = `${dir}/${entry.name}`;
     if (entry.isDirectory) found.push(...listModules(path));
-    else if (entry.name.endsWith(".ts")) found.push(path);
+    else if (entry.name.endsWith(".ts") || entry.name.endsWith(".js")) found.push(path);
   }
   return found.sort();
 }

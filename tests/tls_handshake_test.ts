@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertRejects, assertStrictEquals } from "@std/assert";
 import { makeCertificate } from "./certificates.ts";
-import { TestClient, withDeadline } from "./helpers.ts";
+import { pollUntil, TestClient, withDeadline } from "./helpers.ts";
 import { descriptorCount } from "./process_stats.ts";
 import { spawnServer, type StartedServer, stopServer } from "./server_process.ts";
 
@@ -15,17 +15,6 @@ import { spawnServer, type StartedServer, stopServer } from "./server_process.ts
 const SILENT = 100;
 /** Descriptors the server may open besides the peers' (a login, a scrape, the runtime's own). */
 const SLACK = 8;
-
-/** Resolves once `done()` holds, checking every 50 ms; /proc has no event to await. */
-async function until(done: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  await withDeadline(
-    (async () => {
-      while (!await done()) await new Promise((resolve) => setTimeout(resolve, 50));
-    })(),
-    ms,
-    what,
-  );
-}
 
 /** The value of one sample on the server's `/metrics`, or undefined. */
 async function metric(server: StartedServer, sample: string): Promise<number | undefined> {
@@ -94,17 +83,19 @@ Deno.test("a TLS handshake unfinished at its deadline frees its descriptor while
     const baseline = await descriptorCount(pid);
     const peers = await silentPeers(server.tlsPort!, SILENT);
     try {
-      await until(
-        async () => await descriptorCount(pid) >= baseline + SILENT,
-        5000,
+      // /proc has no event to await.
+      await pollUntil(
         "the server to hold every silent peer",
+        () => descriptorCount(pid),
+        (count) => count >= baseline + SILENT,
       );
       assertStrictEquals(await metric(server, "chat_tls_handshakes"), SILENT);
       // The deadline is the idle timeout here, 2 s; the peers have not hung up.
-      await until(
-        async () => await descriptorCount(pid) <= baseline + SLACK,
-        8000,
+      await pollUntil(
         "the stalled handshakes' descriptors to be freed",
+        () => descriptorCount(pid),
+        (count) => count <= baseline + SLACK,
+        { ms: 8000 },
       );
       const reads = await withDeadline(Promise.all(peers.map(firstRead)), 5000, "the closes");
       assert(reads.every((read) => read === null), "every silent peer was hung up on");

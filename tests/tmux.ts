@@ -6,6 +6,7 @@
  * @module
  */
 import { assert } from "@std/assert";
+import { pollUntil } from "./helpers.ts";
 import { hasProgram } from "./programs.ts";
 
 /** How long a test waits for the screen (or a program's output) to show what it expects. */
@@ -19,10 +20,6 @@ export async function hasTmux(): Promise<boolean> {
 /** `word` quoted for `sh`. */
 export function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -88,32 +85,25 @@ export class Tmux {
    * there is no event to await from outside the terminal), under a deadline.
    */
   async waitFor(what: string, test: (screen: string[]) => boolean): Promise<string[]> {
-    const deadline = Date.now() + SCREEN_MS;
-    while (true) {
-      const screen = await this.screen();
-      if (test(screen)) return screen;
-      if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for ${what}; screen:\n${screen.join("\n")}`);
-      }
-      await delay(50);
-    }
+    return await pollUntil(what, () => this.screen(), test, {
+      ms: SCREEN_MS,
+      show: (screen) => `screen:\n${screen.join("\n")}`,
+    });
   }
 
   /** Waits until the bottom row reads `text` exactly and the cursor is at column `x` of it. */
   async waitForInput(text: string, x = text.length): Promise<void> {
-    const deadline = Date.now() + SCREEN_MS;
-    while (true) {
-      const screen = await this.screen();
-      const cursor = await this.cursor();
-      if (screen.at(-1) === text && cursor.x === x && cursor.y === this.rows - 1) return;
-      if (Date.now() > deadline) {
-        throw new Error(
-          `Timed out waiting for input line ${JSON.stringify(text)} with the cursor at ${x}; ` +
-            `cursor ${JSON.stringify(cursor)}, screen:\n${screen.join("\n")}`,
-        );
-      }
-      await delay(50);
-    }
+    await pollUntil(
+      `input line ${JSON.stringify(text)} with the cursor at ${x}`,
+      async () => ({ screen: await this.screen(), cursor: await this.cursor() }),
+      ({ screen, cursor }) =>
+        screen.at(-1) === text && cursor.x === x && cursor.y === this.rows - 1,
+      {
+        ms: SCREEN_MS,
+        show: ({ screen, cursor }) =>
+          `cursor ${JSON.stringify(cursor)}, screen:\n${screen.join("\n")}`,
+      },
+    );
   }
 
   /** Ends the tmux server and everything in it, and removes its socket. */

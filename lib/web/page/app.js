@@ -11,19 +11,33 @@
  * The conversation's earlier messages are history.js's; the direct ones an
  * account sees again after a reload, dm_history.js's.
  *
+ * This module owns the session: the socket and its reconnects, logging in,
+ * the account's steps, joining and leaving, and the page's wiring. The
+ * shared state is page_state.js's, the drawing chat_view.js's, the server's
+ * lines are sorted by replies.js, and the message box is composer.js's.
+ *
  * User text only ever reaches the page through `textContent`.
  *
  * @module
  */
 import { AccountForms } from "./account_forms.js";
-import { CLOSING_ERRORS } from "./closing_errors.js";
-import { asRelayed, readComposed, splitFirst } from "./composer_text.js";
-import { DirectHistory } from "./dm_history.js";
-import { element, makeEntry, nameTag, regroup } from "./entries.js";
-import { ConversationHistory } from "./history.js";
+import {
+  addEntry,
+  chatHistory,
+  dmHistory,
+  markFailed,
+  note,
+  renderOnline,
+  renderSession,
+  setPhase,
+  showError,
+} from "./chat_view.js";
+import { recallSent, sendMessage } from "./composer.js";
+import { nameTag } from "./entries.js";
 import { nameKey } from "./name_key.js";
+import { isOpen, sendLine, state, STORAGE_KEY, ui } from "./page_state.js";
 import { MAX_NAME_CHARS, REASONS } from "./reasons.js";
-import { StatusLine } from "./status_line.js";
+import { onLine } from "./replies.js";
 
 /** First reconnect delay; it doubles after each failed attempt. */
 const RETRY_BASE_MS = 1000;
@@ -37,172 +51,12 @@ const NAME_WAIT_MS = 10_000;
 const NAME_RETRY_MS = 1000;
 /** Between two `LOGIN`s while the cluster cannot check names. */
 const CLUSTER_RETRY_MS = 3000;
-/** Lines sent, kept for the arrow keys. */
-const MAX_RECALLED = 100;
-const STORAGE_KEY = "chat.name";
-
-const byId = (id) => document.getElementById(id);
-const ui = {
-  status: byId("status"),
-  statusText: byId("status-text"),
-  statusCount: byId("status-count"),
-  retry: byId("retry"),
-  leave: byId("leave"),
-  log: byId("log"),
-  online: byId("online"),
-  onlineCount: byId("online-count"),
-  form: byId("composer"),
-  name: byId("name"),
-  message: byId("message"),
-  send: byId("send"),
-};
-
-const state = {
-  /** @type {WebSocket | null} */
-  socket: null,
-  /** connecting, connected, waiting (to reconnect) or offline */
-  phase: "connecting",
-  /** The name to be logged in as, kept across reconnects; "" for none. */
-  name: "",
-  loggedIn: false,
-  /** A `LOGIN` is on its way and has no reply yet. */
-  loggingIn: false,
-  /**
-   * The account's password, for logging in again after a drop: in memory
-   * only, never stored, so a reload asks for it again.
-   */
-  password: "",
-  /** Logged in to an account (with the password above, or since `OK registered`). */
-  registered: false,
-  /** A `REGISTER` is on its way: the password it carries, until its reply. */
-  registering: null,
-  /** The server said `ERR accounts-off`: no more offering to keep the name. */
-  accountsOff: false,
-  /** The name was taken over elsewhere (`ERR session-replaced`): no reconnecting on our own. */
-  replaced: false,
-  /** The name was ours before the connection dropped: `username-taken` may be our old session. */
-  rejoin: false,
-  /** When the first `username-taken` of this rejoin came. */
-  rejoinRefusedAt: 0,
-  /** Send the message box once logged in (Enter was pressed in it before joining). */
-  sendOnJoin: false,
-  /** Leave was pressed and the socket is closing: do not reconnect. */
-  leaving: false,
-  /** The user left and has not joined again: stay offline. */
-  left: false,
-  /** A lost connection was already reported; failed attempts stay quiet until one opens. */
-  lossReported: false,
-  /** The reason of the last closing `ERR`, for the report of the close that follows. */
-  closeReason: "",
-  attempts: 0,
-  openedAt: 0,
-  retryAt: 0,
-  retryTimer: 0,
-  loginTimer: 0,
-  /**
-   * One per `PING` sent, oldest first: `{ kind: "send", entry }`, `{ kind: "who", users, after }`
-   * or a history request (`{ kind: "history", … }`, see history.js).
-   */
-  pending: [],
-  /** Online users: the comparison key to the name as its owner typed it. */
-  online: new Map(),
-  /** Lines sent, for the arrow keys to recall. */
-  sentLines: [],
-  recalledAt: 0,
-  unread: 0,
-};
-
-/** `name` is the one this page logs in as, compared as the server compares names. */
-function isMe(name) {
-  return state.name !== "" && nameKey(name) === nameKey(state.name);
-}
-
-// ---------------------------------------------------------------- the view
-
-/** Sends a history request's line and a `PING` after it; its reply goes to `request`. */
-function askHistory(line, request) {
-  state.pending.push(request);
-  sendLine(line);
-  sendLine("PING");
-}
-
-const chatHistory = new ConversationHistory(ui.log, { ask: askHistory, isMe, showError });
-const dmHistory = new DirectHistory(ui.log, { ask: askHistory, isMe });
-
-/**
- * Adds one entry to the end of the conversation (see entries.js's `makeEntry`),
- * following it if the reader was at the end or sent it.
- */
-function addEntry(kind, content = {}) {
-  const log = ui.log;
-  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 48;
-  const entry = makeEntry(kind, content);
-  log.append(entry);
-  regroup(entry);
-  chatHistory.trim(atBottom);
-  if (atBottom || kind === "own" || kind === "dm-out") log.scrollTop = log.scrollHeight;
-  if (document.hidden && (kind === "msg" || kind === "dm-in")) {
-    state.unread += 1;
-    document.title = `(${state.unread}) Chat`;
-  }
-  return entry;
-}
-
-function note(text) {
-  return addEntry("note", { text });
-}
-
-function showError(text) {
-  return addEntry("error", { text });
-}
-
-/** Marks a sent message as not delivered, with why. */
-function markFailed(entry, why) {
-  entry.classList.remove("pending");
-  entry.classList.add("failed");
-  entry.append(element("span", "why", why));
-}
-
-function renderOnline() {
-  const names = [...state.online.values()].sort((a, b) =>
-    a.localeCompare(b, undefined, { sensitivity: "base" })
-  );
-  ui.online.replaceChildren(...names.map((name) => element("li", isMe(name) ? "me" : "", name)));
-  ui.onlineCount.textContent = names.length > 0 ? String(names.length) : "";
-}
-
-const statusLine = new StatusLine(ui);
-
-function setPhase(phase) {
-  state.phase = phase;
-  statusLine.show(phase, state.retryAt);
-}
-
-/** Shows whether the name box is a choice still to make or the name in use. */
-function renderSession() {
-  const named = state.name !== "";
-  ui.name.readOnly = named;
-  ui.send.textContent = named ? "Send" : "Join";
-  ui.leave.hidden = !named;
-  ui.message.placeholder = named
-    ? "Message everyone, or /msg name text"
-    : "Choose a name, then write here";
-  document.body.classList.toggle("joined", state.loggedIn);
-}
 
 // ------------------------------------------------------------ the socket
 
 function socketUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}/ws`;
-}
-
-function isOpen() {
-  return state.socket !== null && state.socket.readyState === WebSocket.OPEN;
-}
-
-function sendLine(line) {
-  if (isOpen()) state.socket.send(line);
 }
 
 function clearTimers() {
@@ -227,7 +81,7 @@ function connect() {
     if (state.name !== "") login();
   });
   socket.addEventListener("message", (event) => {
-    if (socket === state.socket && typeof event.data === "string") onLine(event.data);
+    if (socket === state.socket && typeof event.data === "string") onLine(event.data, session);
   });
   socket.addEventListener("close", () => {
     if (socket === state.socket) onClosed();
@@ -389,22 +243,6 @@ function onLoginRefused(reason) {
 
 // ----------------------------------------------------------- accounts
 
-/** The `ERR`s a `LOGIN` with or for a password may get. */
-const LOGIN_REFUSALS = new Set([
-  "password-required",
-  "bad-password",
-  "unknown-account",
-  "login-throttled",
-]);
-/** The `ERR`s a `REGISTER` may get. */
-const REGISTER_REFUSALS = new Set([
-  "accounts-off",
-  "already-registered",
-  "weak-password",
-  "login-throttled",
-  "login-required",
-]);
-
 const accountForms = new AccountForms({
   signIn(name, password) {
     state.name = name;
@@ -483,181 +321,14 @@ function onRegisterRefused(reason) {
   accountForms.keepFailed(REASONS[reason]);
 }
 
-/** The `ERR`s a `HISTORY` may get, `login-required` behind a refused `LOGIN` included. */
-const HISTORY_ERRORS = new Set(["invalid-history", "account-required", "login-required"]);
-
-function onError(reason) {
-  const head = state.pending[0];
-  if (head?.kind === "history" && HISTORY_ERRORS.has(reason)) {
-    // A direct conversation refused: the account is gone; nothing to say, nothing to draw.
-    if (head.dm !== undefined) dmHistory.settled(head);
-    else chatHistory.refused(head, reason, state.loggedIn);
-    return;
-  }
-  if (
-    state.loggingIn &&
-    (reason === "username-taken" || reason === "invalid-username" ||
-      reason === "cluster-unavailable")
-  ) {
-    onLoginRefused(reason);
-    return;
-  }
-  if (reason === "already-logged-in") {
-    state.loggingIn = false;
-    return;
-  }
-  if (state.loggingIn && LOGIN_REFUSALS.has(reason)) {
-    onPasswordRefused(reason);
-    return;
-  }
-  if (state.registering !== null && REGISTER_REFUSALS.has(reason)) {
-    onRegisterRefused(reason);
-    return;
-  }
-  if (CLOSING_ERRORS.has(reason)) {
-    state.closeReason = reason;
-    return;
-  }
-  if (head !== undefined && head.kind === "send") {
-    if (reason === "user-not-found" && head.to) {
-      markFailed(head.entry, `Not delivered: no one called ${head.to} is online.`);
-      return;
-    }
-    if (reason === "line-too-long") {
-      markFailed(head.entry, "Not sent: this message is too long.");
-      return;
-    }
-  }
-  showError(REASONS[reason] ?? `The server reported an error (${reason}).`);
-}
-
-function onInfo(rest) {
-  const space = rest.lastIndexOf(" ");
-  if (space === -1) return;
-  const name = rest.slice(0, space);
-  const event = rest.slice(space + 1);
-  if (event !== "connected" && event !== "disconnected") return;
-  if (isMe(name) && state.loggedIn) return;
-  const head = state.pending[0];
-  if (head !== undefined && head.kind === "who" && head.users.length > 0) {
-    head.after.push([name, event]);
-  }
-  applyInfo(name, event);
-  addEntry(event === "connected" ? "join" : "leave", {
-    parts: [nameTag(name), event === "connected" ? " joined" : " left"],
-  });
-}
-
-function applyInfo(name, event) {
-  if (event === "connected") state.online.set(nameKey(name), name);
-  else state.online.delete(nameKey(name));
-  renderOnline();
-}
-
-function onPong() {
-  const done = state.pending.shift();
-  if (done === undefined) return;
-  if (done.kind === "send") {
-    done.entry.classList.remove("pending");
-    return;
-  }
-  if (done.kind === "history") {
-    if (done.dm !== undefined) dmHistory.settled(done);
-    else chatHistory.settled(done);
-    return;
-  }
-  state.online = new Map(done.users.map((name) => [nameKey(name), name]));
-  for (const [name, event] of done.after) {
-    if (event === "connected") state.online.set(nameKey(name), name);
-    else state.online.delete(nameKey(name));
-  }
-  renderOnline();
-}
-
-function onLine(line) {
-  const [word, rest] = splitFirst(line);
-  switch (word) {
-    case "OK":
-      if (rest === "registered" && state.registering !== null) onRegistered();
-      else if (state.loggingIn) onLoggedIn();
-      break;
-    case "ERR":
-      onError(rest);
-      break;
-    case "HIST": {
-      const head = state.pending[0];
-      if (head?.kind === "history") {
-        (head.dm === undefined ? chatHistory : dmHistory).line(head, rest);
-      }
-      break;
-    }
-    case "USER": {
-      const head = state.pending[0];
-      if (head !== undefined && head.kind === "who") head.users.push(rest);
-      break;
-    }
-    case "MSG": {
-      const [from, text] = splitFirst(rest);
-      addEntry("msg", { from, text });
-      break;
-    }
-    case "DM": {
-      const [from, text] = splitFirst(rest);
-      if (state.registered) dmHistory.remember(state.name, from);
-      addEntry("dm-in", { from, text });
-      break;
-    }
-    case "INFO":
-      onInfo(rest);
-      break;
-    case "PONG":
-      onPong();
-      break;
-    default:
-      // A line this page does not know: a later version of the protocol.
-      break;
-  }
-}
-
-function remember(raw) {
-  if (state.sentLines.at(-1) !== raw) state.sentLines.push(raw);
-  if (state.sentLines.length > MAX_RECALLED) state.sentLines.shift();
-  state.recalledAt = state.sentLines.length;
-}
-
-/** Sends `MSG` or `DM` and shows it as pending until the server has handled it. */
-function deliver(to, text) {
-  const entry = to === ""
-    ? addEntry("own", { from: state.name, text: asRelayed(text) })
-    : addEntry("dm-out", { from: to, text: asRelayed(text) });
-  entry.classList.add("pending");
-  if (to !== "" && state.registered) dmHistory.remember(state.name, to);
-  state.pending.push({ kind: "send", entry, to });
-  sendLine(to === "" ? `MSG ${text}` : `DM ${to} ${text}`);
-  sendLine("PING");
-}
-
-function sendMessage() {
-  const raw = ui.message.value;
-  if (raw.trim() === "") return;
-  if (!state.loggedIn) {
-    note("Not connected yet: your message stays in the box until you can send it.");
-    return;
-  }
-  const composed = readComposed(raw);
-  if ("error" in composed) {
-    showError(composed.error);
-    return;
-  }
-  if ("help" in composed) {
-    note(composed.help);
-    ui.message.value = "";
-    return;
-  }
-  remember(raw);
-  ui.message.value = "";
-  deliver(composed.to, composed.text);
-}
+/** What a server's line may set off in the session (see replies.js). */
+const session = {
+  loggedIn: onLoggedIn,
+  loginRefused: onLoginRefused,
+  passwordRefused: onPasswordRefused,
+  registered: onRegistered,
+  registerRefused: onRegisterRefused,
+};
 
 function join() {
   const name = ui.name.value.trim();
@@ -723,16 +394,7 @@ ui.form.addEventListener("submit", (event) => {
   if (state.socket === null) connect();
 });
 
-ui.message.addEventListener("keydown", (event) => {
-  if (event.key !== "ArrowUp" && event.key !== "ArrowDown") return;
-  if (event.isComposing || state.sentLines.length === 0) return;
-  const step = event.key === "ArrowUp" ? -1 : 1;
-  const at = Math.min(state.sentLines.length, Math.max(0, state.recalledAt + step));
-  if (at === state.recalledAt) return;
-  event.preventDefault();
-  state.recalledAt = at;
-  ui.message.value = state.sentLines[at] ?? "";
-});
+ui.message.addEventListener("keydown", recallSent);
 
 ui.retry.addEventListener("click", () => connect());
 ui.leave.addEventListener("click", () => leave());

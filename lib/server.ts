@@ -32,6 +32,7 @@ import {
 } from "./entrances.ts";
 import type { AccountStore } from "./accounts/account_store.ts";
 import { AccountDesk, type Throttle } from "./accounts/account_desk.ts";
+import type { Registrations } from "./accounts/registration_limit.ts";
 import { PasswordChecks, type PasswordHasher } from "./accounts/password_checks.ts";
 import { HandshakeLimits, TlsHandshakes } from "./tls_handshakes.ts";
 import { loadPage, type PageResponses } from "./web/page_files.ts";
@@ -78,6 +79,8 @@ export interface ServerOptions {
   readonly accounts?: AccountStore;
   /** Counts login tries (Redis's with a cluster); by default, in this process. */
   readonly loginThrottle?: Throttle;
+  /** Counts registrations per address (Redis's with a cluster); by default, in this process. */
+  readonly registrations?: Registrations;
   /** What hashes passwords; for tests only (a cheaper hash), never an operator's setting. */
   readonly hasher?: PasswordHasher;
 }
@@ -143,6 +146,8 @@ export class ChatServer {
       new PasswordChecks(options.hasher && { hasher: options.hasher }),
       this.#log,
       options.loginThrottle,
+      undefined,
+      options.registrations,
     );
     this.#hub = new Hub({
       maxClients: config.maxClients,

@@ -11,7 +11,7 @@ import type { Logger } from "../log.ts";
 import { type Account, type AccountStore, ALREADY_REGISTERED } from "./account_store.ts";
 import { LoginThrottle } from "./login_throttle.ts";
 import { PasswordChecks } from "./password_checks.ts";
-import { RegistrationLimit } from "./registration_limit.ts";
+import { RegistrationLimit, type Registrations } from "./registration_limit.ts";
 
 /**
  * How a password check ended, for the throttle: it matched, it did not, there
@@ -58,8 +58,8 @@ export interface Throttle {
 export class AccountDesk {
   /** Counts login tries; called in the hub's turn only (`begin` may answer later: see `account_commands.ts`). */
   readonly throttle: Throttle;
-  /** Counts registrations per address; synchronous, called in the hub's turn only. */
-  readonly registrations: RegistrationLimit;
+  /** Counts registrations per address; called in the hub's turn only (Redis's answers later). */
+  readonly registrations: Registrations;
   readonly #store: AccountStore;
   readonly #checks: PasswordChecks;
   readonly #log: Logger;
@@ -72,7 +72,7 @@ export class AccountDesk {
     log: Logger,
     throttle: Throttle = new LoginThrottle(),
     nowMs: () => number = Date.now,
-    registrations = new RegistrationLimit(nowMs),
+    registrations: Registrations = new RegistrationLimit(nowMs),
   ) {
     this.registrations = registrations;
     this.#store = store;

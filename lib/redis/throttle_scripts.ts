@@ -100,3 +100,23 @@ else
 end
 return 'ok'
 `;
+
+/**
+ * The registration limit's leaky bucket (registration_limit.ts's `allow`):
+ * reads the address's level, decides and counts in one step. KEYS: the
+ * address's record. ARGV: now ms, ceiling, window ms. Returns 1 (counted)
+ * or 0 (refused, nothing counted). The record, fields `n` and `at` as the
+ * login throttle's, expires once leaked empty.
+ */
+export const ALLOW_REGISTRATION = `
+local now, ceiling, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local r = redis.call('HMGET', KEYS[1], 'n', 'at')
+local n, at = tonumber(r[1]), tonumber(r[2])
+local level = 0
+if n and at then level = math.max(0, n - math.max(0, now - at) * ceiling / window) end
+if level + 1 > ceiling then return 0 end
+level = level + 1
+redis.call('HSET', KEYS[1], 'n', string.format('%.17g', level), 'at', string.format('%.17g', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(level * window / ceiling) + 1)
+return 1
+`;

@@ -110,6 +110,7 @@ function serverOptions(setup: Setup): ServerOptions {
       loginThrottle: redis.throttle,
       // And the registration limit: registrations spread over the instances meet one limit.
       registrations: redis.registrations,
+      accountRedisFailures: redis.accountFailures,
     }),
   };
 }

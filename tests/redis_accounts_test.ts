@@ -7,7 +7,10 @@
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { ALREADY_REGISTERED } from "../lib/accounts/account_store.ts";
-import { RedisAccountStore } from "../lib/accounts/redis_account_store.ts";
+import {
+  type RedisAccountStore,
+  redisAccountStoreOn,
+} from "../lib/accounts/redis_account_store.ts";
 import { accountClaim, CLAIM_REFUSED_ACCOUNT } from "../lib/redis/account_scripts.ts";
 import type { RedisClient } from "../lib/redis/connections.ts";
 import { DEFAULT_PREFIX, KEYS } from "../lib/redis/keys.ts";
@@ -23,12 +26,7 @@ const ROUNDS = 300;
 
 /** A store on `client`, registering for `instance` (undefined: the operator's task). */
 function storeOn(client: RedisClient, instance?: string): RedisAccountStore {
-  return new RedisAccountStore({
-    prefix: P,
-    run: (script, args) => client.eval(script, args),
-    command: (args) => client.sendCommand(args),
-    ...(instance === undefined ? {} : { instance }),
-  });
+  return redisAccountStoreOn(client, P, instance);
 }
 
 /** `instance` marked alive, as its join does, so its claims go through. */

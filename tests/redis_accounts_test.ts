@@ -125,6 +125,29 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "RedisAccountStore compare-and-set: a hash is replaced only while it is still the expected one",
+  ignore,
+  async fn() {
+    await withRedis(async (client) => {
+      const store = storeOn(client);
+      const bob = await store.create("Bob", "bob", "old", T0) as { id: number };
+      const carol = await store.create("Carol", "carol", "old", T0) as { id: number };
+      // A PASSWORD lands between a login's check (of "old") and its rehash's write.
+      assertEquals(await store.setHash(bob.id, "changed"), true);
+      assertEquals(await store.setHash(bob.id, "rehashed", "old"), false);
+      assertEquals((await store.find("bob"))?.hash, "changed");
+      assertEquals(await store.setHash(bob.id, "rehashed", "changed"), true);
+      assertEquals((await store.find("bob"))?.hash, "rehashed");
+      assertEquals((await store.find("carol"))?.hash, "old");
+      assertEquals(await store.setHash(bob.id, "x", "old"), false, "carol's hash is not bob's");
+      assertEquals(await store.remove(carol.id), true);
+      assertEquals(await store.setHash(carol.id, "x", "old"), false, "gone");
+    });
+  },
+});
+
+Deno.test({
   name: "RedisAccountStore replaces hashes, removes accounts, and never gives an id twice",
   ignore,
   async fn() {

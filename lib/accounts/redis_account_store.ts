@@ -73,13 +73,14 @@ export class RedisAccountStore implements AccountStore {
     return { id, name, key, hash, createdMs: nowMs };
   }
 
-  /** Replaces account `id`'s hash; false when there is none. */
-  async setHash(id: number, hash: string): Promise<boolean> {
+  /** Replaces account `id`'s hash (with `expected`: only while it is still that); false when there is none. */
+  async setHash(id: number, hash: string, expected?: string): Promise<boolean> {
     const { prefix } = this.#options;
     const reply = await this.#run(SET_ACCOUNT_HASH, [KEYS.accountKeys(prefix)], [
       KEYS.account(prefix, ""),
       String(id),
       hash,
+      ...(expected === undefined ? [] : [expected]),
     ]);
     return reply === 1;
   }

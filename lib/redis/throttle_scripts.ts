@@ -8,9 +8,9 @@
  * The rules are ported, not shared: a Lua script cannot call the TS
  * functions, and a read-decide-write from TS would need WATCH and retries
  * (a round trip more for every try, unbounded ones under a spray of tries).
- * `tests/throttle_scripts_test.ts` runs the same sequences through both and
- * demands the same decisions and records, so throttle_rules.ts stays the
- * reference.
+ * `tests/redis_login_throttle_test.ts` (and `redis_registration_limit_test.ts`)
+ * run the same sequences through both and demand the same decisions, so
+ * throttle_rules.ts (and registration_limit.ts) stay the reference.
  *
  * Records: hashes with fields `n` (failures, or the level) and `at` (ms).
  * Each expires when the in-process record would be forgotten: a run
@@ -19,6 +19,9 @@
  * KEYS of both: run (account and address), account, address. ARGV: now ms,
  * then the limits in {@linkcode limitArguments}'s order; SETTLE_TRY adds
  * the settlement (`succeeded`, `failed`, `unknown-account`, `abandoned`).
+ *
+ * The registration limit's leaky bucket (registration_limit.ts) is here too,
+ * as {@linkcode ALLOW_REGISTRATION}: the same record shape, one key.
  *
  * @module
  */

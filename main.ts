@@ -108,6 +108,9 @@ function serverOptions(setup: Setup): ServerOptions {
       accounts: redis.accounts,
       // So is the login throttle: a guesser spread over the instances gets one instance's tries.
       loginThrottle: redis.throttle,
+      // And the registration limit: registrations spread over the instances meet one limit.
+      registrations: redis.registrations,
+      accountRedisFailures: redis.accountFailures,
     }),
   };
 }

@@ -26,6 +26,8 @@ export interface MetricsSnapshot {
   readonly tlsHandshakes?: number | undefined;
   /** The history's counters and what waits to be written, when history is on. */
   readonly history?: (HistoryCounts & { readonly pending: number }) | undefined;
+  /** Login tries and registrations Redis failed to decide (or settle), with `--redis-url`. */
+  readonly accountRedisErrors?: number | undefined;
 }
 
 type Sample = readonly [labels: string, value: number];
@@ -165,6 +167,14 @@ function renderMetrics(m: MetricsSnapshot): string {
         "counter",
         "Batches of lines for other instances dropped because Redis did not keep up.",
         [["", m.cluster.droppedBatches]],
+      ),
+    ]),
+    ...(m.accountRedisErrors === undefined ? [] : [
+      family(
+        "chat_account_redis_errors_total",
+        "counter",
+        "Login throttle and registration limit calls Redis failed: tries refused (ERR login-throttled) or settlements lost.",
+        [["", m.accountRedisErrors]],
       ),
     ]),
   ].join("");

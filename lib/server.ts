@@ -32,6 +32,8 @@ import {
 } from "./entrances.ts";
 import type { AccountStore } from "./accounts/account_store.ts";
 import { AccountDesk, type Throttle } from "./accounts/account_desk.ts";
+import type { Registrations } from "./accounts/registration_limit.ts";
+import type { RedisFailures } from "./accounts/redis_failures.ts";
 import { PasswordChecks, type PasswordHasher } from "./accounts/password_checks.ts";
 import { HandshakeLimits, TlsHandshakes } from "./tls_handshakes.ts";
 import { loadPage, type PageResponses } from "./web/page_files.ts";
@@ -78,6 +80,10 @@ export interface ServerOptions {
   readonly accounts?: AccountStore;
   /** Counts login tries (Redis's with a cluster); by default, in this process. */
   readonly loginThrottle?: Throttle;
+  /** Counts registrations per address (Redis's with a cluster); by default, in this process. */
+  readonly registrations?: Registrations;
+  /** The shared throttle's and limit's Redis failures, shown on `/metrics` when set. */
+  readonly accountRedisFailures?: RedisFailures;
   /** What hashes passwords; for tests only (a cheaper hash), never an operator's setting. */
   readonly hasher?: PasswordHasher;
 }
@@ -106,6 +112,7 @@ export class ChatServer {
   readonly #stats: Stats;
   readonly #history: ChatHistory;
   readonly #desk: AccountDesk | undefined;
+  readonly #accountRedisFailures: RedisFailures | undefined;
   readonly #startedAt = performance.now();
   readonly #inbox = new Inbox<HubEvent>();
   readonly #connections = new Set<Connection>();
@@ -143,7 +150,10 @@ export class ChatServer {
       new PasswordChecks(options.hasher && { hasher: options.hasher }),
       this.#log,
       options.loginThrottle,
+      undefined,
+      options.registrations,
     );
+    this.#accountRedisFailures = options.accountRedisFailures;
     this.#hub = new Hub({
       maxClients: config.maxClients,
       maxClientsPerIp: config.maxClientsPerIp,
@@ -349,6 +359,7 @@ export class ChatServer {
       residentBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
       cluster: this.#cluster?.status(),
+      accountRedisErrors: this.#accountRedisFailures?.count,
       tlsHandshakes: this.#handshakes?.underway,
       history: this.#history.enabled
         ? { ...this.#history.counts, pending: this.#history.pending }

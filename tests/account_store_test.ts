@@ -116,6 +116,25 @@ Deno.test("SqliteStore.accounts replaces a hash, and answers false for an accoun
   assertEquals((await store.accounts.find("carol"))?.id, carol.id);
 });
 
+Deno.test("SqliteStore.accounts compare-and-set: a hash is replaced only while it is still the expected one", async () => {
+  await using dir = await tempDir("chat-accounts-");
+  await using store = await openStore(`${dir.path}/chat.db`);
+  const bob = await store.accounts.create("Bob", "bob", "old", T0) as { id: number };
+  const carol = await store.accounts.create("Carol", "carol", "old", T0) as { id: number };
+  // A PASSWORD lands between a login's check (of "old") and its rehash's write.
+  assertEquals(await store.accounts.setHash(bob.id, "changed"), true);
+  assertEquals(await store.accounts.setHash(bob.id, "rehashed", "old"), false);
+  assertEquals((await store.accounts.find("bob"))?.hash, "changed");
+  // No PASSWORD meanwhile: the rehash goes through, and touches no other account.
+  assertEquals(await store.accounts.setHash(bob.id, "rehashed", "changed"), true);
+  assertEquals((await store.accounts.find("bob"))?.hash, "rehashed");
+  assertEquals((await store.accounts.find("carol"))?.hash, "old");
+  // Carol's hash under Bob's id is not Bob's hash.
+  assertEquals(await store.accounts.setHash(bob.id, "x", "old"), false);
+  assertEquals(await store.accounts.remove(carol.id), true);
+  assertEquals(await store.accounts.setHash(carol.id, "x", "old"), false, "gone");
+});
+
 Deno.test("SqliteStore upgrades a version-2 file to accounts, keeping its history", async () => {
   await using dir = await tempDir("chat-accounts-");
   const path = `${dir.path}/chat.db`;

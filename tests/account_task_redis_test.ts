@@ -6,10 +6,9 @@
  * Redis is away. Skipped without `redis-server`, except in CI.
  */
 import { assert, assertEquals } from "@std/assert";
-import { RedisAccountStore } from "../lib/accounts/redis_account_store.ts";
+import { redisAccountStoreOn } from "../lib/accounts/redis_account_store.ts";
 import { verifyPassword } from "../lib/accounts/password_hash.ts";
 import type { RedisClient } from "../lib/redis/connections.ts";
-import { DEFAULT_PREFIX } from "../lib/redis/keys.ts";
 import { runTask } from "./account_task_rig.ts";
 import { ignore } from "./cluster_rig.ts";
 import { freeFixedPort } from "./ports.ts";
@@ -18,18 +17,9 @@ import { tempDir } from "./temp_dir.ts";
 
 const T0 = 1_764_999_000_000;
 
-/** The server's store on `client`. */
-function storeOn(client: RedisClient): RedisAccountStore {
-  return new RedisAccountStore({
-    prefix: DEFAULT_PREFIX,
-    run: (script, args) => client.eval(script, args),
-    command: (args) => client.sendCommand(args),
-  });
-}
-
 /** An account for each name, registered a second apart. */
 async function seed(client: RedisClient, ...names: string[]): Promise<void> {
-  const store = storeOn(client);
+  const store = redisAccountStoreOn(client);
   for (const [i, name] of names.entries()) {
     await store.create(name, name.toLowerCase(), `hash-of-${name}`, T0 + i * 1000);
   }
@@ -56,7 +46,7 @@ Deno.test({
         stdout: "",
         stderr: "delete: deleted account bob (id 2)\n",
       });
-      assertEquals(await storeOn(client).find("bob"), undefined);
+      assertEquals(await redisAccountStoreOn(client).find("bob"), undefined);
       assertEquals(await runTask(["delete", "bob", "--redis-url", redis.url]), {
         code: 1,
         stdout: "",
@@ -64,7 +54,7 @@ Deno.test({
       });
       // The next registration gets a new id: the task's delete gave none back.
       await seed(client, "bob");
-      assertEquals((await storeOn(client).find("bob"))?.id, 3);
+      assertEquals((await redisAccountStoreOn(client).find("bob"))?.id, 3);
     });
   },
 });
@@ -83,16 +73,16 @@ Deno.test({
         stdout: "",
         stderr: "set-password: password set for alice (id 1)\n",
       });
-      const hash = (await storeOn(client).find("alice"))!.hash;
+      const hash = (await redisAccountStoreOn(client).find("alice"))!.hash;
       assert(hash.startsWith("pbkdf2-sha256$600000$"), hash);
       assert(await verifyPassword(secret, hash));
-      assertEquals((await storeOn(client).find("bob"))?.hash, "hash-of-bob");
+      assertEquals((await redisAccountStoreOn(client).find("bob"))?.hash, "hash-of-bob");
       assertEquals(await runTask(args, "short\n"), {
         code: 2,
         stdout: "",
         stderr: "set-password: weak-password (8 to 128 characters, no whitespace)\n",
       });
-      assertEquals((await storeOn(client).find("alice"))?.hash, hash);
+      assertEquals((await redisAccountStoreOn(client).find("alice"))?.hash, hash);
     });
   },
 });

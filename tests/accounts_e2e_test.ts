@@ -6,11 +6,15 @@
  * @module
  */
 import { assert, assertEquals } from "@std/assert";
+import { DatabaseSync } from "node:sqlite";
+import { hashPassword, verifyPassword } from "../lib/accounts/password_hash.ts";
 import { Standalone } from "../lib/cluster.ts";
-import { createLogger } from "../lib/log.ts";
+import { createLogger, SILENT_LOGGER } from "../lib/log.ts";
 import { ChatServer, type ServerOptions } from "../lib/server.ts";
 import { TestClient } from "./helpers.ts";
 import { withAccounts } from "./accounts_rig.ts";
+import { runTask } from "./account_task_rig.ts";
+import { HeldHash, isCurrent, rehashHasher } from "./rehash_hasher.ts";
 import { WsClient } from "./ws_client.ts";
 
 /** Sends each line and expects each answer, in order. */
@@ -314,5 +318,56 @@ Deno.test("accounts: an address starts at most 10 registrations an hour; then ER
       ...Array.from({ length: 10 }, () => "OK registered"),
       "ERR login-throttled",
     ]);
+  });
+});
+
+Deno.test("accounts: a right password for an older hash is rehashed at login; a set-password landing before the rehash's write stands", async () => {
+  let held: HeldHash | undefined;
+  const hasher = rehashHasher(() => held);
+  const heard = new Map<string, () => void>();
+  const logged = (message: string) => new Promise<void>((resolve) => heard.set(message, resolve));
+  const log = {
+    ...SILENT_LOGGER,
+    info: (message: string) => heard.get(message)?.(),
+  };
+  await withAccounts({ hasher, log }, async (server, dataDir) => {
+    const db = new DatabaseSync(`${dataDir}/chat.db`);
+    const stored = () =>
+      (db.prepare("SELECT hash FROM accounts WHERE key = 'gus'").get() as { hash: string }).hash;
+    const scrypt = await hashPassword("password1", { logN: 10, r: 8, p: 1 });
+    try {
+      await using owner = await TestClient.login(server, "gus");
+      await exchange(owner, [["REGISTER password1", "OK registered"]]);
+      // As an older server stored it.
+      db.prepare("UPDATE accounts SET hash = ? WHERE key = 'gus'").run(scrypt);
+      await using wrong = await TestClient.connect(server);
+      await exchange(wrong, [["LOGIN gus password2", "ERR bad-password"]]);
+      assertEquals(stored(), scrypt);
+      const rehashed = logged("password rehashed");
+      await using right = await TestClient.connect(server);
+      await exchange(right, [["LOGIN gus password1", "OK"]]);
+      await rehashed;
+      assert(isCurrent(stored()));
+      await using again = await TestClient.connect(server);
+      await exchange(again, [["LOGIN gus password1", "OK"]]);
+
+      // The race: the rehash is held after the login's check; the operator sets a new password.
+      db.prepare("UPDATE accounts SET hash = ? WHERE key = 'gus'").run(scrypt);
+      held = new HeldHash("password1");
+      const skipped = logged("password rehash skipped: changed meanwhile");
+      await using racer = await TestClient.connect(server);
+      await exchange(racer, [["LOGIN gus password1", "OK"]]);
+      await held.reached;
+      const set = await runTask(["set-password", "gus", "--data-dir", dataDir], "password9\n");
+      assertEquals(set.code, 0, set.stderr);
+      held.open();
+      await skipped;
+      assert(await verifyPassword("password9", stored()), "the operator's password stands");
+      await using after = await TestClient.connect(server);
+      await exchange(after, [["LOGIN gus password1", "ERR bad-password"]]);
+    } finally {
+      held?.open();
+      db.close();
+    }
   });
 });

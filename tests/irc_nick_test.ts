@@ -2,19 +2,10 @@
 import { assert, assertEquals, assertMatch, assertStrictEquals, fail } from "@std/assert";
 import { nameOfNick, nickOf, sameNick } from "../lib/irc/irc_nick.ts";
 import { nameKey, validateName } from "../lib/names.ts";
+import { seededRandom } from "./seeded_random.ts";
 
 /** RFC 2812's nick, `|` included: what every nick the server shows must be. */
 const VALID_NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]*$/;
-
-/** A seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Characters from every range that matters: plain, specials, digits, `|`, Latin-1, BMP, astral. */
 function randomName(next: () => number): string {
@@ -59,7 +50,7 @@ Deno.test("nickOf keeps a valid nick as it is and escapes everything else as |he
 });
 
 Deno.test("every nick nickOf gives is a valid RFC 2812 nick, in ASCII", () => {
-  const next = random(1);
+  const next = seededRandom(1);
   for (let i = 0; i < 2000; i++) {
     const name = randomName(next);
     assertMatch(nickOf(name), VALID_NICK, JSON.stringify(name));
@@ -67,7 +58,7 @@ Deno.test("every nick nickOf gives is a valid RFC 2812 nick, in ASCII", () => {
 });
 
 Deno.test("nameOfNick(nickOf(name)) is the name, for random Unicode names", () => {
-  const next = random(2);
+  const next = seededRandom(2);
   for (let i = 0; i < 5000; i++) {
     const name = randomName(next);
     assertStrictEquals(nameOfNick(nickOf(name)), name, JSON.stringify(name));
@@ -75,7 +66,7 @@ Deno.test("nameOfNick(nickOf(name)) is the name, for random Unicode names", () =
 });
 
 Deno.test("two names have the same nick under ASCII case only when they differ in ASCII case alone", () => {
-  const next = random(3);
+  const next = seededRandom(3);
   const names: string[] = [];
   for (let i = 0; i < 400; i++) {
     const name = randomName(next);

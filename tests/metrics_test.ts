@@ -54,6 +54,7 @@ function sampleSnapshot(): MetricsSnapshot {
     heapUsedBytes: 25118352,
     history: { written: 1, pending: 0, writeFailures: 0, dropped: 0, readFailures: 0 },
     cluster: { available: true, everJoined: true, remoteUsers: 1, droppedBatches: 0 },
+    accountRedisErrors: 0,
   };
 }
 
@@ -78,8 +79,13 @@ Deno.test("/metrics renders a joined server's families exactly as the sample scr
 });
 
 Deno.test("/metrics of a lone server leaves out the cluster's families; every scrape reads the source anew", async () => {
-  const source = new FakeSource({ ...sampleSnapshot(), cluster: undefined });
+  const source = new FakeSource({
+    ...sampleSnapshot(),
+    cluster: undefined,
+    accountRedisErrors: undefined,
+  });
   const handle = metricsHandler(source);
+  // The cluster's families and the shared accounts' Redis errors come last, and only with Redis.
   const lone = (await sampleScrape()).replace(/^# HELP chat_cluster_[^]*$/m, "");
   assertStrictEquals(await handle(get("/metrics")).text(), lone);
   source.current.stats.throttled = 3;

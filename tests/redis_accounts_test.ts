@@ -7,7 +7,10 @@
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { ALREADY_REGISTERED } from "../lib/accounts/account_store.ts";
-import { RedisAccountStore } from "../lib/accounts/redis_account_store.ts";
+import {
+  type RedisAccountStore,
+  redisAccountStoreOn,
+} from "../lib/accounts/redis_account_store.ts";
 import { accountClaim, CLAIM_REFUSED_ACCOUNT } from "../lib/redis/account_scripts.ts";
 import type { RedisClient } from "../lib/redis/connections.ts";
 import { DEFAULT_PREFIX, KEYS } from "../lib/redis/keys.ts";
@@ -23,12 +26,7 @@ const ROUNDS = 300;
 
 /** A store on `client`, registering for `instance` (undefined: the operator's task). */
 function storeOn(client: RedisClient, instance?: string): RedisAccountStore {
-  return new RedisAccountStore({
-    prefix: P,
-    run: (script, args) => client.eval(script, args),
-    command: (args) => client.sendCommand(args),
-    ...(instance === undefined ? {} : { instance }),
-  });
+  return redisAccountStoreOn(client, P, instance);
 }
 
 /** `instance` marked alive, as its join does, so its claims go through. */
@@ -122,6 +120,29 @@ Deno.test({
         Error,
         "Cannot use the account store: it is closed",
       );
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "RedisAccountStore compare-and-set: a hash is replaced only while it is still the expected one",
+  ignore,
+  async fn() {
+    await withRedis(async (client) => {
+      const store = storeOn(client);
+      const bob = await store.create("Bob", "bob", "old", T0) as { id: number };
+      const carol = await store.create("Carol", "carol", "old", T0) as { id: number };
+      // A PASSWORD lands between a login's check (of "old") and its rehash's write.
+      assertEquals(await store.setHash(bob.id, "changed"), true);
+      assertEquals(await store.setHash(bob.id, "rehashed", "old"), false);
+      assertEquals((await store.find("bob"))?.hash, "changed");
+      assertEquals(await store.setHash(bob.id, "rehashed", "changed"), true);
+      assertEquals((await store.find("bob"))?.hash, "rehashed");
+      assertEquals((await store.find("carol"))?.hash, "old");
+      assertEquals(await store.setHash(bob.id, "x", "old"), false, "carol's hash is not bob's");
+      assertEquals(await store.remove(carol.id), true);
+      assertEquals(await store.setHash(carol.id, "x", "old"), false, "gone");
     });
   },
 });

@@ -14,6 +14,7 @@ import type { RedisClient } from "../lib/redis/connections.ts";
 import { DEFAULT_PREFIX, KEYS } from "../lib/redis/keys.ts";
 import { ignore } from "./cluster_rig.ts";
 import { withClient, withRedis } from "./redis_client.ts";
+import { seededRandom } from "./seeded_random.ts";
 
 /** A clock the test moves by hand. */
 class FakeClock {
@@ -61,17 +62,6 @@ const SMALL: ThrottleLimits = {
   ceilingWindowMs: 6_000,
 };
 
-/** A seeded generator (mulberry32), so a failing sequence can be run again. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test({
   name: "redis throttle decides as the in-process one on random tries, settlements and waits",
   ignore,
@@ -92,7 +82,7 @@ Deno.test({
       ] as const;
       const counted = { go: 0, throttled: 0 };
       for (const seed of [1, 2, 3]) {
-        const next = random(seed);
+        const next = seededRandom(seed);
         const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
         for (let step = 0; step < 400; step++) {
           clock.ms += Math.floor(next() * next() * 800);

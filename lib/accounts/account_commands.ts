@@ -140,14 +140,22 @@ export function register(
   if (desk === undefined) hub.delivery.reply(member, "accountsOff");
   else if (member.state.account !== undefined) hub.delivery.reply(member, "alreadyRegistered");
   else if (passwordProblem(password) !== undefined) hub.delivery.reply(member, "weakPassword");
-  // Counted when it starts, as a login try is: a refused or failed registration counts too.
-  else if (!desk.registrations.allow(member.link.ip)) hub.delivery.reply(member, "loginThrottled");
   else {
     const { name, key } = member.state;
-    hub.wait(
-      member,
-      desk.register(name, key, password).then((work) => ({ kind: "register", work })),
-    );
+    const work = () =>
+      desk.register(name, key, password).then((work): AccountAnswer => ({
+        kind: "register",
+        work,
+      }));
+    // Counted when it starts, as a login try is: a refused or failed registration counts too.
+    const allowed = desk.registrations.allow(member.link.ip);
+    if (allowed === false) hub.delivery.reply(member, "loginThrottled");
+    else if (allowed === true) hub.wait(member, work());
+    else {
+      // Redis's answer is awaited as the work is: the session's later lines wait, the hub never.
+      const throttled: AccountAnswer = { kind: "throttled" };
+      hub.wait(member, allowed.then((yes) => yes ? work() : throttled));
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import type { Logger } from "../log.ts";
 import { type Account, type AccountStore, ALREADY_REGISTERED } from "./account_store.ts";
 import { LoginThrottle } from "./login_throttle.ts";
 import { PasswordChecks } from "./password_checks.ts";
-import { RegistrationLimit } from "./registration_limit.ts";
+import { RegistrationLimit, type Registrations } from "./registration_limit.ts";
 
 /**
  * How a password check ended, for the throttle: it matched, it did not, there
@@ -58,12 +58,14 @@ export interface Throttle {
 export class AccountDesk {
   /** Counts login tries; called in the hub's turn only (`begin` may answer later: see `account_commands.ts`). */
   readonly throttle: Throttle;
-  /** Counts registrations per address; synchronous, called in the hub's turn only. */
-  readonly registrations: RegistrationLimit;
+  /** Counts registrations per address; called in the hub's turn only (Redis's answers later). */
+  readonly registrations: Registrations;
   readonly #store: AccountStore;
   readonly #checks: PasswordChecks;
   readonly #log: Logger;
   readonly #nowMs: () => number;
+  /** Rehashes under way, awaited by `close` so none writes after the store is closed. */
+  readonly #rehashes = new Set<Promise<void>>();
 
   /** Work on `store` through `checks`, throttled by `throttle`; store failures logged to `log`. */
   constructor(
@@ -72,7 +74,7 @@ export class AccountDesk {
     log: Logger,
     throttle: Throttle = new LoginThrottle(),
     nowMs: () => number = Date.now,
-    registrations = new RegistrationLimit(nowMs),
+    registrations: Registrations = new RegistrationLimit(nowMs),
   ) {
     this.registrations = registrations;
     this.#store = store;
@@ -99,7 +101,13 @@ export class AccountDesk {
     if (account === "unavailable") return { check: "unchecked" };
     if (account === undefined) return { check: "unknown" };
     const check = await this.#verify(password, account);
-    return check === "match" ? { check, account } : { check };
+    if (check !== "match") return { check };
+    // An older or cheaper hash (scrypt, fewer iterations) is made again now the password is known.
+    if (this.#checks.needsRehash(account.hash)) {
+      const rehash = this.#rehash(account, password).finally(() => this.#rehashes.delete(rehash));
+      this.#rehashes.add(rehash);
+    }
+    return { check, account };
   }
 
   /** Registers `name` (key `key`) with a new hash of `password`. */
@@ -133,9 +141,32 @@ export class AccountDesk {
     );
   }
 
-  /** Refuses every check waiting and every later one; resolves once those running are done. */
-  close(): Promise<void> {
-    return this.#checks.close();
+  /** Refuses every check waiting and every later one; resolves once those running, and rehashes, are done. */
+  async close(): Promise<void> {
+    await this.#checks.close();
+    await Promise.all(this.#rehashes);
+  }
+
+  /**
+   * Stores a new hash of `password` for `account`, over the hash that was
+   * checked only: a `PASSWORD` (or the operator's set-password) that lands
+   * meanwhile stands. A refusal (the checks busy) or a failure leaves the
+   * old hash, made again at a later login. Never rejects.
+   */
+  async #rehash(account: Account, password: string): Promise<void> {
+    const hashed = await this.#checks.hash(password);
+    if (hashed.kind === "refused") return;
+    try {
+      const replaced = await this.#store.setHash(account.id, hashed.hash, account.hash);
+      this.#log.info(
+        replaced ? "password rehashed" : "password rehash skipped: changed meanwhile",
+        {
+          account: account.id,
+        },
+      );
+    } catch (error) {
+      this.#failed("rehash", error);
+    }
   }
 
   async #afterCheck(

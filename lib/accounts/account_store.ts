@@ -51,8 +51,14 @@ export interface AccountStore {
     hash: string,
     nowMs: number,
   ): Promise<Account | typeof ALREADY_REGISTERED>;
-  /** Replaces account `id`'s hash; false when there is no such account (deleted meanwhile). */
-  setHash(id: number, hash: string): Promise<boolean>;
+  /**
+   * Replaces account `id`'s hash; false when there is no such account
+   * (deleted meanwhile). With `expected`, a compare-and-set: only while the
+   * stored hash is still `expected`, in one step of the store's own, else
+   * false; a rehash after a login then never undoes a `PASSWORD` that
+   * landed between the login's check and its write.
+   */
+  setHash(id: number, hash: string, expected?: string): Promise<boolean>;
   /** Deletes account `id` and what is stored under it; false when there was no such account. */
   remove(id: number): Promise<boolean>;
   /** Refuses every later call. Idempotent; never rejects. */

@@ -6,16 +6,22 @@
  *
  * @module
  */
-import { hashPassword, verifyPassword } from "./password_hash.ts";
+import { hashPassword, needsRehash, verifyPassword } from "./password_hash.ts";
 
 /** What hashes and verifies; the real one by default, a cheaper one in tests. */
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(password: string, stored: string): Promise<boolean>;
+  /** True when a stored hash is not what `hash` makes now: made again after a right password. */
+  needsRehash?(stored: string): boolean;
 }
 
 /** The hasher of `password_hash.ts`, at its current cost. */
-export const SCRYPT_HASHER: PasswordHasher = { hash: hashPassword, verify: verifyPassword };
+export const DEFAULT_HASHER: PasswordHasher = {
+  hash: hashPassword,
+  verify: verifyPassword,
+  needsRehash,
+};
 
 /** How a {@linkcode PasswordChecks} is bounded. */
 export interface PasswordChecksOptions {
@@ -23,7 +29,7 @@ export interface PasswordChecksOptions {
   readonly concurrency?: number;
   /** Requests waiting for a turn at most (default {@linkcode DEFAULT_QUEUE}); one past it is refused. */
   readonly queue?: number;
-  /** What does the work (default {@linkcode SCRYPT_HASHER}). */
+  /** What does the work (default {@linkcode DEFAULT_HASHER}). */
   readonly hasher?: PasswordHasher;
 }
 
@@ -71,7 +77,7 @@ export class PasswordChecks {
         `Cannot check passwords: queue ${this.queueLimit} is not a whole number`,
       );
     }
-    this.#hasher = options.hasher ?? SCRYPT_HASHER;
+    this.#hasher = options.hasher ?? DEFAULT_HASHER;
   }
 
   /** Requests running now. */
@@ -106,6 +112,11 @@ export class PasswordChecks {
         return REFUSED;
       }
     });
+  }
+
+  /** True when `stored` should be made again with the current hash (after a right password). */
+  needsRehash(stored: string): boolean {
+    return this.#hasher.needsRehash?.(stored) ?? false;
   }
 
   /**

@@ -8,8 +8,8 @@
  * @module
  */
 import { CREATE_ACCOUNT, REMOVE_ACCOUNT, SET_ACCOUNT_HASH } from "../redis/account_scripts.ts";
-import type { RunScript } from "../redis/connections.ts";
-import { KEYS } from "../redis/keys.ts";
+import type { RedisClient, RunScript } from "../redis/connections.ts";
+import { DEFAULT_PREFIX, KEYS } from "../redis/keys.ts";
 import { type Account, type AccountStore, ALREADY_REGISTERED } from "./account_store.ts";
 
 /** The fields of an account's hash, in the order `find` asks for them. */
@@ -73,13 +73,14 @@ export class RedisAccountStore implements AccountStore {
     return { id, name, key, hash, createdMs: nowMs };
   }
 
-  /** Replaces account `id`'s hash; false when there is none. */
-  async setHash(id: number, hash: string): Promise<boolean> {
+  /** Replaces account `id`'s hash (with `expected`: only while it is still that); false when there is none. */
+  async setHash(id: number, hash: string, expected?: string): Promise<boolean> {
     const { prefix } = this.#options;
     const reply = await this.#run(SET_ACCOUNT_HASH, [KEYS.accountKeys(prefix)], [
       KEYS.account(prefix, ""),
       String(id),
       hash,
+      ...(expected === undefined ? [] : [expected]),
     ]);
     return reply === 1;
   }
@@ -143,6 +144,25 @@ export class RedisAccountStore implements AccountStore {
   #open(): void {
     if (this.#closed) throw new Error("Cannot use the account store: it is closed");
   }
+}
+
+/**
+ * The store over one client of its own (the operator's task, tests): its
+ * scripts and commands on `client`, under `prefix`, registering for
+ * `instance` (undefined: no instance's names are checked). The server's
+ * store runs on the cluster's connection instead (lib/redis/redis_chat.ts).
+ */
+export function redisAccountStoreOn(
+  client: Pick<RedisClient, "eval" | "sendCommand">,
+  prefix = DEFAULT_PREFIX,
+  instance?: string,
+): RedisAccountStore {
+  return new RedisAccountStore({
+    prefix,
+    run: (script, args) => client.eval(script, args),
+    command: (args) => client.sendCommand(args),
+    ...(instance === undefined ? {} : { instance }),
+  });
 }
 
 /** An account from `HMGET`'s reply for key `key`; undefined when it has no id (no account). */

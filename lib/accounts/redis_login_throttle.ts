@@ -10,6 +10,7 @@
 import type { Logger } from "../log.ts";
 import type { RunScript } from "../redis/connections.ts";
 import { KEYS } from "../redis/keys.ts";
+import { RedisFailures } from "./redis_failures.ts";
 import { BEGIN_TRY, limitArguments, SETTLE_TRY } from "../redis/throttle_scripts.ts";
 import {
   addressKey,
@@ -26,6 +27,8 @@ export interface RedisLoginThrottleOptions {
   readonly run: RunScript;
   /** Where a Redis failure is logged (its message only: no password ever reaches a script). */
   readonly log: Logger;
+  /** Where failures are counted, for `/metrics` (default: a count of this throttle's own). */
+  readonly failures?: RedisFailures;
   /** The rules' numbers (default {@linkcode DEFAULT_LIMITS}). */
   readonly limits?: ThrottleLimits;
   /** The clock, in ms; tests move it. Instances' clocks should agree within a second or so. */
@@ -43,12 +46,14 @@ export class RedisLoginThrottle {
   readonly limits: ThrottleLimits;
   readonly #options: RedisLoginThrottleOptions;
   readonly #now: () => number;
+  readonly #failures: RedisFailures;
 
   /** A throttle over `options.run`; nothing is sent until a try begins. */
   constructor(options: RedisLoginThrottleOptions) {
     this.#options = options;
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.#now = options.now ?? Date.now;
+    this.#failures = options.failures ?? new RedisFailures();
   }
 
   /** `"go"` (counted as a failure until settled) or `"throttled"`; never rejects. */
@@ -105,9 +110,6 @@ export class RedisLoginThrottle {
   }
 
   #failed(operation: string, error: unknown): void {
-    this.#options.log.warn("login throttle: redis failed", {
-      operation,
-      error: error instanceof Error ? error.message : String(error),
-    });
+    this.#failures.report(this.#options.log, "login throttle: redis failed", operation, error);
   }
 }

@@ -9,8 +9,7 @@
  * @module
  */
 import { openOneShotClient, redactUrl } from "../redis/connections.ts";
-import { DEFAULT_PREFIX } from "../redis/keys.ts";
-import { RedisAccountStore } from "./redis_account_store.ts";
+import { redisAccountStoreOn } from "./redis_account_store.ts";
 import { TASK_BUSY_TIMEOUT_MS, type TaskAccounts, TaskStoreError } from "./task_accounts.ts";
 
 /** The accounts in the Redis at `url` (as the server's `--redis-url`); rejects when it cannot connect. */
@@ -23,11 +22,7 @@ export async function openRedisAccounts(url: string): Promise<TaskAccounts> {
   const client = openOneShotClient(url);
   // Failures reach the task as rejections; an emitter's unheard `error` would throw instead.
   client.on("error", () => {});
-  const store = new RedisAccountStore({
-    prefix: DEFAULT_PREFIX,
-    run: (script, args) => client.eval(script, args),
-    command: (args) => client.sendCommand(args),
-  });
+  const store = redisAccountStoreOn(client);
   let closed = false;
   const close = (): Promise<void> => {
     if (closed) return Promise.resolve();

@@ -21,8 +21,17 @@ export const REGISTRATION_WINDOW_MS = 60 * 60_000;
 /** Addresses remembered at most (about 100 bytes each); a full map refuses new addresses. */
 export const MAX_REGISTRATION_ADDRESSES = 100_000;
 
+/**
+ * A registration limit: the in-process {@linkcode RegistrationLimit}
+ * (synchronous) or, with `--redis-url`, Redis's (a promise that never rejects).
+ */
+export interface Registrations {
+  /** True, and counted, when `address` may start one more registration now. */
+  allow(address: string): boolean | Promise<boolean>;
+}
+
 /** Counts registrations per address and says whether one more may start. */
-export class RegistrationLimit {
+export class RegistrationLimit implements Registrations {
   readonly #levels = new Map<string, Level>();
   readonly #now: () => number;
   readonly #ceiling: number;

@@ -41,9 +41,9 @@ export class SqliteAccountStore implements AccountStore {
     >;
   }
 
-  /** Replaces account `id`'s hash; false when there is none. */
-  setHash(id: number, hash: string): Promise<boolean> {
-    return this.#call({ call: "set-hash", id, hash }) as Promise<boolean>;
+  /** Replaces account `id`'s hash (with `expected`: only while it is still that); false when there is none. */
+  setHash(id: number, hash: string, expected?: string): Promise<boolean> {
+    return this.#call({ call: "set-hash", id, hash, expected }) as Promise<boolean>;
   }
 
   /** Deletes account `id` (and, once they are stored, its direct messages); false when there is none. */

@@ -7,6 +7,7 @@
  */
 import { openAccountsFile } from "../history/accounts_table.ts";
 import { HISTORY_FILE } from "../history/open_history.ts";
+import { reasonOf } from "../error_reason.ts";
 import type { Account } from "./account_store.ts";
 
 /**
@@ -68,16 +69,15 @@ export function openFileAccounts(dataDir: string): TaskAccounts {
 export class TaskStoreError extends Error {
   /** `where`: the path or redacted URL; `cause`: what failed there. */
   constructor(where: string, cause: unknown) {
-    super(`${where}: ${reasonOf(cause)}`);
+    super(`${where}: ${storeProblem(cause)}`);
     this.name = "TaskStoreError";
   }
 }
 
 /** Why `error` happened, in a few words. */
-function reasonOf(error: unknown): string {
+function storeProblem(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) {
     return "no such file (a server started with this --data-dir makes it)";
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/ \(os error \d+\).*$/, "");
+  return reasonOf(error);
 }

@@ -22,7 +22,13 @@ export type AccountCall =
     readonly hash: string;
     readonly nowMs: number;
   }
-  | { readonly call: "set-hash"; readonly id: number; readonly hash: string }
+  | {
+    readonly call: "set-hash";
+    readonly id: number;
+    readonly hash: string;
+    /** Set for a compare-and-set: only while the stored hash is still this one. */
+    readonly expected?: string | undefined;
+  }
   | { readonly call: "remove"; readonly id: number };
 
 /** A row as SQLite gives it. */
@@ -49,6 +55,7 @@ export class AccountsTable {
   readonly #find: StatementSync;
   readonly #create: StatementSync;
   readonly #setHash: StatementSync;
+  readonly #replaceHash: StatementSync;
   readonly #remove: StatementSync;
   readonly #list: StatementSync;
   readonly #removeDms: StatementSync;
@@ -69,6 +76,8 @@ export class AccountsTable {
       `INSERT INTO accounts (key, name, hash, created_ms) VALUES (?, ?, ?, ?) RETURNING ${COLUMNS}`,
     );
     this.#setHash = db.prepare("UPDATE accounts SET hash = ? WHERE id = ?");
+    // The comparison is in the UPDATE itself: no read before the write that a PASSWORD could pass.
+    this.#replaceHash = db.prepare("UPDATE accounts SET hash = ? WHERE id = ? AND hash = ?");
     this.#remove = db.prepare("DELETE FROM accounts WHERE id = ?");
     this.#list = db.prepare(`SELECT ${COLUMNS} FROM accounts ORDER BY id`);
     // One range of the messages' primary key: every conversation of the account.
@@ -101,9 +110,12 @@ export class AccountsTable {
     }
   }
 
-  /** Replaces account `id`'s hash; false when there is none. */
-  setHash(id: number, hash: string): boolean {
-    return Number(this.#setHash.run(hash, id).changes) > 0;
+  /** Replaces account `id`'s hash (with `expected`: only while it is still that); false when there is none. */
+  setHash(id: number, hash: string, expected?: string): boolean {
+    const changed = expected === undefined
+      ? this.#setHash.run(hash, id)
+      : this.#replaceHash.run(hash, id, expected);
+    return Number(changed.changes) > 0;
   }
 
   /** Deletes account `id` and what is stored under it, in one transaction; false when there is none. */
@@ -147,7 +159,7 @@ export class AccountsTable {
       case "create":
         return this.create(request.name, request.key, request.hash, request.nowMs);
       case "set-hash":
-        return this.setHash(request.id, request.hash);
+        return this.setHash(request.id, request.hash, request.expected);
       case "remove":
         return this.remove(request.id);
       default: {

@@ -7,6 +7,7 @@
  */
 import type { AccountStore } from "../accounts/account_store.ts";
 import type { Config } from "../config.ts";
+import { reasonOf } from "../error_reason.ts";
 import type { LogFields, Logger } from "../log.ts";
 import { ChatHistory } from "./chat_history.ts";
 import { MemoryStore } from "./memory_store.ts";
@@ -41,7 +42,7 @@ export class HistoryOpenError extends Error {
 
   /** Says which directory and why, in the one line the server exits with. */
   constructor(dataDir: string, cause: unknown) {
-    super(`Cannot start: --data-dir ${dataDir}: ${reasonOf(cause)}`, { cause });
+    super(`Cannot start: --data-dir ${dataDir}: ${openingProblem(cause)}`, { cause });
   }
 }
 
@@ -105,8 +106,8 @@ function prepareFile(dataDir: string): string {
   return path;
 }
 
-/** Why opening failed, in a few words: the system's reason without its error number and call. */
-function reasonOf(error: unknown): string {
+/** Why opening failed, in a few words. */
+function openingProblem(error: unknown): string {
   if (error instanceof Deno.errors.NotADirectory || error instanceof Deno.errors.AlreadyExists) {
     return "not a directory";
   }
@@ -114,11 +115,7 @@ function reasonOf(error: unknown): string {
   if (error instanceof Deno.errors.NotCapable) {
     return `the server's runtime flags do not allow it (${error.message})`;
   }
-  const message = error instanceof Error ? error.message : String(error);
-  // "Permission denied (os error 13): mkdir '/x'" says "permission denied".
-  const system = message.match(/^(.+?) \(os error \d+\)/);
-  if (system === null) return message;
-  return system[1]!.charAt(0).toLowerCase() + system[1]!.slice(1);
+  return reasonOf(error);
 }
 
 /**

@@ -63,13 +63,17 @@ return id
 
 /**
  * Replaces an account's hash. KEYS: account keys. ARGV: account key prefix,
- * id, hash. Returns 1, or 0 when there is no account `id` (deleted meanwhile).
+ * id, hash, and optionally the hash expected now (a compare-and-set: a
+ * rehash after a login replaces only the hash it checked). Returns 1, or 0
+ * when there is no account `id` (deleted meanwhile) or its hash is no
+ * longer the expected one.
  */
 export const SET_ACCOUNT_HASH = `
 local key = redis.call('HGET', KEYS[1], ARGV[2])
 if not key then return 0 end
 local account = ARGV[1] .. key
 if redis.call('HGET', account, 'id') ~= ARGV[2] then return 0 end
+if ARGV[4] and redis.call('HGET', account, 'hash') ~= ARGV[4] then return 0 end
 redis.call('HSET', account, 'hash', ARGV[3])
 return 1
 `;

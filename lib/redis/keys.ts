@@ -56,6 +56,8 @@ export const KEYS = {
   /** An address's login failures over all accounts, leaking: a hash, expiring once empty. */
   throttleAddress: (prefix: string, address: string): string =>
     `${prefix}throttle-address:${address}`,
+  /** Registrations an address (its `addressKey`) started, leaking: a hash, expiring once empty. */
+  registrations: (prefix: string, address: string): string => `${prefix}registrations:${address}`,
 };
 
 /**

@@ -6,7 +6,9 @@
  * @module
  */
 import { RedisAccountStore } from "../accounts/redis_account_store.ts";
+import { RedisFailures } from "../accounts/redis_failures.ts";
 import { RedisLoginThrottle } from "../accounts/redis_login_throttle.ts";
+import { RedisRegistrationLimit } from "../accounts/redis_registration_limit.ts";
 import type { ClusterEvent } from "../cluster.ts";
 import { RedisHistoryStore } from "../history/redis_store.ts";
 import type { Retention } from "../history/store.ts";
@@ -26,6 +28,10 @@ export interface RedisChat {
   readonly accounts: RedisAccountStore;
   /** The login throttle every instance shares, on the same connection. */
   readonly throttle: RedisLoginThrottle;
+  /** The registration limit every instance shares, on the same connection. */
+  readonly registrations: RedisRegistrationLimit;
+  /** The throttle's and the limit's Redis failures, for `/metrics`. */
+  readonly accountFailures: RedisFailures;
   /** Starts the cluster, posting its events through `post` (the server's inbox). */
   start(post: (event: ClusterEvent) => void): RedisCluster;
 }
@@ -40,6 +46,8 @@ export function openRedisChat(options: RedisChatOptions): RedisChat {
     ...(retention === undefined ? {} : { history: retention }),
   });
   const stream = cluster.stream;
+  const failures = new RedisFailures();
+  const shared = { prefix: cluster.prefix, run: cluster.run, log: options.log, failures };
   return {
     store: stream === undefined ? undefined : new RedisHistoryStore(stream, options.log),
     accounts: new RedisAccountStore({
@@ -49,11 +57,9 @@ export function openRedisChat(options: RedisChatOptions): RedisChat {
       // Registering refuses a name another instance holds: its user there is a guest.
       instance: cluster.id,
     }),
-    throttle: new RedisLoginThrottle({
-      prefix: cluster.prefix,
-      run: cluster.run,
-      log: options.log,
-    }),
+    throttle: new RedisLoginThrottle(shared),
+    registrations: new RedisRegistrationLimit(shared),
+    accountFailures: failures,
     start(to) {
       post = to;
       cluster.start();

@@ -8,9 +8,9 @@
  * The rules are ported, not shared: a Lua script cannot call the TS
  * functions, and a read-decide-write from TS would need WATCH and retries
  * (a round trip more for every try, unbounded ones under a spray of tries).
- * `tests/throttle_scripts_test.ts` runs the same sequences through both and
- * demands the same decisions and records, so throttle_rules.ts stays the
- * reference.
+ * `tests/redis_login_throttle_test.ts` (and `redis_registration_limit_test.ts`)
+ * run the same sequences through both and demand the same decisions, so
+ * throttle_rules.ts (and registration_limit.ts) stay the reference.
  *
  * Records: hashes with fields `n` (failures, or the level) and `at` (ms).
  * Each expires when the in-process record would be forgotten: a run
@@ -19,6 +19,9 @@
  * KEYS of both: run (account and address), account, address. ARGV: now ms,
  * then the limits in {@linkcode limitArguments}'s order; SETTLE_TRY adds
  * the settlement (`succeeded`, `failed`, `unknown-account`, `abandoned`).
+ *
+ * The registration limit's leaky bucket (registration_limit.ts) is here too,
+ * as {@linkcode ALLOW_REGISTRATION}: the same record shape, one key.
  *
  * @module
  */
@@ -99,4 +102,24 @@ else
   if how == 'abandoned' then writeLevel(KEYS[3], less(address), addressCeiling) end
 end
 return 'ok'
+`;
+
+/**
+ * The registration limit's leaky bucket (registration_limit.ts's `allow`):
+ * reads the address's level, decides and counts in one step. KEYS: the
+ * address's record. ARGV: now ms, ceiling, window ms. Returns 1 (counted)
+ * or 0 (refused, nothing counted). The record, fields `n` and `at` as the
+ * login throttle's, expires once leaked empty.
+ */
+export const ALLOW_REGISTRATION = `
+local now, ceiling, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local r = redis.call('HMGET', KEYS[1], 'n', 'at')
+local n, at = tonumber(r[1]), tonumber(r[2])
+local level = 0
+if n and at then level = math.max(0, n - math.max(0, now - at) * ceiling / window) end
+if level + 1 > ceiling then return 0 end
+level = level + 1
+redis.call('HSET', KEYS[1], 'n', string.format('%.17g', level), 'at', string.format('%.17g', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(level * window / ceiling) + 1)
+return 1
 `;

@@ -1,0 +1,12 @@
+/** A seeded generator for tests that walk random sequences, so a failing one can be run again. */
+
+/** mulberry32: numbers in [0, 1) from `seed`, the same sequence every run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -3,7 +3,8 @@
  * once for each party logged in to an account, in that account's own
  * conversation with the other party's name (a guest keeps none), and
  * `HISTORY @<name>` reads that conversation. Nothing here waits: it only
- * hands entries to the {@linkcode ChatHistory}, which writes off the hub's turn.
+ * hands the copies to the {@linkcode ChatHistory}, which writes off the
+ * hub's turn (or has its store write them: Redis).
  *
  * @module
  */

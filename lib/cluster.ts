@@ -54,6 +54,14 @@ export const REFUSAL_REPLIES = {
   "password-required": "passwordRequired",
 } as const satisfies Record<ClaimRefusal, string>;
 
+/** The sender of a `DM` to keep in the history: its account (undefined: a guest) and its name key. */
+export interface KeptDmSender {
+  /** The sender's account; undefined for a guest. */
+  readonly account?: number | undefined;
+  /** The sender's name key: the peer of the receiver's copy. */
+  readonly key: string;
+}
+
 /** What became of a `DM` to a user who is not on this instance. */
 export type RemoteDelivery = "sent" | "not-found" | "unavailable";
 
@@ -84,12 +92,17 @@ export type ClusterEvent =
    * order stood when it joined.
    */
   | { readonly kind: "observed"; readonly id: string }
-  /** A `DM` from a user of another instance to `target` (a name key), here if still online. */
+  /**
+   * A `DM` from a user of another instance to `target` (a name key), here if
+   * still online; `id` when it is kept in the history: its place in the one
+   * order, which this instance has now reached.
+   */
   | {
     readonly kind: "remote-dm";
     readonly target: string;
     readonly sender: string;
     readonly text: string;
+    readonly id?: string;
   }
   /**
    * A user new to this instance's view logged in on another instance: a join
@@ -129,8 +142,12 @@ export interface Cluster {
    * is shared writes it there too.
    */
   broadcast(sender: string, text: string, kept: boolean): void;
-  /** A `DM` to `target` (a name key) that no local user holds. */
-  directMessage(sender: string, target: string, text: string): RemoteDelivery;
+  /**
+   * A `DM` to `target` (a name key) that no local user holds; `keep`: kept
+   * in the history too (a `DM`, not a `NOTICE`), by a cluster whose history
+   * store is shared, for each party that has an account.
+   */
+  directMessage(sender: string, target: string, text: string, keep?: KeptDmSender): RemoteDelivery;
   /** The users of other instances, in login order; empty when they cannot be reached. */
   remoteUsers(): readonly ClusterUser[];
   /** Leaves the cluster, freeing every name still held; resolves within a bounded time. */

@@ -182,6 +182,8 @@ export class Hub {
         this.#accountAnswered(event.link, event.answer);
         break;
       case "remote-dm": {
+        // Delivered now (or gone): a read of its conversation from now on includes it.
+        if (event.id !== undefined) this.#history.observe(event.id);
         const recipient = this.#users.get(event.target);
         if (recipient !== undefined) this.#delivery.dm(recipient, event.sender, event.text);
         break;

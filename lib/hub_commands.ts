@@ -222,11 +222,13 @@ function dm(
     hub.delivery.dm(recipient, sender, text, notice, member.state.account !== undefined);
     // A DM to oneself arrives once, echo or not.
     if (recipient !== member) hub.delivery.echoDm(member, recipient.state.name, text, notice);
-    // As for the chat, a NOTICE is not history. Kept only without Redis (see recordDm).
+    // As for the chat, a NOTICE is not history.
     if (!notice) recordDm(hub.history, member.state, recipient.state, text);
     return;
   }
-  const delivery = hub.cluster.directMessage(sender, key, text);
+  // Kept by this instance, the sender's, for both parties (the receiver's account is Redis's).
+  const keep = notice || !hub.history.enabled ? undefined : member.state;
+  const delivery = hub.cluster.directMessage(sender, key, text, keep);
   if (delivery === "sent") hub.delivery.echoDm(member, target, text, notice);
   // A NOTICE is never answered, not even to say it went nowhere.
   if (notice) return;

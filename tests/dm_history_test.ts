@@ -6,41 +6,17 @@
  *
  * @module
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { type Config, DEFAULT_CONFIG } from "../lib/config.ts";
 import { openAccountsFile } from "../lib/history/accounts_table.ts";
 import { HISTORY_FILE, openHistory } from "../lib/history/open_history.ts";
-import { compareIds } from "../lib/history/message_id.ts";
 import { SILENT_LOGGER } from "../lib/log.ts";
 import { ChatServer } from "../lib/server.ts";
 import { CHEAP_HASHER, withAccounts } from "./accounts_rig.ts";
 import { TestClient } from "./helpers.ts";
+import { historyOf } from "./history_reply.ts";
 import { CAPABILITIES, IrcClient, registerWith } from "./irc_client.ts";
 import { tempDir } from "./temp_dir.ts";
-
-const ID = /^\d{13}-\d+$/;
-
-/** One `HISTORY` reply up to `HIST END`: its ids, and each line without `HIST <id> `. */
-async function historyOf(
-  client: TestClient,
-  ask: string,
-): Promise<{ ids: string[]; lines: string[] }> {
-  await client.send(ask);
-  const ids: string[] = [];
-  const lines: string[] = [];
-  for (;;) {
-    const line = await client.readLine();
-    assert(line !== null, "closed before HIST END");
-    if (line === "HIST END") break;
-    const match = /^HIST (\S+) (.*)$/.exec(line);
-    assert(match !== null, `not a HIST line: ${line}`);
-    assertMatch(match[1]!, ID);
-    ids.push(match[1]!);
-    lines.push(match[2]!);
-  }
-  for (let i = 1; i < ids.length; i++) assert(compareIds(ids[i - 1]!, ids[i]!) < 0);
-  return { ids, lines };
-}
 
 /** Logs in as `name` with `password`, registering the name first when `register`. */
 async function account(

@@ -9,7 +9,13 @@ import { assertEquals } from "@std/assert";
 import { dmAccount, dmConversation, dmRange } from "../lib/history/dm_keys.ts";
 import { packEntries } from "../lib/history/packed_entries.ts";
 import { HistoryFile } from "../lib/history/sqlite_file.ts";
-import { CHAT, type Entry, type HistoryStore, type Range } from "../lib/history/store.ts";
+import {
+  CHAT,
+  type DmCopy,
+  type Entry,
+  type HistoryStore,
+  type Range,
+} from "../lib/history/store.ts";
 import { ChatHistory } from "../lib/history/chat_history.ts";
 import { recordDm } from "../lib/history/dm_history.ts";
 import { tempDir } from "./temp_dir.ts";
@@ -91,8 +97,9 @@ Deno.test("HistoryFile: removing an account deletes its DMs alone; a later write
   }
 });
 
-Deno.test("recordDm keeps a copy per account party, and none with Redis, which cannot delete them yet", () => {
+Deno.test("recordDm keeps a copy per account party, through the store's own keepDm where it has one", () => {
   const appended: Entry[] = [];
+  const kept: [readonly DmCopy[], string, string][] = [];
   const store = (kind: string): HistoryStore => ({
     kind,
     assignsIds: kind === "redis",
@@ -100,15 +107,24 @@ Deno.test("recordDm keeps a copy per account party, and none with Redis, which c
     append: (entries) => void appended.push(...entries),
     read: () => [],
     close: () => Promise.resolve(),
+    ...(kind === "redis"
+      ? { keepDm: (copies, sender, text) => void kept.push([copies, sender, text]) }
+      : {}),
   });
+  const ann = { name: "Ann", key: "ann", account: 1 };
   const memory = new ChatHistory({ store: store("memory") });
-  assertEquals(recordDm(memory, { name: "ann", account: 1 }, { name: "Bob", account: 2 }, "hi"), 2);
-  assertEquals(recordDm(memory, { name: "ann", account: 1 }, { name: "guest" }, "hi"), 1);
-  assertEquals(appended.map((entry) => entry.conversation), [
-    dmConversation(1, "bob"),
-    dmConversation(2, "ann"),
-    dmConversation(1, "guest"),
+  assertEquals(recordDm(memory, ann, { name: "Bob", key: "bob", account: 2 }, "hi"), 2);
+  assertEquals(recordDm(memory, ann, { name: "Guest", key: "guest" }, "hi"), 1);
+  assertEquals(recordDm(memory, { name: "g", key: "g" }, { name: "Guest", key: "guest" }, "hi"), 0);
+  assertEquals(recordDm(memory, ann, ann, "me"), 1);
+  assertEquals(appended.map((entry) => [entry.conversation, entry.sender]), [
+    [dmConversation(1, "bob"), "Ann"],
+    [dmConversation(2, "ann"), "Ann"],
+    [dmConversation(1, "guest"), "Ann"],
+    [dmConversation(1, "ann"), "Ann"],
   ]);
   const redis = new ChatHistory({ store: store("redis") });
-  assertEquals(recordDm(redis, { name: "ann", account: 1 }, { name: "bob", account: 2 }, "hi"), 0);
+  assertEquals(recordDm(redis, ann, { name: "Bob", key: "bob", account: 2 }, "hi"), 2);
+  assertEquals(kept, [[[{ account: 1, peer: "bob" }, { account: 2, peer: "ann" }], "Ann", "hi"]]);
+  assertEquals(appended.length, 4);
 });

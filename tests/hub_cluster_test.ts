@@ -3,7 +3,13 @@
  * cluster that records what the hub asks of it and answers when told.
  */
 import { assertEquals, assertStrictEquals } from "@std/assert";
-import type { Cluster, ClusterUser, LocalUser, RemoteDelivery } from "../lib/cluster.ts";
+import type {
+  Cluster,
+  ClusterUser,
+  KeptDmSender,
+  LocalUser,
+  RemoteDelivery,
+} from "../lib/cluster.ts";
 import type { ClientLink } from "../lib/client_link.ts";
 import { ChatHistory } from "../lib/history/chat_history.ts";
 import type { Entry, HistoryStore, Range, StoredMessage } from "../lib/history/store.ts";
@@ -19,6 +25,8 @@ class FakeCluster implements Cluster {
   readonly dms: string[] = [];
   remote: ClusterUser[] = [];
   delivery: RemoteDelivery = "sent";
+  /** Each DM handed over, with what it was to keep (undefined: nothing). */
+  kept: { dm: string; keep: { key: string } | undefined }[] = [];
 
   claim(link: ClientLink, name: string, key: string): undefined {
     this.claims.push({ link, name, key });
@@ -32,8 +40,14 @@ class FakeCluster implements Cluster {
   broadcast(sender: string, text: string, kept: boolean): void {
     this.broadcasts.push(`${sender} ${text}${kept ? "" : " (not kept)"}`);
   }
-  directMessage(sender: string, target: string, text: string): RemoteDelivery {
+  directMessage(
+    sender: string,
+    target: string,
+    text: string,
+    keep?: KeptDmSender,
+  ): RemoteDelivery {
     this.dms.push(`${sender}>${target} ${text}`);
+    this.kept.push({ dm: `${sender}>${target} ${text}`, keep: keep && { key: keep.key } });
     return this.delivery;
   }
   remoteUsers(): readonly ClusterUser[] {
@@ -243,5 +257,52 @@ Deno.test("hub: a remote MSG moves the history's cut to its id before it is deli
   assertEquals(store.ranges.at(-1)!.before, "9-1");
   harness.send(a, "MSG mine");
   assertEquals(cluster.broadcasts, ["a mine"], "recorded, so kept in the cluster's history too");
+  await history.close();
+});
+
+Deno.test("hub: a kept remote DM moves the history's cut to its id before it is delivered", async () => {
+  const store = new IdGivingStore();
+  const history = new ChatHistory({ store });
+  const { cluster, harness } = setup(history);
+  const a = loginAs(harness, cluster, "a", 1);
+  harness.hub.apply({ kind: "remote-dm", target: "a", sender: "far", text: "kept", id: "7-3" });
+  assertEquals(a.take(), ["DM far kept"]);
+  harness.send(a, "HISTORY");
+  assertEquals(store.ranges.at(-1)!.before, "7-4", "a read from now on reaches it");
+  // Gone before it came: its place in the order is reached all the same.
+  harness.hub.apply({ kind: "remote-dm", target: "gone", sender: "far", text: "x", id: "8-0" });
+  harness.send(a, "HISTORY");
+  assertEquals(store.ranges.at(-1)!.before, "8-1");
+  // A DM to another instance is handed over with its sender, to keep.
+  harness.send(a, "DM far hello");
+  assertEquals(cluster.kept.at(-1), { dm: "a>far hello", keep: { key: "a" } });
+  await history.close();
+});
+
+Deno.test("ChatHistory: a store that keeps DMs itself is handed the copies, and reads them up to the cut, its own all", async () => {
+  const store = new IdGivingStore();
+  const kept: unknown[] = [];
+  const keeping: HistoryStore = {
+    kind: store.kind,
+    assignsIds: store.assignsIds,
+    lastId: store.lastId,
+    append: (entries) => store.append(entries),
+    read: (range) => store.read(range),
+    close: () => store.close(),
+    keepDm: (copies, sender, text) => void kept.push({ copies, sender, text }),
+  };
+  const history = new ChatHistory({ store: keeping });
+  history.keepDm([{ account: 1, peer: "bob" }], "Ann", "hi");
+  assertEquals(kept, [{ copies: [{ account: 1, peer: "bob" }], sender: "Ann", text: "hi" }]);
+  assertEquals(history.pending, 0, "nothing waits in the history's own queue");
+  history.observe("7-3");
+  await history.read({ conversation: "dm:1:bob", limit: 5, from: "latest", before: "9-0" });
+  assertEquals(store.ranges.at(-1), {
+    conversation: "dm:1:bob",
+    limit: 5,
+    from: "latest",
+    before: "9-0",
+    ownAbove: "7-3",
+  });
   await history.close();
 });

@@ -87,11 +87,12 @@ export class RedisAccountStore implements AccountStore {
 
   /**
    * Deletes account `id`; false when there is none. Its direct messages go
-   * with it in the same script once they are stored in Redis (issue 21).
+   * with it in the same script.
    */
   async remove(id: number): Promise<boolean> {
     const { prefix } = this.#options;
-    const reply = await this.#run(REMOVE_ACCOUNT, [KEYS.accountKeys(prefix)], [
+    const keys = [KEYS.accountKeys(prefix), KEYS.dmIndex(prefix, id)];
+    const reply = await this.#run(REMOVE_ACCOUNT, keys, [
       KEYS.account(prefix, ""),
       String(id),
     ]);

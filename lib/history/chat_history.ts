@@ -10,7 +10,15 @@
 import { type Logger, SILENT_LOGGER } from "../log.ts";
 import { LogThrottle } from "../log_throttle.ts";
 import { compareIds, IdClock, parseId } from "./message_id.ts";
-import type { Entry, HistoryStore, Range, StoredMessage } from "./store.ts";
+import { dmConversation } from "./dm_keys.ts";
+import {
+  CHAT,
+  type DmCopy,
+  type Entry,
+  type HistoryStore,
+  type Range,
+  type StoredMessage,
+} from "./store.ts";
 
 /** Messages waiting to be written at most; past it the oldest waiting are dropped (and counted). */
 export const MAX_PENDING_ENTRIES = 100_000;
@@ -156,6 +164,17 @@ export class ChatHistory {
     return id;
   }
 
+  /** A direct message delivered now: keeps `copies` (by the store itself when it can). */
+  keepDm(copies: readonly DmCopy[], sender: string, text: string): void {
+    const store = this.#store;
+    if (store === undefined || this.#closed) return;
+    if (store.keepDm !== undefined) return store.keepDm(copies, sender, text);
+    const at = this.#now();
+    for (const copy of copies) {
+      this.record(dmConversation(copy.account, copy.peer), sender, text, at);
+    }
+  }
+
   /** An id of the one order delivered here (Redis: seen on the shared channel): reads cut after it. */
   observe(id: string): void {
     if (this.#cut === undefined || compareIds(id, this.#cut) > 0) this.#cut = id;
@@ -178,6 +197,10 @@ export class ChatHistory {
     if (store === undefined || request.limit < 1) return [];
     if ("around" in request) return this.#readAround(request);
     const cut = this.#cut;
+    if (store.keepDm !== undefined && request.conversation !== CHAT) {
+      // Written by the store itself, nothing waits here: others' messages up to the cut, its own all.
+      return this.#withTimeout(this.#readStore({ ...request, ownAbove: cut ?? "0-0" }));
+    }
     let range = cutRange(request, cut);
     if (range === undefined) return [];
     let extra = this.#unwritten(request.conversation);
@@ -358,6 +381,11 @@ export class ChatHistory {
         error: describe(error),
       });
     }
+  }
+
+  /** The store's answer to `range`, a promise even when it failed at once. */
+  async #readStore(range: Range): Promise<readonly StoredMessage[]> {
+    return await this.#store!.read(range);
   }
 
   /** The store's answer, or nothing once the read timeout has passed or the read failed. */

@@ -3,18 +3,22 @@
  * once for each party logged in to an account, in that account's own
  * conversation with the other party's name (a guest keeps none), and
  * `HISTORY @<name>` reads that conversation. Nothing here waits: it only
- * hands entries to the {@linkcode ChatHistory}, which writes off the hub's turn.
+ * hands the copies to the {@linkcode ChatHistory}, which writes off the
+ * hub's turn (or has its store write them: Redis).
  *
  * @module
  */
 import { nameKey } from "../names.ts";
 import type { ChatHistory } from "./chat_history.ts";
 import { dmConversation } from "./dm_keys.ts";
+import type { DmCopy } from "./store.ts";
 
-/** One side of a direct message: its name as shown, and its account's id (undefined: a guest). */
+/** One side of a direct message: its name as shown and its key, and its account's id (undefined: a guest). */
 export interface DmParty {
   /** The name as shown. */
   readonly name: string;
+  /** The name's key (see `nameKey`): the peer of the other party's copy. */
+  readonly key: string;
   /** The account it is logged in to; undefined for a guest. */
   readonly account?: number | undefined;
 }
@@ -30,20 +34,14 @@ export function recordDm(
   recipient: DmParty,
   text: string,
 ): number {
-  // Not in Redis yet: direct messages between instances would be missing, and UNREGISTER does not
-  // yet delete an account's conversations there. Kept nowhere rather than kept half.
-  if (!history.enabled || history.storeKind === "redis") return 0;
-  const at = history.now();
-  let kept = 0;
-  if (sender.account !== undefined) {
-    history.record(dmConversation(sender.account, nameKey(recipient.name)), sender.name, text, at);
-    kept++;
-  }
+  if (!history.enabled) return 0;
+  const copies: DmCopy[] = [];
+  if (sender.account !== undefined) copies.push({ account: sender.account, peer: recipient.key });
   if (recipient.account !== undefined && recipient.account !== sender.account) {
-    history.record(dmConversation(recipient.account, nameKey(sender.name)), sender.name, text, at);
-    kept++;
+    copies.push({ account: recipient.account, peer: sender.key });
   }
-  return kept;
+  if (copies.length > 0) history.keepDm(copies, sender.name, text);
+  return copies.length;
 }
 
 /** The conversation `HISTORY @<peer>` reads for the member logged in to account `account`. */

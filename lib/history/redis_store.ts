@@ -12,13 +12,21 @@
  * writes, and its messages that were not published (Redis was away or
  * lagging) are written now, unpublished. Reads of recent chat history are
  * answered from the messages the stream holds in memory when those are
- * whole (`RecentChat`), the others by Redis.
+ * whole (`RecentChat`), the others by Redis. Direct messages are written
+ * and read apart (`RedisDms`), at once, by the sender's instance.
  *
  * @module
  */
 import type { Logger } from "../log.ts";
 import type { ChatStream } from "../redis/chat_stream.ts";
-import { CHAT, type Entry, type HistoryStore, type Range, type StoredMessage } from "./store.ts";
+import {
+  CHAT,
+  type DmCopy,
+  type Entry,
+  type HistoryStore,
+  type Range,
+  type StoredMessage,
+} from "./store.ts";
 
 /** Writes through the cluster's stream; reads wait for this instance's own writes before them. */
 export class RedisHistoryStore implements HistoryStore {
@@ -68,6 +76,10 @@ export class RedisHistoryStore implements HistoryStore {
    * From memory when the recent messages hold the whole range.
    */
   read(range: Range): Promise<readonly StoredMessage[]> {
+    if (range.conversation !== CHAT) {
+      // Direct messages are written at once, never through the slots: what went out before is in.
+      return this.#stream.dms.read(range);
+    }
     const slots = this.#stream.slots;
     const mark = slots.next;
     const recent = this.#stream.recent;
@@ -82,6 +94,11 @@ export class RedisHistoryStore implements HistoryStore {
       await this.#ownWritten(mark);
       return messages;
     });
+  }
+
+  /** A direct message's copies, written now by this instance (see `redis_dms.ts`). */
+  keepDm(copies: readonly DmCopy[], sender: string, text: string): void {
+    void this.#stream.dms.keep(copies, sender, text);
   }
 
   /** The cluster's connections may go now. */

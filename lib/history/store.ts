@@ -52,6 +52,21 @@ export interface Range {
    * written. Set only for a store that does not give ids.
    */
   readonly keep?: number;
+  /**
+   * A store that keeps direct messages itself ({@linkcode HistoryStore.keepDm}):
+   * what other instances wrote is read only up to this id, the cut (their
+   * live delivery reaches this instance in the order of ids); `before` is
+   * the reader's own.
+   */
+  readonly ownAbove?: string;
+}
+
+/** One copy of a direct message: account `account`'s, in its conversation with the name key `peer`. */
+export interface DmCopy {
+  /** The account that keeps it. */
+  readonly account: number;
+  /** The other party's name key. */
+  readonly peer: string;
 }
 
 /** How much history a store keeps: the protocol's `--history-lines` and `--history-days`. */
@@ -76,6 +91,12 @@ export interface HistoryStore {
   readonly lastId: string | undefined;
   /** Writes a batch, all or nothing; rejects when the store failed. */
   append(entries: readonly Entry[]): void | Promise<void | readonly string[]>;
+  /**
+   * Keeps a direct message's copies itself, at once and in the order of its
+   * reads (Redis, where the sender's instance writes every copy); a store
+   * without it is handed them in `append`, as conversations of `dm_keys.ts`.
+   */
+  keepDm?(copies: readonly DmCopy[], sender: string, text: string): void;
   /** The messages in `range`, oldest first. */
   read(range: Range): readonly StoredMessage[] | Promise<readonly StoredMessage[]>;
   /** Writes what it holds and lets go of its file or connection. */

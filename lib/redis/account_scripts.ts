@@ -79,10 +79,12 @@ return 1
 `;
 
 /**
- * Deletes an account. KEYS: account keys. ARGV: account key prefix, id.
- * Returns 1, or 0 when there was no account `id`. Its id is never given
- * again (the counter only grows), so a later account of the same name
- * reaches nothing stored under this one.
+ * Deletes an account and its direct-message conversations (the streams its
+ * index set names; see `dm_scripts.ts`), in one step. KEYS: account keys,
+ * the account's conversation index. ARGV: account key prefix, id. Returns
+ * 1, or 0 when there was no account `id`. Its id is never given again (the
+ * counter only grows), so a later account of the same name reaches nothing
+ * stored under this one.
  */
 export const REMOVE_ACCOUNT = `
 local key = redis.call('HGET', KEYS[1], ARGV[2])
@@ -90,7 +92,8 @@ if not key then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[2])
 local account = ARGV[1] .. key
 if redis.call('HGET', account, 'id') == ARGV[2] then redis.call('DEL', account) end
--- ISSUE 21, direct messages: once they are stored in Redis, the account's conversations are
--- deleted here, in this same step (their keys handed in after KEYS[1]).
+-- The other party's copies are in its own conversations: they stay.
+for _, stream in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('DEL', stream) end
+redis.call('DEL', KEYS[2])
 return 1
 `;

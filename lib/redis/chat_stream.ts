@@ -13,10 +13,19 @@ import { compareIds } from "../history/message_id.ts";
 import { CHAT, type Range, type Retention, type StoredMessage } from "../history/store.ts";
 import type { Logger } from "../log.ts";
 import type { RunScript } from "./connections.ts";
-import { APPEND_PUBLISH, BACKFILL, MARK, READ, TRIM } from "./history_scripts.ts";
+import {
+  APPEND_PUBLISH,
+  BACKFILL,
+  MARK,
+  READ,
+  readArguments,
+  readReply,
+  TRIM,
+} from "./history_scripts.ts";
 import { type Slot, SlotBook } from "./history_slots.ts";
 import { KEYS } from "./keys.ts";
 import { RecentChat } from "./recent_chat.ts";
+import { RedisDms } from "./redis_dms.ts";
 
 /** Between two trims of the stream by age (reads enforce the age bound exactly meanwhile). */
 const TRIM_INTERVAL_MS = 60_000;
@@ -53,6 +62,8 @@ export class ChatStream {
   readonly slots: SlotBook = new SlotBook();
   /** The chat's latest messages, for reads that need not go to Redis. */
   readonly recent: RecentChat;
+  /** Direct messages, in streams of their own whose ids follow the chat's. */
+  readonly dms: RedisDms;
   readonly #options: ChatStreamOptions;
   /** The highest id seen (written, published, read): ids never go below it, even after Redis loses them. */
   #lastSeen: string | undefined;
@@ -68,6 +79,17 @@ export class ChatStream {
   constructor(options: ChatStreamOptions) {
     this.#options = options;
     this.recent = new RecentChat(options.retention);
+    const { instance, prefix, everyone, retention, run, log } = options;
+    this.dms = new RedisDms({
+      instance,
+      prefix,
+      everyone,
+      retention,
+      run,
+      log,
+      floor: () => this.#floor(),
+      seen: (id) => this.seen(id),
+    });
   }
 
   /** The highest id this instance has seen, if any. */
@@ -160,20 +182,15 @@ export class ChatStream {
    */
   async read(range: Range): Promise<StoredMessage[]> {
     this.#options.flush();
-    const { lines, maxAgeMs } = this.#options.retention;
-    const reply = await this.#run(READ, [this.#key(range.conversation)], [
-      String(lines),
-      String(maxAgeMs),
-      range.from,
-      range.after ?? "",
-      range.before ?? "",
-      String(range.limit),
-    ]);
-    const flat = reply as string[];
-    const messages: StoredMessage[] = [];
-    for (let i = 0; i + 2 < flat.length; i += 3) {
-      messages.push({ id: flat[i]!, sender: flat[i + 1]!, text: flat[i + 2]! });
-    }
+    const reply = await this.#run(
+      READ,
+      [this.#key(range.conversation)],
+      readArguments(
+        range,
+        this.#options.retention,
+      ),
+    );
+    const messages = readReply(reply);
     if (messages.length > 0) this.seen(messages.at(-1)!.id);
     return messages;
   }

@@ -17,12 +17,17 @@ export type WireEvent =
    * script writes that line, with the id Redis gave it).
    */
   | { readonly kind: "msg"; readonly sender: string; readonly text: string; readonly id?: string }
-  /** A user's `DM` to `target` (a name key), sent only to the instance that has them. */
+  /**
+   * A user's `DM` to `target` (a name key), sent only to the instance that
+   * has them; `id` when it is kept in the history (`dm_scripts.ts` writes
+   * that line, `K <id> <target> <sender> <text>`, with the id it gave).
+   */
   | {
     readonly kind: "dm";
     readonly target: string;
     readonly sender: string;
     readonly text: string;
+    readonly id?: string;
   }
   /** A user logged in on the sending instance, with their login number. */
   | { readonly kind: "joined"; readonly seq: number; readonly name: string }
@@ -33,6 +38,12 @@ export type WireEvent =
    * there without publishing them (they were held while Redis was away).
    */
   | { readonly kind: "mark"; readonly id: string }
+  /**
+   * The one order of ids has reached `id`, a direct message's: kept by the
+   * sending instance in its own streams (see `dm_scripts.ts`), published
+   * after the message itself, so that reads of it reach it from now on.
+   */
+  | { readonly kind: "order"; readonly id: string }
   /**
    * A takeover: the sending instance has checked an account's password for
    * the name key `key`, which the receiving instance holds; it ends its
@@ -52,17 +63,20 @@ export interface WireBatch {
 
 /**
  * The first character of each event's line. `kept`: a `MSG` with its history
- * id (`H <id> <sender> <text>`). `mark`: how far the chat's history has come
+ * id (`H <id> <sender> <text>`); `keptDm`, a `DM` with its id. `mark`: how far the chat's history has come
  * (`S <id>`), which an instance publishes to itself when it joins, and to
- * all after writing messages unpublished.
+ * all after writing messages unpublished. `order`: a direct message's id,
+ * published to all after it (`O <id>`).
  */
 export const TAG = {
   msg: "M",
   kept: "H",
   dm: "D",
+  keptDm: "K",
   joined: "J",
   left: "L",
   mark: "S",
+  order: "O",
   replace: "R",
   freed: "F",
 } as const;
@@ -78,17 +92,25 @@ export function encodeEvent(event: WireEvent): string {
         ? `${TAG.msg} ${event.sender} ${event.text}`
         : `${TAG.kept} ${event.id} ${event.sender} ${event.text}`;
     case "dm":
-      return `${TAG.dm} ${event.target} ${event.sender} ${event.text}`;
+      return event.id === undefined
+        ? `${TAG.dm} ${dmBody(event)}`
+        : `${TAG.keptDm} ${event.id} ${dmBody(event)}`;
     case "joined":
       return `${TAG.joined} ${event.seq} ${event.name}`;
     case "left":
       return `${TAG.left} ${event.seq} ${event.name}`;
     case "mark":
-      return `${TAG.mark} ${event.id}`;
+    case "order":
+      return `${TAG[event.kind]} ${event.id}`;
     case "replace":
     case "freed":
       return `${TAG[event.kind]} ${event.key}`;
   }
+}
+
+/** A `DM` line after its tag (and id): `<target> <sender> <text>`. */
+export function dmBody(event: { target: string; sender: string; text: string }): string {
+  return `${event.target} ${event.sender} ${event.text}`;
 }
 
 /** The tags of the lines that must reach the other instances even when chat lines are dropped. */
@@ -187,8 +209,15 @@ function decodeEvent(line: string): WireEvent | undefined {
         ? undefined
         : { kind: "dm", target: target!, sender: sender!, text };
     }
+    case TAG.keptDm: {
+      const [id, target, sender, text] = fields(body, 3);
+      if (text === undefined || !ID.test(id!)) return undefined;
+      return { kind: "dm", target: target!, sender: sender!, text, id: id! };
+    }
     case TAG.mark:
       return ID.test(body) ? { kind: "mark", id: body } : undefined;
+    case TAG.order:
+      return ID.test(body) ? { kind: "order", id: body } : undefined;
     case TAG.replace:
       return body === "" || body.includes(" ") ? undefined : { kind: "replace", key: body };
     case TAG.freed:

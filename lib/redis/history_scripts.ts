@@ -14,9 +14,10 @@
  *
  * @module
  */
+import type { Range, Retention, StoredMessage } from "../history/store.ts";
 
 /** Id helpers: compare two ids, and read a stream's last id. */
-const IDS = `
+export const IDS = `
 local function parts(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
   return tonumber(ms), tonumber(seq)
@@ -41,7 +42,7 @@ end
  * whose last id is below it is raised (XSETID). The floor is the highest id
  * the instance has seen, or '' when it has seen none.
  */
-const RAISE = `
+export const RAISE = `
 local function raise(stream, floor)
   if floor == '' then return end
   if redis.call('EXISTS', stream) == 0 then
@@ -133,7 +134,7 @@ return last
 `;
 
 /** Redis's clock, in ms, and the oldest id the age bound keeps. */
-const CLOCK = `
+export const CLOCK = `
 local function oldest(maxAge)
   local time = redis.call('TIME')
   local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
@@ -142,32 +143,41 @@ end
 `;
 
 /**
- * Reads a range, enforcing both bounds exactly whatever the approximate
+ * A read's two ends, enforcing both bounds exactly whatever the approximate
  * trimming kept: the age bound by Redis's clock, the line bound by skipping
- * the oldest entries past it. KEYS: stream. ARGV: lines kept, max age ms,
- * `latest` or `earliest`, after ('' or an id, excluded), before ('' or an
- * id, excluded), limit. Returns id, sender, text, ... oldest first.
+ * the oldest entries past it. Returns XRANGE's start and end.
  */
-export const READ = `${IDS}${CLOCK}
+export const BOUNDS = `${IDS}${CLOCK}
+local function bounds(stream, lines, maxAge, after, before)
+  local low, open = oldest(maxAge), false
+  local function atLeast(id, exclusive)
+    if below(low, id) or (low == id and exclusive) then low, open = id, exclusive end
+  end
+  local len = redis.call('XLEN', stream)
+  if len - lines > lines then
+    -- Far past the bound (it was lowered): trimmed to about it first, so that the skip stays short.
+    redis.call('XTRIM', stream, 'MAXLEN', '~', lines)
+    len = redis.call('XLEN', stream)
+  end
+  if len > lines then
+    local past = redis.call('XRANGE', stream, '-', '+', 'COUNT', len - lines)
+    atLeast(past[#past][1], true)
+  end
+  if after ~= '' then atLeast(after, true) end
+  return (open and '(' or '') .. low, before == '' and '+' or '(' .. before
+end
+`;
+
+/**
+ * Reads a range within the retention (see {@linkcode BOUNDS}). KEYS:
+ * stream. ARGV: lines kept, max age ms, `latest` or `earliest`, after (''
+ * or an id, excluded), before ('' or an id, excluded), limit. Returns id,
+ * sender, text, ... oldest first.
+ */
+export const READ = `${BOUNDS}
 local stream = KEYS[1]
-local lines, limit = tonumber(ARGV[1]), tonumber(ARGV[6])
-local low, open = oldest(tonumber(ARGV[2])), false
-local function atLeast(id, exclusive)
-  if below(low, id) or (low == id and exclusive) then low, open = id, exclusive end
-end
-local len = redis.call('XLEN', stream)
-if len - lines > lines then
-  -- Far past the bound (it was lowered): trimmed to about it first, so that the skip stays short.
-  redis.call('XTRIM', stream, 'MAXLEN', '~', lines)
-  len = redis.call('XLEN', stream)
-end
-if len > lines then
-  local past = redis.call('XRANGE', stream, '-', '+', 'COUNT', len - lines)
-  atLeast(past[#past][1], true)
-end
-if ARGV[4] ~= '' then atLeast(ARGV[4], true) end
-local from = (open and '(' or '') .. low
-local to = ARGV[5] == '' and '+' or '(' .. ARGV[5]
+local limit = tonumber(ARGV[6])
+local from, to = bounds(stream, tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[4], ARGV[5])
 local found
 if ARGV[3] == 'latest' then
   found = redis.call('XREVRANGE', stream, to, from, 'COUNT', limit)
@@ -196,3 +206,25 @@ export const TRIM = `${CLOCK}
 redis.call('XTRIM', KEYS[1], 'MINID', '~', oldest(tonumber(ARGV[1])))
 return 1
 `;
+
+/** `READ`'s arguments (and the first of `READ_DM`'s) for `range` within `retention`. */
+export function readArguments(range: Range, retention: Retention): string[] {
+  return [
+    String(retention.lines),
+    String(retention.maxAgeMs),
+    range.from,
+    range.after ?? "",
+    range.before ?? "",
+    String(range.limit),
+  ];
+}
+
+/** A read's reply (id, sender, text, ...) as messages. */
+export function readReply(reply: unknown): StoredMessage[] {
+  const flat = reply as string[];
+  const messages: StoredMessage[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    messages.push({ id: flat[i]!, sender: flat[i + 1]!, text: flat[i + 2]! });
+  }
+  return messages;
+}

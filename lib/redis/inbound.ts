@@ -77,15 +77,27 @@ export class Inbound {
           post({ kind: "remote-msg", sender, text, ...(id === undefined ? {} : { id }) });
           break;
         }
-        case "dm":
-          if (check && !presence.announces(batch.from, event.sender)) break;
-          post({ kind: "remote-dm", target: event.target, sender: event.sender, text: event.text });
+        case "dm": {
+          const { target, sender, text, id } = event;
+          // Its place in the one order is reached whether or not it is delivered here.
+          if (id !== undefined) last = id;
+          if (check && !presence.announces(batch.from, sender)) {
+            if (id !== undefined) post({ kind: "observed", id });
+            break;
+          }
+          post({ kind: "remote-dm", target, sender, text, ...(id === undefined ? {} : { id }) });
           break;
+        }
         case "mark":
           // Messages written unpublished, up to here: reads may include them from now on.
           last = event.id;
           // Those messages never came here: what is recent is whole only after them.
           stream?.recent.reset(event.id);
+          post({ kind: "observed", id: event.id });
+          break;
+        case "order":
+          // A direct message's id: its live delivery came before this, wherever it went.
+          last = event.id;
           post({ kind: "observed", id: event.id });
           break;
         case "replace":

@@ -41,6 +41,8 @@ export const KEYS = {
   inbox: (prefix: string, instance: string): string => `${prefix}to:${instance}`,
   /** One conversation's history: a stream whose ids are the message ids (`chat` is the chat's). */
   history: (prefix: string, conversation: string): string => `${prefix}history:${conversation}`,
+  /** An account's direct-message conversations: a set of their streams' keys (see `dm_scripts.ts`). */
+  dmIndex: (prefix: string, account: number | string): string => `${prefix}dm-index:${account}`,
   /** A name key's account: a hash of `id`, `name` (as registered), `hash` and `created` (ms). */
   account: (prefix: string, key: string): string => `${prefix}account:${key}`,
   /** The last account id given (`INCR`): ids are never given twice. */

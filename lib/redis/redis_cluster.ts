@@ -16,6 +16,7 @@ import type {
   ClusterEvent,
   ClusterStatus,
   ClusterUser,
+  KeptDmSender,
   LocalUser,
   RemoteDelivery,
 } from "../cluster.ts";
@@ -241,12 +242,20 @@ export class RedisCluster implements Cluster {
     } else if (joined) this.#announce({ kind: "msg", sender, text });
   }
 
-  directMessage(sender: string, target: string, text: string): RemoteDelivery {
+  directMessage(sender: string, target: string, text: string, keep?: KeptDmSender): RemoteDelivery {
     if (this.#membership.kind !== "joined") return "unavailable";
     const holder = this.#presence.holder(target);
     if (holder === undefined) return "not-found";
     const inbox = KEYS.inbox(this.#channels, holder.instance);
-    this.#publisher.append(inbox, { kind: "dm", target, sender, text });
+    const event = { kind: "dm", target, sender, text } as const;
+    const dms = keep === undefined ? undefined : this.#stream?.dms;
+    if (dms === undefined) {
+      this.#publisher.append(inbox, event);
+      return "sent";
+    }
+    // Written with its publish, in one script, after the lines published before it.
+    this.#publisher.flush();
+    dms.send(inbox, event, keep!);
     return "sent";
   }
 

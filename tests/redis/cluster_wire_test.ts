@@ -3,6 +3,7 @@ import { assertEquals, assertStrictEquals } from "@std/assert";
 import {
   decodeBatch,
   decodeHolder,
+  dmBody,
   encodeBatch,
   encodeEvent,
   encodeHolder,
@@ -22,6 +23,8 @@ Deno.test("a batch of events decodes to what was encoded, texts with spaces and 
     { kind: "msg", sender: "x", text: "" },
     { kind: "msg", sender: "x", text: "kept with its id", id: "1764999000123-7" },
     { kind: "mark", id: "1764999000124-0" },
+    { kind: "dm", target: "bob", sender: "Amélie", text: "kept  DM", id: "1764999000124-1" },
+    { kind: "order", id: "1764999000124-2" },
     { kind: "replace", key: "amélie" },
     { kind: "freed", key: "amélie" },
     { kind: "left", seq: 41, name: "Amélie" },
@@ -44,6 +47,9 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
     "H 12-x ann no-id",
     "H 12-0 ann",
     "S 12",
+    "K 12-0 bob ann",
+    "K 12 bob ann text",
+    "O 12-x",
     "R ",
     "F two keys",
     "M ok fine",
@@ -52,6 +58,14 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
     from: "inst-2",
     events: [{ kind: "msg", sender: "ok", text: "fine" }],
   });
+});
+
+Deno.test("a kept DM's line is what KEEP_DM publishes: K, its id, then dmBody", () => {
+  const event = { kind: "dm", target: "bob", sender: "ann", text: "hi  there" } as const;
+  assertEquals(dmBody(event), "bob ann hi  there");
+  assertEquals(encodeEvent({ ...event, id: "5-1" }), `K 5-1 ${dmBody(event)}`);
+  assertEquals(encodeEvent(event), `D ${dmBody(event)}`);
+  assertEquals(encodeEvent({ kind: "order", id: "5-1" }), "O 5-1");
 });
 
 Deno.test("a name's holder round-trips through its stored value", () => {

@@ -242,6 +242,23 @@ Deno.test("batches from other instances reach the hub, and this instance's own a
   await close(r);
 });
 
+Deno.test("a kept DM reaches the hub with its id, a DM's order mark is observed, and a stray one's id still is", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r, ["b 1 Bob"]);
+  r.sub().deliver("b\nK 5-1 ann Bob kept  one");
+  r.sub().deliver("b\nO 5-1");
+  r.sub().deliver("z\nK 6-0 ann Zed from nobody announced");
+  assertEquals(r.posted, [
+    { kind: "remote-joined", name: "Bob" },
+    { kind: "remote-dm", target: "ann", sender: "Bob", text: "kept  one", id: "5-1" },
+    { kind: "observed", id: "5-1" },
+    { kind: "observed", id: "6-0" },
+  ]);
+  await close(r);
+});
+
 Deno.test("a login on another instance is announced once, before its first line, and its departure once", async () => {
   const r = rig();
   r.cluster.start();

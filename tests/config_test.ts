@@ -508,7 +508,7 @@ Deno.test("parseConfig refuses a Redis URL that is not redis:// or rediss:// wit
 Deno.test("parseConfig refuses a server name that is not a hostname-like token", () => {
   for (const bad of ["irc example", "-irc", "irc_1", "a".repeat(64), "irc:6667", "ïrc"]) {
     assertThrows(
-      () => configOf(["--server-name", bad]),
+      () => configOf([`--server-name=${bad}`]),
       ConfigError,
       `Cannot start: --server-name must be a server name of letters, digits, "." and "-" (at most 63) like irc.example.com, got "${bad}"`,
     );

@@ -29,6 +29,8 @@ class FakeCluster implements Cluster {
     this.left.push({ name: user.name, key: user.key, seq: user.seq });
   }
   accountChanged(): void {}
+  part(): void {}
+  rejoin(): void {}
   broadcast(sender: string, text: string, kept: boolean): void {
     this.broadcasts.push(`${sender} ${text}${kept ? "" : " (not kept)"}`);
   }

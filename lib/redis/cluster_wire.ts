@@ -26,8 +26,17 @@ export type WireEvent =
   }
   /** A user logged in on the sending instance, with their login number. */
   | { readonly kind: "joined"; readonly seq: number; readonly name: string }
-  /** A user of the sending instance left. */
-  | { readonly kind: "left"; readonly seq: number; readonly name: string }
+  /** A user of the sending instance left; `why`: its departure in IRC's words (a `QUIT`'s). */
+  | {
+    readonly kind: "left";
+    readonly seq: number;
+    readonly name: string;
+    readonly why?: string | undefined;
+  }
+  /** An IRC user of the sending instance parted the channel, with the `reason` it gave. */
+  | { readonly kind: "part"; readonly name: string; readonly reason?: string | undefined }
+  /** An IRC user of the sending instance joined the channel again after a part. */
+  | { readonly kind: "rejoin"; readonly name: string }
   /**
    * The chat's history has reached `id`: the sending instance wrote messages
    * there without publishing them (they were held while Redis was away).
@@ -62,6 +71,8 @@ export const TAG = {
   dm: "D",
   joined: "J",
   left: "L",
+  part: "E",
+  rejoin: "N",
   mark: "S",
   replace: "R",
   freed: "F",
@@ -82,7 +93,15 @@ export function encodeEvent(event: WireEvent): string {
     case "joined":
       return `${TAG.joined} ${event.seq} ${event.name}`;
     case "left":
-      return `${TAG.left} ${event.seq} ${event.name}`;
+      return event.why === undefined
+        ? `${TAG.left} ${event.seq} ${event.name}`
+        : `${TAG.left} ${event.seq} ${event.name} ${event.why}`;
+    case "part":
+      return event.reason === undefined
+        ? `${TAG.part} ${event.name}`
+        : `${TAG.part} ${event.name} ${event.reason}`;
+    case "rejoin":
+      return `${TAG.rejoin} ${event.name}`;
     case "mark":
       return `${TAG.mark} ${event.id}`;
     case "replace":
@@ -193,13 +212,26 @@ function decodeEvent(line: string): WireEvent | undefined {
       return body === "" || body.includes(" ") ? undefined : { kind: "replace", key: body };
     case TAG.freed:
       return body === "" || body.includes(" ") ? undefined : { kind: "freed", key: body };
-    case TAG.joined:
-    case TAG.left: {
+    case TAG.joined: {
       const [seqText, name] = fields(body, 1);
       const seq = Number(seqText);
       if (name === undefined || name === "" || !Number.isSafeInteger(seq)) return undefined;
-      return { kind: line[0] === TAG.joined ? "joined" : "left", seq, name };
+      return { kind: "joined", seq, name };
     }
+    case TAG.left: {
+      // A departure's words follow the name (which holds no space), from instances that say them.
+      const [seqText, name, why] = fields(body, 2);
+      const seq = Number(seqText);
+      if (name === undefined || name === "" || !Number.isSafeInteger(seq)) return undefined;
+      return why === undefined ? { kind: "left", seq, name } : { kind: "left", seq, name, why };
+    }
+    case TAG.part: {
+      const [name, reason] = fields(body, 1);
+      if (name === undefined || name === "") return undefined;
+      return reason === undefined ? { kind: "part", name } : { kind: "part", name, reason };
+    }
+    case TAG.rejoin:
+      return body === "" || body.includes(" ") ? undefined : { kind: "rejoin", name: body };
     default:
       return undefined;
   }

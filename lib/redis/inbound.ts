@@ -92,11 +92,22 @@ export class Inbound {
         case "freed":
           this.#options.takeover(event.kind, event.key, batch.from);
           break;
+        case "part":
+        case "rejoin":
+          // The channel's comings and goings are chat lines: from users announced here only.
+          if (check && !presence.announces(batch.from, event.name)) break;
+          post(
+            event.kind === "rejoin"
+              ? { kind: "remote-rejoin", name: event.name }
+              : { kind: "remote-part", name: event.name, reason: event.reason },
+          );
+          break;
         case "joined":
         case "left":
           presence.heard({
             joined: event.kind === "joined",
             holder: { instance: batch.from, seq: event.seq, name: event.name },
+            why: event.kind === "left" ? event.why : undefined,
           });
           break;
       }

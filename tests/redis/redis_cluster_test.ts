@@ -50,7 +50,11 @@ function notices(r: Rig): string[] {
       case "remote-joined":
         return `+${event.name}`;
       case "remote-left":
-        return `-${event.name}`;
+        return event.why === undefined ? `-${event.name}` : `-${event.name} (${event.why})`;
+      case "remote-part":
+        return `part ${event.name}${event.reason === undefined ? "" : ` (${event.reason})`}`;
+      case "remote-rejoin":
+        return `rejoin ${event.name}`;
       case "remote-msg":
         return `${event.sender}: ${event.text}`;
       case "remote-dm":

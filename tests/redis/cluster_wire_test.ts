@@ -25,6 +25,10 @@ Deno.test("a batch of events decodes to what was encoded, texts with spaces and 
     { kind: "replace", key: "amélie" },
     { kind: "freed", key: "amélie" },
     { kind: "left", seq: 41, name: "Amélie" },
+    { kind: "left", seq: 42, name: "bob", why: "Quit: see  you" },
+    { kind: "part", name: "bob" },
+    { kind: "part", name: "bob", reason: " gone fishing " },
+    { kind: "rejoin", name: "bob" },
   ];
   const payload = encodeBatch("inst-1", events.map(encodeEvent));
   assertStrictEquals(payload.split("\n").length, events.length + 1);
@@ -46,6 +50,9 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
     "S 12",
     "R ",
     "F two keys",
+    "E ",
+    "N two names",
+    "N ",
     "M ok fine",
   ].join("\n");
   assertEquals(decodeBatch(payload), {

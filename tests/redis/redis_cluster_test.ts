@@ -507,3 +507,22 @@ Deno.test("with history: a script Redis forgot (or never let load) goes by its t
   await close(r);
   await r.cluster.stream!.close();
 });
+
+Deno.test("a departure's words, a part's reason and a rejoin reach the hub, in order", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r, ["b 1 Bob", "b 2 Cy"]);
+  r.sub().deliver("b\nE Bob gone  fishing\nN Bob\nE Bob");
+  r.sub().deliver("b\nL 1 Bob Quit: see you\nL 2 Cy");
+  assertEquals(notices(r), [
+    "+Bob",
+    "+Cy",
+    "part Bob (gone  fishing)",
+    "rejoin Bob",
+    "part Bob",
+    "-Bob (Quit: see you)",
+    "-Cy",
+  ]);
+  await close(r);
+});

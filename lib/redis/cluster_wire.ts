@@ -26,13 +26,14 @@ export type WireEvent =
   }
   /** A user logged in on the sending instance, with their login number. */
   | { readonly kind: "joined"; readonly seq: number; readonly name: string }
-  /** A user of the sending instance left; `why`: its departure in IRC's words (a `QUIT`'s). */
-  | {
-    readonly kind: "left";
-    readonly seq: number;
-    readonly name: string;
-    readonly why?: string | undefined;
-  }
+  /** A user of the sending instance left. */
+  | { readonly kind: "left"; readonly seq: number; readonly name: string }
+  /**
+   * The words of the departure of login `seq` of the sending instance (IRC's
+   * `QUIT`), published just before its `left`: a line of its own, which an
+   * older instance skips, so that its `left` reads the same to every version.
+   */
+  | { readonly kind: "words"; readonly seq: number; readonly why: string }
   /** An IRC user of the sending instance parted the channel, with the `reason` it gave. */
   | { readonly kind: "part"; readonly name: string; readonly reason?: string | undefined }
   /** An IRC user of the sending instance joined the channel again after a part. */
@@ -71,6 +72,7 @@ export const TAG = {
   dm: "D",
   joined: "J",
   left: "L",
+  words: "W",
   part: "E",
   rejoin: "N",
   mark: "S",
@@ -93,9 +95,9 @@ export function encodeEvent(event: WireEvent): string {
     case "joined":
       return `${TAG.joined} ${event.seq} ${event.name}`;
     case "left":
-      return event.why === undefined
-        ? `${TAG.left} ${event.seq} ${event.name}`
-        : `${TAG.left} ${event.seq} ${event.name} ${event.why}`;
+      return `${TAG.left} ${event.seq} ${event.name}`;
+    case "words":
+      return `${TAG.words} ${event.seq} ${event.why}`;
     case "part":
       return event.reason === undefined
         ? `${TAG.part} ${event.name}`
@@ -212,18 +214,18 @@ function decodeEvent(line: string): WireEvent | undefined {
       return body === "" || body.includes(" ") ? undefined : { kind: "replace", key: body };
     case TAG.freed:
       return body === "" || body.includes(" ") ? undefined : { kind: "freed", key: body };
-    case TAG.joined: {
+    case TAG.joined:
+    case TAG.left: {
       const [seqText, name] = fields(body, 1);
       const seq = Number(seqText);
       if (name === undefined || name === "" || !Number.isSafeInteger(seq)) return undefined;
-      return { kind: "joined", seq, name };
+      return { kind: line[0] === TAG.joined ? "joined" : "left", seq, name };
     }
-    case TAG.left: {
-      // A departure's words follow the name (which holds no space), from instances that say them.
-      const [seqText, name, why] = fields(body, 2);
+    case TAG.words: {
+      const [seqText, why] = fields(body, 1);
       const seq = Number(seqText);
-      if (name === undefined || name === "" || !Number.isSafeInteger(seq)) return undefined;
-      return why === undefined ? { kind: "left", seq, name } : { kind: "left", seq, name, why };
+      if (why === undefined || why === "" || !Number.isSafeInteger(seq)) return undefined;
+      return { kind: "words", seq, why };
     }
     case TAG.part: {
       const [name, reason] = fields(body, 1);

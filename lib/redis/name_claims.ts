@@ -184,8 +184,8 @@ export class NameClaims {
       arguments: [value, user.key],
     }).catch((error: unknown) => this.#failed("cluster release failed", error))
       .finally(() => this.#opsInFlight--);
-    const left = { kind: "left", seq: user.seq, name: user.name } as const;
-    this.#options.announce(why === undefined ? left : { ...left, why });
+    if (why !== undefined) this.#options.announce({ kind: "words", seq: user.seq, why });
+    this.#options.announce({ kind: "left", seq: user.seq, name: user.name });
   }
 
   /**

@@ -514,7 +514,8 @@ Deno.test("a departure's words, a part's reason and a rejoin reach the hub, in o
   await connect(r);
   await answerJoin(r, ["b 1 Bob", "b 2 Cy"]);
   r.sub().deliver("b\nE Bob gone  fishing\nN Bob\nE Bob");
-  r.sub().deliver("b\nL 1 Bob Quit: see you\nL 2 Cy");
+  // Words stand for the departure right behind them alone.
+  r.sub().deliver("b\nW 1 Quit: see you\nL 1 Bob\nW 7 stale\nL 2 Cy");
   assertEquals(notices(r), [
     "+Bob",
     "+Cy",

@@ -6,7 +6,7 @@
  * @module
  */
 import type { CloseReason } from "./protocol.ts";
-import type { Wire } from "./wire.ts";
+import type { Ident, Wire } from "./wire.ts";
 
 /** What the hub knows of a client: a way to send it bytes and a way to end it. */
 export interface ClientLink {
@@ -20,6 +20,8 @@ export interface ClientLink {
    * encoded for the old one after the client was told of the new.
    */
   wire: Wire;
+  /** What an IRC client said of itself (`USER`), set by its door before it logs in; undefined elsewhere. */
+  ident?: Ident | undefined;
   /** Queues bytes for the client; false when its outbound budget would be passed (nothing queued). */
   send(bytes: Uint8Array): boolean;
   /**

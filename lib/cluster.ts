@@ -110,8 +110,15 @@ export type ClusterEvent =
    * first `remote-msg`, and after the `remote-left` of a holder it displaced.
    */
   | { readonly kind: "remote-joined"; readonly name: string }
-  /** A user of another instance left: `INFO <name> disconnected` for everyone here. */
-  | { readonly kind: "remote-left"; readonly name: string }
+  /**
+   * A user of another instance left: `INFO <name> disconnected` for everyone
+   * here; `why`: its departure in IRC's words, when its instance said.
+   */
+  | { readonly kind: "remote-left"; readonly name: string; readonly why?: string | undefined }
+  /** An IRC user of another instance parted the channel (with `reason`): a `PART` for IRC users here. */
+  | { readonly kind: "remote-part"; readonly name: string; readonly reason?: string | undefined }
+  /** An IRC user of another instance joined the channel again after a part: a `JOIN` for IRC users here. */
+  | { readonly kind: "remote-rejoin"; readonly name: string }
   /**
    * A local user's name now belongs to a user elsewhere (freed during a
    * partition), or (`session-replaced`) its account's password was given on
@@ -128,8 +135,15 @@ export interface Cluster {
    * undefined and posts `claimed` or `claim-refused` later.
    */
   claim(link: ClientLink, name: string, key: string, account?: number): number | undefined;
-  /** A local user left (or was claimed for a client that has gone): free the name, tell the others. */
-  leave(user: LocalUser): void;
+  /**
+   * A local user left (or was claimed for a client that has gone): free the
+   * name, tell the others (`why`: its departure in IRC's words).
+   */
+  leave(user: LocalUser, why?: string): void;
+  /** A local IRC user parted the channel (`reason`: what it said): tell the others' IRC users. */
+  part(name: string, reason: string | undefined): void;
+  /** A local IRC user joined the channel again after a part: tell the others' IRC users. */
+  rejoin(name: string): void;
   /**
    * A local user's account changed: it registered its name (`account`), or
    * the account went (undefined). What a rejoin says the user holds.
@@ -169,6 +183,12 @@ export class Standalone implements Cluster {
 
   /** Nothing to tell anyone. */
   leave(): void {}
+
+  /** Nobody else to tell. */
+  part(): void {}
+
+  /** Nobody else to tell. */
+  rejoin(): void {}
 
   /** Nothing to reclaim, ever. */
   accountChanged(): void {}

@@ -22,6 +22,7 @@ import {
   parsePositiveSeconds,
   parseRate,
   parseRedisUrl,
+  parseServerName,
 } from "./config_values.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
@@ -69,6 +70,8 @@ export interface Config {
   readonly ircTlsPort: number;
   /** The one IRC channel the chat is. */
   readonly ircChannel: string;
+  /** The server's name on IRC: the source of numerics and the host in every prefix. */
+  readonly serverName: string;
   /** How log lines are written. */
   readonly logFormat: LogFormat;
   /** The least severe log level written. */
@@ -105,6 +108,7 @@ export const DEFAULT_CONFIG: Config = {
   ircPort: undefined,
   ircTlsPort: 6697,
   ircChannel: "#chat",
+  serverName: "chat",
   logFormat: "text",
   logLevel: "info",
   redisUrl: undefined,
@@ -266,6 +270,13 @@ const SETTINGS: readonly Setting[] = [
     env: "IRC_CHANNEL",
     parse: parseChannel,
     help: "the IRC channel the chat is",
+  },
+  {
+    key: "serverName",
+    flag: "server-name",
+    env: "SERVER_NAME",
+    parse: parseServerName,
+    help: "the server's name in IRC prefixes and numerics",
   },
   {
     key: "logFormat",

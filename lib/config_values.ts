@@ -181,3 +181,14 @@ export function parseChannel(raw: string, source: string): string {
   }
   return channel;
 }
+
+/** A server name for IRC: a hostname-like token of letters, digits, `.` and `-`, at most 63 characters. */
+export function parseServerName(raw: string, source: string): string {
+  const name = raw.trim();
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,62})$/.test(name)) {
+    throw new ConfigError(
+      `Cannot start: ${source} must be a server name of letters, digits, "." and "-" (at most 63) like irc.example.com, got "${raw}"`,
+    );
+  }
+  return name;
+}

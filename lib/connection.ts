@@ -14,7 +14,7 @@ import { Outbox, type WriteFailureListener } from "./outbox.ts";
 import type { CloseReason } from "./protocol.ts";
 import { type ProxySource, readProxyHeader } from "./proxy_protocol.ts";
 import type { Stats } from "./stats.ts";
-import type { Wire } from "./wire.ts";
+import type { Ident, Wire } from "./wire.ts";
 
 /**
  * What a connection uses of its socket: a `Deno.Conn`, or a TLS socket of
@@ -80,6 +80,8 @@ export class Connection implements DoorClient, FloodClient, WriteFailureListener
   #joined = false;
   /** The wire its door chose for it (IRC's capabilities); undefined: the door's own. */
   #wire: Wire | undefined;
+  /** Part of {@linkcode ClientLink}: what an IRC client said of itself (`USER`). */
+  ident: Ident | undefined;
 
   /** Wraps an accepted socket. Nothing is read until {@linkcode run}. */
   constructor(conn: ClientSocket, id: number, options: ConnectionOptions) {

@@ -16,7 +16,7 @@ import {
   type Session,
 } from "./session.ts";
 import type { Stats } from "./stats.ts";
-import type { Reply, Stamp } from "./wire.ts";
+import type { Reply, Stamp, UserDetails, Wire } from "./wire.ts";
 
 /** Sessions that could not take what they were sent, to be dropped once the event is applied. */
 export interface Failures {
@@ -72,14 +72,15 @@ export class Delivery {
     this.#deliver(session, session.link.wire.reply(reply, nameOf(session), detail), 1);
   }
 
-  /** The user list to one member, answering `listing` (about one nick, for IRC). */
+  /** The user list to one member, answering `listing` (about one nick, and with `details`, for IRC). */
   userList(
     member: MemberSession,
     names: readonly string[],
     listing: Listing,
     about?: string,
+    details?: (name: string) => UserDetails | undefined,
   ): void {
-    const bytes = member.link.wire.userList(names, member.state.name, listing, about);
+    const bytes = member.link.wire.userList(names, member.state.name, listing, about, details);
     this.#deliver(member, bytes, names.length);
   }
 
@@ -109,9 +110,9 @@ export class Delivery {
     if (bytes.length > 0) this.#deliver(session, bytes, 1);
   }
 
-  /** Tells a member it no longer hears the chat, where its door says so. */
-  parted(member: MemberSession): void {
-    const bytes = member.link.wire.parted(member.state.name);
+  /** Tells a member it no longer hears the chat (with the `reason` it gave), where its door says so. */
+  parted(member: MemberSession, reason?: string): void {
+    const bytes = member.link.wire.parted(member.state.name, reason);
     if (bytes !== undefined) this.#deliver(member, bytes, 1);
   }
 
@@ -179,21 +180,50 @@ export class Delivery {
     this.#stats.linesDelivered += delivered;
   }
 
-  /** `name` left: told to every member that hears departures, and to every watcher not logged in. */
-  broadcastDisconnected(name: string): void {
+  /**
+   * `name` left (`why`: in IRC's words): told to every member that hears
+   * departures, and to every watcher not logged in.
+   */
+  broadcastDisconnected(name: string, why?: string): void {
     const encoded: Encodings = [];
     let delivered = 0;
     for (const session of this.#members.values()) {
       if ((session.hears & HEARS_DEPARTURES) === 0) continue;
       const wire = session.link.wire;
-      const bytes = encoded[wire.slot] ??= wire.disconnected(name, this.#arena);
+      const bytes = encoded[wire.slot] ??= wire.disconnected(name, this.#arena, why);
       if (this.#send(session, bytes)) delivered++;
     }
     for (const session of this.#watchers) {
       if (isMember(session)) continue;
       const wire = session.link.wire;
-      const bytes = encoded[wire.slot] ??= wire.disconnected(name, this.#arena);
+      const bytes = encoded[wire.slot] ??= wire.disconnected(name, this.#arena, why);
       if (this.#send(session, bytes)) delivered++;
+    }
+    this.#stats.linesDelivered += delivered;
+  }
+
+  /**
+   * `name` parted the channel (with `reason`): told to every member but
+   * `except` that hears the chat, where its door says so (IRC's `PART`).
+   */
+  broadcastLeft(name: string, reason: string | undefined, except: Session | undefined): void {
+    this.#toChannel(except, (wire) => wire.left?.(name, reason, this.#arena));
+  }
+
+  /** `name` joined the channel again after a part: as {@linkcode Delivery.broadcastLeft}, a `JOIN`. */
+  broadcastRejoined(name: string, except: Session | undefined): void {
+    this.#toChannel(except, (wire) => wire.rejoined?.(name, this.#arena));
+  }
+
+  /** A line made once per wire, for every member but `except` that hears the chat and whose door has it. */
+  #toChannel(except: Session | undefined, encode: (wire: Wire) => Uint8Array | undefined): void {
+    const encoded: Encodings = [];
+    let delivered = 0;
+    for (const session of this.#members.values()) {
+      if ((session.hears & HEARS_MESSAGES) === 0 || session === except) continue;
+      const wire = session.link.wire;
+      const bytes = encoded[wire.slot] ??= encode(wire);
+      if (bytes !== undefined && this.#send(session, bytes)) delivered++;
     }
     this.#stats.linesDelivered += delivered;
   }

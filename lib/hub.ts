@@ -13,10 +13,11 @@ import { AddressCounts } from "./address_counts.ts";
 import type { ClientLink } from "./client_link.ts";
 import { type Cluster, type ClusterEvent, REFUSAL_REPLIES, Standalone } from "./cluster.ts";
 import { Delivery } from "./delivery.ts";
+import { departureWords } from "./departure.ts";
 import { ChatHistory, type HistoryRequest } from "./history/chat_history.ts";
-import { idMs } from "./history/message_id.ts";
 import type { HubEvent, HubOptions } from "./hub_types.ts";
 import { type CommandContext, runCommand } from "./hub_commands.ts";
+import { applyRemote } from "./hub_remote.ts";
 import { type Logger, SILENT_LOGGER } from "./log.ts";
 import type { CloseReason, Command, HistoryAsk } from "./protocol.ts";
 import {
@@ -83,7 +84,7 @@ export class Hub {
       history: this.#history,
       readHistory: (member, request, ask) => this.#readHistory(member, request, ask),
       claim: (session, name, key, account) => this.#claim(session, name, key, account),
-      disconnect: (session, reason) => this.#disconnect(session, reason),
+      disconnect: (session, reason, said) => this.#disconnect(session, reason, said),
       watch: (session) => this.#watchers.add(session),
       unwatch: (session) => this.#watchers.delete(session),
     };
@@ -164,43 +165,14 @@ export class Hub {
       case "claim-refused":
         this.#claimAnswered(event);
         break;
-      case "remote-msg":
-        // Delivered now, so from now on a history read includes it (and every id before it).
-        if (event.id !== undefined) this.#history.observe(event.id);
-        this.#delivery.broadcastMsg(event.sender, event.text, undefined, false, {
-          id: event.id,
-          at: event.id === undefined ? this.#history.now() : idMs(event.id),
-        });
-        break;
-      case "observed":
-        this.#history.observe(event.id);
-        break;
       case "history-read":
         this.#historyRead(event);
         break;
       case "account-answer":
         this.#accountAnswered(event.link, event.answer);
         break;
-      case "remote-dm": {
-        // Delivered now (or gone): a read of its conversation from now on includes it.
-        if (event.id !== undefined) this.#history.observe(event.id);
-        const recipient = this.#users.get(event.target);
-        if (recipient !== undefined) this.#delivery.dm(recipient, event.sender, event.text);
-        break;
-      }
-      case "remote-joined":
-        this.#delivery.broadcastConnected(event.name, undefined);
-        break;
-      case "remote-left":
-        this.#delivery.broadcastDisconnected(event.name);
-        break;
-      case "name-lost": {
-        const holder = this.#users.get(event.key);
-        if (holder !== undefined) this.#disconnect(holder, event.reason ?? "name-conflict");
-        break;
-      }
       default:
-        event satisfies never;
+        applyRemote(this.#commands, event);
     }
     this.#dropFailed();
   }
@@ -384,8 +356,8 @@ export class Hub {
     }
   }
 
-  /** Forgets a session, tells the others if it was logged in, and closes it. */
-  #disconnect(session: Session, reason: CloseReason): void {
+  /** Forgets a session, tells the others if it was logged in (`said`: its `QUIT`'s words), and closes it. */
+  #disconnect(session: Session, reason: CloseReason, said?: string): void {
     if (!this.#sessions.delete(session.link)) return;
     this.#forget(session);
     session.link.close(reason);
@@ -405,8 +377,9 @@ export class Hub {
     else this.#log.debug("disconnect", fields);
     if (user === undefined) return;
     this.#users.delete(user.key);
-    this.#cluster.leave(user);
-    this.#delivery.broadcastDisconnected(user.name);
+    const why = departureWords(reason, said);
+    this.#cluster.leave(user, why);
+    this.#delivery.broadcastDisconnected(user.name, why);
   }
 
   /** Forgets what the hub keeps about a session beside it: its address's count, its watch. */
@@ -429,7 +402,8 @@ export class Hub {
     this.stats.disconnects.shutdown += this.#sessions.size;
     for (const session of this.#sessions.values()) session.link.close("shutdown");
     // The other instances say goodbye to this one's users; those closed here hear nothing more.
-    for (const member of this.#users.values()) this.#cluster.leave(member.state);
+    const why = departureWords("shutdown");
+    for (const member of this.#users.values()) this.#cluster.leave(member.state, why);
     this.#sessions.clear();
     this.#addresses.clear();
     this.#users.clear();

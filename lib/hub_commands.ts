@@ -23,6 +23,7 @@ import { CHAT } from "./history/store.ts";
 import { nameKey, RESERVED_KEYS, validateName } from "./names.ts";
 import { type CloseReason, type Command, type HistoryAsk, isBlankText } from "./protocol.ts";
 import { HEARS_CHAT, holdBack, isMember, type MemberSession, type Session } from "./session.ts";
+import type { UserDetails } from "./wire.ts";
 
 /** What a command handler may see of the hub, and ask of it. */
 export interface CommandContext extends AccountContext {
@@ -38,8 +39,8 @@ export interface CommandContext extends AccountContext {
   readHistory(member: MemberSession, request: HistoryRequest, ask: HistoryAsk): void;
   /** Claims a valid name no local user holds (for `account`, or a guest); the session is a member or claiming after it. */
   claim(session: Session, name: string, key: string, account?: number): void;
-  /** Ends a session for `reason`, telling the others if it was logged in. */
-  disconnect(session: Session, reason: CloseReason): void;
+  /** Ends a session for `reason` (`said`: its `QUIT`'s words), telling the others if it was logged in. */
+  disconnect(session: Session, reason: CloseReason, said?: string): void;
   /** From now on `session` hears of every login, and of departures even before it logs in. */
   watch(session: Session): void;
   /** `session` no longer hears of logins (IRC's `PART`). */
@@ -66,7 +67,10 @@ const COMMANDS: { readonly [K in Command["kind"]]: CommandSpec<K> } = {
     handle: (hub, session, { token }) => hub.delivery.reply(session, "pong", token),
   },
   watch: { needsLogin: false, handle: (hub, session) => hub.watch(session) },
-  quit: { needsLogin: false, handle: (hub, session) => hub.disconnect(session, "quit") },
+  quit: {
+    needsLogin: false,
+    handle: (hub, session, { reason }) => hub.disconnect(session, "quit", reason),
+  },
   ignored: { needsLogin: false, handle: () => {} },
   answered: {
     needsLogin: false,
@@ -185,7 +189,14 @@ function who(
   { listing, about }: CommandOf<"who">,
 ): void {
   const names = chatWideNames(hub.users.values(), hub.cluster.remoteUsers());
-  hub.delivery.userList(member, names, listing ?? "who", about);
+  hub.delivery.userList(member, names, listing ?? "who", about, (name) => detailsOf(hub, name));
+}
+
+/** What `WHO` and `WHOIS` show of a user of this instance beyond its name; nothing of one elsewhere. */
+function detailsOf(hub: CommandContext, name: string): UserDetails | undefined {
+  const user = hub.users.get(nameKey(name));
+  if (user === undefined) return undefined;
+  return { ident: user.link.ident, account: user.state.account !== undefined };
 }
 
 /**
@@ -196,17 +207,26 @@ function who(
 function join(hub: CommandContext, member: MemberSession): void {
   member.hears = HEARS_CHAT;
   hub.watch(member);
+  // Its first JOIN is no news: the others saw it join when it logged in.
+  if (member.state.parted === true) {
+    member.state.parted = false;
+    hub.delivery.broadcastRejoined(member.state.name, member);
+    hub.cluster.rejoin(member.state.name);
+  }
   const names = chatWideNames(hub.users.values(), hub.cluster.remoteUsers());
   hub.delivery.userList(member, names, "join");
   const replay = member.link.wire.replay;
   if (replay !== undefined) hub.readHistory(member, requestOf(CHAT, replay), replay);
 }
 
-/** IRC's `PART`: the member stays logged in, and hears only its DMs. */
-function part(hub: CommandContext, member: MemberSession): void {
+/** IRC's `PART`: the member stays logged in, and hears only its DMs; the channel's others see it go. */
+function part(hub: CommandContext, member: MemberSession, { reason }: CommandOf<"part">): void {
   member.hears = 0;
+  member.state.parted = true;
   hub.unwatch(member);
-  hub.delivery.parted(member);
+  hub.delivery.parted(member, reason);
+  hub.delivery.broadcastLeft(member.state.name, reason, member);
+  hub.cluster.part(member.state.name, reason);
 }
 
 function dm(

@@ -23,12 +23,13 @@ export type Command =
     readonly notice?: boolean;
   }
   | { readonly kind: "ping"; readonly token?: string }
-  | { readonly kind: "quit" }
+  /** `QUIT`; `reason`: what an IRC client gave (cleaned), relayed to IRC users. */
+  | { readonly kind: "quit"; readonly reason?: string }
   | { readonly kind: "watch" }
   /** IRC's `JOIN` of the chat's channel: hear the chat again, and get the user list. */
   | { readonly kind: "join" }
-  /** IRC's `PART`: stay logged in, but hear nothing but DMs. */
-  | { readonly kind: "part" }
+  /** IRC's `PART` (with the `reason` it gave, cleaned): stay logged in, but hear nothing but DMs. */
+  | { readonly kind: "part"; readonly reason?: string }
   /**
    * A line its door answered itself (IRC's `CAP`, `MODE`, …): the hub sends the answer in turn,
    * made for the session's name then (undefined before login), which only the hub knows.

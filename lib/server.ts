@@ -42,8 +42,6 @@ import { HEAD_TIMEOUT_MS, webDoor } from "./web/web_door.ts";
 export { ListenError } from "./listen_errors.ts";
 export type { ConnListener } from "./entrances.ts";
 
-/** The IRC server's name: the source of its numerics and the host of every user's prefix. */
-const IRC_SERVER_NAME = "chat";
 /** Longest wait for a closed client's last line and its hang-up before its socket is released. */
 const LINGER_MS = 2000;
 /** How long a held-back client's backlog may stay full, its socket unread, before ERR excess-flood. */
@@ -189,7 +187,7 @@ export class ChatServer {
     });
     const chat = through(lineDoor(config.maxLineBytes));
     const irc = this.ircAddr === undefined ? chat : through(ircDoor(
-      { server: IRC_SERVER_NAME, channel: config.ircChannel },
+      { server: config.serverName, channel: config.ircChannel },
       this.#desk !== undefined,
     ));
     this.#connectionOptions = {

@@ -65,6 +65,8 @@ export interface Member extends LocalUser {
   readonly kind: "member";
   /** The id of the account it is logged in to; undefined for a guest (`REGISTER` and `UNREGISTER` change it). */
   account: number | undefined;
+  /** True once it parted the channel (IRC's `PART`): its next `JOIN` is news to the others. */
+  parted?: boolean;
 }
 
 /** Where a session stands with its login. */

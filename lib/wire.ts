@@ -42,6 +42,22 @@ export interface Stamp {
   readonly account?: boolean;
 }
 
+/** What an IRC client said of itself at registration (`USER`): shown in `WHO` and `WHOIS`. */
+export interface Ident {
+  /** Its username, cleaned and cut. */
+  readonly user: string;
+  /** Its real name, cleaned and cut. */
+  readonly realname: string;
+}
+
+/** What `WHO` and `WHOIS` show of one user beyond its name; what is missing takes the defaults. */
+export interface UserDetails {
+  /** What its client said of itself, if it is an IRC client of this instance. */
+  readonly ident?: Ident | undefined;
+  /** True when it is logged in to an account (named as the user is). */
+  readonly account?: boolean;
+}
+
 /** A history reply in one door's words: its lines, oldest first, between an opening and a closing. */
 export interface HistoryBlock {
   /** What comes before the lines (IRC's `BATCH +`), if anything. */
@@ -67,16 +83,34 @@ export interface Wire {
   reply(reply: Reply, to: string | undefined, detail?: string): Uint8Array;
   /**
    * The logged-in names in login order, as one block, answering `listing`;
-   * `about` is the one nick an IRC `WHO` or `WHOIS` asked about.
+   * `about` is the one nick an IRC `WHO` or `WHOIS` asked about, and
+   * `details` what is known of a user beyond its name, for doors that show it.
    */
-  userList(names: readonly string[], to: string, listing: Listing, about?: string): Uint8Array;
+  userList(
+    names: readonly string[],
+    to: string,
+    listing: Listing,
+    about?: string,
+    details?: (name: string) => UserDetails | undefined,
+  ): Uint8Array;
   /**
    * A `DM` from `sender` to the member `to` (an IRC `NOTICE` when
    * `notice`); `account`: the sender is logged in to an account.
    */
   dm(sender: string, text: string, to: string, notice: boolean, account?: boolean): Uint8Array;
-  /** The member `to` stopped hearing the chat (IRC's `PART`); undefined where that cannot happen. */
-  parted(to: string): Uint8Array | undefined;
+  /**
+   * The member `to` stopped hearing the chat (IRC's `PART`, with the
+   * `reason` it gave); undefined where that cannot happen.
+   */
+  parted(to: string, reason?: string): Uint8Array | undefined;
+  /**
+   * `name`, still logged in, stopped hearing the chat (IRC's `PART`), for
+   * the other members that hear it: encoded in `arena`. Absent where a
+   * client cannot tell (they still see `name` logged in).
+   */
+  left?(name: string, reason: string | undefined, arena: LineArena): Uint8Array;
+  /** `name` hears the chat again after a `PART` (IRC's `JOIN`), as {@linkcode Wire.left}. */
+  rejoined?(name: string, arena: LineArena): Uint8Array;
   /**
    * A chat message from `sender`, for every receiver of this kind: encoded
    * in `arena`. `stamp` is its id and time, for doors that tag messages.
@@ -97,8 +131,8 @@ export interface Wire {
   readonly replay?: HistoryAsk;
   /** `name` logged in, for watchers: encoded in `arena`. */
   connected(name: string, arena: LineArena): Uint8Array;
-  /** `name` left: encoded in `arena`. */
-  disconnected(name: string, arena: LineArena): Uint8Array;
+  /** `name` left (`why`: in IRC's words, for doors that say it): encoded in `arena`. */
+  disconnected(name: string, arena: LineArena, why?: string): Uint8Array;
 }
 
 const HIST_END_LINE = encodeLine(HIST_END);

@@ -70,6 +70,7 @@ const FLAGS = [
   "--irc-port",
   "--irc-tls-port",
   "--irc-channel",
+  "--server-name",
   "--log-format",
   "--log-level",
   "--redis-url",
@@ -100,6 +101,7 @@ Deno.test("parseConfig uses the documented defaults when nothing is given", () =
     ircPort: undefined,
     ircTlsPort: 6697,
     ircChannel: "#chat",
+    serverName: "chat",
     logFormat: "text",
     logLevel: "info",
     redisUrl: undefined,
@@ -133,6 +135,7 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     ircPort: 6667,
     ircTlsPort: 7000,
     ircChannel: "#lobby",
+    serverName: "irc.example.test",
     logFormat: "json",
     logLevel: "debug",
     redisUrl: "redis://:secret@redis.example:6380/2",
@@ -161,6 +164,7 @@ Deno.test("parseConfig reads every flag in both its --x=1 and --x 1 forms", () =
     "6667",
     "7000",
     "#lobby",
+    "irc.example.test",
     "json",
     "debug",
     "redis://:secret@redis.example:6380/2",
@@ -196,6 +200,7 @@ Deno.test("parseConfig reads every environment variable", () => {
     IRC_PORT: "6668",
     IRC_TLS_PORT: "0",
     IRC_CHANNEL: " #Room ",
+    SERVER_NAME: "chat-2.local",
     LOG_FORMAT: "json",
     LOG_LEVEL: "error",
     REDIS_URL: "rediss://cache.internal",
@@ -224,6 +229,7 @@ Deno.test("parseConfig reads every environment variable", () => {
     ircPort: 6668,
     ircTlsPort: 0,
     ircChannel: "#Room",
+    serverName: "chat-2.local",
     logFormat: "json",
     logLevel: "error",
     redisUrl: "rediss://cache.internal",
@@ -393,6 +399,7 @@ Deno.test("usage mentions every flag and every environment variable", () => {
     "IRC_PORT",
     "IRC_TLS_PORT",
     "IRC_CHANNEL",
+    "SERVER_NAME",
     "LOG_FORMAT",
     "LOG_LEVEL",
     "REDIS_URL",
@@ -496,4 +503,15 @@ Deno.test("parseConfig refuses a Redis URL that is not redis:// or rediss:// wit
     );
   }
   assertEquals(configOf([], { REDIS_URL: "" }).redisUrl, undefined);
+});
+
+Deno.test("parseConfig refuses a server name that is not a hostname-like token", () => {
+  for (const bad of ["irc example", "-irc", "irc_1", "a".repeat(64), "irc:6667", "ïrc"]) {
+    assertThrows(
+      () => configOf([`--server-name=${bad}`]),
+      ConfigError,
+      `Cannot start: --server-name must be a server name of letters, digits, "." and "-" (at most 63) like irc.example.com, got "${bad}"`,
+    );
+  }
+  assertEquals(configOf(["--server-name", "a".repeat(63)]).serverName, "a".repeat(63));
 });

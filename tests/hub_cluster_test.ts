@@ -23,6 +23,8 @@ class FakeCluster implements Cluster {
   readonly left: LocalUser[] = [];
   readonly broadcasts: string[] = [];
   readonly dms: string[] = [];
+  /** Departures' words, parts and rejoins, as they were told. */
+  readonly told: string[] = [];
   remote: ClusterUser[] = [];
   delivery: RemoteDelivery = "sent";
   /** Each DM handed over, with what it was to keep (undefined: nothing). */
@@ -32,11 +34,18 @@ class FakeCluster implements Cluster {
     this.claims.push({ link, name, key });
     return undefined;
   }
-  leave(user: LocalUser): void {
+  leave(user: LocalUser, why?: string): void {
     // What the cluster may read of it: the hub may hand over a richer object.
     this.left.push({ name: user.name, key: user.key, seq: user.seq });
+    if (why !== undefined) this.told.push(`left ${user.name}: ${why}`);
   }
   accountChanged(): void {}
+  part(name: string, reason: string | undefined): void {
+    this.told.push(`part ${name}${reason === undefined ? "" : `: ${reason}`}`);
+  }
+  rejoin(name: string): void {
+    this.told.push(`rejoin ${name}`);
+  }
   broadcast(sender: string, text: string, kept: boolean): void {
     this.broadcasts.push(`${sender} ${text}${kept ? "" : " (not kept)"}`);
   }
@@ -305,4 +314,33 @@ Deno.test("ChatHistory: a store that keeps DMs itself is handed the copies, and 
     ownAbove: "7-3",
   });
   await history.close();
+});
+
+Deno.test("hub: departures go to the cluster with their words; a part, and a join after one (not the first), too", () => {
+  const { cluster, harness } = setup();
+  const amy = loginAs(harness, cluster, "Amy", 1);
+  const bob = loginAs(harness, cluster, "bob", 2);
+  const carl = loginAs(harness, cluster, "carl", 3);
+  const link = (member: FakeLink) => ({ kind: "command" as const, link: member });
+  harness.hub.apply({ ...link(amy), command: { kind: "join" } });
+  harness.hub.apply({ ...link(amy), command: { kind: "part", reason: "brb" } });
+  harness.hub.apply({ ...link(amy), command: { kind: "join" } });
+  harness.hub.apply({ ...link(amy), command: { kind: "part" } });
+  harness.hub.apply({ ...link(amy), command: { kind: "quit", reason: "bye now" } });
+  harness.hub.apply({ ...link(bob), command: { kind: "quit" } });
+  harness.hub.apply({ kind: "closed", link: carl, reason: "idle" });
+  assertEquals(cluster.told, [
+    "part Amy: brb",
+    "rejoin Amy",
+    "part Amy",
+    "left Amy: Quit: bye now",
+    "left bob: Quit",
+    "left carl: Ping timeout",
+  ]);
+  // Elsewhere's parts and joins reach no line client; its departures say INFO as ever.
+  const dan = loginAs(harness, cluster, "dan", 4);
+  harness.hub.apply({ kind: "remote-part", name: "eve", reason: "x" });
+  harness.hub.apply({ kind: "remote-rejoin", name: "eve" });
+  harness.hub.apply({ kind: "remote-left", name: "eve", why: "Quit: x" });
+  assertEquals(dan.take(), ["INFO eve disconnected"]);
 });

@@ -9,7 +9,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { withAccounts } from "./accounts_rig.ts";
 import { TestClient, withServer } from "./helpers.ts";
-import { CAPABILITIES, withClockedServer } from "./irc_client.ts";
+import { CAPABILITIES, IrcClient, welcomeLines, withClockedServer } from "./irc_client.ts";
 import { hasTmux, shellQuote, Tmux } from "./tmux.ts";
 import { hasProgram } from "./programs.ts";
 
@@ -200,6 +200,22 @@ Deno.test({
         await bob.expect("DM alice hi");
         await irssi.waitFor("<alice> hi");
 
+        // Another IRC user's PART and QUIT reasons, as irssi shows them in the channel.
+        await irssi.enter("/window goto #chat");
+        await using carl = await IrcClient.connect(server);
+        await carl.send("NICK carl");
+        await carl.send("USER carlos 0 * :Carl C");
+        await carl.expectLines(welcomeLines("carl"));
+        await irssi.waitFor("-!- carl [carl@chat] has joined #chat");
+        await carl.join("carl");
+        await carl.send("PART #chat :gone fishing");
+        await irssi.waitFor("-!- carl [carl@chat] has left #chat [gone fishing]");
+        // Back on the channel for irssi (its JOIN relayed), or its QUIT would show nowhere.
+        await carl.send("JOIN #chat");
+        await carl.send("QUIT :see you");
+        await irssi.waitFor("-!- carl [carl@chat] has quit [Quit: see you]");
+        await bob.expect("INFO carl disconnected");
+
         await irssi.enter("/quit");
         await bob.expect("INFO alice disconnected");
         await irssi.waitFor("[exit 0]");
@@ -207,7 +223,7 @@ Deno.test({
         const raw = (await irssi.rawlog()).split("\n");
         // In order: CAP answered with the capabilities, irssi taking server-time, and ended before
         // NICK and the welcome; the JOIN (its time tagged) answered up to the ban list irssi waits
-        // for; bob's login as a JOIN; the QUIT.
+        // for; bob's login as a JOIN; carl's PART and QUIT; the QUIT.
         assertInOrder(raw, [
           "<< CAP LS 302",
           `>> :chat CAP * LS :${CAPABILITIES}`,
@@ -221,6 +237,8 @@ Deno.test({
           ">> :chat 366 alice #chat :End of /NAMES list.",
           ">> :chat 368 alice #chat :End of channel ban list",
           new RegExp(`^>> @time=${ISO_TIME} :bob!bob@chat JOIN #chat$`),
+          new RegExp(`^>> @time=${ISO_TIME} :carl!carl@chat PART #chat :gone fishing$`),
+          new RegExp(`^>> @time=${ISO_TIME} :carl!carl@chat QUIT :Quit: see you$`),
           "<< QUIT :leaving",
         ]);
         // Everything irssi sent was a command the server knows.

@@ -86,7 +86,10 @@ Deno.test("IRC a silent client gets PING :chat before the idle timeout, then ERR
     await answerer.send("PING :done");
     await answering;
     assert(pongs >= 2, `${pongs} PONGs`);
-    assertEquals(others, [":silent!silent@chat JOIN #chat", ":silent!silent@chat QUIT :Quit"]);
+    assertEquals(others, [
+      ":silent!silent@chat JOIN #chat",
+      ":silent!silent@chat QUIT :Ping timeout",
+    ]);
     await answerer.send("NAMES");
     assertEquals(await answerer.sync(), [
       ":chat 353 answerer = #chat :answerer",
@@ -112,7 +115,7 @@ Deno.test("IRC a client that never reads is dropped as a slow consumer with ERRO
       await sender.sendRaw(batch);
       for (let i = 0; i < 100; i++) {
         const line = await watcher.readLine();
-        if (line === ":sink!sink@chat QUIT :Quit") {
+        if (line === ":sink!sink@chat QUIT :SendQ exceeded") {
           quit = true;
           i--;
           continue;
@@ -120,7 +123,7 @@ Deno.test("IRC a client that never reads is dropped as a slow consumer with ERRO
         assertEquals(line, `:sender!sender@chat PRIVMSG #chat :${window}-${i} ${padding}`);
       }
     }
-    if (!quit) await watcher.expect(":sink!sink@chat QUIT :Quit");
+    if (!quit) await watcher.expect(":sink!sink@chat QUIT :SendQ exceeded");
     assertEquals(await sender.sync(), ["INFO sink disconnected"]);
     let last: string | null = null;
     for (let line = await sink.readLine(); line !== null; line = await sink.readLine()) last = line;

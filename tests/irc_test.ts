@@ -240,7 +240,7 @@ Deno.test("IRC PART stops channel messages; DMs still arrive and the user stays 
     await using tcp = await TestClient.login(server, "alice");
     await using irc = await IrcClient.register(server, "bob");
     await irc.send("PART #chat :bye");
-    await irc.expect(":bob!bob@chat PART #chat");
+    await irc.expect(":bob!bob@chat PART #chat :bye");
     await irc.send("PART #chat");
     await irc.send("PART #other");
     assertEquals(await irc.sync(), [
@@ -415,7 +415,8 @@ Deno.test("IRC PRIVMSG and NOTICE reach the channel and nicks; 401, 404, 407, 41
     await alice.send("NOTICE #chat :not on it");
     await alice.send("PRIVMSG #chat :not on it");
     assertEquals(await alice.sync(), [":chat 404 alice #chat :Cannot send to channel"]);
-    assertEquals(await bob.sync(), []);
+    // Its PART is the channel's news; the NOTICEs and PRIVMSGs went nowhere.
+    assertEquals(await bob.sync(), [":alice!alice@chat PART #chat"]);
     assertEquals(await carol.sync(), []);
   });
 });
@@ -435,7 +436,7 @@ Deno.test("IRC NICK after registration is refused with 447, the name kept", asyn
   });
 });
 
-Deno.test("IRC QUIT: ERROR, then the server closes; others see QUIT or INFO", async () => {
+Deno.test("IRC QUIT: ERROR, then the server closes; others see QUIT with its reason, or INFO", async () => {
   await withServer(IRC, async (server) => {
     await using tcp = await TestClient.login(server, "carol");
     await using alice = await IrcClient.register(server, "alice");
@@ -444,7 +445,7 @@ Deno.test("IRC QUIT: ERROR, then the server closes; others see QUIT or INFO", as
     await bob.send("QUIT :see you");
     await bob.expect("ERROR :Closing link: Quit");
     await bob.expectClosed();
-    await alice.expect(":bob!bob@chat QUIT :Quit");
+    await alice.expect(":bob!bob@chat QUIT :Quit: see you");
     assertEquals(await tcp.sync(), ["INFO bob disconnected"]);
     // Before registration too.
     await using early = await IrcClient.connect(server);

@@ -61,6 +61,60 @@ Deno.test("IRC wire: logins are JOINs, departures QUITs, a PART is the parter's 
   assertEquals(lines(wire.parted("bob")!), [":bob!bob@chat PART #chat"]);
 });
 
+Deno.test("IRC wire: a departure's words are the QUIT's; a PART's reason follows it; a JOIN after a part", () => {
+  const arena = new LineArena();
+  assertEquals(lines(wire.disconnected("bob", arena, "Quit: see you")), [
+    ":bob!bob@chat QUIT :Quit: see you",
+  ]);
+  assertEquals(lines(wire.disconnected("bob", arena, "Ping timeout")), [
+    ":bob!bob@chat QUIT :Ping timeout",
+  ]);
+  assertEquals(lines(wire.parted("bob", ":colon first")!), [
+    ":bob!bob@chat PART #chat ::colon first",
+  ]);
+  assertEquals(lines(wire.left!("bob", undefined, arena)), [":bob!bob@chat PART #chat"]);
+  assertEquals(lines(wire.left!("bob", "brb", arena)), [":bob!bob@chat PART #chat :brb"]);
+  assertEquals(lines(wire.rejoined!("bob", arena)), [":bob!bob@chat JOIN #chat"]);
+  // Cut to 512 bytes on a character's boundary, whoever leaves.
+  const [quit] = lines(wire.disconnected("😀".repeat(32), arena, `Quit: ${"é".repeat(300)}`));
+  assert(quit!.endsWith("é"), quit);
+  const [part] = lines(wire.left!("😀".repeat(32), "日".repeat(200), arena));
+  assert(part!.endsWith("日"), part);
+});
+
+Deno.test("IRC wire: WHO and WHOIS show what USER said, 330 for an account, defaults for the rest", () => {
+  const details = (name: string) =>
+    name === "ann"
+      ? { ident: { user: "annie", realname: "Ann Example" }, account: true }
+      : name === "bob"
+      ? { ident: { user: "", realname: "" } }
+      : undefined;
+  const who = strictDecoder.decode(
+    wire.userList(["ann", "bob", "Zoë"], "bob", "who", undefined, details),
+  );
+  assertEquals(who.split("\r\n"), [
+    ":chat 352 bob #chat annie chat chat ann H :0 Ann Example",
+    ":chat 352 bob #chat bob chat chat bob H :0 bob",
+    ":chat 352 bob #chat Zo|eb| chat chat Zo|eb| H :0 Zoë",
+    ":chat 315 bob #chat :End of /WHO list.",
+    "",
+  ]);
+  assertEquals(lines(wire.userList(["ann", "bob"], "bob", "whois", "ANN", details)), [
+    ":chat 311 bob ann annie chat * :Ann Example",
+    ":chat 319 bob ann :#chat",
+    ":chat 312 bob ann chat :chat",
+    ":chat 330 bob ann ann :is logged in as",
+    ":chat 318 bob ANN :End of /WHOIS list.",
+  ]);
+  // Without details (a door that asks for none), the defaults.
+  assertEquals(lines(wire.userList(["ann"], "bob", "whois", "ann")), [
+    ":chat 311 bob ann ann chat * :ann",
+    ":chat 319 bob ann :#chat",
+    ":chat 312 bob ann chat :chat",
+    ":chat 318 bob ann :End of /WHOIS list.",
+  ]);
+});
+
 Deno.test("IRC wire: a long relayed message is cut to 512 bytes, whatever the sender's name", () => {
   const arena = new LineArena();
   const text = "ü€😀".repeat(400);

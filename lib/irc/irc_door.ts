@@ -32,12 +32,13 @@ import {
   offered,
   requestCaps,
 } from "./irc_caps.ts";
+import { join, part, reasonOf } from "./irc_channel.ts";
 import { parseChatHistory } from "./irc_chathistory.ts";
 import { nameOfNick } from "./irc_nick.ts";
 import { nickServ } from "./irc_nickserv.ts";
 import { saslAfterRegistration, SaslExchange } from "./irc_sasl.ts";
-import { type IrcOut, isOurs, message, names, sayMember, who } from "./irc_targets.ts";
-import { fitLine, type IrcMessage, parseIrcLine, shown } from "./irc_text.ts";
+import { type IrcOut, message, names, sayMember, who } from "./irc_targets.ts";
+import { fitLine, identOf, type IrcMessage, parseIrcLine, shown } from "./irc_text.ts";
 import { type IrcIdentity, ircWires, NICKLEN } from "./irc_wire.ts";
 
 const encoder = new TextEncoder();
@@ -74,7 +75,7 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
   /** Its `NICK` and `USER` went to the hub as a `LOGIN`. */
   #loginSent = false;
   /** It asked to hear the channel (`JOIN`), and has not left it since. */
-  #joined = false;
+  joined = false;
   /** This line's first command for the hub, and (rarely: several targets) the ones after it. */
   #first: Command | undefined;
   #more: Command[] | undefined;
@@ -166,7 +167,7 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
         if (params[0] === "") return this.#say("409", ":No origin specified");
         return this.emit({ kind: "ping", token: sanitizeText(params[0]) });
       case "QUIT":
-        return this.emit({ kind: "quit" });
+        return this.emit({ kind: "quit", ...reasonOf(params[0]) });
     }
     if (!this.#loginSent) {
       // Not even a NOTICE before registration is answered.
@@ -181,11 +182,11 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
     switch (command) {
       case "PRIVMSG":
       case "NOTICE":
-        return message(this, command === "NOTICE", params, this.#joined);
+        return message(this, command === "NOTICE", params, this.joined);
       case "JOIN":
-        return this.#join(params[0]);
+        return join(this, params[0]);
       case "PART":
-        return this.#part(params[0]);
+        return part(this, params[0], params[1]);
       case "NAMES":
         return names(this, params[0]);
       case "WHO":
@@ -336,6 +337,8 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
     if (params.length < 4) return this.#say("461", "USER :Not enough parameters");
     if (this.#userGiven) return this.#say("462", ":You may not reregister");
     this.#userGiven = true;
+    // Read by the hub only once logged in, which comes after this line.
+    this.#client.ident = identOf(params[0]!, params[3]!);
     this.#register();
   }
 
@@ -351,45 +354,6 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
     // After a SASL login, this one gets "already logged in", which this phase words as the welcome.
     if (this.#sasl?.tried === true) this.#inPhase(REGISTER_PHASE, login);
     else this.emit(login);
-  }
-
-  #join(channels: string | undefined): void {
-    if (channels === undefined || channels === "") {
-      return sayMember(this, "461", "JOIN :Not enough parameters");
-    }
-    // JOIN 0 leaves every channel.
-    if (channels === "0") return this.#joined ? this.#leave() : undefined;
-    for (const channel of channels.split(",")) {
-      if (!isOurs(this, channel)) sayMember(this, "403", `${shown(channel)} :No such channel`);
-      else if (!this.#joined) {
-        // Joining again what it is on is no news: IRC servers say nothing.
-        this.#joined = true;
-        this.emit({ kind: "join" });
-        // Made in the hub's turn, this tells whether the JOIN took (a refused login: 451), so a
-        // JOIN after the next login is not taken for a second one.
-        this.answer((_nick, member) => {
-          if (!member) this.#joined = false;
-          return "";
-        });
-      }
-    }
-  }
-
-  #part(channels: string | undefined): void {
-    if (channels === undefined || channels === "") {
-      return sayMember(this, "461", "PART :Not enough parameters");
-    }
-    for (const channel of channels.split(",")) {
-      if (!isOurs(this, channel)) sayMember(this, "403", `${shown(channel)} :No such channel`);
-      else if (!this.#joined) {
-        sayMember(this, "442", `${this.#shared.identity.channel} :You're not on that channel`);
-      } else this.#leave();
-    }
-  }
-
-  #leave(): void {
-    this.#joined = false;
-    this.emit({ kind: "part" });
   }
 
   /** A numeric answered here, to this client. */

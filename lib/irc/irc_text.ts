@@ -2,10 +2,13 @@
  * IRC lines, both ways: parsing a client's line into a command and its
  * parameters, turning message text into the chat's (formatting stripped,
  * control characters replaced, CTCP `ACTION` as `/me `) and back, and
- * fitting a relayed line into IRC's 512 bytes on a UTF-8 boundary. Pure.
+ * fitting a relayed line into IRC's 512 bytes on a UTF-8 boundary, and
+ * what `USER` says cleaned. Pure.
  *
  * @module
  */
+import { sanitizeText } from "../protocol.ts";
+import type { Ident } from "../wire.ts";
 
 /** A client's line: the command in upper case, and its parameters (the trailing one included). */
 export interface IrcMessage {
@@ -131,4 +134,22 @@ export function fitLine(head: string, text: string): string {
     end = head.length + kept;
   }
   return line.slice(0, end) + (action ? "\x01" : "") + "\r\n";
+}
+
+/** The longest username kept from `USER`, as ircds' `USERLEN`. */
+export const IDENT_USERLEN = 10;
+/** The longest real name kept from `USER`, in code points (the line cuts it further to 512 bytes). */
+export const REALNAME_CHARS = 150;
+
+/**
+ * What `USER <username> <mode> <unused> :<realname>` says, fit to show: the
+ * username keeps printable ASCII but `@`, `!` and `:` (it sits in a prefix
+ * and a middle parameter), cut to {@linkcode IDENT_USERLEN}; the real name
+ * has its control characters replaced, cut to {@linkcode REALNAME_CHARS}.
+ * Either may end up empty: `WHO` then shows the default.
+ */
+export function identOf(username: string, realname: string): Ident {
+  const user = username.replace(/[^\x21-\x7e]|[@!:]/g, "").slice(0, IDENT_USERLEN);
+  const real = [...sanitizeText(realname)].slice(0, REALNAME_CHARS).join("").trim();
+  return { user, realname: real };
 }

@@ -10,7 +10,7 @@
  */
 import { idMs } from "../history/message_id.ts";
 import { type HistoryAsk, type Listing, MAX_HISTORY } from "../protocol.ts";
-import type { Stamp, Wire } from "../wire.ts";
+import type { Stamp, UserDetails, Wire } from "../wire.ts";
 import { nameKey } from "../names.ts";
 import { phaseReplies, PHASES, type ReplyWords } from "./irc_account_replies.ts";
 import {
@@ -50,7 +50,12 @@ const encoder = new TextEncoder();
 /** `nick!user@server`, the user part being the nick cut to {@linkcode USERLEN}. */
 export function prefixOf(name: string, server: string): string {
   const nick = nickOf(name);
-  return `${nick}!${nick.length > USERLEN ? nick.slice(0, USERLEN) : nick}@${server}`;
+  return `${nick}!${cutUser(nick)}@${server}`;
+}
+
+/** A nick cut to {@linkcode USERLEN}: the user part of its prefix. */
+function cutUser(nick: string): string {
+  return nick.length > USERLEN ? nick.slice(0, USERLEN) : nick;
 }
 
 /** The first slot of IRC wires; the tags a line carries pick one of eight from it. */
@@ -160,22 +165,22 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     return text + `:${server} 366 ${nick} ${channel} :End of /NAMES list.\r\n`;
   };
 
-  const who = (list: readonly string[], to: string, about?: string): string => {
+  type Details = ((name: string) => UserDetails | undefined) | undefined;
+  const who = (list: readonly string[], to: string, about?: string, details?: Details): string => {
     const head = `:${server} 352 ${nickOf(to)} ${channel} `;
     let text = "";
     for (const name of list) {
       const nick = nickOf(name);
       if (about !== undefined && !isNamed(name, about)) continue;
-      const user = nick.length > USERLEN ? nick.slice(0, USERLEN) : nick;
-      // The real name is the name as its owner typed it: WHO shows what an escape stands for.
-      text += fitLine(`${head}${user} ${server} ${server} ${nick} H :`, `0 ${name}`);
+      const { user, realname } = identOf(name, nick, details?.(name));
+      text += fitLine(`${head}${user} ${server} ${server} ${nick} H :`, `0 ${realname}`);
     }
     const mask = about === undefined ? channel : shown(about);
     return text + `:${server} 315 ${nickOf(to)} ${mask} :End of /WHO list.\r\n`;
   };
 
   /** `WHOIS <nick>`: 311 for a user of the chat (all on the one channel), 401 otherwise; then 318. */
-  const whois = (list: readonly string[], to: string, about = ""): string => {
+  const whois = (list: readonly string[], to: string, about = "", details?: Details): string => {
     const asker = nickOf(to);
     const name = list.find((name) => isNamed(name, about));
     const asked = shown(about);
@@ -183,17 +188,22 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     if (name === undefined) text = `:${server} 401 ${asker} ${asked} :No such nick/channel\r\n`;
     else {
       const nick = nickOf(name);
-      const user = nick.length > USERLEN ? nick.slice(0, USERLEN) : nick;
-      text = fitLine(`:${server} 311 ${asker} ${nick} ${user} ${server} * :`, name) +
+      const known = details?.(name);
+      const { user, realname } = identOf(name, nick, known);
+      text = fitLine(`:${server} 311 ${asker} ${nick} ${user} ${server} * :`, realname) +
         `:${server} 319 ${asker} ${nick} :${channel}\r\n` +
         `:${server} 312 ${asker} ${nick} ${server} :chat\r\n`;
+      // An account is named as its holder is.
+      if (known?.account === true) {
+        text += `:${server} 330 ${asker} ${nick} ${nick} :is logged in as\r\n`;
+      }
     }
     return text + `:${server} 318 ${asker} ${asked} :End of /WHOIS list.\r\n`;
   };
 
   const userLists: Record<
     Listing,
-    (list: readonly string[], to: string, about?: string) => string
+    (list: readonly string[], to: string, about?: string, details?: Details) => string
   > = {
     who,
     names,
@@ -201,6 +211,12 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     // No topic, so nothing about one: modern IRC sends 332 only when there is a topic.
     join: (list, to) => `${tagged()}${source(to)} JOIN ${channel}\r\n` + names(list, to),
   };
+
+  // No reason, no trailing parameter, as ircds send it.
+  const partLine = (from: string, reason: string | undefined) =>
+    reason === undefined
+      ? `${from} PART ${channel}\r\n`
+      : fitLine(`${from} PART ${channel} :`, reason);
 
   const wording = { caps, server, channel, source, nextBatch };
   return {
@@ -210,7 +226,8 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     echoes: (caps & ECHO_MESSAGE) !== 0,
     ...(replay === undefined ? {} : { replay }),
     reply: (reply, to, detail) => bytes(replies[reply](to, detail)),
-    userList: (list, to, listing, about) => bytes(userLists[listing](list, to, about)),
+    userList: (list, to, listing, about, details) =>
+      bytes(userLists[listing](list, to, about, details)),
     dm: (sender, text, to, notice, account) =>
       bytes(
         tagged(account === true ? { id: undefined, at: Date.now(), account } : undefined, sender) +
@@ -219,7 +236,9 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
             ircText(text),
           ),
       ),
-    parted: (to) => bytes(`${tagged()}${source(to)} PART ${channel}\r\n`),
+    parted: (to, reason) => bytes(tagged() + partLine(source(to), reason)),
+    left: (name, reason, arena) => arena.encode(tagged() + partLine(source(name), reason)),
+    rejoined: (name, arena) => arena.encode(`${tagged()}${source(name)} JOIN ${channel}\r\n`),
     msg: (sender, text, notice, arena, stamp) =>
       arena.encode(
         tagged(stamp, sender) +
@@ -227,7 +246,8 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
       ),
     history: (messages, to, ask) => historyBlock(messages, ask, wording, to),
     connected: (name, arena) => arena.encode(`${tagged()}${source(name)} JOIN ${channel}\r\n`),
-    disconnected: (name, arena) => arena.encode(`${tagged()}${source(name)} QUIT :Quit\r\n`),
+    disconnected: (name, arena, why = "Quit") =>
+      arena.encode(tagged() + fitLine(`${source(name)} QUIT :`, why)),
   };
 }
 
@@ -260,6 +280,21 @@ function welcome(server: string, name: string, tokens: string): string {
     `005 ${nick} ${tokens} :are supported by this server`,
     `422 ${nick} :MOTD File is missing`,
   ].map((line) => `:${server} ${line}\r\n`).join("");
+}
+
+/**
+ * The username and real name `WHO` and `WHOIS` show: what an IRC client of
+ * this instance gave in `USER`; for anyone else the nick (cut) and the name
+ * as its owner typed it (WHO shows what an escape stands for).
+ */
+function identOf(
+  name: string,
+  nick: string,
+  details: UserDetails | undefined,
+): { user: string; realname: string } {
+  const ident = details?.ident;
+  const user = ident === undefined || ident.user === "" ? cutUser(nick) : ident.user;
+  return { user, realname: ident === undefined || ident.realname === "" ? name : ident.realname };
 }
 
 /** True when `nick` stands for `name` as names compare (NFC, any case), as a DM to it would find it. */

@@ -34,6 +34,16 @@ export type WireEvent =
   /** A user of the sending instance left. */
   | { readonly kind: "left"; readonly seq: number; readonly name: string }
   /**
+   * The words of the departure of login `seq` of the sending instance (IRC's
+   * `QUIT`), published just before its `left`: a line of its own, which an
+   * older instance skips, so that its `left` reads the same to every version.
+   */
+  | { readonly kind: "words"; readonly seq: number; readonly why: string }
+  /** An IRC user of the sending instance parted the channel, with the `reason` it gave. */
+  | { readonly kind: "part"; readonly name: string; readonly reason?: string | undefined }
+  /** An IRC user of the sending instance joined the channel again after a part. */
+  | { readonly kind: "rejoin"; readonly name: string }
+  /**
    * The chat's history has reached `id`: the sending instance wrote messages
    * there without publishing them (they were held while Redis was away).
    */
@@ -75,6 +85,9 @@ export const TAG = {
   keptDm: "K",
   joined: "J",
   left: "L",
+  words: "W",
+  part: "E",
+  rejoin: "N",
   mark: "S",
   order: "O",
   replace: "R",
@@ -99,6 +112,14 @@ export function encodeEvent(event: WireEvent): string {
       return `${TAG.joined} ${event.seq} ${event.name}`;
     case "left":
       return `${TAG.left} ${event.seq} ${event.name}`;
+    case "words":
+      return `${TAG.words} ${event.seq} ${event.why}`;
+    case "part":
+      return event.reason === undefined
+        ? `${TAG.part} ${event.name}`
+        : `${TAG.part} ${event.name} ${event.reason}`;
+    case "rejoin":
+      return `${TAG.rejoin} ${event.name}`;
     case "mark":
     case "order":
       return `${TAG[event.kind]} ${event.id}`;
@@ -229,6 +250,19 @@ function decodeEvent(line: string): WireEvent | undefined {
       if (name === undefined || name === "" || !Number.isSafeInteger(seq)) return undefined;
       return { kind: line[0] === TAG.joined ? "joined" : "left", seq, name };
     }
+    case TAG.words: {
+      const [seqText, why] = fields(body, 1);
+      const seq = Number(seqText);
+      if (why === undefined || why === "" || !Number.isSafeInteger(seq)) return undefined;
+      return { kind: "words", seq, why };
+    }
+    case TAG.part: {
+      const [name, reason] = fields(body, 1);
+      if (name === undefined || name === "") return undefined;
+      return reason === undefined ? { kind: "part", name } : { kind: "part", name, reason };
+    }
+    case TAG.rejoin:
+      return body === "" || body.includes(" ") ? undefined : { kind: "rejoin", name: body };
     default:
       return undefined;
   }

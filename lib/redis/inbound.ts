@@ -30,6 +30,8 @@ export interface InboundOptions {
 /** Reads each message of the subscription, in order. */
 export class Inbound {
   readonly #options: InboundOptions;
+  /** The last departure's words heard from each instance, until its `left` comes. */
+  readonly #words = new Map<string, { readonly seq: number; readonly why: string }>();
 
   /** A reader for `options.instance`. */
   constructor(options: InboundOptions) {
@@ -104,16 +106,39 @@ export class Inbound {
         case "freed":
           this.#options.takeover(event.kind, event.key, batch.from);
           break;
+        case "part":
+        case "rejoin":
+          // The channel's comings and goings are chat lines: from users announced here only.
+          if (check && !presence.announces(batch.from, event.name)) break;
+          post(
+            event.kind === "rejoin"
+              ? { kind: "remote-rejoin", name: event.name }
+              : { kind: "remote-part", name: event.name, reason: event.reason },
+          );
+          break;
+        case "words":
+          // For the `left` right behind it; one per instance, so this holds no more than they are.
+          this.#words.set(batch.from, event);
+          break;
         case "joined":
         case "left":
           presence.heard({
             joined: event.kind === "joined",
             holder: { instance: batch.from, seq: event.seq, name: event.name },
+            why: event.kind === "left" ? this.#wordsFor(batch.from, event.seq) : undefined,
           });
           break;
       }
     }
     // Ids only grow within a batch: the last one is the highest.
     if (last !== undefined) stream?.seen(last);
+  }
+
+  /** The words `from` published for its login `seq`'s departure, if they were the last it said. */
+  #wordsFor(from: string, seq: number): string | undefined {
+    const words = this.#words.get(from);
+    if (words === undefined) return undefined;
+    this.#words.delete(from);
+    return words.seq === seq ? words.why : undefined;
   }
 }

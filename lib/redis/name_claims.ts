@@ -173,8 +173,8 @@ export class NameClaims {
     this.#local.delete(key);
   }
 
-  /** Frees a user's name in Redis (if still theirs) and tells the others they left. */
-  release(user: LocalUser): void {
+  /** Frees a user's name in Redis (if still theirs) and tells the others they left (`why`: IRC's words). */
+  release(user: LocalUser, why?: string): void {
     this.#ops++;
     this.#opsInFlight++;
     const { instance, prefix } = this.#options;
@@ -184,6 +184,7 @@ export class NameClaims {
       arguments: [value, user.key],
     }).catch((error: unknown) => this.#failed("cluster release failed", error))
       .finally(() => this.#opsInFlight--);
+    if (why !== undefined) this.#options.announce({ kind: "words", seq: user.seq, why });
     this.#options.announce({ kind: "left", seq: user.seq, name: user.name });
   }
 

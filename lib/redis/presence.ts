@@ -107,7 +107,7 @@ export class Presence {
   /** A login or departure published by another instance. */
   heard(change: PresenceChange): void {
     for (const list of this.#listening) list.push(change);
-    this.#settle(this.#apply(change));
+    this.#settle(this.#apply(change), change.why);
   }
 
   /** `key` is now held here: whoever held it elsewhere (their instance died) is gone. */
@@ -228,13 +228,19 @@ export class Presence {
     return change.joined ? this.#roster.joined(change.holder) : this.#roster.left(change.holder);
   }
 
-  /** Tells the hub what changed for `key` since it was last told; returns the departures told. */
-  #settle(key: string): number {
+  /**
+   * Tells the hub what changed for `key` since it was last told (a departure
+   * with `why`, its words, when heard with them); returns the departures told.
+   */
+  #settle(key: string, why?: string): number {
     const holder = this.#options.local(key) ? undefined : this.#roster.get(key);
     let departures = 0;
     for (const notice of this.#announced.update(key, holder)) {
-      if (notice.kind === "remote-left") departures++;
-      this.#options.post(notice);
+      if (notice.kind !== "remote-left") this.#options.post(notice);
+      else {
+        departures++;
+        this.#options.post(why === undefined ? notice : { ...notice, why });
+      }
     }
     return departures;
   }

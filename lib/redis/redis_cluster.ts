@@ -38,6 +38,7 @@ import { NameClaims, refused } from "./name_claims.ts";
 import { Presence } from "./presence.ts";
 import type { Slot } from "./history_slots.ts";
 import { Inbound } from "./inbound.ts";
+import { AWAY, CLOSED, JOINED, type Joining, type Membership } from "./membership.ts";
 import { Publisher } from "./publisher.ts";
 import { Takeovers } from "./takeovers.ts";
 import { HEARTBEAT } from "./scripts.ts";
@@ -65,26 +66,6 @@ export interface RedisClusterOptions {
   /** What the chat's history keeps, when it is kept (in a stream: see `chat_stream.ts`). */
   readonly history?: Retention;
 }
-
-/** Where this instance stands with the others. */
-type Membership =
-  /** Not joined: before the first join, or since Redis went away. Only local users are served. */
-  | { readonly kind: "away" }
-  /**
-   * A join under way since `startedAt`. `again`: something asked for a join
-   * meanwhile, so one more is tried if this one fails.
-   */
-  | { readonly kind: "joining"; readonly startedAt: number; again: boolean }
-  /** Joined: lines and presence flow both ways. */
-  | { readonly kind: "joined" }
-  /** Left for good (shutdown). */
-  | { readonly kind: "closed" };
-
-type Joining = Extract<Membership, { kind: "joining" }>;
-
-const AWAY: Membership = { kind: "away" };
-const JOINED: Membership = { kind: "joined" };
-const CLOSED: Membership = { kind: "closed" };
 
 /** A {@linkcode Cluster} through Redis. Call {@linkcode RedisCluster.start} once. */
 export class RedisCluster implements Cluster {
@@ -216,7 +197,7 @@ export class RedisCluster implements Cluster {
     return undefined;
   }
 
-  leave(user: LocalUser): void {
+  leave(user: LocalUser, why?: string): void {
     this.#names.forget(user.key);
     // A user elsewhere with the same name (the winner of a name-lost) is announced now, after the
     // hub's own `disconnected` for this one.
@@ -224,8 +205,17 @@ export class RedisCluster implements Cluster {
     // While Redis is away the name stays in this instance's owned set; the next rejoin frees it.
     // During a rejoin it is released now: the rejoin's own reclaim went out before this.
     const { kind } = this.#membership;
-    if (kind === "joined" || kind === "joining") this.#names.release(user);
+    if (kind === "joined" || kind === "joining") this.#names.release(user, why);
     this.#takeovers.left(user.key);
+  }
+
+  part(name: string, reason: string | undefined): void {
+    // Like a chat line, a part made while Redis is away is not told later.
+    if (this.#membership.kind === "joined") this.#announce({ kind: "part", name, reason });
+  }
+
+  rejoin(name: string): void {
+    if (this.#membership.kind === "joined") this.#announce({ kind: "rejoin", name });
   }
 
   accountChanged(key: string, account: number | undefined): void {

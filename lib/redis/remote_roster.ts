@@ -16,6 +16,8 @@ export interface PresenceChange {
   readonly joined: boolean;
   /** Who, where, and their login number. */
   readonly holder: NameHolder;
+  /** A departure's words in IRC's terms, when its instance said them. */
+  readonly why?: string | undefined;
 }
 
 /**

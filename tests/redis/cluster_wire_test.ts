@@ -28,6 +28,11 @@ Deno.test("a batch of events decodes to what was encoded, texts with spaces and 
     { kind: "replace", key: "amélie" },
     { kind: "freed", key: "amélie" },
     { kind: "left", seq: 41, name: "Amélie" },
+    { kind: "words", seq: 42, why: "Quit: see  you" },
+    { kind: "left", seq: 42, name: "bob" },
+    { kind: "part", name: "bob" },
+    { kind: "part", name: "bob", reason: " gone fishing " },
+    { kind: "rejoin", name: "bob" },
   ];
   const payload = encodeBatch("inst-1", events.map(encodeEvent));
   assertStrictEquals(payload.split("\n").length, events.length + 1);
@@ -52,6 +57,11 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
     "O 12-x",
     "R ",
     "F two keys",
+    "E ",
+    "W 5",
+    "W x why",
+    "N two names",
+    "N ",
     "M ok fine",
   ].join("\n");
   assertEquals(decodeBatch(payload), {
@@ -125,4 +135,10 @@ Deno.test("a batch that holds only a mark gives its id; any other batch, none", 
   assertStrictEquals(markOnly("inst-1\nH 6-0 a x", "inst-1"), undefined);
   assertStrictEquals(markOnly("inst-1\nS nonsense", "inst-1"), undefined);
   assertStrictEquals(markOnly("inst-1", "inst-1"), undefined);
+});
+
+Deno.test("a departure's words go on a line of their own: its L line reads the same to an older instance", () => {
+  assertEquals(encodeEvent({ kind: "words", seq: 42, why: "Quit: bye" }), "W 42 Quit: bye");
+  assertEquals(encodeEvent({ kind: "left", seq: 42, name: "bob" }), "L 42 bob");
+  assertStrictEquals(isPresenceLine("W 42 Quit: bye"), false);
 });

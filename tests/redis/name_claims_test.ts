@@ -237,6 +237,16 @@ Deno.test("a release frees the name by its stored value and announces the depart
   }]);
 });
 
+Deno.test("a release with a departure's words announces them just before the departure", () => {
+  const r = rig();
+  r.names.release({ name: "Gus", key: "gus", seq: 12 }, "Quit: bye");
+  r.redis.take().reply.resolve(1);
+  assertEquals(r.announced, [
+    { kind: "words", seq: 12, why: "Quit: bye" },
+    { kind: "left", seq: 12, name: "Gus" },
+  ]);
+});
+
 Deno.test("a reclaim sends every user with their login number, drops names lost, and announces those freed", async () => {
   const r = rig();
   await grant(r, "Hal", 3);

@@ -50,7 +50,11 @@ function notices(r: Rig): string[] {
       case "remote-joined":
         return `+${event.name}`;
       case "remote-left":
-        return `-${event.name}`;
+        return event.why === undefined ? `-${event.name}` : `-${event.name} (${event.why})`;
+      case "remote-part":
+        return `part ${event.name}${event.reason === undefined ? "" : ` (${event.reason})`}`;
+      case "remote-rejoin":
+        return `rejoin ${event.name}`;
       case "remote-msg":
         return `${event.sender}: ${event.text}`;
       case "remote-dm":
@@ -519,4 +523,24 @@ Deno.test("with history: a script Redis forgot (or never let load) goes by its t
   );
   await close(r);
   await r.cluster.stream!.close();
+});
+
+Deno.test("a departure's words, a part's reason and a rejoin reach the hub, in order", async () => {
+  const r = rig();
+  r.cluster.start();
+  await connect(r);
+  await answerJoin(r, ["b 1 Bob", "b 2 Cy"]);
+  r.sub().deliver("b\nE Bob gone  fishing\nN Bob\nE Bob");
+  // Words stand for the departure right behind them alone.
+  r.sub().deliver("b\nW 1 Quit: see you\nL 1 Bob\nW 7 stale\nL 2 Cy");
+  assertEquals(notices(r), [
+    "+Bob",
+    "+Cy",
+    "part Bob (gone  fishing)",
+    "rejoin Bob",
+    "part Bob",
+    "-Bob (Quit: see you)",
+    "-Cy",
+  ]);
+  await close(r);
 });

@@ -20,7 +20,9 @@ export type WireEvent =
   /**
    * A user's `DM` to `target` (a name key), sent only to the instance that
    * has them; `id` when it is kept in the history (`dm_scripts.ts` writes
-   * that line, `K <id> <target> <sender> <text>`, with the id it gave).
+   * those lines, `I <id>` then `D <target> <sender> <text>`, with the id it
+   * gave: an instance of an older version skips the `I` line and still
+   * delivers the `D`).
    */
   | {
     readonly kind: "dm";
@@ -73,7 +75,7 @@ export interface WireBatch {
 
 /**
  * The first character of each event's line. `kept`: a `MSG` with its history
- * id (`H <id> <sender> <text>`); `keptDm`, a `DM` with its id. `mark`: how far the chat's history has come
+ * id (`H <id> <sender> <text>`); `dmId`, the id of the `DM` on the next line (`I <id>`). `mark`: how far the chat's history has come
  * (`S <id>`), which an instance publishes to itself when it joins, and to
  * all after writing messages unpublished. `order`: a direct message's id,
  * published to all after it (`O <id>`).
@@ -82,7 +84,7 @@ export const TAG = {
   msg: "M",
   kept: "H",
   dm: "D",
-  keptDm: "K",
+  dmId: "I",
   joined: "J",
   left: "L",
   words: "W",
@@ -107,7 +109,7 @@ export function encodeEvent(event: WireEvent): string {
     case "dm":
       return event.id === undefined
         ? `${TAG.dm} ${dmBody(event)}`
-        : `${TAG.keptDm} ${event.id} ${dmBody(event)}`;
+        : `${TAG.dmId} ${event.id}\n${TAG.dm} ${dmBody(event)}`;
     case "joined":
       return `${TAG.joined} ${event.seq} ${event.name}`;
     case "left":
@@ -204,9 +206,20 @@ export function markOnly(payload: string, from: string): string | undefined {
 export function decodeBatch(payload: string): WireBatch {
   const lines = payload.split("\n");
   const events: WireEvent[] = [];
+  // A kept DM's id comes on a line of its own just before it, which older instances skip.
+  let dmId: string | undefined;
   for (let i = 1; i < lines.length; i++) {
-    const event = decodeEvent(lines[i]!);
-    if (event !== undefined) events.push(event);
+    const line = lines[i]!;
+    if (line.startsWith(`${TAG.dmId} `)) {
+      const id = line.slice(2);
+      dmId = ID.test(id) ? id : undefined;
+      continue;
+    }
+    const event = decodeEvent(line);
+    if (event !== undefined) {
+      events.push(event.kind === "dm" && dmId !== undefined ? { ...event, id: dmId } : event);
+    }
+    dmId = undefined;
   }
   return { from: lines[0]!, events };
 }
@@ -229,11 +242,6 @@ function decodeEvent(line: string): WireEvent | undefined {
       return text === undefined
         ? undefined
         : { kind: "dm", target: target!, sender: sender!, text };
-    }
-    case TAG.keptDm: {
-      const [id, target, sender, text] = fields(body, 3);
-      if (text === undefined || !ID.test(id!)) return undefined;
-      return { kind: "dm", target: target!, sender: sender!, text, id: id! };
     }
     case TAG.mark:
       return ID.test(body) ? { kind: "mark", id: body } : undefined;

@@ -18,14 +18,15 @@ import { BOUNDS, IDS, RAISE } from "./history_scripts.ts";
 /**
  * Writes a direct message's copies (for each party logged in to an account
  * that still exists), then publishes it live on a channel if one is given
- * (`<instance>\nK <id> <dm line's body>`, or `D <body>` when no copy was
- * kept: see `cluster_wire.ts`), then a mark of its id on the shared channel
+ * (`<instance>\nI <id>\nD <dm line's body>`, or `D <body>` alone when no
+ * copy was kept: see `cluster_wire.ts`), then a mark of its id on the shared channel
  * (`<instance>\nO <id>`): every instance's reads reach it once everything
  * before it has reached them. KEYS: the chat stream. ARGV: max length
  * (approximate), floor ('' or the highest id seen), origin, sender, text,
  * conversation key prefix (before `dm:`), index key prefix, account keys,
  * account key prefix, live channel ('' for none), the DM line's body
- * (`dmBody`), shared channel, the instance, then for each
+ * (`dmBody`), shared channel, the instance, the age bound in ms (each
+ * copy stream and index expires that long after its latest write), then for each
  * party (account id or '', a name key whose account it is or '', the peer's
  * name key). Returns the id, or '' when no copy was kept.
  */
@@ -33,7 +34,8 @@ export const KEEP_DM = `${IDS}${RAISE}
 local chat = KEYS[1]
 local lines, floor, origin, sender, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local streams, copies, seen = {}, {}, {}
-for i = 14, #ARGV, 3 do
+local maxAge = ARGV[14]
+for i = 15, #ARGV, 3 do
   local id = ARGV[i]
   if id == '' and ARGV[i + 1] ~= '' then id = redis.call('HGET', ARGV[9] .. ARGV[i + 1], 'id') end
   -- Only for an account that exists now: one deleted meanwhile keeps nothing more.
@@ -63,11 +65,15 @@ if #streams > 0 then
   for k, stream in ipairs(streams) do
     redis.call('XADD', stream, 'MAXLEN', '~', lines, kept, 's', sender, 't', text, 'o', origin)
     redis.call('SADD', copies[k], stream)
+    -- Gone once its newest message is past the age bound, and the index no sooner than its streams:
+    -- a conversation nobody deletes (a guest's, under a name used once) does not stay for ever.
+    redis.call('PEXPIRE', stream, maxAge)
+    redis.call('PEXPIRE', copies[k], maxAge)
   end
   raise(chat, kept)
 end
 if ARGV[10] ~= '' then
-  local line = kept == '' and 'D ' or 'K ' .. kept .. ' '
+  local line = kept == '' and 'D ' or 'I ' .. kept .. '\\nD '
   redis.call('PUBLISH', ARGV[10], ARGV[13] .. '\\n' .. line .. ARGV[11])
 end
 if kept ~= '' then redis.call('PUBLISH', ARGV[12], ARGV[13] .. '\\nO ' .. kept) end

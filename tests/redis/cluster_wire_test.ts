@@ -35,7 +35,8 @@ Deno.test("a batch of events decodes to what was encoded, texts with spaces and 
     { kind: "rejoin", name: "bob" },
   ];
   const payload = encodeBatch("inst-1", events.map(encodeEvent));
-  assertStrictEquals(payload.split("\n").length, events.length + 1);
+  // The instance's line, then one line an event and one more for the kept DM's id.
+  assertStrictEquals(payload.split("\n").length, events.length + 2);
   assertEquals(decodeBatch(payload), { from: "inst-1", events });
 });
 
@@ -52,8 +53,11 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
     "H 12-x ann no-id",
     "H 12-0 ann",
     "S 12",
-    "K 12-0 bob ann",
-    "K 12 bob ann text",
+    "I 12-x",
+    "D bob ann kept with no id: I's id was not one",
+    "I 12-0",
+    "M ann an I line's id goes to the DM right after it, or to nothing",
+    "D bob ann none",
     "O 12-x",
     "R ",
     "F two keys",
@@ -66,14 +70,26 @@ Deno.test("lines that make no sense are skipped, the rest of the batch kept", ()
   ].join("\n");
   assertEquals(decodeBatch(payload), {
     from: "inst-2",
-    events: [{ kind: "msg", sender: "ok", text: "fine" }],
+    events: [
+      { kind: "dm", target: "bob", sender: "ann", text: "kept with no id: I's id was not one" },
+      {
+        kind: "msg",
+        sender: "ann",
+        text: "an I line's id goes to the DM right after it, or to nothing",
+      },
+      { kind: "dm", target: "bob", sender: "ann", text: "none" },
+      { kind: "msg", sender: "ok", text: "fine" },
+    ],
   });
 });
 
-Deno.test("a kept DM's line is what KEEP_DM publishes: K, its id, then dmBody", () => {
+Deno.test("a kept DM is what KEEP_DM publishes: an I line with its id, then the D line an older instance reads alone", () => {
   const event = { kind: "dm", target: "bob", sender: "ann", text: "hi  there" } as const;
   assertEquals(dmBody(event), "bob ann hi  there");
-  assertEquals(encodeEvent({ ...event, id: "5-1" }), `K 5-1 ${dmBody(event)}`);
+  assertEquals(encodeEvent({ ...event, id: "5-1" }), `I 5-1\nD ${dmBody(event)}`);
+  assertEquals(decodeBatch(`inst-1\n${encodeEvent({ ...event, id: "5-1" })}`).events, [
+    { ...event, id: "5-1" },
+  ]);
   assertEquals(encodeEvent(event), `D ${dmBody(event)}`);
   assertEquals(encodeEvent({ kind: "order", id: "5-1" }), "O 5-1");
 });

@@ -70,6 +70,11 @@ Deno.test({
       assert(compareIds(next, "9999999999999-6") > 0, next);
       assertEquals(await client.sendCommand(["SMEMBERS", KEYS.dmIndex(P, 1)]), [alices]);
       assertEquals(await client.sendCommand(["SMEMBERS", KEYS.dmIndex(P, 2)]), [bobs]);
+      // Each copy and index expires a day (the age bound) after its latest write, not never.
+      for (const key of [alices, bobs, KEYS.dmIndex(P, 1), KEYS.dmIndex(P, 2)]) {
+        const ttl = await client.sendCommand(["PTTL", key]) as number;
+        assert(ttl > 86_000_000 && ttl <= 86_400_000, `${key}: ${ttl}`);
+      }
 
       // Account 7 does not exist, nor has carol's name one: nothing is written, nothing fails.
       await a.keep([{ account: 7, peer: "x" }, { accountOf: "carol", peer: "alice" }], "x", "y");

@@ -88,6 +88,7 @@ export class RedisDms {
       live?.body ?? "",
       everyone,
       instance,
+      String(Math.max(1, Math.ceil(retention.maxAgeMs))),
     ];
     for (const party of parties) {
       if ("account" in party) args.push(String(party.account), "", party.peer);

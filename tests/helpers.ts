@@ -72,8 +72,12 @@ export async function pollUntil<T>(
 ): Promise<T> {
   const giveUpAt = performance.now() + ms;
   while (true) {
-    // A probe that hangs fails too; one that answers late is still heard, as a last look.
-    const value = await withDeadline(Promise.resolve(probe()), ms, `${what}: a probe's answer`);
+    // A probe that hangs fails too, at the same deadline.
+    const value = await withDeadline(
+      Promise.resolve(probe()),
+      Math.max(1, giveUpAt - performance.now()),
+      `${what}: a probe's answer`,
+    );
     if (done(value)) return value;
     const left = giveUpAt - performance.now();
     if (left <= 0) {

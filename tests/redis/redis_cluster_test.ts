@@ -251,9 +251,9 @@ Deno.test("a kept DM reaches the hub with its id, a DM's order mark is observed,
   r.cluster.start();
   await connect(r);
   await answerJoin(r, ["b 1 Bob"]);
-  r.sub().deliver("b\nK 5-1 ann Bob kept  one");
+  r.sub().deliver("b\nI 5-1\nD ann Bob kept  one");
   r.sub().deliver("b\nO 5-1");
-  r.sub().deliver("z\nK 6-0 ann Zed from nobody announced");
+  r.sub().deliver("z\nI 6-0\nD ann Zed from nobody announced");
   assertEquals(r.posted, [
     { kind: "remote-joined", name: "Bob" },
     { kind: "remote-dm", target: "ann", sender: "Bob", text: "kept  one", id: "5-1" },

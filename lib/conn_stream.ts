@@ -7,16 +7,26 @@
 import { Duplex } from "node:stream";
 
 /**
- * Bytes read from the socket at once. A TLS record is at most 16 KB; a
- * smaller buffer costs a few more reads on a long burst, and saves memory on
- * every idle client, whose read is always pending with its buffer.
+ * Bytes read from the socket at once while the peer sends little: what every
+ * idle client's pending read holds.
  */
-const READ_BYTES = 4096;
+const SMALL_READ_BYTES = 512;
+
+/**
+ * Bytes read at once once a read has filled its buffer. A TLS record is at
+ * most 16 KB; a smaller buffer costs a few more reads on a long burst.
+ */
+const LARGE_READ_BYTES = 4096;
 
 /** A `Deno.Conn` read and written as a Duplex; destroying it closes the socket. */
 export class ConnStream extends Duplex {
   readonly #conn: Deno.Conn;
   #reading = false;
+  /**
+   * The size of the next read: large once a read fills its buffer, small again
+   * after a read of less than the small size, so an idle client holds little.
+   */
+  #readBytes = SMALL_READ_BYTES;
 
   /** Takes over `conn`: from now on only this stream reads, writes and closes it. */
   constructor(conn: Deno.Conn) {
@@ -27,10 +37,12 @@ export class ConnStream extends Duplex {
   override _read(): void {
     if (this.#reading) return;
     this.#reading = true;
-    const buffer = new Uint8Array(READ_BYTES);
+    const buffer = new Uint8Array(this.#readBytes);
     this.#conn.read(buffer).then(
       (count) => {
         this.#reading = false;
+        if (count === buffer.byteLength) this.#readBytes = LARGE_READ_BYTES;
+        else if (count !== null && count < SMALL_READ_BYTES) this.#readBytes = SMALL_READ_BYTES;
         if (count === null) this.push(null);
         else if (this.push(buffer.subarray(0, count))) this._read();
       },

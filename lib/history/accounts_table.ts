@@ -163,8 +163,9 @@ export class AccountsTable {
       case "remove":
         return this.remove(request.id);
       default: {
+        // Its name only: a request may carry a password hash, which no error text may hold.
         const unknown: never = request;
-        throw new Error(`unknown account request ${JSON.stringify(unknown)}`);
+        throw new Error(`unknown account request ${String((unknown as { call?: unknown }).call)}`);
       }
     }
   }

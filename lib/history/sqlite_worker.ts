@@ -59,8 +59,9 @@ function apply(request: WorkerRequest): unknown {
       file = undefined;
       return undefined;
     default: {
+      // Its name only: an account request may carry a password hash, which no error text may hold.
       const unknown: never = request;
-      throw new Error(`unknown request ${JSON.stringify(unknown)}`);
+      throw new Error(`unknown request ${String((unknown as { op?: unknown }).op)}`);
     }
   }
 }

@@ -203,13 +203,14 @@ export class ChatHistory {
     }
     let range = cutRange(request, cut);
     if (range === undefined) return [];
-    let extra = this.#unwritten(request.conversation);
+    const unwritten = this.#unwritten(request.conversation);
+    let extra = unwritten.entries;
     const lines = this.#lines;
     if (lines !== undefined && extra.length > 0) {
       // The waiting messages are the conversation's newest: the latest of its `lines` are
       // theirs, and the store may give only the rest (those being written it counts itself).
       extra = extra.slice(-lines);
-      const keep = lines - this.#queued(request.conversation);
+      const keep = lines - unwritten.queued;
       if (keep <= 0) return merge([], extra, request);
       range = { ...range, keep };
     }
@@ -269,9 +270,12 @@ export class ChatHistory {
     return Promise.all([upTo, after]).then(([a, b]) => [...a, ...b]);
   }
 
-  /** Entries of `conversation` accepted here and not yet known to be written, oldest first. */
-  #unwritten(conversation: string): readonly Entry[] {
-    if (this.#store?.kind === "memory") return [];
+  /**
+   * Entries of `conversation` accepted here and not yet known to be written, oldest first, and how
+   * many of them are not yet handed to the store.
+   */
+  #unwritten(conversation: string): { entries: readonly Entry[]; queued: number } {
+    if (this.#store?.kind === "memory") return { entries: [], queued: 0 };
     const entries: Entry[] = [];
     for (const entry of this.#unobserved) {
       if (entry.conversation === conversation) entries.push(entry);
@@ -279,15 +283,10 @@ export class ChatHistory {
     for (const entry of this.#writing ?? []) {
       if (entry.conversation === conversation) entries.push(entry);
     }
+    // The queue's entries come last: those not yet handed to the store.
+    const handed = entries.length;
     for (const entry of this.#queue) if (entry.conversation === conversation) entries.push(entry);
-    return entries;
-  }
-
-  /** Entries of `conversation` not yet handed to the store. */
-  #queued(conversation: string): number {
-    let count = 0;
-    for (const entry of this.#queue) if (entry.conversation === conversation) count++;
-    return count;
+    return { entries, queued: entries.length - handed };
   }
 
   /**

@@ -13,18 +13,7 @@ import type { ChatServer } from "../lib/server.ts";
 import { pollUntil, startServer, TestClient } from "./helpers.ts";
 import { IrcClient } from "./irc_client.ts";
 import { clientFrame, upgradeRequest, WsClient } from "./ws_client.ts";
-
-/** mulberry32: a small, fast, seedable PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from "./seeded_random.ts";
 
 const SEEDS = [1, 2, 3, 42, 1337, 20261125];
 const encoder = new TextEncoder();

@@ -1,6 +1,7 @@
 /** Unit tests of the line framer: line ends, UTF-8, the line cap and the read buffer's size. */
 import { assert, assertEquals, assertStrictEquals } from "@std/assert";
 import { LineFramer, type LineSink, MAX_READ_BYTES, MIN_READ_BYTES } from "../lib/line_framer.ts";
+import { seededRandom as random } from "./seeded_random.ts";
 
 /** What a sink heard, in order: a line's text, or one of the two cap events. */
 type Heard = { readonly line: string } | "too-long" | "ended";
@@ -337,18 +338,6 @@ Deno.test("LineFramer grows its buffer for a busy sender, no further than MAX_RE
   assertEquals(sink.take(), [{ line: "PING" }]);
   assertStrictEquals(framer.space().length, MIN_READ_BYTES);
 });
-
-/** A small seeded generator, so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What a framer must have reported once it has read `stream` (a model, byte by byte). */
 function expectedEvents(stream: Uint8Array, max: number): Heard[] {

@@ -10,7 +10,7 @@
 import type { CloseReason } from "../protocol.ts";
 import { nickOf, sameNick } from "./irc_nick.ts";
 import { shown } from "./irc_text.ts";
-import { type IrcIdentity, USERLEN } from "./irc_wire.ts";
+import { cutUser, type IrcIdentity } from "./irc_wire.ts";
 
 /** A line answered by the door, made for the client's nick and standing once the hub sends it. */
 export type Answer = (nick: string, member: boolean) => string;
@@ -143,7 +143,6 @@ function whoIsOn(server: string, command: "USERHOST" | "ISON", params: readonly 
     if (!member) return notRegistered(server, nick);
     const self = asked.some((name) => sameNick(name, nick));
     if (command === "ISON") return `:${server} 303 ${nick} :${self ? nick : ""}\r\n`;
-    const user = nick.length > USERLEN ? nick.slice(0, USERLEN) : nick;
-    return `:${server} 302 ${nick} :${self ? `${nick}=+${user}@${server}` : ""}\r\n`;
+    return `:${server} 302 ${nick} :${self ? `${nick}=+${cutUser(nick)}@${server}` : ""}\r\n`;
   };
 }

@@ -54,7 +54,7 @@ export function prefixOf(name: string, server: string): string {
 }
 
 /** A nick cut to {@linkcode USERLEN}: the user part of its prefix. */
-function cutUser(nick: string): string {
+export function cutUser(nick: string): string {
   return nick.length > USERLEN ? nick.slice(0, USERLEN) : nick;
 }
 

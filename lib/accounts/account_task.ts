@@ -106,13 +106,12 @@ async function openPlace(place: Place): Promise<TaskAccounts> {
  * `envUrl`: `REDIS_URL` from the environment, used when `--redis-url` is
  * not given (as the server does; `deno task` echoes its arguments, and an
  * environment variable keeps a URL's password off the screen and out of `ps`).
- * `hasher` undefined: `set-password` is refused (the password module is
- * not there yet).
+ * `hasher` makes and checks the hash `set-password` stores.
  */
 export async function runAccountTask(
   args: readonly string[],
   io: TaskIo,
-  hasher: PasswordHasher | undefined,
+  hasher: PasswordHasher,
   envUrl?: string,
 ): Promise<number> {
   const order = parseOrder(args, envUrl);
@@ -154,7 +153,7 @@ async function perform(
   key: string | undefined,
   accounts: TaskAccounts,
   io: TaskIo,
-  hasher: PasswordHasher | undefined,
+  hasher: PasswordHasher,
 ): Promise<number> {
   if (order.command === "list" && key === undefined) {
     const all = await accounts.list();
@@ -183,10 +182,6 @@ async function perform(
       const password = await io.readPassword();
       if (password === undefined || password === "") {
         io.err("set-password: no password on standard input");
-        return EXIT_USAGE;
-      }
-      if (hasher === undefined) {
-        io.err("set-password: not available yet");
         return EXIT_USAGE;
       }
       const problem = hasher.problem(password);

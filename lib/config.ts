@@ -304,7 +304,8 @@ const SETTINGS: readonly Setting[] = [
     flag: "data-dir",
     env: "DATA_DIR",
     parse: parsePath,
-    help: "directory for the history (SQLite), kept across restarts (memory when unset)",
+    help:
+      "directory for the history and accounts (SQLite), kept across restarts; unused with --redis-url",
   },
   {
     key: "historyLines",

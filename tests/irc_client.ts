@@ -34,8 +34,8 @@ export function welcomeLines(nick: string): string[] {
   return [
     `:chat 001 ${nick} :Welcome to the chat network, ${nick}`,
     `:chat 002 ${nick} :Your host is chat, running chat`,
-    `:chat 003 ${nick} :This server speaks the chat protocol, version 2`,
-    `:chat 004 ${nick} chat chat-2 i bnt`,
+    `:chat 003 ${nick} :This server speaks the chat protocol, version 3`,
+    `:chat 004 ${nick} chat chat-3 i bnt`,
     `:chat 005 ${nick} ${ISUPPORT} :are supported by this server`,
     `:chat 422 ${nick} :MOTD File is missing`,
   ];

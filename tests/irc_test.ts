@@ -336,7 +336,7 @@ Deno.test("IRC MOTD, AWAY, USERHOST, ISON, VERSION, WHOIS and WHO <nick> get ans
       ":chat 305 bob :You are no longer marked as being away",
       ":chat 302 bob :bob=+bob@chat",
       ":chat 303 bob :bob",
-      ":chat 351 bob chat-2 chat :the chat server, version 2",
+      ":chat 351 bob chat-3 chat :the chat server, version 3",
       ":chat 311 bob Zo|eb| Zo|eb| chat * :Zo\u00eb",
       ":chat 319 bob Zo|eb| :#chat",
       ":chat 312 bob Zo|eb| chat :chat",

@@ -21,8 +21,8 @@ Deno.test("IRC --server-name is the source of every numeric and the host of ever
     await bob.expectLines([
       `:${SERVER} 001 bob :Welcome to the chat network, bob`,
       `:${SERVER} 002 bob :Your host is ${SERVER}, running chat`,
-      `:${SERVER} 003 bob :This server speaks the chat protocol, version 2`,
-      `:${SERVER} 004 bob ${SERVER} chat-2 i bnt`,
+      `:${SERVER} 003 bob :This server speaks the chat protocol, version 3`,
+      `:${SERVER} 004 bob ${SERVER} chat-3 i bnt`,
       `:${SERVER} 005 bob ${ISUPPORT} :are supported by this server`,
       `:${SERVER} 422 bob :MOTD File is missing`,
     ]);

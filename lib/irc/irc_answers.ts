@@ -10,7 +10,7 @@
 import type { CloseReason } from "../protocol.ts";
 import { nickOf, sameNick } from "./irc_nick.ts";
 import { shown } from "./irc_text.ts";
-import { cutUser, type IrcIdentity } from "./irc_wire.ts";
+import { cutUser, type IrcIdentity, PROTOCOL_VERSION } from "./irc_wire.ts";
 
 /** A line answered by the door, made for the client's nick and standing once the hub sends it. */
 export type Answer = (nick: string, member: boolean) => string;
@@ -102,7 +102,10 @@ export function answerQuery(
     case "ISON":
       return whoIsOn(server, command, params);
     case "VERSION":
-      return member("351", `chat-2 ${server} :the chat server, version 2`);
+      return member(
+        "351",
+        `chat-${PROTOCOL_VERSION} ${server} :the chat server, version ${PROTOCOL_VERSION}`,
+      );
     case "AWAY":
       if (params[0] === undefined || params[0] === "") {
         return member("305", ":You are no longer marked as being away");

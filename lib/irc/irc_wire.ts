@@ -44,6 +44,8 @@ export const NICKLEN = 32 * 8;
 export const USERLEN = 32;
 /** Targets one `PRIVMSG` or `NOTICE` may name (`005 TARGMAX`). */
 export const MAX_TARGETS = 4;
+/** The version of the chat protocol the server speaks, named in 003, 004 and 351. */
+export const PROTOCOL_VERSION = 3;
 
 const encoder = new TextEncoder();
 
@@ -275,8 +277,8 @@ function welcome(server: string, name: string, tokens: string): string {
   return [
     `001 ${nick} :Welcome to the ${NETWORK} network, ${nick}`,
     `002 ${nick} :Your host is ${server}, running chat`,
-    `003 ${nick} :This server speaks the chat protocol, version 2`,
-    `004 ${nick} ${server} chat-2 i bnt`,
+    `003 ${nick} :This server speaks the chat protocol, version ${PROTOCOL_VERSION}`,
+    `004 ${nick} ${server} chat-${PROTOCOL_VERSION} i bnt`,
     `005 ${nick} ${tokens} :are supported by this server`,
     `422 ${nick} :MOTD File is missing`,
   ].map((line) => `:${server} ${line}\r\n`).join("");

@@ -270,7 +270,7 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
       return this.#say("432", `${shown(nick)} :Erroneous nickname`);
     }
     // Again after a refusal, a new try; after a login, the hub refuses it in words IRC clients show.
-    if (this.#loginSent) return this.emit({ kind: "login", name: this.#withPass(name) });
+    if (this.#loginSent) return this.#login(name);
     this.#name = name;
     this.#register();
   }
@@ -285,6 +285,16 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
   /** `LOGIN`'s rest for `name`: with the `PASS` password after it, if one came. */
   #withPass(name: string): string {
     return this.#pass === undefined ? name : `${name} ${this.#pass}`;
+  }
+
+  /** `LOGIN` as `name`; once one succeeds, the `PASS` password is dropped, not kept for the connection's life. */
+  #login(name: string): void {
+    this.emit({ kind: "login", name: this.#withPass(name) });
+    if (this.#pass === undefined) return;
+    this.answer((_nick, member) => {
+      if (member) this.#pass = undefined;
+      return "";
+    });
   }
 
   /** `AUTHENTICATE`: a step of SASL PLAIN before registration; 907 or 904 after it. */
@@ -350,10 +360,10 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
     this.#loginSent = true;
     const aborted = this.#sasl?.end();
     if (aborted !== undefined) this.answer(aborted);
-    const login: Command = { kind: "login", name: this.#withPass(this.#name) };
     // After a SASL login, this one gets "already logged in", which this phase words as the welcome.
-    if (this.#sasl?.tried === true) this.#inPhase(REGISTER_PHASE, login);
-    else this.emit(login);
+    if (this.#sasl?.tried === true) {
+      this.#inPhase(REGISTER_PHASE, { kind: "login", name: this.#withPass(this.#name) });
+    } else this.#login(this.#name);
   }
 
   /** A numeric answered here, to this client. */

@@ -2,6 +2,7 @@
 import { assertEquals, assertStrictEquals } from "@std/assert";
 import { type Range, type Retention } from "../lib/history/store.ts";
 import { AGE_MARGIN_MS, RecentChat } from "../lib/redis/recent_chat.ts";
+import { seededRandom } from "./seeded_random.ts";
 
 const DAY_MS = 86_400_000;
 const NOW = 1_800_000_000_000;
@@ -130,4 +131,42 @@ Deno.test("RecentChat joined to an empty stream holds all of it: a short answer 
   assertEquals(texts(recent.answer({ conversation: "chat", limit: 5, from: "earliest" }, NOW)), [
     "m1",
   ]);
+});
+
+Deno.test("RecentChat answers any range as a filter of what it keeps would (random ranges, ids between kept ones too)", () => {
+  const random = seededRandom(22);
+  // Kept ids are even, 2 to 2 * COUNT; odd ones fall between.
+  const COUNT = 300;
+  const recent = new RecentChat(RETENTION);
+  recent.reset(id(0));
+  for (let n = 1; n <= COUNT; n++) recent.add(id(2 * n), "ann", `m${2 * n}`);
+  const kept = Array.from(
+    { length: COUNT },
+    (_, i) => ({ n: 2 * (i + 1), text: `m${2 * (i + 1)}` }),
+  );
+  for (let round = 0; round < 2000; round++) {
+    const pick = () => Math.floor(random() * (2 * COUNT + 6));
+    const after = random() < 0.7 ? pick() : undefined;
+    const before = random() < 0.7 ? pick() : undefined;
+    const limit = 1 + Math.floor(random() * 40);
+    const from = random() < 0.5 ? "latest" : "earliest";
+    const range: Range = {
+      conversation: "chat",
+      limit,
+      from,
+      ...(after === undefined ? {} : { after: id(after) }),
+      ...(before === undefined ? {} : { before: id(before) }),
+    };
+    const inside = kept.filter((m) =>
+      (after === undefined || m.n > after) && (before === undefined || m.n < before)
+    );
+    const expected = from === "latest"
+      ? inside.slice(Math.max(0, inside.length - limit))
+      : inside.slice(0, limit);
+    const found = recent.answer(range, NOW);
+    const label = JSON.stringify({ after, before, limit, from });
+    // A range from id(0) on starts inside what is whole, and is always answered here.
+    if (after !== undefined) assertEquals(texts(found), expected.map((m) => m.text), label);
+    else if (found !== undefined) assertEquals(texts(found), expected.map((m) => m.text), label);
+  }
 });

@@ -31,6 +31,27 @@ export const MAX_RECENT_MESSAGES = 10_000;
  */
 export const AGE_MARGIN_MS = 60_000;
 
+/**
+ * The first index in `[low, high)` of `messages` (ids ascending) whose id is
+ * after `id`, or at it too when `orAt`; `high` when there is none. A binary
+ * search: a read runs in the hub's turn, over up to 10,000 messages.
+ */
+function firstAfter(
+  messages: readonly StoredMessage[],
+  low: number,
+  high: number,
+  id: string,
+  orAt: boolean,
+): number {
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const order = compareIds(messages[middle]!.id, id);
+    if (order > 0 || (orAt && order === 0)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
 /** The chat's latest messages, oldest first, and how far back they are whole. */
 export class RecentChat {
   readonly #capacity: number;
@@ -65,9 +86,9 @@ export class RecentChat {
    */
   reset(after: string): void {
     const messages = this.#messages;
-    let first = this.#start;
-    while (first < messages.length && compareIds(messages[first]!.id, after) <= 0) first++;
-    this.#messages = messages.slice(first);
+    this.#messages = messages.slice(
+      firstAfter(messages, this.#start, messages.length, after, false),
+    );
     this.#start = 0;
     this.#coveredAfter = this.#capacity > 0 ? after : undefined;
   }
@@ -121,12 +142,8 @@ export class RecentChat {
     // The kept messages inside the range: [low, high).
     let low = this.#start;
     let high = messages.length;
-    if (range.before !== undefined) {
-      while (high > low && compareIds(messages[high - 1]!.id, range.before) >= 0) high--;
-    }
-    if (range.after !== undefined) {
-      while (low < high && compareIds(messages[low]!.id, range.after) <= 0) low++;
-    }
+    if (range.before !== undefined) high = firstAfter(messages, low, high, range.before, true);
+    if (range.after !== undefined) low = firstAfter(messages, low, high, range.after, false);
     // Whole unless the range reaches past the coverage and what is kept falls short of the limit.
     // A range from the start is inside when the coverage is from the start (the stream was empty).
     const startsInside = compareIds(range.after ?? BEGINNING, covered) >= 0;

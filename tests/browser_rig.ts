@@ -21,11 +21,14 @@ export class WebServer {
   readonly process: StartedServer;
   readonly port: number;
   readonly webPort: number;
+  /** Started with TLS files: the web port serves HTTPS and WSS. */
+  readonly secure: boolean;
 
-  private constructor(process: StartedServer, webPort: number) {
+  private constructor(process: StartedServer, webPort: number, secure: boolean) {
     this.process = process;
     this.port = process.port;
     this.webPort = webPort;
+    this.secure = secure;
   }
 
   /** Starts the server on loopback with `args` besides, on the given ports or free ones. */
@@ -44,11 +47,11 @@ export class WebServer {
       "the web port's listening line",
     );
     const web = Number(log.match(/ listening web address="[^"]*:(\d+)"/)![1]);
-    return new WebServer(process, web);
+    return new WebServer(process, web, args.includes("--tls-cert"));
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.webPort}/`;
+    return `${this.secure ? "https" : "http"}://127.0.0.1:${this.webPort}/`;
   }
 
   /** Stops the server as an operator would (SIGTERM), once, and waits for it to exit. */
@@ -199,11 +202,14 @@ export class Rig {
     this.#args = args;
   }
 
-  /** Starts the server (with `args` besides the ports) and the browser. */
-  static async start(args: readonly string[] = []): Promise<Rig> {
+  /** Starts the server (with `args` besides the ports) and the browser (with `browserArgs`). */
+  static async start(
+    args: readonly string[] = [],
+    browserArgs: readonly string[] = [],
+  ): Promise<Rig> {
     const server = await WebServer.start(args);
     try {
-      return new Rig(await Chromium.launch(), server, args);
+      return new Rig(await Chromium.launch(browserArgs), server, args);
     } catch (error) {
       await server.stop();
       throw error;

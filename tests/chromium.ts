@@ -280,8 +280,8 @@ export class Chromium {
     this.#stderr = stderr;
   }
 
-  /** Starts chromium and connects to it once it says where DevTools listens. */
-  static async launch(): Promise<Chromium> {
+  /** Starts chromium (with `extraArgs` besides its own) and connects to it once it says where DevTools listens. */
+  static async launch(extraArgs: readonly string[] = []): Promise<Chromium> {
     const profile = await Deno.makeTempDir({ prefix: "chat-chromium-" });
     const child = new Deno.Command(CHROMIUM, {
       args: [
@@ -299,6 +299,7 @@ export class Chromium {
         "--hide-scrollbars",
         `--user-data-dir=${profile}`,
         "--remote-debugging-port=0",
+        ...extraArgs,
         "about:blank",
       ],
       stdin: "null",

@@ -8,7 +8,8 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { withAccounts } from "./accounts_rig.ts";
-import { TestClient, withServer } from "./helpers.ts";
+import { startServer, TestClient, withServer } from "./helpers.ts";
+import { makeCertificate } from "./certificates.ts";
 import { CAPABILITIES, IrcClient, welcomeLines, withClockedServer } from "./irc_client.ts";
 import { hasTmux, shellQuote, Tmux } from "./tmux.ts";
 import { hasProgram } from "./programs.ts";
@@ -76,17 +77,19 @@ class Irssi {
     this.#home = home;
   }
 
-  /** Started as `nick`; with `sasl`, it logs in to that account with SASL PLAIN, as irssi's users set it up. */
+  /**
+   * Started as `nick`; with `sasl`, it logs in to that account with SASL
+   * PLAIN, and with `tlsCa`, it connects over TLS and verifies the server's
+   * certificate against that CA file, as irssi's users set these up.
+   */
   static async start(
     port: number,
     nick: string,
     sasl?: { readonly account: string; readonly password: string },
+    tlsCa?: string,
   ): Promise<Irssi> {
     const home = await Deno.makeTempDir({ prefix: "chat-irssi-" });
-    try {
-      await Deno.writeTextFile(
-        `${home}/config`,
-        sasl === undefined ? CONFIG : CONFIG + `
+    const chatnet = sasl === undefined ? "" : `
 chatnets = {
   chat = {
     type = "IRC";
@@ -94,12 +97,21 @@ chatnets = {
     sasl_username = "${sasl.account}";
     sasl_password = "${sasl.password}";
   };
-};
-servers = ( { address = "127.0.0.1"; chatnet = "chat"; port = "${port}"; use_tls = "no"; autoconnect = "yes"; } );
+};`;
+    // Over TLS by name: irssi matches the certificate's DNS names only, not its IP address.
+    const tls = tlsCa === undefined
+      ? `address = "127.0.0.1"; use_tls = "no";`
+      : `address = "localhost"; use_tls = "yes"; tls_verify = "yes"; tls_cafile = "${tlsCa}";`;
+    // With SASL or TLS, the server in the configuration connects by itself.
+    const configured = sasl !== undefined || tlsCa !== undefined;
+    try {
+      await Deno.writeTextFile(
+        `${home}/config`,
+        !configured ? CONFIG : CONFIG + `${chatnet}
+servers = ( { chatnet = "chat"; port = "${port}"; ${tls} autoconnect = "yes"; } );
 `,
       );
-      // With SASL, the server in the configuration connects by itself.
-      const server = sasl === undefined ? ["-c", "127.0.0.1", "-p", `${port}`] : [];
+      const server = configured ? [] : ["-c", "127.0.0.1", "-p", `${port}`];
       const words = ["irssi", `--home=${home}`, "-n", nick, ...server];
       // The window stays after irssi ends, to show how it ended.
       const command = `${words.map(shellQuote).join(" ")}; echo "[exit $?]"; sleep 600`;
@@ -336,5 +348,47 @@ Deno.test({
         await irssi.close();
       }
     });
+  },
+});
+
+Deno.test({
+  name:
+    "irssi connects over TLS on the IRC TLS port, verifies the certificate, and chats with a TCP user",
+  ignore,
+  async fn() {
+    assert(await hasIrssi(), "irssi is not on the PATH (.ci/run installs it)");
+    const dir = await Deno.makeTempDir({ prefix: "chat-irssi-tls-" });
+    try {
+      const files = await makeCertificate(dir);
+      const tls = {
+        cert: await Deno.readTextFile(files.cert),
+        key: await Deno.readTextFile(files.key),
+      };
+      const server = startServer({ ircPort: 0, ircTlsPort: 0, tlsPort: 0 }, { tls });
+      let irssi: Irssi | undefined;
+      let bob: TestClient | undefined;
+      try {
+        irssi = await Irssi.start(server.ircTlsAddr!.port, "alice", undefined, files.ca);
+        // irssi shows the handshake it made, having verified the certificate against the CA.
+        await irssi.waitFor(/^-!- Irssi: Protocol: TLSv1\.[23] /);
+        await irssi.waitFor("-!- Welcome to the chat network, alice");
+        await irssi.enter(`/rawlog open ${irssi.rawlogPath}`);
+        await irssi.enter("/join #chat");
+        await irssi.waitFor(/^-!- Irssi: Join to #chat was synced in \d+ secs$/);
+
+        bob = await TestClient.login(server, "bob");
+        await irssi.waitFor("-!- bob [bob@chat] has joined #chat");
+        await bob.send("MSG hi alice, over TLS");
+        await irssi.waitFor("< bob> hi alice, over TLS");
+        await irssi.enter("hello bob, from irssi over TLS");
+        await bob.expect("MSG alice hello bob, from irssi over TLS");
+      } finally {
+        await bob?.dispose();
+        await irssi?.close();
+        await server.shutdown();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

@@ -137,36 +137,45 @@ Deno.test("RecentChat answers any range as a filter of what it keeps would (rand
   const random = seededRandom(22);
   // Kept ids are even, 2 to 2 * COUNT; odd ones fall between.
   const COUNT = 300;
-  const recent = new RecentChat(RETENTION);
-  recent.reset(id(0));
-  for (let n = 1; n <= COUNT; n++) recent.add(id(2 * n), "ann", `m${2 * n}`);
-  const kept = Array.from(
-    { length: COUNT },
-    (_, i) => ({ n: 2 * (i + 1), text: `m${2 * (i + 1)}` }),
-  );
-  for (let round = 0; round < 2000; round++) {
-    const pick = () => Math.floor(random() * (2 * COUNT + 6));
-    const after = random() < 0.7 ? pick() : undefined;
-    const before = random() < 0.7 ? pick() : undefined;
-    const limit = 1 + Math.floor(random() * 40);
-    const from = random() < 0.5 ? "latest" : "earliest";
-    const range: Range = {
-      conversation: "chat",
-      limit,
-      from,
-      ...(after === undefined ? {} : { after: id(after) }),
-      ...(before === undefined ? {} : { before: id(before) }),
-    };
-    const inside = kept.filter((m) =>
-      (after === undefined || m.n > after) && (before === undefined || m.n < before)
+  // All kept, then only the latest 120 (the oldest pushed out, so the kept ones start past index 0).
+  for (const capacity of [COUNT, 120]) {
+    const recent = new RecentChat(RETENTION, capacity);
+    recent.reset(id(0));
+    for (let n = 1; n <= COUNT; n++) recent.add(id(2 * n), "ann", `m${2 * n}`);
+    const kept = Array.from(
+      { length: capacity },
+      (_, i) => ({ n: 2 * (COUNT - capacity + i + 1), text: `m${2 * (COUNT - capacity + i + 1)}` }),
     );
-    const expected = from === "latest"
-      ? inside.slice(Math.max(0, inside.length - limit))
-      : inside.slice(0, limit);
-    const found = recent.answer(range, NOW);
-    const label = JSON.stringify({ after, before, limit, from });
-    // A range from id(0) on starts inside what is whole, and is always answered here.
-    if (after !== undefined) assertEquals(texts(found), expected.map((m) => m.text), label);
-    else if (found !== undefined) assertEquals(texts(found), expected.map((m) => m.text), label);
+    // Whole after the last one pushed out.
+    const coveredAfter = 2 * (COUNT - capacity);
+    assertEquals(recent.coveredAfter, id(coveredAfter));
+    for (let round = 0; round < 2000; round++) {
+      const pick = () => Math.floor(random() * (2 * COUNT + 6));
+      const after = random() < 0.7 ? pick() : undefined;
+      const before = random() < 0.7 ? pick() : undefined;
+      const limit = 1 + Math.floor(random() * 40);
+      const from = random() < 0.5 ? "latest" : "earliest";
+      const range: Range = {
+        conversation: "chat",
+        limit,
+        from,
+        ...(after === undefined ? {} : { after: id(after) }),
+        ...(before === undefined ? {} : { before: id(before) }),
+      };
+      const inside = kept.filter((m) =>
+        (after === undefined || m.n > after) && (before === undefined || m.n < before)
+      );
+      const expected = from === "latest"
+        ? inside.slice(Math.max(0, inside.length - limit))
+        : inside.slice(0, limit);
+      const found = recent.answer(range, NOW);
+      const label = JSON.stringify({ capacity, after, before, limit, from });
+      // A range that starts inside what is whole is always answered here; others when they can be.
+      if (after !== undefined && after >= coveredAfter) {
+        assertEquals(texts(found), expected.map((m) => m.text), label);
+      } else if (found !== undefined) {
+        assertEquals(texts(found), expected.map((m) => m.text), label);
+      }
+    }
   }
 });

@@ -292,9 +292,14 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
     this.emit({ kind: "login", name: this.#withPass(name) });
     if (this.#pass === undefined) return;
     this.answer((_nick, member) => {
-      if (member) this.#pass = undefined;
+      this.#forgetPassIf(member);
       return "";
     });
+  }
+
+  /** Drops the `PASS` password once logged in: it is needed for no later command. */
+  #forgetPassIf(member: boolean): void {
+    if (member) this.#pass = undefined;
   }
 
   /** `AUTHENTICATE`: a step of SASL PLAIN before registration; 907 or 904 after it. */
@@ -362,7 +367,11 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
     if (aborted !== undefined) this.answer(aborted);
     // After a SASL login, this one gets "already logged in", which this phase words as the welcome.
     if (this.#sasl?.tried === true) {
-      this.#inPhase(REGISTER_PHASE, { kind: "login", name: this.#withPass(this.#name) });
+      this.#inPhase(
+        REGISTER_PHASE,
+        { kind: "login", name: this.#withPass(this.#name) },
+        (member) => this.#forgetPassIf(member),
+      );
     } else this.#login(this.#name);
   }
 

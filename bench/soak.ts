@@ -39,6 +39,7 @@ import {
   type DoorKind,
   isLoggedIn,
   isPong,
+  isTls,
   type Link,
   loginLines,
   pingLine,
@@ -384,20 +385,41 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
     if (i % 100 === 99) await sleep(50);
   }
 
-  // Flooders: far over the rate; slowed by the server, reading what comes back.
+  // Flooders: far over the rate; slowed by the server, reading what comes back. Over TLS a
+  // flooder ends each burst with a ping and keeps at most two bursts unanswered: Deno's TLS
+  // client resolves a write without the kernel's push-back (a lone flooder "wrote" 235 MB in
+  // 3 s, against 4 MB over plain TCP), so an unpaced one filled the soak's memory and stalled
+  // its event loop for up to 11 s, and the server then rightly timed its chatters out.
   for (let i = 0; i < 6; i++) {
     spawn(servers.doorOf(i), async (door) => {
       const link = await servers.open(door);
       await link.sendLines(...loginLines(door, `r${n}f${i}`));
-      const reader = drain(link);
+      let pongs = 0;
+      let pong = () => {};
+      const reader = (async () => {
+        for (let line; (line = await link.line()) !== null;) {
+          if (!isPong(door, line)) continue;
+          pongs++;
+          pong();
+        }
+        pong();
+      })();
+      const paced = isTls(door);
       let k = 0;
-      while (running()) {
+      for (let bursts = 1; running(); bursts++) {
         const burst: string[] = [];
         for (let j = 0; j < 100; j++) burst.push(sayLine(door, `flood ${k++}`));
+        if (paced) burst.push(pingLine(door));
         const frames = burst.map((line) => link.frame(line));
         const bytes = new Uint8Array(frames.reduce((sum, f) => sum + f.length, 0));
         frames.reduce((at, f) => (bytes.set(f, at), at + f.length), 0);
         if (!await sendInTime(link, bytes)) break;
+        while (paced && bursts - pongs >= 2 && running() && !link.ended) {
+          await Promise.race([
+            new Promise<void>((wake) => pong = wake),
+            sleep(Math.max(0, deadline - performance.now())),
+          ]);
+        }
       }
       link.close();
       await reader;

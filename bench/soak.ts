@@ -288,9 +288,12 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
         const line = await link.line();
         if (line === null) {
           throw new Error(
-            `chatter ${me} (${link.door}) was disconnected after ${link.linesRead} lines, last ${
-              JSON.stringify(link.lastLine.slice(0, 120))
-            }, ${link.readError ?? "end of stream"}; its last write started ` +
+            `chatter ${me} (${link.door}, port ${(link.conn.localAddr as Deno.NetAddr).port}, ` +
+              `soak loop lag so far ${
+                Math.round(ticker.lagMaxMs)
+              } ms) was disconnected after ${link.linesRead} lines, last ${
+                JSON.stringify(link.lastLine.slice(0, 120))
+              }, ${link.readError ?? "end of stream"}; its last write started ` +
               `${Math.round(performance.now() - link.lastWriteStarted)} ms ago and the last one ` +
               `ended ${Math.round(performance.now() - link.lastWriteDone)} ms ago; it said ` +
               `${sent[me]} messages, the last ${

@@ -2,10 +2,12 @@
  * `deno task soak`: thousands of clients against one server, all at once, in
  * identical rounds (at least 4; by default 4 of 25 s of load): chatting,
  * connecting and leaving, idling out, flooding, reading slowly or not at all,
- * sending long lines and garbage. After each round it checks that no message
- * was lost or reordered between well-behaved clients and that every departed
- * client is gone from `WHO` and from the metrics, then lets the server rest
- * and reads its memory (the lowest of one sample a second over the rest).
+ * sending long lines and garbage, every kind through every door (TCP, TLS,
+ * WSS, IRC and IRC over TLS; TCP, WebSocket and IRC with `--plain`). After
+ * each round it checks that no message was lost or reordered between
+ * well-behaved clients and that every departed client is gone from `WHO` and
+ * from the metrics, then lets the server rest and reads its memory (the lowest
+ * of one sample a second over the rest).
  *
  * At the end it judges memory growth after warm-up, on the V8 heap
  * (`process_heap_used_bytes`) and on RSS alike: round 1 only warms up, and
@@ -29,28 +31,30 @@
 import { parseFlagsOrExit } from "../lib/flags.ts";
 import { RedisProcess } from "../tests/redis_process.ts";
 import { spawnServer, type StartedServer } from "../tests/server_process.ts";
+import { runCertificate, Servers } from "./soak_servers.ts";
 import { clientFrame } from "../tests/ws_client.ts";
 import { Progress } from "./progress.ts";
 import {
   chatOf,
   type DoorKind,
-  DOORS,
   isLoggedIn,
   isPong,
-  Link,
+  isTls,
+  type Link,
   loginLines,
   pingLine,
+  PLAIN_DOORS,
   sayLine,
+  TLS_DOORS,
   whoLine,
+  wireOf,
 } from "./soak_doors.ts";
-
-const decoder = new TextDecoder();
 
 /** Counts of what happened in a round. */
 interface RoundReport {
   round: number;
   clients: number;
-  clientsByDoor: Record<DoorKind, number>;
+  clientsByDoor: Partial<Record<DoorKind, number>>;
   chatMessages: number;
   chatDeliveries: number;
   /** Deliveries to a chatter from one that came through another door. */
@@ -168,56 +172,6 @@ class Ticker {
   }
 }
 
-/** The servers under test: clients go to them in turn. */
-class Servers {
-  readonly #servers: readonly StartedServer[];
-  #next = 0;
-
-  constructor(servers: readonly StartedServer[]) {
-    this.#servers = servers;
-  }
-
-  /** The port of `door` on the next server. */
-  nextPort(door: DoorKind): number {
-    const server = this.#servers[this.#next++ % this.#servers.length]!;
-    const port = door === "tcp" ? server.port : door === "ws" ? server.webPort : server.ircPort;
-    if (port === undefined) throw new Error(`no ${door} port`);
-    return port;
-  }
-
-  /** Opens a link through `door` to the next server. */
-  open(door: DoorKind, answerPings = true): Promise<Link> {
-    return Link.open(door, this.nextPort(door), answerPings);
-  }
-
-  /** Every server's metrics, summed by series. */
-  async metrics(): Promise<Map<string, number>> {
-    const samples = new Map<string, number>();
-    for (const server of this.#servers) {
-      const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
-      for (const line of text.split("\n")) {
-        if (line === "" || line.startsWith("#")) continue;
-        const space = line.lastIndexOf(" ");
-        const key = line.slice(0, space);
-        samples.set(key, (samples.get(key) ?? 0) + Number(line.slice(space + 1)));
-      }
-    }
-    return samples;
-  }
-
-  /** The servers' resident memory together. */
-  async rssKb(): Promise<number> {
-    const { stdout } = await new Deno.Command("ps", {
-      args: ["-o", "rss=", "-p", this.#servers.map((server) => server.child.pid).join(",")],
-      stdout: "piped",
-    }).output();
-    return decoder.decode(stdout).trim().split(/\s+/).reduce((sum, kb) => sum + Number(kb), 0);
-  }
-}
-
-/** The door of the `i`th client of a kind: every kind is dealt over all doors in turn. */
-const doorOf = (i: number): DoorKind => DOORS[i % DOORS.length]!;
-
 /** Reads until the server closes. */
 async function drain(link: Link): Promise<void> {
   while ((await link.line()) !== null);
@@ -230,7 +184,7 @@ async function logIn(link: Link, name: string): Promise<boolean> {
     const line = await link.line();
     if (line === null) return false;
     if (isLoggedIn(link.door, line)) return true;
-    if (link.door !== "irc") return false;
+    if (link.wire !== "irc") return false;
   }
 }
 
@@ -276,7 +230,7 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
   const report: RoundReport = {
     round: n,
     clients: 0,
-    clientsByDoor: { tcp: 0, ws: 0, irc: 0 },
+    clientsByDoor: Object.fromEntries(servers.doors.map((door) => [door, 0])),
     chatMessages: 0,
     chatDeliveries: 0,
     crossDoorDeliveries: 0,
@@ -303,7 +257,7 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
     ]);
   const spawn = (door: DoorKind, task: (door: DoorKind) => Promise<unknown>) => {
     report.clients++;
-    report.clientsByDoor[door]++;
+    report.clientsByDoor[door]! += 1;
     tasks.push(task(door).catch(() => {}));
   };
 
@@ -313,14 +267,14 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
   const chatterLinks: Link[] = [];
   const doorOfChatter = new Map<string, DoorKind>();
   for (let i = 0; i < chatters; i++) {
-    const door = doorOf(i);
+    const door = servers.doorOf(i);
     const link = await servers.open(door);
     if (!await logIn(link, `r${n}c${i}`)) {
       throw new Error(`chatter ${i} (${door}) could not log in`);
     }
     chatterLinks.push(link);
     doorOfChatter.set(`r${n}c${i}`, door);
-    report.clientsByDoor[door]++;
+    report.clientsByDoor[door]! += 1;
   }
   report.clients += chatters;
   const sent = new Array<number>(chatters).fill(0);
@@ -334,9 +288,12 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
         const line = await link.line();
         if (line === null) {
           throw new Error(
-            `chatter ${me} (${link.door}) was disconnected after ${link.linesRead} lines, last ${
-              JSON.stringify(link.lastLine.slice(0, 120))
-            }, ${link.readError ?? "end of stream"}; its last write started ` +
+            `chatter ${me} (${link.door}, port ${(link.conn.localAddr as Deno.NetAddr).port}, ` +
+              `soak loop lag so far ${
+                Math.round(ticker.lagMaxMs)
+              } ms) was disconnected after ${link.linesRead} lines, last ${
+                JSON.stringify(link.lastLine.slice(0, 120))
+              }, ${link.readError ?? "end of stream"}; its last write started ` +
               `${Math.round(performance.now() - link.lastWriteStarted)} ms ago and the last one ` +
               `ended ${Math.round(performance.now() - link.lastWriteDone)} ms ago; it said ` +
               `${sent[me]} messages, the last ${
@@ -393,7 +350,7 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
 
   // Churn: connect, maybe log in and ask WHO, then QUIT or hang up.
   for (let loop = 0; loop < 12; loop++) {
-    spawn(doorOf(loop), async (door) => {
+    spawn(servers.doorOf(loop), async (door) => {
       let k = 0;
       while (running()) {
         const link = await servers.open(door);
@@ -422,7 +379,7 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
   // Idlers: thousands that say nothing (half logged in) and answer no keepalive,
   // dropped by the idle timeout.
   for (let i = 0; i < 2001; i++) {
-    spawn(doorOf(i), async (door) => {
+    spawn(servers.doorOf(i), async (door) => {
       const link = await servers.open(door, false);
       if (i % 2 === 0) await link.sendLines(...loginLines(door, `r${n}i${i}`));
       await drain(link);
@@ -431,20 +388,41 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
     if (i % 100 === 99) await sleep(50);
   }
 
-  // Flooders: far over the rate; slowed by the server, reading what comes back.
+  // Flooders: far over the rate; slowed by the server, reading what comes back. Over TLS a
+  // flooder ends each burst with a ping and keeps at most two bursts unanswered: Deno's TLS
+  // client resolves a write without the kernel's push-back (a lone flooder "wrote" 235 MB in
+  // 3 s, against 4 MB over plain TCP), so an unpaced one filled the soak's memory and stalled
+  // its event loop for up to 11 s, and the server then rightly timed its chatters out.
   for (let i = 0; i < 6; i++) {
-    spawn(doorOf(i), async (door) => {
+    spawn(servers.doorOf(i), async (door) => {
       const link = await servers.open(door);
       await link.sendLines(...loginLines(door, `r${n}f${i}`));
-      const reader = drain(link);
+      let pongs = 0;
+      let pong = () => {};
+      const reader = (async () => {
+        for (let line; (line = await link.line()) !== null;) {
+          if (!isPong(door, line)) continue;
+          pongs++;
+          pong();
+        }
+        pong();
+      })();
+      const paced = isTls(door);
       let k = 0;
-      while (running()) {
+      for (let bursts = 1; running(); bursts++) {
         const burst: string[] = [];
         for (let j = 0; j < 100; j++) burst.push(sayLine(door, `flood ${k++}`));
+        if (paced) burst.push(pingLine(door));
         const frames = burst.map((line) => link.frame(line));
         const bytes = new Uint8Array(frames.reduce((sum, f) => sum + f.length, 0));
         frames.reduce((at, f) => (bytes.set(f, at), at + f.length), 0);
         if (!await sendInTime(link, bytes)) break;
+        while (paced && bursts - pongs >= 2 && running() && !link.ended) {
+          await Promise.race([
+            new Promise<void>((wake) => pong = wake),
+            sleep(Math.max(0, deadline - performance.now())),
+          ]);
+        }
       }
       link.close();
       await reader;
@@ -452,16 +430,16 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
   }
 
   // Blasters: long lines at the rate limit, so that readers who fall behind overflow their
-  // queues (an IRC line stops at 512 bytes, so its lines are as long as IRC allows).
-  for (let i = 0; i < 3; i++) {
-    spawn(doorOf(i), async (door) => {
+  // queues (an IRC line stops at 512 bytes, so its lines are as long as IRC allows). One a door.
+  for (let i = 0; i < servers.doors.length; i++) {
+    spawn(servers.doorOf(i), async (door) => {
       const link = await servers.open(door);
       await link.sendLines(...loginLines(door, `r${n}b${i}`));
       const reader = drain(link);
-      const text = link.frame(sayLine(door, "B".repeat(door === "irc" ? 400 : 4000)));
+      const text = link.frame(sayLine(door, "B".repeat(link.wire === "irc" ? 400 : 4000)));
       while (running()) {
         if (!await sendInTime(link, text)) break;
-        await sleep(door === "irc" ? 30 : 300);
+        await sleep(link.wire === "irc" ? 30 : 300);
       }
       link.close();
       await reader;
@@ -470,7 +448,7 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
 
   // Readers that read slowly, and readers that never read: slow consumers.
   for (let i = 0; i < 21; i++) {
-    spawn(doorOf(i), async (door) => {
+    spawn(servers.doorOf(i), async (door) => {
       const link = await servers.open(door, false);
       await link.sendLines(...loginLines(door, `r${n}s${i}`));
       if (i % 2 === 0) {
@@ -489,17 +467,18 @@ async function round(n: number, servers: Servers, seconds: number, progress: Pro
 
   // Long lines and garbage; a WebSocket that the server closes for garbage comes back.
   for (let i = 0; i < 12; i++) {
-    spawn(doorOf(i), async (door) => {
+    spawn(servers.doorOf(i), async (door) => {
       let k = 0;
       while (running()) {
         const link = await servers.open(door);
         const reader = drain(link);
         while (running() && !link.ended) {
-          const long = i % 4 < 2;
+          // Every other client of a door: long lines, then garbage.
+          const long = Math.floor(i / servers.doors.length) % 2 === 0;
           const garbage = Uint8Array.from({ length: 512 }, (_, j) => (j * 31 + k) % 256);
           const junk = long
             ? link.frame(sayLine(door, "L".repeat(8000 + k)))
-            : door === "ws" && k % 2 === 0
+            : wireOf(door) === "ws" && k % 2 === 0
             ? clientFrame(garbage, { opcode: k % 4 === 0 ? 1 : 2 })
             : garbage;
           if (!await sendInTime(link, junk)) break;
@@ -589,15 +568,18 @@ interface RunResult {
 /** One run: fresh servers, `rounds` rounds, the round table and the verdict printed. */
 async function soakRun(
   run: number,
-  { seconds, instances, rounds, runs }: {
+  { seconds, instances, rounds, runs, plain }: {
     seconds: number;
     instances: number;
     rounds: number;
     runs: number;
+    plain: boolean;
   },
   progress: Progress,
 ): Promise<RunResult> {
   const startedAt = performance.now();
+  const doors = plain ? PLAIN_DOORS : TLS_DOORS;
+  const tls = plain ? undefined : await runCertificate();
   const redis = instances > 1 ? await RedisProcess.start() : undefined;
   const args = [
     "--host",
@@ -622,6 +604,7 @@ async function soakRun(
     "--log-level",
     "info",
     ...(redis === undefined ? [] : ["--redis-url", redis.url]),
+    ...(tls?.args ?? []),
   ];
   const started: StartedServer[] = [];
   const reports: RoundReport[] = [];
@@ -633,7 +616,7 @@ async function soakRun(
       started.push(server);
       if (redis !== undefined) await server.logged(/cluster joined/);
     }
-    const servers = new Servers(started);
+    const servers = new Servers(started, doors, tls?.caCert);
     await fillHistory(servers, instances);
     for (let n = 1; n <= rounds; n++) {
       progress.step((run - 1) * rounds + n, runs === 1 ? `round ${n}` : `run ${run} round ${n}`);
@@ -665,6 +648,7 @@ async function soakRun(
     for (const server of started) server.child.kill("SIGTERM");
     for (const server of started) await server.child.status;
     await redis?.stop();
+    tls?.remove();
   }
   // What the cluster went through, if anything: outages and rejoins explain lost lines.
   for (const [i, server] of started.entries()) {
@@ -700,12 +684,13 @@ async function soakRun(
   progress.out(
     [
       `run ${run}:`,
-      "round | clients (tcp/ws/irc) | chat msgs | chat deliveries | across doors | lost | reordered | idle timeouts | slow consumers | too long | throttled | churned | left | WHO after | RSS after (KB) | heap after (KB) | soak loop lag (ms)",
+      `round | clients (${doors.join("/")}) | ` +
+      "chat msgs | chat deliveries | across doors | lost | reordered | idle timeouts | slow consumers | too long | throttled | churned | left | WHO after | RSS after (KB) | heap after (KB) | soak loop lag (ms)",
       "---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---",
       ...reports.map((r) =>
         [
           r.round,
-          `${r.clients} (${DOORS.map((door) => r.clientsByDoor[door]).join("/")})`,
+          `${r.clients} (${doors.map((door) => r.clientsByDoor[door]).join("/")})`,
           r.chatMessages,
           r.chatDeliveries,
           r.crossDoorDeliveries,
@@ -777,7 +762,7 @@ function usageError(message: string): never {
 async function main(): Promise<void> {
   const flags = parseFlagsOrExit("soak", Deno.args, {
     values: ["seconds", "instances", "rounds", "round-seconds", "runs"],
-    switches: ["help"],
+    switches: ["help", "plain"],
   });
   const given = flags.values;
   const values = {
@@ -787,7 +772,7 @@ async function main(): Promise<void> {
     runs: given.runs ?? "1",
   };
   const usage = `Usage: deno task soak [--seconds=${DEFAULT_SECONDS} | --round-seconds=S] ` +
-    `[--rounds=${DEFAULT_ROUNDS}] [--runs=1] [--instances=1]
+    `[--rounds=${DEFAULT_ROUNDS}] [--runs=1] [--instances=1] [--plain]
   --seconds        load time in all, split evenly over the rounds (each round then has
                    ${QUIET_SECONDS} s of quiet before its memory is read)
   --round-seconds  load time of each round instead (so --seconds = rounds x this)
@@ -800,7 +785,10 @@ async function main(): Promise<void> {
                    earlier half's, which is the baseline)
   --runs           independent runs, each on fresh servers; a table of runs at the end
   --instances      more than one: joined through a throwaway redis-server
-Every round deals each kind of client over the TCP, WebSocket and IRC doors.
+  --plain          no TLS files: the doors are TCP, WebSocket and IRC (with TLS files the web
+                   port serves only WSS, so plain WebSocket is soaked only this way)
+Every round deals each kind of client over every door in turn: by default the servers get a
+certificate made for the run, and the doors are TCP, TLS, WSS, IRC and IRC over TLS.
 Exits 1 if any run FAILs, 2 on a usage error.`;
   if (flags.switches.help) {
     console.log(usage);
@@ -826,7 +814,13 @@ Exits 1 if any run FAILs, 2 on a usage error.`;
   const results: RunResult[] = [];
   try {
     for (let run = 1; run <= runs; run++) {
-      results.push(await soakRun(run, { seconds, instances, rounds, runs }, progress));
+      results.push(
+        await soakRun(
+          run,
+          { seconds, instances, rounds, runs, plain: flags.switches.plain },
+          progress,
+        ),
+      );
     }
   } finally {
     await progress.stop();

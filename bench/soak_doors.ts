@@ -1,9 +1,9 @@
 /**
  * The soak's clients for each door: one raw link over plain TCP (the line
- * protocol), WebSocket (`GET /ws`, one text frame per line) or IRC, with no
- * deadline of its own (the soak's clock bounds everything), and what each
- * door's words are for logging in, chatting, syncing and leaving, so that one
- * kind of client can be written once for all three.
+ * protocol), WebSocket (`GET /ws`, one text frame per line) or IRC, each also
+ * over TLS, with no deadline of its own (the soak's clock bounds everything),
+ * and what each door's words are for logging in, chatting, syncing and
+ * leaving, so that one kind of client can be written once for every door.
  *
  * @module
  */
@@ -18,11 +18,38 @@ import {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The doors a client can come through. */
-export type DoorKind = "tcp" | "ws" | "irc";
+/**
+ * The doors a client can come through: the line protocol on the chat port (`tcp`) and the TLS
+ * port (`tls`), WebSocket on the web port (`ws`, or `wss` when the server has TLS files: its web
+ * port then serves only HTTPS), and IRC on the IRC port and the IRC TLS port (`irctls`).
+ */
+export type DoorKind = "tcp" | "tls" | "ws" | "wss" | "irc" | "irctls";
 
-/** All doors, in the order clients are dealt to them. */
-export const DOORS: readonly DoorKind[] = ["tcp", "ws", "irc"];
+/** What is spoken through a door, whether or not TLS is under it. */
+export type Wire = "line" | "ws" | "irc";
+
+/** The wire each door speaks. */
+export function wireOf(door: DoorKind): Wire {
+  return door === "tcp" || door === "tls" ? "line" : door === "ws" || door === "wss" ? "ws" : "irc";
+}
+
+/** True for the doors with TLS under their wire. */
+export function isTls(door: DoorKind): boolean {
+  return door === "tls" || door === "wss" || door === "irctls";
+}
+
+/**
+ * The doors of a server without TLS files, in the order clients are dealt to them. An odd count
+ * on purpose, as with {@linkcode TLS_DOORS}: a kind that alternates on `i % 2` then alternates
+ * on every door.
+ */
+export const PLAIN_DOORS: readonly DoorKind[] = ["tcp", "ws", "irc"];
+
+/**
+ * The doors of a server with TLS files: each wire in plain and over TLS, but WebSocket only over
+ * TLS, since with the TLS files the web port serves HTTPS and WSS only.
+ */
+export const TLS_DOORS: readonly DoorKind[] = ["tcp", "tls", "wss", "irc", "irctls"];
 
 /** The IRC channel every IRC client joins. */
 const CHANNEL = "#chat";
@@ -32,7 +59,7 @@ const CHANNEL = "#chat";
  *
  * One hand reader over one byte buffer, not `conn.readable` through `TextDecoderStream` and
  * `TextLineStream`: the WebSocket door reads an HTTP head and then binary frames from the same
- * bytes, so a text line stream would serve only two doors of three; and the soak's own event
+ * bytes, so a text line stream would serve only two wires of three; and the soak's own event
  * loop is measured (its lag is in every round's report: a generator that stalls its clients
  * cannot judge the server). With 2,000 idle connections, one pending read each, a reader like
  * this one (a copy, measured alone) cost about 27 KB of RSS per connection and the stream
@@ -41,7 +68,9 @@ const CHANNEL = "#chat";
  */
 export class Link {
   readonly door: DoorKind;
-  readonly conn: Deno.TcpConn;
+  /** What {@linkcode Link.door} speaks. */
+  readonly wire: Wire;
+  readonly conn: Deno.Conn;
   /** Answer the server's keepalives (WebSocket pings, IRC `PING`); idlers do not. */
   readonly answerPings: boolean;
   #pending: Uint8Array = new Uint8Array(0);
@@ -58,18 +87,44 @@ export class Link {
   lastWriteStarted = 0;
   lastWriteDone = 0;
 
-  private constructor(door: DoorKind, conn: Deno.TcpConn, answerPings: boolean) {
+  private constructor(door: DoorKind, conn: Deno.Conn, answerPings: boolean) {
     this.door = door;
+    this.wire = wireOf(door);
     this.conn = conn;
     this.answerPings = answerPings;
   }
 
-  /** Connects through `door` (a WebSocket is upgraded first); rejects if the upgrade fails. */
-  static async open(door: DoorKind, port: number, answerPings = true): Promise<Link> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.setNoDelay(true);
+  /**
+   * Connects through `door`: over TLS trusting only `caCert` (PEM) for a TLS door, its handshake
+   * finished here; a WebSocket is upgraded first. Rejects if the handshake or the upgrade fails.
+   */
+  static async open(
+    door: DoorKind,
+    port: number,
+    answerPings = true,
+    caCert?: string,
+  ): Promise<Link> {
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+    // On the TCP socket before TLS goes over it: a TLS connection has no setNoDelay of its own.
+    tcp.setNoDelay(true);
+    let conn: Deno.Conn = tcp;
+    if (isTls(door)) {
+      if (caCert === undefined) {
+        tcp.close();
+        throw new Error(`no CA certificate for the ${door} door`);
+      }
+      const secure = await Deno.startTls(tcp, { hostname: "127.0.0.1", caCerts: [caCert] });
+      conn = secure;
+      try {
+        // Finished before the link is handed out: a client whose handshake failed fails here.
+        await secure.handshake();
+      } catch (error) {
+        secure.close();
+        throw error;
+      }
+    }
     const link = new Link(door, conn, answerPings);
-    if (door === "ws") {
+    if (link.wire === "ws") {
       await link.send(upgradeRequest(port));
       const head = await link.#head();
       if (!head.startsWith("HTTP/1.1 101 ")) {
@@ -82,8 +137,8 @@ export class Link {
 
   /** The bytes that carry one protocol line through this door. */
   frame(line: string): Uint8Array {
-    switch (this.door) {
-      case "tcp":
+    switch (this.wire) {
+      case "line":
         return encoder.encode(line + "\n");
       case "ws":
         return clientFrame(line);
@@ -120,7 +175,7 @@ export class Link {
   /** The next line (a text frame's text, for a WebSocket), or null once the server closed. */
   async line(): Promise<string | null> {
     while (true) {
-      if (this.door === "ws") {
+      if (this.wire === "ws") {
         const frame = this.#takeFrame();
         if (frame !== undefined) {
           if (frame.opcode === 1) {
@@ -143,7 +198,7 @@ export class Link {
           if (end > 0 && this.#pending[end - 1] === 13) end--;
           const line = decoder.decode(this.#pending.subarray(0, end));
           this.#pending = this.#pending.subarray(lf + 1);
-          if (this.door === "irc" && line.startsWith("PING ")) {
+          if (this.wire === "irc" && line.startsWith("PING ")) {
             if (this.answerPings) await this.sendLines(`PONG ${line.slice(5)}`);
           }
           this.linesRead++;
@@ -203,24 +258,24 @@ export class Link {
 
 /** The lines that log `name` in through `door` (for IRC: register and join the channel). */
 export function loginLines(door: DoorKind, name: string): string[] {
-  return door === "irc"
+  return wireOf(door) === "irc"
     ? [`NICK ${name}`, `USER ${name} 0 * :${name}`, `JOIN ${CHANNEL}`]
     : [`LOGIN ${name}`];
 }
 
 /** True for the line that ends a successful login through `door`. */
 export function isLoggedIn(door: DoorKind, line: string): boolean {
-  return door === "irc" ? / 366 /.test(line) : line === "OK";
+  return wireOf(door) === "irc" ? / 366 /.test(line) : line === "OK";
 }
 
 /** The line that says `text` to everyone through `door`. */
 export function sayLine(door: DoorKind, text: string): string {
-  return door === "irc" ? `PRIVMSG ${CHANNEL} :${text}` : `MSG ${text}`;
+  return wireOf(door) === "irc" ? `PRIVMSG ${CHANNEL} :${text}` : `MSG ${text}`;
 }
 
 /** The sender and text of a chat message as `door` delivers it, or undefined for other lines. */
 export function chatOf(door: DoorKind, line: string): [from: string, text: string] | undefined {
-  const match = door === "irc"
+  const match = wireOf(door) === "irc"
     ? line.match(/^:([^! ]+)\S* PRIVMSG #chat :(.*)$/)
     : line.match(/^MSG (\S+) (.*)$/);
   return match === null ? undefined : [match[1]!, match[2]!];
@@ -228,15 +283,15 @@ export function chatOf(door: DoorKind, line: string): [from: string, text: strin
 
 /** The line that asks `door` for an answer after everything sent before it. */
 export function pingLine(door: DoorKind): string {
-  return door === "irc" ? "PING :soak" : "PING";
+  return wireOf(door) === "irc" ? "PING :soak" : "PING";
 }
 
 /** True for the answer to {@linkcode pingLine}. */
 export function isPong(door: DoorKind, line: string): boolean {
-  return door === "irc" ? / PONG /.test(line) : line === "PONG";
+  return wireOf(door) === "irc" ? / PONG /.test(line) : line === "PONG";
 }
 
 /** The line that lists who is here. */
 export function whoLine(door: DoorKind): string {
-  return door === "irc" ? `WHO ${CHANNEL}` : "WHO";
+  return wireOf(door) === "irc" ? `WHO ${CHANNEL}` : "WHO";
 }

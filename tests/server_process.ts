@@ -30,6 +30,8 @@ export interface StartedServer {
   readonly webPort: number | undefined;
   /** The `listening irc` port, when the IRC door is on. */
   readonly ircPort: number | undefined;
+  /** The `listening irc tls` port, when IRC over TLS is on. */
+  readonly ircTlsPort: number | undefined;
   /** Everything logged so far, and from now on until the process ends. */
   readonly log: () => string;
   /** Resolves with everything logged once stderr closes. */
@@ -68,6 +70,7 @@ export async function spawnServer(
   if (args.includes("--metrics-port")) wants.push(/ metrics listening address=/);
   if (args.includes("--web-port")) wants.push(/ listening web address=/);
   if (args.includes("--irc-port")) wants.push(/ listening irc address=/);
+  if (args.includes("--irc-tls-port")) wants.push(/ listening irc tls address=/);
   const seen = await log.until(
     (text) => wants.every((want) => want.test(text)),
     "server exited before listening",
@@ -83,6 +86,7 @@ export async function spawnServer(
     metricsPort: portOf("metrics listening"),
     webPort: portOf("listening web"),
     ircPort: portOf("listening irc"),
+    ircTlsPort: portOf("listening irc tls"),
     log: () => log.text,
     logClosed: log.closed,
     logged: (pattern) => log.matches(pattern),

@@ -98,6 +98,8 @@ export const TAG = {
 
 /** A history id as Redis writes it. */
 const ID = /^\d{1,16}-\d{1,16}$/;
+/** How the line of a kept DM's id begins (made once, not for every line decoded). */
+const DM_ID_START = `${TAG.dmId} `;
 
 /** One event as a line of a batch. */
 export function encodeEvent(event: WireEvent): string {
@@ -210,8 +212,8 @@ export function decodeBatch(payload: string): WireBatch {
   let dmId: string | undefined;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
-    if (line.startsWith(`${TAG.dmId} `)) {
-      const id = line.slice(2);
+    if (line.startsWith(DM_ID_START)) {
+      const id = line.slice(DM_ID_START.length);
       dmId = ID.test(id) ? id : undefined;
       continue;
     }

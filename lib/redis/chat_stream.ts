@@ -12,7 +12,7 @@
 import { compareIds } from "../history/message_id.ts";
 import { CHAT, type Range, type Retention, type StoredMessage } from "../history/store.ts";
 import type { Logger } from "../log.ts";
-import type { RunScript } from "./connections.ts";
+import { type RunScript, runScript } from "./connections.ts";
 import {
   APPEND_PUBLISH,
   BACKFILL,
@@ -265,11 +265,7 @@ export class ChatStream {
 
   /** A script run whose failure to even start is a rejection too. */
   #run(script: string, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return this.#options.run(script, { keys, arguments: args });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return runScript(this.#options.run, script, keys, args);
   }
 
   /** A command whose failure to even start is a rejection too. */

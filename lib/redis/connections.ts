@@ -36,6 +36,20 @@ export interface ScriptArgs {
 /** Runs a Lua script on the current publishing connection; rejects when Redis is away. */
 export type RunScript = (script: string, args: ScriptArgs) => Promise<unknown>;
 
+/** Runs `script` through `run`, a failure to even start it (thrown, not rejected) a rejection too. */
+export function runScript(
+  run: RunScript,
+  script: string,
+  keys: string[],
+  args: string[],
+): Promise<unknown> {
+  try {
+    return run(script, { keys, arguments: args });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** What this adapter uses of a Redis client: node-redis's, or a fake in tests. */
 export interface RedisClient {
   /** Connected, and able to take commands. */

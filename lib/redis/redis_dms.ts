@@ -12,7 +12,7 @@ import type { Range, Retention, StoredMessage } from "../history/store.ts";
 import type { Logger } from "../log.ts";
 import { LogThrottle } from "../log_throttle.ts";
 import type { KeptDmSender } from "../cluster.ts";
-import type { RunScript } from "./connections.ts";
+import { type RunScript, runScript } from "./connections.ts";
 import { dmBody, type WireEvent } from "./cluster_wire.ts";
 import { KEEP_DM, READ_DM } from "./dm_scripts.ts";
 import { readArguments, readReply } from "./history_scripts.ts";
@@ -133,10 +133,6 @@ export class RedisDms {
   }
 
   #run(script: string, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return this.#options.run(script, { keys, arguments: args });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return runScript(this.#options.run, script, keys, args);
   }
 }

@@ -18,6 +18,7 @@
 import { parseFlagsOrExit } from "../lib/flags.ts";
 import { SILENT_LOGGER } from "../lib/log.ts";
 import { HandshakeLimits, TlsHandshakes } from "../lib/tls_handshakes.ts";
+import { makeCertificate } from "../tests/certificates.ts";
 
 const KINDS = ["plain", "duplex", "listentls"];
 const { values } = parseFlagsOrExit("tls_session_memory", Deno.args, {
@@ -44,29 +45,10 @@ for _ in range(n):
 sys.stdin.read()
 `;
 
+/** A certificate and key made for this run (the tests' own, signed by a throwaway CA). */
 async function certificate(dir: string): Promise<{ cert: string; key: string }> {
-  const { code } = await new Deno.Command("openssl", {
-    args: [
-      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
-      ...[
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        `${dir}/key.pem`,
-        "-out",
-        `${dir}/cert.pem`,
-      ],
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  if (code !== 0) throw new Error("openssl could not make a certificate");
-  return {
-    cert: await Deno.readTextFile(`${dir}/cert.pem`),
-    key: await Deno.readTextFile(`${dir}/key.pem`),
-  };
+  const files = await makeCertificate(dir);
+  return { cert: await Deno.readTextFile(files.cert), key: await Deno.readTextFile(files.key) };
 }
 
 async function settledMemory(): Promise<Deno.MemoryUsage> {

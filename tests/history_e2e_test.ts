@@ -11,8 +11,7 @@ import { ChatServer } from "../lib/server.ts";
 import { TestClient, withServer } from "./helpers.ts";
 import { tempDir } from "./temp_dir.ts";
 import { WsClient } from "./ws_client.ts";
-
-const ID = /^\d{13}-\d+$/;
+import { ID } from "./history_reply.ts";
 
 /** The HIST lines of one reply up to `HIST END`, each split into id and the rest. */
 async function historyOf(client: TestClient, ask = "HISTORY"): Promise<[string, string][]> {

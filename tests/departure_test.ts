@@ -1,7 +1,7 @@
 /** A departure's words as IRC users read them, and the cleaning of what a user says as it goes. */
 import { assertEquals } from "@std/assert";
 import { cleanReason, departureWords, MAX_REASON_CHARS } from "../lib/departure.ts";
-import { identOf } from "../lib/irc/irc_text.ts";
+import { cleanIdent } from "../lib/irc/irc_text.ts";
 
 Deno.test("departureWords: Quit: <reason> for a QUIT with one, ircds' words for the rest", () => {
   assertEquals(departureWords("quit"), "Quit");
@@ -26,13 +26,13 @@ Deno.test("cleanReason replaces control characters, trims, cuts, and makes nothi
   assertEquals(cleanReason("😀".repeat(400)), "😀".repeat(MAX_REASON_CHARS));
 });
 
-Deno.test("identOf keeps a username of printable ASCII but @ ! :, cut to 10; the real name cleaned and cut", () => {
-  assertEquals(identOf("bob", "Bob B"), { user: "bob", realname: "Bob B" });
-  assertEquals(identOf("~a@b!c:d e\x01fghijklmn", " Ann\x07 "), {
+Deno.test("cleanIdent keeps a username of printable ASCII but @ ! :, cut to 10; the real name cleaned and cut", () => {
+  assertEquals(cleanIdent("bob", "Bob B"), { user: "bob", realname: "Bob B" });
+  assertEquals(cleanIdent("~a@b!c:d e\x01fghijklmn", " Ann\x07 "), {
     user: "~abcdefghi",
     realname: "Ann\uFFFD",
   });
-  assertEquals(identOf("Zoë", "Zoë"), { user: "Zo", realname: "Zoë" });
-  assertEquals(identOf("@@", "x".repeat(200)).realname.length, 150);
-  assertEquals(identOf("@@", "").user, "");
+  assertEquals(cleanIdent("Zoë", "Zoë"), { user: "Zo", realname: "Zoë" });
+  assertEquals(cleanIdent("@@", "x".repeat(200)).realname.length, 150);
+  assertEquals(cleanIdent("@@", "").user, "");
 });

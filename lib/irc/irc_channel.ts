@@ -16,7 +16,7 @@ export interface ChannelClient extends IrcOut {
 }
 
 /** A `PART` or `QUIT` reason as a command carries it: cleaned and cut, or nothing. */
-export function reasonOf(raw: string | undefined): { reason?: string } {
+export function reasonField(raw: string | undefined): { reason?: string } {
   const reason = cleanReason(raw);
   return reason === undefined ? {} : { reason };
 }
@@ -63,5 +63,5 @@ export function part(
 
 function leave(client: ChannelClient, reason: string | undefined): void {
   client.joined = false;
-  client.emit({ kind: "part", ...reasonOf(reason) });
+  client.emit({ kind: "part", ...reasonField(reason) });
 }

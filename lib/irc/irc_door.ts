@@ -32,13 +32,13 @@ import {
   offered,
   requestCaps,
 } from "./irc_caps.ts";
-import { join, part, reasonOf } from "./irc_channel.ts";
+import { join, part, reasonField } from "./irc_channel.ts";
 import { parseChatHistory } from "./irc_chathistory.ts";
 import { nameOfNick } from "./irc_nick.ts";
 import { nickServ } from "./irc_nickserv.ts";
 import { saslAfterRegistration, SaslExchange } from "./irc_sasl.ts";
 import { type IrcOut, message, names, sayMember, who } from "./irc_targets.ts";
-import { fitLine, identOf, type IrcMessage, parseIrcLine, shown } from "./irc_text.ts";
+import { cleanIdent, fitLine, type IrcMessage, parseIrcLine, shown } from "./irc_text.ts";
 import { type IrcIdentity, ircWires, NICKLEN } from "./irc_wire.ts";
 
 const encoder = new TextEncoder();
@@ -167,7 +167,7 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
         if (params[0] === "") return this.#say("409", ":No origin specified");
         return this.emit({ kind: "ping", token: sanitizeText(params[0]) });
       case "QUIT":
-        return this.emit({ kind: "quit", ...reasonOf(params[0]) });
+        return this.emit({ kind: "quit", ...reasonField(params[0]) });
     }
     if (!this.#loginSent) {
       // Not even a NOTICE before registration is answered.
@@ -353,7 +353,7 @@ class IrcClient extends LineFramer implements Framer, LineSink, IrcOut {
     if (this.#userGiven) return this.#say("462", ":You may not reregister");
     this.#userGiven = true;
     // Read by the hub only once logged in, which comes after this line.
-    this.#client.ident = identOf(params[0]!, params[3]!);
+    this.#client.ident = cleanIdent(params[0]!, params[3]!);
     this.#register();
   }
 

@@ -148,7 +148,7 @@ export const REALNAME_CHARS = 150;
  * has its control characters replaced, cut to {@linkcode REALNAME_CHARS}.
  * Either may end up empty: `WHO` then shows the default.
  */
-export function identOf(username: string, realname: string): Ident {
+export function cleanIdent(username: string, realname: string): Ident {
   const user = username.replace(/[^\x21-\x7e]|[@!:]/g, "").slice(0, IDENT_USERLEN);
   const real = [...sanitizeText(realname)].slice(0, REALNAME_CHARS).join("").trim();
   return { user, realname: real };

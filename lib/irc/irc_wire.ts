@@ -174,7 +174,7 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     for (const name of list) {
       const nick = nickOf(name);
       if (about !== undefined && !isNamed(name, about)) continue;
-      const { user, realname } = identOf(name, nick, details?.(name));
+      const { user, realname } = shownIdent(name, nick, details?.(name));
       text += fitLine(`${head}${user} ${server} ${server} ${nick} H :`, `0 ${realname}`);
     }
     const mask = about === undefined ? channel : shown(about);
@@ -191,7 +191,7 @@ function ircWire({ server, channel }: IrcIdentity, caps: number, nextBatch: () =
     else {
       const nick = nickOf(name);
       const known = details?.(name);
-      const { user, realname } = identOf(name, nick, known);
+      const { user, realname } = shownIdent(name, nick, known);
       text = fitLine(`:${server} 311 ${asker} ${nick} ${user} ${server} * :`, realname) +
         `:${server} 319 ${asker} ${nick} :${channel}\r\n` +
         `:${server} 312 ${asker} ${nick} ${server} :chat\r\n`;
@@ -289,7 +289,7 @@ function welcome(server: string, name: string, tokens: string): string {
  * this instance gave in `USER`; for anyone else the nick (cut) and the name
  * as its owner typed it (WHO shows what an escape stands for).
  */
-function identOf(
+function shownIdent(
   name: string,
   nick: string,
   details: UserDetails | undefined,
